@@ -1,0 +1,14 @@
+# The two commands a newcomer needs. Both work on a fresh machine (they install what they need).
+.PHONY: demo test bench setup
+
+demo: setup
+	.venv/bin/python -m workspaces_devkit.cli demo
+
+test:
+	devkit/bin/test
+
+bench: setup
+	.venv/bin/python bench/run_all.py
+
+setup:
+	devkit/bin/setup

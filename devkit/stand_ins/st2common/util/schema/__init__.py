@@ -1,0 +1,97 @@
+"""Stand-in for ``st2common.util.schema``: StackStorm's JSON-schema dialect.
+
+StackStorm validates trigger payloads, trigger parameters, action parameters and pack configs with
+its own "custom" dialect: JSON-schema draft 4, except that ``required`` is draft 3's boolean on each
+property (``{"type": "string", "required": true}``). An object-level ``required: [a, b]`` array is
+not valid in this dialect: validating anything against such a schema fails with
+"... is not of type 'boolean'".
+"""
+
+import copy
+
+import jsonschema
+from jsonschema import Draft3Validator, Draft4Validator, validators
+
+__all__ = ["CustomValidator", "get_validator", "validate", "META_SCHEMA"]
+
+
+def _build_meta_schema():
+    meta = copy.deepcopy(Draft4Validator.META_SCHEMA)
+    meta["id"] = "urn:stackstorm:custom-draft4-schema#"
+    meta.pop("$schema", None)
+    meta["properties"]["required"] = {"type": "boolean", "default": False}
+    # StackStorm's own keywords on a property.
+    meta["properties"]["secret"] = {"type": "boolean"}
+    meta["properties"]["immutable"] = {"type": "boolean"}
+    meta["properties"]["position"] = {"type": "integer", "minimum": 0}
+    return meta
+
+
+META_SCHEMA = _build_meta_schema()
+
+_KEYWORDS = dict(Draft4Validator.VALIDATORS)
+_KEYWORDS.pop("required", None)
+_KEYWORDS["properties"] = Draft3Validator.VALIDATORS["properties"]
+
+#: Validator class for StackStorm's dialect (draft 4 with draft 3 property-level ``required``).
+CustomValidator = validators.create(
+    meta_schema=META_SCHEMA,
+    validators=_KEYWORDS,
+    type_checker=Draft4Validator.TYPE_CHECKER,
+    format_checker=Draft4Validator.FORMAT_CHECKER,
+    version="custom",
+)
+
+
+def get_validator(version="custom"):
+    """Return the validator class for ``version`` (only ``custom`` is provided here)."""
+    if version != "custom":
+        raise ValueError("only the 'custom' schema dialect is available in the stand-in")
+    return CustomValidator
+
+
+def _with_defaults(cls):
+    """Return a subclass of ``cls`` that fills property defaults in as it validates."""
+    validate_properties = cls.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if validator.is_type(instance, "object"):
+            for name, subschema in properties.items():
+                if isinstance(subschema, dict) and "default" in subschema:
+                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        for error in validate_properties(validator, properties, instance, schema):
+            yield error
+
+    return validators.extend(cls, {"properties": set_defaults})
+
+
+def _allow_null_defaults(schema):
+    """Let properties whose default is None also accept null, as StackStorm does."""
+    schema = copy.deepcopy(schema)
+    for prop in (schema.get("properties") or {}).values():
+        if isinstance(prop, dict) and "default" in prop and prop["default"] is None:
+            kind = prop.get("type")
+            if isinstance(kind, str) and kind != "null":
+                prop["type"] = [kind, "null"]
+            elif isinstance(kind, list) and "null" not in kind:
+                prop["type"] = kind + ["null"]
+    return schema
+
+
+def validate(instance, schema, cls=None, use_default=True,
+             allow_default_none=False, *args, **kwargs):
+    """Validate ``instance`` against ``schema`` in StackStorm's dialect and return the instance.
+
+    With ``use_default`` property defaults are written into ``instance`` (a dict, changed in place).
+    Raises ``jsonschema.ValidationError`` for a bad instance and ``jsonschema.SchemaError`` for a
+    schema that breaks the dialect (for example an object-level ``required`` array).
+    """
+    cls = cls or CustomValidator
+    if allow_default_none:
+        schema = _allow_null_defaults(schema)
+    cls.check_schema(schema)
+    checker = _with_defaults(cls) if use_default else cls
+    error = jsonschema.exceptions.best_match(checker(schema, *args, **kwargs).iter_errors(instance))
+    if error is not None:
+        raise error
+    return instance

@@ -1,0 +1,521 @@
+"""Load and validate the pack's content the way StackStorm's registration does.
+
+``load_pack`` reads pack.yaml, config.schema.yaml, sensors (with their trigger types), actions,
+rules and policies into small spec objects; the local runner loads the pack through it, so what runs
+locally is what StackStorm registers. ``validate_pack`` applies the checks StackStorm's registrars
+and API models apply (plus a few this pack adds, such as every ``{{ trigger.x }}`` in a rule
+existing
+in the trigger's payload_schema) and returns ``ContentError`` objects naming file and field.
+"""
+
+import ast
+import glob
+import os
+import re
+from collections import namedtuple
+
+import jsonschema
+
+from workspaces_devkit.st2meta import load_yaml
+
+__all__ = [
+    "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
+    "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
+]
+
+#: A problem found in a content file: the file, the field (dotted path) and what is wrong.
+ContentError = namedtuple("ContentError", "path field message")
+
+SensorSpec = namedtuple("SensorSpec", "path meta class_name entry_point poll_interval enabled "
+                                      "trigger_types")
+ActionSpec = namedtuple("ActionSpec",
+                        "path meta ref name entry_point runner_type parameters enabled")
+RuleSpec = namedtuple("RuleSpec", "path meta ref name raw enabled")
+PolicySpec = namedtuple("PolicySpec", "path meta ref name resource_ref policy_type parameters")
+
+PACK_REF_RE = re.compile(r"^[a-z0-9_]+$")
+SEMVER_RE = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+TRIGGER_REF_IN_TEMPLATE_RE = re.compile(
+    r"\btrigger((?:\.[A-Za-z_][A-Za-z0-9_]*|\[['\"][^'\"]+['\"]\])+)")
+JSON_TYPES = {"string", "integer", "number", "boolean", "object", "array", "null"}
+
+#: Runner parameters an action may refer to or override (python-script runner).
+RUNNER_PARAMETERS = {
+    "python-script": {
+        "timeout": {"type": "integer", "default": 600},
+        "env": {"type": "object"},
+        "log_level": {"type": "string", "enum": ["AUDIT", "CRITICAL", "ERROR", "WARNING", "INFO",
+                                                 "DEBUG"]},
+        "debug": {"type": "boolean", "default": False},
+        "content_version": {"type": "string"},
+    },
+}
+KNOWN_RUNNERS = {"python-script", "local-shell-cmd", "local-shell-script", "remote-shell-cmd",
+                 "remote-shell-script", "orquesta", "action-chain", "http-request", "noop",
+                 "inquirer", "announcement", "winrm-cmd", "winrm-ps-cmd", "winrm-ps-script"}
+#: Attributes of a runner parameter an action may override (StackStorm refuses "type" changes).
+RUNNER_OVERRIDABLE = {"default", "description", "enum", "immutable", "required", "position"}
+
+POLICY_PARAMETER_SCHEMAS = {
+    "action.concurrency": {
+        "threshold": {"type": "integer", "minimum": 0, "required": True},
+        "action": {"type": "string", "enum": ["delay", "cancel"], "default": "delay"},
+    },
+    "action.concurrency.attr": {
+        "threshold": {"type": "integer", "minimum": 0, "required": True},
+        "action": {"type": "string", "enum": ["delay", "cancel"], "default": "delay"},
+        "attributes": {"type": "array", "items": {"type": "string"}, "required": True},
+    },
+    "action.retry": {
+        "retry_on": {"type": "string", "enum": ["failure", "timeout"], "required": True},
+        "max_retry_count": {"type": "integer", "minimum": 1, "maximum": 5, "default": 2},
+        "delay": {"type": "integer", "minimum": 0, "maximum": 120, "default": 0},
+    },
+}
+
+#: Rule criteria operators StackStorm knows (st2common/operators.py).
+CRITERIA_OPERATORS = {
+    "equals", "nequals", "iequals", "lessthan", "greaterthan", "matchwildcard", "matchregex",
+    "regex", "iregex", "search", "contains", "ncontains", "icontains", "incontains", "startswith",
+    "istartswith", "endswith", "iendswith", "timediff_lt", "timediff_gt", "exists", "nexists",
+    "inside", "ninside", "eq", "lt", "gt", "neq",
+}
+
+
+class Pack(object):
+    """A pack's content as StackStorm registers it."""
+
+    def __init__(self, pack_dir):
+        self.pack_dir = os.path.abspath(pack_dir)
+        self.meta = load_yaml(os.path.join(self.pack_dir, "pack.yaml")) or {}
+        self.ref = self.meta.get("ref") or self.meta.get("name")
+        schema_path = os.path.join(self.pack_dir, "config.schema.yaml")
+        self.config_schema = (load_yaml(schema_path) or {}) if os.path.exists(schema_path) else {}
+        self.sensors = [self._sensor(p) for p in _yaml_files(self.pack_dir, "sensors")]
+        self.actions = [self._action(p) for p in _yaml_files(self.pack_dir, "actions")]
+        self.rules = [self._rule(p) for p in _yaml_files(self.pack_dir, "rules")]
+        self.policies = [self._policy(p) for p in _yaml_files(self.pack_dir, "policies")]
+
+    def _sensor(self, path):
+        meta = _mapping(load_yaml(path))
+        entry = os.path.join(os.path.dirname(path), str(meta.get("entry_point", "")))
+        types = []
+        for spec in meta.get("trigger_types") or []:
+            if isinstance(spec, dict):
+                spec = dict(spec)
+                spec["ref"] = "%s.%s" % (self.ref, spec.get("name"))
+                types.append(spec)
+        return SensorSpec(path, meta, meta.get("class_name"), entry, meta.get("poll_interval"),
+                          meta.get("enabled", True), types)
+
+    def _action(self, path):
+        meta = _mapping(load_yaml(path))
+        entry = os.path.join(os.path.dirname(path), str(meta.get("entry_point", "")))
+        return ActionSpec(path, meta, "%s.%s" % (self.ref, meta.get("name")), meta.get("name"),
+                          entry, meta.get("runner_type"), meta.get("parameters") or {},
+                          meta.get("enabled", True))
+
+    def _rule(self, path):
+        meta = _mapping(load_yaml(path))
+        return RuleSpec(path, meta, "%s.%s" % (meta.get("pack", self.ref), meta.get("name")),
+                        meta.get("name"), meta, meta.get("enabled", True))
+
+    def _policy(self, path):
+        meta = _mapping(load_yaml(path))
+        return PolicySpec(path, meta, "%s.%s" % (meta.get("pack", self.ref), meta.get("name")),
+                          meta.get("name"), meta.get("resource_ref"), meta.get("policy_type"),
+                          meta.get("parameters") or {})
+
+    def trigger_types(self):
+        """Return ``{trigger type ref: spec}`` over all sensors."""
+        return {spec["ref"]: spec for sensor in self.sensors for spec in sensor.trigger_types}
+
+    def action(self, ref):
+        """Return the ActionSpec for ``ref`` or None."""
+        return next((a for a in self.actions if a.ref == ref), None)
+
+
+def _mapping(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _yaml_files(pack_dir, folder):
+    return sorted(glob.glob(os.path.join(pack_dir, folder, "*.yaml")) +
+                  glob.glob(os.path.join(pack_dir, folder, "*.yml")))
+
+
+def load_pack(pack_dir):
+    """Load the pack in ``pack_dir`` (no validation; see ``validate_pack``)."""
+    return Pack(pack_dir)
+
+
+# --- validation --------------------------------------------------------------------------------
+
+class _Collector(object):
+    def __init__(self, pack_dir):
+        self.pack_dir = pack_dir
+        self.errors = []
+
+    def add(self, path, field, message):
+        self.errors.append(ContentError(os.path.relpath(path, self.pack_dir), field, message))
+
+
+def _schema_errors(properties, path, field, out, allow_runner=None):
+    """Check a properties map is a valid schema in StackStorm's dialect."""
+    from st2common.util import schema as util_schema
+
+    if not isinstance(properties, dict):
+        out.add(path, field, "must be a mapping of property name to schema")
+        return
+    for name, prop in properties.items():
+        if not isinstance(prop, dict):
+            out.add(path, "%s.%s" % (field, name), "must be a mapping")
+            continue
+        kind = prop.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if kind is None and "$ref" not in prop and "anyOf" not in prop and "oneOf" not in prop:
+            out.add(path, "%s.%s.type" % (field, name), "is missing")
+        elif kind is not None and not all(k in JSON_TYPES for k in kinds):
+            out.add(path, "%s.%s.type" % (field, name), "%r is not a JSON-schema type" % (kind,))
+    try:
+        util_schema.CustomValidator.check_schema({"type": "object", "properties": properties})
+    except jsonschema.SchemaError as error:
+        where = ".".join(str(p) for p in list(error.absolute_path)[1:])
+        out.add(path, "%s.%s" % (field, where) if where else field,
+                "invalid in StackStorm's schema dialect: %s" % error.message)
+        return
+    for name, prop in properties.items():
+        if isinstance(prop, dict) and "default" in prop and prop["default"] is not None:
+            errors = list(util_schema.CustomValidator(prop).iter_errors(prop["default"]))
+            if errors:
+                out.add(path, "%s.%s.default" % (field, name),
+                        "default does not match its schema: %s" % errors[0].message)
+
+
+def _require(meta, keys, path, out, prefix=""):
+    for key in keys:
+        if meta.get(key) in (None, "", [], {}):
+            out.add(path, prefix + key, "required field is missing or empty")
+
+
+def _check_pack_meta(pack, out):
+    path = os.path.join(pack.pack_dir, "pack.yaml")
+    meta = pack.meta
+    _require(meta, ["ref", "name", "description", "version", "author", "email"], path, out)
+    if meta.get("ref") and not PACK_REF_RE.match(str(meta["ref"])):
+        out.add(path, "ref", "%r does not match ^[a-z0-9_]+$" % meta["ref"])
+    if "version" in meta and not (isinstance(meta["version"], str) and
+                                  SEMVER_RE.match(meta["version"])):
+        out.add(path, "version", "%r must be a quoted semver string like \"1.2.3\"" % (
+            meta["version"],))
+    if meta.get("email") and not EMAIL_RE.match(str(meta["email"])):
+        out.add(path, "email", "%r is not an email address" % meta["email"])
+    if "3" not in [str(v) for v in meta.get("python_versions") or []]:
+        out.add(path, "python_versions", 'must list "3"')
+    if not isinstance(meta.get("keywords", []), list):
+        out.add(path, "keywords", "must be a list")
+
+
+def _check_config_schema(pack, out):
+    path = os.path.join(pack.pack_dir, "config.schema.yaml")
+    if not os.path.exists(path):
+        return
+    for key, spec in pack.config_schema.items():
+        if not isinstance(spec, dict):
+            out.add(path, key, "must be a mapping")
+            continue
+        _require(spec, ["type", "description"], path, out, prefix=key + ".")
+        if "secret" in spec and not isinstance(spec["secret"], bool):
+            out.add(path, key + ".secret", "must be true or false")
+    _schema_errors(pack.config_schema, path, "(config)", out)
+    example = os.path.join(pack.pack_dir, "%s.yaml.example" % pack.ref)
+    if os.path.exists(example):
+        for error in config_errors(pack.config_schema, load_yaml(example) or {}):
+            out.add(example, error[0], error[1])
+
+
+def config_errors(config_schema, config):
+    """Return ``[(key, message)]`` for a config against the pack's config schema.
+
+    Values that are Jinja expressions (``{{ st2kv.system.x }}``) are rendered by StackStorm at run
+    time and are accepted for string keys here.
+    """
+    from st2common.util import schema as util_schema
+
+    problems = []
+    if not isinstance(config, dict):
+        return [("(config)", "must be a mapping")]
+    for key in config:
+        if key not in config_schema:
+            problems.append((key, "is not in config.schema.yaml"))
+    checked = {k: v for k, v in config.items()
+               if not (isinstance(v, str) and "{{" in v and
+                       config_schema.get(k, {}).get("type") == "string")}
+    schema = {"type": "object", "properties": config_schema}
+    validator = util_schema.CustomValidator(schema)
+    for error in validator.iter_errors(checked):
+        where = ".".join(str(p) for p in error.absolute_path) or "(config)"
+        problems.append((where, error.message))
+    return problems
+
+
+def _module_defines_class(py_path, class_name):
+    with open(py_path) as handle:
+        tree = ast.parse(handle.read(), filename=py_path)
+    return any(isinstance(node, ast.ClassDef) and node.name == class_name for node in tree.body)
+
+
+def _check_sensors(pack, out):
+    names = set()
+    for sensor in pack.sensors:
+        path, meta = sensor.path, sensor.meta
+        _require(meta, ["class_name", "entry_point", "description"], path, out)
+        if not isinstance(meta.get("enabled", True), bool):
+            out.add(path, "enabled", "must be true or false")
+        if sensor.poll_interval is not None and (not isinstance(sensor.poll_interval, int) or
+                                                 sensor.poll_interval < 4):
+            out.add(path, "poll_interval", "must be an integer >= 4 seconds")
+        if meta.get("entry_point"):
+            if not os.path.isfile(sensor.entry_point):
+                out.add(path, "entry_point", "file %s does not exist" % meta["entry_point"])
+            elif sensor.class_name and not _module_defines_class(sensor.entry_point,
+                                                                 sensor.class_name):
+                out.add(path, "class_name", "%s is not defined in %s" % (
+                    sensor.class_name, meta["entry_point"]))
+        if not meta.get("trigger_types"):
+            out.add(path, "trigger_types", "required field is missing or empty")
+        for index, spec in enumerate(meta.get("trigger_types") or []):
+            field = "trigger_types[%d]" % index
+            if not isinstance(spec, dict):
+                out.add(path, field, "must be a mapping")
+                continue
+            _require(spec, ["name", "description", "payload_schema"], path, out, field + ".")
+            if spec.get("name") and not NAME_RE.match(str(spec["name"])):
+                out.add(path, field + ".name", "%r is not a valid name" % spec["name"])
+            if spec.get("name") in names:
+                out.add(path, field + ".name", "trigger type %r is declared twice" % spec["name"])
+            names.add(spec.get("name"))
+            for key in ("parameters_schema", "payload_schema"):
+                schema = spec.get(key)
+                if schema is None:
+                    continue
+                if not isinstance(schema, dict) or schema.get("type", "object") != "object":
+                    out.add(path, "%s.%s" % (field, key), "must be an object schema")
+                    continue
+                _schema_errors(schema.get("properties") or {}, path,
+                               "%s.%s.properties" % (field, key), out)
+                if "required" in schema and not isinstance(schema["required"], bool):
+                    out.add(path, "%s.%s.required" % (field, key),
+                            "an object-level required list is not StackStorm's dialect; put "
+                            "required: true on each property (StackStorm would drop every payload)")
+
+
+def _check_actions(pack, out):
+    for action in pack.actions:
+        path, meta = action.path, action.meta
+        _require(meta, ["name", "runner_type", "description"], path, out)
+        if meta.get("name") and not NAME_RE.match(str(meta["name"])):
+            out.add(path, "name", "%r is not a valid action name" % meta["name"])
+        if meta.get("runner_type") and meta["runner_type"] not in KNOWN_RUNNERS:
+            out.add(path, "runner_type", "%r is not a StackStorm runner" % meta["runner_type"])
+        if meta.get("runner_type") in ("python-script", "local-shell-script"):
+            if not meta.get("entry_point"):
+                out.add(path, "entry_point", "required for runner %s" % meta["runner_type"])
+            elif not os.path.isfile(action.entry_point):
+                out.add(path, "entry_point", "file %s does not exist" % meta["entry_point"])
+        if not isinstance(meta.get("enabled", True), bool):
+            out.add(path, "enabled", "must be true or false")
+        params = meta.get("parameters") or {}
+        _schema_errors(params, path, "parameters", out)
+        runner_params = RUNNER_PARAMETERS.get(meta.get("runner_type"), {})
+        positions = {}
+        for name, prop in params.items() if isinstance(params, dict) else []:
+            if not isinstance(prop, dict):
+                continue
+            if name in runner_params:
+                for attr in prop:
+                    if attr not in RUNNER_OVERRIDABLE and attr != "type":
+                        out.add(path, "parameters.%s.%s" % (name, attr),
+                                "runner parameter attribute %r cannot be overridden" % attr)
+                if prop.get("type", runner_params[name]["type"]) != runner_params[name]["type"]:
+                    out.add(path, "parameters.%s.type" % name,
+                            "runner parameter type cannot change from %s"
+                            % runner_params[name]["type"])
+            elif not prop.get("description"):
+                out.add(path, "parameters.%s.description" % name,
+                        "every parameter needs a description (the web UI and st2 run show it)")
+            if "position" in prop:
+                if not isinstance(prop["position"], int) or prop["position"] < 0:
+                    out.add(path, "parameters.%s.position" % name, "must be an integer >= 0")
+                elif prop["position"] in positions:
+                    out.add(path, "parameters.%s.position" % name, "position %d is also used by %s"
+                            % (prop["position"], positions[prop["position"]]))
+                else:
+                    positions[prop["position"]] = name
+        if positions and sorted(positions) != list(range(len(positions))):
+            out.add(path, "parameters", "positions must be 0..n-1 without gaps, got %s"
+                    % sorted(positions))
+
+
+def _trigger_paths(text):
+    """Yield the dotted ``trigger.x.y`` paths used in a Jinja template string."""
+    for match in TRIGGER_REF_IN_TEMPLATE_RE.finditer(text):
+        parts = re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[['\"]([^'\"]+)['\"]\]", match.group(1))
+        yield [a or b for a, b in parts]
+
+
+def _path_in_schema(parts, schema):
+    node = schema
+    for part in parts:
+        props = (node or {}).get("properties") or {}
+        if part in props:
+            node = props[part]
+        elif (node or {}).get("type") == "object" and not props:
+            return True  # free-form object: anything below is allowed
+        elif (node or {}).get("type") == "array":
+            return True
+        else:
+            return False
+    return True
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            for text in _strings(item):
+                yield text
+    elif isinstance(value, list):
+        for item in value:
+            for text in _strings(item):
+                yield text
+
+
+def _check_rules(pack, out):
+    from st2common.util import schema as util_schema
+
+    trigger_types = pack.trigger_types()
+    for rule in pack.rules:
+        path, meta = rule.path, rule.meta
+        _require(meta, ["name", "pack", "description", "trigger", "action"], path, out)
+        if meta.get("pack") and meta["pack"] != pack.ref:
+            out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
+        if not isinstance(meta.get("enabled", False), bool):
+            out.add(path, "enabled", "must be true or false")
+        trigger = meta.get("trigger") if isinstance(meta.get("trigger"), dict) else {}
+        type_ref = trigger.get("type")
+        spec = trigger_types.get(type_ref)
+        if type_ref and spec is None and not str(type_ref).startswith("core."):
+            out.add(path, "trigger.type", "%r is not a trigger type of this pack (known: %s)"
+                    % (type_ref, ", ".join(sorted(trigger_types))))
+        if spec is not None:
+            params = trigger.get("parameters") or {}
+            schema = spec.get("parameters_schema")
+            if schema and schema.get("properties") and not params:
+                out.add(path, "trigger.parameters", "trigger type %s has a parameters_schema, so "
+                        "StackStorm needs at least one parameter to create the trigger" % type_ref)
+            if schema:
+                for error in util_schema.CustomValidator(schema).iter_errors(params):
+                    out.add(path, "trigger.parameters", error.message)
+        criteria = meta.get("criteria") or {}
+        if not isinstance(criteria, dict):
+            out.add(path, "criteria", "must be a mapping")
+            criteria = {}
+        for key, criterion in criteria.items():
+            field = "criteria.%s" % key
+            if not str(key).startswith("trigger."):
+                out.add(path, field, "criteria keys look like trigger.<payload field>")
+            elif spec is not None and not _path_in_schema(key.split(".")[1:],
+                                                          spec.get("payload_schema")):
+                out.add(path, field, "%s is not in the payload_schema of %s" % (key, type_ref))
+            if not isinstance(criterion, dict) or "type" not in criterion:
+                out.add(path, field + ".type", "required field is missing")
+            elif criterion["type"] not in CRITERIA_OPERATORS:
+                out.add(path, field + ".type", "%r is not a StackStorm criteria operator"
+                        % criterion["type"])
+        action = meta.get("action") if isinstance(meta.get("action"), dict) else {}
+        action_spec = pack.action(action.get("ref"))
+        if action.get("ref") and action_spec is None and not str(action.get("ref")).startswith(
+                ("core.", "st2.")):
+            out.add(path, "action.ref", "%r is not an action of this pack" % action.get("ref"))
+        given = action.get("parameters") or {}
+        if action_spec is not None:
+            known = dict(RUNNER_PARAMETERS.get(action_spec.runner_type, {}))
+            known.update(action_spec.parameters)
+            for name in given:
+                if name not in known:
+                    out.add(path, "action.parameters.%s" % name,
+                            "%s has no parameter %r" % (action_spec.ref, name))
+            for name, prop in action_spec.parameters.items():
+                if isinstance(prop, dict) and prop.get("required") and "default" not in prop \
+                        and name not in given:
+                    out.add(path, "action.parameters.%s" % name,
+                            "required by %s and not given" % action_spec.ref)
+        if spec is not None:
+            texts = list(_strings(given)) + [str(c.get("pattern")) for c in criteria.values()
+                                             if isinstance(c, dict)]
+            for text in texts:
+                for parts in _trigger_paths(text):
+                    if not _path_in_schema(parts, spec.get("payload_schema")):
+                        out.add(path, "action.parameters",
+                                "{{ trigger.%s }} is not in the payload_schema of %s"
+                                % (".".join(parts), type_ref))
+
+
+def _check_policies(pack, out):
+    from st2common.util import schema as util_schema
+
+    for policy in pack.policies:
+        path, meta = policy.path, policy.meta
+        _require(meta, ["name", "pack", "resource_ref", "policy_type"], path, out)
+        if meta.get("pack") and meta["pack"] != pack.ref:
+            out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
+        if policy.resource_ref and pack.action(policy.resource_ref) is None:
+            out.add(path, "resource_ref", "%r is not an action of this pack" % policy.resource_ref)
+        params_schema = POLICY_PARAMETER_SCHEMAS.get(policy.policy_type)
+        if policy.policy_type and params_schema is None:
+            out.add(path, "policy_type", "%r is not a StackStorm policy type (known: %s)"
+                    % (policy.policy_type, ", ".join(sorted(POLICY_PARAMETER_SCHEMAS))))
+        if params_schema is not None:
+            schema = {"type": "object", "properties": params_schema,
+                      "additionalProperties": False}
+            for error in util_schema.CustomValidator(schema).iter_errors(policy.parameters):
+                where = ".".join(str(p) for p in error.absolute_path)
+                out.add(path, "parameters" + ("." + where if where else ""), error.message)
+
+
+def _check_module_names(pack, out):
+    seen = {}
+    folders = ["sensors", "actions", os.path.join("actions", "lib")]
+    for folder in folders:
+        for py in sorted(glob.glob(os.path.join(pack.pack_dir, folder, "*.py"))):
+            name = os.path.basename(py)
+            if name == "__init__.py":
+                continue
+            if name in seen:
+                out.add(py, "(module name)", "%s also exists as %s; st2-run-pack-tests puts both "
+                        "folders on one path" % (name, os.path.relpath(seen[name], pack.pack_dir)))
+            seen[name] = py
+        for pkg in sorted(glob.glob(os.path.join(pack.pack_dir, folder, "*", "__init__.py"))):
+            name = os.path.basename(os.path.dirname(pkg)) + ".py"
+            if name in seen:
+                out.add(pkg, "(module name)", "package %s clashes with %s" % (
+                    name[:-3], os.path.relpath(seen[name], pack.pack_dir)))
+            seen[name] = pkg
+
+
+def validate_pack(pack_dir):
+    """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid)."""
+    out = _Collector(os.path.abspath(pack_dir))
+    try:
+        pack = load_pack(pack_dir)
+    except ValueError as error:
+        return [ContentError(pack_dir, "(yaml)", str(error))]
+    for check in (_check_pack_meta, _check_config_schema, _check_sensors, _check_actions,
+                  _check_rules, _check_policies, _check_module_names):
+        check(pack, out)
+    return out.errors

@@ -1,0 +1,97 @@
+"""Reading a pack's StackStorm metadata the way StackStorm does.
+
+Used by the tests, the stand-ins and the local runner.
+
+Generic over packs: finds a sensor class's metadata file, its trigger types (keyed by
+``<pack>.<name>`` refs) and validates payloads in StackStorm's schema dialect.
+"""
+
+import inspect
+import os
+
+import yaml
+
+__all__ = [
+    "load_yaml",
+    "pack_ref_for_path",
+    "sensor_metadata_for_class",
+    "trigger_types_for_sensor_class",
+    "payload_errors",
+]
+
+
+def load_yaml(path):
+    """Parse a YAML file and return its content; raise ValueError naming the file on bad YAML."""
+    with open(path) as handle:
+        try:
+            return yaml.safe_load(handle)
+        except yaml.YAMLError as error:
+            raise ValueError("%s: not valid YAML: %s" % (path, error))
+
+
+def pack_ref_for_path(path):
+    """Return the ``ref`` of the pack that holds ``path`` (from the nearest pack.yaml above it)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    while True:
+        candidate = os.path.join(directory, "pack.yaml")
+        if os.path.exists(candidate):
+            meta = load_yaml(candidate) or {}
+            return meta.get("ref") or meta.get("name")
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            raise ValueError("no pack.yaml above %s" % path)
+        directory = parent
+
+
+def sensor_metadata_for_class(sensor_cls):
+    """Return ``(yaml_path, metadata)`` of the sensor metadata file declaring ``sensor_cls``."""
+    module_file = os.path.abspath(inspect.getfile(sensor_cls))
+    directory = os.path.dirname(module_file)
+    module_name = os.path.basename(module_file)
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith((".yaml", ".yml")):
+            continue
+        path = os.path.join(directory, name)
+        meta = load_yaml(path) or {}
+        if not isinstance(meta, dict):
+            continue
+        if meta.get("class_name") == sensor_cls.__name__ and \
+                os.path.basename(str(meta.get("entry_point", ""))) == module_name:
+            return path, meta
+    raise LookupError("no sensor metadata in %s declares class_name %s with entry_point %s"
+                      % (directory, sensor_cls.__name__, module_name))
+
+
+def trigger_types_for_sensor_class(sensor_cls):
+    """Return ``{"<pack>.<trigger name>": trigger_type_spec}`` for a sensor class."""
+    path, meta = sensor_metadata_for_class(sensor_cls)
+    pack = pack_ref_for_path(path)
+    return {"%s.%s" % (pack, spec["name"]): spec for spec in meta.get("trigger_types") or []}
+
+
+def payload_errors(trigger_type_ref, trigger_type_spec, payload):
+    """Return a list of messages (empty when valid) for ``payload``.
+
+    The payload is checked against the trigger type's payload_schema.
+
+    Uses ``st2common.util.schema`` (the real one inside StackStorm, the stand-in elsewhere) with the
+    options StackStorm's dispatcher uses, so a payload StackStorm would drop is reported here.
+    """
+    import jsonschema
+    from st2common.util import schema as util_schema
+
+    schema = trigger_type_spec.get("payload_schema") or {}
+    try:
+        util_schema.validate(instance=dict(payload or {}), schema=schema,
+                             cls=util_schema.CustomValidator, use_default=True,
+                             allow_default_none=True)
+    except jsonschema.SchemaError as error:
+        return ["trigger type %s: payload_schema is invalid: %s"
+                % (trigger_type_ref, error.message)]
+    except jsonschema.ValidationError:
+        errors = util_schema.CustomValidator(schema).iter_errors(dict(payload or {}))
+        return ["trigger type %s: payload field %s: %s"
+                % (trigger_type_ref, "/".join(str(p) for p in e.absolute_path) or "(payload)",
+                   e.message)
+                for e in sorted(errors, key=lambda e: list(e.absolute_path))]
+    return []

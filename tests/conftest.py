@@ -1,0 +1,34 @@
+"""Test set-up shared by every test module.
+
+Inside StackStorm (``st2-run-pack-tests``) the real ``st2common``/``st2reactor``/``st2tests`` are
+importable and used. Elsewhere the stand-ins in ``devkit/stand_ins`` take their place. The pack's
+own folders are put on ``sys.path`` the way st2-run-pack-tests does (sensors/, actions/,
+actions/lib), and ``devkit/`` for the emulator, the runner and the metadata helpers.
+"""
+
+import os
+import sys
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEVKIT_DIR = os.path.join(PACK_DIR, "devkit")
+STAND_INS_DIR = os.path.join(DEVKIT_DIR, "stand_ins")
+
+for _path in (os.path.join(PACK_DIR, "actions", "lib"), os.path.join(PACK_DIR, "actions"),
+              os.path.join(PACK_DIR, "sensors"), DEVKIT_DIR):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+try:  # the real StackStorm test harness
+    import st2tests.base  # noqa: F401
+    USING_STAND_INS = False
+except ImportError:
+    sys.path.insert(0, STAND_INS_DIR)
+    USING_STAND_INS = True
+
+
+def pytest_configure(config):
+    """Register the markers used by the suites."""
+    config.addinivalue_line("markers", "postgres: needs a PostgreSQL server (started by the tests)")
+    config.addinivalue_line("markers", "fault: fault-injection suite (kills, outages, bursts)")
+    config.addinivalue_line("markers", "slow: slower tests that CI still runs")
+    config.addinivalue_line("markers", "standins: tests of the StackStorm stand-ins themselves")

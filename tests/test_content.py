@@ -1,0 +1,196 @@
+"""Every content file is valid the way StackStorm's registration checks it, and breakage is named.
+
+A broken file must fail the suite with a message naming the file and the field; the mutation tests
+below break copies of the pack's real files and check exactly that.
+"""
+
+import os
+import shutil
+
+import pytest
+import yaml
+
+from workspaces_devkit.content import load_pack, validate_pack
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONTENT_FOLDERS = ("sensors", "actions", "rules", "policies")
+
+
+def _describe(errors):
+    return "\n".join("%s: %s: %s" % error for error in errors)
+
+
+def test_pack_content_is_valid():
+    errors = validate_pack(PACK_DIR)
+    assert not errors, "invalid pack content:\n" + _describe(errors)
+
+
+def test_every_yaml_and_json_file_parses():
+    for root, dirs, files in os.walk(PACK_DIR):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+        for name in files:
+            if name.endswith((".yaml", ".yml", ".yaml.example")):
+                with open(os.path.join(root, name)) as handle:
+                    yaml.safe_load(handle)
+
+
+def test_pack_ref_is_workspaces():
+    assert load_pack(PACK_DIR).ref == "workspaces"
+
+
+@pytest.fixture
+def pack_copy(tmp_path):
+    """A copy of the pack's content files that a test may break."""
+    target = tmp_path / "workspaces"
+    target.mkdir()
+    for name in ("pack.yaml", "config.schema.yaml", "workspaces.yaml.example"):
+        shutil.copy(os.path.join(PACK_DIR, name), str(target / name))
+    for folder in CONTENT_FOLDERS:
+        source = os.path.join(PACK_DIR, folder)
+        if os.path.isdir(source):
+            shutil.copytree(source, str(target / folder),
+                            ignore=shutil.ignore_patterns("__pycache__", "lib"))
+    return target
+
+
+def _edit(path, change):
+    with open(path) as handle:
+        data = yaml.safe_load(handle)
+    change(data)
+    with open(path, "w") as handle:
+        yaml.safe_dump(data, handle)
+
+
+def _errors_for(pack_dir, relpath):
+    return [e for e in validate_pack(str(pack_dir)) if e.path == relpath]
+
+
+REQUIRED_TOP_LEVEL = {
+    "pack.yaml": ["ref", "name", "description", "version", "author", "email"],
+}
+REQUIRED_BY_FOLDER = {
+    "sensors": ["class_name", "entry_point", "description", "trigger_types"],
+    "actions": ["name", "runner_type", "description", "entry_point"],
+    "rules": ["name", "pack", "description", "trigger", "action"],
+    "policies": ["name", "pack", "resource_ref", "policy_type"],
+}
+
+
+def _required_cases():
+    cases = [(path, field) for path, fields in REQUIRED_TOP_LEVEL.items() for field in fields]
+    for folder, fields in REQUIRED_BY_FOLDER.items():
+        directory = os.path.join(PACK_DIR, folder)
+        if not os.path.isdir(directory):
+            continue
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".yaml"):
+                cases.extend((folder + "/" + name, field) for field in fields)
+    return cases
+
+
+@pytest.mark.parametrize("relpath,field", _required_cases())
+def test_deleting_a_required_field_is_reported_with_file_and_field(pack_copy, relpath, field):
+    _edit(str(pack_copy / relpath), lambda data: data.pop(field, None))
+    errors = _errors_for(pack_copy, relpath)
+    assert any(e.field == field for e in errors), \
+        "deleting %s from %s was not reported; got:\n%s" % (field, relpath, _describe(errors))
+
+
+def test_config_schema_keys_need_type_and_description(pack_copy):
+    _edit(str(pack_copy / "config.schema.yaml"), lambda d: d["auth_mode"].pop("description"))
+    errors = _errors_for(pack_copy, "config.schema.yaml")
+    assert [e.field for e in errors] == ["auth_mode.description"]
+
+
+def test_example_config_is_checked_against_the_schema(pack_copy):
+    _edit(str(pack_copy / "workspaces.yaml.example"),
+          lambda d: d.update(retry_count="three", no_such_key=1))
+    fields = {e.field for e in _errors_for(pack_copy, "workspaces.yaml.example")}
+    assert fields == {"retry_count", "no_such_key"}
+
+
+def test_bad_pack_version_and_ref_are_reported(pack_copy):
+    _edit(str(pack_copy / "pack.yaml"), lambda d: d.update(version=1.0, ref="Work-Spaces"))
+    fields = {e.field for e in _errors_for(pack_copy, "pack.yaml")}
+    assert {"version", "ref"} <= fields
+
+
+def _first(folder):
+    directory = os.path.join(PACK_DIR, folder)
+    names = sorted(n for n in os.listdir(directory) if n.endswith(".yaml")) \
+        if os.path.isdir(directory) else []
+    if not names:
+        pytest.skip("no %s yet" % folder)
+    return folder + "/" + names[0]
+
+
+def test_object_level_required_list_in_a_payload_schema_is_reported(pack_copy):
+    relpath = _first("sensors")
+
+    def change(data):
+        schema = data["trigger_types"][0]["payload_schema"]
+        schema["required"] = list(schema["properties"])[:1]
+    _edit(str(pack_copy / relpath), change)
+    errors = _errors_for(pack_copy, relpath)
+    assert any("payload_schema.required" in e.field for e in errors), _describe(errors)
+
+
+def test_poll_interval_below_four_seconds_is_reported(pack_copy):
+    relpath = _first("sensors")
+    _edit(str(pack_copy / relpath), lambda d: d.update(poll_interval=2))
+    assert [e.field for e in _errors_for(pack_copy, relpath)] == ["poll_interval"]
+
+
+def test_unknown_runner_type_and_duplicate_positions_are_reported(pack_copy):
+    relpath = _first("actions")
+
+    def change(data):
+        data["runner_type"] = "python-scrpit"
+        for prop in data["parameters"].values():
+            prop["position"] = 0
+    _edit(str(pack_copy / relpath), change)
+    fields = [e.field for e in _errors_for(pack_copy, relpath)]
+    assert "runner_type" in fields
+    assert any(f.endswith(".position") for f in fields)
+
+
+def test_rule_with_unknown_trigger_action_parameter_or_payload_field_is_reported(pack_copy):
+    relpath = _first("rules")
+
+    def change(data):
+        data["action"]["parameters"]["no_such_parameter"] = "{{ trigger.no_such_field }}"
+    _edit(str(pack_copy / relpath), change)
+    messages = _describe(_errors_for(pack_copy, relpath))
+    assert "no_such_parameter" in messages
+    assert "trigger.no_such_field" in messages
+
+    _edit(str(pack_copy / relpath), lambda d: d["trigger"].update(type="workspaces.nothing"))
+    _edit(str(pack_copy / relpath), lambda d: d["action"].update(ref="workspaces.nothing"))
+    fields = {e.field for e in _errors_for(pack_copy, relpath)}
+    assert {"trigger.type", "action.ref"} <= fields
+
+
+def test_rule_criteria_with_unknown_operator_is_reported(pack_copy):
+    relpath = _first("rules")
+    _edit(str(pack_copy / relpath),
+          lambda d: d.update(criteria={"trigger.anything": {"type": "equalz", "pattern": 1}}))
+    fields = {e.field for e in _errors_for(pack_copy, relpath)}
+    assert "criteria.trigger.anything.type" in fields
+
+
+def test_policy_with_bad_parameters_is_reported(pack_copy):
+    relpath = _first("policies")
+    _edit(str(pack_copy / relpath), lambda d: d.update(policy_type="action.retry",
+                                                       parameters={"max_retry_count": 9}))
+    fields = {e.field for e in _errors_for(pack_copy, relpath)}
+    assert {"parameters", "parameters.max_retry_count"} <= fields
+
+
+def test_readme_tables_match_the_metadata():
+    from workspaces_devkit.readme_tables import render, splice
+
+    with open(os.path.join(PACK_DIR, "README.md")) as handle:
+        text = handle.read()
+    assert text == splice(text, render(PACK_DIR)), (
+        "README.md's reference tables are stale: run "
+        "`python devkit/workspaces_devkit/readme_tables.py`")

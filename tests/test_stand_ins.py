@@ -118,6 +118,24 @@ def test_schema_dialect_uses_property_level_required_and_fills_defaults():
         util_schema.validate({}, schema)
 
 
+def test_schema_validate_returns_a_cleaned_copy_and_handles_none_like_stackstorm():
+    from st2common.util import schema as util_schema
+
+    schema = {"type": "object", "properties": {
+        "size": {"type": "integer", "default": 0},
+        "note": {"type": "string"},
+        "kind": {"type": "string", "enum": ["a", "b"]},
+        "count": {"type": "integer", "required": True}}}
+    payload = {"size": None, "note": None, "count": 1}
+    cleaned = util_schema.validate(payload, schema, allow_default_none=True)
+    assert cleaned == {"size": 0, "note": None, "count": 1}
+    assert payload == {"size": None, "note": None, "count": 1}
+    with pytest.raises(jsonschema.ValidationError, match="None is not one of"):
+        util_schema.validate({"kind": None, "count": 1}, schema, allow_default_none=True)
+    with pytest.raises(jsonschema.ValidationError, match="None is not of type 'integer'"):
+        util_schema.validate({"count": None}, schema, allow_default_none=True)
+
+
 def test_schema_dialect_rejects_object_level_required_lists():
     from st2common.util import schema as util_schema
 

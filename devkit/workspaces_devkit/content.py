@@ -41,6 +41,27 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 TRIGGER_REF_IN_TEMPLATE_RE = re.compile(
     r"\btrigger((?:\.[A-Za-z_][A-Za-z0-9_]*|\[['\"][^'\"]+['\"]\])+)")
 JSON_TYPES = {"string", "integer", "number", "boolean", "object", "array", "null"}
+PARAM_NAME_RE = re.compile(r"^\w+$")
+ST2_VERSION_RE = re.compile(r"^((>?>|>=|=|<=|<?<)\s*[0-9]+\.[0-9]+\.[0-9]+?(\s*,)?\s*)+$")
+#: Attributes StackStorm's action_params meta-schema allows on an action parameter or config key.
+PARAM_ATTRIBUTES = {
+    "$schema", "additionalItems", "additionalProperties", "allOf", "anyOf", "default",
+    "definitions", "dependencies", "description", "enum", "exclusiveMaximum", "exclusiveMinimum",
+    "id", "immutable", "items", "maxItems", "maxLength", "maxProperties", "maximum", "minItems",
+    "minLength", "minProperties", "minimum", "multipleOf", "not", "oneOf", "pattern",
+    "patternProperties", "position", "properties", "required", "secret", "title", "type",
+    "uniqueItems"}
+ACTION_KEYS = {"id", "ref", "uid", "name", "description", "enabled", "runner_type", "entry_point",
+               "pack", "parameters", "output_schema", "tags", "notify", "metadata_file"}
+SENSOR_KEYS = {"id", "ref", "uid", "class_name", "pack", "description", "artifact_uri",
+               "entry_point", "enabled", "trigger_types", "poll_interval", "metadata_file"}
+TRIGGER_TYPE_KEYS = {"id", "ref", "uid", "name", "pack", "description", "payload_schema",
+                     "parameters_schema", "tags", "metadata_file"}
+RULE_KEYS = {"id", "ref", "uid", "name", "pack", "description", "type", "trigger", "criteria",
+             "action", "enabled", "context", "tags", "metadata_file"}
+RULE_ACTION_KEYS = {"ref", "parameters", "description"}
+POLICY_KEYS = {"id", "uid", "name", "pack", "ref", "description", "enabled", "resource_ref",
+               "policy_type", "parameters", "metadata_file"}
 
 #: Runner parameters an action may refer to or override (python-script runner).
 RUNNER_PARAMETERS = {
@@ -67,21 +88,23 @@ POLICY_PARAMETER_SCHEMAS = {
     "action.concurrency.attr": {
         "threshold": {"type": "integer", "minimum": 0, "required": True},
         "action": {"type": "string", "enum": ["delay", "cancel"], "default": "delay"},
-        "attributes": {"type": "array", "items": {"type": "string"}, "required": True},
+        "attributes": {"type": "array", "items": {"type": "string", "minLength": 1},
+                       "uniqueItems": True},
     },
     "action.retry": {
         "retry_on": {"type": "string", "enum": ["failure", "timeout"], "required": True},
-        "max_retry_count": {"type": "integer", "minimum": 1, "maximum": 5, "default": 2},
-        "delay": {"type": "integer", "minimum": 0, "maximum": 120, "default": 0},
+        "max_retry_count": {"type": "integer", "minimum": 1, "maximum": 5, "default": 2,
+                            "required": True},
+        "delay": {"type": "number", "minimum": 0, "maximum": 120},
     },
 }
 
 #: Rule criteria operators StackStorm knows (st2common/operators.py).
 CRITERIA_OPERATORS = {
-    "equals", "nequals", "iequals", "lessthan", "greaterthan", "matchwildcard", "matchregex",
-    "regex", "iregex", "search", "contains", "ncontains", "icontains", "incontains", "startswith",
-    "istartswith", "endswith", "iendswith", "timediff_lt", "timediff_gt", "exists", "nexists",
-    "inside", "ninside", "eq", "lt", "gt", "neq",
+    "equals", "eq", "nequals", "neq", "iequals", "ieq", "contains", "ncontains", "icontains",
+    "incontains", "startswith", "istartswith", "endswith", "iendswith", "lessthan", "lt",
+    "greaterthan", "gt", "matchwildcard", "matchregex", "regex", "iregex", "timediff_lt", "td_lt",
+    "timediff_gt", "td_gt", "exists", "nexists", "inside", "in", "ninside", "nin", "search",
 }
 
 
@@ -195,6 +218,25 @@ def _schema_errors(properties, path, field, out, allow_runner=None):
                         "default does not match its schema: %s" % errors[0].message)
 
 
+def _unknown_keys(meta, allowed, path, out, prefix=""):
+    for key in sorted(set(meta) - allowed) if isinstance(meta, dict) else []:
+        out.add(path, prefix + str(key), "is not a field StackStorm accepts here (allowed: %s)"
+                % ", ".join(sorted(allowed)))
+
+
+def _param_definitions(params, path, field, out):
+    """Check parameter definitions as StackStorm's action_params meta-schema does."""
+    for name, prop in params.items() if isinstance(params, dict) else []:
+        where = "%s.%s" % (field, name)
+        if not PARAM_NAME_RE.match(str(name)):
+            out.add(path, where, "parameter names must match ^\\w+$")
+        if not isinstance(prop, dict):
+            continue
+        _unknown_keys(prop, PARAM_ATTRIBUTES, path, out, where + ".")
+        if isinstance(prop.get("type"), list):
+            out.add(path, where + ".type", "StackStorm accepts one type name here, not a list")
+
+
 def _require(meta, keys, path, out, prefix=""):
     for key in keys:
         if meta.get(key) in (None, "", [], {}):
@@ -215,6 +257,12 @@ def _check_pack_meta(pack, out):
         out.add(path, "email", "%r is not an email address" % meta["email"])
     if "3" not in [str(v) for v in meta.get("python_versions") or []]:
         out.add(path, "python_versions", 'must list "3"')
+    if meta.get("stackstorm_version") and not ST2_VERSION_RE.match(str(meta["stackstorm_version"])):
+        out.add(path, "stackstorm_version", "%r must look like \">=3.8.0\"" % (
+            meta["stackstorm_version"],))
+    if not set(str(v) for v in meta.get("python_versions") or []) <= {"2", "3"} or \
+            not all(isinstance(v, str) for v in meta.get("python_versions") or []):
+        out.add(path, "python_versions", 'items must be the strings "2" or "3"')
     if not isinstance(meta.get("keywords", []), list):
         out.add(path, "keywords", "must be a list")
 
@@ -230,6 +278,7 @@ def _check_config_schema(pack, out):
         _require(spec, ["type", "description"], path, out, prefix=key + ".")
         if "secret" in spec and not isinstance(spec["secret"], bool):
             out.add(path, key + ".secret", "must be true or false")
+    _param_definitions(pack.config_schema, path, "(config)", out)
     _schema_errors(pack.config_schema, path, "(config)", out)
     example = os.path.join(pack.pack_dir, "%s.yaml.example" % pack.ref)
     if os.path.exists(example):
@@ -273,6 +322,7 @@ def _check_sensors(pack, out):
     for sensor in pack.sensors:
         path, meta = sensor.path, sensor.meta
         _require(meta, ["class_name", "entry_point", "description"], path, out)
+        _unknown_keys(meta, SENSOR_KEYS, path, out)
         if not isinstance(meta.get("enabled", True), bool):
             out.add(path, "enabled", "must be true or false")
         if sensor.poll_interval is not None and (not isinstance(sensor.poll_interval, int) or
@@ -293,6 +343,7 @@ def _check_sensors(pack, out):
                 out.add(path, field, "must be a mapping")
                 continue
             _require(spec, ["name", "description", "payload_schema"], path, out, field + ".")
+            _unknown_keys(spec, TRIGGER_TYPE_KEYS, path, out, field + ".")
             if spec.get("name") and not NAME_RE.match(str(spec["name"])):
                 out.add(path, field + ".name", "%r is not a valid name" % spec["name"])
             if spec.get("name") in names:
@@ -317,6 +368,7 @@ def _check_actions(pack, out):
     for action in pack.actions:
         path, meta = action.path, action.meta
         _require(meta, ["name", "runner_type", "description"], path, out)
+        _unknown_keys(meta, ACTION_KEYS, path, out)
         if meta.get("name") and not NAME_RE.match(str(meta["name"])):
             out.add(path, "name", "%r is not a valid action name" % meta["name"])
         if meta.get("runner_type") and meta["runner_type"] not in KNOWN_RUNNERS:
@@ -329,6 +381,7 @@ def _check_actions(pack, out):
         if not isinstance(meta.get("enabled", True), bool):
             out.add(path, "enabled", "must be true or false")
         params = meta.get("parameters") or {}
+        _param_definitions(params, path, "parameters", out)
         _schema_errors(params, path, "parameters", out)
         runner_params = RUNNER_PARAMETERS.get(meta.get("runner_type"), {})
         positions = {}
@@ -355,9 +408,8 @@ def _check_actions(pack, out):
                             % (prop["position"], positions[prop["position"]]))
                 else:
                     positions[prop["position"]] = name
-        if positions and sorted(positions) != list(range(len(positions))):
-            out.add(path, "parameters", "positions must be 0..n-1 without gaps, got %s"
-                    % sorted(positions))
+        if positions and sorted(positions) != list(range(min(positions), max(positions) + 1)):
+            out.add(path, "parameters", "positions must be contiguous, got %s" % sorted(positions))
 
 
 def _trigger_paths(text):
@@ -402,9 +454,13 @@ def _check_rules(pack, out):
     for rule in pack.rules:
         path, meta = rule.path, rule.meta
         _require(meta, ["name", "pack", "description", "trigger", "action"], path, out)
+        _unknown_keys(meta, RULE_KEYS, path, out)
         if meta.get("pack") and meta["pack"] != pack.ref:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
-        if not isinstance(meta.get("enabled", False), bool):
+        if "enabled" not in meta:
+            out.add(path, "enabled", "required field is missing (StackStorm registers a rule "
+                    "without it as disabled)")
+        elif not isinstance(meta["enabled"], bool):
             out.add(path, "enabled", "must be true or false")
         trigger = meta.get("trigger") if isinstance(meta.get("trigger"), dict) else {}
         type_ref = trigger.get("type")
@@ -437,7 +493,11 @@ def _check_rules(pack, out):
             elif criterion["type"] not in CRITERIA_OPERATORS:
                 out.add(path, field + ".type", "%r is not a StackStorm criteria operator"
                         % criterion["type"])
+            if isinstance(criterion, dict) and criterion.get("pattern") is None:
+                out.add(path, field + ".pattern", "StackStorm needs a pattern on every criterion "
+                        "(even exists/nexists)")
         action = meta.get("action") if isinstance(meta.get("action"), dict) else {}
+        _unknown_keys(action, RULE_ACTION_KEYS, path, out, "action.")
         action_spec = pack.action(action.get("ref"))
         if action.get("ref") and action_spec is None and not str(action.get("ref")).startswith(
                 ("core.", "st2.")):
@@ -472,6 +532,7 @@ def _check_policies(pack, out):
     for policy in pack.policies:
         path, meta = policy.path, policy.meta
         _require(meta, ["name", "pack", "resource_ref", "policy_type"], path, out)
+        _unknown_keys(meta, POLICY_KEYS, path, out)
         if meta.get("pack") and meta["pack"] != pack.ref:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
         if policy.resource_ref and pack.action(policy.resource_ref) is None:

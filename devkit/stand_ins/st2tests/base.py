@@ -68,13 +68,16 @@ class BaseSensorTestCase(unittest.TestCase):
         return self.sensor_service.dispatched_triggers[-1]
 
     def assertTriggerDispatched(self, trigger, payload=None, trace_context=None):
-        """Assert that ``trigger`` was dispatched (with that payload/trace context)."""
+        """Assert that ``trigger`` was dispatched (with that payload/trace context).
+
+        As in StackStorm, a falsy ``payload`` (``{}``) or ``trace_context`` matches anything.
+        """
         for item in self.get_dispatched_triggers():
             if item["trigger"] != trigger:
                 continue
-            if payload is not None and item["payload"] != payload:
+            if payload and item["payload"] != payload:
                 continue
-            if trace_context is not None and item["trace_context"] != trace_context:
+            if trace_context and item["trace_context"] != trace_context:
                 continue
             return True
         raise AssertionError('Trigger "%s" hasn\'t been dispatched' % (trigger,))

@@ -63,13 +63,14 @@ class MockSensorService(object):
 
     def dispatch_with_context(self, trigger, payload=None, trace_context=None):
         """Record a dispatch with an explicit trace context, validating the payload."""
-        self.dispatched_triggers.append(
-            {"trigger": trigger, "payload": payload, "trace_context": trace_context})
+        item = {"trigger": trigger, "payload": payload, "trace_context": trace_context}
+        self.dispatched_triggers.append(item)
         if self.trigger_types:
             errors = self._validate(trigger, payload)
             if errors:
                 self.invalid_dispatches.extend(errors)
                 raise AssertionError("; ".join(errors))
+        return item
 
     def _validate(self, trigger, payload):
         from workspaces_devkit.st2meta import payload_errors

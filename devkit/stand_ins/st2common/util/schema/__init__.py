@@ -51,42 +51,67 @@ def get_validator(version="custom"):
 
 
 def _with_defaults(cls):
-    """Return a subclass of ``cls`` that fills property defaults in as it validates."""
+    """Return a subclass of ``cls`` that fills property defaults in as it validates.
+
+    As in StackStorm, a default is used where the property is missing or None.
+    """
     validate_properties = cls.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
         if validator.is_type(instance, "object"):
             for name, subschema in properties.items():
-                if isinstance(subschema, dict) and "default" in subschema:
-                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+                if isinstance(subschema, dict) and "default" in subschema and \
+                        instance.get(name) is None:
+                    instance[name] = copy.deepcopy(subschema["default"])
         for error in validate_properties(validator, properties, instance, schema):
             yield error
 
     return validators.extend(cls, {"properties": set_defaults})
 
 
+def _accept_null(prop):
+    kind = prop.get("type")
+    if isinstance(kind, str) and kind != "null":
+        prop["type"] = [kind, "null"]
+    elif isinstance(kind, list) and "null" not in kind:
+        prop["type"] = kind + ["null"]
+    for key in ("anyOf", "oneOf"):
+        if isinstance(prop.get(key), list) and {"type": "null"} not in prop[key]:
+            prop[key] = prop[key] + [{"type": "null"}]
+
+
 def _allow_null_defaults(schema):
-    """Let properties whose default is None also accept null, as StackStorm does."""
+    """Let optional properties (and those whose default is None) also accept null, recursively."""
     schema = copy.deepcopy(schema)
-    for prop in (schema.get("properties") or {}).values():
-        if isinstance(prop, dict) and "default" in prop and prop["default"] is None:
-            kind = prop.get("type")
-            if isinstance(kind, str) and kind != "null":
-                prop["type"] = [kind, "null"]
-            elif isinstance(kind, list) and "null" not in kind:
-                prop["type"] = kind + ["null"]
+
+    def walk(node):
+        if not isinstance(node, dict):
+            return
+        for prop in (node.get("properties") or {}).values():
+            if not isinstance(prop, dict):
+                continue
+            if not prop.get("required") or ("default" in prop and prop["default"] is None):
+                _accept_null(prop)
+            walk(prop)
+            if isinstance(prop.get("items"), dict):
+                walk(prop["items"])
+
+    walk(schema)
     return schema
 
 
-def validate(instance, schema, cls=None, use_default=True,
-             allow_default_none=False, *args, **kwargs):
-    """Validate ``instance`` against ``schema`` in StackStorm's dialect and return the instance.
+def validate(instance, schema, cls=None, use_default=True, allow_default_none=False, *args,
+             **kwargs):
+    """Validate ``instance`` against ``schema`` in StackStorm's dialect; return a cleaned copy.
 
-    With ``use_default`` property defaults are written into ``instance`` (a dict, changed in place).
+    The instance is deep-copied first (the caller's object is not changed); with ``use_default``
+    property defaults are filled into the copy where a value is missing or None. With
+    ``allow_default_none`` optional properties also accept null (an ``enum`` is not extended).
     Raises ``jsonschema.ValidationError`` for a bad instance and ``jsonschema.SchemaError`` for a
     schema that breaks the dialect (for example an object-level ``required`` array).
     """
     cls = cls or CustomValidator
+    instance = copy.deepcopy(instance)
     if allow_default_none:
         schema = _allow_null_defaults(schema)
     cls.check_schema(schema)

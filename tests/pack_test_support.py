@@ -70,3 +70,78 @@ class SchemaCheckedSensorTestCase(BaseSensorTestCase):
         ref = trigger["ref"] if isinstance(trigger, dict) else trigger
         return [item["payload"] for item in self.get_dispatched_triggers()
                 if ref is None or item["trigger"] == ref]
+
+
+class DatastoreOutage(object):
+    """Simulate a st2 API outage on a sensor or action service, under any test harness.
+
+    While active, ``get_value`` returns None (StackStorm swallows the error) and ``set_value``,
+    ``list_values`` and ``delete_value`` raise ``ConnectionError``. Works with StackStorm's mocks
+    and with the stand-ins, by replacing the service's methods on the instance. Usable as a context
+    manager or with ``start()``/``stop()``. ``calls`` counts datastore calls made meanwhile.
+    """
+
+    METHODS = ("get_value", "set_value", "list_values", "delete_value")
+
+    def __init__(self, service, get_returns_none=True, lists_fail=True, writes_fail=True):
+        self.service = service
+        self.get_returns_none = get_returns_none
+        self.lists_fail = lists_fail
+        self.writes_fail = writes_fail
+        self.calls = 0
+        self._originals = {}
+
+    def _fail(self, name):
+        def replacement(*args, **kwargs):
+            self.calls += 1
+            if name == "get_value" and self.get_returns_none:
+                return None
+            if (name == "list_values" and self.lists_fail) or \
+                    (name in ("set_value", "delete_value") and self.writes_fail):
+                raise ConnectionError("st2 API unavailable (simulated outage)")
+            return self._originals[name](*args, **kwargs)
+        return replacement
+
+    def start(self):
+        """Begin the outage."""
+        for name in self.METHODS:
+            self._originals[name] = getattr(self.service, name)
+            setattr(self.service, name, self._fail(name))
+        return self
+
+    def stop(self):
+        """End the outage; the service's own methods answer again."""
+        for name, method in self._originals.items():
+            setattr(self.service, name, method)
+        self._originals = {}
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+
+class CountingDatastore(object):
+    """Count datastore calls made through a service (wraps the methods on the instance)."""
+
+    def __init__(self, service):
+        self.service = service
+        self.counts = dict((name, 0) for name in DatastoreOutage.METHODS)
+        for name in DatastoreOutage.METHODS:
+            setattr(service, name, self._counted(name, getattr(service, name)))
+
+    def _counted(self, name, method):
+        def counted(*args, **kwargs):
+            self.counts[name] += 1
+            return method(*args, **kwargs)
+        return counted
+
+    def total(self):
+        """Return the number of calls so far."""
+        return sum(self.counts.values())
+
+    def reset(self):
+        """Set every count back to zero."""
+        for name in self.counts:
+            self.counts[name] = 0

@@ -145,3 +145,23 @@ class CountingDatastore(object):
         """Set every count back to zero."""
         for name in self.counts:
             self.counts[name] = 0
+
+
+def workspaces_config(url, **extra):
+    """Return a pack config pointing both Workspaces services at ``url`` (an emulator)."""
+    config = {"capability_service_url": url, "workflow_service_url": url,
+              "connect_timeout_seconds": 2, "read_timeout_seconds": 5, "retry_count": 3,
+              "retry_backoff_seconds": 0.01}
+    config.update(extra)
+    return config
+
+
+def closed_port_url():
+    """Return an http URL on loopback where nothing listens (connection refused)."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return "http://127.0.0.1:%d" % port

@@ -183,7 +183,7 @@ def test_policy_with_bad_parameters_is_reported(pack_copy):
     _edit(str(pack_copy / relpath), lambda d: d.update(policy_type="action.retry",
                                                        parameters={"max_retry_count": 9}))
     fields = {e.field for e in _errors_for(pack_copy, relpath)}
-    assert {"parameters", "parameters.max_retry_count"} <= fields
+    assert {"parameters.retry_on", "parameters.max_retry_count"} <= fields
 
 
 def test_readme_tables_match_the_metadata():

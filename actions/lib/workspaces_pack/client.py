@@ -11,6 +11,7 @@ and the service's own message; secrets never appear in them.
 
 import json
 import os
+import re
 from urllib.parse import quote
 
 import requests
@@ -220,11 +221,16 @@ class WorkspacesClient(object):
 
 
 def _reason(error):
-    """A short reason for a requests exception, without URLs' credentials."""
+    """A short reason for a requests exception, without URLs or credentials."""
     text = str(error.args[0]) if error.args else str(error)
-    if "Max retries exceeded" in text and "(Caused by" in text:
-        text = text.split("(Caused by", 1)[1].rstrip(")")
-    return text.strip()[:300]
+    errno = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
+    if errno:
+        return errno.group(0).strip()
+    for known in ("Read timed out", "Connection aborted", "RemoteDisconnected",
+                  "too many 50"):
+        if known in text:
+            return known if known != "too many 50" else "too many 5xx error responses"
+    return text.strip()[:200]
 
 
 def _service_message(response):

@@ -1,0 +1,189 @@
+"""``workspaces-local``: run the pack on this machine, the short development loop.
+
+Subcommands::
+
+    run       sensors poll, rules match, actions run; one line per step (--duration to bound it)
+    sensor    run one sensor and print what it dispatches (no rules, no actions)
+    dispatch  dispatch a trigger by hand and run the matching rules' actions
+    action    run one action with k=v parameters, the local twin of `st2 run`
+    validate  check every content file as StackStorm's registration would
+    demo      the whole pack against the Workspaces emulator and sample data, then a summary
+    api       serve the StackStorm API for the real `st2` CLI (see docs/st2_cli.md)
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+__all__ = ["main", "parse_kv"]
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+
+
+def parse_kv(pairs, spec=None):
+    """Parse ``k=v`` words as `st2 run` does: values cast by the parameter's declared type."""
+    from workspaces_devkit.runner.rules import cast_parameter
+
+    parameters = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SystemExit("parameter %r is not of the form name=value" % pair)
+        name, value = pair.split("=", 1)
+        kind = ((spec or {}).get(name) or {}).get("type")
+        if kind == "array" and not value.strip().startswith("["):
+            parameters[name] = [item.strip() for item in value.split(",") if item.strip()]
+        else:
+            parameters[name] = cast_parameter(name, value, (spec or {}).get(name))
+    return parameters
+
+
+def _add_common(parser):
+    parser.add_argument("--pack-dir", default=PACK_DIR, help="pack to run (default: this one)")
+    parser.add_argument("--config", help="pack config YAML (default: config.schema.yaml defaults)")
+    parser.add_argument("--state-dir", help="where the datastore lives (default PACK/.local)")
+
+
+def _runner(args, **kwargs):
+    from workspaces_devkit.runner.local import LocalRunner
+    return LocalRunner(args.pack_dir, config_path=args.config, state_dir=args.state_dir, **kwargs)
+
+
+def cmd_run(args):
+    """Run every sensor with rules and actions."""
+    runner = _runner(args, poll_interval=args.poll_interval)
+    runner.run_for(args.duration, watch=not args.no_reload)
+    return 0
+
+
+def cmd_sensor(args):
+    """Run one sensor; print its dispatches."""
+    runner = _runner(args, poll_interval=args.poll_interval, sensors=[args.name],
+                     run_actions=False)
+    if not runner.hosts:
+        names = ", ".join(s.class_name for s in runner.pack.sensors)
+        raise SystemExit("no sensor %r (sensors: %s)" % (args.name, names))
+    runner.run_for(args.duration, watch=not args.no_reload)
+    return 0
+
+
+def cmd_dispatch(args):
+    """Dispatch one trigger instance by hand."""
+    runner = _runner(args, sensors=[])
+    payload = json.loads(args.payload)
+    parameters = json.loads(args.parameters) if args.parameters else None
+    if args.trigger not in runner.trigger_types:
+        raise SystemExit("unknown trigger type %r (known: %s)" % (
+            args.trigger, ", ".join(sorted(runner.trigger_types))))
+    runner._on_dispatch(args.trigger, payload, "manual", "by hand") if not parameters else \
+        runner.handle_trigger(args.trigger, payload, parameters)
+    runner.wait_for_actions()
+    return 0 if all(e.status == "succeeded" for e in runner.executions) else 1
+
+
+def cmd_action(args):
+    """Run one action, print the execution like `st2 run` does."""
+    from workspaces_devkit.runner.local import LocalRunner
+
+    runner = LocalRunner(args.pack_dir, config_path=args.config, state_dir=args.state_dir,
+                         sensors=[], out=sys.stderr)
+    action = runner.pack.action(args.ref)
+    if action is None:
+        sys.stderr.write('Action "%s" cannot be found.\n' % args.ref)
+        return 2
+    execution = runner.executor.execute(args.ref, parse_kv(args.parameters, action.parameters))
+    print("id: %s\naction.ref: %s\nstatus: %s\nresult:" % (execution.id, args.ref,
+                                                           execution.status))
+    print(json.dumps(execution.result, indent=2, sort_keys=True, default=str))
+    return 0 if execution.status == "succeeded" else 1
+
+
+def cmd_validate(args):
+    """Validate the pack's content."""
+    from workspaces_devkit.content import validate_pack
+
+    errors = validate_pack(args.pack_dir)
+    for error in errors:
+        print("%s: %s: %s" % error)
+    print("%d problem(s)" % len(errors))
+    return 1 if errors else 0
+
+
+def cmd_demo(args):
+    """Run the demo."""
+    from workspaces_devkit.demo import run_demo
+    return run_demo(duration=args.duration, keep=args.keep)
+
+
+def _make_runtime(args):
+    from workspaces_devkit.runner.local import LocalRunner
+
+    runner = LocalRunner(args.pack_dir, config_path=args.config, state_dir=args.state_dir,
+                         sensors=[], out=sys.stderr)
+
+    def run_action(ref, parameters):
+        execution = runner.executor.execute(ref, parameters)
+        return execution.status, execution.result
+    return run_action, runner.store
+
+
+def build_parser():
+    """Return the argparse parser of ``workspaces-local``."""
+    parser = argparse.ArgumentParser(prog="workspaces-local", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n", 2)[2])
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the pack's logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run sensors, rules and actions in the foreground")
+    sensor = sub.add_parser("sensor", help="run one sensor and print its dispatches")
+    sensor.add_argument("name", help="sensor class name (e.g. FileMonitorSensor) or file name")
+    for command in (run, sensor):
+        _add_common(command)
+        command.add_argument("--duration", type=float, help="stop after this many seconds")
+        command.add_argument("--poll-interval", type=float,
+                             help="override every sensor's poll interval (seconds)")
+        command.add_argument("--no-reload", action="store_true",
+                             help="do not reload sensors when their files change")
+    run.set_defaults(func=cmd_run)
+    sensor.set_defaults(func=cmd_sensor)
+    dispatch = sub.add_parser("dispatch", help="dispatch a trigger by hand")
+    _add_common(dispatch)
+    dispatch.add_argument("trigger", help="trigger type, e.g. workspaces.alma_asdm")
+    dispatch.add_argument("--payload", required=True, help="payload as JSON")
+    dispatch.add_argument("--parameters", help="trigger parameters as JSON (parameterised types)")
+    dispatch.set_defaults(func=cmd_dispatch)
+    action = sub.add_parser("action", help="run one action (local twin of `st2 run`)")
+    _add_common(action)
+    action.add_argument("ref", help="action ref, e.g. workspaces.capability_create_and_run")
+    action.add_argument("parameters", nargs="*", help="name=value ...")
+    action.set_defaults(func=cmd_action)
+    validate = sub.add_parser("validate", help="validate the pack's content files")
+    validate.add_argument("--pack-dir", default=PACK_DIR)
+    validate.set_defaults(func=cmd_validate)
+    demo = sub.add_parser("demo", help="run the end-to-end demo and print a summary")
+    demo.add_argument("--duration", type=float, default=20.0, help="seconds the pack runs")
+    demo.add_argument("--keep", action="store_true", help="keep the demo's temporary files")
+    demo.set_defaults(func=cmd_demo)
+    try:
+        from workspaces_devkit.st2api.cli import add_subcommands
+    except ImportError:
+        return parser
+    add_subcommands(sub, _make_runtime, PACK_DIR, add_runtime_arguments=_add_common)
+    return parser
+
+
+def main(argv=None):
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except Exception as error:  # a clear one-line error rather than a traceback for users
+        from workspaces_devkit.runner.local import ConfigInvalid
+        if isinstance(error, ConfigInvalid):
+            sys.stderr.write("workspaces-local: %s\n" % error)
+            return 2
+        raise

@@ -1,0 +1,126 @@
+"""Execute the pack's actions as StackStorm's python runner does: one subprocess per run.
+
+``ActionExecutor.execute(action_ref, parameters)`` validates the parameters against the action's
+(and runner's) parameter schema exactly as StackStorm's API does before it schedules anything,
+then runs ``action_wrapper`` in a new Python process with the pack's ``actions/`` and
+``actions/lib`` on its path, enforcing the ``timeout`` runner parameter. The result has the
+python runner's shape: ``{"result", "stdout", "stderr", "exit_code"}``.
+"""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from workspaces_devkit.content import RUNNER_PARAMETERS
+from workspaces_devkit.runner.action_wrapper import RESULT_MARKER
+
+__all__ = ["ActionExecutor", "Execution", "ParameterError"]
+
+
+class ParameterError(ValueError):
+    """The parameters of an execution are invalid; the message is StackStorm's."""
+
+
+class Execution(object):
+    """One action execution: id, action, parameters, status, result and timestamps."""
+
+    def __init__(self, execution_id, action_ref, parameters):
+        self.id = execution_id
+        self.action_ref = action_ref
+        self.parameters = parameters
+        self.status = "requested"
+        self.result = {}
+        self.start_timestamp = time.time()
+        self.end_timestamp = None
+
+    @property
+    def elapsed(self):
+        """Seconds from start to end (or to now while running)."""
+        return (self.end_timestamp or time.time()) - self.start_timestamp
+
+    def to_dict(self):
+        """Return a JSON-ready dict."""
+        return {"id": self.id, "action": self.action_ref, "parameters": self.parameters,
+                "status": self.status, "result": self.result,
+                "start_timestamp": self.start_timestamp, "end_timestamp": self.end_timestamp}
+
+
+def validate_parameters(action, parameters):
+    """Return ``parameters`` validated and with defaults, as StackStorm's create_request does."""
+    import jsonschema
+    from st2common.util import schema as util_schema
+
+    properties = {k: dict(v) for k, v in RUNNER_PARAMETERS.get(action.runner_type, {}).items()}
+    for name, spec in (action.parameters or {}).items():
+        properties.setdefault(name, {}).update(spec or {})
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if not isinstance(parameters, dict):
+        raise ParameterError("%r is not of type 'object'" % (parameters,))
+    try:
+        return util_schema.validate(parameters, schema, util_schema.CustomValidator,
+                                    use_default=True, allow_default_none=True)
+    except jsonschema.ValidationError as error:
+        where = ".".join(str(p) for p in error.absolute_path)
+        raise ParameterError("%s%s" % ("parameter %r: " % where if where else "", error.message))
+
+
+class ActionExecutor(object):
+    """Runs the pack's actions in subprocesses with the runner's config and datastore."""
+
+    def __init__(self, pack, config, datastore_path=None, python=sys.executable):
+        self.pack = pack
+        self.config = config
+        self.datastore_path = datastore_path
+        self.python = python
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def execute(self, action_ref, parameters):
+        """Run ``action_ref`` with ``parameters`` and return the finished ``Execution``."""
+        with self._lock:
+            execution = Execution(next(self._ids), action_ref, dict(parameters or {}))
+        action = self.pack.action(action_ref)
+        if action is None:
+            return self._finish(execution, "failed", {"error": 'Action "%s" cannot be found.'
+                                                      % action_ref})
+        if action.runner_type != "python-script":
+            return self._finish(execution, "failed", {"error": "runner %s is not supported "
+                                                      "locally" % action.runner_type})
+        try:
+            live = validate_parameters(action, execution.parameters)
+        except ParameterError as error:
+            return self._finish(execution, "failed", {"error": str(error)})
+        timeout = live.pop("timeout", None) or 600
+        for runner_only in ("env", "log_level", "debug", "content_version"):
+            live.pop(runner_only, None)
+        execution.status = "running"
+        job = {"entry_point": action.entry_point, "config": self.config, "parameters": live,
+               "pack": self.pack.ref, "datastore_path": self.datastore_path}
+        try:
+            proc = subprocess.run([self.python, os.path.abspath(sys.modules[
+                "workspaces_devkit.runner.action_wrapper"].__file__)],
+                input=json.dumps(job, default=str), stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+        except subprocess.TimeoutExpired as error:
+            return self._finish(execution, "timeout", {
+                "error": "Action failed to complete in %s seconds" % timeout,
+                "stdout": error.stdout or "", "stderr": error.stderr or "", "exit_code": -9})
+        stdout, _, tail = proc.stdout.rpartition(RESULT_MARKER)
+        try:
+            outcome = json.loads(tail)
+        except ValueError:
+            outcome = {"status": "failed", "result": None}
+            stdout = proc.stdout
+        result = {"result": outcome["result"], "stdout": stdout.rstrip("\n"),
+                  "stderr": proc.stderr, "exit_code": proc.returncode}
+        return self._finish(execution, outcome["status"], result)
+
+    def _finish(self, execution, status, result):
+        execution.status = status
+        execution.result = result
+        execution.end_timestamp = time.time()
+        return execution

@@ -1,0 +1,249 @@
+"""The local runner: the whole pack on one machine, with one readable line per step.
+
+``LocalRunner`` loads the pack with ``content.load_pack`` (as StackStorm registers it), loads and
+validates the pack config against ``config.schema.yaml`` (defaults filled), keeps the datastore in
+a JSON file of the state directory, hosts the sensors, validates every dispatched payload against
+its trigger type (an invalid one is dropped, as StackStorm drops it, but loudly), matches rules and
+runs the matched actions in subprocesses. With ``watch=True`` a change to a sensor file reloads
+that sensor within about a second.
+"""
+
+import concurrent.futures
+import datetime
+import os
+import sys
+import threading
+import time
+
+import yaml
+from st2common.services.datastore import JsonFileKeyValueStore
+
+from workspaces_devkit.content import config_errors, load_pack, validate_pack
+from workspaces_devkit.runner.executor import ActionExecutor
+from workspaces_devkit.runner.rules import RuleEngine
+from workspaces_devkit.runner.sensors import SensorHost
+from workspaces_devkit.st2meta import payload_errors
+
+__all__ = ["LocalRunner", "load_config", "ConfigInvalid"]
+
+SUMMARY_FIELDS = ("eb_uid", "mous_uid", "project_code", "calibrateable", "qa0_status", "path",
+                  "file_count", "total_bytes")
+
+
+class ConfigInvalid(ValueError):
+    """The pack config does not match config.schema.yaml."""
+
+
+def load_config(pack, path=None, overrides=None):
+    """Return the pack config from ``path`` (YAML) with schema defaults filled; validate it."""
+    config = {}
+    if path:
+        with open(path) as handle:
+            config = yaml.safe_load(handle) or {}
+    config.update(overrides or {})
+    problems = config_errors(pack.config_schema, config)
+    if problems:
+        raise ConfigInvalid("pack config %s is invalid: %s" % (
+            path or "(built in)", "; ".join("%s: %s" % p for p in problems)))
+    full = {key: spec.get("default") for key, spec in pack.config_schema.items()
+            if "default" in spec}
+    full.update(config)
+    return full
+
+
+def _now():
+    return datetime.datetime.now().strftime("%H:%M:%S")
+
+
+def _short(payload):
+    if not isinstance(payload, dict):
+        return repr(payload)
+    parts = ["%s=%s" % (key, payload[key]) for key in SUMMARY_FIELDS if key in payload]
+    return " ".join(parts) or ", ".join(sorted(payload))[:80]
+
+
+class LocalRunner(object):
+    """Sensors, rules and actions of one pack, run locally."""
+
+    def __init__(self, pack_dir, config_path=None, config_overrides=None, state_dir=None,
+                 out=None, poll_interval=None, sensors=None, run_actions=True, max_workers=4):
+        self.pack_dir = os.path.abspath(pack_dir)
+        self.out = out or sys.stdout
+        errors = validate_pack(self.pack_dir)
+        if errors:
+            raise ConfigInvalid("pack content is invalid:\n" + "\n".join(
+                "  %s: %s: %s" % e for e in errors))
+        self.pack = load_pack(self.pack_dir)
+        self.config = load_config(self.pack, config_path, config_overrides)
+        self.state_dir = os.path.abspath(state_dir or os.path.join(self.pack_dir, ".local"))
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.datastore_path = os.path.join(self.state_dir, "datastore.json")
+        self.store = JsonFileKeyValueStore(self.datastore_path)
+        self.engine = RuleEngine(self.pack, kv_get=self._kv_get, config=self.config)
+        self.executor = ActionExecutor(self.pack, self.config, self.datastore_path)
+        self.run_actions = run_actions
+        self.poll_interval = poll_interval
+        self.trigger_types = self.pack.trigger_types()
+        self.hosts = [SensorHost(self.pack, spec, self.config, self.store, self._on_dispatch,
+                                 self._event, poll_interval=poll_interval)
+                      for spec in self.pack.sensors
+                      if spec.enabled and (sensors is None or spec.class_name in sensors or
+                                           os.path.basename(spec.entry_point) in sensors)]
+        self.dispatches = []
+        self.executions = []
+        self.dropped = []
+        self._lock = threading.RLock()
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers)
+        self._futures = []
+        self._observer = None
+
+    # --- output ------------------------------------------------------------------------------
+    def _print(self, line):
+        with self._lock:
+            self.out.write("%s %s\n" % (_now(), line))
+            self.out.flush()
+
+    def _event(self, kind, text):
+        self._print("%-8s %s" % (kind, text))
+
+    def _kv_get(self, name):
+        return self.store.get(name)
+
+    # --- triggers ----------------------------------------------------------------------------
+    def _trigger_of(self, ref):
+        for host in self.hosts:
+            for trigger in host.triggers:
+                if trigger["ref"] == ref:
+                    return trigger
+        if ref in self.trigger_types:
+            return {"ref": ref, "type": ref, "parameters": {}}
+        return None
+
+    def _on_dispatch(self, trigger_ref, payload, trace_tag, sensor_name):
+        trigger = self._trigger_of(trigger_ref)
+        if trigger is None:
+            self.dropped.append((trigger_ref, payload, "unknown trigger"))
+            self._event("DROPPED", "%s dispatched to %r, which is not a trigger of this pack; "
+                        "StackStorm would drop it" % (sensor_name, trigger_ref))
+            return
+        type_ref = trigger["type"]
+        problems = payload_errors(type_ref, self.trigger_types[type_ref], payload)
+        if problems:
+            self.dropped.append((trigger_ref, payload, problems))
+            self._event("DROPPED", "%s: invalid payload, StackStorm would drop it: %s"
+                        % (type_ref, "; ".join(problems)))
+            return
+        self.handle_trigger(type_ref, payload, trigger.get("parameters"), trigger_ref, trace_tag)
+
+    def handle_trigger(self, type_ref, payload, parameters=None, trigger_ref=None,
+                       trace_tag=None):
+        """Match one trigger instance against the rules and start the matched actions."""
+        with self._lock:
+            self.dispatches.append({"type": type_ref, "ref": trigger_ref or type_ref,
+                                    "payload": payload, "trace_tag": trace_tag})
+        self._event("trigger", "%s %s" % (type_ref, _short(payload)))
+        futures = []
+        for match in self.engine.match(type_ref, payload, parameters):
+            if not match.matched:
+                self._event("rule", "%s not matched: %s" % (match.rule_ref, match.reason))
+                continue
+            if match.error:
+                self._event("rule", "%s matched but its action parameters failed: %s"
+                            % (match.rule_ref, match.error))
+                continue
+            self._event("rule", "%s matched -> %s" % (match.rule_ref, match.action_ref))
+            if self.run_actions:
+                futures.append(self._pool.submit(self.run_action, match.action_ref,
+                                                 match.parameters, match.rule_ref))
+        with self._lock:
+            self._futures.extend(futures)
+        return futures
+
+    # --- actions -----------------------------------------------------------------------------
+    def run_action(self, action_ref, parameters, rule_ref=None):
+        """Execute one action (blocking) and print its outcome; return the Execution."""
+        self._event("action", "%s started%s" % (action_ref, " by %s" % rule_ref if rule_ref
+                                                else ""))
+        execution = self.executor.execute(action_ref, parameters)
+        with self._lock:
+            self.executions.append(execution)
+        self._event("result", "%s #%d %s in %.1fs: %s" % (
+            action_ref, execution.id, execution.status, execution.elapsed,
+            _describe(execution.result)))
+        return execution
+
+    def wait_for_actions(self, timeout=None):
+        """Wait until every started action has finished."""
+        with self._lock:
+            futures = list(self._futures)
+        concurrent.futures.wait(futures, timeout=timeout)
+
+    # --- running -----------------------------------------------------------------------------
+    def start(self, watch=False):
+        """Start every sensor (and the file watcher when ``watch``)."""
+        self._event("runner", "pack %s from %s: %d sensors, %d rules, %d actions; datastore %s"
+                    % (self.pack.ref, self.pack_dir, len(self.hosts), len(self.pack.rules),
+                       len(self.pack.actions), self.datastore_path))
+        for host in self.hosts:
+            host.start()
+        if watch:
+            self._watch()
+
+    def stop(self):
+        """Stop sensors, the watcher and wait for running actions."""
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(5)
+        for host in self.hosts:
+            host.stop()
+        self.wait_for_actions()
+        self._pool.shutdown(wait=True)
+
+    def run_for(self, seconds, watch=False):
+        """Run in the foreground for ``seconds`` (None: until Ctrl-C), then stop cleanly."""
+        self.start(watch=watch)
+        try:
+            deadline = None if seconds is None else time.time() + seconds
+            while deadline is None or time.time() < deadline:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            self._event("runner", "interrupted")
+        finally:
+            self.stop()
+
+    def _watch(self):
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        runner = self
+
+        class Handler(FileSystemEventHandler):
+            """Reload the sensor whose file changed."""
+
+            def on_any_event(self, event):
+                path = os.path.abspath(getattr(event, "dest_path", "") or event.src_path)
+                for host in runner.hosts:
+                    sensor = host.sensor
+                    if path in (os.path.abspath(sensor.entry_point), os.path.abspath(sensor.path)):
+                        if not host._reload.is_set():
+                            runner._event("reload", "%s changed; reloading %s" % (
+                                os.path.relpath(path, runner.pack_dir), host.name))
+                        host.reload()
+
+        self._observer = Observer()
+        self._observer.schedule(Handler(), os.path.join(self.pack_dir, "sensors"),
+                                recursive=False)
+        self._observer.start()
+
+
+def _describe(result):
+    inner = result.get("result") if isinstance(result, dict) else result
+    if isinstance(inner, dict):
+        for key in ("message", "error"):
+            if inner.get(key):
+                return str(inner[key])[:160]
+    if isinstance(result, dict) and result.get("error"):
+        return str(result["error"])[:160]
+    if isinstance(result, dict) and result.get("stderr"):
+        return result["stderr"].strip().splitlines()[-1][:160]
+    return str(inner)[:160]

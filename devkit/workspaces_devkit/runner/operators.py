@@ -1,0 +1,123 @@
+"""StackStorm's rule criteria operators, with StackStorm's semantics (st2common/operators.py).
+
+Quirks kept on purpose, because rules written here must behave the same inside StackStorm: no
+``str()`` coercion (``equals(5, "5")`` is False, ``lessthan("10", "9")`` is True), and a None
+pattern makes every operator False except ``nequals``, ``exists``, ``nexists`` and ``search``.
+"""
+
+import datetime
+import fnmatch
+import re
+
+__all__ = ["OPERATORS", "get_operator", "UnknownOperator"]
+
+
+class UnknownOperator(ValueError):
+    """A criterion names an operator StackStorm does not have."""
+
+
+def _guard(function):
+    def guarded(value, pattern):
+        if pattern is None:
+            return False
+        return function(value, pattern)
+    guarded.__doc__ = function.__doc__
+    return guarded
+
+
+def _parse_time(value):
+    text = str(value).strip().replace("Z", "+00:00")
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment
+
+
+def _timediff(value):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (now - _parse_time(value)).total_seconds()
+
+
+def _lookup(item, path):
+    node = item
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+def _search(value, pattern, condition):
+    """Child criteria (``item.<path>``) applied to the items of a list payload field."""
+    items = [value] if isinstance(value, dict) else list(value or [])
+    criteria = dict(pattern or {})
+
+    def matches(item, key, criterion):
+        operator = get_operator(criterion["type"])
+        path = key.split("#", 1)[0]
+        path = path[len("item."):] if path.startswith("item.") else path
+        return operator(_lookup(item, path), criterion.get("pattern"))
+
+    if condition == "any":
+        return any(all(matches(i, k, c) for k, c in criteria.items()) for i in items)
+    if condition == "all":
+        return bool(items) and all(all(matches(i, k, c) for k, c in criteria.items())
+                                   for i in items)
+    if condition == "all2any":
+        return all(any(matches(i, k, c) for i in items) for k, c in criteria.items())
+    if condition == "any2any":
+        return any(any(matches(i, k, c) for i in items) for k, c in criteria.items())
+    raise ValueError("unknown search condition %r" % (condition,))
+
+
+_BASE = {
+    "equals": _guard(lambda v, p: v == p),
+    "nequals": lambda v, p: v != p,
+    "iequals": _guard(lambda v, p: v.lower() == p.lower()),
+    "contains": _guard(lambda v, p: p in v),
+    "ncontains": _guard(lambda v, p: p not in v),
+    "icontains": _guard(lambda v, p: p.lower() in v.lower()),
+    "incontains": _guard(lambda v, p: p.lower() not in v.lower()),
+    "startswith": _guard(lambda v, p: v.startswith(p)),
+    "istartswith": _guard(lambda v, p: v.lower().startswith(p.lower())),
+    "endswith": _guard(lambda v, p: v.endswith(p)),
+    "iendswith": _guard(lambda v, p: v.lower().endswith(p.lower())),
+    "lessthan": _guard(lambda v, p: v < p),
+    "greaterthan": _guard(lambda v, p: v > p),
+    "matchwildcard": _guard(lambda v, p: fnmatch.fnmatch(v, p)),
+    "matchregex": _guard(lambda v, p: bool(re.compile(p, re.DOTALL).match(v))),
+    "regex": _guard(lambda v, p: bool(re.compile(p).search(v))),
+    "iregex": _guard(lambda v, p: bool(re.compile(p, re.IGNORECASE).search(v))),
+    "timediff_lt": _guard(lambda v, p: _timediff(v) < float(p)),
+    "timediff_gt": _guard(lambda v, p: _timediff(v) > float(p)),
+    "exists": lambda v, p: v is not None,
+    "nexists": lambda v, p: v is None,
+    "inside": _guard(lambda v, p: v in p),
+    "ninside": _guard(lambda v, p: v not in p),
+}
+_ALIASES = {"eq": "equals", "neq": "nequals", "ieq": "iequals", "lt": "lessthan",
+            "gt": "greaterthan", "td_lt": "timediff_lt", "td_gt": "timediff_gt", "in": "inside",
+            "nin": "ninside"}
+
+#: Every operator name StackStorm accepts in a rule, mapped to ``function(value, pattern)``.
+#: ``search`` takes a criterion dict instead; see ``evaluate``.
+OPERATORS = dict(_BASE)
+OPERATORS.update({alias: _BASE[name] for alias, name in _ALIASES.items()})
+OPERATORS["search"] = None
+
+
+def get_operator(name):
+    """Return the function of operator ``name`` (case-insensitive, as StackStorm looks it up)."""
+    key = str(name).lower()
+    if key not in OPERATORS or key == "search":
+        raise UnknownOperator("%r is not a StackStorm criteria operator" % (name,))
+    return OPERATORS[key]
+
+
+def evaluate(criterion, value, pattern):
+    """Apply one criterion (``{"type", "pattern", "condition"}``) to ``value`` with ``pattern``."""
+    kind = str(criterion.get("type")).lower()
+    if kind == "search":
+        return _search(value, pattern, criterion.get("condition"))
+    return bool(get_operator(kind)(value, pattern))

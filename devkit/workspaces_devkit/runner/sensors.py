@@ -1,0 +1,196 @@
+"""Host the pack's sensors as StackStorm's sensor container does, in threads of one process.
+
+Each sensor class is loaded from its file (its folder appended to ``sys.path``), instantiated once
+with a sensor service, given its triggers through ``add_trigger`` BEFORE ``setup()`` (StackStorm's
+trigger watcher starts first), then polled every ``poll_interval`` seconds. As in StackStorm an
+exception out of ``poll()`` kills the sensor; it is respawned at most twice. A changed sensor
+file is reloaded by ``SensorHost.reload``.
+"""
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+
+from st2common.services.datastore import SensorDatastoreService
+
+__all__ = ["LocalSensorService", "SensorHost", "triggers_for_sensor", "MAX_RESPAWNS"]
+
+MAX_RESPAWNS = 2
+_LOADS = iter(range(1, 10 ** 9))
+
+
+class LocalSensorService(object):
+    """The ``sensor_service`` a sensor gets: dispatch to the runner, datastore, loggers."""
+
+    def __init__(self, pack_ref, class_name, store, on_dispatch):
+        self._class_name = class_name
+        self._on_dispatch = on_dispatch
+        self._logger = logging.getLogger("sensors.%s" % class_name)
+        self.datastore_service = SensorDatastoreService(self._logger, pack_ref, class_name, store)
+        for name in ("get_user_info", "list_values", "get_value", "set_value", "delete_value"):
+            setattr(self, name, getattr(self.datastore_service, name))
+
+    def get_logger(self, name):
+        """Return a logger for the sensor."""
+        return logging.getLogger("sensors.%s" % name)
+
+    def dispatch(self, trigger, payload=None, trace_tag=None):
+        """Hand a trigger instance to the runner."""
+        self._on_dispatch(trigger, payload, trace_tag, self._class_name)
+
+    def dispatch_with_context(self, trigger, payload=None, trace_context=None):
+        """Hand a trigger instance with a trace context to the runner."""
+        tag = getattr(trace_context, "trace_tag", None)
+        self._on_dispatch(trigger, payload, tag, self._class_name)
+
+
+def triggers_for_sensor(pack, sensor, store):
+    """Return the trigger dicts StackStorm would pass to ``add_trigger`` for this sensor.
+
+    A trigger type without parameters gets its shadow trigger (ref == type ref, parameters {}); a
+    parameterised type gets one trigger per distinct parameter set used by the pack's rules, with a
+    ``<pack>.<uuid>`` ref kept stable across runs in the datastore.
+    """
+    triggers = []
+    for spec in sensor.trigger_types:
+        type_ref = spec["ref"]
+        if not (spec.get("parameters_schema") or {}).get("properties"):
+            triggers.append({"id": hashlib.md5(type_ref.encode()).hexdigest()[:24],
+                             "uid": "trigger:%s:%s" % (pack.ref, spec["name"]), "ref": type_ref,
+                             "name": spec["name"], "pack": pack.ref, "type": type_ref,
+                             "parameters": {}})
+            continue
+        seen = set()
+        for rule in pack.rules:
+            trigger = rule.raw.get("trigger") or {}
+            if trigger.get("type") != type_ref or not trigger.get("parameters"):
+                continue
+            params = trigger["parameters"]
+            digest = hashlib.md5(json.dumps(params, sort_keys=True).encode()).hexdigest()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            key = "runner.trigger_name:%s:%s" % (type_ref, digest)
+            name = store.get(key)
+            if not name:
+                name = str(uuid.uuid4())
+                store.set(key, name)
+            triggers.append({"id": digest[:24], "uid": "trigger:%s:%s:%s" % (pack.ref, name,
+                                                                             digest),
+                             "ref": "%s.%s" % (pack.ref, name), "name": name, "pack": pack.ref,
+                             "type": type_ref, "parameters": params})
+    return triggers
+
+
+def load_sensor_class(sensor):
+    """Load the sensor class from its file, fresh each call (so edits are picked up)."""
+    directory = os.path.dirname(sensor.entry_point)
+    if directory not in sys.path:
+        sys.path.append(directory)
+    name = "%s_local%d" % (os.path.splitext(os.path.basename(sensor.entry_point))[0], next(_LOADS))
+    spec = importlib.util.spec_from_file_location(name, sensor.entry_point)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, sensor.class_name)
+
+
+class SensorHost(object):
+    """Runs one sensor: instantiate, add triggers, setup, poll loop, respawn, reload."""
+
+    def __init__(self, pack, sensor, config, store, on_dispatch, on_event,
+                 poll_interval=None):
+        self.pack = pack
+        self.sensor = sensor
+        self.config = config
+        self.store = store
+        self.on_dispatch = on_dispatch
+        self.on_event = on_event
+        self.poll_interval = poll_interval or sensor.poll_interval or 5
+        self.triggers = []
+        self.instance = None
+        self.respawns = 0
+        self.polls = 0
+        self.dead = False
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._thread = None
+
+    @property
+    def name(self):
+        """The sensor's class name."""
+        return self.sensor.class_name
+
+    def _start_instance(self):
+        cls = load_sensor_class(self.sensor)
+        service = LocalSensorService(self.pack.ref, self.name, self.store, self.on_dispatch)
+        instance = cls(sensor_service=service, config=self.config,
+                       poll_interval=self.poll_interval)
+        self.triggers = triggers_for_sensor(self.pack, self.sensor, self.store)
+        for trigger in self.triggers:
+            instance.add_trigger(dict(trigger))
+        instance.setup()
+        self.instance = instance
+
+    def start(self):
+        """Start the sensor in a background thread."""
+        self._thread = threading.Thread(target=self._run, name="sensor-%s" % self.name,
+                                        daemon=True)
+        self._thread.start()
+
+    def poll_once(self):
+        """Run one poll in the caller's thread (starting the instance if needed)."""
+        if self.instance is None:
+            self._start_instance()
+        self.instance.poll()
+        self.polls += 1
+
+    def reload(self):
+        """Ask the sensor to reload its code before its next poll."""
+        self._reload.set()
+
+    def stop(self, timeout=5):
+        """Stop polling and run the sensor's cleanup."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.instance is not None:
+            try:
+                self.instance.cleanup()
+            except Exception as error:  # cleanup problems must not block the runner's exit
+                self.on_event("sensor", "%s cleanup failed: %s" % (self.name, error))
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                if self._reload.is_set() or self.instance is None:
+                    reloading = self.instance is not None
+                    if reloading:
+                        self.instance.cleanup()
+                    self._reload.clear()
+                    self._start_instance()
+                    self.on_event("sensor", "%s %s (%d trigger%s)" % (
+                        self.name, "reloaded" if reloading else "started", len(self.triggers),
+                        "" if len(self.triggers) == 1 else "s"))
+                self.instance.poll()
+                self.polls += 1
+            except Exception as error:
+                if self.respawns >= MAX_RESPAWNS:
+                    self.dead = True
+                    self.on_event("sensor", "%s died: %s; not respawned again (StackStorm "
+                                  "respawns at most %d times)" % (self.name, error, MAX_RESPAWNS))
+                    return
+                self.respawns += 1
+                self.instance = None
+                self.on_event("sensor", "%s crashed: %s; respawn %d of %d" % (
+                    self.name, error, self.respawns, MAX_RESPAWNS))
+                continue
+            deadline = time.time() + self.poll_interval
+            while time.time() < deadline and not self._stop.is_set() and \
+                    not self._reload.is_set():
+                time.sleep(min(0.1, self.poll_interval))

@@ -49,7 +49,10 @@ class SchemaCheckedSensorTestCase(BaseSensorTestCase):
     def assert_dispatches_valid(self):
         """Fail when any dispatch used an unknown ref or a payload that breaks its schema."""
         problems = []
-        for item in BaseSensorTestCase.get_dispatched_triggers(self):
+        dispatched = BaseSensorTestCase.get_dispatched_triggers(self)
+        checked = getattr(self, "_checked_dispatches", 0)
+        self._checked_dispatches = len(dispatched)
+        for item in dispatched[checked:]:
             type_ref = self._known_refs.get(item["trigger"])
             if type_ref is None:
                 problems.append("dispatch to %r, which is not a registered trigger ref"

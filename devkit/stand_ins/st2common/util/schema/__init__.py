@@ -8,6 +8,7 @@ not valid in this dialect: validating anything against such a schema fails with
 """
 
 import copy
+import json
 
 import jsonschema
 from jsonschema import Draft3Validator, Draft4Validator, validators
@@ -50,7 +51,26 @@ def get_validator(version="custom"):
     return CustomValidator
 
 
+_CHECKED_SCHEMAS = set()
+_DEFAULTING_CLASSES = {}
+
+
+def _check_schema_once(cls, schema):
+    """``cls.check_schema(schema)``, remembered per schema text (checking is the slow part)."""
+    key = (cls, json.dumps(schema, sort_keys=True, default=repr))
+    if key not in _CHECKED_SCHEMAS:
+        cls.check_schema(schema)
+        _CHECKED_SCHEMAS.add(key)
+
+
 def _with_defaults(cls):
+    """Return (once per class) a subclass of ``cls`` that fills property defaults; see below."""
+    if cls not in _DEFAULTING_CLASSES:
+        _DEFAULTING_CLASSES[cls] = _make_defaulting(cls)
+    return _DEFAULTING_CLASSES[cls]
+
+
+def _make_defaulting(cls):
     """Return a subclass of ``cls`` that fills property defaults in as it validates.
 
     As in StackStorm, a default is used where the property is missing or None.
@@ -114,7 +134,7 @@ def validate(instance, schema, cls=None, use_default=True, allow_default_none=Fa
     instance = copy.deepcopy(instance)
     if allow_default_none:
         schema = _allow_null_defaults(schema)
-    cls.check_schema(schema)
+    _check_schema_once(cls, schema)
     checker = _with_defaults(cls) if use_default else cls
     error = jsonschema.exceptions.best_match(checker(schema, *args, **kwargs).iter_errors(instance))
     if error is not None:

@@ -1,0 +1,128 @@
+"""Trigger bookkeeping shared by the pack's sensors: one watch per trigger, each isolated.
+
+StackStorm calls ``add_trigger``/``update_trigger``/``remove_trigger`` whenever rules change,
+possibly before ``setup()``, repeatedly for the same trigger, and with ids it never added.
+``TriggerWatches`` absorbs all of that: a trigger with bad parameters is logged with the
+parameter's name and skipped (the others keep running), and problems seen while polling are logged
+once per change, not once per poll.
+"""
+
+import collections
+import hashlib
+
+__all__ = ["ParameterError", "TriggerWatches", "trigger_ref", "trace_tag", "poll_safely"]
+
+MAX_TRACE_TAG = 200
+
+
+class ParameterError(ValueError):
+    """A trigger or action parameter is invalid; ``parameter`` names it, the message says why."""
+
+    def __init__(self, parameter, message):
+        super(ParameterError, self).__init__("parameter %r: %s" % (parameter, message))
+        self.parameter = parameter
+
+
+def trigger_ref(trigger):
+    """Return the ref to dispatch to: the trigger's own ``ref`` (``<pack>.<name>``)."""
+    ref = trigger.get("ref")
+    if ref:
+        return ref
+    return "%s.%s" % (trigger.get("pack"), trigger.get("name"))
+
+
+def trace_tag(kind, identifier):
+    """Return a StackStorm trace tag ``<kind>:<identifier>``, hashed when it would be too long."""
+    tag = "%s:%s" % (kind, identifier)
+    if len(tag) <= MAX_TRACE_TAG:
+        return tag
+    digest = hashlib.sha1(str(identifier).encode("utf-8", "surrogateescape")).hexdigest()
+    return "%s:sha1:%s" % (kind, digest)
+
+
+def poll_safely(logger, what, function, *args):
+    """Call ``function(*args)``; log and swallow any ``Exception`` so that poll() never raises.
+
+    StackStorm respawns a sensor whose poll raised at most twice, then leaves it dead; a failure of
+    one trigger's work must not end the others'.
+    """
+    try:
+        return function(*args)
+    except Exception:
+        logger.exception("%s failed; it will be tried again at the next poll", what)
+        return None
+
+
+class TriggerWatches(object):
+    """The triggers a sensor serves, keyed by ref, each with a watch object made by ``build``.
+
+    ``build(trigger)`` validates the trigger's parameters and returns the watch; it raises
+    ``ParameterError`` for bad ones, which is logged as an error naming the trigger and parameter.
+    """
+
+    def __init__(self, logger, build, kind="trigger"):
+        self._logger = logger
+        self._build = build
+        self._kind = kind
+        self._entries = collections.OrderedDict()
+        self._problems = {}
+        self.invalid = {}
+
+    def __len__(self):
+        return len(self._entries)
+
+    def items(self):
+        """Return ``[(ref, trigger, watch), ...]`` in the order triggers were added."""
+        return [(ref, trigger, watch) for ref, (trigger, watch) in self._entries.items()]
+
+    def get(self, ref):
+        """Return the watch of ``ref`` or None."""
+        entry = self._entries.get(ref)
+        return entry[1] if entry else None
+
+    def add(self, trigger):
+        """Register (or re-register) a trigger; return its watch, or None when it is invalid.
+
+        A repeated add with unchanged parameters keeps the existing watch and its progress.
+        """
+        ref = trigger_ref(trigger)
+        parameters = trigger.get("parameters") or {}
+        existing = self._entries.get(ref)
+        if existing is not None and existing[0].get("parameters") == parameters:
+            self._entries[ref] = (trigger, existing[1])
+            return existing[1]
+        try:
+            watch = self._build(trigger)
+        except ParameterError as error:
+            self._entries.pop(ref, None)
+            self.invalid[ref] = str(error)
+            self._logger.error("%s %s not watched: %s (fix the rule's trigger parameters)",
+                               self._kind, ref, error)
+            return None
+        self.invalid.pop(ref, None)
+        self._entries[ref] = (dict(trigger), watch)
+        self._logger.info("%s %s registered with parameters %s", self._kind, ref, parameters)
+        return watch
+
+    def remove(self, trigger):
+        """Forget a trigger; return its watch, or None for a trigger that was never added."""
+        ref = trigger_ref(trigger)
+        self.invalid.pop(ref, None)
+        self._problems.pop(ref, None)
+        entry = self._entries.pop(ref, None)
+        if entry is None:
+            self._logger.debug("remove_trigger for unknown %s %s ignored", self._kind, ref)
+            return None
+        self._logger.info("%s %s removed", self._kind, ref)
+        return entry[1]
+
+    def problem(self, ref, message):
+        """Log a poll problem of ``ref`` as a warning, once until it changes or clears."""
+        if self._problems.get(ref) != message:
+            self._problems[ref] = message
+            self._logger.warning("%s %s: %s", self._kind, ref, message)
+
+    def clear_problem(self, ref):
+        """Note that ``ref`` works again (logged when it had a problem)."""
+        if self._problems.pop(ref, None) is not None:
+            self._logger.info("%s %s: working again", self._kind, ref)

@@ -1,0 +1,59 @@
+"""What the two ALMA sensors share: the archive handle from config and trigger parameter checks."""
+
+import re
+
+from workspaces_pack.archive import AlmaArchive, ArchiveError, engine_for, glob_to_like
+from workspaces_pack.config import PackConfig
+from workspaces_pack.triggers import ParameterError
+
+__all__ = ["QA0_STATUSES", "alma_archive", "asdm_query_options", "poll_interval"]
+
+QA0_STATUSES = ("Pass", "SemiPass", "Fail", "Pending", "Unset")
+_PROJECT_GLOB = re.compile(r"^[A-Za-z0-9.*?_-]{1,64}$")
+
+
+def alma_archive(config):
+    """Return an ``AlmaArchive`` for the configured database; raise ``ArchiveError`` if unset."""
+    config = PackConfig(config)
+    url = config.get("alma_archive_db_url")
+    if not url:
+        raise ArchiveError("alma_archive_db_url is not set in the pack config "
+                           "(st2 pack config workspaces); the ALMA sensors stay idle")
+    engine = engine_for(url, config.get("database_timeout_seconds"))
+    return AlmaArchive(engine, prefix=config.get("alma_table_prefix"))
+
+
+def asdm_query_options(parameters, config):
+    """Validate ``workspaces.alma_asdm`` trigger parameters; return the query options.
+
+    ``project_code_pattern``: a glob over project codes (letters, digits, ``.``, ``-``, ``_``,
+    ``*``, ``?``); ``qa0_statuses``: a non-empty list from ``QA0_STATUSES``, defaulting to the
+    pack config's ``alma_asdm_qa0_statuses``.
+    """
+    parameters = parameters or {}
+    pattern = parameters.get("project_code_pattern")
+    like = None
+    if pattern not in (None, "", "*"):
+        if not isinstance(pattern, str) or not _PROJECT_GLOB.match(pattern):
+            raise ParameterError("project_code_pattern",
+                                 "must be a glob of letters, digits, '.', '-', '_', '*', '?' "
+                                 "(at most 64), got %r" % (pattern,))
+        like = glob_to_like(pattern)
+    statuses = parameters.get("qa0_statuses")
+    if statuses is None:
+        statuses = PackConfig(config).get("alma_asdm_qa0_statuses")
+    if not isinstance(statuses, list) or not statuses:
+        raise ParameterError("qa0_statuses", "must be a non-empty list, got %r" % (statuses,))
+    unknown = [status for status in statuses if status not in QA0_STATUSES]
+    if unknown:
+        raise ParameterError("qa0_statuses", "unknown QA0 status(es) %r; allowed: %s"
+                             % (unknown, ", ".join(QA0_STATUSES)))
+    return {"project_like": like, "qa0_statuses": list(statuses)}
+
+
+def poll_interval(sensor, key):
+    """Set ``sensor``'s poll interval from the pack config key ``key`` (StackStorm reads the
+    YAML's ``poll_interval``; the config lets operators change it without editing the pack)."""
+    seconds = PackConfig(sensor.config).get(key)
+    if seconds:
+        sensor.set_poll_interval(max(4, int(seconds)))

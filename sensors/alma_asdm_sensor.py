@@ -1,0 +1,82 @@
+"""Sensor workspaces.AlmaAsdmSensor: trigger ``workspaces.alma_asdm`` for new ALMA execution blocks.
+
+Polls the ALMA archive views (AQUA_V_EXECBLOCK with QA0 status from AQUA_STATUS_HISTORY) for EBs
+with a wanted QA0 status that ended after the trigger's high-water mark minus the look-back window.
+State per trigger: ``workspaces.AlmaAsdmSensor:state:<trigger ref>``.
+"""
+
+import time
+
+import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
+from st2reactor.sensor.base import PollingSensor
+
+from workspaces_pack.alma_sensors import alma_archive, asdm_query_options, poll_interval
+from workspaces_pack.archive import ArchiveError, iso_utc
+from workspaces_pack.archive_watch import ArchiveWatch, SensorContext, poll_rows
+from workspaces_pack.config import PackConfig
+from workspaces_pack.state import DatastoreState
+from workspaces_pack.triggers import TriggerWatches, poll_safely
+
+
+class AlmaAsdmSensor(PollingSensor):
+    """Dispatch ``workspaces.alma_asdm`` once per new Pass/SemiPass execution block."""
+
+    def __init__(self, sensor_service, config=None, poll_interval=3600):
+        super(AlmaAsdmSensor, self).__init__(sensor_service=sensor_service, config=config,
+                                             poll_interval=poll_interval)
+        self._logger = sensor_service.get_logger(name=self.__class__.__name__)
+        self._pack_config = PackConfig(config)
+        self._watches = TriggerWatches(self._logger, self._build_watch)
+        self._context = SensorContext(sensor_service, self._logger,
+                                      DatastoreState(sensor_service, self._logger), self._watches)
+        self.clock = time.time
+
+    def _build_watch(self, trigger):
+        options = asdm_query_options(trigger.get("parameters"), self.config)
+        return ArchiveWatch(float(self._pack_config.get("alma_asdm_lookback_hours")) * 3600,
+                            max_entries=int(self._pack_config.get("state_max_entries")),
+                            clock=lambda: self.clock(), **options)
+
+    def setup(self):
+        """Take the poll interval from the pack config (alma_asdm_poll_interval_seconds)."""
+        poll_interval(self, "alma_asdm_poll_interval_seconds")
+
+    def cleanup(self):
+        """Write state that could not be saved yet, if the datastore answers."""
+        self._context.state.flush()
+
+    def add_trigger(self, trigger):
+        """Start polling for a rule's trigger (bad parameters are logged, not raised)."""
+        self._watches.add(trigger)
+
+    def update_trigger(self, trigger):
+        """Apply changed parameters; unchanged ones keep the trigger's progress."""
+        self._watches.add(trigger)
+
+    def remove_trigger(self, trigger):
+        """Stop polling for the trigger; its datastore state is kept."""
+        self._watches.remove(trigger)
+
+    def poll(self):
+        """Query the archive once per trigger and dispatch new EBs; never raises."""
+        if not len(self._watches):
+            return
+        poll_safely(self._logger, "saving sensor state", self._context.state.flush)
+        try:
+            archive = alma_archive(self.config)
+        except ArchiveError as error:
+            for ref, _, _ in self._watches.items():
+                self._watches.problem(ref, str(error))
+            return
+        for ref, trigger, watch in self._watches.items():
+            def fetch(since, watch=watch):
+                return archive.new_execution_blocks(since, watch.options["qa0_statuses"],
+                                                    watch.options["project_like"])
+            poll_safely(self._logger, "poll of trigger %s" % ref, poll_rows, self._context, ref,
+                        watch, fetch, "eb_uid", "end_time", _payload, "alma_asdm")
+
+
+def _payload(row):
+    return {"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
+            "mous_uid": row["mous_uid"], "qa0_status": row["qa0_status"],
+            "end_time": iso_utc(row["end_time"])}

@@ -1,0 +1,131 @@
+"""Sensor workspaces.VlbaDataSensor: ``workspaces.vlba_data`` when a VLBA project's data is ready.
+
+Scans the configured VLBA data tree (``vlba_data_directory``, one folder per project) for FITS-IDI
+files with the file monitor's scanner, and dispatches once per project when all of the project's
+new files have settled (or its ready marker exists). The trigger type has no parameters, so the
+state key is ``workspaces.VlbaDataSensor:state:workspaces.vlba_data``.
+"""
+
+import os
+import re
+import time
+
+import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
+from st2reactor.sensor.base import PollingSensor
+
+from workspaces_pack.alma_sensors import poll_interval
+from workspaces_pack.config import PackConfig
+from workspaces_pack.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
+from workspaces_pack.state import DatastoreState, StateTooLarge, StateUnavailable
+from workspaces_pack.triggers import ParameterError, TriggerWatches, poll_safely, trace_tag
+
+TRIGGER_REF = "workspaces.vlba_data"
+FILE_OBS_CODE = re.compile(r"^VLBA_([A-Za-z0-9]+)_")
+CONFIG_KEYS = {"directory": "vlba_data_directory", "pattern": "vlba_file_pattern",
+               "settle_seconds": "vlba_settle_seconds", "ready_marker": "vlba_ready_marker"}
+
+
+class VlbaDataSensor(PollingSensor):
+    """Dispatch ``workspaces.vlba_data`` once per project whose new files are complete."""
+
+    def __init__(self, sensor_service, config=None, poll_interval=60):
+        super(VlbaDataSensor, self).__init__(sensor_service=sensor_service, config=config,
+                                             poll_interval=poll_interval)
+        self._logger = sensor_service.get_logger(name=self.__class__.__name__)
+        self._pack_config = PackConfig(config)
+        self._state = DatastoreState(sensor_service, self._logger)
+        self._watches = TriggerWatches(self._logger, self._build_watch, kind="VLBA data tree")
+        self.clock = time.time
+        self._watches.add({"ref": TRIGGER_REF, "parameters": {}})
+
+    def _build_watch(self, trigger):
+        config = self._pack_config
+        try:
+            spec = watch_spec_from_parameters(
+                {"directory": config.get("vlba_data_directory"),
+                 "pattern": config.get("vlba_file_pattern"), "recursive": True,
+                 "settle_seconds": config.get("vlba_settle_seconds"),
+                 "ready_marker": config.get("vlba_ready_marker") or None},
+                group_by_directory=True)
+        except ParameterError as error:
+            key = CONFIG_KEYS.get(error.parameter, error.parameter)
+            raise ParameterError(key, "invalid pack config value: %s" % error)
+        return DirectoryWatch(spec, max_entries=int(config.get("state_max_entries")),
+                              clock=lambda: self.clock())
+
+    def setup(self):
+        """Take the poll interval from the pack config (vlba_poll_interval_seconds)."""
+        poll_interval(self, "vlba_poll_interval_seconds")
+
+    def cleanup(self):
+        """Write state that could not be saved yet, if the datastore answers."""
+        self._state.flush()
+
+    def add_trigger(self, trigger):
+        """The trigger type has no parameters: StackStorm's shadow trigger needs nothing."""
+
+    def update_trigger(self, trigger):
+        """Nothing to update (no parameters)."""
+
+    def remove_trigger(self, trigger):
+        """The sensor keeps scanning: its single trigger is the trigger type itself."""
+
+    def poll(self):
+        """Scan the tree once and dispatch projects whose data is ready; never raises."""
+        watch = self._watches.get(TRIGGER_REF)
+        if watch is None:
+            return  # the config is invalid; logged when the sensor started
+        poll_safely(self._logger, "saving sensor state", self._state.flush)
+        poll_safely(self._logger, "VLBA scan", self._poll, watch)
+
+    def _poll(self, watch):
+        if not watch.loaded:
+            try:
+                watch.load_state(self._state.load(TRIGGER_REF))
+            except StateUnavailable as error:
+                self._watches.problem(TRIGGER_REF, "state not readable, scan skipped (%s)"
+                                      % error)
+                return
+        try:
+            found = watch.poll()
+        except ScanError as error:
+            self._watches.problem(TRIGGER_REF, "%s; will look again next poll" % error)
+            return
+        self._watches.clear_problem(TRIGGER_REF)
+        for project, directory, files in self._projects(watch.spec.directory, found):
+            payload = {"project_code": project, "directory": directory,
+                       "files": [os.path.relpath(item.path, directory) for item in files],
+                       "file_count": len(files), "total_bytes": sum(item.size for item in files)}
+            try:
+                self.sensor_service.dispatch(trigger=TRIGGER_REF, payload=payload,
+                                             trace_tag=trace_tag("vlba_data", directory))
+            except Exception as error:
+                self._logger.warning("dispatch for VLBA project %s failed (%s); retried next "
+                                     "poll", project, error)
+                break
+            self._logger.info("VLBA project %s ready: %d file(s), %d bytes", project,
+                              len(files), payload["total_bytes"])
+            watch.mark_reported(files)
+        if watch.changed:
+            try:
+                self._state.save(TRIGGER_REF, watch.to_state())
+            except StateTooLarge as error:
+                self._logger.error("%s: %s", TRIGGER_REF, error)
+            watch.changed = False
+
+    @staticmethod
+    def _projects(root, found):
+        """Group settled files per project folder (files at the top go by their file name)."""
+        groups = {}
+        for item in found:
+            relative = os.path.relpath(item.directory, root)
+            if relative != ".":
+                project = relative.split(os.sep)[0]
+                directory = os.path.join(root, project)
+            else:
+                match = FILE_OBS_CODE.match(item.name)
+                project = match.group(1) if match else "unknown"
+                directory = root
+            groups.setdefault((project, directory), []).append(item)
+        return [(project, directory, files)
+                for (project, directory), files in sorted(groups.items())]

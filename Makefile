@@ -2,7 +2,7 @@
 .PHONY: demo test bench setup
 
 demo: setup
-	.venv/bin/python -m workspaces_devkit.cli demo
+	.venv/bin/python devkit/bin/workspaces-local demo
 
 test:
 	devkit/bin/test

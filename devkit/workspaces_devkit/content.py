@@ -16,6 +16,7 @@ from collections import namedtuple
 
 import jsonschema
 
+from workspaces_devkit.runner.operators import OPERATORS
 from workspaces_devkit.st2meta import load_yaml
 
 __all__ = [
@@ -100,12 +101,7 @@ POLICY_PARAMETER_SCHEMAS = {
 }
 
 #: Rule criteria operators StackStorm knows (st2common/operators.py).
-CRITERIA_OPERATORS = {
-    "equals", "eq", "nequals", "neq", "iequals", "ieq", "contains", "ncontains", "icontains",
-    "incontains", "startswith", "istartswith", "endswith", "iendswith", "lessthan", "lt",
-    "greaterthan", "gt", "matchwildcard", "matchregex", "regex", "iregex", "timediff_lt", "td_lt",
-    "timediff_gt", "td_gt", "exists", "nexists", "inside", "in", "ninside", "nin", "search",
-}
+CRITERIA_OPERATORS = frozenset(OPERATORS)  # the local runner's table: one list of operators
 
 
 class Pack(object):

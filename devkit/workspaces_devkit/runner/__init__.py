@@ -1,3 +1,5 @@
-"""The local pack runner: loads the pack as StackStorm does and runs sensors, rules and actions."""
+"""The local pack runner: loads the pack as StackStorm does and runs sensors, rules and actions.
 
-from workspaces_devkit.runner.executor import ActionExecutor, Execution  # noqa: F401
+Modules: ``local`` (LocalRunner), ``sensors`` (sensor hosting), ``rules`` (matching and rendering),
+``operators`` (StackStorm's criteria operators), ``executor`` (actions in subprocesses), ``cli``.
+"""

@@ -163,7 +163,8 @@ def build_parser():
     validate.add_argument("--pack-dir", default=PACK_DIR)
     validate.set_defaults(func=cmd_validate)
     demo = sub.add_parser("demo", help="run the end-to-end demo and print a summary")
-    demo.add_argument("--duration", type=float, default=20.0, help="seconds the pack runs")
+    demo.add_argument("--duration", type=float, default=60.0,
+                      help="longest the pack runs (it stops earlier once all is done)")
     demo.add_argument("--keep", action="store_true", help="keep the demo's temporary files")
     demo.set_defaults(func=cmd_demo)
     try:

@@ -172,6 +172,11 @@ class LocalRunner(object):
             _describe(execution.result)))
         return execution
 
+    def pending_actions(self):
+        """Return how many started actions have not finished yet."""
+        with self._lock:
+            return len([future for future in self._futures if not future.done()])
+
     def wait_for_actions(self, timeout=None):
         """Wait until every started action has finished."""
         with self._lock:
@@ -238,6 +243,11 @@ class LocalRunner(object):
 
 def _describe(result):
     inner = result.get("result") if isinstance(result, dict) else result
+    if isinstance(inner, dict) and "changed_count" in inner:
+        return "%d marked %r, %d already marked" % (
+            inner["changed_count"], inner.get("status"), inner.get("already_marked_count", 0))
+    if isinstance(inner, dict) and inner.get("request_id") and inner.get("state"):
+        return "request %s %s" % (inner["request_id"], inner["state"])
     if isinstance(inner, dict):
         for key in ("message", "error"):
             if inner.get(key):

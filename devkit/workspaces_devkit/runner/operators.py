@@ -118,6 +118,10 @@ def get_operator(name):
 def evaluate(criterion, value, pattern):
     """Apply one criterion (``{"type", "pattern", "condition"}``) to ``value`` with ``pattern``."""
     kind = str(criterion.get("type")).lower()
-    if kind == "search":
-        return _search(value, pattern, criterion.get("condition"))
-    return bool(get_operator(kind)(value, pattern))
+    function = get_operator(kind) if kind != "search" else None
+    try:  # as in StackStorm's rule filter, an operator that raises means "no match"
+        if kind == "search":
+            return bool(_search(value, pattern, criterion.get("condition")))
+        return bool(function(value, pattern))
+    except Exception:
+        return False

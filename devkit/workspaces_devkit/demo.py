@@ -1,0 +1,180 @@
+"""The README's first command: the whole pack, end to end, on one machine, then a summary.
+
+``run_demo`` starts the Workspaces emulator on loopback, makes the embedded archive databases
+(SQLite) with a sample day of ALMA data, copies the pack into a temporary folder with the file rule
+pointed at a demo staging folder, and runs it with the local runner: sensors poll every second,
+triggers fire, rules match, actions create Workspaces requests in the emulator and mark ASDMs in
+the metadata database. Sample VLBA correlator files and a staged file are dropped once the sensors
+have taken their baseline. The run stops by itself when everything expected has happened (or after
+``duration`` seconds) and prints a summary.
+"""
+
+import datetime
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import sqlalchemy as sa
+import yaml
+
+from workspaces_devkit import archive_fixtures
+from workspaces_devkit.emulator import WorkspacesEmulator
+from workspaces_devkit.runner.local import LocalRunner
+
+__all__ = ["run_demo", "prepare_demo", "expected_outcome"]
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COPY_IGNORE = shutil.ignore_patterns(".git", ".venv*", ".local", "__pycache__", "*.pyc",
+                                     ".pytest_cache")
+VLBA_SAMPLE = {"TL015A": 3, "BD179I0": 2}
+
+
+def prepare_demo(workdir, emulator_url):
+    """Create the demo's pack copy, databases, folders and config; return (pack_dir, config)."""
+    pack_dir = os.path.join(workdir, "pack")
+    shutil.copytree(PACK_DIR, pack_dir, ignore=COPY_IGNORE)
+    staging = os.path.join(workdir, "incoming")
+    vlba = os.path.join(workdir, "vlba")
+    os.makedirs(staging)
+    os.makedirs(vlba)
+    rule_path = os.path.join(pack_dir, "rules", "file_detected_create_and_run.yaml")
+    with open(rule_path) as handle:
+        rule = yaml.safe_load(handle)
+    rule["trigger"]["parameters"].update({"directory": staging, "settle_seconds": 1})
+    with open(rule_path, "w") as handle:
+        handle.write("---\n" + yaml.safe_dump(rule, sort_keys=False))
+    alma_url = "sqlite:///" + os.path.join(workdir, "alma.sqlite")
+    metadata_url = "sqlite:///" + os.path.join(workdir, "metadata.sqlite")
+    sample = archive_fixtures.load_sample(sa.create_engine(alma_url),
+                                          sa.create_engine(metadata_url))
+    config = {"capability_service_url": emulator_url, "workflow_service_url": emulator_url,
+              "retry_backoff_seconds": 0.1, "alma_archive_db_url": alma_url,
+              "archive_metadata_db_url": metadata_url, "vlba_data_directory": vlba,
+              "vlba_settle_seconds": 1}
+    return pack_dir, config, sample, staging, vlba
+
+
+def expected_outcome(sample):
+    """What the demo must produce: capability and workflow requests, and EBs marked."""
+    asdms = [eb for eb in sample["execution_blocks"]
+             if eb["qa0_status"] in ("Pass", "SemiPass") and eb["hours_ago"] < 12]
+    manual = [d["mous_uid"] for d in sample["deliveries"] if d["manual_calibration"]]
+    marked = sorted(eb["eb_uid"] for eb in sample["execution_blocks"] if eb["mous_uid"] in manual)
+    calibrateable = len(sample["deliveries"]) - len(manual)
+    return {"capability": {"ingest_obs": len(asdms), "ingest_cal": calibrateable, "null": 1},
+            "workflow": {"ingest_obs": len(VLBA_SAMPLE)}, "marked": marked}
+
+
+def _drop_samples(staging, vlba):
+    for project, count in VLBA_SAMPLE.items():
+        folder = os.path.join(vlba, project)
+        os.makedirs(folder)
+        for number in range(1, count + 1):
+            name = "VLBA_%s_%srecor_BIN0_SRC0_%d_201020T164655.idifits" % (
+                project, project.lower(), number)
+            with open(os.path.join(folder, name), "wb") as handle:
+                handle.write(b"\0" * 2880 * (number + 1))
+    with open(os.path.join(staging, "uid___A002_Xc7111c_X3979.tar"), "wb") as handle:
+        handle.write(b"\0" * 10240)
+
+
+def _counts(emulator):
+    counts = {"capability": {}, "workflow": {}}
+    for kind in counts:
+        for request in emulator.requests(kind):
+            name = request.get("capability_name") or request.get("workflow_name")
+            counts[kind][name] = counts[kind].get(name, 0) + 1
+    return counts
+
+
+def _marked(metadata_url, status):
+    engine = sa.create_engine(metadata_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT ost_exec_block_id FROM execution_blocks WHERE calibration_status = :s "
+                "ORDER BY ost_exec_block_id"), {"s": status})
+            return [row[0] for row in rows]
+    finally:
+        engine.dispose()
+
+
+def run_demo(duration=60.0, keep=False, out=None, workdir=None):
+    """Run the demo; print progress and a summary to ``out``; return 0 when all went as expected.
+
+    Returns a process exit code (0 success, 1 when something expected did not happen in time).
+    """
+    out = out or sys.stdout
+    own_workdir = workdir is None
+    workdir = workdir or tempfile.mkdtemp(prefix="workspaces-demo-")
+    emulator = WorkspacesEmulator(submitted_seconds=0.3, executing_seconds=1.0)
+    url = emulator.start()
+    started = time.time()
+    try:
+        pack_dir, config, sample, staging, vlba = prepare_demo(workdir, url)
+        expected = expected_outcome(sample)
+        out.write("demo: Workspaces emulator at %s; sample archive databases and folders in %s\n"
+                  % (url, workdir))
+        runner = LocalRunner(pack_dir, config_overrides=config,
+                             state_dir=os.path.join(workdir, "state"), out=out, poll_interval=1)
+        runner.start()
+        time.sleep(1.5)  # the sensors take their baseline of the (empty) folders first
+        out.write("demo: dropping sample VLBA correlator files and a staged file\n")
+        _drop_samples(staging, vlba)
+        deadline = started + duration
+        done = False
+        while time.time() < deadline and not done:
+            time.sleep(0.5)
+            counts = _counts(emulator)
+            done = (counts["capability"] == expected["capability"] and
+                    counts["workflow"] == expected["workflow"] and
+                    _marked(config["archive_metadata_db_url"],
+                            "Do Not Calibrate") == expected["marked"] and
+                    not runner.pending_actions() and
+                    all(r["state"] == "Complete" for r in emulator.requests()))
+        runner.stop()
+        counts = _counts(emulator)
+        marked = _marked(config["archive_metadata_db_url"], "Do Not Calibrate")
+        ok = (counts["capability"] == expected["capability"] and
+              counts["workflow"] == expected["workflow"] and marked == expected["marked"])
+        _summary(out, runner, emulator, counts, expected, marked, ok, time.time() - started)
+        return 0 if ok else 1
+    finally:
+        emulator.stop()
+        if own_workdir and not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif keep:
+            out.write("demo: files kept in %s\n" % workdir)
+
+
+def _summary(out, runner, emulator, counts, expected, marked, ok, seconds):
+    by_type = {}
+    for item in runner.dispatches:
+        by_type[item["type"]] = by_type.get(item["type"], 0) + 1
+    statuses = {}
+    for execution in runner.executions:
+        statuses[execution.status] = statuses.get(execution.status, 0) + 1
+    states = {}
+    for request in emulator.requests():
+        states[request["state"]] = states.get(request["state"], 0) + 1
+    lines = ["", "demo summary (%.1f s, %s)" % (seconds, datetime.datetime.now().strftime("%H:%M")),
+             "  triggers dispatched: " + (", ".join("%s x%d" % item for item in
+                                                    sorted(by_type.items())) or "none"),
+             "  actions run:         " + (", ".join("%s %d" % item for item in
+                                                    sorted(statuses.items())) or "none"),
+             "  Workspaces capability requests: %s (expected %s)" % (
+                 _fmt(counts["capability"]), _fmt(expected["capability"])),
+             "  Workspaces workflow requests:   %s (expected %s)" % (
+                 _fmt(counts["workflow"]), _fmt(expected["workflow"])),
+             "  request states in the emulator: %s" % _fmt(states),
+             "  ASDMs marked not calibrateable: %s" % (", ".join(marked) or "none"),
+             "  payloads dropped as invalid:    %d" % len(runner.dropped),
+             "  result: %s" % ("everything expected happened" if ok else
+                               "SOMETHING EXPECTED DID NOT HAPPEN (see the lines above)")]
+    out.write("\n".join(lines) + "\n")
+
+
+def _fmt(mapping):
+    return ", ".join("%s=%s" % item for item in sorted(mapping.items())) or "none"

@@ -1,0 +1,92 @@
+"""The local runner's rule matching agrees with StackStorm's criteria operators (a table of cases).
+
+Expected values follow st2common/operators.py and st2reactor's rule filter: the operator gets the
+payload value and the (rendered) pattern; an error inside an operator means "no match"; the
+payload of a trigger with no payload matches no criteria.
+"""
+
+import datetime
+import os
+
+import pytest
+
+from workspaces_devkit.content import load_pack
+from workspaces_devkit.runner.operators import OPERATORS, evaluate
+from workspaces_devkit.runner.rules import RuleEngine
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECENT = (datetime.datetime.utcnow() - datetime.timedelta(seconds=30)).isoformat()
+OLD = (datetime.datetime.utcnow() - datetime.timedelta(hours=3)).isoformat()
+
+CASES = [
+    ("equals", "Pass", "Pass", True), ("equals", "Pass", "pass", False),
+    ("equals", True, True, True), ("equals", 1, "1", False), ("equals", None, None, False),
+    ("nequals", "a", "b", True), ("nequals", "a", "a", False),
+    ("iequals", "SemiPass", "semipass", True), ("iequals", 5, "5", False),
+    ("contains", "2017.1.00886.L", "00886", True), ("contains", ["a", "b"], "b", True),
+    ("ncontains", "abc", "x", True), ("icontains", "ABC", "b", True),
+    ("incontains", "ABC", "b", False),
+    ("startswith", "VLBA_TL015A", "VLBA_", True), ("istartswith", "vlba_x", "VLBA", True),
+    ("endswith", "file.tar", ".tar", True), ("iendswith", "FILE.TAR", ".tar", True),
+    ("lessthan", 5, 10, True), ("lessthan", 10, 5, False), ("lessthan", "a", 5, False),
+    ("greaterthan", 2.5, 1, True), ("gt", 2, 1, True), ("lt", 1, 2, True),
+    ("matchwildcard", "VLBA_TL015A_1.idifits", "VLBA_*.idifits", True),
+    ("matchwildcard", "notes.txt", "*.fits", False),
+    ("matchregex", "uid://A002/Xc7111c/X3979", r"uid://A\d{3}/", True),
+    ("matchregex", "x uid://A002", r"uid://", False),
+    ("regex", "x uid://A002", r"uid://", True), ("iregex", "X UID://", r"uid://", True),
+    ("timediff_lt", RECENT, 60, True), ("timediff_lt", OLD, 60, False),
+    ("timediff_gt", OLD, 60, True),
+    ("exists", "x", None, True), ("exists", None, None, False), ("nexists", None, None, True),
+    ("inside", "Pass", ["Pass", "SemiPass"], True), ("inside", "Fail", ["Pass"], False),
+    ("ninside", "Fail", ["Pass"], True),
+    ("eq", "a", "a", True), ("ieq", "A", "a", True), ("neq", "a", "b", True),
+]
+
+
+@pytest.mark.parametrize("operator,value,pattern,expected", CASES)
+def test_operator_table(operator, value, pattern, expected):
+    assert evaluate({"type": operator, "pattern": pattern}, value, pattern) is expected
+
+
+def test_every_stackstorm_operator_is_known():
+    stackstorm = {"equals", "nequals", "iequals", "contains", "icontains", "ncontains",
+                  "incontains", "startswith", "istartswith", "endswith", "iendswith",
+                  "lessthan", "greaterthan", "matchwildcard", "matchregex", "regex", "iregex",
+                  "timediff_lt", "timediff_gt", "exists", "nexists", "inside", "ninside",
+                  "search"}
+    assert stackstorm <= set(OPERATORS)
+
+
+def matches(payload):
+    """{rule ref: matched} for a workspaces.alma_calibration payload with this pack's rules."""
+    engine = RuleEngine(load_pack(PACK_DIR))
+    return {m.rule_ref: m for m in engine.match("workspaces.alma_calibration", payload)}
+
+
+def test_pack_rules_split_calibrateable_and_not():
+    base = {"mous_uid": "uid://A001/X1284/X265f", "project_code": "2017.1.00886.L",
+            "eb_uids": ["uid://A002/Xc7111c/X3979", "uid://A002/Xc7111c/X397a"],
+            "delivery_id": "d1", "delivered_at": "2026-11-25T00:00:00Z"}
+    yes = matches(dict(base, calibrateable=True))
+    assert yes["workspaces.alma_calibration_ingest"].matched
+    assert not yes["workspaces.alma_mark_not_calibrateable"].matched
+    no = matches(dict(base, calibrateable=False))
+    mark = no["workspaces.alma_mark_not_calibrateable"]
+    assert mark.matched and not no["workspaces.alma_calibration_ingest"].matched
+    assert mark.parameters == {"eb_uids": base["eb_uids"]}, "the list must reach the action whole"
+
+
+def test_empty_payload_matches_no_criteria():
+    assert not any(m.matched for m in matches({}).values())
+
+
+def test_rendering_of_vlba_rule_parameters():
+    engine = RuleEngine(load_pack(PACK_DIR))
+    [match] = engine.match("workspaces.vlba_data", {
+        "project_code": "TL015A", "directory": "/data/vlba/TL015A",
+        "files": ["a.idifits", "b.idifits"], "file_count": 2, "total_bytes": 10})
+    assert match.matched and match.error is None
+    assert match.parameters["workflow_name"] == "ingest_obs"
+    assert match.parameters["arguments"]["files"] == "a.idifits,b.idifits"
+    assert match.parameters["arguments"]["project_code"] == "TL015A"

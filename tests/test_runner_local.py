@@ -1,0 +1,97 @@
+"""The local runner end to end: the demo on sample data, a live sensor reload, `action` by hand."""
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from workspaces_devkit.demo import COPY_IGNORE, run_demo
+from workspaces_devkit.runner.local import LocalRunner
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.slow
+def test_demo_creates_the_workspaces_requests_and_marks_the_ebs():
+    out = io.StringIO()
+    code = run_demo(duration=90, out=out)
+    text = out.getvalue()
+    assert code == 0, text
+    assert "Workspaces capability requests: ingest_cal=1, ingest_obs=5, null=1" in text, text
+    assert "Workspaces workflow requests:   ingest_obs=2" in text, text
+    assert ("ASDMs marked not calibrateable: uid://A002/Xc7111c/X1002, "
+            "uid://A002/Xc7111c/X1003") in text, text
+    assert "payloads dropped as invalid:    0" in text
+    assert re.search(r"request states in the emulator: Complete=9\b", text), text
+    assert "rule     workspaces.alma_mark_not_calibrateable matched" in text
+
+
+def test_editing_a_sensor_file_reloads_it(tmp_path):
+    pack = str(tmp_path / "pack")
+    shutil.copytree(PACK_DIR, pack, ignore=COPY_IGNORE)
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    rule = os.path.join(pack, "rules", "file_detected_create_and_run.yaml")
+    with open(rule) as handle:
+        text = handle.read().replace("/data/workspaces/incoming", str(incoming))
+    with open(rule, "w") as handle:
+        handle.write(text.replace("settle_seconds: 30", "settle_seconds: 0"))
+    out = io.StringIO()
+    runner = LocalRunner(pack, state_dir=str(tmp_path / "state"), out=out, poll_interval=0.2,
+                         sensors=["FileMonitorSensor"], run_actions=False)
+    runner.start(watch=True)
+    try:
+        [host] = runner.hosts
+        _wait(lambda: host.instance is not None)
+        sensor_file = os.path.join(pack, "sensors", "file_monitor_sensor.py")
+        with open(sensor_file, "a") as handle:
+            handle.write("\nRELOAD_PROBE = 'edited while running'\n")
+        _wait(lambda: type(host.instance).poll.__globals__.get("RELOAD_PROBE"), timeout=10)
+        (incoming / "after-reload.tar").write_bytes(b"x")
+        _wait(lambda: runner.dispatches, timeout=10)
+    finally:
+        runner.stop()
+    assert "file_monitor_sensor.py changed; reloading FileMonitorSensor" in out.getvalue()
+    assert "FileMonitorSensor reloaded" in out.getvalue()
+    assert runner.dispatches[0]["payload"]["name"] == "after-reload.tar"
+
+
+def test_action_subcommand_is_the_local_twin_of_st2_run(tmp_path):
+    from workspaces_devkit.emulator import WorkspacesEmulator
+
+    emulator = WorkspacesEmulator(submitted_seconds=0.01, executing_seconds=0.05)
+    url = emulator.start()
+    try:
+        config = tmp_path / "workspaces.yaml"
+        config.write_text("capability_service_url: %s\nworkflow_service_url: %s\n" % (url, url))
+        command = [sys.executable, os.path.join(PACK_DIR, "devkit", "bin", "workspaces-local"),
+                   "action", "--config", str(config), "--state-dir", str(tmp_path / "state"),
+                   "workspaces.capability_create_and_run", "capability_name=null", "wait=true",
+                   "poll_interval=0.05"]
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "status: succeeded" in done.stdout
+        assert '"state": "Complete"' in done.stdout
+        assert [r["state"] for r in emulator.requests("capability")] == ["Complete"]
+        bad = subprocess.run(command[:-3] + ["capability_name=no such thing"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, timeout=60)
+        assert bad.returncode == 1
+        assert "capability_name" in bad.stdout
+    finally:
+        emulator.stop()
+
+
+def _wait(condition, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met within %.0f s" % timeout)

@@ -148,6 +148,7 @@ class AlmaAsdmSensorPostgresTest(AlmaAsdmSensorCases, SchemaCheckedSensorTestCas
     database = "postgres"
 
     def test_database_stopped_and_restarted_between_polls_loses_nothing(self):
+        """Guarantee G4: PostgreSQL stopped and restarted during polls."""
         sensor = self.sensor()
         self.add_trigger(sensor, TRIGGER_TYPE, {})
         sensor.poll()

@@ -257,6 +257,7 @@ class FileMonitorSensorTest(SchemaCheckedSensorTestCase):
         self.assertEqual(self.names(), ["a.fits"])
 
     def test_directory_removed_and_recreated(self):
+        """Guarantee G1: a directory removed and recreated under a trigger."""
         sensor = self.sensor()
         trigger = self.watch(sensor)
         sensor.poll()
@@ -272,6 +273,7 @@ class FileMonitorSensorTest(SchemaCheckedSensorTestCase):
         self.assertEqual(self.names(trigger), ["again.tar"])
 
     def test_bad_parameters_fail_that_trigger_only(self):
+        """Guarantee G7."""
         sensor = self.sensor()
         good = self.watch(sensor)
         bad_cases = [

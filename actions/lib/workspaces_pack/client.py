@@ -33,6 +33,10 @@ RETRY_STATUSES = (502, 503, 504)
 class WorkspacesError(Exception):
     """A Workspaces call failed. ``call``, ``path``, ``status`` and ``service_message`` say how."""
 
+    maybe_processed = False
+    """True when the service may have acted on the call although it failed for the client
+    (the answer timed out, was cut off or was unreadable)."""
+
     def __init__(self, message, call=None, path=None, status=None, service_message=None):
         super(WorkspacesError, self).__init__(message)
         self.call = call
@@ -60,6 +64,8 @@ class WorkspacesNotFound(WorkspacesHttpError):
 
 class WorkspacesBadResponse(WorkspacesError):
     """The service answered something that is not the JSON object expected."""
+
+    maybe_processed = True
 
 
 def _segment(value):
@@ -123,8 +129,11 @@ class WorkspacesClient(object):
             raise WorkspacesHttpError("%s: %s %s kept failing after retries (%s)"
                                       % (call, method, path, _reason(error)), call, path)
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-            raise WorkspacesUnavailable("%s: %s %s: Workspaces service at %s is unreachable (%s)"
-                                        % (call, method, path, base, _reason(error)), call, path)
+            unavailable = WorkspacesUnavailable(
+                "%s: %s %s: Workspaces service at %s is unreachable (%s)"
+                % (call, method, path, base, _reason(error)), call, path)
+            unavailable.maybe_processed = not _never_sent(error)
+            raise unavailable
         except requests.exceptions.RequestException as error:
             raise WorkspacesError("%s: %s %s failed: %s" % (call, method, path, _reason(error)),
                                   call, path)
@@ -218,6 +227,17 @@ class WorkspacesClient(object):
         """Abort a workflow request."""
         path = self._route("workflow_abort_route", name=workflow_name, id=request_id)
         return self._call("abort workflow request", "POST", self.workflow_url, path)
+
+
+def _never_sent(error):
+    """True when a requests error shows the call never reached the service (connect failed)."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(error, requests.exceptions.Timeout):
+        return False
+    text = repr(error)
+    return "NewConnectionError" in text or "Connection refused" in text or \
+        "Name or service not known" in text
 
 
 def _reason(error):

@@ -13,7 +13,8 @@ from workspaces_pack.client import FAILED_STATES, TERMINAL_STATES, WorkspacesErr
 
 __all__ = ["InputError", "RunOptions", "run_capability", "run_workflow", "check_name"]
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # used with fullmatch
+MAX_SECONDS = 7 * 24 * 3600
 MAX_POLL_SECONDS = 60.0
 
 
@@ -32,11 +33,11 @@ class RunOptions(object):
         for name, value in (("submit", submit), ("wait", wait)):
             if not isinstance(value, bool):
                 raise InputError(name, "must be true or false, got %r" % (value,))
-        for name, value, low in (("wait_timeout", wait_timeout, 0),
-                                 ("poll_interval", poll_interval, 0)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= low:
-                raise InputError(name, "must be a number of seconds above %s, got %r"
-                                 % (low, value))
+        for name, value in (("wait_timeout", wait_timeout), ("poll_interval", poll_interval)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not 0 < value <= MAX_SECONDS:  # NaN fails every comparison
+                raise InputError(name, "must be a number of seconds above 0 and at most %d, "
+                                 "got %r" % (MAX_SECONDS, value))
         if wait and not submit:
             raise InputError("wait", "cannot wait for a request that is not submitted "
                                      "(submit is false)")
@@ -48,7 +49,7 @@ class RunOptions(object):
 
 def check_name(parameter, value):
     """Return ``value`` if it is a valid capability/workflow name, else raise InputError."""
-    if not isinstance(value, str) or not NAME_RE.match(value):
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
         raise InputError(parameter, "%r is not a valid name (letters, digits, '_', '.', '-'; "
                                     "at most 128 characters)" % (value,))
     return value
@@ -69,6 +70,8 @@ def _check_files(files):
     if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
         raise InputError("files", "must be a list of file paths")
     for path in files:
+        if not os.path.isabs(path) or ".." in path.split("/"):
+            raise InputError("files", "%r must be an absolute path without '..' parts" % path)
         if not os.path.isfile(path):
             raise InputError("files", "%r is not an existing file" % path)
         if not os.access(path, os.R_OK):
@@ -103,6 +106,10 @@ class _Flow(object):
         try:
             document = self.create(payload)
         except WorkspacesError as error:
+            if error.maybe_processed:
+                return self._fail(error, "the service may have created the request without "
+                                         "answering clearly; check Workspaces for a new %s "
+                                         "request before running the action again" % self.kind)
             return self._fail(error, "nothing was created; it is safe to run the action again")
         self.result["request_id"] = self.request_id(document)
         self.result["url"] = self.url()

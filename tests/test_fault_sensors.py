@@ -1,0 +1,128 @@
+"""Fault suite for the sensors: crashes mid-poll, bursts, long datastore outages (marker: fault).
+
+Each test names the README "Guarantees" line it checks (``Guarantee G<n>``);
+``test_every_readme_guarantee_is_checked`` fails when a guarantee has no test.
+"""
+
+import glob
+import os
+import re
+import shutil
+import tempfile
+
+import pytest
+
+from file_monitor_sensor import FileMonitorSensor
+from pack_test_support import DatastoreOutage, SchemaCheckedSensorTestCase
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRIGGER_TYPE = "workspaces.file_detected"
+
+
+class SensorKilled(BaseException):
+    """Stands for the sensor process being killed (not an Exception: nothing catches it)."""
+
+
+@pytest.mark.fault
+class FileMonitorFaultTest(SchemaCheckedSensorTestCase):
+    """The file monitor under faults, with real files."""
+
+    sensor_cls = FileMonitorSensor
+
+    def setUp(self):
+        super(FileMonitorFaultTest, self).setUp()
+        self.root = tempfile.mkdtemp(prefix="fault-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+
+    def make_files(self, count, prefix="f"):
+        """Create ``count`` files in the watched folder; return their names."""
+        names = ["%s%05d.dat" % (prefix, index) for index in range(count)]
+        for name in names:
+            with open(os.path.join(self.root, name), "wb") as handle:
+                handle.write(b"x")
+        return names
+
+    def names(self):
+        """Dispatched file names, in order."""
+        return [payload["name"] for payload in self.payloads()]
+
+    def test_killed_mid_poll_loses_nothing_and_repeats_at_most_that_poll(self):
+        """Guarantee G1, Guarantee G2."""
+        first = self.get_sensor_instance()
+        trigger = self.add_trigger(first, TRIGGER_TYPE, {"directory": self.root,
+                                                         "settle_seconds": 0})
+        first.poll()
+        created = self.make_files(10)
+        real_dispatch = self.sensor_service.dispatch
+        sent = []
+
+        def dying_dispatch(*args, **kwargs):
+            if len(sent) == 4:
+                raise SensorKilled()
+            sent.append(kwargs.get("payload"))
+            return real_dispatch(*args, **kwargs)
+        self.sensor_service.dispatch = dying_dispatch
+        with self.assertRaises(SensorKilled):
+            first.poll()
+        self.sensor_service.dispatch = real_dispatch
+        second = self.get_sensor_instance()
+        second.add_trigger(trigger)
+        second.poll()
+        second.poll()
+        names = self.names()
+        self.assertEqual(sorted(set(names)), created, "a file was lost")
+        repeated = len(names) - len(set(names))
+        self.assertLessEqual(repeated, 4, "more duplicates than the interrupted poll sent")
+
+    @pytest.mark.slow
+    def test_burst_of_10000_files_is_reported_once_each_with_bounded_state(self):
+        """Guarantee G1, Guarantee G6."""
+        sensor = self.get_sensor_instance()
+        trigger = self.add_trigger(sensor, TRIGGER_TYPE, {"directory": self.root,
+                                                          "settle_seconds": 0})
+        sensor.poll()
+        created = self.make_files(10000)
+        sensor.poll()
+        sensor.poll()
+        names = self.names()
+        self.assertEqual(len(names), 10000)
+        self.assertEqual(sorted(names), created)
+        stored = self.sensor_service.get_value("state:" + trigger["ref"], local=True)
+        self.assertLess(len(stored), 40 * 1024, "state grew with the number of files")
+
+    def test_datastore_down_for_many_polls_then_state_is_saved(self):
+        """Guarantee G3."""
+        sensor = self.get_sensor_instance()
+        trigger = self.add_trigger(sensor, TRIGGER_TYPE, {"directory": self.root,
+                                                          "settle_seconds": 0})
+        sensor.poll()
+        key = "state:" + trigger["ref"]
+        before = self.sensor_service.get_value(key, local=True)
+        outage = DatastoreOutage(self.sensor_service).start()
+        created = self.make_files(5)
+        for _ in range(10):
+            sensor.poll()
+        outage.stop()
+        self.assertEqual(self.names(), created, "files were held back or repeated")
+        sensor.poll()
+        after = self.sensor_service.get_value(key, local=True)
+        self.assertNotEqual(before, after, "state was not saved once the datastore was back")
+        restarted = self.get_sensor_instance()
+        restarted.add_trigger(trigger)
+        restarted.poll()
+        self.assertEqual(self.names(), created)
+
+
+def test_every_readme_guarantee_is_checked():
+    """Each "**G<n>**" line of README's Guarantees section is named by at least one test."""
+    with open(os.path.join(PACK_DIR, "README.md")) as handle:
+        readme = handle.read()
+    section = readme.split("## Guarantees", 1)[1].split("\n## ", 1)[0]
+    ids = re.findall(r"^- \*\*(G\d+)\*\*", section, re.M)
+    assert len(ids) >= 6, "README Guarantees section lost its lines"
+    tests = ""
+    for path in glob.glob(os.path.join(PACK_DIR, "tests", "test_*.py")):
+        with open(path) as handle:
+            tests += handle.read()
+    missing = [gid for gid in ids if not re.search(r"Guarantee %s\b" % gid, tests)]
+    assert not missing, "README guarantees without a test: %s" % missing

@@ -5,6 +5,7 @@ payload_schema (StackStorm's own test mocks do not; StackStorm itself drops inva
 checks that dispatches use a registered trigger ref, not the bare trigger type.
 """
 
+import logging
 import os
 import uuid
 
@@ -35,6 +36,9 @@ class SchemaCheckedSensorTestCase(BaseSensorTestCase):
 
     def setUp(self):
         super(SchemaCheckedSensorTestCase, self).setUp()
+        # StackStorm's MockSensorService hands out a Mock logger; a real logger lets tests read
+        # what an operator would see in the sensor log (assertLogs), under any harness.
+        self.sensor_service.get_logger = lambda name: logging.getLogger("sensors." + name)
         self._trigger_types = trigger_types_for_sensor_class(self.sensor_cls)
         self._known_refs = {}
         self.addCleanup(self.assert_dispatches_valid)

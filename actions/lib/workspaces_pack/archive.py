@@ -72,6 +72,10 @@ def engine_for(url, timeout_seconds=10):
             connect_args = {}
             if parsed.get_backend_name() == "postgresql":
                 connect_args["connect_timeout"] = int(timeout_seconds)
+                if parsed.get_driver_name() == "psycopg":
+                    # psycopg 3 prepares a statement after 5 runs; PostgreSQL may then pick a
+                    # generic plan that ignores how recent ``since`` is and scans whole views.
+                    connect_args["prepare_threshold"] = None
             elif parsed.get_backend_name() == "sqlite":
                 connect_args["timeout"] = timeout_seconds
             try:
@@ -198,12 +202,23 @@ def _run(engine, function):
         raise ArchiveError("archive query failed (%s)" % _describe(error))
 
 
+_SHARED_TABLES = {}
+
+
+def _shared(kind, key, make):
+    """One Table set per kind and name, so SQLAlchemy's compiled-statement cache is reused."""
+    with _ENGINES_LOCK:
+        if (kind, key) not in _SHARED_TABLES:
+            _SHARED_TABLES[(kind, key)] = make()
+        return _SHARED_TABLES[(kind, key)]
+
+
 class AlmaArchive(object):
     """Read-only queries on the ALMA archive views used by the ALMA sensors."""
 
     def __init__(self, engine, prefix=""):
         self.engine = engine
-        self.tables = alma_tables(prefix=prefix)
+        self.tables = _shared("alma", prefix or "", lambda: alma_tables(prefix=prefix))
 
     def execution_blocks_statement(self, since, qa0_statuses, project_like=None):
         """Return the SELECT of EBs that ended at or after ``since`` with a wanted QA0 status."""
@@ -292,7 +307,8 @@ class MetadataArchive(object):
 
     def __init__(self, engine, table_name="execution_blocks"):
         self.engine = engine
-        self.table = execution_blocks_table(name=table_name)
+        self.table = _shared("execution_blocks", table_name,
+                             lambda: execution_blocks_table(name=table_name))
 
     def mark_calibration_status(self, uids, status):
         """Set ``calibration_status`` of the EBs ``uids`` to ``status`` in one transaction.

@@ -12,8 +12,11 @@ import tempfile
 
 import pytest
 
+from alma_asdm_sensor import AlmaAsdmSensor
+from archive_test_support import ArchiveDatabases
 from file_monitor_sensor import FileMonitorSensor
 from pack_test_support import DatastoreOutage, SchemaCheckedSensorTestCase
+from vlba_data_sensor import VlbaDataSensor
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIGGER_TYPE = "workspaces.file_detected"
@@ -126,3 +129,76 @@ def test_every_readme_guarantee_is_checked():
             tests += handle.read()
     missing = [gid for gid in ids if not re.search(r"Guarantee %s\b" % gid, tests)]
     assert not missing, "README guarantees without a test: %s" % missing
+
+
+def kill_after(service, count):
+    """Make ``service.dispatch`` raise SensorKilled after ``count`` dispatches; return restore."""
+    real_dispatch = service.dispatch
+    sent = []
+
+    def dying_dispatch(*args, **kwargs):
+        if len(sent) == count:
+            raise SensorKilled()
+        sent.append(1)
+        return real_dispatch(*args, **kwargs)
+    service.dispatch = dying_dispatch
+
+    def restore():
+        service.dispatch = real_dispatch
+    return restore
+
+
+@pytest.mark.fault
+class AlmaAsdmKilledTest(ArchiveDatabases, SchemaCheckedSensorTestCase):
+    """The ALMA ASDM sensor killed in the middle of dispatching a poll's EBs (SQLite)."""
+
+    sensor_cls = AlmaAsdmSensor
+
+    def test_killed_mid_poll_loses_nothing(self):
+        """Guarantee G1, Guarantee G2."""
+        first = self.get_sensor_instance(config=self.archive_config())
+        trigger = self.add_trigger(first, "workspaces.alma_asdm", {})
+        restore = kill_after(self.sensor_service, 2)
+        with self.assertRaises(SensorKilled):
+            first.poll()
+        restore()
+        second = self.get_sensor_instance(config=self.archive_config())
+        second.add_trigger(trigger)
+        second.poll()
+        second.poll()
+        uids = [payload["eb_uid"] for payload in self.payloads()]
+        expected = {eb["eb_uid"] for eb in self.sample["execution_blocks"]
+                    if eb["qa0_status"] in ("Pass", "SemiPass") and eb["hours_ago"] < 12}
+        self.assertEqual(set(uids), expected)
+        self.assertLessEqual(len(uids) - len(set(uids)), 2)
+
+
+@pytest.mark.fault
+class VlbaKilledTest(SchemaCheckedSensorTestCase):
+    """The VLBA sensor killed after dispatching the first of two ready projects."""
+
+    sensor_cls = VlbaDataSensor
+
+    def test_killed_mid_poll_loses_nothing(self):
+        """Guarantee G1, Guarantee G2."""
+        self._known_refs["workspaces.vlba_data"] = "workspaces.vlba_data"
+        root = tempfile.mkdtemp(prefix="vlba-kill-")
+        self.addCleanup(shutil.rmtree, root, True)
+        config = {"vlba_data_directory": root, "vlba_settle_seconds": 0}
+        first = self.get_sensor_instance(config=config)
+        first.poll()
+        for project in ("BD179I0", "TL015A"):
+            os.makedirs(os.path.join(root, project))
+            with open(os.path.join(root, project, "VLBA_%s_x_BIN0_SRC0_1_201020T164655.idifits"
+                                   % project), "wb") as handle:
+                handle.write(b"\0" * 10)
+        restore = kill_after(self.sensor_service, 1)
+        with self.assertRaises(SensorKilled):
+            first.poll()
+        restore()
+        second = self.get_sensor_instance(config=config)
+        second.poll()
+        second.poll()
+        projects = [payload["project_code"] for payload in self.payloads()]
+        self.assertEqual(sorted(set(projects)), ["BD179I0", "TL015A"])
+        self.assertLessEqual(len(projects) - len(set(projects)), 1)

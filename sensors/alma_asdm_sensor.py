@@ -5,31 +5,25 @@ with a wanted QA0 status that ended after the trigger's high-water mark minus th
 State per trigger: ``workspaces.AlmaAsdmSensor:state:<trigger ref>``.
 """
 
-import time
-
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.alma_sensors import alma_archive, asdm_query_options, poll_interval
+from workspaces_pack.alma_sensors import alma_archive, asdm_query_options
 from workspaces_pack.archive import ArchiveError, iso_utc
 from workspaces_pack.archive_watch import ArchiveWatch, SensorContext, poll_rows
-from workspaces_pack.config import PackConfig
-from workspaces_pack.state import DatastoreState
-from workspaces_pack.triggers import TriggerWatches, poll_safely
+from workspaces_pack.triggers import WatchingSensorMixin, poll_safely
 
 
-class AlmaAsdmSensor(PollingSensor):
+class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
     """Dispatch ``workspaces.alma_asdm`` once per new Pass/SemiPass execution block."""
+
+    POLL_INTERVAL_KEY = "alma_asdm_poll_interval_seconds"
 
     def __init__(self, sensor_service, config=None, poll_interval=3600):
         super(AlmaAsdmSensor, self).__init__(sensor_service=sensor_service, config=config,
                                              poll_interval=poll_interval)
-        self._logger = sensor_service.get_logger(name=self.__class__.__name__)
-        self._pack_config = PackConfig(config)
-        self._watches = TriggerWatches(self._logger, self._build_watch)
-        self._context = SensorContext(sensor_service, self._logger,
-                                      DatastoreState(sensor_service, self._logger), self._watches)
-        self.clock = time.time
+        self._init_watching(self._build_watch)
+        self._context = SensorContext(sensor_service, self._logger, self._state, self._watches)
 
     def _build_watch(self, trigger):
         options = asdm_query_options(trigger.get("parameters"), self.config)
@@ -37,31 +31,11 @@ class AlmaAsdmSensor(PollingSensor):
                             max_entries=int(self._pack_config.get("state_max_entries")),
                             clock=lambda: self.clock(), **options)
 
-    def setup(self):
-        """Take the poll interval from the pack config (alma_asdm_poll_interval_seconds)."""
-        poll_interval(self, "alma_asdm_poll_interval_seconds")
-
-    def cleanup(self):
-        """Write state that could not be saved yet, if the datastore answers."""
-        self._context.state.flush()
-
-    def add_trigger(self, trigger):
-        """Start polling for a rule's trigger (bad parameters are logged, not raised)."""
-        self._watches.add(trigger)
-
-    def update_trigger(self, trigger):
-        """Apply changed parameters; unchanged ones keep the trigger's progress."""
-        self._watches.add(trigger)
-
-    def remove_trigger(self, trigger):
-        """Stop polling for the trigger; its datastore state is kept."""
-        self._watches.remove(trigger)
-
     def poll(self):
         """Query the archive once per trigger and dispatch new EBs; never raises."""
         if not len(self._watches):
             return
-        poll_safely(self._logger, "saving sensor state", self._context.state.flush)
+        poll_safely(self._logger, "saving sensor state", self._state.flush)
         try:
             archive = alma_archive(self.config)
         except ArchiveError as error:

@@ -7,33 +7,27 @@ The trigger type has no parameters, so there is one trigger (``workspaces.alma_c
 and one state key: ``workspaces.AlmaCalibrationSensor:state:workspaces.alma_calibration``.
 """
 
-import time
-
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.alma_sensors import alma_archive, poll_interval
+from workspaces_pack.alma_sensors import alma_archive
 from workspaces_pack.archive import ArchiveError, iso_utc
 from workspaces_pack.archive_watch import ArchiveWatch, SensorContext, poll_rows
-from workspaces_pack.config import PackConfig
-from workspaces_pack.state import DatastoreState
-from workspaces_pack.triggers import TriggerWatches, poll_safely
+from workspaces_pack.triggers import WatchingSensorMixin, poll_safely
 
 TRIGGER_REF = "workspaces.alma_calibration"
 
 
-class AlmaCalibrationSensor(PollingSensor):
+class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
     """Dispatch ``workspaces.alma_calibration`` once per newly delivered MOUS."""
+
+    POLL_INTERVAL_KEY = "alma_calibration_poll_interval_seconds"
 
     def __init__(self, sensor_service, config=None, poll_interval=86400):
         super(AlmaCalibrationSensor, self).__init__(sensor_service=sensor_service, config=config,
                                                     poll_interval=poll_interval)
-        self._logger = sensor_service.get_logger(name=self.__class__.__name__)
-        self._pack_config = PackConfig(config)
-        self._watches = TriggerWatches(self._logger, self._build_watch)
-        self._context = SensorContext(sensor_service, self._logger,
-                                      DatastoreState(sensor_service, self._logger), self._watches)
-        self.clock = time.time
+        self._init_watching(self._build_watch)
+        self._context = SensorContext(sensor_service, self._logger, self._state, self._watches)
         self._watches.add({"ref": TRIGGER_REF, "parameters": {}})
 
     def _build_watch(self, trigger):
@@ -41,14 +35,6 @@ class AlmaCalibrationSensor(PollingSensor):
         return ArchiveWatch(hours * 3600,
                             max_entries=int(self._pack_config.get("state_max_entries")),
                             clock=lambda: self.clock())
-
-    def setup(self):
-        """Take the poll interval from the pack config (alma_calibration_poll_interval_seconds)."""
-        poll_interval(self, "alma_calibration_poll_interval_seconds")
-
-    def cleanup(self):
-        """Write state that could not be saved yet, if the datastore answers."""
-        self._context.state.flush()
 
     def add_trigger(self, trigger):
         """The trigger type has no parameters: StackStorm's shadow trigger needs nothing."""
@@ -61,7 +47,7 @@ class AlmaCalibrationSensor(PollingSensor):
 
     def poll(self):
         """Query the deliveries once and dispatch new ones; never raises."""
-        poll_safely(self._logger, "saving sensor state", self._context.state.flush)
+        poll_safely(self._logger, "saving sensor state", self._state.flush)
         try:
             archive = alma_archive(self.config)
         except ArchiveError as error:

@@ -4,54 +4,28 @@ One ``DirectoryWatch`` per trigger (see ``workspaces_pack.scanner``); per-trigge
 datastore under ``workspaces.FileMonitorSensor:state:<trigger ref>``. No trigger, no work.
 """
 
-import time
-
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.config import PackConfig
 from workspaces_pack.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
-from workspaces_pack.state import DatastoreState, StateTooLarge, StateUnavailable
-from workspaces_pack.triggers import TriggerWatches, poll_safely, trace_tag
+from workspaces_pack.state import StateTooLarge, StateUnavailable
+from workspaces_pack.triggers import WatchingSensorMixin, poll_safely, trace_tag
 
 MAX_REMEMBERED = 1500
 
 
-class FileMonitorSensor(PollingSensor):
+class FileMonitorSensor(WatchingSensorMixin, PollingSensor):
     """Dispatch ``workspaces.file_detected`` once per new file matching a trigger's pattern."""
 
     def __init__(self, sensor_service, config=None, poll_interval=30):
         super(FileMonitorSensor, self).__init__(sensor_service=sensor_service, config=config,
                                                 poll_interval=poll_interval)
-        self._logger = sensor_service.get_logger(name=self.__class__.__name__)
-        self._pack_config = PackConfig(config)
-        self._state = DatastoreState(sensor_service, self._logger)
-        self._watches = TriggerWatches(self._logger, self._build_watch)
-        self.clock = time.time
+        self._init_watching(self._build_watch)
 
     def _build_watch(self, trigger):
         spec = watch_spec_from_parameters(trigger.get("parameters"))
         max_entries = min(int(self._pack_config.get("state_max_entries")), MAX_REMEMBERED)
         return DirectoryWatch(spec, max_entries=max_entries, clock=lambda: self.clock())
-
-    def setup(self):
-        """Nothing to prepare: watches are made by add_trigger, which may come first."""
-
-    def cleanup(self):
-        """Write state that could not be saved yet, if the datastore answers."""
-        self._state.flush()
-
-    def add_trigger(self, trigger):
-        """Start watching a trigger's directory (bad parameters are logged, not raised)."""
-        self._watches.add(trigger)
-
-    def update_trigger(self, trigger):
-        """Apply changed parameters; unchanged ones keep the watch's progress."""
-        self._watches.add(trigger)
-
-    def remove_trigger(self, trigger):
-        """Stop watching; the trigger's datastore state is kept (see README, Sensor state)."""
-        self._watches.remove(trigger)
 
     def poll(self):
         """Scan every watched directory once and dispatch its new settled files; never raises."""

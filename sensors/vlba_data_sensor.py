@@ -8,16 +8,13 @@ state key is ``workspaces.VlbaDataSensor:state:workspaces.vlba_data``.
 
 import os
 import re
-import time
 
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.alma_sensors import poll_interval
-from workspaces_pack.config import PackConfig
 from workspaces_pack.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
-from workspaces_pack.state import DatastoreState, StateTooLarge, StateUnavailable
-from workspaces_pack.triggers import ParameterError, TriggerWatches, poll_safely, trace_tag
+from workspaces_pack.state import StateTooLarge, StateUnavailable
+from workspaces_pack.triggers import ParameterError, WatchingSensorMixin, poll_safely, trace_tag
 
 TRIGGER_REF = "workspaces.vlba_data"
 FILE_OBS_CODE = re.compile(r"^VLBA_([A-Za-z0-9]+)_")
@@ -25,17 +22,15 @@ CONFIG_KEYS = {"directory": "vlba_data_directory", "pattern": "vlba_file_pattern
                "settle_seconds": "vlba_settle_seconds", "ready_marker": "vlba_ready_marker"}
 
 
-class VlbaDataSensor(PollingSensor):
+class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
     """Dispatch ``workspaces.vlba_data`` once per project whose new files are complete."""
+
+    POLL_INTERVAL_KEY = "vlba_poll_interval_seconds"
 
     def __init__(self, sensor_service, config=None, poll_interval=60):
         super(VlbaDataSensor, self).__init__(sensor_service=sensor_service, config=config,
                                              poll_interval=poll_interval)
-        self._logger = sensor_service.get_logger(name=self.__class__.__name__)
-        self._pack_config = PackConfig(config)
-        self._state = DatastoreState(sensor_service, self._logger)
-        self._watches = TriggerWatches(self._logger, self._build_watch, kind="VLBA data tree")
-        self.clock = time.time
+        self._init_watching(self._build_watch, kind="VLBA data tree")
         self._watches.add({"ref": TRIGGER_REF, "parameters": {}})
 
     def _build_watch(self, trigger):
@@ -52,14 +47,6 @@ class VlbaDataSensor(PollingSensor):
             raise ParameterError(key, "invalid pack config value: %s" % error)
         return DirectoryWatch(spec, max_entries=int(config.get("state_max_entries")),
                               clock=lambda: self.clock())
-
-    def setup(self):
-        """Take the poll interval from the pack config (vlba_poll_interval_seconds)."""
-        poll_interval(self, "vlba_poll_interval_seconds")
-
-    def cleanup(self):
-        """Write state that could not be saved yet, if the datastore answers."""
-        self._state.flush()
 
     def add_trigger(self, trigger):
         """The trigger type has no parameters: StackStorm's shadow trigger needs nothing."""

@@ -8,7 +8,6 @@ datastore. Guarantee G1 (nothing lost) and Guarantee G2 (only the interrupted po
 import collections
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import time
 
 import pytest
 
-from workspaces_devkit.demo import COPY_IGNORE
+from runner_test_support import pack_copy_watching
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL = os.path.join(PACK_DIR, "devkit", "bin", "workspaces-local")
@@ -74,16 +73,7 @@ class SensorProcess(object):
 @pytest.mark.fault
 @pytest.mark.slow
 def test_sigkill_mid_poll_then_restart_loses_nothing(tmp_path):
-    pack = str(tmp_path / "pack")
-    shutil.copytree(PACK_DIR, pack, ignore=COPY_IGNORE)
-    incoming = tmp_path / "incoming"
-    incoming.mkdir()
-    rule = os.path.join(pack, "rules", "file_detected_create_and_run.yaml")
-    with open(rule) as handle:
-        text = handle.read().replace("/data/workspaces/incoming", str(incoming))
-    with open(rule, "w") as handle:
-        handle.write(text.replace('pattern: "*.tar"', 'pattern: "*.dat"')
-                     .replace("settle_seconds: 30", "settle_seconds: 0"))
+    pack, incoming = pack_copy_watching(tmp_path, pattern="*.dat")
     state_dir = str(tmp_path / "state")
     first = SensorProcess(pack, state_dir)
     try:

@@ -3,14 +3,14 @@
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 
 import pytest
 
-from workspaces_devkit.demo import COPY_IGNORE, run_demo
+from runner_test_support import pack_copy_watching
+from workspaces_devkit.demo import run_demo
 from workspaces_devkit.runner.local import LocalRunner
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,15 +32,7 @@ def test_demo_creates_the_workspaces_requests_and_marks_the_ebs():
 
 
 def test_editing_a_sensor_file_reloads_it(tmp_path):
-    pack = str(tmp_path / "pack")
-    shutil.copytree(PACK_DIR, pack, ignore=COPY_IGNORE)
-    incoming = tmp_path / "incoming"
-    incoming.mkdir()
-    rule = os.path.join(pack, "rules", "file_detected_create_and_run.yaml")
-    with open(rule) as handle:
-        text = handle.read().replace("/data/workspaces/incoming", str(incoming))
-    with open(rule, "w") as handle:
-        handle.write(text.replace("settle_seconds: 30", "settle_seconds: 0"))
+    pack, incoming = pack_copy_watching(tmp_path)
     out = io.StringIO()
     runner = LocalRunner(pack, state_dir=str(tmp_path / "state"), out=out, poll_interval=0.2,
                          sensors=["FileMonitorSensor"], run_actions=False)

@@ -6,7 +6,7 @@ from workspaces_pack.archive import AlmaArchive, ArchiveError, engine_for, glob_
 from workspaces_pack.config import PackConfig
 from workspaces_pack.triggers import ParameterError
 
-__all__ = ["QA0_STATUSES", "alma_archive", "asdm_query_options", "poll_interval"]
+__all__ = ["QA0_STATUSES", "alma_archive", "asdm_query_options"]
 
 QA0_STATUSES = ("Pass", "SemiPass", "Fail", "Pending", "Unset")
 _PROJECT_GLOB = re.compile(r"^[A-Za-z0-9.*?_-]{1,64}$")
@@ -49,11 +49,3 @@ def asdm_query_options(parameters, config):
         raise ParameterError("qa0_statuses", "unknown QA0 status(es) %r; allowed: %s"
                              % (unknown, ", ".join(QA0_STATUSES)))
     return {"project_like": like, "qa0_statuses": list(statuses)}
-
-
-def poll_interval(sensor, key):
-    """Set ``sensor``'s poll interval from the pack config key ``key`` (StackStorm reads the
-    YAML's ``poll_interval``; the config lets operators change it without editing the pack)."""
-    seconds = PackConfig(sensor.config).get(key)
-    if seconds:
-        sensor.set_poll_interval(max(4, int(seconds)))

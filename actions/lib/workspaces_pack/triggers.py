@@ -126,3 +126,52 @@ class TriggerWatches(object):
         """Note that ``ref`` works again (logged when it had a problem)."""
         if self._problems.pop(ref, None) is not None:
             self._logger.info("%s %s: working again", self._kind, ref)
+
+
+class WatchingSensorMixin(object):
+    """The trigger plumbing every sensor of the pack shares; mix in before ``PollingSensor``.
+
+    ``_init_watching(build_watch, kind)`` (call it in ``__init__`` after the base class) sets
+    ``_logger``, ``_pack_config``, ``_state`` (the datastore state helper), ``_watches`` and
+    ``clock``. ``add_trigger``/``update_trigger`` register a trigger's watch (bad parameters are
+    logged, never raised), ``remove_trigger`` forgets it (its stored state is kept), ``setup``
+    takes the poll interval from the pack config key ``POLL_INTERVAL_KEY`` and ``cleanup`` writes
+    state that could not be saved yet.
+    """
+
+    POLL_INTERVAL_KEY = None
+
+    def _init_watching(self, build_watch, kind="trigger"):
+        import time
+
+        from workspaces_pack.config import PackConfig
+        from workspaces_pack.state import DatastoreState
+
+        self._logger = self.sensor_service.get_logger(name=self.__class__.__name__)
+        self._pack_config = PackConfig(self.config)
+        self._state = DatastoreState(self.sensor_service, self._logger)
+        self._watches = TriggerWatches(self._logger, build_watch, kind=kind)
+        self.clock = time.time
+
+    def setup(self):
+        """Take the poll interval from the pack config (``POLL_INTERVAL_KEY``), if any."""
+        if self.POLL_INTERVAL_KEY:
+            seconds = self._pack_config.get(self.POLL_INTERVAL_KEY)
+            if seconds:
+                self.set_poll_interval(max(4, int(seconds)))
+
+    def cleanup(self):
+        """Write state that could not be saved yet, if the datastore answers."""
+        self._state.flush()
+
+    def add_trigger(self, trigger):
+        """Start watching for a rule's trigger (may come before setup; bad parameters logged)."""
+        self._watches.add(trigger)
+
+    def update_trigger(self, trigger):
+        """Apply changed parameters; unchanged ones keep the watch's progress."""
+        self._watches.add(trigger)
+
+    def remove_trigger(self, trigger):
+        """Stop watching; the trigger's datastore state is kept (see README)."""
+        self._watches.remove(trigger)

@@ -18,11 +18,19 @@ import time
 from workspaces_devkit.content import RUNNER_PARAMETERS
 from workspaces_devkit.runner.action_wrapper import RESULT_MARKER
 
-__all__ = ["ActionExecutor", "Execution", "ParameterError"]
+__all__ = ["ActionExecutor", "Execution", "ParameterError", "validate_parameters"]
 
 
 class ParameterError(ValueError):
-    """The parameters of an execution are invalid; the message is StackStorm's."""
+    """The parameters of an execution are invalid; the message is StackStorm's.
+
+    ``api_message`` is the message alone, without the ``parameter 'x': `` prefix, as StackStorm's
+    API answers it in the faultstring of its 400 (``'x' is not of type 'boolean'``).
+    """
+
+    def __init__(self, message, api_message=None):
+        super(ParameterError, self).__init__(message)
+        self.api_message = message if api_message is None else api_message
 
 
 class Execution(object):
@@ -49,8 +57,12 @@ class Execution(object):
                 "start_timestamp": self.start_timestamp, "end_timestamp": self.end_timestamp}
 
 
-def validate_parameters(action, parameters):
-    """Return ``parameters`` validated and with defaults, as StackStorm's create_request does."""
+def validate_parameters(action, parameters, check_immutable=False):
+    """Return ``parameters`` validated and with defaults, as StackStorm's create_request does.
+
+    With ``check_immutable`` a given value for an ``immutable`` parameter (the action's or the
+    runner's) is refused with StackStorm's message, as its API refuses it.
+    """
     import jsonschema
     from st2common.util import schema as util_schema
 
@@ -61,11 +73,18 @@ def validate_parameters(action, parameters):
     if not isinstance(parameters, dict):
         raise ParameterError("%r is not of type 'object'" % (parameters,))
     try:
-        return util_schema.validate(parameters, schema, util_schema.CustomValidator,
+        live = util_schema.validate(parameters, schema, util_schema.CustomValidator,
                                     use_default=True, allow_default_none=True)
     except jsonschema.ValidationError as error:
         where = ".".join(str(p) for p in error.absolute_path)
-        raise ParameterError("%s%s" % ("parameter %r: " % where if where else "", error.message))
+        raise ParameterError("%s%s" % ("parameter %r: " % where if where else "", error.message),
+                             api_message=error.message)
+    if check_immutable:
+        overridden = [name for name in parameters if properties.get(name, {}).get("immutable")]
+        if overridden:
+            raise ParameterError("Override of immutable parameter(s) %s is unsupported."
+                                 % str(overridden))
+    return live
 
 
 class ActionExecutor(object):

@@ -52,9 +52,22 @@ def _runner(args, **kwargs):
 
 
 def cmd_run(args):
-    """Run every sensor with rules and actions."""
+    """Run every sensor with rules and actions (and the st2 API with ``--api-htpasswd``)."""
     runner = _runner(args, poll_interval=args.poll_interval)
-    runner.run_for(args.duration, watch=not args.no_reload)
+    api = None
+    if getattr(args, "api_htpasswd", None):
+        from workspaces_devkit.st2api.cli import start_api_from_args
+
+        def run_action(ref, parameters):
+            execution = runner.run_action(ref, parameters, rule_ref="st2 API")
+            return execution.status, execution.result
+        api = start_api_from_args(args, runner.pack, run_action, runner.store, prefix="api-",
+                                  out=runner.out)
+    try:
+        runner.run_for(args.duration, watch=not args.no_reload)
+    finally:
+        if api is not None:
+            api.stop()
     return 0
 
 
@@ -118,15 +131,9 @@ def cmd_demo(args):
 
 
 def _make_runtime(args):
-    from workspaces_devkit.runner.local import LocalRunner
+    from workspaces_devkit.st2api.runtime import local_runtime
 
-    runner = LocalRunner(args.pack_dir, config_path=args.config, state_dir=args.state_dir,
-                         sensors=[], out=sys.stderr)
-
-    def run_action(ref, parameters):
-        execution = runner.executor.execute(ref, parameters)
-        return execution.status, execution.result
-    return run_action, runner.store
+    return local_runtime(args.pack_dir, config_path=args.config, state_dir=args.state_dir)
 
 
 def build_parser():
@@ -168,10 +175,11 @@ def build_parser():
     demo.add_argument("--keep", action="store_true", help="keep the demo's temporary files")
     demo.set_defaults(func=cmd_demo)
     try:
-        from workspaces_devkit.st2api.cli import add_subcommands
+        from workspaces_devkit.st2api.cli import add_api_arguments, add_subcommands
     except ImportError:
         return parser
-    add_subcommands(sub, _make_runtime, PACK_DIR, add_runtime_arguments=_add_common)
+    add_api_arguments(run, prefix="api-", required=False)
+    add_subcommands(sub, _make_runtime, add_runtime_arguments=_add_common)
     return parser
 
 

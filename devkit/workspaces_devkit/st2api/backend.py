@@ -1,0 +1,85 @@
+"""What the st2 API serves: the pack's content, its executions and the key-value store.
+
+``LocalBackend`` is the one object the routes talk to. It is built from three things the local
+runner provides (``runtime.local_runtime``): the pack loaded by ``workspaces_devkit.content.
+load_pack``, a ``run_action(ref, parameters) -> (status, result)`` callable that executes an action
+the way StackStorm's runner does, and a key-value store with ``get/set/delete/list`` (the runner's
+persisted datastore). Parameters are checked by the runner's own ``validate_parameters`` before an
+execution is created, as StackStorm's API checks them before it schedules one.
+"""
+
+import time
+
+from workspaces_devkit.runner.executor import ParameterError, validate_parameters
+from workspaces_devkit.st2api import shapes
+from workspaces_devkit.st2api.errors import bad_request
+from workspaces_devkit.st2api.executions import ExecutionStore
+
+__all__ = ["LocalBackend"]
+
+
+class LocalBackend(object):
+    """The pack's actions, runners, trigger types and rules as API documents, plus executions."""
+
+    def __init__(self, pack, run_action, kv_store, clock=time.time):
+        self.pack = pack
+        self.kv_store = kv_store
+        self.executions = ExecutionStore(run_action, clock=clock)
+        self._actions = {spec.ref: shapes.action_doc(pack, spec) for spec in pack.actions}
+
+    # --- content -----------------------------------------------------------------------------
+    def list_actions(self):
+        """Return every action's ``ActionAPI`` document, sorted by ref."""
+        return [self._actions[ref] for ref in sorted(self._actions)]
+
+    def get_action(self, ref_or_id):
+        """Return the action document for a ref or id, or None."""
+        if ref_or_id in self._actions:
+            return self._actions[ref_or_id]
+        return next((doc for doc in self._actions.values() if doc["id"] == ref_or_id), None)
+
+    def list_runners(self):
+        """Return the ``RunnerTypeAPI`` documents of the runners the pack's actions use."""
+        names = sorted({doc["runner_type"] for doc in self._actions.values()
+                        if doc["runner_type"]} | {"python-script"})
+        return [shapes.runner_doc(name) for name in names]
+
+    def get_runner(self, name_or_id):
+        """Return the runner document for a name or id, or None."""
+        return next((doc for doc in self.list_runners()
+                     if name_or_id in (doc["name"], doc["id"])), None)
+
+    def list_trigger_types(self):
+        """Return the ``TriggerTypeAPI`` documents of the pack's sensors' trigger types."""
+        types = self.pack.trigger_types()
+        return [shapes.trigger_type_doc(self.pack, types[ref]) for ref in sorted(types)]
+
+    def list_rules(self):
+        """Return the ``RuleAPI`` documents of the pack's rules, sorted by ref."""
+        return sorted((shapes.rule_doc(self.pack, spec) for spec in self.pack.rules),
+                      key=lambda doc: doc["ref"])
+
+    # --- executions --------------------------------------------------------------------------
+    def execute(self, action_ref, parameters, user):
+        """Validate and start an execution; return its ``ActionExecutionAPI`` document.
+
+        Raises a 400 ``ApiError`` for an unknown or disabled action and for invalid parameters
+        (StackStorm's messages).
+        """
+        spec = self.pack.action(action_ref)
+        if spec is None:
+            raise bad_request('Action "%s" cannot be found.' % action_ref)
+        if not spec.enabled:
+            raise bad_request('Unable to execute. Action "%s" is disabled.' % action_ref)
+        try:
+            validate_parameters(spec, parameters, check_immutable=True)
+        except ParameterError as error:
+            raise bad_request(error.api_message)
+        record = self.executions.submit(action_ref, parameters, user)
+        return self.execution_doc(record)
+
+    def execution_doc(self, record):
+        """Return the API document of an execution record."""
+        action = self._actions.get(record.action_ref) or {"ref": record.action_ref}
+        return shapes.execution_doc(record, action, shapes.runner_doc(
+            action.get("runner_type") or "python-script"))

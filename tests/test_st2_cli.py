@@ -1,0 +1,401 @@
+"""The real ``st2`` CLI (st2client 3.9 from PyPI, unmodified) against ``workspaces-local api``.
+
+One service per module: the local st2 API on a free loopback port, over the local runner (the
+pack, its config pointed at a Workspaces emulator, a datastore in a temporary directory). Each test
+runs ``st2`` as a subprocess with a temporary HOME and ``ST2_CONFIG_FILE`` (no ``~/.st2`` of the
+person running the tests is read or written) and asserts on what the CLI prints and its exit code.
+
+The ``st2`` executable comes from ``.venv-st2cli`` (made by ``devkit/bin/setup``) or ``$ST2_CLI``.
+Without it the tests skip, except under CI (``CI=true``) where they fail saying how to get it.
+"""
+
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+from pack_test_support import workspaces_config
+
+from workspaces_devkit.emulator import WorkspacesEmulator
+from workspaces_devkit.st2api.htpasswd import add_user
+from workspaces_devkit.st2api.runtime import local_runtime
+from workspaces_devkit.st2api.service import build_api
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ST2_VENV = os.path.join(PACK_DIR, ".venv-st2cli")
+USER = "operator"
+PASSWORD = "correct horse battery staple"
+TOKEN_TTL = 3600
+CLI_TIMEOUT = 120
+ACTION = "workspaces.capability_create_and_run"
+
+pytestmark = pytest.mark.slow
+
+
+def _in_ci():
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def find_st2():
+    """Return the path of the ``st2`` executable to test with, or None."""
+    for candidate in (os.environ.get("ST2_CLI"), os.path.join(ST2_VENV, "bin", "st2")):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+class Clock(object):
+    """Real time plus an offset a test can move forward (to expire tokens)."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def __call__(self):
+        return time.time() + self.offset
+
+
+class Cli(object):
+    """Runs the real ``st2`` CLI with its own HOME, config file and service URLs."""
+
+    def __init__(self, st2, home, service):
+        self.st2 = st2
+        self.home = str(home)
+        os.makedirs(self.home, exist_ok=True)
+        self.config = os.path.join(self.home, "st2.conf")
+        with open(self.config, "w") as handle:
+            handle.write("[general]\nsilence_ssl_warnings = True\n")
+        self.env = {key: value for key, value in os.environ.items()
+                    if not key.startswith("ST2_")}
+        self.env.update({
+            "HOME": self.home, "ST2_CONFIG_FILE": self.config, "TERM": "dumb",
+            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONWARNINGS": "ignore",
+            "ST2_BASE_URL": "http://127.0.0.1", "ST2_API_URL": service.api_url,
+            "ST2_AUTH_URL": service.auth_url})
+
+    def __call__(self, *args, **env):
+        """Run ``st2 <args>`` (``env`` adds variables); return the CompletedProcess."""
+        environ = dict(self.env, **env)
+        return subprocess.run([self.st2] + list(args), env=environ, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True,
+                              timeout=CLI_TIMEOUT, cwd=self.home)
+
+    def ok(self, *args, **env):
+        """Run ``st2 <args>``, check it exited 0 and return its stdout."""
+        done = self(*args, **env)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return done.stdout
+
+    def json(self, *args):
+        """Run ``st2 <args> -j``, check it exited 0 and return the parsed output."""
+        out = self.ok(*(list(args) + ["-j"]))
+        if out.strip() == "No matching items found":  # how st2 prints an empty list
+            return []
+        return json.loads(out)
+
+
+def failed(done):
+    """Return stdout + stderr of a run that must have exited 1."""
+    text = done.stdout + done.stderr
+    assert done.returncode == 1, (done.returncode, text)
+    return text
+
+
+@pytest.fixture(scope="module")
+def st2():
+    """The path of the real ``st2`` CLI."""
+    path = find_st2()
+    if path is None:
+        message = ("the st2 CLI is not installed: run devkit/bin/setup (it makes .venv-st2cli with "
+                   "st2client==3.9.*), or set ST2_CLI to an st2 executable of st2client 3.9")
+        if _in_ci():
+            pytest.fail("CI=true and " + message, pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """A Workspaces emulator whose requests end within a second."""
+    emulator = WorkspacesEmulator(submitted_seconds=0.05, executing_seconds=0.3)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, emulator):
+    """``workspaces-local api`` on a free loopback port over the runner and the emulator."""
+    workdir = tmp_path_factory.mktemp("st2api")
+    htpasswd = str(workdir / "htpasswd")
+    add_user(htpasswd, USER, PASSWORD, rounds=4)
+    with open(htpasswd, "a") as handle:
+        handle.write("# comment lines are allowed in htpasswd files\n")
+    runtime = local_runtime(PACK_DIR, state_dir=str(workdir / "state"),
+                            config_overrides=workspaces_config(emulator.url))
+    clock = Clock()
+    server = build_api(runtime.pack, runtime.run_action, runtime.kv_store, htpasswd, port=0,
+                       auth_port=None, token_ttl=TOKEN_TTL, clock=clock).start()
+    server.clock = clock
+    server.runtime = runtime
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def anonymous(st2, service, tmp_path_factory):
+    """A CLI that never logged in."""
+    return Cli(st2, tmp_path_factory.mktemp("anonymous"), service)
+
+
+@pytest.fixture(scope="module")
+def login(st2, service, tmp_path_factory):
+    """``(cli, completed st2 login)``: a CLI logged in once for the whole module."""
+    cli = Cli(st2, tmp_path_factory.mktemp("operator"), service)
+    return cli, cli("login", USER, "--password", PASSWORD)
+
+
+@pytest.fixture
+def cli(login):
+    """The logged-in CLI."""
+    cli, done = login
+    assert done.returncode == 0, done.stdout + done.stderr
+    return cli
+
+
+# --- authentication --------------------------------------------------------------------------
+
+def test_login_caches_a_token_and_whoami_names_the_user(login):
+    cli, done = login
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("Logged in as %s\n" % USER)
+    with open(os.path.join(cli.home, ".st2", "token-%s" % USER)) as handle:
+        cached = json.load(handle)
+    assert re.match(r"^[0-9a-f]{32}$", cached["token"])
+    assert abs(cached["expire_timestamp"] - (time.time() + TOKEN_TTL)) < 120
+    out = cli.ok("whoami")
+    assert 'Currently logged in as "%s".' % USER in out
+    assert "Authentication method: authentication token" in out
+
+
+def test_st2_auth_prints_a_token_usable_through_the_environment(anonymous):
+    token = anonymous.ok("auth", USER, "-p", PASSWORD, "-t").strip()
+    assert re.match(r"^[0-9a-f]{32}$", token), token
+    out = anonymous.ok("action", "list", ST2_AUTH_TOKEN=token)
+    assert ACTION in out
+
+
+def test_wrong_password_and_unknown_user_are_refused_with_401(anonymous):
+    text = failed(anonymous("login", USER, "--password", "not the password"))
+    assert "ERROR: Failed to log in as %s: 401 Client Error: Unauthorized" % USER in text
+    assert "MESSAGE: Invalid or missing credentials for url: " in text
+    assert not os.path.exists(os.path.join(anonymous.home, ".st2", "token-" + USER))
+    text = failed(anonymous("auth", "nobody", "-p", PASSWORD))
+    assert "ERROR: 401 Client Error: Unauthorized" in text
+    assert "MESSAGE: Invalid or missing credentials for url: " in text
+
+
+def test_every_command_without_a_token_is_refused_with_401(anonymous):
+    commands = [("action", "list"), ("action", "get", ACTION), ("execution", "list"),
+                ("trigger", "list"), ("rule", "list"), ("key", "list"),
+                ("run", ACTION, "capability_name=null")]
+    with concurrent.futures.ThreadPoolExecutor(len(commands)) as pool:
+        results = list(pool.map(lambda command: anonymous(*command), commands))
+    for command, done in zip(commands, results):
+        text = done.stdout + done.stderr
+        assert done.returncode == 1, (command, text)
+        assert "401 Client Error: Unauthorized" in text, (command, text)
+        assert "Unauthorized - One of Token or API key required." in text, (command, text)
+
+
+def test_a_made_up_token_is_refused(anonymous):
+    text = failed(anonymous("action", "list", ST2_AUTH_TOKEN="0" * 32))
+    assert "ERROR: 401 Client Error: Unauthorized\nMESSAGE: Unauthorized for url: " in text
+
+
+def test_an_expired_token_is_refused(service, anonymous):
+    token = anonymous.ok("auth", USER, "-p", PASSWORD, "-t").strip()
+    service.clock.offset = TOKEN_TTL + 1
+    try:
+        done = anonymous("action", "list", ST2_AUTH_TOKEN=token)
+    finally:
+        service.clock.offset = 0.0
+    assert "MESSAGE: Unauthorized - Token has expired. for url: " in failed(done)
+
+
+def test_a_ttl_above_the_maximum_is_refused(anonymous):
+    text = failed(anonymous("auth", USER, "-p", PASSWORD, "--ttl", str(TOKEN_TTL + 1)))
+    assert "ERROR: 400 Client Error: Bad Request" in text
+    assert "TTL specified %d is greater than max allowed %d." % (TOKEN_TTL + 1, TOKEN_TTL) in text
+
+
+# --- content ---------------------------------------------------------------------------------
+
+def test_action_list_shows_every_action_of_the_pack(cli, service):
+    listed = cli.json("action", "list", "--pack", "workspaces")
+    expected = sorted(action.ref for action in service.runtime.pack.actions)
+    assert sorted(item["ref"] for item in listed) == expected
+    out = cli.ok("action", "list")
+    assert re.search(r"\| %s\s+\| workspaces\s+\| Create an NRAO Workspaces" % ACTION, out), out
+
+
+def test_action_get_shows_the_action_and_its_parameters(cli):
+    out = cli.ok("action", "get", ACTION)
+    assert re.search(r"\| ref\s+\| %s\s+\|" % ACTION, out), out
+    assert re.search(r"\| runner_type\s+\| python-script\s+\|", out), out
+    action = cli.json("action", "get", ACTION)
+    assert action["parameters"]["capability_name"] == {
+        "type": "string", "required": True, "position": 0,
+        "description": "Capability to run, e.g. std_calibration, ingest_obs, null."}
+    assert action["enabled"] is True
+
+
+def test_action_get_of_an_unknown_action_says_it_is_not_found(cli):
+    text = failed(cli("action", "get", "workspaces.no_such_action"))
+    assert 'Action "workspaces.no_such_action" is not found.' in text
+
+
+def test_trigger_list_shows_the_sensors_trigger_types(cli, service):
+    listed = cli.json("trigger", "list", "--pack", "workspaces")
+    assert sorted(t["ref"] for t in listed) == sorted(service.runtime.pack.trigger_types())
+    assert "workspaces.file_detected" in cli.ok("trigger", "list")
+
+
+def test_rule_list_shows_the_rules_with_their_trigger_and_action(cli, service):
+    listed = cli.json("rule", "list", "--pack", "workspaces")
+    assert sorted(r["ref"] for r in listed) == sorted(r.ref for r in service.runtime.pack.rules)
+    out = cli.ok("rule", "list", "--iftt")
+    assert re.search(r"\| workspaces\.alma_calibration_ingest\s+\| workspaces\.alma_calibration"
+                     r"\s+\| workspaces\.capability_create_and_run\s+\| True\s+\|", out), out
+
+
+# --- executions ------------------------------------------------------------------------------
+
+def test_run_creates_the_request_in_workspaces_and_prints_the_result(cli, emulator):
+    before = len(emulator.requests("capability"))
+    done = cli("run", ACTION, "capability_name=null", 'parameters={"arg": "--seconds 1"}')
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert re.search(r"(?m)^id: [0-9a-f]{24}$", out), out
+    assert "\naction.ref: %s\n" % ACTION in out
+    assert "\ncontext.user: %s\n" % USER in out
+    assert "\nstatus: succeeded" in out
+    assert "\n  exit_code: 0\n" in out
+    assert "\n    state: Submitted\n" in out or "\n    state: Executing\n" in out, out
+    requests = emulator.requests("capability")
+    assert len(requests) == before + 1
+    assert requests[-1]["parameters"] == {"arg": "--seconds 1"}
+    assert "\n    request_id: %s\n" % requests[-1]["id"] in out
+
+
+def test_a_failing_action_makes_st2_run_exit_1_with_its_error(cli):
+    text = failed(cli("run", ACTION, "capability_name=no_such_capability", "submit=false"))
+    assert "\nstatus: failed\n" in text
+    assert "\n  exit_code: 1\n" in text
+    assert "capability no_such_capability does not exist" in text
+
+
+def test_async_run_then_execution_get_and_list(cli, service):
+    out = cli.ok("run", ACTION, "capability_name=null", "wait=true", "poll_interval=0.05",
+                 "--async")
+    match = re.search(r"To get the results, execute:\n st2 execution get ([0-9a-f]{24})\n", out)
+    assert match, out
+    execution_id = match.group(1)
+    service.backend.executions.wait(execution_id, timeout=CLI_TIMEOUT)
+    out = cli.ok("execution", "get", execution_id)
+    assert out.startswith("id: %s\n" % execution_id), out
+    assert re.search(r"\nstatus: succeeded \(\d+s elapsed\)\n", out), out
+    assert "\n    state: Complete\n" in out
+    assert "\n    waited: true\n" in out
+    execution = cli.json("execution", "get", execution_id)
+    assert execution["parameters"] == {"capability_name": "null", "wait": True,
+                                       "poll_interval": 0.05}
+    assert [entry["status"] for entry in execution["log"]] == [
+        "requested", "running", "succeeded"]
+    assert execution["result"]["result"]["state"] == "Complete"
+    listed = cli.json("execution", "list", "-n", "100")
+    assert execution_id in [item["id"] for item in listed]
+    out = cli.ok("execution", "list", "--action", ACTION)
+    assert re.search(r"\| %s \| workspaces\.capabilit\s*\| %s" % (execution_id, USER), out), out
+
+
+def test_execution_get_of_an_unknown_id_says_it_is_not_found(cli):
+    text = failed(cli("execution", "get", "0123456789abcdef01234567"))
+    assert 'Action Execution "0123456789abcdef01234567" is not found.' in text
+
+
+def test_unknown_action_is_refused(cli):
+    text = failed(cli("run", "workspaces.no_such_action", "capability_name=null"))
+    assert ('ERROR: Resource with id or reference "workspaces.no_such_action" doesn\'t exist.'
+            in text)
+
+
+def test_invalid_parameters_are_refused_with_400_and_named(cli):
+    cases = [(("bogus=1",), "Additional properties are not allowed ('bogus' was unexpected)"),
+             ((), "'capability_name' is a required property"),
+             (("wait_timeout=0",), "0.0 is less than the minimum of 1")]
+    for words, message in cases:
+        args = ["run", ACTION] + (["capability_name=null"] if words else ["submit=false"])
+        text = failed(cli(*(args + list(words))))
+        assert "ERROR: 400 Client Error: Bad Request\nMESSAGE: %s for url: " % message in text, text
+
+
+# --- datastore -------------------------------------------------------------------------------
+
+def test_key_set_get_list_and_delete(cli, service):
+    out = cli.ok("key", "set", "cli_test_key", "some value")
+    assert re.search(r"\| value\s+\| some value\s+\|", out), out
+    key = cli.json("key", "get", "cli_test_key")
+    assert {k: key[k] for k in ("name", "value", "scope")} == {
+        "name": "cli_test_key", "value": "some value", "scope": "st2kv.system"}
+    assert service.runtime.kv_store.get("cli_test_key") == "some value"
+    out = cli.ok("key", "list")
+    assert re.search(r"\| cli_test_key\s+\| some value\s+\| False\s+\| False\s+\| st2kv.system",
+                     out), out
+    assert "successfully deleted" in cli.ok("key", "delete", "cli_test_key")
+    assert service.runtime.kv_store.get("cli_test_key") is None
+    assert 'Key Value Pair "cli_test_key" is not found.' in failed(cli("key", "get",
+                                                                       "cli_test_key"))
+
+
+def test_key_with_ttl_shows_its_expiry(cli):
+    key = cli.json("key", "set", "cli_ttl_key", "v", "--ttl", "600")
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$", key["expire_timestamp"]), key
+
+
+def test_keys_written_by_sensors_are_listed_with_their_full_name(cli, service):
+    service.runtime.kv_store.set("workspaces.FileMonitorSensor:state:x", '{"floor": 0}')
+    listed = cli.json("key", "list", "--prefix", "workspaces.FileMonitorSensor:")
+    assert [(item["name"], item["value"]) for item in listed] == [
+        ("workspaces.FileMonitorSensor:state:x", '{"floor": 0}')]
+
+
+def test_encrypted_values_are_refused_clearly(cli):
+    text = failed(cli("key", "set", "secret_key", "v", "--encrypt"))
+    assert "MESSAGE: Encrypted values are not supported by the local runner's datastore." in text
+
+
+# --- what the API checks before it creates an execution (no st2 CLI needed) -------------------
+
+def test_the_api_refuses_parameters_as_stackstorms_create_request_does(service):
+    from workspaces_devkit.content import ActionSpec
+    from workspaces_devkit.runner.executor import ParameterError, validate_parameters
+
+    action = ActionSpec(None, {}, "workspaces.x", "x", "x.py", "python-script", {
+        "name": {"type": "string", "required": True},
+        "mode": {"type": "string", "default": "fixed", "immutable": True}}, True)
+    assert validate_parameters(action, {"name": "a"}, check_immutable=True)["mode"] == "fixed"
+    with pytest.raises(ParameterError) as caught:
+        validate_parameters(action, {"name": "a", "mode": "other"}, check_immutable=True)
+    assert str(caught.value) == "Override of immutable parameter(s) ['mode'] is unsupported."
+    assert validate_parameters(action, {"name": "a", "mode": "other"})["mode"] == "other"
+    with pytest.raises(ParameterError) as caught:
+        validate_parameters(action, {"name": 1})
+    assert str(caught.value) == "parameter 'name': 1 is not of type 'string'"
+    assert caught.value.api_message == "1 is not of type 'string'"
+    with pytest.raises(Exception) as caught:
+        service.backend.execute(ACTION, {"capability_name": "null", "submit": "yes"}, USER)
+    assert (caught.value.status, caught.value.body()) == (
+        400, {"faultstring": "'yes' is not of type 'boolean', 'null'"})

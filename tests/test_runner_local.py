@@ -33,6 +33,9 @@ def test_demo_creates_the_workspaces_requests_and_marks_the_ebs():
 
 def test_editing_a_sensor_file_reloads_it(tmp_path):
     pack, incoming = pack_copy_watching(tmp_path)
+    saved_modules = {name: module for name, module in sys.modules.items()
+                     if name.startswith("workspaces_pack")}
+    saved_path = list(sys.path)
     out = io.StringIO()
     runner = LocalRunner(pack, state_dir=str(tmp_path / "state"), out=out, poll_interval=0.2,
                          sensors=["FileMonitorSensor"], run_actions=False)
@@ -46,8 +49,19 @@ def test_editing_a_sensor_file_reloads_it(tmp_path):
         _wait(lambda: type(host.instance).poll.__globals__.get("RELOAD_PROBE"), timeout=10)
         (incoming / "after-reload.tar").write_bytes(b"x")
         _wait(lambda: runner.dispatches, timeout=10)
+        shared = os.path.join(pack, "actions", "lib", "workspaces_pack", "scanner.py")
+        with open(shared, "a") as handle:
+            handle.write("\nLIB_PROBE = 'shared code edited'\n")
+        _wait(lambda: getattr(sys.modules.get("workspaces_pack.scanner"), "LIB_PROBE", None),
+              timeout=10, output=out)
+        _wait(lambda: "FileMonitorSensor reloaded" in out.getvalue().split("reloading every")[-1],
+              timeout=10)
     finally:
         runner.stop()
+        for name in [name for name in sys.modules if name.startswith("workspaces_pack")]:
+            del sys.modules[name]
+        sys.modules.update(saved_modules)
+        sys.path[:] = saved_path
     assert "file_monitor_sensor.py changed; reloading FileMonitorSensor" in out.getvalue()
     assert "FileMonitorSensor reloaded" in out.getvalue()
     assert runner.dispatches[0]["payload"]["name"] == "after-reload.tar"
@@ -80,10 +94,11 @@ def test_action_subcommand_is_the_local_twin_of_st2_run(tmp_path):
         emulator.stop()
 
 
-def _wait(condition, timeout=5.0):
+def _wait(condition, timeout=5.0, output=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if condition():
             return
         time.sleep(0.05)
-    raise AssertionError("condition not met within %.0f s" % timeout)
+    raise AssertionError("condition not met within %.0f s%s" % (
+        timeout, "; output:\n" + output.getvalue() if output is not None else ""))

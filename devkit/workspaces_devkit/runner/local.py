@@ -74,6 +74,10 @@ class LocalRunner(object):
             raise ConfigInvalid("pack content is invalid:\n" + "\n".join(
                 "  %s: %s: %s" % e for e in errors))
         self.pack = load_pack(self.pack_dir)
+        shared_lib = os.path.join(self.pack_dir, "actions", "lib")
+        if shared_lib in sys.path:
+            sys.path.remove(shared_lib)
+        sys.path.insert(0, shared_lib)  # this pack's shared code first, as StackStorm has it
         self.config = load_config(self.pack, config_path, config_overrides)
         self.state_dir = os.path.abspath(state_dir or os.path.join(self.pack_dir, ".local"))
         os.makedirs(self.state_dir, exist_ok=True)
@@ -221,12 +225,19 @@ class LocalRunner(object):
         from watchdog.observers import Observer
 
         runner = self
+        shared_lib = os.path.join(self.pack_dir, "actions", "lib") + os.sep
 
         class Handler(FileSystemEventHandler):
-            """Reload the sensor whose file changed."""
+            """Reload the sensor whose file changed; all sensors when shared code changed."""
 
             def on_any_event(self, event):
+                if event.is_directory or event.event_type not in (
+                        "modified", "created", "moved", "deleted"):
+                    return  # watchdog also reports files being opened and read
                 path = os.path.abspath(getattr(event, "dest_path", "") or event.src_path)
+                if path.startswith(shared_lib) and path.endswith(".py"):
+                    runner._reload_shared_code(path)
+                    return
                 for host in runner.hosts:
                     sensor = host.sensor
                     if path in (os.path.abspath(sensor.entry_point), os.path.abspath(sensor.path)):
@@ -238,7 +249,24 @@ class LocalRunner(object):
         self._observer = Observer()
         self._observer.schedule(Handler(), os.path.join(self.pack_dir, "sensors"),
                                 recursive=False)
+        if os.path.isdir(shared_lib):
+            self._observer.schedule(Handler(), shared_lib, recursive=True)
         self._observer.start()
+
+    def _reload_shared_code(self, path):
+        """Forget the pack's shared modules so every sensor re-imports them as it reloads."""
+        lib = os.path.join(self.pack_dir, "actions", "lib")
+        packages = [os.path.splitext(entry)[0] for entry in os.listdir(lib)
+                    if entry.endswith(".py") or
+                    os.path.isfile(os.path.join(lib, entry, "__init__.py"))]
+        stale = [name for name in list(sys.modules)
+                 if any(name == package or name.startswith(package + ".")
+                        for package in packages)]
+        if not any(host._reload.is_set() for host in self.hosts):
+            self._event("reload", "%s changed; reloading every sensor (actions run fresh "
+                        "anyway)" % os.path.relpath(path, self.pack_dir))
+        for host in self.hosts:
+            host.reload(forget_modules=stale)
 
 
 def _describe(result):

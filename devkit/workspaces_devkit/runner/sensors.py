@@ -88,16 +88,27 @@ def triggers_for_sensor(pack, sensor, store):
     return triggers
 
 
-def load_sensor_class(sensor):
-    """Load the sensor class from its file, fresh each call (so edits are picked up)."""
-    directory = os.path.dirname(sensor.entry_point)
-    if directory not in sys.path:
-        sys.path.append(directory)
-    name = "%s_local%d" % (os.path.splitext(os.path.basename(sensor.entry_point))[0], next(_LOADS))
-    spec = importlib.util.spec_from_file_location(name, sensor.entry_point)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, sensor.class_name)
+_IMPORT_LOCK = threading.Lock()
+
+
+def load_sensor_class(sensor, forget_modules=()):
+    """Load the sensor class from its file, fresh each call (so edits are picked up).
+
+    ``forget_modules`` are dropped from ``sys.modules`` first (changed shared code), under a lock
+    so that no other sensor thread imports while they are gone.
+    """
+    with _IMPORT_LOCK:
+        for name in forget_modules:
+            sys.modules.pop(name, None)
+        directory = os.path.dirname(sensor.entry_point)
+        if directory not in sys.path:
+            sys.path.append(directory)
+        name = "%s_local%d" % (os.path.splitext(os.path.basename(sensor.entry_point))[0],
+                               next(_LOADS))
+        spec = importlib.util.spec_from_file_location(name, sensor.entry_point)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, sensor.class_name)
 
 
 class SensorHost(object):
@@ -119,6 +130,7 @@ class SensorHost(object):
         self.dead = False
         self._stop = threading.Event()
         self._reload = threading.Event()
+        self._forget_modules = ()
         self._thread = None
 
     @property
@@ -127,7 +139,8 @@ class SensorHost(object):
         return self.sensor.class_name
 
     def _start_instance(self):
-        cls = load_sensor_class(self.sensor)
+        forget, self._forget_modules = self._forget_modules, ()
+        cls = load_sensor_class(self.sensor, forget)
         service = LocalSensorService(self.pack.ref, self.name, self.store, self.on_dispatch)
         instance = cls(sensor_service=service, config=self.config,
                        poll_interval=self.poll_interval)
@@ -150,8 +163,10 @@ class SensorHost(object):
         self.instance.poll()
         self.polls += 1
 
-    def reload(self):
-        """Ask the sensor to reload its code before its next poll."""
+    def reload(self, forget_modules=()):
+        """Ask the sensor to reload its code (and re-import ``forget_modules``) before its next
+        poll."""
+        self._forget_modules = tuple(self._forget_modules) + tuple(forget_modules)
         self._reload.set()
 
     def stop(self, timeout=5):

@@ -113,8 +113,18 @@ def add_user_command(args, out=sys.stdout):
     """``api-user``: add or replace a user in the htpasswd file; return 0."""
     password = args.password
     if password is None:
-        password = getpass.getpass("Password for %s: " % args.username)
-    add_user(args.htpasswd, args.username, password)
+        try:
+            password = getpass.getpass("Password for %s: " % args.username)
+            if getpass.getpass("Again: ") != password:
+                raise SystemExit("workspaces-local: the passwords differ; nothing written")
+        except (EOFError, KeyboardInterrupt):
+            raise SystemExit("\nworkspaces-local: no password given; nothing written")
+    if not password:
+        raise SystemExit("workspaces-local: the password is empty; nothing written")
+    try:
+        add_user(args.htpasswd, args.username, password)
+    except (ValueError, OSError, ImportError) as error:
+        raise SystemExit("workspaces-local: %s" % error)
     out.write("User %s written to %s\n" % (args.username, args.htpasswd))
     return 0
 

@@ -63,6 +63,7 @@ def _handler_class(router):
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 
         def log_message(self, fmt, *args):
+            """Log each request at INFO (``workspaces-local -v`` shows them), not on stderr."""
             LOG.info("%s - %s", self.address_string(), fmt % args)
 
     return Handler

@@ -45,13 +45,12 @@ def _service(job, class_name):
     from st2common.services.datastore import (ActionDatastoreService, JsonFileKeyValueStore,
                                               MemoryKeyValueStore)
 
-    store = MemoryKeyValueStore()
     path = job.get("datastore_path")
-    if path and os.path.exists(path):
-        store._items = dict(JsonFileKeyValueStore(path)._items)  # a snapshot for this run
+    # The runner's datastore file, shared safely between processes; in memory without one.
+    store = JsonFileKeyValueStore(path) if path else MemoryKeyValueStore()
 
     class LocalActionService(object):
-        """The action service: datastore access (a snapshot of the runner's datastore)."""
+        """The action service: datastore access to the runner's datastore, as in StackStorm."""
 
         def __init__(self):
             self.datastore_service = ActionDatastoreService(

@@ -11,6 +11,8 @@ store (in memory for tests, a JSON file for the local runner):
   ``set_value``, ``delete_value`` and ``list_values`` raise.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import threading
@@ -69,9 +71,13 @@ class MemoryKeyValueStore(object):
             return True
         return False
 
+    def _locked(self):
+        """Context for one operation: the thread lock (file stores add a process lock)."""
+        return self._lock
+
     def get(self, name):
         """Return the stored string for ``name`` or None."""
-        with self._lock:
+        with self._locked():
             self._check("get")
             if self._expired(name):
                 return None
@@ -80,7 +86,7 @@ class MemoryKeyValueStore(object):
 
     def set(self, name, value, ttl=None):
         """Store ``value`` (a string) under ``name``, expiring after ``ttl`` seconds if given."""
-        with self._lock:
+        with self._locked():
             self._check("set")
             expires = self._clock() + ttl if ttl else None
             self._items[name] = (value, expires)
@@ -88,7 +94,7 @@ class MemoryKeyValueStore(object):
 
     def delete(self, name):
         """Delete ``name``; raise KeyError when it does not exist (the API answers 404)."""
-        with self._lock:
+        with self._locked():
             self._check("delete")
             self._expired(name)
             if name not in self._items:
@@ -98,7 +104,7 @@ class MemoryKeyValueStore(object):
 
     def list(self, prefix=None):
         """Return ``KeyValuePair`` objects for keys starting with ``prefix``, sorted by name."""
-        with self._lock:
+        with self._locked():
             self._check("list")
             for name in list(self._items):
                 self._expired(name)
@@ -113,23 +119,54 @@ class MemoryKeyValueStore(object):
 
 
 class JsonFileKeyValueStore(MemoryKeyValueStore):
-    """A ``MemoryKeyValueStore`` kept in a JSON file, so that state survives between local runs."""
+    """A ``MemoryKeyValueStore`` kept in a JSON file, so that state survives between local runs.
+
+    Several processes may share the file (the runner, its action subprocesses, ``workspaces-local
+    api``): every operation takes an exclusive ``flock`` on ``<path>.lock``, re-reads the file when
+    another process changed it, and writes it atomically (temporary file, then rename).
+    """
 
     def __init__(self, path, clock=time.time):
         super(JsonFileKeyValueStore, self).__init__(clock=clock)
         self.path = path
-        if os.path.exists(path):
-            with open(path) as handle:
-                raw = json.load(handle)
-            self._items = {name: (item["value"], item.get("expires")) for name, item in raw.items()}
+        self._seen = None
+        self._lock_path = path + ".lock"
+
+    @contextlib.contextmanager
+    def _locked(self):
+        with self._lock:
+            with open(self._lock_path, "a") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                try:
+                    self._refresh()
+                    yield
+                finally:
+                    fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def _signature(self):
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def _refresh(self):
+        signature = self._signature()
+        if signature is None or signature == self._seen:
+            return
+        with open(self.path) as handle:
+            raw = json.load(handle)
+        self._items = {name: (item["value"], item.get("expires")) for name, item in raw.items()}
+        self._seen = signature
 
     def _persist(self):
         data = {name: {"value": value, "expires": expires}
                 for name, (value, expires) in self._items.items()}
-        tmp = self.path + ".tmp"
+        tmp = "%s.%d.tmp" % (self.path, os.getpid())
         with open(tmp, "w") as handle:
             json.dump(data, handle, indent=1, sort_keys=True)
         os.replace(tmp, self.path)
+        self._seen = self._signature()
 
 
 class BaseDatastoreService(object):

@@ -272,6 +272,17 @@ class FileMonitorSensorTest(SchemaCheckedSensorTestCase):
         sensor.poll()
         self.assertEqual(self.names(trigger), ["again.tar"])
 
+    def test_a_directory_that_appears_later_brings_new_files(self):
+        """Guarantee G1: files arriving with a directory made after the rule are not baseline."""
+        later = os.path.join(self.root, "made-later")
+        sensor = self.sensor()
+        trigger = self.watch(sensor, directory=later)
+        with self.assertLogs(level="WARNING"):
+            sensor.poll()
+        touch(os.path.join(later, "first.tar"))
+        sensor.poll()
+        self.assertEqual(self.names(trigger), ["first.tar"])
+
     def test_bad_parameters_fail_that_trigger_only(self):
         """Guarantee G7."""
         sensor = self.sensor()

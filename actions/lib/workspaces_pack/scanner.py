@@ -201,6 +201,12 @@ class DirectoryWatch(object):
             root_stat = os.stat(root)
         except OSError as error:
             self._listings = {}
+            if self._baseline_needed and isinstance(error, FileNotFoundError):
+                # Nothing there yet: the baseline is empty, so every file that comes with the
+                # directory is new.
+                self._window.floor = 0
+                self._baseline_needed = False
+                self.changed = True
             raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error))
         if not stat.S_ISDIR(root_stat.st_mode):
             self._listings = {}

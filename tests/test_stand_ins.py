@@ -11,7 +11,7 @@ import unittest
 import jsonschema
 import pytest
 
-from conftest import STAND_INS_DIR, USING_STAND_INS
+from conftest import USING_STAND_INS
 
 pytestmark = [pytest.mark.standins,
               pytest.mark.skipif(not USING_STAND_INS, reason="tests the stand-ins only")]
@@ -106,32 +106,6 @@ def test_json_file_store_persists_between_instances(tmp_path):
     path = str(tmp_path / "kv.json")
     JsonFileKeyValueStore(path).set("a", "1")
     assert JsonFileKeyValueStore(path).get("a") == "1"
-
-
-def test_json_file_store_is_shared_safely_between_processes(tmp_path):
-    """The runner, its action subprocesses and the st2 API service share one datastore file."""
-    import subprocess
-
-    from st2common.services.datastore import JsonFileKeyValueStore
-
-    path = str(tmp_path / "datastore.json")
-    runner = JsonFileKeyValueStore(path)
-    runner.set("from.runner", "1")
-    code = ("import sys; sys.path.insert(0, %r)\n"
-            "from st2common.services.datastore import JsonFileKeyValueStore as S\n"
-            "store = S(%r)\n"
-            "for i in range(50):\n"
-            "    store.set('from.child.%%d' %% i, str(i))\n"
-            "print(store.get('from.runner'))\n" % (STAND_INS_DIR, path))
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                             universal_newlines=True)
-    for index in range(50):
-        runner.set("from.runner.%d" % index, str(index))
-    output, _ = child.communicate(timeout=60)
-    assert output.strip() == "1", "the child did not see the runner's key"
-    names = [item.name for item in JsonFileKeyValueStore(path).list()]
-    assert len([n for n in names if n.startswith("from.child.")]) == 50, "child writes were lost"
-    assert len([n for n in names if n.startswith("from.runner.")]) == 50, "runner writes lost"
 
 
 def test_schema_dialect_uses_property_level_required_and_fills_defaults():

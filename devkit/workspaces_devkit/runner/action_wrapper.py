@@ -42,8 +42,8 @@ def _action_class(entry_point):
 
 
 def _service(job, class_name):
-    from st2common.services.datastore import (ActionDatastoreService, JsonFileKeyValueStore,
-                                              MemoryKeyValueStore)
+    from workspaces_devkit.kvstore import (JsonFileKeyValueStore, LocalDatastoreService,
+                                           MemoryKeyValueStore)
 
     path = job.get("datastore_path")
     # The runner's datastore file, shared safely between processes; in memory without one.
@@ -53,7 +53,7 @@ def _service(job, class_name):
         """The action service: datastore access to the runner's datastore, as in StackStorm."""
 
         def __init__(self):
-            self.datastore_service = ActionDatastoreService(
+            self.datastore_service = LocalDatastoreService(
                 logging.getLogger("actions"), job.get("pack", "workspaces"), class_name, store)
             for name in ("get_user_info", "list_values", "get_value", "set_value",
                          "delete_value"):

@@ -16,7 +16,7 @@ import threading
 import time
 
 import yaml
-from st2common.services.datastore import JsonFileKeyValueStore
+from workspaces_devkit.kvstore import JsonFileKeyValueStore
 
 from workspaces_devkit.content import config_errors, load_pack, validate_pack
 from workspaces_devkit.runner.executor import ActionExecutor

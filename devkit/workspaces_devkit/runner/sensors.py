@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 
-from st2common.services.datastore import SensorDatastoreService
+from workspaces_devkit.kvstore import LocalDatastoreService
 
 __all__ = ["LocalSensorService", "SensorHost", "triggers_for_sensor", "MAX_RESPAWNS"]
 
@@ -32,7 +32,7 @@ class LocalSensorService(object):
         self._class_name = class_name
         self._on_dispatch = on_dispatch
         self._logger = logging.getLogger("sensors.%s" % class_name)
-        self.datastore_service = SensorDatastoreService(self._logger, pack_ref, class_name, store)
+        self.datastore_service = LocalDatastoreService(self._logger, pack_ref, class_name, store)
         for name in ("get_user_info", "list_values", "get_value", "set_value", "delete_value"):
             setattr(self, name, getattr(self.datastore_service, name))
 

@@ -9,7 +9,7 @@ python runner) and the datastore file the runner's sensors and actions use.
 
 import os
 
-from st2common.services.datastore import JsonFileKeyValueStore
+from workspaces_devkit.kvstore import JsonFileKeyValueStore
 
 from workspaces_devkit.content import load_pack, validate_pack
 from workspaces_devkit.runner.executor import ActionExecutor

@@ -1,0 +1,234 @@
+"""Key-value stores and the datastore service of the local runner, with StackStorm's semantics.
+
+StackStorm's ``SensorDatastoreService`` / ``ActionDatastoreService`` talk to the st2 API over HTTP.
+``LocalDatastoreService`` keeps the same method signatures and observable semantics over a
+pluggable store (``MemoryKeyValueStore`` for tests, ``JsonFileKeyValueStore`` for the runner):
+
+- ``local=True`` prefixes the key with ``<pack>.<ClassName>:``;
+- ``set_value`` stores ``str(value)``; ``ttl`` makes the key expire;
+- ``list_values`` returns key-value objects whose ``name`` is the full key, filtered by prefix;
+- ``get_value`` catches every error and returns None (an outage looks like a missing key), while
+  ``set_value``, ``delete_value`` and ``list_values`` raise.
+
+The stand-in ``st2common.services.datastore`` re-exports these; code that must also run beside the
+real StackStorm (the runner, the st2 API service) imports them from here.
+"""
+
+import contextlib
+import fcntl
+import json
+import os
+import threading
+import time
+
+__all__ = [
+    "KeyValuePair",
+    "MemoryKeyValueStore",
+    "JsonFileKeyValueStore",
+    "LocalDatastoreService",
+    "DATASTORE_NAME_SEPARATOR",
+]
+
+DATASTORE_NAME_SEPARATOR = ":"
+
+
+class KeyValuePair(object):
+    """One stored key, shaped like ``st2client.models.keyvalue.KeyValuePair``."""
+
+    def __init__(self, name, value, scope="st2kv.system", expire_timestamp=None, secret=False):
+        self.id = name
+        self.name = name
+        self.value = value
+        self.scope = scope
+        self.expire_timestamp = expire_timestamp
+        self.secret = secret
+
+    def __repr__(self):
+        return "<KeyValuePair name=%r value=%r>" % (self.name, self.value)
+
+
+class MemoryKeyValueStore(object):
+    """Thread-safe in-memory key-value store with expiry; the backend of the test datastore.
+
+    ``fail_with`` can be set to an exception instance to simulate a st2 API outage: every call then
+    raises it (``get_value`` turns that into None, as StackStorm does).
+    """
+
+    def __init__(self, clock=time.time):
+        self._items = {}
+        self._lock = threading.RLock()
+        self._clock = clock
+        self.fail_with = None
+        self.calls = {"get": 0, "set": 0, "delete": 0, "list": 0}
+
+    def _check(self, kind):
+        self.calls[kind] += 1
+        if self.fail_with is not None:
+            raise self.fail_with
+
+    def _expired(self, name):
+        item = self._items.get(name)
+        if item is not None and item[1] is not None and item[1] <= self._clock():
+            del self._items[name]
+            return True
+        return False
+
+    def _locked(self):
+        """Context for one operation: the thread lock (file stores add a process lock)."""
+        return self._lock
+
+    def get(self, name):
+        """Return the stored string for ``name`` or None."""
+        with self._locked():
+            self._check("get")
+            if self._expired(name):
+                return None
+            item = self._items.get(name)
+            return None if item is None else item[0]
+
+    def set(self, name, value, ttl=None):
+        """Store ``value`` (a string) under ``name``, expiring after ``ttl`` seconds if given."""
+        with self._locked():
+            self._check("set")
+            expires = self._clock() + ttl if ttl else None
+            self._items[name] = (value, expires)
+            self._persist()
+
+    def delete(self, name):
+        """Delete ``name``; raise KeyError when it does not exist (the API answers 404)."""
+        with self._locked():
+            self._check("delete")
+            self._expired(name)
+            if name not in self._items:
+                raise KeyError('Resource with a reference or id "%s" not found' % name)
+            del self._items[name]
+            self._persist()
+
+    def list(self, prefix=None):
+        """Return ``KeyValuePair`` objects for keys starting with ``prefix``, sorted by name."""
+        with self._locked():
+            self._check("list")
+            for name in list(self._items):
+                self._expired(name)
+            return [
+                KeyValuePair(name, value, expire_timestamp=expires)
+                for name, (value, expires) in sorted(self._items.items())
+                if prefix is None or name.startswith(prefix)
+            ]
+
+    def _persist(self):
+        """Hook for stores that keep their items on disk."""
+
+
+class JsonFileKeyValueStore(MemoryKeyValueStore):
+    """A ``MemoryKeyValueStore`` kept in a JSON file, so that state survives between local runs.
+
+    Several processes may share the file (the runner, its action subprocesses, ``workspaces-local
+    api``): every operation takes an exclusive ``flock`` on ``<path>.lock``, re-reads the file when
+    another process changed it, and writes it atomically (temporary file, then rename).
+    """
+
+    def __init__(self, path, clock=time.time):
+        super(JsonFileKeyValueStore, self).__init__(clock=clock)
+        self.path = path
+        self._seen = None
+        self._lock_path = path + ".lock"
+
+    @contextlib.contextmanager
+    def _locked(self):
+        with self._lock:
+            with open(self._lock_path, "a") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                try:
+                    self._refresh()
+                    yield
+                finally:
+                    fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def _signature(self):
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def _refresh(self):
+        signature = self._signature()
+        if signature is None or signature == self._seen:
+            return
+        with open(self.path) as handle:
+            raw = json.load(handle)
+        self._items = {name: (item["value"], item.get("expires")) for name, item in raw.items()}
+        self._seen = signature
+
+    def _persist(self):
+        data = {name: {"value": value, "expires": expires}
+                for name, (value, expires) in self._items.items()}
+        tmp = "%s.%d.tmp" % (self.path, os.getpid())
+        with open(tmp, "w") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)
+        self._seen = self._signature()
+
+
+class LocalDatastoreService(object):
+    """Datastore access for one sensor or action class, with StackStorm's semantics.
+
+    The local runner gives it to sensors and actions; the stand-in ``st2common.services.datastore``
+    exposes it as ``SensorDatastoreService``/``ActionDatastoreService``.
+    """
+
+    def __init__(self, logger, pack_name, class_name, store=None):
+        self._logger = logger
+        self._pack_name = pack_name
+        self._class_name = class_name
+        self._store = store if store is not None else MemoryKeyValueStore()
+
+    def _get_datastore_key_prefix(self):
+        return "%s.%s" % (self._pack_name, self._class_name)
+
+    def _get_full_key_name(self, name, local):
+        if local:
+            return self._get_datastore_key_prefix() + DATASTORE_NAME_SEPARATOR + name
+        return name
+
+    def _get_full_key_prefix(self, local, prefix=None):
+        if local:
+            key_prefix = self._get_datastore_key_prefix() + DATASTORE_NAME_SEPARATOR
+            return key_prefix + prefix if prefix else key_prefix
+        return prefix
+
+    def get_user_info(self):
+        """Return information about the user the service acts as (a fixed local user here)."""
+        return {"username": "stanley", "rbac": {"is_admin": True, "enabled": False}}
+
+    def list_values(self, local=True, prefix=None, limit=None, offset=0):
+        """List key-value objects (full names) under the local prefix; raises on error."""
+        items = self._store.list(prefix=self._get_full_key_prefix(local, prefix))
+        items = items[offset:]
+        return items[:limit] if limit else items
+
+    def get_value(self, name, local=True, scope="system", decrypt=False):
+        """Return the stored string for ``name``, or None when missing OR when the store fails."""
+        full_name = self._get_full_key_name(name, local)
+        try:
+            return self._store.get(full_name)
+        except Exception as error:  # StackStorm swallows every error here
+            self._logger.exception('Exception retrieving value from datastore for key "%s": %s',
+                                   full_name, error)
+            return None
+
+    def set_value(self, name, value, ttl=None, local=True, scope="system", encrypt=False):
+        """Store ``str(value)`` under ``name``; ``ttl`` seconds make it expire. Raises on error."""
+        if ttl is not None and ttl <= 0:
+            raise ValueError("ttl must be a positive number of seconds")
+        self._store.set(self._get_full_key_name(name, local), str(value), ttl=ttl)
+        return True
+
+    def delete_value(self, name, local=True, scope="system"):
+        """Delete ``name``; return False when it did not exist. Raises on other errors."""
+        try:
+            self._store.delete(self._get_full_key_name(name, local))
+        except KeyError:
+            return False
+        return True

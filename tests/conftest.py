@@ -26,6 +26,24 @@ except ImportError:
     USING_STAND_INS = True
 
 
+def _eventlet_patched():
+    """True when this process is monkey-patched by eventlet (st2tests does it on import)."""
+    try:
+        from eventlet import patcher
+    except ImportError:
+        return False
+    return patcher.is_monkey_patched("thread") or patcher.is_monkey_patched("socket")
+
+
+EVENTLET_PATCHED = _eventlet_patched()
+NEEDS_NATIVE_THREADS = {
+    "condition": EVENTLET_PATCHED,
+    "reason": "the local runner, the demo and the st2 API service are development tools that run "
+              "outside StackStorm; under st2-run-pack-tests this process is eventlet-patched and "
+              "their in-process servers and subprocess waits cannot run side by side",
+}
+
+
 def pytest_configure(config):
     """Register the markers used by the suites."""
     config.addinivalue_line("markers", "postgres: needs a PostgreSQL server (started by the tests)")

@@ -35,12 +35,14 @@ _KEYWORDS.pop("required", None)
 _KEYWORDS["properties"] = Draft3Validator.VALIDATORS["properties"]
 
 #: Validator class for StackStorm's dialect (draft 4 with draft 3 property-level ``required``).
+_CREATE_OPTIONS = {"type_checker": Draft4Validator.TYPE_CHECKER}
+if hasattr(Draft4Validator, "FORMAT_CHECKER"):  # jsonschema >= 4.5; StackStorm itself pins 3.2
+    _CREATE_OPTIONS["format_checker"] = Draft4Validator.FORMAT_CHECKER
 CustomValidator = validators.create(
     meta_schema=META_SCHEMA,
     validators=_KEYWORDS,
-    type_checker=Draft4Validator.TYPE_CHECKER,
-    format_checker=Draft4Validator.FORMAT_CHECKER,
     version="custom",
+    **_CREATE_OPTIONS
 )
 
 
@@ -101,7 +103,7 @@ def _accept_null(prop):
 
 
 def _allow_null_defaults(schema):
-    """Let optional properties (and those whose default is None) also accept null, recursively."""
+    """Let properties whose default is None (optional ones without a default too) accept null."""
     schema = copy.deepcopy(schema)
 
     def walk(node):
@@ -110,7 +112,8 @@ def _allow_null_defaults(schema):
         for prop in (node.get("properties") or {}).values():
             if not isinstance(prop, dict):
                 continue
-            if not prop.get("required") or ("default" in prop and prop["default"] is None):
+            # StackStorm's rule: (has a default or is optional) and the default is None.
+            if ("default" in prop or not prop.get("required")) and prop.get("default") is None:
                 _accept_null(prop)
             walk(prop)
             if isinstance(prop.get("items"), dict):
@@ -126,7 +129,7 @@ def validate(instance, schema, cls=None, use_default=True, allow_default_none=Fa
 
     The instance is deep-copied first (the caller's object is not changed); with ``use_default``
     property defaults are filled into the copy where a value is missing or None. With
-    ``allow_default_none`` optional properties also accept null (an ``enum`` is not extended).
+    ``allow_default_none`` properties whose default is None (or optional without one) accept null.
     Raises ``jsonschema.ValidationError`` for a bad instance and ``jsonschema.SchemaError`` for a
     schema that breaks the dialect (for example an object-level ``required`` array).
     """

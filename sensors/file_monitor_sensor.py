@@ -8,8 +8,8 @@ import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
-from workspaces_pack.state import StateTooLarge, StateUnavailable
-from workspaces_pack.triggers import WatchingSensorMixin, poll_safely, trace_tag
+from workspaces_pack.triggers import (WatchingSensorMixin, ensure_state_loaded, poll_safely,
+                                      save_state_if_changed, trace_tag)
 
 MAX_REMEMBERED = 1500
 
@@ -36,12 +36,8 @@ class FileMonitorSensor(WatchingSensorMixin, PollingSensor):
             poll_safely(self._logger, "poll of trigger %s" % ref, self._poll_trigger, ref, watch)
 
     def _poll_trigger(self, ref, watch):
-        if not watch.loaded:
-            try:
-                watch.load_state(self._state.load(ref))
-            except StateUnavailable as error:
-                self._watches.problem(ref, "state not readable, poll skipped (%s)" % error)
-                return
+        if not ensure_state_loaded(self._state, self._watches, ref, watch):
+            return
         try:
             found = watch.poll()
         except ScanError as error:
@@ -63,9 +59,4 @@ class FileMonitorSensor(WatchingSensorMixin, PollingSensor):
         if dispatched:
             self._logger.info("trigger %s: %d new file(s) dispatched", ref, len(dispatched))
         watch.mark_reported(dispatched)
-        if watch.changed:
-            try:
-                self._state.save(ref, watch.to_state())
-            except StateTooLarge as error:
-                self._logger.error("trigger %s: %s", ref, error)
-            watch.changed = False
+        save_state_if_changed(self._state, self._logger, ref, watch)

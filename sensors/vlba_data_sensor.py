@@ -13,8 +13,8 @@ import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
-from workspaces_pack.state import StateTooLarge, StateUnavailable
-from workspaces_pack.triggers import ParameterError, WatchingSensorMixin, poll_safely, trace_tag
+from workspaces_pack.triggers import (ParameterError, WatchingSensorMixin, ensure_state_loaded,
+                                      poll_safely, save_state_if_changed, trace_tag)
 
 TRIGGER_REF = "workspaces.vlba_data"
 FILE_OBS_CODE = re.compile(r"^VLBA_([A-Za-z0-9]+)_")
@@ -66,13 +66,8 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
         poll_safely(self._logger, "VLBA scan", self._poll, watch)
 
     def _poll(self, watch):
-        if not watch.loaded:
-            try:
-                watch.load_state(self._state.load(TRIGGER_REF))
-            except StateUnavailable as error:
-                self._watches.problem(TRIGGER_REF, "state not readable, scan skipped (%s)"
-                                      % error)
-                return
+        if not ensure_state_loaded(self._state, self._watches, TRIGGER_REF, watch):
+            return
         try:
             found = watch.poll()
         except ScanError as error:
@@ -93,12 +88,7 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
             self._logger.info("VLBA project %s ready: %d file(s), %d bytes", project,
                               len(files), payload["total_bytes"])
             watch.mark_reported(files)
-        if watch.changed:
-            try:
-                self._state.save(TRIGGER_REF, watch.to_state())
-            except StateTooLarge as error:
-                self._logger.error("%s: %s", TRIGGER_REF, error)
-            watch.changed = False
+        save_state_if_changed(self._state, self._logger, TRIGGER_REF, watch)
 
     @staticmethod
     def _projects(root, found):

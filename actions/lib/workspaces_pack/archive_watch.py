@@ -86,15 +86,10 @@ def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind):
     once if anything changed. Returns the number of rows dispatched.
     """
     from workspaces_pack.archive import ArchiveError
-    from workspaces_pack.state import StateTooLarge, StateUnavailable
-    from workspaces_pack.triggers import trace_tag
+    from workspaces_pack.triggers import ensure_state_loaded, save_state_if_changed, trace_tag
 
-    if not watch.loaded:
-        try:
-            watch.load_state(context.state.load(ref))
-        except StateUnavailable as error:
-            context.watches.problem(ref, "state not readable, poll skipped (%s)" % error)
-            return 0
+    if not ensure_state_loaded(context.state, context.watches, ref, watch):
+        return 0
     since = watch.since()
     try:
         rows = fetch(since)
@@ -118,12 +113,7 @@ def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind):
     if done:
         context.logger.info("trigger %s: %d new %s dispatched", ref, len(done), kind)
     watch.mark_handled(done, id_key, time_key)
-    if watch.changed:
-        try:
-            context.state.save(ref, watch.to_state())
-        except StateTooLarge as error:
-            context.logger.error("trigger %s: %s", ref, error)
-        watch.changed = False
+    save_state_if_changed(context.state, context.logger, ref, watch)
     return len(done)
 
 

@@ -175,3 +175,34 @@ class WatchingSensorMixin(object):
     def remove_trigger(self, trigger):
         """Stop watching; the trigger's datastore state is kept (see README)."""
         self._watches.remove(trigger)
+
+
+def ensure_state_loaded(state, watches, ref, watch):
+    """Load ``watch``'s stored state once; return False (problem logged) while it is unreadable.
+
+    ``state`` is a ``DatastoreState``; a ``StateUnavailable`` means the poll must be skipped, never
+    run as if there were no state (that would replay everything after a datastore blip).
+    """
+    from workspaces_pack.state import StateUnavailable
+
+    if watch.loaded:
+        return True
+    try:
+        watch.load_state(state.load(ref))
+    except StateUnavailable as error:
+        watches.problem(ref, "state not readable, poll skipped (%s)" % error)
+        return False
+    return True
+
+
+def save_state_if_changed(state, logger, ref, watch):
+    """Write ``watch.to_state()`` when ``watch.changed``; a failed write is retried by the state."""
+    from workspaces_pack.state import StateTooLarge
+
+    if not watch.changed:
+        return
+    try:
+        state.save(ref, watch.to_state())
+    except StateTooLarge as error:
+        logger.error("trigger %s: %s", ref, error)
+    watch.changed = False

@@ -97,7 +97,7 @@ class SchemaGate(object):
 
 def describe_mismatch(item):
     """The one error line of a failed table check, naming the table and column."""
-    return ("%s %s: %s %s; fix the pack config's table/column names (the action "
-            "workspaces.preflight lists every mismatch)" % (item.area, item.item, item.status,
-                                                           "(%s)" % item.detail if item.detail
-                                                           else ""))
+    detail = " (%s)" % item.detail if item.detail else ""
+    return ("%s %s is %s%s; fix the table/column names in the pack config (the action "
+            "workspaces.preflight lists every mismatch)"
+            % (item.area, item.item, item.status, detail))

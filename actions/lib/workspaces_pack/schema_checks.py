@@ -98,6 +98,6 @@ class SchemaGate(object):
 def describe_mismatch(item):
     """The one error line of a failed table check, naming the table and column."""
     detail = " (%s)" % item.detail if item.detail else ""
-    return ("%s %s is %s%s; fix the table/column names in the pack config (the action "
-            "workspaces.preflight lists every mismatch)"
-            % (item.area, item.item, item.status, detail))
+    what = "%s %s is %s%s" % (item.area, item.item, item.status, detail)
+    return ("%s; fix the table/column names in the pack config (the action workspaces.preflight "
+            "lists every mismatch)" % what)

@@ -21,8 +21,8 @@ from workspaces_pack.config import PackConfig
 
 __all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",
            "NOT_CONFIGURED", "STATUSES", "FAILING", "CheckItem", "PreflightReport", "Scrubber",
-           "TableSpec", "check_tables", "check_workspaces", "check_directories",
-           "first_mismatch"]
+           "check_tables", "check_workspaces", "check_directories", "first_mismatch",
+           "run_preflight"]
 
 OK = "ok"
 MISSING = "missing"
@@ -37,6 +37,8 @@ FAILING = (MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR)
 """Statuses that fail the preflight. ``not configured`` is reported but does not fail: a pack
 without an ALMA database simply leaves its ALMA sensors idle."""
 
+ALMA_AREA = "alma archive"
+METADATA_AREA = "archive metadata"
 _URL_KEYS = ("capability_service_url", "workflow_service_url", "alma_archive_db_url",
              "archive_metadata_db_url")
 _HIDDEN = "<hidden>"
@@ -157,57 +159,6 @@ def _url_parts(url):
     return [str(part) for part in parts if part]
 
 
-class TableSpec(object):
-    """A table or view the pack uses: schema (or None), name, columns and which hold uids (text).
-
-    ``label`` names the config key(s) that set the name, for the report; ``columns`` are the
-    column names the pack reads or writes; ``text_columns`` the subset that must be text.
-    """
-
-    def __init__(self, name, columns, schema=None, text_columns=(), label=None):
-        self.name = name
-        self.schema = schema
-        self.columns = list(columns)
-        self.text_columns = set(text_columns)
-        self.label = label
-
-    @classmethod
-    def from_table(cls, table, text_columns=(), label=None):
-        """Build the spec of a ``sqlalchemy.Table`` (its schema, name and every column)."""
-        return cls(table.name, [column.name for column in table.columns], schema=table.schema,
-                   text_columns=text_columns, label=label)
-
-    @property
-    def qualified(self):
-        """``schema.table`` or ``table``."""
-        return "%s.%s" % (self.schema, self.name) if self.schema else self.name
-
-
-def _is_text(column_type):
-    """True for the string types of every dialect (VARCHAR, VARCHAR2, TEXT, CHAR, CLOB ...)."""
-    return isinstance(column_type, (sa.String, sa.Text))
-
-
-def _reflect(connection, spec):
-    """Return ``{lower-case column name: type}`` of the table or view, or None when it is absent."""
-    inspector = sa.inspect(connection)
-    names = list(inspector.get_table_names(schema=spec.schema))
-    names += list(inspector.get_view_names(schema=spec.schema))
-    actual = {name.lower(): name for name in names}
-    found = actual.get(spec.name.lower())
-    if found is None:
-        return None
-    return {column["name"].lower(): column["type"]
-            for column in inspector.get_columns(found, schema=spec.schema)}
-
-
-def _schema_exists(connection, schema):
-    if schema is None:
-        return True
-    names = sa.inspect(connection).get_schema_names()
-    return schema.lower() in {name.lower() for name in names}
-
-
 def describe_database_error(error):
     """One line for a database error: the driver's exception class and its first line."""
     original = getattr(error, "orig", None) or error
@@ -216,51 +167,28 @@ def describe_database_error(error):
 
 
 def check_tables(area, engine, specs):
-    """Inspect ``engine`` for every ``TableSpec``; return ``CheckItem``s (one per table/column).
+    """Inspect ``engine`` for every ``archive_schema.TableSpec``; return ``CheckItem``s.
 
-    An unreachable database gives one ``unreachable`` item. A missing table gives one ``missing``
-    item (its columns are not listed); a missing column, or a uid column that is not text, gives
-    one item naming ``table.column``; every column found as expected gives one ``ok`` item.
+    One item per table and per column (the schema map's ``check_tables`` findings: ok, missing,
+    wrong type), each naming the pack config key that sets the name; an unreachable database
+    gives one ``unreachable`` item.
     """
-    items = []
+    from workspaces_pack import archive_schema
+
     try:
         with engine.connect() as connection:
-            for spec in specs:
-                items.extend(_check_one(area, connection, spec))
+            findings = archive_schema.check_tables(connection, specs)
     except sa_exc.DBAPIError as error:
-        items.append(CheckItem(area, "database", UNREACHABLE, describe_database_error(error)))
+        return [CheckItem(area, "database", UNREACHABLE, describe_database_error(error))]
     except sa_exc.SQLAlchemyError as error:
-        items.append(CheckItem(area, "database", ERROR, describe_database_error(error)))
-    return items
-
-
-def _check_one(area, connection, spec):
-    columns = _reflect(connection, spec)
-    label = " (%s)" % spec.label if spec.label else ""
-    if columns is None:
-        if not _schema_exists(connection, spec.schema):
-            return [CheckItem(area, spec.qualified, MISSING,
-                              "schema %s does not exist%s" % (spec.schema, label))]
-        return [CheckItem(area, spec.qualified, MISSING, "no such table or view%s" % label)]
+        return [CheckItem(area, "database", ERROR, describe_database_error(error))]
     items = []
-    for name in spec.columns:
-        where = "%s.%s" % (spec.qualified, name)
-        found = columns.get(name.lower())
-        if found is None:
-            items.append(CheckItem(area, where, MISSING, "no such column%s" % label))
-        elif name in spec.text_columns and not _is_text(found):
-            items.append(CheckItem(area, where, WRONG_TYPE,
-                                   "holds uids, must be text, is %s" % _type_name(found)))
-        else:
-            items.append(CheckItem(area, where, OK, _type_name(found)))
+    for finding in findings:
+        detail = "pack config %s" % finding.config_key
+        if finding.detail:
+            detail = "%s; %s" % (finding.detail, detail)
+        items.append(CheckItem(area, finding.item, finding.status, detail))
     return items
-
-
-def _type_name(column_type):
-    try:
-        return str(column_type.compile())
-    except Exception:
-        return type(column_type).__name__
 
 
 def first_mismatch(items):
@@ -350,13 +278,14 @@ def check_directories(directories):
 def database_checks(config):
     """Return ``[(area, url config key, [TableSpec, ...]), ...]`` for the configured databases.
 
-    The names come from the archive layer's schema map, so preflight checks exactly what the
-    sensors and actions query.
+    The names come from the schema map (``archive_schema``), so preflight checks exactly what
+    the sensors and actions query.
     """
-    from workspaces_pack.schema_checks import alma_specs, metadata_specs
+    from workspaces_pack.archive_schema import ALMA, METADATA, schema_map
 
-    return [("alma archive", "alma_archive_db_url", alma_specs(config)),
-            ("archive metadata", "archive_metadata_db_url", metadata_specs(config))]
+    mapping = schema_map(config)
+    return [(ALMA_AREA, "alma_archive_db_url", mapping.tables(ALMA)),
+            (METADATA_AREA, "archive_metadata_db_url", mapping.tables(METADATA))]
 
 
 def run_preflight(config, directories=(), make_client=None):
@@ -367,9 +296,16 @@ def run_preflight(config, directories=(), make_client=None):
     """
     from workspaces_pack.archive import ArchiveError, engine_for
 
+    from workspaces_pack.config import ConfigError
+
     pack_config = config if isinstance(config, PackConfig) else PackConfig(config)
     report = PreflightReport(Scrubber(pack_config))
-    for area, key, specs in database_checks(pack_config):
+    try:
+        databases = database_checks(pack_config)
+    except ConfigError as error:
+        report.add("configuration", "table and column names", ERROR, str(error))
+        databases = []
+    for area, key, specs in databases:
         url = pack_config.get(key)
         if not url:
             report.add(area, "database", NOT_CONFIGURED,

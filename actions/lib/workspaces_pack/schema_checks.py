@@ -1,55 +1,26 @@
 """Which tables and columns each part of the pack needs, and a sensor's own check of them.
 
-The specs come from the archive layer's table definitions (the configured schema map), so the
+The specs come from the schema map (``archive_schema``, named by the pack config), so the
 preflight and each sensor check exactly the names the queries use. ``SchemaGate`` runs a sensor's
 part of the preflight once for the triggers added since its last check; a mismatch disables those
 triggers with one error line naming the table and column.
 """
 
-from workspaces_pack.archive import alma_tables, execution_blocks_table
-from workspaces_pack.config import PackConfig
-from workspaces_pack.preflight import (UNREACHABLE, ERROR, TableSpec, check_tables,
-                                       first_mismatch)
+from workspaces_pack.archive_schema import schema_map
+from workspaces_pack.preflight import ERROR, UNREACHABLE, check_tables, first_mismatch
 
-__all__ = ["asdm_specs", "calibration_specs", "alma_specs", "metadata_specs", "SchemaGate"]
+__all__ = ["ASDM_ROLES", "CALIBRATION_ROLES", "specs_for", "SchemaGate", "describe_mismatch"]
 
-_UIDS = {"aqua_v_execblock": ("execblockuid", "obsunitsetuid"),
-         "aqua_status_history": ("execblockuid",),
-         "asa_delivery_status": ("asa_ous_id",),
-         "asa_product_files": ("asa_ous_id",),
-         "asa_science": ("asa_ous_id",)}
+ASDM_ROLES = ("execblock", "sched_block_status")
+"""The ALMA tables the ASDM sensor (and the reconciliation) reads."""
+CALIBRATION_ROLES = ("delivery", "delivery_asdm", "product_files")
+"""The ALMA tables the calibration sensor reads."""
 
 
-def _alma(config, keys):
-    config = config if isinstance(config, PackConfig) else PackConfig(config)
-    tables = alma_tables(prefix=config.get("alma_table_prefix"))
-    return [TableSpec.from_table(tables[key], _UIDS.get(tables[key].name, ()),
-                                 label="alma_table_prefix")
-            for key in keys]
-
-
-def asdm_specs(config):
-    """The ALMA tables and columns the ASDM sensor reads."""
-    return _alma(config, ("execblock", "status"))
-
-
-def calibration_specs(config):
-    """The ALMA tables and columns the calibration sensor reads."""
-    return _alma(config, ("delivery", "product_files", "science", "execblock"))
-
-
-def alma_specs(config):
-    """Every ALMA table and column the pack reads (each table once)."""
-    return _alma(config, ("execblock", "status", "delivery", "product_files", "science"))
-
-
-def metadata_specs(config):
-    """The archive metadata table and the columns the pack reads and writes."""
-    config = config if isinstance(config, PackConfig) else PackConfig(config)
-    table = execution_blocks_table(name=config.get("execution_blocks_table"))
-    return [TableSpec(table.name, ["ost_exec_block_id", "telescope", "calibration_status"],
-                      schema=table.schema, text_columns=("ost_exec_block_id",),
-                      label="execution_blocks_table")]
+def specs_for(config, roles):
+    """Return the schema map's ``TableSpec``s of ``roles`` (ALMA or metadata), in that order."""
+    mapping = schema_map(config)
+    return [mapping.spec(role) for role in roles]
 
 
 class SchemaGate(object):

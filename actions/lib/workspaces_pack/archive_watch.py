@@ -77,13 +77,15 @@ def utc_text(value):
     return str(value)
 
 
-def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind):
+def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind,
+              after_dispatch=None):
     """One poll of one trigger over archive rows; shared by the ALMA sensors.
 
     ``context`` is a ``SensorContext``; ``fetch(since)`` queries the database and may raise
     ``ArchiveError``; ``make_payload(row)`` builds the trigger payload. State is loaded (once),
     new rows are dispatched oldest first with trace tag ``<kind>:<id>``, and the state is saved
-    once if anything changed. Returns the number of rows dispatched.
+    once if anything changed. ``after_dispatch(rows)``, if given, is told the rows dispatched.
+    Returns the number of rows dispatched.
     """
     from workspaces_pack.archive import ArchiveError
     from workspaces_pack.triggers import ensure_state_loaded, save_state_if_changed, trace_tag
@@ -114,6 +116,8 @@ def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind):
         context.logger.info("trigger %s: %d new %s dispatched", ref, len(done), kind)
     watch.mark_handled(done, id_key, time_key)
     save_state_if_changed(context.state, context.logger, ref, watch)
+    if done and after_dispatch is not None:
+        after_dispatch(done)
     return len(done)
 
 

@@ -7,7 +7,7 @@ they answer, and the watched directories are listed. Each item is reported as on
 the report fails when any item is in ``FAILING``.
 
 Nothing in a report names a URL, a user or a password: details pass through ``Scrubber``, which
-hides every configured URL, secret and the user, password, host and database name of the
+hides every configured URL, secret and the user, password, host, port and database of the
 configured database URLs.
 """
 
@@ -147,13 +147,14 @@ class Scrubber(object):
 
 
 def _url_parts(url):
-    """The user, password, host and database of a URL (SQLAlchemy or HTTP), when present."""
+    """The user, password, host, port and database of a URL (SQLAlchemy or HTTP), if present."""
     parts = []
     try:
         parsed = sa.engine.make_url(url)
-        parts.extend([parsed.username, parsed.password, parsed.host, parsed.database])
+        parts.extend([parsed.username, parsed.password, parsed.host, parsed.port,
+                      parsed.database])
     except Exception:
-        match = re.match(r"^[a-z+]+://(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?#]*)", url)
+        match = re.match(r"^[a-z+]+://(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?#]*)(?::(\d+))?", url)
         if match:
             parts.extend(match.groups())
     return [str(part) for part in parts if part]

@@ -75,3 +75,14 @@ class SchemaDatabases(object):
             connection.execute(sa.text("CREATE VIEW %s AS SELECT * FROM %s" % (name, base)))
             return
         connection.execute(sa.text("CREATE TABLE %s (%s)" % (name, ", ".join(columns))))
+
+
+def insert(url, config, role, rows):
+    """Insert ``rows`` (dicts keyed by column role) into the mapped table of ``role``."""
+    table = schema_map(config).table(role)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(table.insert(), rows)
+    finally:
+        engine.dispose()

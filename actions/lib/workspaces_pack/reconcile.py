@@ -61,9 +61,10 @@ class Comparison(object):
 
 
 def range_statement(mapping, project_like=None):
-    """SELECT of EBs with a wanted QA0 status that ended in ``[:start, :end)``, oldest first.
+    """SELECT of EBs with a wanted QA0 status that ended in a range, oldest first.
 
-    Bound parameters: ``start``, ``end`` (naive-UTC datetimes) and ``statuses`` (expanding). The
+    Bound parameters: ``ended_from``, ``ended_before`` (naive-UTC datetimes) and ``statuses``
+    (expanding; names that are no reserved word in Oracle). The
     MOUS comes through the scheduling block status table (outer join: an EB without one still
     counts).
     """
@@ -71,8 +72,8 @@ def range_statement(mapping, project_like=None):
     query = (sa.select(eb.c.eb_uid, eb.c.project_code, eb.c.qa0_status, eb.c.end_time,
                        sbs.c.mous_uid)
              .select_from(eb.outerjoin(sbs, sbs.c.sched_block_uid == eb.c.sched_block_uid))
-             .where(eb.c.end_time >= sa.bindparam("start", type_=sa.DateTime))
-             .where(eb.c.end_time < sa.bindparam("end", type_=sa.DateTime))
+             .where(eb.c.end_time >= sa.bindparam("ended_from", type_=sa.DateTime))
+             .where(eb.c.end_time < sa.bindparam("ended_before", type_=sa.DateTime))
              .where(eb.c.qa0_status.in_(sa.bindparam("statuses", expanding=True)))
              .order_by(eb.c.end_time, eb.c.eb_uid))
     if project_like is not None:
@@ -120,7 +121,7 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
     statement = range_statement(mapping, project_like)
     lookup = present_statement(mapping)
     result = Comparison(start, end, keep)
-    parameters = {"start": start, "end": end, "statuses": list(qa0_statuses)}
+    parameters = {"ended_from": start, "ended_before": end, "statuses": list(qa0_statuses)}
     try:
         with alma_engine.connect() as alma:
             rows = alma.execution_options(yield_per=IN_CHUNK).execute(statement, parameters)

@@ -103,6 +103,7 @@ class PreflightCases(SchemaDatabases):
         self.assertIn("execution_blocks_uid_column", failed["execution_blocks.ngas_fileset_id"][1])
 
     def test_unreachable_database_and_workspaces_down_fail_without_secrets(self):
+        """Guarantee G8: the report names what failed, never a URL, user or password."""
         self.build()
         port = closed_port_url().rsplit(":", 1)[1]
         self.config["archive_metadata_db_url"] = (

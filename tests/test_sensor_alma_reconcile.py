@@ -149,6 +149,7 @@ class ReconcileCases(SchemaDatabases):
         self.assertEqual(self.reconciled(), [])
 
     def test_state_stays_bounded_and_the_rest_waits(self):
+        """Guarantee G6: the reconciliation memory holds at most state_max_entries EBs."""
         missing = [self.add_eb(days_ago=20 - index * 0.1) for index in range(25)]
         sensor = self.sensor(state_max_entries=10)
         trigger = self.add_trigger(sensor, TRIGGER_TYPE, {})

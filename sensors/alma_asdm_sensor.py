@@ -1,7 +1,9 @@
 """Sensor workspaces.AlmaAsdmSensor: trigger ``workspaces.alma_asdm`` for new ALMA execution blocks.
 
-Polls the ALMA archive views (AQUA_V_EXECBLOCK with QA0 status from AQUA_STATUS_HISTORY) for EBs
-with a wanted QA0 status that ended after the trigger's high-water mark minus the look-back window.
+Polls the ALMA execution block view (AQUA_V_EXECBLOCK: QA0STATUS, OBSPROJECTCODE, ENDTIME) for EBs
+with a wanted QA0 status that ended after the trigger's high-water mark minus the look-back window,
+each with its MOUS through SCHED_BLOCK_STATUS (names from the pack config's schema map). An EB
+whose MOUS is not found is dispatched all the same, with ``mous_found: false``.
 State per trigger: ``workspaces.AlmaAsdmSensor:state:<trigger ref>``.
 
 Also reconciles (``workspaces_pack.reconcile_schedule``): once a day, and when the action
@@ -12,7 +14,6 @@ disables the trigger with one error line naming the table and column.
 """
 
 import functools
-
 
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
@@ -106,5 +107,6 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
 
 def _payload(row):
     return {"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
-            "mous_uid": row["mous_uid"], "qa0_status": row["qa0_status"],
-            "end_time": iso_utc(row["end_time"]), "source": SOURCE_NEW}
+            "mous_uid": row["mous_uid"], "mous_found": row["mous_found"],
+            "qa0_status": row["qa0_status"], "end_time": iso_utc(row["end_time"]),
+            "source": SOURCE_NEW}

@@ -20,9 +20,10 @@ import time
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive import ArchiveError, ArchiveUnavailable, from_epoch, to_epoch
+from workspaces_pack.archive import _run as run_checked
+from workspaces_pack.archive import (AlmaArchive, ArchiveError, engine_for, from_epoch,
+                                     to_epoch)
 from workspaces_pack.archive_schema import schema_map
 from workspaces_pack.config import PackConfig
 from workspaces_pack.uids import file_safe_uid
@@ -60,45 +61,30 @@ class Comparison(object):
             self.missing.append(row)
 
 
-def range_statement(mapping, project_like=None):
-    """SELECT of EBs with a wanted QA0 status that ended in a range, oldest first.
+def range_statement(mapping, start, end, qa0_statuses, project_like=None):
+    """SELECT of EBs with a wanted QA0 status that ended in ``[start, end)``, oldest first.
 
-    Bound parameters: ``ended_from``, ``ended_before`` (naive-UTC datetimes) and ``statuses``
-    (expanding; names that are no reserved word in Oracle). The
-    MOUS comes through the scheduling block status table (outer join: an EB without one still
-    counts).
+    The ASDM sensor's own statement (``AlmaArchive.execution_blocks_statement``: the MOUS
+    through the scheduling block status table, outer join) with an upper bound
+    ``ended_before``.
     """
-    eb, sbs = mapping.table("execblock"), mapping.table("sched_block_status")
-    query = (sa.select(eb.c.eb_uid, eb.c.project_code, eb.c.qa0_status, eb.c.end_time,
-                       sbs.c.mous_uid)
-             .select_from(eb.outerjoin(sbs, sbs.c.sched_block_uid == eb.c.sched_block_uid))
-             .where(eb.c.end_time >= sa.bindparam("ended_from", type_=sa.DateTime))
-             .where(eb.c.end_time < sa.bindparam("ended_before", type_=sa.DateTime))
-             .where(eb.c.qa0_status.in_(sa.bindparam("statuses", expanding=True)))
-             .order_by(eb.c.end_time, eb.c.eb_uid))
-    if project_like is not None:
-        query = query.where(eb.c.project_code.like(project_like, escape="\\"))
-    return query
+    eb = mapping.table("execblock")
+    base = AlmaArchive(None, mapping).execution_blocks_statement(start, qa0_statuses,
+                                                                 project_like)
+    return base.where(eb.c.end_time < sa.bindparam("ended_before", end, type_=sa.DateTime))
 
 
-def present_statement(mapping):
-    """SELECT of the uid column of ``execution_blocks`` rows among ``:forms`` on ``:telescope``."""
+def present_statement(mapping, forms, telescope):
+    """SELECT of the uid column of the ``execution_blocks`` rows among ``forms`` (at most 1000
+    values) of ``telescope``."""
     table = mapping.table("execution_blocks")
-    return (sa.select(table.c.eb_uid)
-            .where(table.c.eb_uid.in_(sa.bindparam("forms", expanding=True)))
-            .where(table.c.telescope == sa.bindparam("telescope")))
-
-
-def _describe(error):
-    original = getattr(error, "orig", None) or error
-    text = str(original).strip().splitlines()[0] if str(original).strip() else ""
-    return "%s: %s" % (type(original).__name__, text[:200])
+    return (sa.select(table.c.eb_uid.label("eb_uid"))
+            .where(table.c.eb_uid.in_(sa.bindparam("forms", list(forms), expanding=True)))
+            .where(table.c.telescope == sa.bindparam("telescope", telescope)))
 
 
 def metadata_engine(config):
     """Return the engine of ``archive_metadata_db_url``; raise ``ArchiveError`` when unset."""
-    from workspaces_pack.archive import engine_for
-
     config = config if isinstance(config, PackConfig) else PackConfig(config)
     url = config.get("archive_metadata_db_url")
     if not url:
@@ -111,59 +97,55 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
             keep=None, row_filter=None):
     """Compare the ALMA EBs ended in ``[start, end)`` with ``execution_blocks``.
 
-    Returns a ``Comparison``; its ``missing`` rows are dicts (eb_uid, project_code, mous_uid,
-    qa0_status, end_time) in end-time order. ``row_filter(row)`` may drop rows before they are
-    looked up. Raises ``ArchiveUnavailable``/``ArchiveError`` naming the database that failed.
+    Returns a ``Comparison``; its ``missing`` rows are dicts shaped like the ASDM sensor's
+    (eb_uid, project_code, mous_uid ("" when not found), mous_found, qa0_status, end_time), in
+    end-time order. ``row_filter(row)`` may drop rows before they are looked up. Raises
+    ``ArchiveUnavailable``, or ``SchemaMismatch`` naming a configured table or column the
+    database lacks; the message names the database that failed.
     """
     config = config if isinstance(config, PackConfig) else PackConfig(config)
     mapping = schema_map(config)
     telescope = config.get("execution_blocks_alma_telescope")
-    statement = range_statement(mapping, project_like)
-    lookup = present_statement(mapping)
+    statement = range_statement(mapping, start, end, list(qa0_statuses), project_like)
     result = Comparison(start, end, keep)
-    parameters = {"ended_from": start, "ended_before": end, "statuses": list(qa0_statuses)}
-    try:
-        with alma_engine.connect() as alma:
-            rows = alma.execution_options(yield_per=IN_CHUNK).execute(statement, parameters)
-            previous = None
-            for partition in rows.partitions(IN_CHUNK):
-                chunk = []
-                for row in partition:
-                    if row.eb_uid == previous:
-                        continue  # one EB, several scheduling-block rows
-                    previous = row.eb_uid
-                    item = {"eb_uid": row.eb_uid, "project_code": row.project_code,
-                            "mous_uid": row.mous_uid, "qa0_status": row.qa0_status,
-                            "end_time": row.end_time}
-                    if row_filter is None or row_filter(item):
-                        chunk.append(item)
-                _check_chunk(meta_engine, lookup, telescope, chunk, result)
-    except sa_exc.DBAPIError as error:
-        raise ArchiveUnavailable("ALMA archive database error (%s)" % _describe(error))
-    except sa_exc.SQLAlchemyError as error:
-        raise ArchiveError("ALMA archive query failed (%s)" % _describe(error))
-    return result
+    meta_specs = [mapping.spec("execution_blocks")]
 
+    def check_chunk(chunk):
+        forms = {}
+        for item in chunk:
+            forms[item["eb_uid"]] = item["eb_uid"]
+            forms[file_safe_uid(item["eb_uid"])] = item["eb_uid"]
 
-def _check_chunk(meta_engine, lookup, telescope, chunk, result):
-    if not chunk:
-        return
-    forms = {}
-    for item in chunk:
-        forms[item["eb_uid"]] = item["eb_uid"]
-        forms[file_safe_uid(item["eb_uid"])] = item["eb_uid"]
-    try:
-        with meta_engine.connect() as connection:
-            found = connection.execute(lookup, {"forms": list(forms), "telescope": telescope})
-            present = set(forms[value] for value in found.scalars() if value in forms)
-    except sa_exc.DBAPIError as error:
-        raise ArchiveUnavailable("archive metadata database error (%s)" % _describe(error))
-    except sa_exc.SQLAlchemyError as error:
-        raise ArchiveError("archive metadata query failed (%s)" % _describe(error))
-    for item in chunk:
-        result.checked += 1
-        if item["eb_uid"] not in present:
-            result.add_missing(item)
+        def lookup(connection):
+            found = connection.execute(present_statement(mapping, sorted(forms), telescope))
+            return set(forms[value] for value in found.scalars() if value in forms)
+        present = run_checked(meta_engine, lookup, meta_specs, "archive metadata")
+        for item in chunk:
+            result.checked += 1
+            if item["eb_uid"] not in present:
+                result.add_missing(item)
+
+    def scan(connection):
+        rows = connection.execution_options(yield_per=IN_CHUNK).execute(statement)
+        previous = None
+        for partition in rows.partitions(IN_CHUNK):
+            chunk = []
+            for row in partition:
+                if row.eb_uid == previous:
+                    if row.mous_uid and chunk and not chunk[-1]["mous_found"]:
+                        chunk[-1].update(mous_uid=row.mous_uid, mous_found=True)
+                    continue  # one EB, several scheduling-block rows
+                previous = row.eb_uid
+                item = {"eb_uid": row.eb_uid, "project_code": row.project_code or "",
+                        "mous_uid": row.mous_uid or "", "mous_found": bool(row.mous_uid),
+                        "qa0_status": row.qa0_status, "end_time": row.end_time}
+                if row_filter is None or row_filter(item):
+                    chunk.append(item)
+            if chunk:
+                check_chunk(chunk)
+        return result
+    alma_specs = [mapping.spec("execblock"), mapping.spec("sched_block_status")]
+    return run_checked(alma_engine, scan, alma_specs, "ALMA")
 
 
 def parse_time(value, parameter):

@@ -106,7 +106,7 @@ class OracleCompileTest(unittest.TestCase):
         found = archive.new_execution_blocks(self.now - datetime.timedelta(hours=12),
                                              ["Pass", "SemiPass"], "2017.1.%")
         self.assertEqual(len(found), 3)
-        self.assertEqual(len(self.sent), 1)
+        self.assertEqual(len(self.sent), 2, "the EBs, then the MOUSes of their scheduling blocks")
         for statement in self.sent:
             self._check(statement, "alma")
 

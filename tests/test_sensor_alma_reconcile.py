@@ -125,6 +125,9 @@ class ReconcileCases(SchemaDatabases):
         trigger = self.add_trigger(sensor, TRIGGER_TYPE, {})
         sensor.poll()
         self.assertEqual(self.reconciled(trigger), [vla_only, no_mous])
+        by_uid = dict((p["eb_uid"], p) for p in self.payloads(trigger))
+        self.assertEqual((by_uid[no_mous]["mous_uid"], by_uid[no_mous]["mous_found"]), ("", False))
+        self.assertEqual(by_uid[vla_only]["mous_found"], True)
         self.assertNotIn(as_uid, self.reconciled())
         self.assertNotIn(as_file, self.reconciled())
 

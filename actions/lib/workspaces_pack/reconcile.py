@@ -55,18 +55,19 @@ class Comparison(object):
         self.missing = []
 
     def add_missing(self, row):
-        """Count a missing EB; keep it while fewer than ``keep`` are kept."""
+        """Count a missing EB; keep it while fewer than ``keep`` are kept (return True then)."""
         self.missing_count += 1
         if self.keep is None or len(self.missing) < self.keep:
             self.missing.append(row)
+            return True
+        return False
 
 
 def range_statement(mapping, start, end, qa0_statuses, project_like=None):
     """SELECT of EBs with a wanted QA0 status that ended in ``[start, end)``, oldest first.
 
-    The ASDM sensor's own statement (``AlmaArchive.execution_blocks_statement``: the MOUS
-    through the scheduling block status table, outer join) with an upper bound
-    ``ended_before``.
+    The ASDM sensor's own statement (``AlmaArchive.execution_blocks_statement``, with each EB's
+    scheduling block uid) with an upper bound ``ended_before``.
     """
     eb = mapping.table("execblock")
     base = AlmaArchive(None, mapping).execution_blocks_statement(start, qa0_statuses,
@@ -110,7 +111,7 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
     result = Comparison(start, end, keep)
     meta_specs = [mapping.spec("execution_blocks")]
 
-    def check_chunk(chunk):
+    def lookup_present(chunk):
         forms = {}
         for item in chunk:
             forms[item["eb_uid"]] = item["eb_uid"]
@@ -119,33 +120,52 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
         def lookup(connection):
             found = connection.execute(present_statement(mapping, sorted(forms), telescope))
             return set(forms[value] for value in found.scalars() if value in forms)
-        present = run_checked(meta_engine, lookup, meta_specs, "archive metadata")
-        for item in chunk:
-            result.checked += 1
-            if item["eb_uid"] not in present:
-                result.add_missing(item)
+        return run_checked(meta_engine, lookup, meta_specs, "archive metadata")
 
-    def scan(connection):
+    def add_mouses(connection, items):
+        blocks = sorted(set(item["sched_block_uid"] for item in items if item["sched_block_uid"]))
+        mouses = {}
+        if blocks:
+            for row in connection.execute(archive.mous_statement(blocks)):
+                if row.mous_uid:
+                    mouses.setdefault(row.sched_block_uid, row.mous_uid)
+        for item in items:
+            mous = mouses.get(item.pop("sched_block_uid"))
+            item.update(mous_uid=mous or "", mous_found=mous is not None)
+
+    def scan(connection, lookups):
         rows = connection.execution_options(yield_per=IN_CHUNK).execute(statement)
         previous = None
         for partition in rows.partitions(IN_CHUNK):
             chunk = []
             for row in partition:
                 if row.eb_uid == previous:
-                    if row.mous_uid and chunk and not chunk[-1]["mous_found"]:
-                        chunk[-1].update(mous_uid=row.mous_uid, mous_found=True)
-                    continue  # one EB, several scheduling-block rows
+                    continue
                 previous = row.eb_uid
                 item = {"eb_uid": row.eb_uid, "project_code": row.project_code or "",
-                        "mous_uid": row.mous_uid or "", "mous_found": bool(row.mous_uid),
-                        "qa0_status": row.qa0_status, "end_time": row.end_time}
+                        "qa0_status": row.qa0_status, "end_time": row.end_time,
+                        "sched_block_uid": row.sched_block_uid}
                 if row_filter is None or row_filter(item):
                     chunk.append(item)
-            if chunk:
-                check_chunk(chunk)
+            if not chunk:
+                continue
+            present = lookup_present(chunk)
+            missing = []
+            for item in chunk:
+                result.checked += 1
+                if item["eb_uid"] not in present:
+                    missing.append(item)
+            kept = [item for item in missing if result.add_missing(item)]
+            if kept:
+                add_mouses(lookups, kept)
+
+    def run(connection):
+        with alma_engine.connect() as lookups:  # a second connection: the first one streams
+            scan(connection, lookups)
         return result
+    archive = AlmaArchive(alma_engine, mapping)
     alma_specs = [mapping.spec("execblock"), mapping.spec("sched_block_status")]
-    return run_checked(alma_engine, scan, alma_specs, "ALMA")
+    return run_checked(alma_engine, run, alma_specs, "ALMA")
 
 
 def parse_time(value, parameter):

@@ -66,8 +66,9 @@ def matches(payload):
 
 def test_pack_rules_split_calibrateable_and_not():
     base = {"mous_uid": "uid://A001/X1284/X265f", "project_code": "2017.1.00886.L",
-            "eb_uids": ["uid://A002/Xc7111c/X3979", "uid://A002/Xc7111c/X397a"],
-            "delivery_id": "d1", "delivered_at": "2026-11-25T00:00:00Z"}
+            "eb_uids": ["uid://A002/Xc7111c/X3979", "uid://A002/Xc7111c/X397a"], "eb_count": 2,
+            "delivery_id": "d1", "delivery_name": "2017.1.00886.L_uid___A001_X1284_X265f",
+            "delivered_at": "2026-11-25T00:00:00Z"}
     yes = matches(dict(base, calibrateable=True))
     assert yes["workspaces.alma_calibration_ingest"].matched
     assert not yes["workspaces.alma_mark_not_calibrateable"].matched
@@ -75,6 +76,9 @@ def test_pack_rules_split_calibrateable_and_not():
     mark = no["workspaces.alma_mark_not_calibrateable"]
     assert mark.matched and not no["workspaces.alma_calibration_ingest"].matched
     assert mark.parameters == {"eb_uids": base["eb_uids"]}, "the list must reach the action whole"
+    without_ebs = matches(dict(base, calibrateable=False, eb_uids=[], eb_count=0))
+    assert not without_ebs["workspaces.alma_mark_not_calibrateable"].matched, \
+        "a delivery listing no EBs has nothing to mark"
 
 
 def test_empty_payload_matches_no_criteria():

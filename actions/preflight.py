@@ -2,7 +2,7 @@
 
 from st2common.runners.base_action import Action
 
-from workspaces_pack.preflight import run_preflight
+from workspaces_pack.preflight import check_directories_parameter, run_preflight
 
 
 class PreflightAction(Action):
@@ -10,7 +10,11 @@ class PreflightAction(Action):
 
     def run(self, directories=None):
         """Run the action; see preflight.yaml for the parameters."""
-        extra = [("directory", path) for path in (directories or [])]
+        try:
+            extra = [("directory", path) for path in check_directories_parameter(directories)]
+        except ValueError as error:
+            self.logger.error("%s", error)
+            return False, {"error": str(error), "parameter": "directories"}
         report = run_preflight(self.config, directories=extra)
         for line in report.lines():
             self.logger.info("%s", line)

@@ -21,7 +21,8 @@ from workspaces_pack.config import PackConfig
 
 __all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",
            "NOT_CONFIGURED", "STATUSES", "FAILING", "CheckItem", "PreflightReport", "Scrubber",
-           "check_tables", "check_workspaces", "check_directories", "first_mismatch",
+           "check_tables", "check_workspaces", "check_directories", "check_directories_parameter",
+           "first_mismatch",
            "run_preflight"]
 
 OK = "ok"
@@ -247,6 +248,33 @@ def _client_reason(error):
     text = str(error)
     match = re.search(r"\(([^()]*)\)\s*$", text)
     return match.group(1) if match else type(error).__name__
+
+
+MAX_PATH = 4096
+
+
+def check_directories_parameter(directories):
+    """Return the ``directories`` action parameter as a list of absolute paths.
+
+    Raises ValueError naming the parameter for anything else (not a list, empty or relative
+    paths, NUL bytes, paths longer than ``MAX_PATH``, more than 100 entries).
+    """
+    if directories is None:
+        return []
+    if not isinstance(directories, list) or len(directories) > 100:
+        raise ValueError("parameter 'directories': must be a list of at most 100 absolute "
+                         "paths, got %s" % _short(directories))
+    for path in directories:
+        if not isinstance(path, str) or not path.startswith("/") or "\x00" in path \
+                or len(path) > MAX_PATH:
+            raise ValueError("parameter 'directories': %s is not an absolute path"
+                             % _short(path))
+    return list(directories)
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + "...(%d chars)" % len(text)
 
 
 def check_directories(directories):

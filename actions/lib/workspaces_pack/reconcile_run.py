@@ -1,12 +1,13 @@
 """The work of action workspaces.alma_reconcile, kept out of the action module."""
 
 import datetime
+import math
 
 from workspaces_pack.alma_sensors import asdm_query_options
 from workspaces_pack.archive import ArchiveError, engine_for, iso_utc
 from workspaces_pack.config import ConfigError, PackConfig
-from workspaces_pack.reconcile import (MAX_LISTED, check_range, compare, make_request,
-                                       metadata_engine, parse_time)
+from workspaces_pack.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, check_range, compare,
+                                       make_request, metadata_engine, parse_time)
 from workspaces_pack.triggers import ParameterError
 
 __all__ = ["reconcile"]
@@ -17,9 +18,11 @@ def _range(config, start, end, days, now):
     if start not in (None, ""):
         start_time = parse_time(start, "start")
     else:
-        days = config.get("alma_reconcile_days") if days in (None, "") else days
-        if isinstance(days, bool) or not isinstance(days, (int, float)) or days <= 0:
-            raise ValueError("parameter 'days': must be a positive number, got %r" % (days,))
+        days = config.get("alma_reconcile_days") if days is None else days
+        if isinstance(days, bool) or not isinstance(days, (int, float)) or \
+                not math.isfinite(days) or not 0 < days <= MAX_RANGE_DAYS:
+            raise ValueError("parameter 'days': must be a number of days above 0 and at most "
+                             "%d, got %r" % (MAX_RANGE_DAYS, days))
         start_time = end_time - datetime.timedelta(days=float(days))
     check_range(start_time, end_time)
     return start_time, end_time
@@ -35,6 +38,10 @@ def reconcile(config, logger, service, start=None, end=None, days=None, qa0_stat
     parameters select the EB, skipping EBs dispatched within the cooldown.
     """
     pack_config = PackConfig(config)
+    if not isinstance(dispatch, bool):
+        error = "parameter 'dispatch': must be true or false, got %r" % (dispatch,)
+        logger.error("%s", error)
+        return False, {"error": error, "parameter": "dispatch"}
     now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     try:
         start_time, end_time = _range(pack_config, start, end, days, now)

@@ -10,7 +10,10 @@ from workspaces_pack.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, check_range, 
                                        make_request, metadata_engine, parse_time)
 from workspaces_pack.triggers import ParameterError
 
-__all__ = ["reconcile"]
+__all__ = ["reconcile", "REQUEST_TTL_SECONDS"]
+
+REQUEST_TTL_SECONDS = 7 * 24 * 3600
+"""A request nobody serves (no ``workspaces.alma_asdm`` rule enabled) expires after a week."""
 
 
 def _range(config, start, end, days, now):
@@ -70,14 +73,15 @@ def reconcile(config, logger, service, start=None, end=None, days=None, qa0_stat
         key, document = make_request(start_time, end_time, options["qa0_statuses"],
                                      project_code_pattern)
         try:
-            service.set_value(key, document, local=False)
+            service.set_value(key, document, ttl=REQUEST_TTL_SECONDS, local=False)
         except Exception as error:
             report["error"] = "could not leave the dispatch request in the datastore (%s)" % error
             logger.error("%s", report["error"])
             return False, report
         report.update({"dispatch_requested": True, "request_key": key,
                        "note": "the ASDM sensor dispatches these EBs (source reconcile) at its "
-                               "next poll, except those dispatched within "
-                               "alma_reconcile_cooldown_hours"})
+                               "next poll through the enabled workspaces.alma_asdm rules, except "
+                               "those dispatched within alma_reconcile_cooldown_hours; the "
+                               "request expires unserved after 7 days"})
         logger.info("dispatch requested: datastore key %s", key)
     return True, report

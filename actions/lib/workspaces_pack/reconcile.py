@@ -20,6 +20,7 @@ import time
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from workspaces_pack.archive import _run as run_checked
 from workspaces_pack.archive import (AlmaArchive, ArchiveError, engine_for, from_epoch,
@@ -111,7 +112,7 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
     result = Comparison(start, end, keep)
     meta_specs = [mapping.spec("execution_blocks")]
 
-    def lookup_present(chunk):
+    def lookup_present(meta, chunk):
         forms = {}
         for item in chunk:
             forms[item["eb_uid"]] = item["eb_uid"]
@@ -120,7 +121,14 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
         def lookup(connection):
             found = connection.execute(present_statement(mapping, sorted(forms), telescope))
             return set(forms[value] for value in found.scalars() if value in forms)
-        return run_checked(meta_engine, lookup, meta_specs, "archive metadata")
+        try:
+            if meta is None:
+                raise sa_exc.InvalidRequestError("no metadata connection")
+            return lookup(meta)
+        except sa_exc.SQLAlchemyError:
+            # Asked again on a fresh connection by the archive layer's runner: it answers, or
+            # fails naming the metadata database (and a configured column it lacks).
+            return run_checked(meta_engine, lookup, meta_specs, "archive metadata")
 
     def add_mouses(connection, items):
         blocks = sorted(set(item["sched_block_uid"] for item in items if item["sched_block_uid"]))
@@ -133,7 +141,7 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
             mous = mouses.get(item.pop("sched_block_uid"))
             item.update(mous_uid=mous or "", mous_found=mous is not None)
 
-    def scan(connection, lookups):
+    def scan(connection, lookups, meta):
         rows = connection.execution_options(yield_per=IN_CHUNK).execute(statement)
         previous = None
         for partition in rows.partitions(IN_CHUNK):
@@ -149,7 +157,7 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
                     chunk.append(item)
             if not chunk:
                 continue
-            present = lookup_present(chunk)
+            present = lookup_present(meta, chunk)
             missing = []
             for item in chunk:
                 result.checked += 1
@@ -160,8 +168,18 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
                 add_mouses(lookups, kept)
 
     def run(connection):
-        with alma_engine.connect() as lookups:  # a second connection: the first one streams
-            scan(connection, lookups)
+        # A second ALMA connection for the MOUS lookups (the first one streams), and one
+        # metadata connection for the whole comparison.
+        with alma_engine.connect() as lookups:
+            try:
+                meta = meta_engine.connect()
+            except sa_exc.SQLAlchemyError:
+                meta = None
+            try:
+                scan(connection, lookups, meta)
+            finally:
+                if meta is not None:
+                    meta.close()
         return result
     archive = AlmaArchive(alma_engine, mapping)
     alma_specs = [mapping.spec("execblock"), mapping.spec("sched_block_status")]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from alma_asdm_sensor import AlmaAsdmSensor
 from alma_reconcile import AlmaReconcileAction
-from pack_test_support import SchemaCheckedSensorTestCase
+from pack_test_support import SchemaCheckedSensorTestCase, closed_port_url
 from preflight_test_support import SchemaDatabases, insert
 from workspaces_devkit.archive_fixtures import eb_uid, mous_uid
 from workspaces_pack.reconcile import REQUEST_PREFIX
@@ -250,6 +250,28 @@ class ReconcileCases(SchemaDatabases):
         self.assertFalse(ok)
         self.assertIn("archive_metadata_db_url", result["error"])
 
+    def test_action_names_the_failing_database_without_secrets(self):
+        """Guarantee G8: the error names the database, not its URL, user or password."""
+        self.add_eb(days_ago=3)
+        port = closed_port_url().rsplit(":", 1)[1]
+        self.config["archive_metadata_db_url"] = (
+            "postgresql+psycopg://meta_user:s3cret-pw@127.0.0.1:%s/meta" % port)
+        self.config["database_timeout_seconds"] = 2
+        ok, result = self.run_action()
+        self.assertFalse(ok)
+        self.assertIn("archive metadata database", result["error"])
+        self.assertNotIn("s3cret-pw", json.dumps(result))
+        self.assertNotIn("meta_user", json.dumps(result))
+
+    def test_a_missing_uid_column_is_named_not_an_sql_error(self):
+        self.add_eb(days_ago=3)
+        self.config["execution_blocks_uid_column"] = "no_such_column"
+        ok, result = self.run_action()
+        self.assertFalse(ok)
+        self.assertIn("execution_blocks.no_such_column", result["error"])
+        self.assertIn("execution_blocks_uid_column", result["error"])
+        self.assertIn("missing", result["error"])
+
 
 class ReconcileSqliteTest(ReconcileCases, SchemaCheckedSensorTestCase):
     """On SQLite."""
@@ -262,3 +284,24 @@ class ReconcilePostgresTest(ReconcileCases, SchemaCheckedSensorTestCase):
     """On a real PostgreSQL server (ALMA tables in schema ``alma``, the EB view a view)."""
 
     database = "postgres"
+
+    def test_a_non_text_uid_column_is_named_not_an_sql_error(self):
+        """PostgreSQL refuses integer = text; the error names the column and its config key."""
+        self.metadata_url = self._integer_uid_database()
+        self.config["archive_metadata_db_url"] = self.metadata_url
+        self.add_eb(days_ago=3)
+        ok, result = self.run_action()
+        self.assertFalse(ok)
+        self.assertIn("execution_blocks.ngas_fileset_id", result["error"])
+        self.assertIn("wrong type", result["error"])
+
+    def _integer_uid_database(self):
+        from archive_test_support import new_postgres_database
+        url = new_postgres_database(self.pg)
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "CREATE TABLE execution_blocks (ngas_fileset_id INTEGER, telescope VARCHAR, "
+                "calibration_status VARCHAR)"))
+        engine.dispose()
+        return url

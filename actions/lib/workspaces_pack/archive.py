@@ -244,10 +244,7 @@ class AlmaArchive(object):
                 mous = mouses.get(item.pop("sched_block_uid"))
                 item.update(mous_uid=mous or "", mous_found=mous is not None)
             return list(found.values())
-        return _run(self.engine, query, self._specs("execblock", "sched_block_status"), "ALMA")
-
-    def _specs(self, *roles):
-        return [self.schema.spec(role) for role in roles]
+        return _run(self.engine, query, self.schema.specs_for("alma_asdm_sensor"), "ALMA")
 
     def deliveries_statement(self, since, until, qa2_values):
         """Return the SELECT of deliveries dated in [since, until], oldest first."""
@@ -291,8 +288,7 @@ class AlmaArchive(object):
             self._add_calibrateable(connection, parsed)
             self._add_eb_uids(connection, parsed)
             return deliveries
-        return _run(self.engine, query, self._specs(
-            "delivery", "delivery_asdm", "product_files"), "ALMA")
+        return _run(self.engine, query, self.schema.specs_for("alma_calibration_sensor"), "ALMA")
 
     def calibration_rule_statements(self, mous_uids):
         """Return the two SELECTs of NRAO's rule for ``mous_uids`` (at most ``IN_CHUNK``): MOUSes

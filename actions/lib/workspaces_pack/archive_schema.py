@@ -13,7 +13,8 @@ Two databases:
 - ``METADATA`` (``archive_metadata_db_url``): role ``execution_blocks``.
 
 API: ``schema_map(config)`` returns the (cached) ``SchemaMap``; ``SchemaMap.tables(database)``
-lists its ``TableSpec``s, each naming its columns (``ColumnSpec``: role, name, config key, and
+lists its ``TableSpec``s (``SchemaMap.specs_for(part)``: those one sensor or action uses), each
+naming its columns (``ColumnSpec``: role, name, config key, and
 the kind of value the pack needs: ``TEXT`` for uids, ``TIME`` for windows); ``TableSpec.table``
 is the ``sqlalchemy.Table`` the queries use; ``check_tables(connection, specs)`` compares specs
 with what the database has (SQLAlchemy inspector) and returns one ``Finding`` per table and column.
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 
 from workspaces_pack.config import ConfigError, PackConfig
 
-__all__ = ["ALMA", "METADATA", "TEXT", "TIME", "ANY", "OK", "MISSING", "WRONG_TYPE",
+__all__ = ["ALMA", "METADATA", "TEXT", "TIME", "ANY", "OK", "MISSING", "WRONG_TYPE", "PARTS",
            "ColumnSpec", "TableSpec", "SchemaMap", "Finding", "schema_map", "check_tables",
            "identifier"]
 
@@ -56,6 +57,13 @@ _ALMA_TABLES = (
     ("product_files", "alma_product_files_table",
      (("mous_uid", TEXT), ("file_class", TEXT), ("ngas_file_id", TEXT))),
 )
+PARTS = {
+    "alma_asdm_sensor": ("execblock", "sched_block_status"),
+    "alma_calibration_sensor": ("delivery", "delivery_asdm", "product_files"),
+    "mark_asdm_not_calibrateable": ("execution_blocks",),
+}
+"""Which table roles each part of the pack uses (``SchemaMap.specs_for``)."""
+
 _METADATA_COLUMNS = "execution_blocks_columns"
 _METADATA_ROLES = (("telescope", TEXT), ("calibration_status", TEXT))
 _CONFIG_KEYS = tuple(key for _, key, _ in _ALMA_TABLES) + (
@@ -174,6 +182,11 @@ class SchemaMap(object):
                 if spec.role == role:
                     return spec
         raise KeyError(role)
+
+    def specs_for(self, part):
+        """Return the ``TableSpec``s one part of the pack uses (a key of ``PARTS``, e.g.
+        ``alma_asdm_sensor``), so it can check its own tables."""
+        return [self.spec(role) for role in PARTS[part]]
 
     def table(self, role):
         """Return the ``sqlalchemy.Table`` of ``role``; its columns are keyed by column role."""

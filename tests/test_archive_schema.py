@@ -152,6 +152,10 @@ class TestMalformedNames(unittest.TestCase):
     def test_three_part_execution_blocks_table(self):
         self.assert_error({"execution_blocks_table": "a.b.c"}, "execution_blocks_table")
 
+    def test_table_key_that_is_not_a_mapping(self):
+        self.assert_error({"alma_execblock_view": "AQUA_V_EXECBLOCK"}, "alma_execblock_view",
+                          "mapping")
+
     def test_uid_column(self):
         self.assert_error({"execution_blocks_uid_column": "1abc"}, "execution_blocks_uid_column")
 

@@ -276,7 +276,9 @@ class AlmaArchive(object):
         def query(connection):
             deliveries = []
             for row in connection.execute(statement):
-                item = {"delivery_id": str(row.delivery_id), "delivery_name": row.delivery_name,
+                delivery_id = row.delivery_id if row.delivery_id is not None \
+                    else row.delivery_name
+                item = {"delivery_id": str(delivery_id), "delivery_name": row.delivery_name,
                         "delivered_at": row.delivered_at}
                 try:
                     item["project_code"], item["mous_uid"] = parse_delivery_name(

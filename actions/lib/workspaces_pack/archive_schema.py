@@ -80,6 +80,14 @@ def identifier(value, config_key, what="column"):
     return text.lower()
 
 
+def _names(config, key):
+    names = config.get(key)
+    if not isinstance(names, dict):
+        raise ConfigError("pack config %s: must be a mapping of names (see config.schema.yaml), "
+                          "got %r" % (key, names))
+    return names
+
+
 class ColumnSpec(object):
     """One column the pack uses: its role in the queries, its name, where it is configured."""
 
@@ -141,7 +149,7 @@ class SchemaMap(object):
         alma_schema = identifier(prefix, "alma_table_prefix", "schema") if prefix else None
         self._tables = {ALMA: [], METADATA: []}
         for role, key, columns in _ALMA_TABLES:
-            names = config.get(key)
+            names = _names(config, key)
             specs = [ColumnSpec(column, identifier(names.get(column), "%s.%s" % (key, column)),
                                 "%s.%s" % (key, column), kind)
                      for column, kind in columns]
@@ -165,7 +173,7 @@ class SchemaMap(object):
         schema, name = (None, names[0]) if len(names) == 1 else names
         uid_key = "execution_blocks_uid_column"
         specs = [ColumnSpec("eb_uid", identifier(config.get(uid_key), uid_key), uid_key, TEXT)]
-        columns = config.get(_METADATA_COLUMNS)
+        columns = _names(config, _METADATA_COLUMNS)
         for role, kind in _METADATA_ROLES:
             where = "%s.%s" % (_METADATA_COLUMNS, role)
             specs.append(ColumnSpec(role, identifier(columns.get(role), where), where, kind))

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from workspaces_pack.archive_schema import OK, check_tables
-from workspaces_pack.uids import canonical_uid, file_safe_uid, parse_delivery_name
+from workspaces_pack.uids import canonical_uid, parse_delivery_name, stored_uid_forms
 
 __all__ = ["ArchiveError", "ArchiveUnavailable", "SchemaMismatch", "UnknownUids",
            "engine_for", "AlmaArchive", "MetadataArchive", "glob_to_like",
@@ -386,7 +386,7 @@ class MetadataArchive(object):
             previous = {}
             forms = sorted(set(form for _, form in canonical))
             for chunk in chunks(forms, half):
-                stored = _both_forms(chunk)
+                stored = stored_uid_forms(chunk)
                 for row in connection.execute(self._rows_statement(stored)):
                     previous.setdefault(canonical_uid(row.eb_uid), []).append(
                         row.calibration_status)
@@ -396,15 +396,7 @@ class MetadataArchive(object):
             to_change = [form for form in forms
                          if any(value != status for value in previous[form])]
             for chunk in chunks(to_change, half):
-                connection.execute(self._update_statement(_both_forms(chunk), status))
+                connection.execute(self._update_statement(stored_uid_forms(chunk), status))
             return [{"eb_uid": uid, "previous_status": previous[form][0], "new_status": status,
                      "changed": form in to_change} for uid, form in canonical]
         return _run(self.engine, mark, [self.spec], "archive metadata", begin=True)
-
-
-def _both_forms(canonical_uids):
-    """Both stored forms of each uid: ``uid://...`` and ``uid___...``."""
-    values = []
-    for uid in canonical_uids:
-        values.extend((uid, file_safe_uid(uid)))
-    return values

@@ -13,8 +13,8 @@ import unittest
 import sqlalchemy as sa
 import yaml
 
-from workspaces_pack.archive_schema import (ALMA, METADATA, MISSING, OK, TEXT, TIME, WRONG_TYPE,
-                                            SchemaMap, check_tables, schema_map)
+from workspaces_pack.archive_schema import (ALMA, METADATA, MISSING, OK, PARTS, TEXT, TIME,
+                                            WRONG_TYPE, SchemaMap, check_tables, schema_map)
 from workspaces_pack.config import ConfigError, PackConfig, config_schema_path
 
 
@@ -56,6 +56,17 @@ class TestDefaults(unittest.TestCase):
         self.assertEqual(mapping.spec("delivery").column("delivered_at").kind, TIME)
         self.assertEqual([c.name for c in mapping.spec("execution_blocks").text_columns()],
                          ["ngas_fileset_id", "telescope", "calibration_status"])
+
+    def test_each_part_names_the_tables_it_uses(self):
+        mapping = SchemaMap({})
+        self.assertEqual([spec.name for spec in mapping.specs_for("alma_asdm_sensor")],
+                         ["aqua_v_execblock", "sched_block_status"])
+        self.assertEqual([spec.name for spec in mapping.specs_for("alma_calibration_sensor")],
+                         ["asa_delivery_status", "asa_delivery_asdm_ous", "asa_product_files"])
+        self.assertEqual([spec.name for spec in
+                          mapping.specs_for("mark_asdm_not_calibrateable")], ["execution_blocks"])
+        every = set(spec.role for spec in mapping.tables(ALMA) + mapping.tables(METADATA))
+        self.assertEqual(set(role for roles in PARTS.values() for role in roles), every)
 
     def test_config_keys_are_named_per_column(self):
         mapping = SchemaMap({})
@@ -140,6 +151,10 @@ class TestMalformedNames(unittest.TestCase):
 
     def test_three_part_execution_blocks_table(self):
         self.assert_error({"execution_blocks_table": "a.b.c"}, "execution_blocks_table")
+
+    def test_table_key_that_is_not_a_mapping(self):
+        self.assert_error({"alma_execblock_view": "AQUA_V_EXECBLOCK"}, "alma_execblock_view",
+                          "mapping")
 
     def test_uid_column(self):
         self.assert_error({"execution_blocks_uid_column": "1abc"}, "execution_blocks_uid_column")

@@ -94,3 +94,15 @@ def test_rendering_of_vlba_rule_parameters():
     assert match.parameters["workflow_name"] == "ingest_obs"
     assert match.parameters["arguments"]["files"] == "a.idifits,b.idifits"
     assert match.parameters["arguments"]["project_code"] == "TL015A"
+
+
+def test_asdm_rule_for_an_eb_without_mous_never_sends_the_text_none():
+    engine = RuleEngine(load_pack(PACK_DIR))
+    [match] = engine.match("workspaces.alma_asdm", {
+        "eb_uid": "uid://A002/Xc7111c/X3979", "project_code": "2017.1.00886.L", "mous_uid": "",
+        "mous_found": False, "qa0_status": "Pass", "end_time": "2026-11-25T00:00:00Z"},
+        trigger_parameters={"qa0_statuses": ["Pass", "SemiPass"]})
+    assert match.matched and match.error is None
+    assert "None" not in repr(match.parameters)
+    assert evaluate({"type": "equals", "pattern": False}, False, False), \
+        "a rule can select EBs without MOUS with trigger.mous_found equals false"

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from workspaces_pack.archive_schema import OK, check_tables
-from workspaces_pack.uids import canonical_uid, file_safe_uid, parse_delivery_name
+from workspaces_pack.uids import canonical_uid, parse_delivery_name, stored_uid_forms
 
 __all__ = ["ArchiveError", "ArchiveUnavailable", "SchemaMismatch", "UnknownUids",
            "engine_for", "AlmaArchive", "MetadataArchive", "glob_to_like",
@@ -244,10 +244,7 @@ class AlmaArchive(object):
                 mous = mouses.get(item.pop("sched_block_uid"))
                 item.update(mous_uid=mous or "", mous_found=mous is not None)
             return list(found.values())
-        return _run(self.engine, query, self._specs("execblock", "sched_block_status"), "ALMA")
-
-    def _specs(self, *roles):
-        return [self.schema.spec(role) for role in roles]
+        return _run(self.engine, query, self.schema.specs_for("alma_asdm_sensor"), "ALMA")
 
     def deliveries_statement(self, since, until, qa2_values):
         """Return the SELECT of deliveries dated in [since, until], oldest first."""
@@ -279,7 +276,9 @@ class AlmaArchive(object):
         def query(connection):
             deliveries = []
             for row in connection.execute(statement):
-                item = {"delivery_id": str(row.delivery_id), "delivery_name": row.delivery_name,
+                delivery_id = row.delivery_id if row.delivery_id is not None \
+                    else row.delivery_name
+                item = {"delivery_id": str(delivery_id), "delivery_name": row.delivery_name,
                         "delivered_at": row.delivered_at}
                 try:
                     item["project_code"], item["mous_uid"] = parse_delivery_name(
@@ -291,8 +290,7 @@ class AlmaArchive(object):
             self._add_calibrateable(connection, parsed)
             self._add_eb_uids(connection, parsed)
             return deliveries
-        return _run(self.engine, query, self._specs(
-            "delivery", "delivery_asdm", "product_files"), "ALMA")
+        return _run(self.engine, query, self.schema.specs_for("alma_calibration_sensor"), "ALMA")
 
     def calibration_rule_statements(self, mous_uids):
         """Return the two SELECTs of NRAO's rule for ``mous_uids`` (at most ``IN_CHUNK``): MOUSes
@@ -388,7 +386,7 @@ class MetadataArchive(object):
             previous = {}
             forms = sorted(set(form for _, form in canonical))
             for chunk in chunks(forms, half):
-                stored = _both_forms(chunk)
+                stored = stored_uid_forms(chunk)
                 for row in connection.execute(self._rows_statement(stored)):
                     previous.setdefault(canonical_uid(row.eb_uid), []).append(
                         row.calibration_status)
@@ -398,15 +396,7 @@ class MetadataArchive(object):
             to_change = [form for form in forms
                          if any(value != status for value in previous[form])]
             for chunk in chunks(to_change, half):
-                connection.execute(self._update_statement(_both_forms(chunk), status))
+                connection.execute(self._update_statement(stored_uid_forms(chunk), status))
             return [{"eb_uid": uid, "previous_status": previous[form][0], "new_status": status,
                      "changed": form in to_change} for uid, form in canonical]
         return _run(self.engine, mark, [self.spec], "archive metadata", begin=True)
-
-
-def _both_forms(canonical_uids):
-    """Both stored forms of each uid: ``uid://...`` and ``uid___...``."""
-    values = []
-    for uid in canonical_uids:
-        values.extend((uid, file_safe_uid(uid)))
-    return values

@@ -13,7 +13,8 @@ Two databases:
 - ``METADATA`` (``archive_metadata_db_url``): role ``execution_blocks``.
 
 API: ``schema_map(config)`` returns the (cached) ``SchemaMap``; ``SchemaMap.tables(database)``
-lists its ``TableSpec``s, each naming its columns (``ColumnSpec``: role, name, config key, and
+lists its ``TableSpec``s (``SchemaMap.specs_for(part)``: those one sensor or action uses), each
+naming its columns (``ColumnSpec``: role, name, config key, and
 the kind of value the pack needs: ``TEXT`` for uids, ``TIME`` for windows); ``TableSpec.table``
 is the ``sqlalchemy.Table`` the queries use; ``check_tables(connection, specs)`` compares specs
 with what the database has (SQLAlchemy inspector) and returns one ``Finding`` per table and column.
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 
 from workspaces_pack.config import ConfigError, PackConfig
 
-__all__ = ["ALMA", "METADATA", "TEXT", "TIME", "ANY", "OK", "MISSING", "WRONG_TYPE",
+__all__ = ["ALMA", "METADATA", "TEXT", "TIME", "ANY", "OK", "MISSING", "WRONG_TYPE", "PARTS",
            "ColumnSpec", "TableSpec", "SchemaMap", "Finding", "schema_map", "check_tables",
            "identifier"]
 
@@ -56,6 +57,13 @@ _ALMA_TABLES = (
     ("product_files", "alma_product_files_table",
      (("mous_uid", TEXT), ("file_class", TEXT), ("ngas_file_id", TEXT))),
 )
+PARTS = {
+    "alma_asdm_sensor": ("execblock", "sched_block_status"),
+    "alma_calibration_sensor": ("delivery", "delivery_asdm", "product_files"),
+    "mark_asdm_not_calibrateable": ("execution_blocks",),
+}
+"""Which table roles each part of the pack uses (``SchemaMap.specs_for``)."""
+
 _METADATA_COLUMNS = "execution_blocks_columns"
 _METADATA_ROLES = (("telescope", TEXT), ("calibration_status", TEXT))
 _CONFIG_KEYS = tuple(key for _, key, _ in _ALMA_TABLES) + (
@@ -70,6 +78,14 @@ def identifier(value, config_key, what="column"):
         raise ConfigError("pack config %s: %r is not a %s name (letters, digits, _, $, #; "
                           "starting with a letter or _)" % (config_key, value, what))
     return text.lower()
+
+
+def _names(config, key):
+    names = config.get(key)
+    if not isinstance(names, dict):
+        raise ConfigError("pack config %s: must be a mapping of names (see config.schema.yaml), "
+                          "got %r" % (key, names))
+    return names
 
 
 class ColumnSpec(object):
@@ -133,7 +149,7 @@ class SchemaMap(object):
         alma_schema = identifier(prefix, "alma_table_prefix", "schema") if prefix else None
         self._tables = {ALMA: [], METADATA: []}
         for role, key, columns in _ALMA_TABLES:
-            names = config.get(key)
+            names = _names(config, key)
             specs = [ColumnSpec(column, identifier(names.get(column), "%s.%s" % (key, column)),
                                 "%s.%s" % (key, column), kind)
                      for column, kind in columns]
@@ -157,7 +173,7 @@ class SchemaMap(object):
         schema, name = (None, names[0]) if len(names) == 1 else names
         uid_key = "execution_blocks_uid_column"
         specs = [ColumnSpec("eb_uid", identifier(config.get(uid_key), uid_key), uid_key, TEXT)]
-        columns = config.get(_METADATA_COLUMNS)
+        columns = _names(config, _METADATA_COLUMNS)
         for role, kind in _METADATA_ROLES:
             where = "%s.%s" % (_METADATA_COLUMNS, role)
             specs.append(ColumnSpec(role, identifier(columns.get(role), where), where, kind))
@@ -174,6 +190,11 @@ class SchemaMap(object):
                 if spec.role == role:
                     return spec
         raise KeyError(role)
+
+    def specs_for(self, part):
+        """Return the ``TableSpec``s one part of the pack uses (a key of ``PARTS``, e.g.
+        ``alma_asdm_sensor``), so it can check its own tables."""
+        return [self.spec(role) for role in PARTS[part]]
 
     def table(self, role):
         """Return the ``sqlalchemy.Table`` of ``role``; its columns are keyed by column role."""

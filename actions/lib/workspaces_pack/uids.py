@@ -7,7 +7,8 @@ fails with a message naming it (queries are parameterised anyway).
 import re
 
 __all__ = ["ALMA_UID", "ALMA_FILE_SAFE_UID", "ALMA_PROJECT_CODE", "VLBA_OBS_CODE",
-           "check_alma_uid", "canonical_uid", "file_safe_uid", "parse_delivery_name"]
+           "check_alma_uid", "canonical_uid", "file_safe_uid", "stored_uid_forms",
+           "parse_delivery_name"]
 
 ALMA_UID = re.compile(r"^uid://A\d{3}/X[0-9a-fA-F]{1,16}/X[0-9a-fA-F]{1,16}$")
 """An ALMA entity uid, e.g. ``uid://A002/Xc7111c/X3979`` (EBs/ASDMs and MOUSes alike)."""
@@ -49,6 +50,15 @@ def check_alma_uid(value, parameter="eb_uid"):
 def file_safe_uid(uid):
     """Return the file-safe form of a uid: ``uid___A002_Xc7111c_X3979``."""
     return uid.replace(":", "_").replace("/", "_")
+
+
+def stored_uid_forms(canonical_uids):
+    """Return both forms of each canonical uid (``uid://...``, ``uid___...``), in order: the
+    values to look for in a column that may hold either."""
+    values = []
+    for uid in canonical_uids:
+        values.extend((uid, file_safe_uid(uid)))
+    return values
 
 
 def parse_delivery_name(name):

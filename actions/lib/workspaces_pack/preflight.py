@@ -17,13 +17,18 @@ import re
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.config import PackConfig
+from workspaces_pack import archive_schema
+from workspaces_pack.archive import _describe as describe_database_error
+from workspaces_pack.archive import ArchiveError, engine_for
+from workspaces_pack.client import (WorkspacesClient, WorkspacesError, WorkspacesHttpError,
+                                    WorkspacesNotFound, WorkspacesUnavailable)
+from workspaces_pack.config import ConfigError, PackConfig
 
 __all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",
            "NOT_CONFIGURED", "STATUSES", "FAILING", "CheckItem", "PreflightReport", "Scrubber",
            "check_tables", "check_workspaces", "check_directories", "check_directories_parameter",
-           "first_mismatch",
-           "run_preflight"]
+           "first_mismatch", "run_preflight", "database_checks", "describe_database_error",
+           "ALMA_AREA", "METADATA_AREA"]
 
 OK = "ok"
 MISSING = "missing"
@@ -161,13 +166,6 @@ def _url_parts(url):
     return [str(part) for part in parts if part]
 
 
-def describe_database_error(error):
-    """One line for a database error: the driver's exception class and its first line."""
-    original = getattr(error, "orig", None) or error
-    text = str(original).strip().splitlines()[0] if str(original).strip() else ""
-    return "%s: %s" % (type(original).__name__, text[:200])
-
-
 def check_tables(area, engine, specs):
     """Inspect ``engine`` for every ``archive_schema.TableSpec``; return ``CheckItem``s.
 
@@ -175,8 +173,6 @@ def check_tables(area, engine, specs):
     wrong type), each naming the pack config key that sets the name; an unreachable database
     gives one ``unreachable`` item.
     """
-    from workspaces_pack import archive_schema
-
     try:
         with engine.connect() as connection:
             findings = archive_schema.check_tables(connection, specs)
@@ -208,10 +204,6 @@ def check_workspaces(config, make_client=None):
     the workflow service for its list of workflows. 401/403 mean the configured credentials are
     refused. Calls are made once, without retries, by the pack's own client.
     """
-    from workspaces_pack.client import (WorkspacesClient, WorkspacesError, WorkspacesHttpError,
-                                        WorkspacesNotFound, WorkspacesUnavailable)
-    from workspaces_pack.config import ConfigError
-
     values = dict(config._values) if isinstance(config, PackConfig) else dict(config or {})
     values["retry_count"] = 0
     try:
@@ -310,11 +302,9 @@ def database_checks(config):
     The names come from the schema map (``archive_schema``), so preflight checks exactly what
     the sensors and actions query.
     """
-    from workspaces_pack.archive_schema import ALMA, METADATA, schema_map
-
-    mapping = schema_map(config)
-    return [(ALMA_AREA, "alma_archive_db_url", mapping.tables(ALMA)),
-            (METADATA_AREA, "archive_metadata_db_url", mapping.tables(METADATA))]
+    mapping = archive_schema.schema_map(config)
+    return [(ALMA_AREA, "alma_archive_db_url", mapping.tables(archive_schema.ALMA)),
+            (METADATA_AREA, "archive_metadata_db_url", mapping.tables(archive_schema.METADATA))]
 
 
 def run_preflight(config, directories=(), make_client=None):
@@ -323,10 +313,6 @@ def run_preflight(config, directories=(), make_client=None):
     ``directories`` are extra ``(label, path)`` pairs to check (e.g. the directories of the
     file monitor's triggers); ``vlba_data_directory`` is always checked.
     """
-    from workspaces_pack.archive import ArchiveError, engine_for
-
-    from workspaces_pack.config import ConfigError
-
     pack_config = config if isinstance(config, PackConfig) else PackConfig(config)
     report = PreflightReport(Scrubber(pack_config))
     try:

@@ -166,7 +166,6 @@ class WorkspacesActionSecretsTest(_ScanMixin, BaseActionTestCase):
         self._both_actions(config)
         self.assert_no_secret()
 
-
     def test_preflight_and_reconcile_never_show_secrets(self):
         emulator, url = self._emulator(("basic", USERNAME, PASSWORD))
         databases = {"alma_archive_db_url": db_url("alma", _closed_port(), "alma"),

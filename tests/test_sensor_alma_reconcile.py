@@ -200,6 +200,39 @@ class ReconcileCases(SchemaDatabases):
         self.assertEqual(len(logs.output), 1, logs.output)
         self.assertEqual(self.payloads(), [])
 
+    def test_a_non_text_uid_column_turns_the_reconciliation_off_with_one_error_line(self):
+        self.metadata_url = self._integer_uid_database()
+        self.config["archive_metadata_db_url"] = self.metadata_url
+        self.add_eb(days_ago=10)
+        recent = self.add_eb(days_ago=0.05)
+        sensor = self.sensor()
+        trigger = self.add_trigger(sensor, TRIGGER_TYPE, {})
+        with self.assertLogs(level="WARNING") as logs:
+            sensor.poll()
+            self.offset = 30 * HOUR
+            sensor.poll()
+        self.assertEqual(len(logs.output), 1, logs.output)
+        self.assertIn("reconciliation off", logs.output[0])
+        self.assertIn("execution_blocks.ngas_fileset_id is wrong type", logs.output[0])
+        self.assertIn("execution_blocks_uid_column", logs.output[0])
+        self.assertEqual(self.fresh(trigger), [recent], "the hourly poll goes on")
+        self.assertEqual(self.reconciled(trigger), [])
+
+    def _integer_uid_database(self):
+        """A metadata database whose execution_blocks uid column is an INTEGER."""
+        if self.database == "postgres":
+            from archive_test_support import new_postgres_database
+            url = new_postgres_database(self.pg)
+        else:
+            url = self.metadata_url.replace("metadata.sqlite", "integer_uid.sqlite")
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "CREATE TABLE execution_blocks (ngas_fileset_id INTEGER, telescope VARCHAR(8), "
+                "calibration_status VARCHAR(32))"))
+        engine.dispose()
+        return url
+
     # --- the action ----------------------------------------------------------------------
     def run_action(self, **parameters):
         """Run workspaces.alma_reconcile with the sensor's datastore; return (ok, result)."""
@@ -272,6 +305,17 @@ class ReconcileCases(SchemaDatabases):
         self.assertIn("execution_blocks_uid_column", result["error"])
         self.assertIn("missing", result["error"])
 
+    def test_a_non_text_uid_column_is_named_not_an_sql_error(self):
+        """The action checks its tables first: the error names the column and its config key."""
+        self.metadata_url = self._integer_uid_database()
+        self.config["archive_metadata_db_url"] = self.metadata_url
+        self.add_eb(days_ago=3)
+        ok, result = self.run_action()
+        self.assertFalse(ok)
+        self.assertIn("execution_blocks.ngas_fileset_id", result["error"])
+        self.assertIn("wrong type", result["error"])
+        self.assertIn("execution_blocks_uid_column", result["error"])
+
 
 class ReconcileSqliteTest(ReconcileCases, SchemaCheckedSensorTestCase):
     """On SQLite."""
@@ -284,24 +328,3 @@ class ReconcilePostgresTest(ReconcileCases, SchemaCheckedSensorTestCase):
     """On a real PostgreSQL server (ALMA tables in schema ``alma``, the EB view a view)."""
 
     database = "postgres"
-
-    def test_a_non_text_uid_column_is_named_not_an_sql_error(self):
-        """PostgreSQL refuses integer = text; the error names the column and its config key."""
-        self.metadata_url = self._integer_uid_database()
-        self.config["archive_metadata_db_url"] = self.metadata_url
-        self.add_eb(days_ago=3)
-        ok, result = self.run_action()
-        self.assertFalse(ok)
-        self.assertIn("execution_blocks.ngas_fileset_id", result["error"])
-        self.assertIn("wrong type", result["error"])
-
-    def _integer_uid_database(self):
-        from archive_test_support import new_postgres_database
-        url = new_postgres_database(self.pg)
-        engine = sa.create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(sa.text(
-                "CREATE TABLE execution_blocks (ngas_fileset_id INTEGER, telescope VARCHAR, "
-                "calibration_status VARCHAR)"))
-        engine.dispose()
-        return url

@@ -8,6 +8,9 @@ from workspaces_pack.archive import ArchiveError, engine_for, iso_utc
 from workspaces_pack.config import ConfigError, PackConfig
 from workspaces_pack.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, check_range, compare,
                                        make_request, metadata_engine, parse_time)
+from workspaces_pack.preflight import (ALMA_AREA, METADATA_AREA, MISSING, WRONG_TYPE,
+                                       check_tables)
+from workspaces_pack.schema_checks import ASDM_ROLES, specs_for
 from workspaces_pack.triggers import ParameterError
 
 __all__ = ["reconcile", "REQUEST_TTL_SECONDS"]
@@ -29,6 +32,14 @@ def _range(config, start, end, days, now):
         start_time = end_time - datetime.timedelta(days=float(days))
     check_range(start_time, end_time)
     return start_time, end_time
+
+
+def _mismatches(config, alma, meta):
+    """The preflight's items for the tables the comparison reads that are missing or mistyped
+    (an unreachable database is left to the comparison, which names it)."""
+    items = check_tables(ALMA_AREA, alma, specs_for(config, ASDM_ROLES))
+    items += check_tables(METADATA_AREA, meta, specs_for(config, ("execution_blocks",)))
+    return [item for item in items if item.status in (MISSING, WRONG_TYPE)]
 
 
 def reconcile(config, logger, service, start=None, end=None, days=None, qa0_statuses=None,
@@ -55,7 +66,16 @@ def reconcile(config, logger, service, start=None, end=None, days=None, qa0_stat
             raise ArchiveError("alma_archive_db_url is not set in the pack config "
                                "(st2 pack config workspaces)")
         alma = engine_for(url, pack_config.get("database_timeout_seconds"))
-        result = compare(pack_config, alma, metadata_engine(pack_config), start_time, end_time,
+        meta = metadata_engine(pack_config)
+        mismatches = _mismatches(pack_config, alma, meta)
+        if mismatches:
+            error = "the archives do not match the pack config: %s" % "; ".join(
+                "%s %s is %s (%s)" % (item.area, item.item, item.status, item.detail)
+                for item in mismatches)
+            logger.error("%s", error)
+            return False, {"error": error,
+                           "mismatches": [item.to_dict() for item in mismatches]}
+        result = compare(pack_config, alma, meta, start_time, end_time,
                          options["qa0_statuses"], options["project_like"], keep=MAX_LISTED)
     except (ValueError, ParameterError, ConfigError, ArchiveError) as error:
         logger.error("%s", error)

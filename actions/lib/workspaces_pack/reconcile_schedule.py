@@ -19,6 +19,8 @@ from workspaces_pack.archive import ArchiveError, engine_for, from_epoch
 from workspaces_pack.config import PackConfig
 from workspaces_pack.reconcile import (REQUEST_PREFIX, SOURCE_RECONCILE, compare,
                                        metadata_engine, parse_request)
+from workspaces_pack.preflight import ERROR, METADATA_AREA, UNREACHABLE, check_tables
+from workspaces_pack.schema_checks import describe_mismatch, specs_for
 from workspaces_pack.state import DatastoreState, StateTooLarge, StateUnavailable
 
 __all__ = ["CooldownMemory", "AlmaReconciler"]
@@ -94,6 +96,8 @@ class AlmaReconciler(object):
         self._memories = {}
         self._unrecorded = {}
         self._problems = {}
+        self._metadata_checked = False
+        self.off_reason = None
 
     # --- memory ------------------------------------------------------------------------------
     def _memory(self, ref):
@@ -194,6 +198,8 @@ class AlmaReconciler(object):
         except ArchiveError as error:
             self._problem(ref, "reconciliation skipped: %s" % error)
             return False
+        if not self._metadata_matches(meta):
+            return False
         try:
             if memory.due(now, self.interval):
                 end = from_epoch(now)
@@ -216,6 +222,24 @@ class AlmaReconciler(object):
             self._save(ref, memory)
         self._problems.pop(ref, None)
         return True
+
+    def _metadata_matches(self, meta):
+        """Check ``execution_blocks`` once (the preflight's part for the reconciliation).
+
+        A mismatch turns the reconciliation off with one error line naming the table and column
+        (the hourly poll goes on); an unreachable database is checked again next time.
+        """
+        if not self._metadata_checked:
+            items = check_tables(METADATA_AREA, meta, specs_for(self._config,
+                                                                ("execution_blocks",)))
+            if any(item.status in (UNREACHABLE, ERROR) for item in items):
+                return True  # the comparison reports the outage itself
+            self._metadata_checked = True
+            failed = [item for item in items if item.failed]
+            if failed:
+                self.off_reason = describe_mismatch(failed[0])
+                self._logger.error("reconciliation off: %s", self.off_reason)
+        return self.off_reason is None
 
     def _run(self, context, ref, watch, memory, alma, meta, start, end, make_payload, why,
              statuses, pattern=None):

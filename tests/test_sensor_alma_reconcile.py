@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from alma_asdm_sensor import AlmaAsdmSensor
 from alma_reconcile import AlmaReconcileAction
-from pack_test_support import SchemaCheckedSensorTestCase, closed_port_url
+from pack_test_support import DatastoreOutage, SchemaCheckedSensorTestCase, closed_port_url
 from preflight_test_support import SchemaDatabases, insert
 from workspaces_devkit.archive_fixtures import eb_uid, mous_uid
 from workspaces_pack.reconcile import REQUEST_PREFIX
@@ -199,6 +199,34 @@ class ReconcileCases(SchemaDatabases):
         self.assertIn("disabled", errors[0])
         self.assertEqual(len(logs.output), 1, logs.output)
         self.assertEqual(self.payloads(), [])
+
+    def test_restart_keeps_the_cooldown(self):
+        late = self.add_eb(days_ago=10)
+        first = self.sensor()
+        trigger = self.add_trigger(first, TRIGGER_TYPE, {})
+        first.poll()
+        self.offset = 30 * HOUR
+        second = self.sensor()
+        second.add_trigger(trigger)
+        second.poll()
+        self.assertEqual(self.reconciled(trigger), [late])
+
+    def test_datastore_outage_skips_the_reconciliation_and_replays_nothing(self):
+        """Guarantee G3: unreadable memory is never taken as "nothing dispatched yet"."""
+        late = self.add_eb(days_ago=10)
+        recent = self.add_eb(days_ago=0.05)
+        first = self.sensor()
+        trigger = self.add_trigger(first, TRIGGER_TYPE, {})
+        first.poll()
+        second = self.sensor()
+        second.add_trigger(trigger)
+        self.offset = 74 * HOUR  # the cooldown of both is over: only the stored memory says so
+        with DatastoreOutage(self.sensor_service):
+            second.poll()
+        self.assertEqual(self.reconciled(trigger), [late])
+        self.assertEqual(self.fresh(trigger), [recent], "nothing replayed during the outage")
+        second.poll()  # the memory is readable again: both are past their cooldown
+        self.assertEqual(self.reconciled(trigger), [late, late, recent])
 
     def test_a_non_text_uid_column_turns_the_reconciliation_off_with_one_error_line(self):
         self.metadata_url = self._integer_uid_database()

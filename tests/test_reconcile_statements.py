@@ -49,3 +49,26 @@ class OracleCompileTest(unittest.TestCase):
         self.assertLessEqual(2 * IN_CHUNK, 1000)
         self.assertNotIn("uid://", text)
         self.assertNotIn("uid___", text)
+
+
+class RequestDocumentTest(unittest.TestCase):
+    """The request an action leaves for the sensor: written and read back; junk refused."""
+
+    def test_round_trip(self):
+        from workspaces_pack.reconcile import REQUEST_PREFIX, make_request, parse_request
+        start, end = datetime.datetime(2026, 10, 1), datetime.datetime(2026, 11, 1, 12)
+        key, text = make_request(start, end, ["Pass"], "2017.1.*")
+        self.assertTrue(key.startswith(REQUEST_PREFIX))
+        self.assertLess(len(text), 300)
+        self.assertEqual(parse_request(text), {"start": start, "end": end,
+                                               "qa0_statuses": ["Pass"],
+                                               "project_code_pattern": "2017.1.*"})
+
+    def test_junk_is_refused(self):
+        from workspaces_pack.reconcile import parse_request
+        for text in ("", "[]", "{}", '{"start": "x", "end": 1, "qa0_statuses": []}',
+                     '{"start": 1e300, "end": 2e300, "qa0_statuses": ["Pass"]}',
+                     '{"start": 2, "end": 1, "qa0_statuses": ["Pass"]}',
+                     '{"start": 1, "end": 2, "qa0_statuses": "Pass"}'):
+            with self.assertRaises(ValueError, msg=text):
+                parse_request(text)

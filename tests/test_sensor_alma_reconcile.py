@@ -290,6 +290,18 @@ class ReconcileCases(SchemaDatabases):
         sensor.poll()
         self.assertEqual(self.reconciled(trigger), [old, late])
 
+    def test_a_junk_request_is_logged_deleted_and_harmless(self):
+        late = self.add_eb(days_ago=10)
+        self.sensor_service.set_value(REQUEST_PREFIX + "junk", "not json", local=False)
+        sensor = self.sensor(alma_reconcile_interval_hours=0)
+        trigger = self.add_trigger(sensor, TRIGGER_TYPE, {})
+        with self.assertLogs(level="ERROR") as logs:
+            sensor.poll()
+        self.assertIn(REQUEST_PREFIX + "junk", logs.output[0])
+        self.assertEqual(self.requests(), [])
+        self.assertEqual(self.reconciled(trigger), [])
+        self.assertNotIn(late, self.fresh(trigger))
+
     def requests(self):
         """Keys of pending reconciliation requests."""
         items = self.sensor_service.list_values(local=False, prefix=REQUEST_PREFIX)

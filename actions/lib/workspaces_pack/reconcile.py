@@ -31,7 +31,7 @@ from workspaces_pack.uids import file_safe_uid
 
 __all__ = ["REQUEST_PREFIX", "SOURCE_NEW", "SOURCE_RECONCILE", "IN_CHUNK", "MAX_LISTED",
            "Comparison", "compare", "range_statement", "present_statement", "parse_time",
-           "make_request", "parse_request", "metadata_engine"]
+           "make_request", "parse_request", "metadata_engine", "check_range", "MAX_RANGE_DAYS"]
 
 REQUEST_PREFIX = "workspaces.alma_reconcile:request:"
 """Datastore key prefix (system scope, not local) of on-demand dispatch requests."""
@@ -232,7 +232,7 @@ def parse_request(text):
         document = json.loads(text)
         start, end = from_epoch(float(document["start"])), from_epoch(float(document["end"]))
         statuses = document["qa0_statuses"]
-    except (TypeError, ValueError, KeyError):
+    except (TypeError, ValueError, KeyError, OverflowError):
         raise ValueError("not a reconciliation request")
     if not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses):
         raise ValueError("qa0_statuses of the request is not a list of names")

@@ -251,9 +251,9 @@ class DirectoryWatch(object):
         if self._baseline_needed:
             self._end_baseline()
             return []
-        for path, info in candidates.items():
+        for path, (size, mtime_ns, position, digest) in candidates.items():
             if path not in self._pending:
-                self._pending[path] = info + (None,)
+                self._pending[path] = (size, mtime_ns, position, None, digest)
         return self._settled(now)
 
     def _end_baseline(self):
@@ -386,12 +386,12 @@ class DirectoryWatch(object):
             elif position == top:
                 paths.append(path)
             return
-        if by_position:
-            if not self._window.is_new(self._relative(path), position):
-                return
-        elif self._relative(path) in self._window.seen:
+        floor = self._window.floor
+        if by_position and floor is not None and position < floor:
             return
-        candidates[path] = (st.st_size, st.st_mtime_ns, position)
+        digest = self._relative(path)
+        if digest not in self._window.seen:
+            candidates[path] = (st.st_size, st.st_mtime_ns, position, digest)
 
     def _forget_tree(self, directory):
         prefix = directory + os.sep
@@ -418,7 +418,7 @@ class DirectoryWatch(object):
         ready = []
         blocked = set()
         markers = {}
-        for path, (size, mtime_ns, position, last_size) in list(self._pending.items()):
+        for path, (size, mtime_ns, position, last_size, digest) in list(self._pending.items()):
             if last_size is None:  # found by this very poll: its stat is fresh
                 st_size, st_mtime_ns = size, mtime_ns
             else:
@@ -428,10 +428,10 @@ class DirectoryWatch(object):
                     continue
                 st_size, st_mtime_ns = st.st_size, st.st_mtime_ns
                 position = max(st.st_ctime_ns, st_mtime_ns)
-            directory, name = os.path.split(path)
+            directory, _, name = path.rpartition(os.sep)
             unchanged = settle_ns == 0 or last_size == st_size
             stable = unchanged and now_ns - position >= settle_ns
-            self._pending[path] = (st_size, st_mtime_ns, position, st_size)
+            self._pending[path] = (st_size, st_mtime_ns, position, st_size, digest)
             if stable and self.spec.ready_marker:
                 if directory not in markers:
                     markers[directory] = os.path.exists(
@@ -452,8 +452,9 @@ class DirectoryWatch(object):
     def mark_reported(self, found_files):
         """Record dispatched files so that they are never reported again; prune the window."""
         for found in found_files:
-            self._pending.pop(found.path, None)
-            self._window.add(self._relative(found.path), found.position)
+            pending = self._pending.pop(found.path, None)
+            digest = pending[4] if pending else self._relative(found.path)
+            self._window.add(digest, found.position)
         if found_files:
             self.changed = True
             self.prune()

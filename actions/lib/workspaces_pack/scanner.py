@@ -22,11 +22,12 @@ Listings (memory: 8 bytes per file)
     while a folder only gains names (ext4, XFS, tmpfs and NFS servers insert new names without
     moving the others), so a new listing is compared with the old one in step, 1,024 entries at a
     time at C speed; entries that do not line up are the new names. When the old listing was not
-    matched in full and in order (names removed, or a file system that reorders), the unmatched
-    names are judged by position instead, and a folder with more unmatched names than it is
-    worth holding is listed again by position. A hash collision (odds about 2^-64 per pair of
-    names) can therefore at worst hide a new name from the quick comparison; the periodic full
-    pass judges every file by position and finds it.
+    matched in full and in order (names removed, or a file system that reorders), the entries
+    that did not line up are judged by position instead, and a folder with more of them than it
+    is worth holding is listed again by position. Hash collisions (odds about 2^-64 per pair of
+    names): a new name whose hash equals an old one's is still found, unless the directory order
+    puts it exactly where that old name's hash was expected; then the periodic full pass, which
+    judges every file by position, finds it (files are reported at least once, never lost).
 
 Settling
     A new file is reported once ``settle_seconds`` have passed since its last change (position)
@@ -344,10 +345,10 @@ class DirectoryWatch(object):
                         index += 1
                         continue
                     ahead = previous[index + 1:index + 1 + SKIP_AHEAD]
-                    if value in ahead:  # the names in between were removed
+                    if value in ahead:  # names were removed: back in step, judged by position
                         index += ahead.index(value) + 2
                         in_step = False
-                    elif held is not None:
+                    if held is not None:
                         held.append(entry)
                         if len(held) > limit:
                             held = None  # too many to hold: list the folder by position

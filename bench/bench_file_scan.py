@@ -238,8 +238,9 @@ def _burst():
 
 def _in_child(*args):
     """Run ``main --child args`` in a fresh process; return its JSON result."""
-    output = subprocess.check_output([sys.executable, os.path.abspath(__file__), "--child"]
-                                     + [str(arg) for arg in args], universal_newlines=True)
+    command = [sys.executable, os.path.abspath(__file__), "--child"]
+    command.extend(str(arg) for arg in args)
+    output = subprocess.check_output(command, universal_newlines=True)
     return json.loads(output.strip().splitlines()[-1])
 
 

@@ -225,6 +225,7 @@ def _burst():
         calls = counter.total()
         sent = [(item["trigger"], item["payload"], item["trace_context"].trace_tag)
                 for item in service.dispatched_triggers]
+        state = service.get_value("state:" + trigger["ref"], local=True) or ""
         bare_service = _service("FileMonitorSensor")
         started = time.perf_counter()
         for ref, payload, tag in sent:
@@ -232,7 +233,7 @@ def _burst():
         bare_dispatch = time.perf_counter() - started
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    return {"poll": poll, "bare": bare_scan + bare_dispatch, "calls": calls,
+    return {"poll": poll, "bare": bare_scan + bare_dispatch, "calls": calls, "state": len(state),
             "loop": poll - sum(scan), "bare_dispatch": bare_dispatch}
 
 
@@ -294,6 +295,7 @@ def run(quick=False):
         _row("burst: whole poll cost per 100 files over bare scan-and-stat + dispatch",
              (burst["poll"] - burst["bare"]) * 1000 * 100 / BURST, "ms", None, 2),
         _row("datastore calls per poll (burst of %d)" % BURST, burst["calls"], "calls", None, 0),
+        _row("state size per trigger after the burst", burst["state"], "bytes", None, 0),
     ]
     return rows
 

@@ -73,6 +73,14 @@ class ListingTest(unittest.TestCase):
         self.assertEqual(self.reported(watch), ["new1.dat", "new2.dat"])
         self.assertEqual(watch.stats["listed"] - listed, 2, "folders without change were listed")
 
+    def test_a_folder_removed_and_made_again_is_watched_again(self):
+        folders = self.old_tree(folders=3)
+        watch = self.watch(recursive=True)
+        shutil.rmtree(folders[1])
+        self.assertEqual(self.reported(watch), [])
+        touch(os.path.join(folders[1], "again.dat"))
+        self.assertEqual(self.reported(watch), ["again.dat"])
+
     def test_a_name_added_within_the_racy_margin_is_found(self):
         watch = self.watch()
         touch(os.path.join(self.root, "a.dat"))

@@ -147,11 +147,11 @@ def path_digest(relative_path):
 class _Listing(object):
     """What the previous poll saw in one folder: name hashes in directory order, sub-folders."""
 
-    __slots__ = ("hashes", "mtime_ns", "racy", "subdirs")
+    __slots__ = ("hashes", "version", "racy", "subdirs")
 
     def __init__(self):
         self.hashes = array.array("q")
-        self.mtime_ns = None
+        self.version = None  # (inode, mtime) of the folder when it was listed
         self.racy = True
         self.subdirs = set()
 
@@ -277,13 +277,11 @@ class DirectoryWatch(object):
     def _full_pass(self, root, root_stat, candidates):
         """List every folder and judge every file by position against the stored window."""
         self._listings = {}
-        stack = [(root, root_stat.st_mtime_ns)]
+        stack = [(root, root_stat)]
         while stack:
-            directory, mtime_ns = stack.pop()
+            directory, dir_stat = stack.pop()
             try:
-                if mtime_ns is None:
-                    mtime_ns = os.stat(directory).st_mtime_ns
-                listing = self._list(directory, mtime_ns, True, candidates)
+                listing = self._list(directory, dir_stat or os.stat(directory), True, candidates)
             except OSError:
                 if directory == root:
                     raise
@@ -292,34 +290,38 @@ class DirectoryWatch(object):
 
     def _quick_pass(self, root, root_stat, candidates):
         """List only folders that changed; stat only names not in their previous listing."""
-        stack = [(root, root_stat.st_mtime_ns, None)]
+        stack = [(root, root_stat)]
         while stack:
-            directory, mtime_ns, parent = stack.pop()
+            directory, dir_stat = stack.pop()
             listing = self._listings.get(directory)
             try:
-                if mtime_ns is None:
-                    mtime_ns = os.stat(directory).st_mtime_ns
-                if listing is not None and listing.mtime_ns == mtime_ns and not listing.racy:
+                dir_stat = dir_stat or os.stat(directory)
+                version = (dir_stat.st_ino, dir_stat.st_mtime_ns)
+                same = listing is not None and listing.version == version
+                if same and not listing.racy:
                     self.stats["skipped_dirs"] += 1
                 else:
-                    listing = self._list(directory, mtime_ns, False, candidates)
-            except OSError:
+                    listing = self._list(directory, dir_stat, False, candidates)
+            except OSError:  # gone (the full pass forgets it) or unreadable: tried next poll
                 if directory == root:
                     raise
                 self._forget_tree(directory)
-                parent.subdirs.discard(directory)
                 continue
-            stack.extend((sub, None, listing) for sub in listing.subdirs)
+            stack.extend((sub, None) for sub in listing.subdirs)
 
-    def _list(self, directory, mtime_ns, by_position, candidates):
+    def _list(self, directory, dir_stat, by_position, candidates):
         """List one folder, keep its name hashes, and add its new files to ``candidates``.
 
         ``by_position`` judges every file by position (full pass); otherwise the listing is
-        compared in step with the previous one (module doc, "Listings").
+        compared in step with the previous one (module doc, "Listings"); a folder that was
+        removed and made again (another inode) counts as new.
         """
         self.stats["listed"] += 1
         listed_ns = time.time_ns()
+        version = (dir_stat.st_ino, dir_stat.st_mtime_ns)
         old = self._listings.get(directory)
+        if old is not None and old.version is not None and old.version[0] != version[0]:
+            old = None
         previous = old.hashes if (old is not None and not by_position) else None
         listing = _Listing()
         if old is not None and not by_position:
@@ -353,12 +355,12 @@ class DirectoryWatch(object):
                         if len(held) > limit:
                             held = None  # too many to hold: list the folder by position
         if held is None:
-            return self._list(directory, mtime_ns, True, candidates)
+            return self._list(directory, dir_stat, True, candidates)
         in_step = in_step and index == count
         for entry in held:
             self._consider(entry, listing, not in_step, candidates)
-        listing.mtime_ns = mtime_ns
-        listing.racy = mtime_ns + RACY_SECONDS * NS > listed_ns
+        listing.version = version
+        listing.racy = dir_stat.st_mtime_ns + RACY_SECONDS * NS > listed_ns
         self._listings[directory] = listing
         return listing
 

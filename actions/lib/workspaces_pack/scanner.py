@@ -18,10 +18,11 @@ What counts as new
 
 Listings (memory: 8 bytes per file)
     A folder's previous listing is kept as the 64-bit hashes of its names, in the order the
-    file system returned them (``array('q')``), not as the names. Directory order is stable
-    while a folder only gains names (ext4, XFS, tmpfs and NFS servers insert new names without
-    moving the others), so a new listing is compared with the old one in step, 1,024 entries at a
-    time at C speed; entries that do not line up are the new names. When the old listing was not
+    file system returned them (``array('q')``), not as the names. Directory order normally stays
+    put while a folder only gains names (ext4's hashed directories insert new names without moving
+    the others), so a new listing is compared with the old one in step, 1,024 entries at a time at
+    C speed; entries that do not line up are the new names. A file system that reorders costs
+    speed, never correctness: when the old listing was not
     matched in full and in order (names removed, or a file system that reorders), the entries
     that did not line up are judged by position instead, and a folder with more of them than it
     is worth holding is listed again by position. Hash collisions (odds about 2^-64 per pair of

@@ -21,14 +21,13 @@ Listings (memory: 8 bytes per file)
     file system returned them (``array('q')``), not as the names. Directory order normally stays
     put while a folder only gains names (ext4's hashed directories insert new names without moving
     the others), so a new listing is compared with the old one in step, 1,024 entries at a time at
-    C speed; entries that do not line up are the new names. A file system that reorders costs
-    speed, never correctness: when the old listing was not
-    matched in full and in order (names removed, or a file system that reorders), the entries
-    that did not line up are judged by position instead, and a folder with more of them than it
-    is worth holding is listed again by position. Hash collisions (odds about 2^-64 per pair of
-    names): a new name whose hash equals an old one's is still found, unless the directory order
-    puts it exactly where that old name's hash was expected; then the periodic full pass, which
-    judges every file by position, finds it (files are reported at least once, never lost).
+    C speed; entries that do not line up are the new names. When the old listing was not matched
+    in full and in order (names removed, or a file system that reorders), the entries that did
+    not line up are judged by position instead, and a folder with more of them than it is worth
+    holding is listed again by position: reordering costs speed, never correctness. Hash
+    collisions (odds about 2^-64 per pair of names): a new name whose hash equals an old one's is
+    still found, unless the directory order puts it exactly where that old name's hash was
+    expected; then the periodic full pass, which judges every file by position, finds it.
 
 Settling
     A new file is reported once ``settle_seconds`` have passed since its last change (position)

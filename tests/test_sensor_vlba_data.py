@@ -11,14 +11,13 @@ from vlba_data_sensor import VlbaDataSensor
 TRIGGER_REF = "workspaces.vlba_data"
 
 
-def idifits(folder, obs_code, number, size=100, job=None):
+def idifits(folder, obs_code, number, size=100, job=None, stamp="111228T171125"):
     """Write a FITS-IDI file named as the correlator names it; return its name.
 
     ``VLBA_<OBSCODE>_<job>_BIN0_SRC0_<n>_<YYMMDDTHHMMSS>.idifits``; the job defaults to the
     obscode in lower case (``bl178ac``), numbering starts at 0.
     """
-    name = "VLBA_%s_%s_BIN0_SRC0_%d_111228T171125.idifits" % (
-        obs_code, job or obs_code.lower(), number)
+    name = "VLBA_%s_%s_BIN0_SRC0_%d_%s.idifits" % (obs_code, job or obs_code.lower(), number, stamp)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, name), "wb") as handle:
         handle.write(b"\0" * size)
@@ -123,8 +122,9 @@ class VlbaDataSensorTest(SchemaCheckedSensorTestCase):
         folder = os.path.join(self.root, "dec11", "bl178ac")
         first = idifits(folder, "BL178AC", 0)
         gated = os.path.join(self.root, "aug15", "bd179i0")
-        second = idifits(gated, "BD179I0", 0, job="gatedi0")
-        self.assertEqual(second, "VLBA_BD179I0_gatedi0_BIN0_SRC0_0_111228T171125.idifits")
+        second = idifits(gated, "BD179I0", 0, job="gatedi0", stamp="150824T163822")
+        self.assertEqual(first, "VLBA_BL178AC_bl178ac_BIN0_SRC0_0_111228T171125.idifits")
+        self.assertEqual(second, "VLBA_BD179I0_gatedi0_BIN0_SRC0_0_150824T163822.idifits")
         sensor.poll()
         payloads = self.payloads()
         self.assertEqual([p["project_code"] for p in payloads], ["BD179I0", "BL178AC"])

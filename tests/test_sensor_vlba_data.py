@@ -6,7 +6,7 @@ import tempfile
 import time
 
 from pack_test_support import DatastoreOutage, SchemaCheckedSensorTestCase
-from vlba_data_sensor import VlbaDataSensor
+from vlba_data_sensor import VlbaDataSensor, obs_code_of
 
 TRIGGER_REF = "workspaces.vlba_data"
 
@@ -173,3 +173,16 @@ class VlbaDataSensorTest(SchemaCheckedSensorTestCase):
         restarted = self.sensor(vlba_settle_seconds=0)
         restarted.poll()
         self.assertEqual(len(self.payloads()), 1)
+
+
+def test_the_obscode_is_the_second_token_whatever_the_job_name():
+    cases = {
+        "VLBA_BL178AC_bl178ac_BIN0_SRC0_0_111228T171125.idifits": "BL178AC",
+        "VLBA_BD179I0_gatedi0_BIN0_SRC0_0_150824T163822.idifits": "BD179I0",
+        "VLBA_TL015A_inbeam1i0_BIN0_SRC0_12_201020T164655.idifits": "TL015A",
+        "VLBA_tl015a_pass_2_BIN0_SRC0_0_201020T164655.idifits": "TL015A",
+        "VLBA_notes.idifits": None,
+        "VLBA_TL015A_BIN0_SRC0_0_201020T164655.idifits": None,
+        "VLBA_TL015A_x_BIN0_SRC0_0_2010.idifits": None,
+    }
+    assert {name: obs_code_of(name) for name in cases} == cases

@@ -241,8 +241,10 @@ class DirectoryWatch(object):
         return self._settled(now)
 
     def _wanted(self, name):
-        return ((self._hidden_ok or not name.startswith(".")) and name != self.spec.ready_marker
-                and self._matcher(name) is not None)
+        visible = self._hidden_ok or not name.startswith(".")
+        if not visible or name == self.spec.ready_marker:
+            return False
+        return self._matcher(name) is not None
 
     def _list(self, directory):
         self.stats["listed"] += 1

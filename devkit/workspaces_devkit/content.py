@@ -16,6 +16,8 @@ from collections import namedtuple
 
 import jsonschema
 
+from workspaces_devkit.kvstore import JsonFileKeyValueStore
+from workspaces_devkit.pack_config import ConfigRenderError, registration_problems, resolve_config
 from workspaces_devkit.runner.operators import OPERATORS
 from workspaces_devkit.st2meta import load_yaml
 
@@ -278,32 +280,36 @@ def _check_config_schema(pack, out):
     _schema_errors(pack.config_schema, path, "(config)", out)
     example = os.path.join(pack.pack_dir, "%s.yaml.example" % pack.ref)
     if os.path.exists(example):
-        for error in config_errors(pack.config_schema, load_yaml(example) or {}):
-            out.add(example, error[0], error[1])
+        for field, message in config_errors(pack, load_yaml(example) or {}, example,
+                                            kv_get=_local_datastore(pack)):
+            out.add(example, field, message)
 
 
-def config_errors(config_schema, config):
-    """Return ``[(key, message)]`` for a config against the pack's config schema.
+def _local_datastore(pack):
+    """``kv_get`` over the local runner's datastore of this pack (empty when it has none)."""
+    path = os.path.join(pack.pack_dir, ".local", "datastore.json")
+    return JsonFileKeyValueStore(path).get if os.path.exists(path) else (lambda name: None)
 
-    Values that are Jinja expressions (``{{ st2kv.system.x }}``) are rendered by StackStorm at run
-    time and are accepted for string keys here.
+
+def config_errors(pack, config, config_path, kv_get=None):
+    """Return ``[(field, message)]`` for a pack config, as StackStorm registers and loads it.
+
+    StackStorm's registration refusal (schema, ``decrypt_kv`` on a secret key; see
+    ``pack_config.registration_problems``), then the failure to render a dynamic value
+    (``{{ st2kv.system.x }}``, from ``kv_get``), each in StackStorm's words. Keys missing from
+    config.schema.yaml are reported too: StackStorm accepts them, but nothing reads them, so they
+    are most likely misspelt.
     """
-    from st2common.util import schema as util_schema
-
-    problems = []
-    if not isinstance(config, dict):
-        return [("(config)", "must be a mapping")]
-    for key in config:
-        if key not in config_schema:
-            problems.append((key, "is not in config.schema.yaml"))
-    checked = {k: v for k, v in config.items()
-               if not (isinstance(v, str) and "{{" in v and
-                       config_schema.get(k, {}).get("type") == "string")}
-    schema = {"type": "object", "properties": config_schema}
-    validator = util_schema.CustomValidator(schema)
-    for error in validator.iter_errors(checked):
-        where = ".".join(str(p) for p in error.absolute_path) or "(config)"
-        problems.append((where, error.message))
+    problems = [(str(key), "is not in config.schema.yaml (StackStorm accepts it, but nothing "
+                 "reads it)") for key in (config if isinstance(config, dict) else {})
+                if key not in pack.config_schema]
+    refused = registration_problems(pack.config_schema, config, config_path, pack.ref)
+    if refused or not isinstance(config, dict):
+        return refused + problems
+    try:
+        resolve_config(pack.config_schema, config, kv_get, pack.ref)
+    except ConfigRenderError as error:
+        problems.append((error.key, str(error)))
     return problems
 
 

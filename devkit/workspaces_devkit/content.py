@@ -42,7 +42,8 @@ SEMVER_RE = re.compile(
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 TRIGGER_REF_IN_TEMPLATE_RE = re.compile(
-    r"\btrigger((?:\.[A-Za-z_][A-Za-z0-9_]*|\[['\"][^'\"]+['\"]\])+)")
+    r"\btrigger((?:\.[A-Za-z_][A-Za-z0-9_]*|\[['\"][^'\"]+['\"]\])+)"
+    r"(?:\(\s*['\"]([^'\"]+)['\"])?")
 JSON_TYPES = {"string", "integer", "number", "boolean", "object", "array", "null"}
 PARAM_NAME_RE = re.compile(r"^\w+$")
 ST2_VERSION_RE = re.compile(r"^((>?>|>=|=|<=|<?<)\s*[0-9]+\.[0-9]+\.[0-9]+?(\s*,)?\s*)+$")
@@ -415,10 +416,13 @@ def _check_actions(pack, out):
 
 
 def _trigger_paths(text):
-    """Yield the dotted ``trigger.x.y`` paths used in a Jinja template string."""
+    """Yield the dotted ``trigger.x.y`` paths (and ``trigger.get("x")``) used in a template."""
     for match in TRIGGER_REF_IN_TEMPLATE_RE.finditer(text):
         parts = re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[['\"]([^'\"]+)['\"]\]", match.group(1))
-        yield [a or b for a, b in parts]
+        path = [a or b for a, b in parts]
+        if match.group(2) is not None and path and path[-1] == "get":
+            path = path[:-1] + [match.group(2)]  # trigger.get("x") reads the field x
+        yield path
 
 
 def _path_in_schema(parts, schema):

@@ -24,8 +24,8 @@ PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EB = "uid://A002/Xc7111c/X3979"
 MOUS = "uid://A001/X1284/X265f"
 SHIPPED_RULES = {"workspaces.alma_asdm_reingest", "workspaces.alma_calibration_ingest",
-                 "workspaces.alma_mark_not_calibrateable", "workspaces.file_detected_create_and_run",
-                 "workspaces.vlba_data_ingest"}
+                 "workspaces.alma_mark_not_calibrateable",
+                 "workspaces.file_detected_create_and_run", "workspaces.vlba_data_ingest"}
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,11 @@
 
 ``run_demo`` starts the Workspaces emulator on loopback, makes the embedded archive databases
 (SQLite) with a sample day of ALMA data, copies the pack into a temporary folder with the file rule
-(shipped disabled) enabled and pointed at a demo staging folder, and runs it with the local runner: sensors poll every second,
-triggers fire, rules match, actions create Workspaces requests in the emulator and mark ASDMs in
-the metadata database. Sample VLBA correlator files and a staged file are dropped once the sensors
-have taken their baseline. The run stops by itself when everything expected has happened (or after
-``duration`` seconds) and prints a summary.
+(shipped disabled) enabled and pointed at a demo staging folder, and runs it with the local
+runner: sensors poll every second, triggers fire, rules match, actions create Workspaces requests
+in the emulator and mark ASDMs in the metadata database. Sample VLBA correlator files and a staged
+file are dropped once the sensors have taken their baseline. The run stops by itself when
+everything expected has happened (or after ``duration`` seconds) and prints a summary.
 """
 
 import datetime

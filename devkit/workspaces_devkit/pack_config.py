@@ -64,13 +64,16 @@ def registration_problems(config_schema, config, config_path, pack_name):
                  error.message.split("\n\n")[0])]
     except ValueValidationException as error:
         keys = [key for key, value in config.items()
-                if is_jinja_expression(value) and "decrypt_kv" in value and
-                (config_schema.get(key) or {}).get("secret")]
+                if _decrypts(value) and (config_schema.get(key) or {}).get("secret")]
         return [(", ".join(keys) or "(config)", str(error))]
     except AttributeError as error:  # StackStorm's own failure on decrypt_kv in an unknown key
         return [("(config)", 'Failed to register config "%s" for pack "%s": %s'
                  % (config_path, pack_name, error))]
     return []
+
+
+def _decrypts(value):
+    return is_jinja_expression(value) and "decrypt_kv" in value
 
 
 # --- loading (ContentPackConfigLoader) -----------------------------------------------------------
@@ -153,9 +156,9 @@ def _assign_defaults(schema, config):
         except (KeyError, IndexError):
             value = None
         kind = schema_item.get("type")
-        if kind == "object" and (schema_item.get("properties") or
-                                 schema_item.get("patternProperties") or
-                                 schema_item.get("additionalProperties")):
+        sub_schemas = [schema_item.get(name) for name in
+                       ("properties", "patternProperties", "additionalProperties")]
+        if kind == "object" and any(sub_schemas):
             if not value:
                 value = config[key] = {}
             _assign_defaults(_object_properties_schema(schema_item, list(value)), value)

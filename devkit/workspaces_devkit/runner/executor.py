@@ -4,9 +4,10 @@
 (and runner's) parameter schema exactly as StackStorm's API does before it schedules anything
 (an ``immutable`` parameter given a value is refused), completes them as StackStorm's action
 runner does (``render.render_final_params``: defaults, templated defaults with ``config_context``,
-every declared action parameter passed, None when it has no value), then runs ``action_wrapper`` in a new Python process with the pack's ``actions/`` and
-``actions/lib`` on its path, enforcing the ``timeout`` runner parameter. The result has the
-python runner's shape: ``{"result", "stdout", "stderr", "exit_code"}``.
+every declared action parameter passed, None when it has no value), then runs ``action_wrapper``
+in a new Python process with the pack's ``actions/`` and ``actions/lib`` on its path, enforcing
+the ``timeout`` runner parameter. The result has the python runner's shape: ``{"result",
+"stdout", "stderr", "exit_code"}``.
 """
 
 import itertools

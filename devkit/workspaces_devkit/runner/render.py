@@ -100,7 +100,7 @@ def cast_value(value, schema):
 # --- the dependency graph (param.py _create_graph, _process, _validate, _resolve) ----------------
 
 class _Graph(object):
-    """Nodes with a ``value`` or a ``template`` (later attributes update earlier ones), and edges."""
+    """Nodes holding a ``value`` or a ``template`` (later attributes update earlier ones)."""
 
     def __init__(self):
         self.nodes = {}

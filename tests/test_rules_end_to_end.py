@@ -69,20 +69,36 @@ def test_every_shipped_rule_is_covered_here():
     assert {rule.ref for rule in load_pack(PACK_DIR).rules} == SHIPPED_RULES
 
 
-@pytest.mark.parametrize("mous", ["absent", None, MOUS])
-def test_alma_asdm_reingest_sends_typed_parameters(run_rule, emulator, mous):
-    payload = {"eb_uid": EB, "project_code": "2017.1.00886.L", "qa0_status": "Pass",
-               "end_time": "2026-11-25T10:00:00Z"}
-    if mous != "absent":
-        payload["mous_uid"] = mous
-    parameters, _ = run_rule("workspaces.alma_asdm_reingest", payload)
+def _asdm_payloads(mous_uid):
+    """The alma_asdm payloads for an EB whose MOUS is ``mous_uid`` (None: the archive has none)
+    that the trigger type's payload_schema accepts: the MOUS absent, null or empty, with or
+    without ``mous_found``."""
+    base = {"eb_uid": EB, "project_code": "2017.1.00886.L", "qa0_status": "Pass",
+            "end_time": "2026-11-25T10:00:00Z"}
+    if mous_uid is None:
+        shapes = [{}, {"mous_uid": None}, {"mous_uid": ""},
+                  {"mous_uid": "", "mous_found": False}, {"mous_uid": None, "mous_found": False}]
+    else:
+        shapes = [{"mous_uid": mous_uid}, {"mous_uid": mous_uid, "mous_found": True}]
+    spec = load_pack(PACK_DIR).trigger_types()["workspaces.alma_asdm"]
+    payloads = [dict(base, **shape) for shape in shapes]
+    return [p for p in payloads if not payload_errors("workspaces.alma_asdm", spec, p)]
+
+
+@pytest.mark.parametrize("mous_uid", [None, MOUS])
+def test_alma_asdm_reingest_sends_typed_parameters(run_rule, emulator, mous_uid):
+    payloads = _asdm_payloads(mous_uid)
+    assert payloads, "no payload shape for this MOUS is valid against the payload_schema"
     expected = {"telescope": "ALMA", "product_locator": EB, "project_code": "2017.1.00886.L",
-                "mous_uid": None if mous in ("absent", None) else MOUS}
-    assert parameters["parameters"] == expected
-    [request] = emulator.requests("capability")
-    assert request["capability_name"] == "ingest_obs"
-    assert request["parameters"] == expected
-    assert request["parameters"]["mous_uid"] != "None"
+                "mous_uid": mous_uid}
+    for payload in payloads:
+        emulator.reset()
+        parameters, _ = run_rule("workspaces.alma_asdm_reingest", payload)
+        assert parameters["parameters"] == expected, payload
+        [request] = emulator.requests("capability")
+        assert request["capability_name"] == "ingest_obs"
+        assert request["parameters"] == expected, payload
+        assert request["parameters"]["mous_uid"] not in ("None", "")
 
 
 def test_alma_calibration_ingest_sends_the_mous(run_rule, emulator):

@@ -106,6 +106,8 @@ ERRORS = [
     ({"text": "{{ trigger.nope.deeper }}"}, 'Failed to render parameter "text"'),
     # param.py _render: a quote inside a nested string breaks the JSON text being decoded
     ({"obj": {"p": "{{ trigger.path }}"}}, 'Failed to render parameter "obj"'),
+    # param.py _validate: a variable that is neither a parameter nor a context is refused
+    ({"text": "{{ nothing_here }}"}, 'Dependency unsatisfied in variable "nothing_here"'),
     # param.py _validate: cycles are refused
     ({"text": "{{ named }}", "named": "{{ text }}"}, "Cyclic dependency found"),
 ]

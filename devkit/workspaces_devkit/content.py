@@ -44,6 +44,8 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 TRIGGER_REF_IN_TEMPLATE_RE = re.compile(
     r"\btrigger((?:\.[A-Za-z_][A-Za-z0-9_]*|\[['\"][^'\"]+['\"]\])+)"
     r"(?:\(\s*['\"]([^'\"]+)['\"])?")
+#: A nested parameter value that is exactly one payload field: ``{{ trigger.a.b }}``.
+NESTED_TRIGGER_FIELD_RE = re.compile(r"^\s*{{\s*trigger\.([A-Za-z_][\w.]*)\s*}}\s*$")
 JSON_TYPES = {"string", "integer", "number", "boolean", "object", "array", "null"}
 PARAM_NAME_RE = re.compile(r"^\w+$")
 ST2_VERSION_RE = re.compile(r"^((>?>|>=|=|<=|<?<)\s*[0-9]+\.[0-9]+\.[0-9]+?(\s*,)?\s*)+$")
@@ -453,6 +455,44 @@ def _strings(value):
                 yield text
 
 
+def _field_schema(parts, schema):
+    """The payload_schema property at ``parts`` (None when unknown or below a free-form value)."""
+    node = schema
+    for part in parts:
+        node = ((node or {}).get("properties") or {}).get(part)
+        if node is None:
+            return None
+    return node
+
+
+def _nested_texts(value, payload_schema, where=""):
+    """Yield ``(where, problem)`` for payload fields that StackStorm would turn into text.
+
+    A Jinja expression nested inside an object or array parameter is rendered as a string
+    (st2common/util/param.py ``_render``): ``{{ trigger.size }}`` gives ``"1000"`` and a missing
+    or null field ``"None"``. Only a non-string or optional payload field is a problem.
+    """
+    items = value.items() if isinstance(value, dict) else enumerate(value) \
+        if isinstance(value, list) else []
+    for key, item in items:
+        here = "%s.%s" % (where, key) if isinstance(value, dict) else "%s[%d]" % (where, key)
+        if isinstance(item, (dict, list)):
+            for found in _nested_texts(item, payload_schema, here):
+                yield found
+            continue
+        match = NESTED_TRIGGER_FIELD_RE.match(item) if isinstance(item, str) else None
+        field = _field_schema(match.group(1).split("."), payload_schema) if match else None
+        if field is None:
+            continue
+        if field.get("type") != "string" or not field.get("required"):
+            yield here, (
+                "StackStorm renders {{ trigger.%s }} nested in an object parameter as text (%s); "
+                "build the whole parameter in one expression, e.g. "
+                "\"{{ {'x': trigger.x} | tojson }}\"" % (
+                    match.group(1), "its %s value becomes a string" % field.get("type")
+                    if field.get("type") != "string" else "a missing value becomes \"None\""))
+
+
 def _check_rules(pack, out):
     from st2common.util import schema as util_schema
 
@@ -530,6 +570,9 @@ def _check_rules(pack, out):
                         out.add(path, "action.parameters",
                                 "{{ trigger.%s }} is not in the payload_schema of %s"
                                 % (".".join(parts), type_ref))
+            for name, value in given.items():
+                for where, problem in _nested_texts(value, spec.get("payload_schema")):
+                    out.add(path, "action.parameters.%s%s" % (name, where), problem)
 
 
 def _check_policies(pack, out):

@@ -109,8 +109,9 @@ class RuleEngine(object):
         found = []
         for rule in self.pack.rules:
             trigger = rule.raw.get("trigger") or {}
-            if rule.enabled and trigger.get("type") == trigger_type_ref and \
-                    (trigger.get("parameters") or {}) == wanted:
+            if not rule.enabled or trigger.get("type") != trigger_type_ref:
+                continue
+            if (trigger.get("parameters") or {}) == wanted:
                 found.append(rule)
         return found
 

@@ -63,6 +63,10 @@ REGISTRATION = [
     ("decrypt_kv on a non-secret key", {"url": "u", "plain": "{{ st2kv.system.p | decrypt_kv }}"},
      []),
     ("key outside the schema", {"url": "u", "extra": 1}, []),
+    # pack.py validate_config_against_schema looks the key up in the schema without a fallback
+    ("decrypt_kv on a key outside the schema", {"url": "u", "extra": "{{ x | decrypt_kv }}"},
+     [("(config)", 'Failed to register config "%s" for pack "demo": \'NoneType\' object has no '
+                   "attribute 'get'" % PATH)]),
 ]
 
 

@@ -28,6 +28,19 @@ SHIPPED_RULES = {"workspaces.alma_asdm_reingest", "workspaces.alma_calibration_i
                  "workspaces.file_detected_create_and_run", "workspaces.vlba_data_ingest"}
 
 
+def _calibration_payload(calibrateable, eb_uids):
+    """A workspaces.alma_calibration payload; fields its payload_schema does not declare (the
+    schema grows with the archive work) are left out."""
+    payload = {"mous_uid": MOUS, "project_code": "2017.1.00886.L",
+               "calibrateable": calibrateable, "eb_uids": eb_uids, "eb_count": len(eb_uids),
+               "delivery_id": "2017.1.00886.L_2026_002",
+               "delivery_name": "2017.1.00886.L_uid___A001_X1284_X265f",
+               "delivered_at": "2026-11-25T09:00:00Z"}
+    spec = load_pack(PACK_DIR).trigger_types()["workspaces.alma_calibration"]
+    declared = spec["payload_schema"]["properties"]
+    return {key: value for key, value in payload.items() if key in declared}
+
+
 @pytest.fixture(scope="module")
 def emulator():
     server = WorkspacesEmulator(submitted_seconds=0.05, executing_seconds=0.1)
@@ -102,10 +115,7 @@ def test_alma_asdm_reingest_sends_typed_parameters(run_rule, emulator, mous_uid)
 
 
 def test_alma_calibration_ingest_sends_the_mous(run_rule, emulator):
-    payload = {"mous_uid": MOUS, "project_code": "2017.1.00886.L", "calibrateable": True,
-               "eb_uids": [EB], "delivery_id": "2017.1.00886.L_2026_001",
-               "delivered_at": "2026-11-25T09:00:00Z"}
-    run_rule("workspaces.alma_calibration_ingest", payload)
+    run_rule("workspaces.alma_calibration_ingest", _calibration_payload(True, [EB]))
     [request] = emulator.requests("capability")
     assert request["capability_name"] == "ingest_cal"
     assert request["parameters"] == {"telescope": "ALMA", "mous_uid": MOUS,
@@ -154,10 +164,8 @@ def test_mark_not_calibrateable_marks_every_eb_of_the_mous(run_rule, tmp_path):
     ebs = [archive_fixtures.eb_uid(n) for n in range(3)]
     for uid in ebs:
         archive_fixtures.add_metadata_row(engine, uid, "2017.1.00886.L")
-    payload = {"mous_uid": MOUS, "project_code": "2017.1.00886.L", "calibrateable": False,
-               "eb_uids": ebs[:2], "delivery_id": "2017.1.00886.L_2026_002",
-               "delivered_at": "2026-11-25T09:00:00Z"}
-    parameters, execution = run_rule("workspaces.alma_mark_not_calibrateable", payload,
+    parameters, execution = run_rule("workspaces.alma_mark_not_calibrateable",
+                                     _calibration_payload(False, ebs[:2]),
                                      archive_metadata_db_url=url)
     assert parameters == {"eb_uids": ebs[:2]}
     with engine.connect() as connection:

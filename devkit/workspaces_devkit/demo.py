@@ -22,6 +22,7 @@ import yaml
 from workspaces_devkit import archive_fixtures
 from workspaces_devkit.emulator import WorkspacesEmulator
 from workspaces_devkit.runner.local import LocalRunner
+from workspaces_pack.uids import canonical_uid
 
 __all__ = ["run_demo", "prepare_demo", "expected_outcome"]
 
@@ -61,8 +62,9 @@ def expected_outcome(sample):
     """What the demo must produce: capability and workflow requests, and EBs marked."""
     asdms = [eb for eb in sample["execution_blocks"]
              if eb["qa0_status"] in ("Pass", "SemiPass") and eb["hours_ago"] < 12]
-    manual = [d["mous_uid"] for d in sample["deliveries"] if d["manual_calibration"]]
-    marked = sorted(eb["eb_uid"] for eb in sample["execution_blocks"] if eb["mous_uid"] in manual)
+    # (Reconciled EBs, found by the ASDM sensor's daily comparison, add to ``asdms`` here.)
+    manual = [d for d in sample["deliveries"] if d["manual_calibration"]]
+    marked = sorted(uid for delivery in manual for uid in delivery["eb_uids"])
     calibrateable = len(sample["deliveries"]) - len(manual)
     return {"capability": {"ingest_obs": len(asdms), "ingest_cal": calibrateable, "null": 1},
             "workflow": {"ingest_obs": len(VLBA_SAMPLE)}, "marked": marked}
@@ -95,9 +97,9 @@ def _marked(metadata_url, status):
     try:
         with engine.connect() as connection:
             rows = connection.execute(sa.text(
-                "SELECT ost_exec_block_id FROM execution_blocks WHERE calibration_status = :s "
-                "ORDER BY ost_exec_block_id"), {"s": status})
-            return [row[0] for row in rows]
+                "SELECT ngas_fileset_id FROM execution_blocks WHERE calibration_status = :s "
+                "AND telescope = 'ALMA'"), {"s": status})
+            return sorted(canonical_uid(row[0]) for row in rows)
     finally:
         engine.dispose()
 

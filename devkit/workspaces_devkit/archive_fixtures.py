@@ -319,16 +319,14 @@ _PG_UID = "'uid://A002/X' || to_hex(n / 4096 + 13046044) || '/X' || to_hex(n % 4
 _PG_SB = "'uid://A001/X' || to_hex(n / 40960 + 4740) || '/X' || to_hex((n / 10) % 4096 + 16384)"
 _PG_MOUS = "'uid://A001/X' || to_hex(n / 40960 + 4740) || '/X' || to_hex((n / 10) % 4096)"
 _PG_END = ":newest - ((n - :first + 1) * interval '1 minute')"
-_PG_FILL_EXECBLOCK = (
-    "INSERT INTO aqua_v_execblock (execblockuid, schedblockuid, obsprojectcode, qa0status, "
-    "status, execfraction, starttime, endtime) "
-    "SELECT " + _PG_UID + ", " + _PG_SB + ", '2016.1.' || lpad((n % 90000)::text, 5, '0') || '.S', "
-    "'Pass', 'SUCCESS', 1.0, " + _PG_END + " - interval '1 hour', " + _PG_END +
-    " FROM generate_series(:first, :last) AS n")
-_PG_FILL_SCHED_BLOCKS = (
-    "INSERT INTO sched_block_status (domain_entity_id, parent_obs_unit_set_status_id) "
-    "SELECT " + _PG_SB + ", " + _PG_MOUS + " FROM generate_series(:first, :last) AS n "
-    "WHERE n % 10 = 0")
+_PG_FILL_EXECBLOCK = "".join([
+    "INSERT INTO aqua_v_execblock (execblockuid, schedblockuid, obsprojectcode, qa0status, ",
+    "status, execfraction, starttime, endtime) SELECT ", _PG_UID, ", ", _PG_SB, ", ",
+    "'2016.1.' || lpad((n % 90000)::text, 5, '0') || '.S', 'Pass', 'SUCCESS', 1.0, ",
+    _PG_END, " - interval '1 hour', ", _PG_END, " FROM generate_series(:first, :last) AS n"])
+_PG_FILL_SCHED_BLOCKS = "".join([
+    "INSERT INTO sched_block_status (domain_entity_id, parent_obs_unit_set_status_id) SELECT ",
+    _PG_SB, ", ", _PG_MOUS, " FROM generate_series(:first, :last) AS n WHERE n % 10 = 0"])
 
 
 def bulk_fill_execution_blocks(engine, count, newest_end, start_number=1000000):

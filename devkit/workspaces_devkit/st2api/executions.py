@@ -107,10 +107,10 @@ class ExecutionStore(object):
         """Return ``(records, total)``: filtered copies, newest first unless ``sort_asc``."""
         with self._lock:
             records = [self._records[i] for i in self._order]
+            wanted = {"action_ref": action, "status": status, "user": user}
+            wanted = {field: value for field, value in wanted.items() if value is not None}
             records = [r for r in records
-                       if (action is None or r.action_ref == action)
-                       and (status is None or r.status == status)
-                       and (user is None or r.user == user)]
+                       if all(getattr(r, field) == value for field, value in wanted.items())]
             records.sort(key=lambda r: r.start_timestamp, reverse=not sort_asc)
             total = len(records)
             records = records[offset:]

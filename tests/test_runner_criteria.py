@@ -103,7 +103,8 @@ def test_asdm_rule_for_an_eb_without_mous_never_sends_the_text_none():
         "mous_found": False, "qa0_status": "Pass", "end_time": "2026-11-25T00:00:00Z"},
         trigger_parameters={"qa0_statuses": ["Pass", "SemiPass"]})
     assert match.matched and match.error is None
-    assert "None" not in repr(match.parameters)
+    assert "'None'" not in repr(match.parameters), "no text 'None' (null is fine)"
+    assert match.parameters["parameters"]["mous_uid"] is None
     assert evaluate({"type": "equals", "pattern": False}, False, False), \
         "a rule can select EBs without MOUS with trigger.mous_found equals false"
 

@@ -2,11 +2,11 @@
 
 ``run_demo`` starts the Workspaces emulator on loopback, makes the embedded archive databases
 (SQLite) with a sample day of ALMA data, copies the pack into a temporary folder with the file rule
-pointed at a demo staging folder, and runs it with the local runner: sensors poll every second,
-triggers fire, rules match, actions create Workspaces requests in the emulator and mark ASDMs in
-the metadata database. Sample VLBA correlator files and a staged file are dropped once the sensors
-have taken their baseline. The run stops by itself when everything expected has happened (or after
-``duration`` seconds) and prints a summary.
+(shipped disabled) enabled and pointed at a demo staging folder, and runs it with the local
+runner: sensors poll every second, triggers fire, rules match, actions create Workspaces requests
+in the emulator and mark ASDMs in the metadata database. Sample VLBA correlator files and a staged
+file are dropped once the sensors have taken their baseline. The run stops by itself when
+everything expected has happened (or after ``duration`` seconds) and prints a summary.
 """
 
 import datetime
@@ -44,6 +44,7 @@ def prepare_demo(workdir, emulator_url):
     with open(rule_path) as handle:
         rule = yaml.safe_load(handle)
     rule["trigger"]["parameters"].update({"directory": staging, "settle_seconds": 1})
+    rule["enabled"] = True  # shipped disabled (site placeholders); the demo's copy enables it
     with open(rule_path, "w") as handle:
         handle.write("---\n" + yaml.safe_dump(rule, sort_keys=False))
     alma_url = "sqlite:///" + os.path.join(workdir, "alma.sqlite")

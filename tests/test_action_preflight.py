@@ -170,17 +170,15 @@ class PreflightCases(SchemaDatabases):
         text = out.getvalue()
         self.assertIn("aqua_v_execblock.qa0status", text)
         self.assertIn("preflight FAILED", text)
-        self.assertIn("rule workspaces.file_detected_create_and_run", text)
         self.assert_no_secrets(text)
         self.build_fixed()
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = cli.main(["preflight", "--config", config_path, "--json"])
+            code = cli.main(["preflight", "--config", config_path, "--json",
+                             "--state-dir", self.folder])
         report = json.loads(out.getvalue())
-        self.assertEqual([entry["item"] for entry in report["failed"]],
-                         ["rule workspaces.file_detected_create_and_run "
-                          "/data/workspaces/incoming"])
-        self.assertEqual(code, 1)
+        self.assertEqual(report["failed"], [])
+        self.assertEqual(code, 0)
 
     def build_fixed(self):
         """Replace the databases by correct ones."""
@@ -213,6 +211,36 @@ class PreflightPostgresTest(PreflightCases, BaseActionTestCase):
     """On a real PostgreSQL server, ALMA tables in schema ``alma``, the EB view a view."""
 
     database = "postgres"
+
+
+class RuleDirectoriesTest(unittest.TestCase):
+    """`workspaces-local preflight` also checks the directories of enabled file rules."""
+
+    def test_enabled_file_rule_directory_is_checked(self):
+        import yaml
+
+        from pack_test_support import PACK_DIR
+        work = tempfile.mkdtemp(prefix="preflight-pack-")
+        self.addCleanup(shutil.rmtree, work, True)
+        pack = os.path.join(work, "pack")
+        shutil.copytree(PACK_DIR, pack, ignore=shutil.ignore_patterns(
+            ".git", ".venv*", ".local", "__pycache__", "*.pyc", "bench", "tests", "docs"))
+        rule_path = os.path.join(pack, "rules", "file_detected_create_and_run.yaml")
+        with open(rule_path) as handle:
+            rule = yaml.safe_load(handle)
+        missing = os.path.join(work, "incoming")
+        rule["enabled"] = True
+        rule["trigger"]["parameters"]["directory"] = missing
+        with open(rule_path, "w") as handle:
+            handle.write("---\n" + yaml.safe_dump(rule, sort_keys=False))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = cli.main(["preflight", "--pack-dir", pack, "--json"])
+        report = json.loads(out.getvalue())
+        self.assertEqual(code, 1)
+        self.assertIn({"area": "directories", "status": "missing", "detail": "does not exist",
+                       "item": "rule workspaces.file_detected_create_and_run %s" % missing},
+                      report["failed"])
 
 
 class ScrubberTest(unittest.TestCase):

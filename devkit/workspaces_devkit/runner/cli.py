@@ -151,6 +151,7 @@ def rule_directories(pack):
 def cmd_preflight(args):
     """Run the pack's preflight with the local config; exit 1 when anything is wrong."""
     from workspaces_devkit.content import load_pack
+    from workspaces_devkit.kvstore import JsonFileKeyValueStore
     from workspaces_devkit.runner.local import load_config
 
     pack = load_pack(args.pack_dir)
@@ -159,7 +160,14 @@ def cmd_preflight(args):
         sys.path.insert(0, shared_lib)
     from workspaces_pack.preflight import run_preflight
 
-    report = run_preflight(load_config(pack, args.config), directories=rule_directories(pack))
+    state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+    path = os.path.join(state_dir, "datastore.json")
+    store = JsonFileKeyValueStore(path) if os.path.exists(path) else None
+
+    def kv_get(name):  # {{ st2kv.system.x }} config values, from the runner's datastore
+        return store.get(name) if store is not None else None
+    config = load_config(pack, args.config, kv_get=kv_get)
+    report = run_preflight(config, directories=rule_directories(pack))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
@@ -218,9 +226,7 @@ def build_parser():
     validate.set_defaults(func=cmd_validate)
     preflight = sub.add_parser("preflight", help="check the config against databases, Workspaces"
                                " and folders")
-    preflight.add_argument("--pack-dir", default=PACK_DIR)
-    preflight.add_argument("--config", help="pack config YAML (default: config.schema.yaml"
-                           " defaults)")
+    _add_common(preflight)
     preflight.add_argument("--json", action="store_true", help="print the report as JSON")
     preflight.set_defaults(func=cmd_preflight)
     demo = sub.add_parser("demo", help="run the end-to-end demo and print a summary")

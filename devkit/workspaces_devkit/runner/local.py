@@ -22,7 +22,7 @@ import time
 import yaml
 from workspaces_devkit.kvstore import JsonFileKeyValueStore
 
-from workspaces_devkit.content import config_errors, load_pack, load_rules, validate_pack
+from workspaces_devkit.content import config_errors, load_pack, overlay_rules, validate_pack
 from workspaces_devkit.runner.executor import ActionExecutor
 from workspaces_devkit.runner.policies import ConcurrencyPolicies, PolicyCanceled
 from workspaces_devkit.runner.rules import RuleEngine
@@ -82,7 +82,10 @@ class LocalRunner(object):
         self.pack = load_pack(self.pack_dir)
         self.rules_dir = os.path.abspath(rules_dir) if rules_dir else None
         if self.rules_dir:
-            self.pack.rules = load_rules(self.pack, self.rules_dir)
+            errors = overlay_rules(self.pack, self.rules_dir)
+            if errors:
+                raise ConfigInvalid("rules in %s are invalid:\n%s" % (self.rules_dir, "\n".join(
+                    "  %s: %s: %s" % e for e in errors)))
         self.policies = ConcurrencyPolicies(self.pack)
         self.observer = None
         shared_lib = os.path.join(self.pack_dir, "actions", "lib")

@@ -15,12 +15,15 @@ Read from StackStorm's OpenAPI definition (st2common/openapi.yaml) and its contr
 - ``GET /stream``: server-sent events (see ``events``).
 """
 
+import json
 import mimetypes
 import os
 
 from workspaces_devkit.st2api import shapes
+from workspaces_devkit.st2api.auth import format_isotime
 from workspaces_devkit.st2api.errors import not_found
 from workspaces_devkit.st2api.events import sse_stream
+from workspaces_devkit.st2api.executions import PENDING_STATES
 
 __all__ = ["UiRoutes", "StreamResponse", "RawResponse"]
 
@@ -294,17 +297,43 @@ class UiRoutes(object):
         return self.router.response(200, filters)
 
     def execution_output(self, request, execution_id):
-        """GET /executions/<id>/output: the action's stdout/stderr as text."""
+        """GET /executions/<id>/output: the action's stdout/stderr as text.
+
+        Asked by an ``EventSource`` (``Accept: text/event-stream``, st2web's live output through
+        ``/stream``) it answers as st2stream does: ``st2.execution.output__create`` events, then
+        ``EOF``. A python action's output is known once it has finished, so it comes then.
+        """
         record = self.backend.executions.get(execution_id)
         if record is None:
             raise not_found('Resource with a reference or id "%s" not found' % execution_id)
         wanted = request.query.get("output_type") or "all"
-        result = record.result if isinstance(record.result, dict) else {}
-        parts = []
-        for name in ("stdout", "stderr"):
-            if wanted in ("all", name) and result.get(name):
-                parts.append(str(result[name]))
+        if "text/event-stream" in request.headers.get("accept", ""):
+            return StreamResponse(self._output_events(execution_id, wanted))
+        parts = [data for _, data in _outputs(record, wanted)]
         return RawResponse(200, "".join(parts).encode("utf-8"), "text/plain")
+
+    def _output_events(self, execution_id, wanted):
+        executions = self.backend.executions
+        while not self.backend.events.closed:
+            record = executions.wait(execution_id, timeout=1.0)
+            if record.status not in PENDING_STATES:
+                break
+            yield b"\n"
+        action = self.backend.get_action(record.action_ref) or {}
+        for output_type, data in _outputs(record, wanted):
+            body = {"id": record.id, "execution_id": record.id, "action_ref": record.action_ref,
+                    "runner_ref": action.get("runner_type"), "output_type": output_type,
+                    "timestamp": format_isotime(record.end_timestamp or record.start_timestamp),
+                    "data": data}
+            yield ("event: st2.execution.output__create\ndata: %s\n\n"
+                   % json.dumps(body)).encode("utf-8")
+        yield b"event: EOF\ndata: ''\n\n"
+
+
+def _outputs(record, wanted):
+    result = record.result if isinstance(record.result, dict) else {}
+    return [(name, str(result[name])) for name in ("stdout", "stderr")
+            if wanted in ("all", name) and result.get(name)]
 
 
 def _content_type(path):

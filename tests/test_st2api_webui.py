@@ -582,3 +582,45 @@ def test_the_concurrency_policy_delays_the_eleventh_run_until_a_slot_frees(tmp_p
         release.set()
         server.stop()
         runner.stop()
+
+
+# --- the rest of what st2web calls -----------------------------------------------------------
+
+def test_rerun_starts_the_same_action_with_merged_parameters(service, api):
+    first = api("POST", "/executions", json={"action": ACTION, "parameters": {
+        "capability_name": "null", "wait": True, "poll_interval": 0.05}}).json()
+    service.backend.executions.wait(first["id"], timeout=TIMEOUT)
+    answer = api("POST", "/executions/%s/re_run" % first["id"],
+                 json={"parameters": {"poll_interval": 0.1}})
+    assert answer.status_code == 201, answer.text
+    again = check(answer.json(), EXECUTION_DOC)
+    assert again["parameters"] == {"capability_name": "null", "wait": True, "poll_interval": 0.1}
+    assert again["context"]["re-run"] == {"ref": first["id"]}
+    only = api("POST", "/executions/%s/re_run?no_merge=true" % first["id"],
+               json={"parameters": {"capability_name": "null"}}).json()
+    assert only["parameters"] == {"capability_name": "null"}
+    assert [doc["id"] for doc in api.ok("/executions", params={"id": only["id"]})] == [only["id"]]
+    assert api("POST", "/executions/%s/re_run" % ("0" * 24), json={}).status_code == 404
+    for execution_id in (again["id"], only["id"]):
+        service.backend.executions.wait(execution_id, timeout=TIMEOUT)
+
+
+def test_sensor_types_list_the_pack_sensors_and_their_trigger_types(api):
+    docs = api.ok("/sensortypes")
+    by_name = {doc["name"]: doc for doc in docs}
+    assert "workspaces.alma_calibration" in by_name["AlmaCalibrationSensor"]["trigger_types"]
+    one = api.ok("/sensortypes/workspaces.AlmaCalibrationSensor")
+    assert one["class_name"] == "AlmaCalibrationSensor" and one["pack"] == "workspaces"
+
+
+def test_an_invalid_rule_in_the_overlay_stops_the_runner_at_start(tmp_path):
+    from workspaces_devkit.runner.local import ConfigInvalid
+
+    overlay = tmp_path / "rules"
+    overlay.mkdir()
+    (overlay / "broken.yaml").write_text(yaml.safe_dump(dict(
+        calibration_rule("broken", "2099.A.00020.S"), criteria={"trigger.x": {"type": "eq"}})))
+    with pytest.raises(ConfigInvalid) as raised:
+        LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), sensors=[], out=io.StringIO(),
+                    rules_dir=str(overlay))
+    assert "broken.yaml" in str(raised.value) and "criteria.trigger.x" in str(raised.value)

@@ -81,7 +81,7 @@ class LocalBackend(object):
                      if ref_or_id in (doc["ref"], doc["id"])), None)
 
     # --- executions --------------------------------------------------------------------------
-    def execute(self, action_ref, parameters, user, origin=None, on_done=None):
+    def execute(self, action_ref, parameters, user, origin=None, on_done=None, context=None):
         """Validate and start an execution; return its ``ActionExecutionAPI`` document.
 
         Raises a 400 ``ApiError`` for an unknown or disabled action and for invalid parameters
@@ -96,6 +96,8 @@ class LocalBackend(object):
             validate_parameters(spec, parameters, check_immutable=True)
         except ParameterError as error:
             raise bad_request(error.api_message)
+        if context:
+            origin = dict(origin or {}, context=context)
         record = self.executions.submit(action_ref, parameters, user, origin=origin,
                                         on_done=on_done)
         return self.execution_doc(record)

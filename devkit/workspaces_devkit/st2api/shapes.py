@@ -16,7 +16,8 @@ from workspaces_devkit.st2api.auth import format_isotime
 
 __all__ = ["stable_id", "action_doc", "runner_doc", "trigger_type_doc", "rule_doc", "key_doc",
            "execution_doc", "select_attributes", "runner_parameters", "SYSTEM_SCOPE",
-           "trigger_doc", "liveaction_doc", "pack_doc", "action_overview_doc"]
+           "trigger_doc", "liveaction_doc", "pack_doc", "action_overview_doc",
+           "sensor_type_doc"]
 
 SYSTEM_SCOPE = "st2kv.system"
 
@@ -187,6 +188,20 @@ def rule_doc(pack, spec):
     }
 
 
+def sensor_type_doc(pack, spec):
+    """Return the ``SensorTypeAPI`` document of a ``SensorSpec``."""
+    ref = "%s.%s" % (pack.ref, spec.class_name)
+    return {"id": stable_id("sensor_type", ref), "uid": "sensor_type:%s:%s" % (
+                pack.ref, spec.class_name),
+            "ref": ref, "name": spec.class_name, "class_name": spec.class_name,
+            "pack": pack.ref, "description": spec.meta.get("description"),
+            "artifact_uri": "file://" + spec.entry_point,
+            "entry_point": os.path.basename(spec.entry_point),
+            "enabled": bool(spec.enabled), "poll_interval": spec.poll_interval,
+            "trigger_types": [t["ref"] for t in spec.trigger_types],
+            "metadata_file": _relative(pack.pack_dir, spec.path)}
+
+
 def trigger_doc(rule):
     """Return the ``TriggerAPI`` document of the trigger a rule document listens to."""
     trigger = rule["trigger"]
@@ -249,6 +264,7 @@ def execution_doc(record, action, runner):
 def _execution_context(record, action):
     """The execution's ``context``: user and pack; rule and trigger instance refs for a rule's."""
     context = {"user": record.user, "pack": action.get("pack")}
+    context.update(copy.deepcopy(record.origin.get("context") or {}))
     rule = record.origin.get("rule")
     instance = record.origin.get("trigger_instance")
     if rule:

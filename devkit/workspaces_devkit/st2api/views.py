@@ -11,7 +11,9 @@ Read from StackStorm's OpenAPI definition (st2common/openapi.yaml) and its contr
   never outside it).
 - ``GET /ruleenforcements[/views]`` (filters ``rule_ref``, ``rule_id``, ``execution``,
   ``trigger_instance``), ``GET /triggerinstances[/<id>]``.
-- ``GET /executions/views/filters``, ``GET /executions/<id>/output``.
+- ``GET /executions/views/filters``, ``GET /executions/<id>/output``, ``POST
+  /executions/<id>/re_run`` (History's Rerun: the same action, parameters merged unless
+  ``no_merge``), ``GET /sensortypes[/<ref>]``.
 - ``GET /stream``: server-sent events (see ``events``).
 """
 
@@ -21,7 +23,7 @@ import os
 
 from workspaces_devkit.st2api import shapes
 from workspaces_devkit.st2api.auth import format_isotime
-from workspaces_devkit.st2api.errors import not_found
+from workspaces_devkit.st2api.errors import bad_request, not_found
 from workspaces_devkit.st2api.events import sse_stream
 from workspaces_devkit.st2api.executions import PENDING_STATES
 
@@ -40,6 +42,7 @@ _FILTER_FIELDS = (
 _NULL_ALLOWED = ("rule", "trigger", "trigger_type")
 #: ``GET /executions`` filters st2web's History sends (name -> value of an execution document).
 EXECUTION_FILTERS = dict(_FILTER_FIELDS, **{
+    "id": lambda doc: doc.get("id"),
     "parent": lambda doc: doc.get("parent"),
     "trigger_instance": lambda doc: (doc.get("trigger_instance") or {}).get("id"),
     "liveaction": lambda doc: (doc.get("liveaction") or {}).get("id"),
@@ -121,6 +124,9 @@ class UiRoutes(object):
              True),
             ("GET", r"/executions/views/filters", self.execution_filters, True),
             ("GET", r"/executions/(?P<execution_id>[^/]+)/output", self.execution_output, True),
+            ("POST", r"/executions/(?P<execution_id>[^/]+)/re_run", self.rerun, True),
+            ("GET", r"/sensortypes", self.list_sensor_types, True),
+            ("GET", r"/sensortypes/(?P<ref>[^/]+)", self.get_sensor_type, True),
         ]
 
     # --- stream ------------------------------------------------------------------------------
@@ -295,6 +301,38 @@ class UiRoutes(object):
                     values.append(value)
             filters[name] = values
         return self.router.response(200, filters)
+
+    def rerun(self, request, execution_id):
+        """POST /executions/<id>/re_run: 201 with a new execution of the same action."""
+        record = self.backend.executions.get(execution_id)
+        if record is None:
+            raise not_found('Resource with a reference or id "%s" not found' % execution_id)
+        body = request.body if isinstance(request.body, dict) else {}
+        given = body.get("parameters") or {}
+        if not isinstance(given, dict):
+            raise bad_request("The parameters needs to be a dictionary (was %s)."
+                              % type(given))
+        no_merge = str(request.query.get("no_merge", "")).lower() in ("true", "1")
+        parameters = {} if no_merge else dict(record.parameters)
+        parameters.update(given)
+        doc = self.backend.execute(record.action_ref, parameters, body.get("user") or request.user,
+                                   context={"re-run": {"ref": execution_id}})
+        return self.router.response(201, doc)
+
+    def list_sensor_types(self, request):
+        """GET /sensortypes: the pack's sensors (the Triggers page)."""
+        docs = [shapes.sensor_type_doc(self.backend.pack, spec)
+                for spec in self.backend.pack.sensors]
+        return self.router.listing(docs, request, ("pack", "name", "enabled"))
+
+    def get_sensor_type(self, request, ref):
+        """GET /sensortypes/<ref or id>."""
+        doc = next((shapes.sensor_type_doc(self.backend.pack, spec)
+                    for spec in self.backend.pack.sensors
+                    if ref in ("%s.%s" % (self.backend.pack.ref, spec.class_name),
+                               shapes.stable_id("sensor_type", "%s.%s" % (
+                                   self.backend.pack.ref, spec.class_name)))), None)
+        return self.router.one(doc, ref, request)
 
     def execution_output(self, request, execution_id):
         """GET /executions/<id>/output: the action's stdout/stderr as text.

@@ -109,8 +109,14 @@ class LocalBackend(object):
             action.get("runner_type") or "python-script"))
 
     def _execution_changed(self, record, created):
-        """Publish ``st2.execution__create|update`` and ``st2.liveaction__...`` for a record."""
+        """Publish ``st2.execution__create|update`` and ``st2.liveaction__...`` for a record.
+
+        A finished execution's output goes first, as ``st2.execution.output__create`` events.
+        """
         suffix = "create" if created else "update"
         action = self._actions.get(record.action_ref) or {"ref": record.action_ref}
+        if record.end_timestamp is not None:
+            for output in shapes.output_docs(record, action):
+                self.events.publish("st2.execution.output__create", output)
         self.events.publish("st2.liveaction__" + suffix, shapes.liveaction_doc(record, action))
         self.events.publish("st2.execution__" + suffix, self.execution_doc(record))

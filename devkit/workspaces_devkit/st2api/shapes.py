@@ -17,7 +17,7 @@ from workspaces_devkit.st2api.auth import format_isotime
 __all__ = ["stable_id", "action_doc", "runner_doc", "trigger_type_doc", "rule_doc", "key_doc",
            "execution_doc", "select_attributes", "runner_parameters", "SYSTEM_SCOPE",
            "trigger_doc", "liveaction_doc", "pack_doc", "action_overview_doc",
-           "sensor_type_doc"]
+           "sensor_type_doc", "output_docs"]
 
 SYSTEM_SCOPE = "st2kv.system"
 
@@ -272,6 +272,20 @@ def _execution_context(record, action):
     if instance:
         context["trigger_instance"] = {"id": instance["id"], "name": None}
     return context
+
+
+def output_docs(record, action, output_type="all"):
+    """Return the ``ActionExecutionOutputAPI`` documents of a finished execution's output.
+
+    A python action's stdout and stderr are known once it has ended; each becomes one document.
+    """
+    result = record.result if isinstance(record.result, dict) else {}
+    when = format_isotime(record.end_timestamp or record.start_timestamp)
+    return [{"id": stable_id("output", "%s:%s" % (record.id, name)), "execution_id": record.id,
+             "action_ref": record.action_ref, "runner_ref": action.get("runner_type"),
+             "timestamp": when, "output_type": name, "data": str(result[name])}
+            for name in ("stdout", "stderr")
+            if output_type in ("all", name) and result.get(name)]
 
 
 def liveaction_doc(record, action):

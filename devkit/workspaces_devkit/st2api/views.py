@@ -22,7 +22,6 @@ import mimetypes
 import os
 
 from workspaces_devkit.st2api import shapes
-from workspaces_devkit.st2api.auth import format_isotime
 from workspaces_devkit.st2api.errors import bad_request, not_found
 from workspaces_devkit.st2api.events import sse_stream
 from workspaces_devkit.st2api.executions import PENDING_STATES
@@ -347,7 +346,7 @@ class UiRoutes(object):
         wanted = request.query.get("output_type") or "all"
         if "text/event-stream" in request.headers.get("accept", ""):
             return StreamResponse(self._output_events(execution_id, wanted))
-        parts = [data for _, data in _outputs(record, wanted)]
+        parts = [doc["data"] for doc in shapes.output_docs(record, {}, wanted)]
         return RawResponse(200, "".join(parts).encode("utf-8"), "text/plain")
 
     def _output_events(self, execution_id, wanted):
@@ -358,20 +357,10 @@ class UiRoutes(object):
                 break
             yield b"\n"
         action = self.backend.get_action(record.action_ref) or {}
-        for output_type, data in _outputs(record, wanted):
-            body = {"id": record.id, "execution_id": record.id, "action_ref": record.action_ref,
-                    "runner_ref": action.get("runner_type"), "output_type": output_type,
-                    "timestamp": format_isotime(record.end_timestamp or record.start_timestamp),
-                    "data": data}
+        for body in shapes.output_docs(record, action, wanted):
             yield ("event: st2.execution.output__create\ndata: %s\n\n"
                    % json.dumps(body)).encode("utf-8")
         yield b"event: EOF\ndata: ''\n\n"
-
-
-def _outputs(record, wanted):
-    result = record.result if isinstance(record.result, dict) else {}
-    return [(name, str(result[name])) for name in ("stdout", "stderr")
-            if wanted in ("all", name) and result.get(name)]
 
 
 def _content_type(path):

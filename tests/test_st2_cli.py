@@ -347,6 +347,16 @@ def test_async_run_then_execution_get_and_list(cli, service):
     assert re.search(r"\| %s \| workspaces\.capabilit\s*\| %s" % (execution_id, USER), out), out
 
 
+def test_execution_tail_follows_the_stream_until_the_execution_ends(cli, service):
+    out = cli.ok("run", ACTION, "capability_name=null", "wait=true", "poll_interval=0.05",
+                 "--async")
+    execution_id = re.search(r"st2 execution get ([0-9a-f]{24})", out).group(1)
+    stream_url = "http://127.0.0.1:%d/stream/v1" % service.port
+    out = cli.ok("execution", "tail", execution_id, ST2_STREAM_URL=stream_url)
+    assert "created capability request" in out, out
+    assert "Execution %s has completed (status=succeeded)." % execution_id in out, out
+
+
 def test_execution_get_of_an_unknown_id_says_it_is_not_found(cli):
     text = failed(cli("execution", "get", "0123456789abcdef01234567"))
     assert 'Action Execution "0123456789abcdef01234567" is not found.' in text

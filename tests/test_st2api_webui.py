@@ -425,12 +425,12 @@ def test_a_rule_saved_through_the_api_fires_and_shows_in_history_and_on_the_stre
         body = calibration_rule("test_fires", "2099.A.00010.S")
         assert api("POST", "/rules", json=body).status_code == 201
         dispatch(service, calibration_payload("2099.A.00010.S"))
+        wanted = ("st2.execution__create", "workspaces.test_fires")
         name, created = stream.wait_for(
-            lambda n, d: n == "st2.execution__create"
-            and (d.get("rule") or {}).get("ref") == "workspaces.test_fires")
+            lambda n, d: (n, (d.get("rule") or {}).get("ref")) == wanted)
         check(created, EXECUTION_DOC)
-        _, done = stream.wait_for(lambda n, d: n == "st2.execution__update"
-                                  and d["id"] == created["id"] and d["status"] == "succeeded")
+        wanted = ("st2.execution__update", created["id"], "succeeded")
+        _, done = stream.wait_for(lambda n, d: (n, d["id"], d["status"]) == wanted)
         assert [entry["status"] for entry in done["log"]] == [
             "requested", "scheduled", "running", "succeeded"]
     finally:
@@ -495,11 +495,11 @@ def test_executions_started_through_the_api_appear_on_the_stream(service, api):
             "capability_name": "null", "wait": True, "poll_interval": 0.05}})
         assert answer.status_code == 201
         execution_id = answer.json()["id"]
-        _, live = stream.wait_for(lambda n, d: n == "st2.liveaction__create"
-                                  and d["context"]["execution_id"] == execution_id)
+        _, live = stream.wait_for(lambda n, d: (
+            (n, d["context"]["execution_id"]) == ("st2.liveaction__create", execution_id)))
         assert live["action"] == ACTION
-        _, done = stream.wait_for(lambda n, d: n == "st2.execution__update"
-                                  and d["id"] == execution_id and d["status"] == "succeeded")
+        _, done = stream.wait_for(lambda n, d: (
+            (n, d["id"], d["status"]) == ("st2.execution__update", execution_id, "succeeded")))
         assert done["context"]["user"] == USER and "rule" not in done
     finally:
         stream.close()

@@ -89,6 +89,14 @@ def _wanted(name, body, events, action_refs, execution_ids):
     return True
 
 
+def _is_last(name, body, end_event, end_execution_id):
+    """True for the ``end_event`` of ``end_execution_id`` in a completed status."""
+    if not end_event or name != end_event or not isinstance(body, dict):
+        return False
+    return bool(end_execution_id) and body.get("id") == end_execution_id and \
+        body.get("status") in COMPLETED_STATES
+
+
 def _frame(name, body):
     return ("event: %s\ndata: %s\n\n" % (name, json.dumps(body))).encode("utf-8")
 
@@ -118,9 +126,7 @@ def sse_stream(bus, query, heartbeat=10.0):
                 if item is _CLOSED:
                     return
                 name, body = item
-                last = (end_event and name == end_event and end_execution_id
-                        and isinstance(body, dict) and body.get("id") == end_execution_id
-                        and body.get("status") in COMPLETED_STATES)
+                last = _is_last(name, body, end_event, end_execution_id)
                 if _wanted(name, body, events, action_refs, execution_ids):
                     yield _frame(name, body)
                 if last:

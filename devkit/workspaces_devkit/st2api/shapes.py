@@ -184,22 +184,28 @@ def rule_doc(pack, spec):
         "type": {"ref": "standard", "parameters": {}},
         "context": {},
         "tags": copy.deepcopy(meta.get("tags") or []),
-        "metadata_file": _relative(pack.pack_dir, spec.path),
+        "metadata_file": "rules/" + os.path.basename(spec.path),  # an overlay rule too
     }
 
 
 def sensor_type_doc(pack, spec):
     """Return the ``SensorTypeAPI`` document of a ``SensorSpec``."""
     ref = "%s.%s" % (pack.ref, spec.class_name)
-    return {"id": stable_id("sensor_type", ref), "uid": "sensor_type:%s:%s" % (
-                pack.ref, spec.class_name),
-            "ref": ref, "name": spec.class_name, "class_name": spec.class_name,
-            "pack": pack.ref, "description": spec.meta.get("description"),
-            "artifact_uri": "file://" + spec.entry_point,
-            "entry_point": os.path.basename(spec.entry_point),
-            "enabled": bool(spec.enabled), "poll_interval": spec.poll_interval,
-            "trigger_types": [t["ref"] for t in spec.trigger_types],
-            "metadata_file": _relative(pack.pack_dir, spec.path)}
+    return {
+        "id": stable_id("sensor_type", ref),
+        "uid": "sensor_type:%s:%s" % (pack.ref, spec.class_name),
+        "ref": ref,
+        "name": spec.class_name,
+        "class_name": spec.class_name,
+        "pack": pack.ref,
+        "description": spec.meta.get("description"),
+        "artifact_uri": "file://" + spec.entry_point,
+        "entry_point": os.path.basename(spec.entry_point),
+        "enabled": bool(spec.enabled),
+        "poll_interval": spec.poll_interval,
+        "trigger_types": [t["ref"] for t in spec.trigger_types],
+        "metadata_file": _relative(pack.pack_dir, spec.path),
+    }
 
 
 def trigger_doc(rule):

@@ -216,9 +216,16 @@ class UiRoutes(object):
         return self.router.one(self._pack(ref), ref, request)
 
     def get_pack_file(self, request, ref, path):
-        """GET /packs/views/file/<ref>/<path>: one file of the pack (never outside it)."""
+        """GET /packs/views/file/<ref>/<path>: one file of the pack (never outside it).
+
+        With a rules overlay, ``rules/<file>`` is the overlay's file (the rule as it runs).
+        """
         doc = self._pack(ref)
         root = os.path.realpath(self.backend.pack.pack_dir)
+        overlay = self.backend.rule_store.overlay
+        folder, name = os.path.split(path)
+        if overlay and folder == "rules" and os.path.isfile(os.path.join(overlay, name)):
+            root, path = os.path.realpath(overlay), name
         full = os.path.realpath(os.path.join(root, path))
         if not full.startswith(root + os.sep) or not os.path.isfile(full):
             raise not_found('File "%s" doesn\'t exist in pack "%s"' % (path, doc["ref"]))

@@ -249,3 +249,25 @@ def test_run_refuses_webui_without_the_api(tmp_path, capsys):
     args = build_parser().parse_args(["run", "--webui", str(tmp_path)])
     with pytest.raises(SystemExit, match="--webui .* needs the st2 API: give --api-htpasswd"):
         start_api_from_args(args, None, None, None, prefix="api-")
+
+
+def test_api_webui_prints_where_the_ui_is_and_serves_it(tmp_path, build_dir):
+    import io
+    from workspaces_devkit.st2api.cli import start_api_from_args
+    if NEEDS_NATIVE_THREADS["condition"]:
+        pytest.skip(NEEDS_NATIVE_THREADS["reason"])
+    htpasswd = str(tmp_path / "htpasswd")
+    add_user(htpasswd, USER, PASSWORD, rounds=4)
+    args = build_parser().parse_args(["api", "--htpasswd", htpasswd, "--port", "0",
+                                      "--webui", str(build_dir)])
+    runtime = local_runtime(PACK_DIR, state_dir=str(tmp_path / "state"))
+    out = io.StringIO()
+    server = start_api_from_args(args, runtime.pack, runtime.run_action, runtime.kv_store,
+                                 out=out)
+    try:
+        url = "http://127.0.0.1:%d/" % server.port
+        assert "st2 web UI (st2web build in %s) at %s\n" % (os.path.realpath(str(build_dir)), url) \
+            in out.getvalue()
+        assert call(server, "GET", "/")[2] == INDEX
+    finally:
+        server.stop()

@@ -314,7 +314,7 @@ def test_async_run_then_execution_get_and_list(cli, service):
     assert execution["parameters"] == {"capability_name": "null", "wait": True,
                                        "poll_interval": 0.05}
     assert [entry["status"] for entry in execution["log"]] == [
-        "requested", "running", "succeeded"]
+        "requested", "scheduled", "running", "succeeded"]
     assert execution["result"]["result"]["state"] == "Complete"
     listed = cli.json("execution", "list", "-n", "100")
     assert execution_id in [item["id"] for item in listed]

@@ -44,11 +44,16 @@ def _add_common(parser):
     parser.add_argument("--pack-dir", default=PACK_DIR, help="pack to run (default: this one)")
     parser.add_argument("--config", help="pack config YAML (default: config.schema.yaml defaults)")
     parser.add_argument("--state-dir", help="where the datastore lives (default PACK/.local)")
+    parser.add_argument("--rules-dir",
+                        help="read (and let the st2 API write) the rules in this directory "
+                             "instead of PACK/rules, e.g. for a read-only checkout; its first "
+                             "write copies the pack's rules into it")
 
 
 def _runner(args, **kwargs):
     from workspaces_devkit.runner.local import LocalRunner
-    return LocalRunner(args.pack_dir, config_path=args.config, state_dir=args.state_dir, **kwargs)
+    return LocalRunner(args.pack_dir, config_path=args.config, state_dir=args.state_dir,
+                       rules_dir=getattr(args, "rules_dir", None), **kwargs)
 
 
 def cmd_run(args):
@@ -58,11 +63,12 @@ def cmd_run(args):
     if getattr(args, "api_htpasswd", None):
         from workspaces_devkit.st2api.cli import start_api_from_args
 
-        def run_action(ref, parameters):
-            execution = runner.run_action(ref, parameters, rule_ref="st2 API")
+        def run_action(ref, parameters, on_status=None, started_by=None):
+            execution = runner.run_action(ref, parameters, rule_ref=started_by or "st2 API",
+                                          on_status=on_status)
             return execution.status, execution.result
         api = start_api_from_args(args, runner.pack, run_action, runner.store, prefix="api-",
-                                  out=runner.out)
+                                  out=runner.out, rules_dir=runner.rules_dir, runner=runner)
     try:
         runner.run_for(args.duration, watch=not args.no_reload)
     finally:
@@ -133,7 +139,8 @@ def cmd_demo(args):
 def _make_runtime(args):
     from workspaces_devkit.st2api.runtime import local_runtime
 
-    return local_runtime(args.pack_dir, config_path=args.config, state_dir=args.state_dir)
+    return local_runtime(args.pack_dir, config_path=args.config, state_dir=args.state_dir,
+                         rules_dir=args.rules_dir)
 
 
 def build_parser():

@@ -4,8 +4,12 @@
 validates the pack config against ``config.schema.yaml`` (defaults filled), keeps the datastore in
 a JSON file of the state directory, hosts the sensors, validates every dispatched payload against
 its trigger type (an invalid one is dropped, as StackStorm drops it, but loudly), matches rules and
-runs the matched actions in subprocesses. With ``watch=True`` a change to a sensor file reloads
-that sensor within about a second.
+runs the matched actions in subprocesses, each held back by the pack's concurrency policies as
+StackStorm's scheduler holds it (``runner.policies``). With ``watch=True`` a change to a sensor
+file reloads that sensor within about a second. ``rules_dir`` reads the rules from another
+directory than the pack's ``rules/`` (an overlay for a read-only checkout, see
+``content.load_rules``). ``observer`` (set by the st2 API) is told of every trigger instance and
+starts the matched actions itself, so that they appear in the API's history.
 """
 
 import concurrent.futures
@@ -18,8 +22,9 @@ import time
 import yaml
 from workspaces_devkit.kvstore import JsonFileKeyValueStore
 
-from workspaces_devkit.content import config_errors, load_pack, validate_pack
+from workspaces_devkit.content import config_errors, load_pack, load_rules, validate_pack
 from workspaces_devkit.runner.executor import ActionExecutor
+from workspaces_devkit.runner.policies import ConcurrencyPolicies, PolicyCanceled
 from workspaces_devkit.runner.rules import RuleEngine
 from workspaces_devkit.runner.sensors import SensorHost
 from workspaces_devkit.st2meta import payload_errors
@@ -66,7 +71,8 @@ class LocalRunner(object):
     """Sensors, rules and actions of one pack, run locally."""
 
     def __init__(self, pack_dir, config_path=None, config_overrides=None, state_dir=None,
-                 out=None, poll_interval=None, sensors=None, run_actions=True, max_workers=4):
+                 out=None, poll_interval=None, sensors=None, run_actions=True, max_workers=4,
+                 rules_dir=None):
         self.pack_dir = os.path.abspath(pack_dir)
         self.out = out or sys.stdout
         errors = validate_pack(self.pack_dir)
@@ -74,6 +80,11 @@ class LocalRunner(object):
             raise ConfigInvalid("pack content is invalid:\n" + "\n".join(
                 "  %s: %s: %s" % e for e in errors))
         self.pack = load_pack(self.pack_dir)
+        self.rules_dir = os.path.abspath(rules_dir) if rules_dir else None
+        if self.rules_dir:
+            self.pack.rules = load_rules(self.pack, self.rules_dir)
+        self.policies = ConcurrencyPolicies(self.pack)
+        self.observer = None
         shared_lib = os.path.join(self.pack_dir, "actions", "lib")
         if shared_lib in sys.path:
             sys.path.remove(shared_lib)
@@ -147,6 +158,11 @@ class LocalRunner(object):
                                     "payload": payload, "trace_tag": trace_tag})
         self._event("trigger", "%s %s" % (type_ref, _short(payload)))
         futures = []
+        observer = self.observer
+        instance = None
+        if observer is not None:
+            instance = observer.trigger_instance(type_ref, trigger_ref or type_ref, payload,
+                                                 parameters)
         for match in self.engine.match(type_ref, payload, parameters):
             if not match.matched:
                 self._event("rule", "%s not matched: %s" % (match.rule_ref, match.reason))
@@ -154,9 +170,13 @@ class LocalRunner(object):
             if match.error:
                 self._event("rule", "%s matched but its action parameters failed: %s"
                             % (match.rule_ref, match.error))
+                if observer is not None:
+                    observer.enforcement_failed(match, instance)
                 continue
             self._event("rule", "%s matched -> %s" % (match.rule_ref, match.action_ref))
-            if self.run_actions:
+            if observer is not None and self.run_actions:
+                futures.append(observer.start_action(match, instance))
+            elif self.run_actions:
                 futures.append(self._pool.submit(self.run_action, match.action_ref,
                                                  match.parameters, match.rule_ref))
         with self._lock:
@@ -164,11 +184,31 @@ class LocalRunner(object):
         return futures
 
     # --- actions -----------------------------------------------------------------------------
-    def run_action(self, action_ref, parameters, rule_ref=None):
-        """Execute one action (blocking) and print its outcome; return the Execution."""
-        self._event("action", "%s started%s" % (action_ref, " by %s" % rule_ref if rule_ref
-                                                else ""))
-        execution = self.executor.execute(action_ref, parameters)
+    def run_action(self, action_ref, parameters, rule_ref=None, on_status=None):
+        """Execute one action (blocking) and print its outcome; return the Execution.
+
+        The pack's concurrency policy for the action applies first: ``on_status(status)`` hears
+        ``delayed`` / ``requested`` (policy), ``scheduled`` and ``running``; a cancel policy
+        gives an execution with status ``canceled``.
+        """
+        notify = on_status or (lambda status: None)
+
+        def policy_status(status):
+            if status == "delayed":
+                self._event("policy", "%s delayed: %d executions already scheduled or running "
+                            "(concurrency threshold)" % (action_ref, self.policies.active(
+                                action_ref)))
+            notify(status)
+
+        try:
+            with self.policies.admit(action_ref, policy_status):
+                notify("scheduled")
+                self._event("action", "%s started%s" % (
+                    action_ref, " by %s" % rule_ref if rule_ref else ""))
+                notify("running")
+                execution = self.executor.execute(action_ref, parameters)
+        except PolicyCanceled as error:
+            execution = self.executor.canceled(action_ref, parameters, str(error))
         with self._lock:
             self.executions.append(execution)
         self._event("result", "%s #%d %s in %.1fs: %s" % (

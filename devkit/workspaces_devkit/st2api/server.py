@@ -33,13 +33,13 @@ def _handler_class(router, webui=None):
         def _serve(self):
             parts = urlsplit(self.path)
             path = unquote(parts.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""  # read even if unused: keep-alive
             if webui is not None:
                 page = webui.answer(self.command, path, self.headers.get("Host"))
                 if page is not None:
                     self._write_bytes(page.status, page.body, page.headers)
                     return
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
             body = None
             if raw:
                 try:
@@ -56,12 +56,33 @@ def _handler_class(router, webui=None):
                 LOG.exception("st2 API call failed: %s %s", self.command, self.path)
                 self._write(500, {"faultstring": "Internal Server Error"})
                 return
+            if getattr(response, "stream", None) is not None:
+                self._stream(response)
+                return
             self._write(response.status, response.body, response.headers)
 
+        def _stream(self, response):
+            """Send a streamed answer (server-sent events) until it ends or the client goes."""
+            self.close_connection = True
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                for chunk in response.stream:
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+            except OSError:  # the client went away
+                pass
+            finally:
+                response.stream.close()
+
         def _write(self, status, body, headers=None):
-            data = b"" if body is None else json.dumps(body).encode("utf-8")
+            raw = isinstance(body, bytes)
+            data = body if raw else b"" if body is None else json.dumps(body).encode("utf-8")
             self.send_response(status)
-            if body is not None:
+            if body is not None and not raw:
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
@@ -98,6 +119,7 @@ class ApiServer(object):
 
     def __init__(self, router, host="127.0.0.1", port=9101, auth_port=None, webui=None):
         handler = _handler_class(router, webui)
+        self._router = router
         self.webui = webui
         self.host = host
         self._servers = [ThreadingHTTPServer((host, port), handler)]
@@ -150,7 +172,9 @@ class ApiServer(object):
         return self
 
     def stop(self):
-        """Stop serving and close the sockets."""
+        """Stop serving (ending open streams) and close the sockets."""
+        if hasattr(self._router, "close"):
+            self._router.close()
         for server in self._servers:
             server.shutdown()
             server.server_close()

@@ -1,0 +1,65 @@
+"""The bridge from the running local runner to the API's history: what rules do shows in st2web.
+
+``RunnerObserver(backend)`` is set as the ``LocalRunner``'s ``observer``. For every dispatched
+trigger the runner calls ``trigger_instance`` (recorded as a ``TriggerInstance``); for every rule
+that matched, ``start_action`` starts the action as an API execution carrying the rule, trigger,
+trigger type and trigger instance (as StackStorm's rules engine creates it: user ``stanley``,
+``context.rule`` and ``context.trigger_instance``) and records the rule enforcement; a rule whose
+action parameters could not be rendered gives a failed enforcement (``enforcement_failed``).
+"""
+
+import concurrent.futures
+
+from workspaces_devkit.st2api import shapes
+from workspaces_devkit.st2api.errors import ApiError
+
+__all__ = ["RunnerObserver", "SYSTEM_USER"]
+
+#: The user StackStorm's rules engine runs actions as (``[system_user] user``).
+SYSTEM_USER = "stanley"
+
+
+class RunnerObserver(object):
+    """Records the runner's trigger instances, rule enforcements and rule-started executions."""
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    def trigger_instance(self, type_ref, trigger_ref, payload, parameters=None):
+        """Record one dispatched trigger; return its ``TriggerInstanceAPI`` document."""
+        return self.backend.history.add_trigger_instance(trigger_ref, payload)
+
+    def _origin(self, rule_ref, instance):
+        rule = self.backend.get_rule(rule_ref)
+        if rule is None:
+            return None, {}
+        trigger_type = self.backend.get_trigger_type(rule["trigger"]["type"])
+        origin = {"rule": rule, "trigger": shapes.trigger_doc(rule),
+                  "trigger_instance": instance}
+        if trigger_type is not None:
+            origin["trigger_type"] = trigger_type
+        return rule, origin
+
+    def start_action(self, match, instance):
+        """Start a matched rule's action as an API execution; return a Future of its end."""
+        future = concurrent.futures.Future()
+        rule, origin = self._origin(match.rule_ref, instance)
+        try:
+            doc = self.backend.execute(match.action_ref, match.parameters, SYSTEM_USER,
+                                       origin=origin, on_done=future.set_result)
+        except ApiError as error:
+            if rule is not None and instance is not None:
+                self.backend.history.add_enforcement(rule, instance["id"],
+                                                     failure_reason=error.faultstring)
+            future.set_result(None)
+            return future
+        if rule is not None and instance is not None:
+            self.backend.history.add_enforcement(rule, instance["id"], execution_id=doc["id"])
+        return future
+
+    def enforcement_failed(self, match, instance):
+        """Record a failed enforcement: the rule matched but its action could not start."""
+        rule = self.backend.get_rule(match.rule_ref)
+        if rule is not None and instance is not None:
+            self.backend.history.add_enforcement(rule, instance["id"],
+                                                 failure_reason=match.error or match.reason)

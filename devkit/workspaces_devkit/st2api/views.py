@@ -1,0 +1,319 @@
+"""The routes st2web (StackStorm's web UI) needs beyond the CLI's, in StackStorm's shapes.
+
+Read from StackStorm's OpenAPI definition (st2common/openapi.yaml) and its controllers:
+
+- ``GET /actions/views/overview[/<ref or id>]``: actions with runner parameters merged in (the rule
+  editor's action form); ``GET /actions/views/entry_point/<ref or id>``: the entry point's text.
+- ``GET /rules/views[/<ref or id>]``: rules with ``action.description`` and
+  ``trigger.description``; ``POST /rules`` (201), ``PUT /rules/<ref or id>`` (200),
+  ``DELETE /rules/<ref or id>`` (204), through ``rule_store``.
+- ``GET /packs[/<ref>]``, ``GET /packs/views/file/<ref>/<path>`` (a file of the pack, read-only,
+  never outside it).
+- ``GET /ruleenforcements[/views]`` (filters ``rule_ref``, ``rule_id``, ``execution``,
+  ``trigger_instance``), ``GET /triggerinstances[/<id>]``.
+- ``GET /executions/views/filters``, ``GET /executions/<id>/output``.
+- ``GET /stream``: server-sent events (see ``events``).
+"""
+
+import mimetypes
+import os
+
+from workspaces_devkit.st2api import shapes
+from workspaces_devkit.st2api.errors import not_found
+from workspaces_devkit.st2api.events import sse_stream
+
+__all__ = ["UiRoutes", "StreamResponse", "RawResponse"]
+
+#: ``/executions/views/filters`` answers these (StackStorm's list less the too-broad ones).
+_FILTER_FIELDS = (
+    ("action", lambda doc: (doc.get("action") or {}).get("ref")),
+    ("status", lambda doc: doc.get("status")),
+    ("rule", lambda doc: (doc.get("rule") or {}).get("name")),
+    ("runner", lambda doc: (doc.get("runner") or {}).get("name")),
+    ("trigger", lambda doc: (doc.get("trigger") or {}).get("name")),
+    ("trigger_type", lambda doc: (doc.get("trigger_type") or {}).get("name")),
+    ("user", lambda doc: (doc.get("context") or {}).get("user")),
+)
+_NULL_ALLOWED = ("rule", "trigger", "trigger_type")
+#: ``GET /executions`` filters st2web's History sends (name -> value of an execution document).
+EXECUTION_FILTERS = dict(_FILTER_FIELDS, **{
+    "parent": lambda doc: doc.get("parent"),
+    "trigger_instance": lambda doc: (doc.get("trigger_instance") or {}).get("id"),
+    "liveaction": lambda doc: (doc.get("liveaction") or {}).get("id"),
+})
+_ENFORCEMENT_FILTERS = {
+    "rule_ref": lambda doc: doc["rule"]["ref"],
+    "rule_id": lambda doc: doc["rule"]["id"],
+    "execution": lambda doc: doc.get("execution_id"),
+    "trigger_instance": lambda doc: doc.get("trigger_instance_id"),
+}
+
+
+class RawResponse(object):
+    """A non-JSON answer: ``body`` bytes with their ``Content-Type``."""
+
+    def __init__(self, status, body, content_type, headers=None):
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+        self.headers["Content-Type"] = content_type
+        self.stream = None
+
+
+class StreamResponse(object):
+    """A streamed answer: ``stream`` yields bytes until the client goes or the stream ends."""
+
+    def __init__(self, stream, headers=None):
+        self.status = 200
+        self.body = None
+        self.stream = stream
+        self.headers = {"Content-Type": "text/event-stream; charset=UTF-8",
+                        "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        self.headers.update(headers or {})
+
+
+def execution_filter(query, name):
+    """Return a predicate over execution documents for ``?name=value`` (None if not given).
+
+    ``null`` matches a missing value, as StackStorm's ``parent=null`` does.
+    """
+    if name not in query or name not in EXECUTION_FILTERS:
+        return None
+    wanted = query[name]
+    getter = EXECUTION_FILTERS[name]
+    if wanted == "null":
+        return lambda doc: getter(doc) in (None, "")
+    return lambda doc: getter(doc) == wanted
+
+
+class UiRoutes(object):
+    """Handlers of the st2web routes over a ``Router`` (its backend and listing helpers)."""
+
+    def __init__(self, router):
+        self.router = router
+        self.backend = router.backend
+
+    def routes(self):
+        """``(method, path pattern, handler, needs auth)`` for the Router (before its own)."""
+        return [
+            ("GET", r"/stream", self.stream, True),
+            ("GET", r"/actions/views/overview", self.list_overview, True),
+            ("GET", r"/actions/views/overview/(?P<ref>[^/]+)", self.get_overview, True),
+            ("GET", r"/actions/views/entry_point/(?P<ref>[^/]+)", self.get_entry_point, True),
+            ("GET", r"/rules/views", self.list_rule_views, True),
+            ("GET", r"/rules/views/(?P<ref>[^/]+)", self.get_rule_view, True),
+            ("POST", r"/rules", self.create_rule, True),
+            ("PUT", r"/rules/(?P<ref>[^/]+)", self.update_rule, True),
+            ("DELETE", r"/rules/(?P<ref>[^/]+)", self.delete_rule, True),
+            ("GET", r"/packs", self.list_packs, True),
+            ("GET", r"/packs/views/file/(?P<ref>[^/]+)/(?P<path>.+)", self.get_pack_file, True),
+            ("GET", r"/packs/(?P<ref>[^/]+)", self.get_pack, True),
+            ("GET", r"/ruleenforcements", self.list_enforcements, True),
+            ("GET", r"/ruleenforcements/views", self.list_enforcement_views, True),
+            ("GET", r"/ruleenforcements/views/(?P<enforcement_id>[^/]+)",
+             self.get_enforcement_view, True),
+            ("GET", r"/ruleenforcements/(?P<enforcement_id>[^/]+)", self.get_enforcement, True),
+            ("GET", r"/triggerinstances", self.list_trigger_instances, True),
+            ("GET", r"/triggerinstances/(?P<instance_id>[^/]+)", self.get_trigger_instance,
+             True),
+            ("GET", r"/executions/views/filters", self.execution_filters, True),
+            ("GET", r"/executions/(?P<execution_id>[^/]+)/output", self.execution_output, True),
+        ]
+
+    # --- stream ------------------------------------------------------------------------------
+    def stream(self, request):
+        """GET /stream: server-sent events of executions (and, when asked, rules)."""
+        return StreamResponse(sse_stream(self.backend.events, request.query))
+
+    # --- actions -----------------------------------------------------------------------------
+    def _overview(self, action):
+        runner = shapes.runner_doc(action.get("runner_type") or "python-script")
+        return shapes.action_overview_doc(action, runner)
+
+    def list_overview(self, request):
+        """GET /actions/views/overview: every action with its runner parameters merged."""
+        docs = [self._overview(doc) for doc in self.backend.list_actions()]
+        return self.router.listing(docs, request, ("pack", "name", "id"))
+
+    def _action(self, ref):
+        doc = self.backend.get_action(ref)
+        if doc is None:
+            raise not_found('Resource with a reference or id "%s" not found' % ref)
+        return doc
+
+    def get_overview(self, request, ref):
+        """GET /actions/views/overview/<ref or id>."""
+        return self.router.one(self._overview(self._action(ref)), ref, request)
+
+    def get_entry_point(self, request, ref):
+        """GET /actions/views/entry_point/<ref or id>: the entry point's code as text."""
+        doc = self._action(ref)
+        spec = self.backend.pack.action(doc["ref"])
+        path = spec.entry_point if spec is not None else None
+        if not path or not os.path.isfile(path):
+            raise not_found("Action ref_or_id=%s has no entry_point to output" % ref)
+        with open(path, "rb") as handle:
+            data = handle.read()
+        return RawResponse(200, data, _content_type(path))
+
+    # --- rules -------------------------------------------------------------------------------
+    def _rule_view(self, doc):
+        action = self.backend.get_action(doc["action"]["ref"]) or {}
+        trigger_type = self.backend.get_trigger_type(doc["trigger"]["type"]) or {}
+        doc["action"]["description"] = action.get("description") or ""
+        doc["trigger"]["description"] = trigger_type.get("description") or ""
+        return doc
+
+    def list_rule_views(self, request):
+        """GET /rules/views: rules with their action's and trigger's descriptions."""
+        docs = [self._rule_view(doc) for doc in self.backend.list_rules()]
+        return self.router.listing(docs, request, ("pack", "name", "id"))
+
+    def get_rule_view(self, request, ref):
+        """GET /rules/views/<ref or id>."""
+        doc = self.backend.get_rule(ref)
+        if doc is None:
+            raise not_found('Resource with a reference or id "%s" not found' % ref)
+        return self.router.one(self._rule_view(doc), ref, request)
+
+    def create_rule(self, request):
+        """POST /rules: 201 with the new rule; 400 invalid, 409 duplicate."""
+        doc = self.backend.rule_store.create(request.body, request.user)
+        return self.router.response(201, doc)
+
+    def update_rule(self, request, ref):
+        """PUT /rules/<ref or id>: 200 with the rule; 400 invalid, 404 unknown, 409 clash."""
+        doc = self.backend.rule_store.update(ref, request.body, request.user)
+        return self.router.response(200, doc)
+
+    def delete_rule(self, request, ref):
+        """DELETE /rules/<ref or id>: 204; 404 unknown."""
+        self.backend.rule_store.delete(ref, request.user)
+        return self.router.response(204, None)
+
+    # --- packs -------------------------------------------------------------------------------
+    def list_packs(self, request):
+        """GET /packs: the one pack served."""
+        return self.router.listing([shapes.pack_doc(self.backend.pack)], request,
+                                   ("ref", "name", "id"))
+
+    def _pack(self, ref):
+        doc = shapes.pack_doc(self.backend.pack)
+        if ref not in (doc["ref"], doc["id"]):
+            raise not_found('Resource with a reference or id "%s" not found' % ref)
+        return doc
+
+    def get_pack(self, request, ref):
+        """GET /packs/<ref or id>."""
+        return self.router.one(self._pack(ref), ref, request)
+
+    def get_pack_file(self, request, ref, path):
+        """GET /packs/views/file/<ref>/<path>: one file of the pack (never outside it)."""
+        doc = self._pack(ref)
+        root = os.path.realpath(self.backend.pack.pack_dir)
+        full = os.path.realpath(os.path.join(root, path))
+        if not full.startswith(root + os.sep) or not os.path.isfile(full):
+            raise not_found('File "%s" doesn\'t exist in pack "%s"' % (path, doc["ref"]))
+        with open(full, "rb") as handle:
+            data = handle.read()
+        return RawResponse(200, data, _content_type(full))
+
+    # --- rule enforcements and trigger instances ---------------------------------------------
+    def _enforcements(self, request):
+        docs = self.backend.history.enforcements()
+        for name, getter in _ENFORCEMENT_FILTERS.items():
+            if request.query.get(name):
+                docs = [doc for doc in docs if getter(doc) == request.query[name]]
+        return docs
+
+    def _enforcement_view(self, doc):
+        instance = self.backend.history.trigger_instance(doc["trigger_instance_id"]) or {}
+        execution = {}
+        record = self.backend.executions.get(doc.get("execution_id") or "")
+        if record is not None:
+            full = self.backend.execution_doc(record)
+            execution = shapes.select_attributes(full, [
+                "action.ref", "action.parameters", "runner.name", "runner.runner_parameters",
+                "parameters", "status"])
+        doc["trigger_instance"] = instance
+        doc["execution"] = execution
+        return doc
+
+    def list_enforcements(self, request):
+        """GET /ruleenforcements, newest first."""
+        return self.router.listing(self._enforcements(request), request)
+
+    def list_enforcement_views(self, request):
+        """GET /ruleenforcements/views: with their trigger instance and execution."""
+        docs = [self._enforcement_view(doc) for doc in self._enforcements(request)]
+        return self.router.listing(docs, request)
+
+    def _enforcement(self, enforcement_id):
+        doc = next((d for d in self.backend.history.enforcements()
+                    if d["id"] == enforcement_id), None)
+        if doc is None:
+            raise not_found('Resource with a reference or id "%s" not found' % enforcement_id)
+        return doc
+
+    def get_enforcement(self, request, enforcement_id):
+        """GET /ruleenforcements/<id>."""
+        return self.router.one(self._enforcement(enforcement_id), enforcement_id, request)
+
+    def get_enforcement_view(self, request, enforcement_id):
+        """GET /ruleenforcements/views/<id>."""
+        doc = self._enforcement_view(self._enforcement(enforcement_id))
+        return self.router.one(doc, enforcement_id, request)
+
+    def list_trigger_instances(self, request):
+        """GET /triggerinstances, newest first (filter ``trigger``)."""
+        return self.router.listing(self.backend.history.trigger_instances(), request,
+                                   ("trigger", "id"))
+
+    def get_trigger_instance(self, request, instance_id):
+        """GET /triggerinstances/<id>."""
+        doc = self.backend.history.trigger_instance(instance_id)
+        return self.router.one(doc, instance_id, request)
+
+    # --- executions --------------------------------------------------------------------------
+    def execution_filters(self, request):
+        """GET /executions/views/filters: distinct values of each History filter."""
+        wanted = [name for name in (request.query.get("types") or "").split(",") if name]
+        docs = [self.backend.execution_doc(r) for r in self.backend.executions.all()]
+        filters = {}
+        for name, getter in _FILTER_FIELDS:
+            if wanted and name not in wanted:
+                continue
+            values = []
+            for doc in docs:
+                value = getter(doc)
+                if value is None and name not in _NULL_ALLOWED:
+                    continue
+                if value not in values:
+                    values.append(value)
+            filters[name] = values
+        return self.router.response(200, filters)
+
+    def execution_output(self, request, execution_id):
+        """GET /executions/<id>/output: the action's stdout/stderr as text."""
+        record = self.backend.executions.get(execution_id)
+        if record is None:
+            raise not_found('Resource with a reference or id "%s" not found' % execution_id)
+        wanted = request.query.get("output_type") or "all"
+        result = record.result if isinstance(record.result, dict) else {}
+        parts = []
+        for name in ("stdout", "stderr"):
+            if wanted in ("all", name) and result.get(name):
+                parts.append(str(result[name]))
+        return RawResponse(200, "".join(parts).encode("utf-8"), "text/plain")
+
+
+def _content_type(path):
+    guessed = mimetypes.guess_type(path)[0]
+    if guessed:
+        return guessed
+    extension = os.path.splitext(path)[1]
+    if extension in (".yaml", ".yml"):
+        return "application/x-yaml"
+    if extension == ".py":
+        return "application/x-python"
+    return "text/plain"

@@ -191,11 +191,16 @@ def wait_css(driver, selector, timeout=WAIT):
                              % (selector, driver.current_url, timeout, body))
 
 
-def fill(driver, selector, text):
-    """Type ``text`` into the field matching ``selector`` (React sees each key)."""
+def fill(driver, selector, text, choose=False):
+    """Type ``text`` into the field matching ``selector`` (React sees each key).
+
+    ``choose``: the field is one of st2web's comboboxes, which take the value when left (Tab).
+    """
+    from selenium.webdriver.common.keys import Keys
+
     field = wait_css(driver, selector)
     field.clear()
-    field.send_keys(text)
+    field.send_keys(text, *([Keys.TAB] if choose else []))
     return field
 
 
@@ -238,13 +243,14 @@ def test_a_rule_created_in_the_ui_goes_live_fires_and_shows_in_history(stack, lo
     fill(driver, "%s %s" % (popup, marked("field:name")), NEW_RULE)
     fill(driver, "%s %s" % (popup, marked("field:description")),
          "Projects of cycle 2019: run the null capability")
-    fill(driver, "%s %s" % (popup, marked("field:pack")), "workspaces")
+    fill(driver, "%s %s" % (popup, marked("field:pack")), "workspaces", choose=True)
     trigger_form = "%s %s" % (popup, marked("rule_create_trigger_form"))
-    fill(driver, "%s %s" % (trigger_form, marked("field:type")), "workspaces.alma_asdm")
+    fill(driver, "%s %s" % (trigger_form, marked("field:type")), "workspaces.alma_asdm",
+         choose=True)
     fill(driver, "%s %s" % (trigger_form, marked("field:project_code_pattern")), "2019.1.*")
     action_form = "%s %s" % (popup, marked("rule_create_action_form"))
     fill(driver, "%s %s" % (action_form, marked("field:ref")),
-         "workspaces.capability_create_and_run")
+         "workspaces.capability_create_and_run", choose=True)
     fill(driver, "%s %s" % (action_form, marked("field:capability_name")), "null")
     screenshot(driver, "webui-rule-editor.png")
     start = len(stack.lines)

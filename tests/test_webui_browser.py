@@ -252,6 +252,8 @@ def test_a_rule_created_in_the_ui_goes_live_fires_and_shows_in_history(stack, lo
     fill(driver, "%s %s" % (action_form, marked("field:ref")),
          "workspaces.capability_create_and_run", choose=True)
     fill(driver, "%s %s" % (action_form, marked("field:capability_name")), "null")
+    driver.execute_script("document.querySelector(arguments[0]).scrollTop = 0",
+                          "%s .st2-panel__scroller" % popup)
     screenshot(driver, "webui-rule-editor.png")
     start = len(stack.lines)
     driver.find_element(By.CSS_SELECTOR, marked("rule_create_submit")).click()
@@ -269,7 +271,28 @@ def test_a_rule_created_in_the_ui_goes_live_fires_and_shows_in_history(stack, lo
     assert written["action"]["parameters"]["capability_name"] == "null"
 
     driver.get(stack.url + "#/history")
-    card = wait_css(driver, marked("execution"))
-    assert "workspaces.capability_create_and_run" in card.text
-    time.sleep(1)  # let the list settle before the picture
+    wait_css(driver, marked("execution"))
+    before = _cards_of(driver, NEW_RULE)
+    assert before, "no execution of workspaces.%s in the History" % NEW_RULE
+    # A new EB of a cycle-2019 project: the rule fires again and the open History page shows
+    # the execution without a reload (st2web listens on /stream).
+    start = len(stack.lines)
+    archive_fixtures.add_execution_block(
+        stack.alma, "uid://A002/Xd0b1e5/X2019", "2019.1.01184.S", "uid://A001/X1296/X2019",
+        archive_fixtures.utc_now())
+    stack.wait_for(r"result\s+workspaces\.capability_create_and_run #\d+ succeeded",
+                   start=start)
+    deadline = time.monotonic() + WAIT
+    while len(_cards_of(driver, NEW_RULE)) <= len(before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(_cards_of(driver, NEW_RULE)) == len(before) + 1, "the History did not update"
+    time.sleep(1)  # let the last status change land before the picture
     screenshot(driver, "webui-history.png")
+
+
+def _cards_of(driver, rule_name):
+    """The History's execution cards started by ``workspaces.<rule_name>``."""
+    from selenium.webdriver.common.by import By
+
+    return [card for card in driver.find_elements(By.CSS_SELECTOR, marked("execution"))
+            if "workspaces.%s" % rule_name in card.text]

@@ -54,6 +54,11 @@ def add_api_arguments(parser, prefix="", required=True):
     parser.add_argument("--%stoken-ttl" % prefix, type=int, default=DEFAULT_TOKEN_TTL,
                         help="st2 token lifetime and maximum TTL in seconds (default %d)"
                              % DEFAULT_TOKEN_TTL)
+    needs = "" if required else "; needs --%shtpasswd" % prefix
+    parser.add_argument("--webui", metavar="DIR",
+                        help="an st2web build (StackStorm's web UI, built from its public "
+                             "repository; see the README) to serve read-only on the API's "
+                             "origin, with a generated config.js" + needs)
     return parser
 
 
@@ -67,7 +72,11 @@ def start_api_from_args(args, pack, run_action, kv_store, prefix="", out=sys.std
     """
     dest = prefix.replace("-", "_")
     htpasswd = getattr(args, dest + "htpasswd")
+    webui_dir = getattr(args, "webui", None)
     if not htpasswd:
+        if webui_dir:
+            raise SystemExit("workspaces-local: --webui %s needs the st2 API: give "
+                             "--%shtpasswd too" % (webui_dir, prefix))
         return None
     port = getattr(args, dest + "port")
     auth_port = getattr(args, dest + "auth_port")
@@ -77,7 +86,7 @@ def start_api_from_args(args, pack, run_action, kv_store, prefix="", out=sys.std
     try:
         server = build_api(pack, run_action, kv_store, htpasswd, host=host, port=port,
                            auth_port=auth_port, token_ttl=getattr(args, dest + "token_ttl"),
-                           rules_dir=rules_dir, runner=runner)
+                           rules_dir=rules_dir, runner=runner, webui_dir=webui_dir)
     except (ValueError, RuntimeError, OSError) as error:  # no htpasswd, no backend, port taken
         raise SystemExit("workspaces-local: cannot serve the st2 API: %s" % error)
     server.start()
@@ -87,6 +96,8 @@ def start_api_from_args(args, pack, run_action, kv_store, prefix="", out=sys.std
     out.write("st2 API for pack %s (users from %s); point the st2 CLI at it with\n"
               "  export ST2_API_URL=%s ST2_AUTH_URL=%s\n"
               % (pack.ref, htpasswd, server.api_url, server.auth_url))
+    if server.webui_url:
+        out.write("st2 web UI (st2web build in %s) at %s\n" % (server.webui.root, server.webui_url))
     out.flush()
     return server
 

@@ -11,6 +11,7 @@ from workspaces_devkit.st2api.backend import LocalBackend
 from workspaces_devkit.st2api.live import RunnerObserver
 from workspaces_devkit.st2api.routes import Router
 from workspaces_devkit.st2api.server import ApiServer
+from workspaces_devkit.st2api.webui import WebUi
 
 __all__ = ["build_api", "DEFAULT_API_PORT", "DEFAULT_AUTH_PORT"]
 
@@ -21,7 +22,7 @@ DEFAULT_AUTH_PORT = 9100
 
 def build_api(pack, run_action, kv_store, htpasswd, host="127.0.0.1", port=DEFAULT_API_PORT,
               auth_port=DEFAULT_AUTH_PORT, token_ttl=DEFAULT_TOKEN_TTL, clock=time.time,
-              rules_dir=None, runner=None):
+              rules_dir=None, runner=None, webui_dir=None):
     """Return an ``ApiServer`` (not started) serving ``pack`` (a ``content.Pack``).
 
     ``run_action(ref, parameters) -> (status, result)`` runs one action; ``kv_store`` has
@@ -31,11 +32,13 @@ def build_api(pack, run_action, kv_store, htpasswd, host="127.0.0.1", port=DEFAU
     ``rules_dir`` is the rules overlay the API writes rules into (None: the pack's ``rules/``).
     ``runner`` (a ``LocalRunner`` sharing ``pack``) gets a ``live.RunnerObserver``, so that
     what its rules start shows in the API's history and on ``/stream``.
+    ``webui_dir`` is an st2web build to serve on the same origin (ValueError if it is not one).
     """
+    webui = WebUi(webui_dir, name="workspaces-local (pack %s)" % pack.ref) if webui_dir else None
     backend = LocalBackend(pack, run_action, kv_store, clock=clock, rules_dir=rules_dir)
     if runner is not None:
         runner.observer = RunnerObserver(backend)
     router = Router(backend, TokenStore(ttl=token_ttl, clock=clock), PasswordChecker(htpasswd))
-    server = ApiServer(router, host=host, port=port, auth_port=auth_port)
+    server = ApiServer(router, host=host, port=port, auth_port=auth_port, webui=webui)
     server.backend = backend
     return server

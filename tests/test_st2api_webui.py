@@ -630,3 +630,24 @@ def test_an_invalid_rule_in_the_overlay_stops_the_runner_at_start(tmp_path):
         LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), sensors=[], out=io.StringIO(),
                     rules_dir=str(overlay))
     assert "broken.yaml" in str(raised.value) and "criteria.trigger.x" in str(raised.value)
+
+
+def test_live_output_comes_from_the_stream_service_as_st2stream_sends_it(service, api):
+    answer = api("POST", "/executions", json={"action": ACTION, "parameters": {
+        "capability_name": "null"}})
+    execution_id = answer.json()["id"]
+    reader = EventReader.__new__(EventReader)  # the output stream, read the same way
+    reader.events = queue.Queue()
+    reader.connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=TIMEOUT)
+    reader.connection.request("GET", "/stream/executions/%s/output" % execution_id,
+                              headers={"X-Auth-Token": api.token})
+    reader.response = reader.connection.getresponse()
+    try:
+        assert reader.response.headers["Content-Type"].startswith("text/event-stream")
+        reader._read()  # returns when the server ends the stream after EOF
+        name, output = reader.events.get_nowait()
+        assert name == "st2.execution.output__create"
+        assert output["execution_id"] == execution_id and output["output_type"] == "stderr"
+        assert "created capability request" in output["data"]
+    finally:
+        reader.close()

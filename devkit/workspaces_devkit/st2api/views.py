@@ -343,15 +343,17 @@ class UiRoutes(object):
     def execution_output(self, request, execution_id):
         """GET /executions/<id>/output: the action's stdout/stderr as text.
 
-        Asked by an ``EventSource`` (``Accept: text/event-stream``, st2web's live output through
-        ``/stream``) it answers as st2stream does: ``st2.execution.output__create`` events, then
-        ``EOF``. A python action's output is known once it has finished, so it comes then.
+        Asked of the stream service (``/stream/v1/executions/<id>/output``, st2web's live output)
+        or by an ``EventSource`` (``Accept: text/event-stream``) it answers as st2stream does:
+        ``st2.execution.output__create`` events, then ``EOF``. A python action's output is known
+        once it has finished, so it comes then.
         """
         record = self.backend.executions.get(execution_id)
         if record is None:
             raise not_found('Resource with a reference or id "%s" not found' % execution_id)
         wanted = request.query.get("output_type") or "all"
-        if "text/event-stream" in request.headers.get("accept", ""):
+        from_stream = request.path.startswith("/stream/")
+        if from_stream or "text/event-stream" in request.headers.get("accept", ""):
             return StreamResponse(self._output_events(execution_id, wanted))
         parts = [doc["data"] for doc in shapes.output_docs(record, {}, wanted)]
         return RawResponse(200, "".join(parts).encode("utf-8"), "text/plain")

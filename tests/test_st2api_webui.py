@@ -263,8 +263,9 @@ def test_action_overview_honours_include_attributes_as_the_rule_editor_asks(api)
                  params={"include_attributes": "ref,description,parameters"})
     assert answer.status_code == 200
     assert int(answer.headers["X-Total-Count"]) == len(answer.json())
-    for doc in answer.json():
-        assert set(doc) <= {"id", "ref", "description", "parameters"}
+    for doc in answer.json():  # what was asked, and what StackStorm always sends along
+        assert set(doc) == {"id", "ref", "description", "parameters", "pack", "name",
+                            "runner_type"}
 
 
 def test_action_entry_point_is_the_code(api):
@@ -455,8 +456,10 @@ def test_a_rule_saved_through_the_api_fires_and_shows_in_history_and_on_the_stre
     row = next(doc for doc in answer.json() if doc["id"] == created["id"])
     assert row["rule"] == {"ref": "workspaces.test_fires"}
     assert row["trigger"] == {"type": "workspaces.alma_calibration"}
-    assert set(row) <= {"id", "status", "start_timestamp", "action", "parameters", "rule",
-                        "trigger", "context"}
+    assert set(row) == {"id", "status", "start_timestamp", "action", "parameters", "rule",
+                        "trigger", "context", "runner"}
+    assert set(row["action"]) == {"ref", "name", "runner_type", "parameters", "output_schema",
+                                  "pack", "uid"}
     by_rule = api.ok("/executions", params={"rule": "test_fires"})
     assert [doc["id"] for doc in by_rule] == [created["id"]]
     assert api.ok("/executions", params={"parent": created["id"]}) == []

@@ -39,6 +39,9 @@ _FILTER_FIELDS = (
     ("user", lambda doc: (doc.get("context") or {}).get("user")),
 )
 _NULL_ALLOWED = ("rule", "trigger", "trigger_type")
+#: Always returned with ``?include_attributes=`` (StackStorm's overview and rule views).
+_OVERVIEW_FIELDS = ("pack", "name", "ref", "parameters", "runner_type")
+_RULE_FIELDS = ("pack", "name", "ref", "trigger")
 #: ``GET /executions`` filters st2web's History sends (name -> value of an execution document).
 EXECUTION_FILTERS = dict(_FILTER_FIELDS, **{
     "id": lambda doc: doc.get("id"),
@@ -141,7 +144,7 @@ class UiRoutes(object):
     def list_overview(self, request):
         """GET /actions/views/overview: every action with its runner parameters merged."""
         docs = [self._overview(doc) for doc in self.backend.list_actions()]
-        return self.router.listing(docs, request, ("pack", "name", "id"))
+        return self.router.listing(docs, request, ("pack", "name", "id"), _OVERVIEW_FIELDS)
 
     def _action(self, ref):
         doc = self.backend.get_action(ref)
@@ -151,7 +154,8 @@ class UiRoutes(object):
 
     def get_overview(self, request, ref):
         """GET /actions/views/overview/<ref or id>."""
-        return self.router.one(self._overview(self._action(ref)), ref, request)
+        return self.router.one(self._overview(self._action(ref)), ref, request,
+                               _OVERVIEW_FIELDS)
 
     def get_entry_point(self, request, ref):
         """GET /actions/views/entry_point/<ref or id>: the entry point's code as text."""
@@ -175,14 +179,14 @@ class UiRoutes(object):
     def list_rule_views(self, request):
         """GET /rules/views: rules with their action's and trigger's descriptions."""
         docs = [self._rule_view(doc) for doc in self.backend.list_rules()]
-        return self.router.listing(docs, request, ("pack", "name", "id"))
+        return self.router.listing(docs, request, ("pack", "name", "id"), _RULE_FIELDS)
 
     def get_rule_view(self, request, ref):
         """GET /rules/views/<ref or id>."""
         doc = self.backend.get_rule(ref)
         if doc is None:
             raise not_found('Resource with a reference or id "%s" not found' % ref)
-        return self.router.one(self._rule_view(doc), ref, request)
+        return self.router.one(self._rule_view(doc), ref, request, _RULE_FIELDS)
 
     def create_rule(self, request):
         """POST /rules: 201 with the new rule; 400 invalid, 409 duplicate."""
@@ -256,12 +260,12 @@ class UiRoutes(object):
 
     def list_enforcements(self, request):
         """GET /ruleenforcements, newest first."""
-        return self.router.listing(self._enforcements(request), request)
+        return self.router.listing(self._enforcements(request), request, mandatory=())
 
     def list_enforcement_views(self, request):
         """GET /ruleenforcements/views: with their trigger instance and execution."""
         docs = [self._enforcement_view(doc) for doc in self._enforcements(request)]
-        return self.router.listing(docs, request)
+        return self.router.listing(docs, request, mandatory=())
 
     def _enforcement(self, enforcement_id):
         doc = next((d for d in self.backend.history.enforcements()
@@ -272,22 +276,23 @@ class UiRoutes(object):
 
     def get_enforcement(self, request, enforcement_id):
         """GET /ruleenforcements/<id>."""
-        return self.router.one(self._enforcement(enforcement_id), enforcement_id, request)
+        doc = self._enforcement(enforcement_id)
+        return self.router.one(doc, enforcement_id, request, mandatory=())
 
     def get_enforcement_view(self, request, enforcement_id):
         """GET /ruleenforcements/views/<id>."""
         doc = self._enforcement_view(self._enforcement(enforcement_id))
-        return self.router.one(doc, enforcement_id, request)
+        return self.router.one(doc, enforcement_id, request, mandatory=())
 
     def list_trigger_instances(self, request):
         """GET /triggerinstances, newest first (filters ``trigger``, ``trigger_type``)."""
         docs = self.backend.history.trigger_instances(request.query.get("trigger_type") or None)
-        return self.router.listing(docs, request, ("trigger", "id"))
+        return self.router.listing(docs, request, ("trigger", "id"), mandatory=())
 
     def get_trigger_instance(self, request, instance_id):
         """GET /triggerinstances/<id>."""
         doc = self.backend.history.trigger_instance(instance_id)
-        return self.router.one(doc, instance_id, request)
+        return self.router.one(doc, instance_id, request, mandatory=())
 
     # --- executions --------------------------------------------------------------------------
     def execution_filters(self, request):

@@ -38,7 +38,6 @@ _FILTER_FIELDS = (
     ("trigger_type", lambda doc: (doc.get("trigger_type") or {}).get("name")),
     ("user", lambda doc: (doc.get("context") or {}).get("user")),
 )
-_NULL_ALLOWED = ("rule", "trigger", "trigger_type")
 #: Always returned with ``?include_attributes=`` (StackStorm's overview and rule views).
 _OVERVIEW_FIELDS = ("pack", "name", "ref", "parameters", "runner_type")
 _RULE_FIELDS = ("pack", "name", "ref", "trigger")
@@ -306,7 +305,7 @@ class UiRoutes(object):
             values = []
             for doc in docs:
                 value = getter(doc)
-                if value is None and name not in _NULL_ALLOWED:
+                if value is None:  # MongoDB's distinct skips documents without the field
                     continue
                 if value not in values:
                     values.append(value)

@@ -309,6 +309,8 @@ def test_a_rule_is_created_written_to_the_overlay_and_live_at_once(service, api)
     assert os.path.exists(os.path.join(service.runner.rules_dir, "alma_asdm_reingest.yaml"))
     live = [r.ref for r in service.runner.engine.rules_for("workspaces.alma_calibration")]
     assert "workspaces.test_created" in live
+    assert ("rule     workspaces.test_created created through the st2 API (enabled): "
+            "rules/test_created.yaml") in service.runner.out.getvalue()
     assert api.ok("/rules/workspaces.test_created")["id"] == rule["id"]
 
 

@@ -22,7 +22,7 @@ from workspaces_devkit.st2meta import load_yaml
 __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
-    "load_rules", "rule_errors", "OVERLAY_MARKER",
+    "load_rules", "rule_errors", "OVERLAY_MARKER", "overlay_rules",
 ]
 
 #: The file that marks a rules overlay directory as in use (even when it holds no rule).
@@ -463,6 +463,16 @@ def _check_rules(pack, out):
     trigger_types = pack.trigger_types()
     for rule in pack.rules:
         _check_rule(pack, rule.path, rule.meta, trigger_types, out)
+
+
+def overlay_rules(pack, folder):
+    """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s."""
+    pack.rules = load_rules(pack, folder)
+    trigger_types = pack.trigger_types()
+    out = _Collector(pack.pack_dir)
+    for rule in pack.rules:
+        _check_rule(pack, rule.path, rule.meta, trigger_types, out)
+    return out.errors
 
 
 def rule_errors(pack, meta, path="(rule)"):

@@ -62,12 +62,10 @@ def cmd_run(args):
     api = None
     if getattr(args, "api_htpasswd", None):
         from workspaces_devkit.st2api.cli import start_api_from_args
+        from workspaces_devkit.st2api.live import runner_action
 
-        def run_action(ref, parameters, on_status=None, started_by=None):
-            execution = runner.run_action(ref, parameters, rule_ref=started_by or "st2 API",
-                                          on_status=on_status)
-            return execution.status, execution.result
-        api = start_api_from_args(args, runner.pack, run_action, runner.store, prefix="api-",
+        api = start_api_from_args(args, runner.pack, runner_action(runner), runner.store,
+                                  prefix="api-",
                                   out=runner.out, rules_dir=runner.rules_dir, runner=runner)
     try:
         runner.run_for(args.duration, watch=not args.no_reload)

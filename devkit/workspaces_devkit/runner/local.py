@@ -6,7 +6,8 @@ a JSON file of the state directory, hosts the sensors, validates every dispatche
 its trigger type (an invalid one is dropped, as StackStorm drops it, but loudly), matches rules and
 runs the matched actions in subprocesses, each held back by the pack's concurrency policies as
 StackStorm's scheduler holds it (``runner.policies``). With ``watch=True`` a change to a sensor
-file reloads that sensor within about a second. ``rules_dir`` reads the rules from another
+file reloads that sensor within about a second, and a change to a rule file (another process, an
+editor) reloads the rules. ``rules_dir`` reads the rules from another
 directory than the pack's ``rules/`` (an overlay for a read-only checkout, see
 ``content.load_rules``). ``observer`` (set by the st2 API) is told of every trigger instance and
 starts the matched actions itself, so that they appear in the API's history.
@@ -22,7 +23,7 @@ import time
 import yaml
 from workspaces_devkit.kvstore import JsonFileKeyValueStore
 
-from workspaces_devkit.content import config_errors, load_pack, load_rules, validate_pack
+from workspaces_devkit.content import config_errors, load_pack, overlay_rules, validate_pack
 from workspaces_devkit.runner.executor import ActionExecutor
 from workspaces_devkit.runner.policies import ConcurrencyPolicies, PolicyCanceled
 from workspaces_devkit.runner.rules import RuleEngine
@@ -82,7 +83,11 @@ class LocalRunner(object):
         self.pack = load_pack(self.pack_dir)
         self.rules_dir = os.path.abspath(rules_dir) if rules_dir else None
         if self.rules_dir:
-            self.pack.rules = load_rules(self.pack, self.rules_dir)
+            os.makedirs(self.rules_dir, exist_ok=True)
+            errors = overlay_rules(self.pack, self.rules_dir)
+            if errors:
+                raise ConfigInvalid("rules in %s are invalid:\n%s" % (self.rules_dir, "\n".join(
+                    "  %s: %s: %s" % e for e in errors)))
         self.policies = ConcurrencyPolicies(self.pack)
         self.observer = None
         shared_lib = os.path.join(self.pack_dir, "actions", "lib")
@@ -266,6 +271,7 @@ class LocalRunner(object):
 
         runner = self
         shared_lib = os.path.join(self.pack_dir, "actions", "lib") + os.sep
+        rules_dir = self.rules_dir or os.path.join(self.pack_dir, "rules")
 
         class Handler(FileSystemEventHandler):
             """Reload the sensor whose file changed; all sensors when shared code changed."""
@@ -275,6 +281,9 @@ class LocalRunner(object):
                         "modified", "created", "moved", "deleted"):
                     return  # watchdog also reports files being opened and read
                 path = os.path.abspath(getattr(event, "dest_path", "") or event.src_path)
+                if os.path.dirname(path) == rules_dir and path.endswith((".yaml", ".yml")):
+                    runner._reload_rules(path)
+                    return
                 if path.startswith(shared_lib) and path.endswith(".py"):
                     runner._reload_shared_code(path)
                     return
@@ -291,7 +300,25 @@ class LocalRunner(object):
                                 recursive=False)
         if os.path.isdir(shared_lib):
             self._observer.schedule(Handler(), shared_lib, recursive=True)
+        if os.path.isdir(rules_dir):
+            self._observer.schedule(Handler(), rules_dir, recursive=False)
         self._observer.start()
+
+    def _reload_rules(self, path):
+        """Re-read the rules after ``path`` changed; keep the old ones if the new are invalid."""
+        folder = self.rules_dir or os.path.join(self.pack_dir, "rules")
+        before = self.pack.rules
+        known = sorted((rule.ref, repr(rule.meta)) for rule in before)
+        errors = overlay_rules(self.pack, folder)
+        if errors:
+            self.pack.rules = before
+            self._event("reload", "%s changed but the rules are invalid; keeping the old ones: "
+                        "%s" % (os.path.basename(path), "; ".join(
+                            "%s: %s: %s" % (os.path.basename(e.path), e.field, e.message)
+                            for e in errors)))
+        elif sorted((rule.ref, repr(rule.meta)) for rule in self.pack.rules) != known:
+            count = len(self.pack.rules)
+            self._event("reload", "%s changed; %d rules" % (os.path.basename(path), count))
 
     def _reload_shared_code(self, path):
         """Forget the pack's shared modules so every sensor re-imports them as it reloads."""

@@ -81,7 +81,7 @@ class LocalBackend(object):
                      if ref_or_id in (doc["ref"], doc["id"])), None)
 
     # --- executions --------------------------------------------------------------------------
-    def execute(self, action_ref, parameters, user, origin=None, on_done=None):
+    def execute(self, action_ref, parameters, user, origin=None, on_done=None, context=None):
         """Validate and start an execution; return its ``ActionExecutionAPI`` document.
 
         Raises a 400 ``ApiError`` for an unknown or disabled action and for invalid parameters
@@ -96,6 +96,8 @@ class LocalBackend(object):
             validate_parameters(spec, parameters, check_immutable=True)
         except ParameterError as error:
             raise bad_request(error.api_message)
+        if context:
+            origin = dict(origin or {}, context=context)
         record = self.executions.submit(action_ref, parameters, user, origin=origin,
                                         on_done=on_done)
         return self.execution_doc(record)
@@ -107,8 +109,14 @@ class LocalBackend(object):
             action.get("runner_type") or "python-script"))
 
     def _execution_changed(self, record, created):
-        """Publish ``st2.execution__create|update`` and ``st2.liveaction__...`` for a record."""
+        """Publish ``st2.execution__create|update`` and ``st2.liveaction__...`` for a record.
+
+        A finished execution's output goes first, as ``st2.execution.output__create`` events.
+        """
         suffix = "create" if created else "update"
         action = self._actions.get(record.action_ref) or {"ref": record.action_ref}
+        if record.end_timestamp is not None:
+            for output in shapes.output_docs(record, action):
+                self.events.publish("st2.execution.output__create", output)
         self.events.publish("st2.liveaction__" + suffix, shapes.liveaction_doc(record, action))
         self.events.publish("st2.execution__" + suffix, self.execution_doc(record))

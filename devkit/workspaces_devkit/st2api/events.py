@@ -5,8 +5,9 @@ st2stream sends each change as ``event: <name>\\ndata: <JSON>\\n\\n`` with names
 ``st2.liveaction__update``, ...), and a bare ``\\n`` as heartbeat while nothing happens. Without
 ``?events=`` it sends its default list (executions, live actions, announcements); ``events``
 takes comma-separated names or globs (``st2.rule__*``: rule changes, published here too),
-``action_refs`` and ``execution_ids`` narrow executions, and ``end_event`` / ``end_execution_id``
-end the stream, as st2stream's listener does.
+``action_refs`` and ``execution_ids`` narrow executions, and the stream ends after an
+``end_event`` of execution ``end_execution_id`` in a completed status, as st2stream's listener
+does (``st2 execution tail`` asks for that).
 """
 
 import fnmatch
@@ -88,6 +89,14 @@ def _wanted(name, body, events, action_refs, execution_ids):
     return True
 
 
+def _is_last(name, body, end_event, end_execution_id):
+    """True for the ``end_event`` of ``end_execution_id`` in a completed status."""
+    if not end_event or name != end_event or not isinstance(body, dict):
+        return False
+    return bool(end_execution_id) and body.get("id") == end_execution_id and \
+        body.get("status") in COMPLETED_STATES
+
+
 def _frame(name, body):
     return ("event: %s\ndata: %s\n\n" % (name, json.dumps(body))).encode("utf-8")
 
@@ -117,15 +126,10 @@ def sse_stream(bus, query, heartbeat=10.0):
                 if item is _CLOSED:
                     return
                 name, body = item
-                if end_event and name == end_event:
+                last = _is_last(name, body, end_event, end_execution_id)
+                if _wanted(name, body, events, action_refs, execution_ids):
                     yield _frame(name, body)
-                    return
-                if not _wanted(name, body, events, action_refs, execution_ids):
-                    continue
-                yield _frame(name, body)
-                if (end_execution_id and isinstance(body, dict)
-                        and _execution_id(body, name) == end_execution_id
-                        and body.get("status") in COMPLETED_STATES):
+                if last:
                     return
         finally:
             bus.unsubscribe(subscriber)

@@ -13,10 +13,23 @@ import concurrent.futures
 from workspaces_devkit.st2api import shapes
 from workspaces_devkit.st2api.errors import ApiError
 
-__all__ = ["RunnerObserver", "SYSTEM_USER"]
+__all__ = ["RunnerObserver", "SYSTEM_USER", "runner_action"]
 
 #: The user StackStorm's rules engine runs actions as (``[system_user] user``).
 SYSTEM_USER = "stanley"
+
+
+def runner_action(runner):
+    """Return the API's ``run_action(ref, parameters, on_status, started_by)`` over a runner.
+
+    Each API execution then runs as the runner runs its rules' actions: concurrency policies,
+    a subprocess, one line per step in the runner's output.
+    """
+    def run_action(action_ref, parameters, on_status=None, started_by=None):
+        execution = runner.run_action(action_ref, parameters, rule_ref=started_by or "st2 API",
+                                      on_status=on_status)
+        return execution.status, execution.result
+    return run_action
 
 
 class RunnerObserver(object):

@@ -11,7 +11,7 @@ import os
 
 from workspaces_devkit.kvstore import JsonFileKeyValueStore
 
-from workspaces_devkit.content import load_pack, load_rules, validate_pack
+from workspaces_devkit.content import load_pack, overlay_rules, validate_pack
 from workspaces_devkit.runner.executor import ActionExecutor
 from workspaces_devkit.runner.local import ConfigInvalid, load_config
 from workspaces_devkit.runner.policies import ConcurrencyPolicies, PolicyCanceled
@@ -68,7 +68,10 @@ def local_runtime(pack_dir, config_path=None, state_dir=None, config_overrides=N
     pack = load_pack(pack_dir)
     if rules_dir:
         rules_dir = os.path.abspath(rules_dir)
-        pack.rules = load_rules(pack, rules_dir)
+        errors = overlay_rules(pack, rules_dir)
+        if errors:
+            raise ConfigInvalid("rules in %s are invalid:\n%s" % (rules_dir, "\n".join(
+                "  %s: %s: %s" % e for e in errors)))
     config = load_config(pack, config_path, config_overrides)
     state_dir = os.path.abspath(state_dir or os.path.join(pack_dir, ".local"))
     os.makedirs(state_dir, exist_ok=True)

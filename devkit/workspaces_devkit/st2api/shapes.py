@@ -16,7 +16,8 @@ from workspaces_devkit.st2api.auth import format_isotime
 
 __all__ = ["stable_id", "action_doc", "runner_doc", "trigger_type_doc", "rule_doc", "key_doc",
            "execution_doc", "select_attributes", "runner_parameters", "SYSTEM_SCOPE",
-           "trigger_doc", "liveaction_doc", "pack_doc", "action_overview_doc"]
+           "trigger_doc", "liveaction_doc", "pack_doc", "action_overview_doc",
+           "sensor_type_doc", "output_docs"]
 
 SYSTEM_SCOPE = "st2kv.system"
 
@@ -183,6 +184,26 @@ def rule_doc(pack, spec):
         "type": {"ref": "standard", "parameters": {}},
         "context": {},
         "tags": copy.deepcopy(meta.get("tags") or []),
+        "metadata_file": "rules/" + os.path.basename(spec.path),  # an overlay rule too
+    }
+
+
+def sensor_type_doc(pack, spec):
+    """Return the ``SensorTypeAPI`` document of a ``SensorSpec``."""
+    ref = "%s.%s" % (pack.ref, spec.class_name)
+    return {
+        "id": stable_id("sensor_type", ref),
+        "uid": "sensor_type:%s:%s" % (pack.ref, spec.class_name),
+        "ref": ref,
+        "name": spec.class_name,
+        "class_name": spec.class_name,
+        "pack": pack.ref,
+        "description": spec.meta.get("description"),
+        "artifact_uri": "file://" + spec.entry_point,
+        "entry_point": os.path.basename(spec.entry_point),
+        "enabled": bool(spec.enabled),
+        "poll_interval": spec.poll_interval,
+        "trigger_types": [t["ref"] for t in spec.trigger_types],
         "metadata_file": _relative(pack.pack_dir, spec.path),
     }
 
@@ -249,6 +270,7 @@ def execution_doc(record, action, runner):
 def _execution_context(record, action):
     """The execution's ``context``: user and pack; rule and trigger instance refs for a rule's."""
     context = {"user": record.user, "pack": action.get("pack")}
+    context.update(copy.deepcopy(record.origin.get("context") or {}))
     rule = record.origin.get("rule")
     instance = record.origin.get("trigger_instance")
     if rule:
@@ -256,6 +278,20 @@ def _execution_context(record, action):
     if instance:
         context["trigger_instance"] = {"id": instance["id"], "name": None}
     return context
+
+
+def output_docs(record, action, output_type="all"):
+    """Return the ``ActionExecutionOutputAPI`` documents of a finished execution's output.
+
+    A python action's stdout and stderr are known once it has ended; each becomes one document.
+    """
+    result = record.result if isinstance(record.result, dict) else {}
+    when = format_isotime(record.end_timestamp or record.start_timestamp)
+    return [{"id": stable_id("output", "%s:%s" % (record.id, name)), "execution_id": record.id,
+             "action_ref": record.action_ref, "runner_ref": action.get("runner_type"),
+             "timestamp": when, "output_type": name, "data": str(result[name])}
+            for name in ("stdout", "stderr")
+            if output_type in ("all", name) and result.get(name)]
 
 
 def liveaction_doc(record, action):

@@ -11,16 +11,20 @@ Read from StackStorm's OpenAPI definition (st2common/openapi.yaml) and its contr
   never outside it).
 - ``GET /ruleenforcements[/views]`` (filters ``rule_ref``, ``rule_id``, ``execution``,
   ``trigger_instance``), ``GET /triggerinstances[/<id>]``.
-- ``GET /executions/views/filters``, ``GET /executions/<id>/output``.
+- ``GET /executions/views/filters``, ``GET /executions/<id>/output``, ``POST
+  /executions/<id>/re_run`` (History's Rerun: the same action, parameters merged unless
+  ``no_merge``), ``GET /sensortypes[/<ref>]``.
 - ``GET /stream``: server-sent events (see ``events``).
 """
 
+import json
 import mimetypes
 import os
 
 from workspaces_devkit.st2api import shapes
-from workspaces_devkit.st2api.errors import not_found
+from workspaces_devkit.st2api.errors import bad_request, not_found
 from workspaces_devkit.st2api.events import sse_stream
+from workspaces_devkit.st2api.executions import PENDING_STATES
 
 __all__ = ["UiRoutes", "StreamResponse", "RawResponse"]
 
@@ -37,6 +41,7 @@ _FILTER_FIELDS = (
 _NULL_ALLOWED = ("rule", "trigger", "trigger_type")
 #: ``GET /executions`` filters st2web's History sends (name -> value of an execution document).
 EXECUTION_FILTERS = dict(_FILTER_FIELDS, **{
+    "id": lambda doc: doc.get("id"),
     "parent": lambda doc: doc.get("parent"),
     "trigger_instance": lambda doc: (doc.get("trigger_instance") or {}).get("id"),
     "liveaction": lambda doc: (doc.get("liveaction") or {}).get("id"),
@@ -118,6 +123,9 @@ class UiRoutes(object):
              True),
             ("GET", r"/executions/views/filters", self.execution_filters, True),
             ("GET", r"/executions/(?P<execution_id>[^/]+)/output", self.execution_output, True),
+            ("POST", r"/executions/(?P<execution_id>[^/]+)/re_run", self.rerun, True),
+            ("GET", r"/sensortypes", self.list_sensor_types, True),
+            ("GET", r"/sensortypes/(?P<ref>[^/]+)", self.get_sensor_type, True),
         ]
 
     # --- stream ------------------------------------------------------------------------------
@@ -208,9 +216,16 @@ class UiRoutes(object):
         return self.router.one(self._pack(ref), ref, request)
 
     def get_pack_file(self, request, ref, path):
-        """GET /packs/views/file/<ref>/<path>: one file of the pack (never outside it)."""
+        """GET /packs/views/file/<ref>/<path>: one file of the pack (never outside it).
+
+        With a rules overlay, ``rules/<file>`` is the overlay's file (the rule as it runs).
+        """
         doc = self._pack(ref)
         root = os.path.realpath(self.backend.pack.pack_dir)
+        overlay = self.backend.rule_store.overlay
+        folder, name = os.path.split(path)
+        if overlay and folder == "rules" and os.path.isfile(os.path.join(overlay, name)):
+            root, path = os.path.realpath(overlay), name
         full = os.path.realpath(os.path.join(root, path))
         if not full.startswith(root + os.sep) or not os.path.isfile(full):
             raise not_found('File "%s" doesn\'t exist in pack "%s"' % (path, doc["ref"]))
@@ -293,18 +308,66 @@ class UiRoutes(object):
             filters[name] = values
         return self.router.response(200, filters)
 
+    def rerun(self, request, execution_id):
+        """POST /executions/<id>/re_run: 201 with a new execution of the same action."""
+        record = self.backend.executions.get(execution_id)
+        if record is None:
+            raise not_found('Resource with a reference or id "%s" not found' % execution_id)
+        body = request.body if isinstance(request.body, dict) else {}
+        given = body.get("parameters") or {}
+        if not isinstance(given, dict):
+            raise bad_request("The parameters needs to be a dictionary (was %s)."
+                              % type(given))
+        no_merge = str(request.query.get("no_merge", "")).lower() in ("true", "1")
+        parameters = {} if no_merge else dict(record.parameters)
+        parameters.update(given)
+        doc = self.backend.execute(record.action_ref, parameters, body.get("user") or request.user,
+                                   context={"re-run": {"ref": execution_id}})
+        return self.router.response(201, doc)
+
+    def list_sensor_types(self, request):
+        """GET /sensortypes: the pack's sensors (the Triggers page)."""
+        docs = [shapes.sensor_type_doc(self.backend.pack, spec)
+                for spec in self.backend.pack.sensors]
+        return self.router.listing(docs, request, ("pack", "name", "enabled"))
+
+    def get_sensor_type(self, request, ref):
+        """GET /sensortypes/<ref or id>."""
+        doc = next((shapes.sensor_type_doc(self.backend.pack, spec)
+                    for spec in self.backend.pack.sensors
+                    if ref in ("%s.%s" % (self.backend.pack.ref, spec.class_name),
+                               shapes.stable_id("sensor_type", "%s.%s" % (
+                                   self.backend.pack.ref, spec.class_name)))), None)
+        return self.router.one(doc, ref, request)
+
     def execution_output(self, request, execution_id):
-        """GET /executions/<id>/output: the action's stdout/stderr as text."""
+        """GET /executions/<id>/output: the action's stdout/stderr as text.
+
+        Asked by an ``EventSource`` (``Accept: text/event-stream``, st2web's live output through
+        ``/stream``) it answers as st2stream does: ``st2.execution.output__create`` events, then
+        ``EOF``. A python action's output is known once it has finished, so it comes then.
+        """
         record = self.backend.executions.get(execution_id)
         if record is None:
             raise not_found('Resource with a reference or id "%s" not found' % execution_id)
         wanted = request.query.get("output_type") or "all"
-        result = record.result if isinstance(record.result, dict) else {}
-        parts = []
-        for name in ("stdout", "stderr"):
-            if wanted in ("all", name) and result.get(name):
-                parts.append(str(result[name]))
+        if "text/event-stream" in request.headers.get("accept", ""):
+            return StreamResponse(self._output_events(execution_id, wanted))
+        parts = [doc["data"] for doc in shapes.output_docs(record, {}, wanted)]
         return RawResponse(200, "".join(parts).encode("utf-8"), "text/plain")
+
+    def _output_events(self, execution_id, wanted):
+        executions = self.backend.executions
+        while not self.backend.events.closed:
+            record = executions.wait(execution_id, timeout=1.0)
+            if record.status not in PENDING_STATES:
+                break
+            yield b"\n"
+        action = self.backend.get_action(record.action_ref) or {}
+        for body in shapes.output_docs(record, action, wanted):
+            yield ("event: st2.execution.output__create\ndata: %s\n\n"
+                   % json.dumps(body)).encode("utf-8")
+        yield b"event: EOF\ndata: ''\n\n"
 
 
 def _content_type(path):

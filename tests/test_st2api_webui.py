@@ -473,8 +473,14 @@ def test_a_rule_saved_through_the_api_fires_and_shows_in_history_and_on_the_stre
     plain = check(api.ok("/ruleenforcements", params={"execution": created["id"]}),
                   array_of(ENFORCEMENT_DOC))
     assert len(plain) == 1
-    assert api.ok("/triggerinstances/" + execution["trigger_instance"]["id"])["trigger"] == \
-        "workspaces.alma_calibration"
+    instance_id = execution["trigger_instance"]["id"]
+    assert api.ok("/triggerinstances/" + instance_id)["trigger"] == "workspaces.alma_calibration"
+    instances = api.ok("/triggerinstances", params={"trigger_type": "workspaces.alma_calibration",
+                                                    "limit": 10})
+    assert instance_id in [doc["id"] for doc in instances]
+    assert api.ok("/triggerinstances", params={"trigger_type": "workspaces.vlba_data"}) == []
+    by_instance = api.ok("/ruleenforcements/", params={"trigger_instance": instance_id})
+    assert "workspaces.test_fires" in [doc["rule"]["ref"] for doc in by_instance]
     output = api("GET", "/executions/%s/output" % created["id"])
     assert output.status_code == 200 and output.headers["Content-Type"] == "text/plain"
 

@@ -25,6 +25,7 @@ class History(object):
         self._limit = limit
         self._instances = OrderedDict()
         self._enforcements = OrderedDict()
+        self._instance_types = {}
         self._lock = threading.Lock()
 
     def _keep(self, store, doc):
@@ -34,15 +35,20 @@ class History(object):
                 store.popitem(last=False)
         return copy.deepcopy(doc)
 
-    def add_trigger_instance(self, trigger_ref, payload):
+    def add_trigger_instance(self, trigger_ref, payload, type_ref=None):
         """Record one dispatched trigger; return its ``TriggerInstanceAPI`` document."""
-        return self._keep(self._instances, {
+        doc = self._keep(self._instances, {
             "id": new_object_id(self._clock),
             "trigger": trigger_ref,
             "payload": copy.deepcopy(payload) if isinstance(payload, dict) else {},
             "occurrence_time": format_isotime(self._clock()),
             "status": "processed",
         })
+        with self._lock:
+            self._instance_types[doc["id"]] = type_ref or trigger_ref
+            for stale in [i for i in self._instance_types if i not in self._instances]:
+                del self._instance_types[stale]
+        return doc
 
     def add_enforcement(self, rule_doc, trigger_instance_id, execution_id=None,
                         failure_reason=None):
@@ -66,10 +72,11 @@ class History(object):
             doc = self._instances.get(instance_id)
             return copy.deepcopy(doc) if doc else None
 
-    def trigger_instances(self):
-        """Return every trigger instance document, newest first."""
+    def trigger_instances(self, trigger_type=None):
+        """Return the trigger instance documents (of ``trigger_type`` if given), newest first."""
         with self._lock:
-            return [copy.deepcopy(doc) for doc in reversed(list(self._instances.values()))]
+            return [copy.deepcopy(doc) for doc in reversed(list(self._instances.values()))
+                    if trigger_type is None or self._instance_types.get(doc["id"]) == trigger_type]
 
     def enforcements(self):
         """Return every rule enforcement document, newest first."""

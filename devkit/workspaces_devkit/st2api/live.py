@@ -40,7 +40,7 @@ class RunnerObserver(object):
 
     def trigger_instance(self, type_ref, trigger_ref, payload, parameters=None):
         """Record one dispatched trigger; return its ``TriggerInstanceAPI`` document."""
-        return self.backend.history.add_trigger_instance(trigger_ref, payload)
+        return self.backend.history.add_trigger_instance(trigger_ref, payload, type_ref)
 
     def _origin(self, rule_ref, instance):
         rule = self.backend.get_rule(rule_ref)

@@ -280,9 +280,9 @@ class UiRoutes(object):
         return self.router.one(doc, enforcement_id, request)
 
     def list_trigger_instances(self, request):
-        """GET /triggerinstances, newest first (filter ``trigger``)."""
-        return self.router.listing(self.backend.history.trigger_instances(), request,
-                                   ("trigger", "id"))
+        """GET /triggerinstances, newest first (filters ``trigger``, ``trigger_type``)."""
+        docs = self.backend.history.trigger_instances(request.query.get("trigger_type") or None)
+        return self.router.listing(docs, request, ("trigger", "id"))
 
     def get_trigger_instance(self, request, instance_id):
         """GET /triggerinstances/<id>."""

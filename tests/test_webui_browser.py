@@ -26,6 +26,7 @@ import threading
 import time
 
 import pytest
+import requests
 import sqlalchemy as sa
 import yaml
 from conftest import NEEDS_NATIVE_THREADS
@@ -100,6 +101,23 @@ class RunnerProcess(object):
                     raise AssertionError("no line matching %r; the runner said:\n%s" % (
                         pattern, "\n".join(line for _, line in self.lines)))
                 self._changed.wait(min(left, 0.2))
+
+    def token(self):
+        """A token of the test user, from the runner's auth route."""
+        answer = requests.post(self.url + "auth/tokens", auth=(USER, PASSWORD), timeout=10)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["token"]
+
+    def wait_until_listed(self, rule_ref, token, timeout=WAIT):
+        """Poll the runner's API until it lists ``rule_ref``; return that moment."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            answer = requests.get(self.url + "api/v1/rules/" + rule_ref,
+                                  headers={"X-Auth-Token": token}, timeout=10)
+            if answer.status_code == 200:
+                return time.monotonic()
+            time.sleep(0.01)
+        raise AssertionError("the runner does not list %s after %d s" % (rule_ref, timeout))
 
     def stop(self):
         """Interrupt the runner (as Ctrl-C does) and wait for it."""
@@ -236,18 +254,24 @@ def test_the_rules_page_lists_the_packs_rules(stack, logged_in):
 
 def test_a_rule_created_in_the_ui_goes_live_fires_and_shows_in_history(stack, logged_in):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     driver = logged_in
     driver.get(stack.url + "#/rules/new")
     popup = marked("rule_create_popup")
     fill(driver, "%s %s" % (popup, marked("field:name")), NEW_RULE)
     fill(driver, "%s %s" % (popup, marked("field:description")),
-         "Projects of cycle 2019: run the null capability")
+         "New EBs of cycle-2019 projects also run the null capability")
     fill(driver, "%s %s" % (popup, marked("field:pack")), "workspaces", choose=True)
     trigger_form = "%s %s" % (popup, marked("rule_create_trigger_form"))
     fill(driver, "%s %s" % (trigger_form, marked("field:type")), "workspaces.alma_asdm",
          choose=True)
-    fill(driver, "%s %s" % (trigger_form, marked("field:project_code_pattern")), "2019.1.*")
+    fill(driver, "%s %s" % (trigger_form, marked("field:qa0_statuses")), "Pass, SemiPass")
+    driver.find_element(By.CSS_SELECTOR, "%s input[value='Add criteria']" % popup).click()
+    fill(driver, "%s %s" % (popup, marked("field:Key")), "trigger.project_code", choose=True)
+    Select(wait_css(driver, "%s %s" % (popup, marked("field:Type")))).select_by_value(
+        "matchwildcard")
+    fill(driver, "%s %s" % (popup, marked("field:Pattern")), "2019.1.*")
     action_form = "%s %s" % (popup, marked("rule_create_action_form"))
     fill(driver, "%s %s" % (action_form, marked("field:ref")),
          "workspaces.capability_create_and_run", choose=True)
@@ -255,38 +279,48 @@ def test_a_rule_created_in_the_ui_goes_live_fires_and_shows_in_history(stack, lo
     driver.execute_script("document.querySelector(arguments[0]).scrollTop = 0",
                           "%s .st2-panel__scroller" % popup)
     screenshot(driver, "webui-rule-editor.png")
-    start = len(stack.lines)
+
+    token = stack.token()
     driver.find_element(By.CSS_SELECTOR, marked("rule_create_submit")).click()
     saved = time.monotonic()
-    live, _ = stack.wait_for(r"workspaces\.%s" % NEW_RULE, start=start)
+    live = stack.wait_until_listed("workspaces." + NEW_RULE, token)
     print("\nrule saved in the UI -> live in the runner: %.2f s" % (live - saved))
-    stack.wait_for(r"rule\s+workspaces\.%s matched -> workspaces\.capability_create_and_run"
-                   % NEW_RULE, start=start)
-    stack.wait_for(r"result\s+workspaces\.capability_create_and_run #\d+ succeeded",
-                   start=start)
     with open(os.path.join(stack.pack, "rules", NEW_RULE + ".yaml")) as handle:
         written = yaml.safe_load(handle)
     assert written["trigger"] == {"type": "workspaces.alma_asdm",
-                                  "parameters": {"project_code_pattern": "2019.1.*"}}
+                                  "parameters": {"qa0_statuses": ["Pass", "SemiPass"]}}
+    assert written["criteria"] == {"trigger.project_code": {"type": "matchwildcard",
+                                                            "pattern": "2019.1.*"}}
     assert written["action"]["parameters"]["capability_name"] == "null"
 
     driver.get(stack.url + "#/history")
     wait_css(driver, marked("execution"))
-    before = _cards_of(driver, NEW_RULE)
-    assert before, "no execution of workspaces.%s in the History" % NEW_RULE
-    # A new EB of a cycle-2019 project: the rule fires again and the open History page shows
-    # the execution without a reload (st2web listens on /stream).
+    assert _cards_of(driver, NEW_RULE) == []
+    # New EBs arrive in the archive: the cycle-2019 one fires the new rule, the other does not,
+    # and the open History page shows the execution without a reload (st2web listens on /stream).
     start = len(stack.lines)
+    now = archive_fixtures.utc_now()
     archive_fixtures.add_execution_block(
-        stack.alma, "uid://A002/Xd0b1e5/X2019", "2019.1.01184.S", "uid://A001/X1296/X2019",
-        archive_fixtures.utc_now())
+        stack.alma, "uid://A002/Xd0b1e5/X2017", "2017.1.00886.L", "uid://A001/X1296/X2017", now)
+    archive_fixtures.add_execution_block(
+        stack.alma, "uid://A002/Xd0b1e5/X2019", "2019.1.01184.S", "uid://A001/X1296/X2019", now)
+    inserted = time.monotonic()
+    stack.wait_for(r"rule\s+workspaces\.%s not matched: trigger\.project_code matchwildcard"
+                   % NEW_RULE, start=start)
+    fired, _ = stack.wait_for(r"rule\s+workspaces\.%s matched -> "
+                              r"workspaces\.capability_create_and_run" % NEW_RULE, start=start)
+    print("new EB in the archive -> the UI's rule fired: %.2f s (1 s poll interval)"
+          % (fired - inserted))
+    deadline = time.monotonic() + WAIT
+    while not _cards_of(driver, NEW_RULE) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    cards = _cards_of(driver, NEW_RULE)
+    assert len(cards) == 1, "the open History did not show the rule's execution"
     stack.wait_for(r"result\s+workspaces\.capability_create_and_run #\d+ succeeded",
                    start=start)
-    deadline = time.monotonic() + WAIT
-    while len(_cards_of(driver, NEW_RULE)) <= len(before) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert len(_cards_of(driver, NEW_RULE)) == len(before) + 1, "the History did not update"
-    time.sleep(1)  # let the last status change land before the picture
+    time.sleep(1)  # let the status change reach the page before the picture
+    cards[0].click()
+    time.sleep(1)
     screenshot(driver, "webui-history.png")
 
 

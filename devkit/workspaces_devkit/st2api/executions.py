@@ -132,18 +132,3 @@ class ExecutionStore(object):
         if done is not None:
             done.wait(timeout)
         return self.get(execution_id)
-
-    def list(self, action=None, status=None, user=None, sort_asc=False, limit=None, offset=0):
-        """Return ``(records, total)``: filtered copies, newest first unless ``sort_asc``."""
-        with self._lock:
-            records = [self._records[i] for i in self._order]
-            records = [r for r in records
-                       if (action is None or r.action_ref == action)
-                       and (status is None or r.status == status)
-                       and (user is None or r.user == user)]
-            records.sort(key=lambda r: r.start_timestamp, reverse=not sort_asc)
-            total = len(records)
-            records = records[offset:]
-            if limit is not None and limit >= 0:
-                records = records[:limit]
-            return [r.copy() for r in records], total

@@ -656,3 +656,48 @@ def test_live_output_comes_from_the_stream_service_as_st2stream_sends_it(service
         assert "created capability request" in output["data"]
     finally:
         reader.close()
+
+
+# --- the command line ------------------------------------------------------------------------
+
+def test_workspaces_local_run_serves_rules_into_its_rules_dir(tmp_path):
+    """``workspaces-local run --rules-dir D --api-htpasswd H``: the wiring a developer types."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    htpasswd = str(tmp_path / "htpasswd")
+    add_user(htpasswd, USER, PASSWORD, rounds=4)
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(PACK_DIR, "devkit", "bin", "workspaces-local"), "run",
+         "--state-dir", str(tmp_path / "state"), "--rules-dir", str(tmp_path / "rules"),
+         "--api-htpasswd", htpasswd, "--api-port", "0", "--api-auth-port", "none",
+         "--duration", str(TIMEOUT)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, bufsize=1)
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "ST2_API_URL=" in line:
+                break
+        port = int(re.search(r"ST2_API_URL=http://127\.0\.0\.1:(\d+)/api/v1", "".join(lines))
+                   .group(1))
+        base = "http://127.0.0.1:%d" % port
+        token = requests.post(base + "/auth/v1/tokens", auth=(USER, PASSWORD), json={},
+                              timeout=TIMEOUT).json()["token"]
+        answer = requests.post(base + "/api/v1/rules", headers={"X-Auth-Token": token},
+                               json=calibration_rule("from_the_cli", "2099.A.00030.S"),
+                               timeout=TIMEOUT)
+        assert answer.status_code == 201, answer.text
+        assert os.path.exists(str(tmp_path / "rules" / "from_the_cli.yaml"))
+        for line in process.stdout:
+            lines.append(line)
+            if "from_the_cli created through the st2 API" in line:
+                break
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(TIMEOUT)
+    assert not os.path.exists(os.path.join(PACK_DIR, "rules", "from_the_cli.yaml"))
+    assert any("workspaces.from_the_cli created through the st2 API (enabled)" in line
+               for line in lines), "".join(lines)

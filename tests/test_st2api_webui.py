@@ -379,6 +379,16 @@ def test_a_rule_is_edited_disabled_and_deleted_through_put_and_delete(service, a
         assert yaml.safe_load(handle)["enabled"] is False
     assert "workspaces.test_edited" not in [
         r.ref for r in service.runner.engine.rules_for("workspaces.alma_calibration")]
+    renamed = api("PUT", "/rules/" + rule["ref"], json=dict(view, name="test_renamed"))
+    assert renamed.status_code == 200, renamed.text
+    assert not os.path.exists(os.path.join(service.runner.rules_dir, "test_edited.yaml"))
+    assert os.path.exists(os.path.join(service.runner.rules_dir, "test_renamed.yaml"))
+    assert api("GET", "/rules/" + rule["ref"]).status_code == 404
+    clash = api("PUT", "/rules/workspaces.test_renamed",
+                json=dict(view, name="alma_asdm_reingest"))
+    assert clash.status_code == 409
+    back = api("PUT", "/rules/workspaces.test_renamed", json=view)
+    assert back.status_code == 200 and back.json()["ref"] == rule["ref"]
     bad = dict(view, criteria={"trigger.project_code": {"type": "equals"}})
     assert api("PUT", "/rules/" + rule["ref"], json=bad).status_code == 400
     assert api("PUT", "/rules/workspaces.nope", json=view).status_code == 404

@@ -146,6 +146,10 @@ class Pack(object):
         return RuleSpec(path, meta, "%s.%s" % (meta.get("pack", self.ref), meta.get("name")),
                         meta.get("name"), meta, meta.get("enabled", True))
 
+    def load_rule(self, path):
+        """Return the ``RuleSpec`` of one rule file (of this pack or an overlay)."""
+        return self._rule(path)
+
     def _policy(self, path):
         meta = _mapping(load_yaml(path))
         return PolicySpec(path, meta, "%s.%s" % (meta.get("pack", self.ref), meta.get("name")),

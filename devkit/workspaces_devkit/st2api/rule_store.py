@@ -129,8 +129,9 @@ class RuleStore(object):
                 raise self._not_found(ref_or_id)
             doc = shapes.rule_doc(self.pack, old)
             self._prepare_overlay()
-            os.remove(self._own_path(self._path_in_directory(old)))
-            self._reload()
+            path = self._own_path(self._path_in_directory(old))
+            os.remove(path)
+            self._reload(removed=path)
         self._publish("st2.rule__delete", doc)
 
     # --- validation --------------------------------------------------------------------------
@@ -233,6 +234,7 @@ class RuleStore(object):
         marker = os.path.join(self.overlay, OVERLAY_MARKER)
         if os.path.exists(marker):
             return
+        self._fresh = True  # the rule list is re-read from the overlay after this write
         if not any(name.endswith((".yaml", ".yml")) for name in os.listdir(self.overlay)):
             source = os.path.join(self.pack.pack_dir, "rules")
             for name in sorted(os.listdir(source)) if os.path.isdir(source) else []:
@@ -258,12 +260,28 @@ class RuleStore(object):
         with os.fdopen(handle, "w") as out:
             out.write(text)
         os.replace(temporary, target)
+        removed = None
         if old is not None:
             old_path = self._own_path(self._path_in_directory(old))
             if old_path != target and os.path.exists(old_path):
                 os.remove(old_path)
-        self._reload()
+                removed = old_path
+        self._reload(removed=removed, written=target)
 
-    def _reload(self):
-        """Replace ``pack.rules`` by the directory's rules (one assignment: readers see either)."""
-        self.pack.rules = load_rules(self.pack, self.directory)
+    def _reload(self, removed=None, written=None):
+        """Replace ``pack.rules`` (one assignment: a reader sees the old or the new list).
+
+        Only the written file is parsed; the whole directory is re-read after the overlay was
+        first filled.
+        """
+        if getattr(self, "_fresh", False):
+            self._fresh = False
+            self.pack.rules = load_rules(self.pack, self.directory)
+            return
+        gone = {os.path.realpath(path) for path in (removed, written) if path}
+        rules = [rule for rule in self.pack.rules
+                 if os.path.realpath(self._path_in_directory(rule)) not in gone]
+        if written:
+            rules.append(self.pack.load_rule(written))
+        rules.sort(key=lambda rule: (rule.path.endswith(".yml"), rule.path))
+        self.pack.rules = rules

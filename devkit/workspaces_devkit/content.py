@@ -9,6 +9,7 @@ in the trigger's payload_schema) and returns ``ContentError`` objects naming fil
 """
 
 import ast
+import copy
 import glob
 import os
 import re
@@ -22,7 +23,7 @@ from workspaces_devkit.st2meta import load_yaml
 __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
-    "load_rules", "rule_errors", "OVERLAY_MARKER", "overlay_rules",
+    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER",
 ]
 
 #: The file that marks a rules overlay directory as in use (even when it holds no rule).
@@ -187,8 +188,35 @@ def load_rules(pack, folder):
     """
     files = _yaml_files(os.path.dirname(os.path.abspath(folder)), os.path.basename(folder))
     if not files and not os.path.exists(os.path.join(folder, OVERLAY_MARKER)):
-        return [pack._rule(path) for path in _yaml_files(pack.pack_dir, "rules")]
-    return [pack._rule(path) for path in files]
+        files = _yaml_files(pack.pack_dir, "rules")
+    return [pack.load_rule(path) for path in files]
+
+
+def _rule_check_errors(pack, rules):
+    """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``."""
+    view = copy.copy(pack)  # the same pack, seen with these rules only
+    view.rules = list(rules)
+    out = _Collector(pack.pack_dir)
+    _check_rules(view, out)
+    return out.errors
+
+
+def rule_errors(pack, meta, path="(rule)"):
+    """Return the ``ContentError`` list of one rule document ``meta`` against ``pack``.
+
+    The same checks ``validate_pack`` applies to each rule file (the st2 API uses it to refuse a
+    rule before writing it).
+    """
+    meta = meta if isinstance(meta, dict) else {}
+    spec = RuleSpec(path, meta, "%s.%s" % (meta.get("pack", pack.ref), meta.get("name")),
+                    meta.get("name"), meta, meta.get("enabled", True))
+    return _rule_check_errors(pack, [spec])
+
+
+def overlay_rules(pack, folder):
+    """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s."""
+    pack.rules = load_rules(pack, folder)
+    return _rule_check_errors(pack, pack.rules)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -464,106 +492,82 @@ def _strings(value):
 
 
 def _check_rules(pack, out):
-    trigger_types = pack.trigger_types()
-    for rule in pack.rules:
-        _check_rule(pack, rule.path, rule.meta, trigger_types, out)
-
-
-def overlay_rules(pack, folder):
-    """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s."""
-    pack.rules = load_rules(pack, folder)
-    trigger_types = pack.trigger_types()
-    out = _Collector(pack.pack_dir)
-    for rule in pack.rules:
-        _check_rule(pack, rule.path, rule.meta, trigger_types, out)
-    return out.errors
-
-
-def rule_errors(pack, meta, path="(rule)"):
-    """Return the ``ContentError`` list of one rule document ``meta`` against ``pack``.
-
-    The same checks ``validate_pack`` applies to each rule file (the st2 API uses it to refuse a
-    rule before writing it).
-    """
-    out = _Collector(pack.pack_dir)
-    _check_rule(pack, path, meta if isinstance(meta, dict) else {}, pack.trigger_types(), out)
-    return out.errors
-
-
-def _check_rule(pack, path, meta, trigger_types, out):
     from st2common.util import schema as util_schema
 
-    _require(meta, ["name", "pack", "description", "trigger", "action"], path, out)
-    _unknown_keys(meta, RULE_KEYS, path, out)
-    if meta.get("pack") and meta["pack"] != pack.ref:
-        out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
-    if "enabled" not in meta:
-        out.add(path, "enabled", "required field is missing (StackStorm registers a rule "
-                "without it as disabled)")
-    elif not isinstance(meta["enabled"], bool):
-        out.add(path, "enabled", "must be true or false")
-    trigger = meta.get("trigger") if isinstance(meta.get("trigger"), dict) else {}
-    type_ref = trigger.get("type")
-    spec = trigger_types.get(type_ref)
-    if type_ref and spec is None and not str(type_ref).startswith("core."):
-        out.add(path, "trigger.type", "%r is not a trigger type of this pack (known: %s)"
-                % (type_ref, ", ".join(sorted(trigger_types))))
-    if spec is not None:
-        params = trigger.get("parameters") or {}
-        schema = spec.get("parameters_schema")
-        if schema and schema.get("properties") and not params:
-            out.add(path, "trigger.parameters", "trigger type %s has a parameters_schema, so "
-                    "StackStorm needs at least one parameter to create the trigger" % type_ref)
-        if schema:
-            for error in util_schema.CustomValidator(schema).iter_errors(params):
-                out.add(path, "trigger.parameters", error.message)
-    criteria = meta.get("criteria") or {}
-    if not isinstance(criteria, dict):
-        out.add(path, "criteria", "must be a mapping")
-        criteria = {}
-    for key, criterion in criteria.items():
-        field = "criteria.%s" % key
-        if not str(key).startswith("trigger."):
-            out.add(path, field, "criteria keys look like trigger.<payload field>")
-        elif spec is not None and not _path_in_schema(key.split(".")[1:],
-                                                      spec.get("payload_schema")):
-            out.add(path, field, "%s is not in the payload_schema of %s" % (key, type_ref))
-        if not isinstance(criterion, dict) or "type" not in criterion:
-            out.add(path, field + ".type", "required field is missing")
-        elif criterion["type"] not in CRITERIA_OPERATORS:
-            out.add(path, field + ".type", "%r is not a StackStorm criteria operator"
-                    % criterion["type"])
-        if isinstance(criterion, dict) and criterion.get("pattern") is None:
-            out.add(path, field + ".pattern", "StackStorm needs a pattern on every criterion "
-                    "(even exists/nexists)")
-    action = meta.get("action") if isinstance(meta.get("action"), dict) else {}
-    _unknown_keys(action, RULE_ACTION_KEYS, path, out, "action.")
-    action_spec = pack.action(action.get("ref"))
-    if action.get("ref") and action_spec is None and not str(action.get("ref")).startswith(
-            ("core.", "st2.")):
-        out.add(path, "action.ref", "%r is not an action of this pack" % action.get("ref"))
-    given = action.get("parameters") or {}
-    if action_spec is not None:
-        known = dict(RUNNER_PARAMETERS.get(action_spec.runner_type, {}))
-        known.update(action_spec.parameters)
-        for name in given:
-            if name not in known:
-                out.add(path, "action.parameters.%s" % name,
-                        "%s has no parameter %r" % (action_spec.ref, name))
-        for name, prop in action_spec.parameters.items():
-            if isinstance(prop, dict) and prop.get("required") and "default" not in prop \
-                    and name not in given:
-                out.add(path, "action.parameters.%s" % name,
-                        "required by %s and not given" % action_spec.ref)
-    if spec is not None:
-        texts = list(_strings(given)) + [str(c.get("pattern")) for c in criteria.values()
-                                         if isinstance(c, dict)]
-        for text in texts:
-            for parts in _trigger_paths(text):
-                if not _path_in_schema(parts, spec.get("payload_schema")):
-                    out.add(path, "action.parameters",
-                            "{{ trigger.%s }} is not in the payload_schema of %s"
-                            % (".".join(parts), type_ref))
+    trigger_types = pack.trigger_types()
+    for rule in pack.rules:
+        path, meta = rule.path, rule.meta
+        _require(meta, ["name", "pack", "description", "trigger", "action"], path, out)
+        _unknown_keys(meta, RULE_KEYS, path, out)
+        if meta.get("pack") and meta["pack"] != pack.ref:
+            out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
+        if "enabled" not in meta:
+            out.add(path, "enabled", "required field is missing (StackStorm registers a rule "
+                    "without it as disabled)")
+        elif not isinstance(meta["enabled"], bool):
+            out.add(path, "enabled", "must be true or false")
+        trigger = meta.get("trigger") if isinstance(meta.get("trigger"), dict) else {}
+        type_ref = trigger.get("type")
+        spec = trigger_types.get(type_ref)
+        if type_ref and spec is None and not str(type_ref).startswith("core."):
+            out.add(path, "trigger.type", "%r is not a trigger type of this pack (known: %s)"
+                    % (type_ref, ", ".join(sorted(trigger_types))))
+        if spec is not None:
+            params = trigger.get("parameters") or {}
+            schema = spec.get("parameters_schema")
+            if schema and schema.get("properties") and not params:
+                out.add(path, "trigger.parameters", "trigger type %s has a parameters_schema, so "
+                        "StackStorm needs at least one parameter to create the trigger" % type_ref)
+            if schema:
+                for error in util_schema.CustomValidator(schema).iter_errors(params):
+                    out.add(path, "trigger.parameters", error.message)
+        criteria = meta.get("criteria") or {}
+        if not isinstance(criteria, dict):
+            out.add(path, "criteria", "must be a mapping")
+            criteria = {}
+        for key, criterion in criteria.items():
+            field = "criteria.%s" % key
+            if not str(key).startswith("trigger."):
+                out.add(path, field, "criteria keys look like trigger.<payload field>")
+            elif spec is not None and not _path_in_schema(key.split(".")[1:],
+                                                          spec.get("payload_schema")):
+                out.add(path, field, "%s is not in the payload_schema of %s" % (key, type_ref))
+            if not isinstance(criterion, dict) or "type" not in criterion:
+                out.add(path, field + ".type", "required field is missing")
+            elif criterion["type"] not in CRITERIA_OPERATORS:
+                out.add(path, field + ".type", "%r is not a StackStorm criteria operator"
+                        % criterion["type"])
+            if isinstance(criterion, dict) and criterion.get("pattern") is None:
+                out.add(path, field + ".pattern", "StackStorm needs a pattern on every criterion "
+                        "(even exists/nexists)")
+        action = meta.get("action") if isinstance(meta.get("action"), dict) else {}
+        _unknown_keys(action, RULE_ACTION_KEYS, path, out, "action.")
+        action_spec = pack.action(action.get("ref"))
+        if action.get("ref") and action_spec is None and not str(action.get("ref")).startswith(
+                ("core.", "st2.")):
+            out.add(path, "action.ref", "%r is not an action of this pack" % action.get("ref"))
+        given = action.get("parameters") or {}
+        if action_spec is not None:
+            known = dict(RUNNER_PARAMETERS.get(action_spec.runner_type, {}))
+            known.update(action_spec.parameters)
+            for name in given:
+                if name not in known:
+                    out.add(path, "action.parameters.%s" % name,
+                            "%s has no parameter %r" % (action_spec.ref, name))
+            for name, prop in action_spec.parameters.items():
+                if isinstance(prop, dict) and prop.get("required") and "default" not in prop \
+                        and name not in given:
+                    out.add(path, "action.parameters.%s" % name,
+                            "required by %s and not given" % action_spec.ref)
+        if spec is not None:
+            texts = list(_strings(given)) + [str(c.get("pattern")) for c in criteria.values()
+                                             if isinstance(c, dict)]
+            for text in texts:
+                for parts in _trigger_paths(text):
+                    if not _path_in_schema(parts, spec.get("payload_schema")):
+                        out.add(path, "action.parameters",
+                                "{{ trigger.%s }} is not in the payload_schema of %s"
+                                % (".".join(parts), type_ref))
 
 
 def _check_policies(pack, out):

@@ -711,3 +711,29 @@ def test_workspaces_local_run_serves_rules_into_its_rules_dir(tmp_path):
     assert not os.path.exists(os.path.join(PACK_DIR, "rules", "from_the_cli.yaml"))
     assert any("workspaces.from_the_cli created through the st2 API (enabled)" in line
                for line in lines), "".join(lines)
+
+
+def test_the_packs_page_gets_the_index_schema_and_config_with_secrets_masked(tmp_path, emulator):
+    htpasswd = str(tmp_path / "htpasswd")
+    add_user(htpasswd, USER, PASSWORD, rounds=4)
+    config = workspaces_config(emulator.url, auth_mode="bearer", auth_token="s3cr3t-token")
+    runner = LocalRunner(PACK_DIR, config_overrides=config, state_dir=str(tmp_path / "state"),
+                         sensors=[], out=io.StringIO(), rules_dir=str(tmp_path / "rules"))
+    server = build_api(runner.pack, runner_action(runner), runner.store, htpasswd, port=0,
+                       auth_port=None, rules_dir=runner.rules_dir, runner=runner).start()
+    try:
+        client = Api(server)
+        assert client.ok("/packs/index") == {"status": [], "index": {}}
+        [schema] = client.ok("/config_schemas")
+        assert schema["pack"] == "workspaces"
+        assert schema["attributes"]["auth_token"]["secret"] is True
+        for answer in (client("GET", "/configs", params={"show_secrets": "true"}),
+                       client("GET", "/configs/workspaces", params={"show_secrets": "true"})):
+            assert answer.status_code == 200
+            assert "s3cr3t-token" not in answer.text
+        [values] = [doc["values"] for doc in client.ok("/configs")]
+        assert values["auth_token"] == "********"
+        assert values["capability_service_url"] == emulator.url
+    finally:
+        server.stop()
+        runner.stop()

@@ -28,9 +28,11 @@ __all__ = ["LocalBackend"]
 class LocalBackend(object):
     """The pack's actions, runners, trigger types and rules as API documents, plus executions."""
 
-    def __init__(self, pack, run_action, kv_store, clock=time.time, rules_dir=None):
+    def __init__(self, pack, run_action, kv_store, clock=time.time, rules_dir=None, config=None):
         self.pack = pack
         self.kv_store = kv_store
+        #: The pack config the runner uses (``/configs`` shows it, secrets masked).
+        self.config = config
         self.events = EventBus()
         self.executions = ExecutionStore(run_action, clock=clock,
                                          on_change=self._execution_changed)

@@ -63,12 +63,12 @@ def add_api_arguments(parser, prefix="", required=True):
 
 
 def start_api_from_args(args, pack, run_action, kv_store, prefix="", out=sys.stdout,
-                        rules_dir=None, runner=None):
+                        rules_dir=None, runner=None, config=None):
     """Build and start the API from options added by ``add_api_arguments(parser, prefix)``.
 
     Returns the started ``ApiServer`` (call ``stop()`` when done), or None when the options
     were optional and no htpasswd file was given. Prints the settings the ``st2`` CLI needs.
-    ``rules_dir`` and ``runner`` go to ``service.build_api``.
+    ``rules_dir``, ``runner`` and ``config`` go to ``service.build_api``.
     """
     dest = prefix.replace("-", "_")
     htpasswd = getattr(args, dest + "htpasswd")
@@ -86,7 +86,8 @@ def start_api_from_args(args, pack, run_action, kv_store, prefix="", out=sys.std
     try:
         server = build_api(pack, run_action, kv_store, htpasswd, host=host, port=port,
                            auth_port=auth_port, token_ttl=getattr(args, dest + "token_ttl"),
-                           rules_dir=rules_dir, runner=runner, webui_dir=webui_dir)
+                           rules_dir=rules_dir, runner=runner, webui_dir=webui_dir,
+                           config=config)
     except (ValueError, RuntimeError, OSError) as error:  # no htpasswd, no backend, port taken
         raise SystemExit("workspaces-local: cannot serve the st2 API: %s" % error)
     server.start()
@@ -109,7 +110,9 @@ def serve_api(args, runtime, stop_event=None, out=sys.stdout):
     Returns 0 once stopped (``stop_event`` stops it too).
     """
     server = start_api_from_args(args, runtime.pack, runtime.run_action, runtime.kv_store,
-                                 out=out, rules_dir=getattr(runtime, "rules_dir", None))
+                                 out=out, rules_dir=getattr(runtime, "rules_dir", None),
+                                 config=getattr(getattr(runtime, "executor", None), "config",
+                                                None))
     stop_event = stop_event or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop_event.set())

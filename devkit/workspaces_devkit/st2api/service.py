@@ -22,7 +22,7 @@ DEFAULT_AUTH_PORT = 9100
 
 def build_api(pack, run_action, kv_store, htpasswd, host="127.0.0.1", port=DEFAULT_API_PORT,
               auth_port=DEFAULT_AUTH_PORT, token_ttl=DEFAULT_TOKEN_TTL, clock=time.time,
-              rules_dir=None, runner=None, webui_dir=None):
+              rules_dir=None, runner=None, webui_dir=None, config=None):
     """Return an ``ApiServer`` (not started) serving ``pack`` (a ``content.Pack``).
 
     ``run_action(ref, parameters) -> (status, result)`` runs one action; ``kv_store`` has
@@ -33,9 +33,13 @@ def build_api(pack, run_action, kv_store, htpasswd, host="127.0.0.1", port=DEFAU
     ``runner`` (a ``LocalRunner`` sharing ``pack``) gets a ``live.RunnerObserver``, so that
     what its rules start shows in the API's history and on ``/stream``.
     ``webui_dir`` is an st2web build to serve on the same origin (ValueError if it is not one).
+    ``config`` is the pack config in use (default: the runner's), shown with secrets masked.
     """
     webui = WebUi(webui_dir, name="workspaces-local (pack %s)" % pack.ref) if webui_dir else None
-    backend = LocalBackend(pack, run_action, kv_store, clock=clock, rules_dir=rules_dir)
+    if config is None and runner is not None:
+        config = getattr(runner, "config", None)
+    backend = LocalBackend(pack, run_action, kv_store, clock=clock, rules_dir=rules_dir,
+                           config=config)
     if runner is not None:
         runner.observer = RunnerObserver(backend, log=getattr(runner, "log", None))
     router = Router(backend, TokenStore(ttl=token_ttl, clock=clock), PasswordChecker(htpasswd))

@@ -8,7 +8,9 @@ Read from StackStorm's OpenAPI definition (st2common/openapi.yaml) and its contr
   ``trigger.description``; ``POST /rules`` (201), ``PUT /rules/<ref or id>`` (200),
   ``DELETE /rules/<ref or id>`` (204), through ``rule_store``.
 - ``GET /packs[/<ref>]``, ``GET /packs/views/file/<ref>/<path>`` (a file of the pack, read-only,
-  never outside it).
+  never outside it); for the Packs page ``GET /packs/index`` (empty: no Exchange index here),
+  ``GET /config_schemas[/<pack>]`` and ``GET /configs[/<pack>]`` (secret values always masked,
+  whatever ``show_secrets`` says).
 - ``GET /ruleenforcements[/views]`` (filters ``rule_ref``, ``rule_id``, ``execution``,
   ``trigger_instance``), ``GET /triggerinstances[/<id>]``.
 - ``GET /executions/views/filters``, ``GET /executions/<id>/output``, ``POST
@@ -48,6 +50,8 @@ EXECUTION_FILTERS = dict(_FILTER_FIELDS, **{
     "trigger_instance": lambda doc: (doc.get("trigger_instance") or {}).get("id"),
     "liveaction": lambda doc: (doc.get("liveaction") or {}).get("id"),
 })
+#: What StackStorm shows instead of a secret value (st2common/constants/secrets.py).
+MASKED = "********"
 _ENFORCEMENT_FILTERS = {
     "rule_ref": lambda doc: doc["rule"]["ref"],
     "rule_id": lambda doc: doc["rule"]["id"],
@@ -113,6 +117,11 @@ class UiRoutes(object):
             ("PUT", r"/rules/(?P<ref>[^/]+)", self.update_rule, True),
             ("DELETE", r"/rules/(?P<ref>[^/]+)", self.delete_rule, True),
             ("GET", r"/packs", self.list_packs, True),
+            ("GET", r"/packs/index", self.pack_index, True),
+            ("GET", r"/config_schemas", self.list_config_schemas, True),
+            ("GET", r"/config_schemas/(?P<ref>[^/]+)", self.get_config_schema, True),
+            ("GET", r"/configs", self.list_configs, True),
+            ("GET", r"/configs/(?P<ref>[^/]+)", self.get_config, True),
             ("GET", r"/packs/views/file/(?P<ref>[^/]+)/(?P<path>.+)", self.get_pack_file, True),
             ("GET", r"/packs/(?P<ref>[^/]+)", self.get_pack, True),
             ("GET", r"/ruleenforcements", self.list_enforcements, True),
@@ -213,6 +222,43 @@ class UiRoutes(object):
         if ref not in (doc["ref"], doc["id"]):
             raise not_found('Resource with a reference or id "%s" not found' % ref)
         return doc
+
+    def pack_index(self, request):
+        """GET /packs/index: no Exchange index is fetched locally (an empty one)."""
+        return self.router.response(200, {"status": [], "index": {}})
+
+    def _config_schema(self):
+        pack = self.backend.pack
+        return {"id": shapes.stable_id("config_schema", pack.ref),
+                "uid": "config_schema:%s" % pack.ref, "pack": pack.ref,
+                "attributes": pack.config_schema}
+
+    def _config(self):
+        pack = self.backend.pack
+        values = {}
+        for name, value in (self.backend.config or {}).items():
+            secret = (pack.config_schema.get(name) or {}).get("secret")
+            values[name] = MASKED if secret and value not in (None, "") else value
+        return {"id": shapes.stable_id("config", pack.ref), "uid": "config:%s" % pack.ref,
+                "pack": pack.ref, "values": values}
+
+    def list_config_schemas(self, request):
+        """GET /config_schemas: the pack's config.schema.yaml."""
+        return self.router.listing([self._config_schema()], request, mandatory=())
+
+    def get_config_schema(self, request, ref):
+        """GET /config_schemas/<pack>."""
+        self._pack(ref)
+        return self.router.one(self._config_schema(), ref, request, mandatory=())
+
+    def list_configs(self, request):
+        """GET /configs: the config the runner uses, secret values masked."""
+        return self.router.listing([self._config()], request, mandatory=())
+
+    def get_config(self, request, ref):
+        """GET /configs/<pack>, secret values masked."""
+        self._pack(ref)
+        return self.router.one(self._config(), ref, request, mandatory=())
 
     def get_pack(self, request, ref):
         """GET /packs/<ref or id>."""

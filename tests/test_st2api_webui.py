@@ -405,7 +405,9 @@ def test_rule_routes_need_a_token(service):
                          ("DELETE", "/rules/workspaces.alma_asdm_reingest"),
                          ("GET", "/actions/views/overview"), ("GET", "/packs"),
                          ("GET", "/ruleenforcements/views"), ("GET", "/executions/views/filters"),
-                         ("GET", "/stream")):
+                         ("GET", "/configs"), ("GET", "/config_schemas"),
+                         ("GET", "/sensortypes"), ("GET", "/triggerinstances"),
+                         ("POST", "/executions/%s/re_run" % ("0" * 24)), ("GET", "/stream")):
         answer = requests.request(method, base + path, json={}, timeout=TIMEOUT)
         assert answer.status_code == 401, (method, path)
         check(answer.json(), ERROR)

@@ -739,3 +739,49 @@ def test_the_packs_page_gets_the_index_schema_and_config_with_secrets_masked(tmp
     finally:
         server.stop()
         runner.stop()
+
+
+def test_a_rule_with_new_trigger_parameters_gives_the_running_sensor_its_trigger(tmp_path):
+    """As StackStorm's trigger watcher: add_trigger for the new rule's trigger, no restart."""
+    htpasswd = str(tmp_path / "htpasswd")
+    add_user(htpasswd, USER, PASSWORD, rounds=4)
+    incoming = tmp_path / "new_incoming"
+    incoming.mkdir()
+    out = io.StringIO()
+    runner = LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), out=out,
+                         sensors=["FileMonitorSensor"], poll_interval=0.2, run_actions=False,
+                         rules_dir=str(tmp_path / "rules"))
+    server = build_api(runner.pack, runner_action(runner), runner.store, htpasswd, port=0,
+                       auth_port=None, rules_dir=runner.rules_dir, runner=runner).start()
+    runner.start()
+
+    def wait_for(condition):
+        deadline = time.time() + TIMEOUT
+        while not condition() and time.time() < deadline:
+            time.sleep(0.05)
+        assert condition(), out.getvalue()
+
+    try:
+        [host] = runner.hosts
+        wait_for(lambda: host.instance is not None)
+        client = Api(server)
+        body = {"name": "fits_files", "pack": "workspaces", "enabled": True,
+                "description": "FITS files of a second staging directory.",
+                "trigger": {"type": "workspaces.file_detected", "parameters": {
+                    "directory": str(incoming), "pattern": "*.fits", "settle_seconds": 0}},
+                "action": {"ref": ACTION, "parameters": {"capability_name": "null"}}}
+        assert client("POST", "/rules", json=body).status_code == 201
+        wait_for(lambda: any(t["parameters"].get("directory") == str(incoming)
+                             for t in host.triggers))
+        assert "FileMonitorSensor: trigger workspaces." in out.getvalue()
+        (incoming / "image.fits").write_bytes(b"SIMPLE")
+        wait_for(lambda: "rule     workspaces.fits_files matched" in out.getvalue())
+        [dispatch] = [d for d in runner.dispatches if d["payload"]["name"] == "image.fits"]
+        assert dispatch["type"] == "workspaces.file_detected"
+        assert client("DELETE", "/rules/workspaces.fits_files").status_code == 204
+        wait_for(lambda: not any(t["parameters"].get("directory") == str(incoming)
+                                 for t in host.triggers))
+        assert "(no rule uses" in out.getvalue()
+    finally:
+        server.stop()
+        runner.stop()

@@ -126,6 +126,15 @@ class LocalRunner(object):
     def _event(self, kind, text):
         self._print("%-8s %s" % (kind, text))
 
+    def rules_changed(self):
+        """Rules were written or reloaded: the sensors get the triggers of the new rule set.
+
+        A rule on a trigger type with parameters needs a sensor trigger with those parameters;
+        each sensor gets ``add_trigger`` / ``remove_trigger`` before its next poll.
+        """
+        for host in self.hosts:
+            host.triggers_changed()
+
     def log(self, kind, text):
         """Print one line of the runner's output (``kind`` in the second column)."""
         self._event(kind, text)
@@ -323,6 +332,7 @@ class LocalRunner(object):
         elif sorted((rule.ref, repr(rule.meta)) for rule in self.pack.rules) != known:
             count = len(self.pack.rules)
             self._event("reload", "%s changed; %d rules" % (os.path.basename(path), count))
+            self.rules_changed()
 
     def _reload_shared_code(self, path):
         """Forget the pack's shared modules so every sensor re-imports them as it reloads."""

@@ -35,14 +35,19 @@ def runner_action(runner):
 class RunnerObserver(object):
     """Records the runner's trigger instances, rule enforcements and rule-started executions."""
 
-    def __init__(self, backend, log=None):
+    def __init__(self, backend, log=None, rules_changed=None):
         self.backend = backend
         self._log = log
-        if log is not None:
-            backend.rule_listeners.append(self.rule_changed)
+        self._rules_changed = rules_changed
+        backend.rule_listeners.append(self.rule_changed)
 
     def rule_changed(self, event, rule):
-        """Say in the runner's output that a rule was written through the API (live now)."""
+        """A rule was written through the API: the runner says so and updates its sensors'
+        triggers."""
+        if self._rules_changed is not None:
+            self._rules_changed()
+        if self._log is None:
+            return
         verb = {"st2.rule__create": "created", "st2.rule__update": "saved",
                 "st2.rule__delete": "deleted"}.get(event, event)
         state = ""
@@ -60,8 +65,11 @@ class RunnerObserver(object):
         if rule is None:
             return None, {}
         trigger_type = self.backend.get_trigger_type(rule["trigger"]["type"])
-        origin = {"rule": rule, "trigger": shapes.trigger_doc(rule),
-                  "trigger_instance": instance}
+        trigger = shapes.trigger_doc(rule)
+        if instance is not None and instance["trigger"] != trigger["ref"]:
+            trigger["ref"] = instance["trigger"]  # the running sensor's trigger
+            trigger["name"] = trigger["ref"].split(".", 1)[-1]
+        origin = {"rule": rule, "trigger": trigger, "trigger_instance": instance}
         if trigger_type is not None:
             origin["trigger_type"] = trigger_type
         return rule, origin

@@ -41,7 +41,8 @@ def build_api(pack, run_action, kv_store, htpasswd, host="127.0.0.1", port=DEFAU
     backend = LocalBackend(pack, run_action, kv_store, clock=clock, rules_dir=rules_dir,
                            config=config)
     if runner is not None:
-        runner.observer = RunnerObserver(backend, log=getattr(runner, "log", None))
+        runner.observer = RunnerObserver(backend, log=getattr(runner, "log", None),
+                                         rules_changed=getattr(runner, "rules_changed", None))
     router = Router(backend, TokenStore(ttl=token_ttl, clock=clock), PasswordChecker(htpasswd))
     server = ApiServer(router, host=host, port=port, auth_port=auth_port, webui=webui)
     server.backend = backend

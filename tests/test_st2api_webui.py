@@ -263,8 +263,9 @@ def test_action_overview_honours_include_attributes_as_the_rule_editor_asks(api)
                  params={"include_attributes": "ref,description,parameters"})
     assert answer.status_code == 200
     assert int(answer.headers["X-Total-Count"]) == len(answer.json())
-    for doc in answer.json():
-        assert set(doc) <= {"id", "ref", "description", "parameters"}
+    for doc in answer.json():  # what was asked, and what StackStorm always sends along
+        assert set(doc) == {"id", "ref", "description", "parameters", "pack", "name",
+                            "runner_type"}
 
 
 def test_action_entry_point_is_the_code(api):
@@ -308,6 +309,8 @@ def test_a_rule_is_created_written_to_the_overlay_and_live_at_once(service, api)
     assert os.path.exists(os.path.join(service.runner.rules_dir, "alma_asdm_reingest.yaml"))
     live = [r.ref for r in service.runner.engine.rules_for("workspaces.alma_calibration")]
     assert "workspaces.test_created" in live
+    assert ("rule     workspaces.test_created created through the st2 API (enabled): "
+            "rules/test_created.yaml") in service.runner.out.getvalue()
     assert api.ok("/rules/workspaces.test_created")["id"] == rule["id"]
 
 
@@ -455,8 +458,10 @@ def test_a_rule_saved_through_the_api_fires_and_shows_in_history_and_on_the_stre
     row = next(doc for doc in answer.json() if doc["id"] == created["id"])
     assert row["rule"] == {"ref": "workspaces.test_fires"}
     assert row["trigger"] == {"type": "workspaces.alma_calibration"}
-    assert set(row) <= {"id", "status", "start_timestamp", "action", "parameters", "rule",
-                        "trigger", "context"}
+    assert set(row) == {"id", "status", "start_timestamp", "action", "parameters", "rule",
+                        "trigger", "context", "runner"}
+    assert set(row["action"]) == {"ref", "name", "runner_type", "parameters", "output_schema",
+                                  "pack", "uid"}
     by_rule = api.ok("/executions", params={"rule": "test_fires"})
     assert [doc["id"] for doc in by_rule] == [created["id"]]
     assert api.ok("/executions", params={"parent": created["id"]}) == []
@@ -630,3 +635,24 @@ def test_an_invalid_rule_in_the_overlay_stops_the_runner_at_start(tmp_path):
         LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), sensors=[], out=io.StringIO(),
                     rules_dir=str(overlay))
     assert "broken.yaml" in str(raised.value) and "criteria.trigger.x" in str(raised.value)
+
+
+def test_live_output_comes_from_the_stream_service_as_st2stream_sends_it(service, api):
+    answer = api("POST", "/executions", json={"action": ACTION, "parameters": {
+        "capability_name": "null"}})
+    execution_id = answer.json()["id"]
+    reader = EventReader.__new__(EventReader)  # the output stream, read the same way
+    reader.events = queue.Queue()
+    reader.connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=TIMEOUT)
+    reader.connection.request("GET", "/stream/executions/%s/output" % execution_id,
+                              headers={"X-Auth-Token": api.token})
+    reader.response = reader.connection.getresponse()
+    try:
+        assert reader.response.headers["Content-Type"].startswith("text/event-stream")
+        reader._read()  # returns when the server ends the stream after EOF
+        name, output = reader.events.get_nowait()
+        assert name == "st2.execution.output__create"
+        assert output["execution_id"] == execution_id and output["output_type"] == "stderr"
+        assert "created capability request" in output["data"]
+    finally:
+        reader.close()

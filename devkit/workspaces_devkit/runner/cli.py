@@ -118,10 +118,12 @@ def cmd_action(args):
 
 
 def cmd_validate(args):
-    """Validate the pack's content."""
-    from workspaces_devkit.content import validate_pack
+    """Validate the pack's content (and the rules of ``--rules-dir``)."""
+    from workspaces_devkit.content import load_pack, overlay_rules, validate_pack
 
     errors = validate_pack(args.pack_dir)
+    if args.rules_dir:
+        errors = errors + overlay_rules(load_pack(args.pack_dir), args.rules_dir)
     for error in errors:
         print("%s: %s: %s" % error)
     print("%d problem(s)" % len(errors))
@@ -173,6 +175,7 @@ def build_parser():
     action.set_defaults(func=cmd_action)
     validate = sub.add_parser("validate", help="validate the pack's content files")
     validate.add_argument("--pack-dir", default=PACK_DIR)
+    validate.add_argument("--rules-dir", help="also validate the rules in this overlay directory")
     validate.set_defaults(func=cmd_validate)
     demo = sub.add_parser("demo", help="run the end-to-end demo and print a summary")
     demo.add_argument("--duration", type=float, default=60.0,

@@ -126,6 +126,10 @@ class LocalRunner(object):
     def _event(self, kind, text):
         self._print("%-8s %s" % (kind, text))
 
+    def log(self, kind, text):
+        """Print one line of the runner's output (``kind`` in the second column)."""
+        self._event(kind, text)
+
     def _kv_get(self, name):
         return self.store.get(name)
 

@@ -34,7 +34,9 @@ class LocalBackend(object):
         self.events = EventBus()
         self.executions = ExecutionStore(run_action, clock=clock,
                                          on_change=self._execution_changed)
-        self.rule_store = RuleStore(pack, rules_dir, publish=self.events.publish)
+        self.rule_store = RuleStore(pack, rules_dir, publish=self._rule_changed)
+        #: ``callable(event name, rule document)`` called after each rule write (the runner's log).
+        self.rule_listeners = []
         self.history = History(clock=clock)
         self._actions = {spec.ref: shapes.action_doc(pack, spec) for spec in pack.actions}
 
@@ -107,6 +109,12 @@ class LocalBackend(object):
         action = self._actions.get(record.action_ref) or {"ref": record.action_ref}
         return shapes.execution_doc(record, action, shapes.runner_doc(
             action.get("runner_type") or "python-script"))
+
+    def _rule_changed(self, name, doc):
+        """Publish ``st2.rule__create|update|delete`` and tell the rule listeners."""
+        self.events.publish(name, doc)
+        for listener in list(self.rule_listeners):
+            listener(name, doc)
 
     def _execution_changed(self, record, created):
         """Publish ``st2.execution__create|update`` and ``st2.liveaction__...`` for a record.

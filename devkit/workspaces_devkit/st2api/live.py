@@ -35,8 +35,21 @@ def runner_action(runner):
 class RunnerObserver(object):
     """Records the runner's trigger instances, rule enforcements and rule-started executions."""
 
-    def __init__(self, backend):
+    def __init__(self, backend, log=None):
         self.backend = backend
+        self._log = log
+        if log is not None:
+            backend.rule_listeners.append(self.rule_changed)
+
+    def rule_changed(self, event, rule):
+        """Say in the runner's output that a rule was written through the API (live now)."""
+        verb = {"st2.rule__create": "created", "st2.rule__update": "saved",
+                "st2.rule__delete": "deleted"}.get(event, event)
+        state = ""
+        if verb != "deleted":
+            state = " (enabled)" if rule.get("enabled") else " (disabled)"
+        self._log("rule", "%s %s through the st2 API%s: %s" % (
+            rule["ref"], verb, state, rule.get("metadata_file")))
 
     def trigger_instance(self, type_ref, trigger_ref, payload, parameters=None):
         """Record one dispatched trigger; return its ``TriggerInstanceAPI`` document."""

@@ -22,6 +22,11 @@ __all__ = ["Request", "Response", "Router"]
 
 _PREFIXES = ("/auth/v1", "/api/v1", "/stream/v1", "/v1")
 _COOKIE = "auth-token"
+#: Fields StackStorm always returns with ``?include_attributes=`` (its controllers'
+#: ``mandatory_include_fields_*``): a pack's content, and executions.
+CONTENT_FIELDS = ("pack", "name", "ref")
+EXECUTION_FIELDS = ("action.parameters", "action.output_schema", "runner.runner_parameters",
+                    "runner.output_key", "parameters", "action.pack", "action.uid", "context")
 _SYSTEM_SCOPES = ("system", shapes.SYSTEM_SCOPE)
 
 
@@ -81,6 +86,15 @@ def _int_param(query, name, default=None):
 def _names(query, name):
     value = query.get(name)
     return [part for part in value.split(",") if part] if value else None
+
+
+def included(query, mandatory=()):
+    """``?include_attributes=`` plus the ``mandatory`` fields whose top level is not asked."""
+    include = _names(query, "include_attributes")
+    if not include:
+        return include
+    return include + [field for field in mandatory
+                      if field.split(".")[0] not in include and field not in include]
 
 
 class Router(object):
@@ -174,7 +188,7 @@ class Router(object):
         return Response(status, body, headers)
 
     @staticmethod
-    def listing(docs, request, filters=()):
+    def listing(docs, request, filters=(), mandatory=CONTENT_FIELDS):
         """Filter, page and project a list of documents, with ``X-Total-Count``."""
         for field in filters:
             value = request.query.get(field)
@@ -186,7 +200,7 @@ class Router(object):
         docs = docs[offset:]
         if limit is not None and limit >= 0:
             docs = docs[:limit]
-        include = _names(request.query, "include_attributes")
+        include = included(request.query, mandatory)
         exclude = _names(request.query, "exclude_attributes")
         docs = [shapes.select_attributes(doc, include, exclude) for doc in docs]
         headers = {"X-Total-Count": str(total)}
@@ -197,11 +211,11 @@ class Router(object):
     _listing = listing
 
     @staticmethod
-    def one(doc, ref, request):
+    def one(doc, ref, request, mandatory=CONTENT_FIELDS):
         """Answer one document (404 when None), projected by ``include/exclude_attributes``."""
         if doc is None:
             raise not_found('Resource with a reference or id "%s" not found' % ref)
-        include = _names(request.query, "include_attributes")
+        include = included(request.query, mandatory)
         exclude = _names(request.query, "exclude_attributes")
         return Response(200, shapes.select_attributes(doc, include, exclude))
 
@@ -286,7 +300,8 @@ class Router(object):
         record = self.backend.executions.get(execution_id)
         if record is None:
             raise not_found()
-        return self._one(self.backend.execution_doc(record), execution_id, request)
+        return self._one(self.backend.execution_doc(record), execution_id, request,
+                         EXECUTION_FIELDS)
 
     def get_children(self, request, execution_id):
         """GET /api/v1/executions/<id>/children: python actions have none."""
@@ -309,7 +324,7 @@ class Router(object):
             docs.reverse()
         total = len(docs)
         docs = docs[offset:offset + limit] if limit >= 0 else docs[offset:]
-        include = _names(query, "include_attributes")
+        include = included(query, EXECUTION_FIELDS)
         exclude = _names(query, "exclude_attributes")
         docs = [shapes.select_attributes(doc, include, exclude) for doc in docs]
         return Response(200, docs, {"X-Total-Count": str(total), "X-Limit": str(limit)})
@@ -329,7 +344,7 @@ class Router(object):
     def list_keys(self, request):
         """GET /api/v1/keys (``st2 key list``), ``prefix``, ``scope`` system or all."""
         self._check_scope(request.query.get("scope"), allow_all=True)
-        return self._listing(self._key_docs(request.query.get("prefix")), request)
+        return self._listing(self._key_docs(request.query.get("prefix")), request, mandatory=())
 
     def get_key(self, request, name):
         """GET /api/v1/keys/<name> (``st2 key get``)."""

@@ -37,7 +37,7 @@ def build_api(pack, run_action, kv_store, htpasswd, host="127.0.0.1", port=DEFAU
     webui = WebUi(webui_dir, name="workspaces-local (pack %s)" % pack.ref) if webui_dir else None
     backend = LocalBackend(pack, run_action, kv_store, clock=clock, rules_dir=rules_dir)
     if runner is not None:
-        runner.observer = RunnerObserver(backend)
+        runner.observer = RunnerObserver(backend, log=getattr(runner, "log", None))
     router = Router(backend, TokenStore(ttl=token_ttl, clock=clock), PasswordChecker(htpasswd))
     server = ApiServer(router, host=host, port=port, auth_port=auth_port, webui=webui)
     server.backend = backend

@@ -38,7 +38,9 @@ _FILTER_FIELDS = (
     ("trigger_type", lambda doc: (doc.get("trigger_type") or {}).get("name")),
     ("user", lambda doc: (doc.get("context") or {}).get("user")),
 )
-_NULL_ALLOWED = ("rule", "trigger", "trigger_type")
+#: Always returned with ``?include_attributes=`` (StackStorm's overview and rule views).
+_OVERVIEW_FIELDS = ("pack", "name", "ref", "parameters", "runner_type")
+_RULE_FIELDS = ("pack", "name", "ref", "trigger")
 #: ``GET /executions`` filters st2web's History sends (name -> value of an execution document).
 EXECUTION_FILTERS = dict(_FILTER_FIELDS, **{
     "id": lambda doc: doc.get("id"),
@@ -141,7 +143,7 @@ class UiRoutes(object):
     def list_overview(self, request):
         """GET /actions/views/overview: every action with its runner parameters merged."""
         docs = [self._overview(doc) for doc in self.backend.list_actions()]
-        return self.router.listing(docs, request, ("pack", "name", "id"))
+        return self.router.listing(docs, request, ("pack", "name", "id"), _OVERVIEW_FIELDS)
 
     def _action(self, ref):
         doc = self.backend.get_action(ref)
@@ -151,7 +153,8 @@ class UiRoutes(object):
 
     def get_overview(self, request, ref):
         """GET /actions/views/overview/<ref or id>."""
-        return self.router.one(self._overview(self._action(ref)), ref, request)
+        return self.router.one(self._overview(self._action(ref)), ref, request,
+                               _OVERVIEW_FIELDS)
 
     def get_entry_point(self, request, ref):
         """GET /actions/views/entry_point/<ref or id>: the entry point's code as text."""
@@ -175,14 +178,14 @@ class UiRoutes(object):
     def list_rule_views(self, request):
         """GET /rules/views: rules with their action's and trigger's descriptions."""
         docs = [self._rule_view(doc) for doc in self.backend.list_rules()]
-        return self.router.listing(docs, request, ("pack", "name", "id"))
+        return self.router.listing(docs, request, ("pack", "name", "id"), _RULE_FIELDS)
 
     def get_rule_view(self, request, ref):
         """GET /rules/views/<ref or id>."""
         doc = self.backend.get_rule(ref)
         if doc is None:
             raise not_found('Resource with a reference or id "%s" not found' % ref)
-        return self.router.one(self._rule_view(doc), ref, request)
+        return self.router.one(self._rule_view(doc), ref, request, _RULE_FIELDS)
 
     def create_rule(self, request):
         """POST /rules: 201 with the new rule; 400 invalid, 409 duplicate."""
@@ -256,12 +259,12 @@ class UiRoutes(object):
 
     def list_enforcements(self, request):
         """GET /ruleenforcements, newest first."""
-        return self.router.listing(self._enforcements(request), request)
+        return self.router.listing(self._enforcements(request), request, mandatory=())
 
     def list_enforcement_views(self, request):
         """GET /ruleenforcements/views: with their trigger instance and execution."""
         docs = [self._enforcement_view(doc) for doc in self._enforcements(request)]
-        return self.router.listing(docs, request)
+        return self.router.listing(docs, request, mandatory=())
 
     def _enforcement(self, enforcement_id):
         doc = next((d for d in self.backend.history.enforcements()
@@ -272,22 +275,23 @@ class UiRoutes(object):
 
     def get_enforcement(self, request, enforcement_id):
         """GET /ruleenforcements/<id>."""
-        return self.router.one(self._enforcement(enforcement_id), enforcement_id, request)
+        doc = self._enforcement(enforcement_id)
+        return self.router.one(doc, enforcement_id, request, mandatory=())
 
     def get_enforcement_view(self, request, enforcement_id):
         """GET /ruleenforcements/views/<id>."""
         doc = self._enforcement_view(self._enforcement(enforcement_id))
-        return self.router.one(doc, enforcement_id, request)
+        return self.router.one(doc, enforcement_id, request, mandatory=())
 
     def list_trigger_instances(self, request):
         """GET /triggerinstances, newest first (filters ``trigger``, ``trigger_type``)."""
         docs = self.backend.history.trigger_instances(request.query.get("trigger_type") or None)
-        return self.router.listing(docs, request, ("trigger", "id"))
+        return self.router.listing(docs, request, ("trigger", "id"), mandatory=())
 
     def get_trigger_instance(self, request, instance_id):
         """GET /triggerinstances/<id>."""
         doc = self.backend.history.trigger_instance(instance_id)
-        return self.router.one(doc, instance_id, request)
+        return self.router.one(doc, instance_id, request, mandatory=())
 
     # --- executions --------------------------------------------------------------------------
     def execution_filters(self, request):
@@ -301,7 +305,7 @@ class UiRoutes(object):
             values = []
             for doc in docs:
                 value = getter(doc)
-                if value is None and name not in _NULL_ALLOWED:
+                if value is None:  # MongoDB's distinct skips documents without the field
                     continue
                 if value not in values:
                     values.append(value)
@@ -343,15 +347,17 @@ class UiRoutes(object):
     def execution_output(self, request, execution_id):
         """GET /executions/<id>/output: the action's stdout/stderr as text.
 
-        Asked by an ``EventSource`` (``Accept: text/event-stream``, st2web's live output through
-        ``/stream``) it answers as st2stream does: ``st2.execution.output__create`` events, then
-        ``EOF``. A python action's output is known once it has finished, so it comes then.
+        Asked of the stream service (``/stream/v1/executions/<id>/output``, st2web's live output)
+        or by an ``EventSource`` (``Accept: text/event-stream``) it answers as st2stream does:
+        ``st2.execution.output__create`` events, then ``EOF``. A python action's output is known
+        once it has finished, so it comes then.
         """
         record = self.backend.executions.get(execution_id)
         if record is None:
             raise not_found('Resource with a reference or id "%s" not found' % execution_id)
         wanted = request.query.get("output_type") or "all"
-        if "text/event-stream" in request.headers.get("accept", ""):
+        from_stream = request.path.startswith("/stream/")
+        if from_stream or "text/event-stream" in request.headers.get("accept", ""):
             return StreamResponse(self._output_events(execution_id, wanted))
         parts = [doc["data"] for doc in shapes.output_docs(record, {}, wanted)]
         return RawResponse(200, "".join(parts).encode("utf-8"), "text/plain")

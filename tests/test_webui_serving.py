@@ -271,3 +271,18 @@ def test_api_webui_prints_where_the_ui_is_and_serves_it(tmp_path, build_dir):
         assert call(server, "GET", "/")[2] == INDEX
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("path", ["/stream/stream", "/stream/v1/stream", "/api/v1/stream",
+                                  "/api/stream"])
+def test_st2webs_stream_urls_reach_the_event_stream(server, path):
+    token = login(server)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Cookie": "auth-token=" + token,
+                                                 "Accept": "text/event-stream"})
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Type").startswith("text/event-stream")
+    finally:
+        connection.close()

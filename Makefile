@@ -8,7 +8,7 @@ test:
 	devkit/bin/test
 
 bench: setup
-	.venv/bin/python bench/run_all.py
+	.venv/bin/python bench/run_all.py --million
 
 setup:
 	devkit/bin/setup

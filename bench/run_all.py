@@ -4,7 +4,8 @@ Each ``bench/bench_*.py`` module has ``run(quick=False)`` returning rows
 (``benchmark``, ``figure``, ``value``, ``unit``, ``baseline``, ``ratio``). Each module runs in its
 own subprocess so that its peak memory (max RSS) is its own. Usage::
 
-    make bench                          # everything, full size
+    make bench                                     # everything, file trees of 1,000,000 files
+    .venv/bin/python bench/run_all.py              # everything, file trees of 100,000 files
     .venv/bin/python bench/run_all.py --quick      # smaller inputs, for a smoke run
     .venv/bin/python bench/run_all.py --markdown   # the table as README markdown
 """
@@ -52,6 +53,27 @@ def run_one(name, quick):
                       "seconds": round(time.time() - started, 1)}))
 
 
+def machine():
+    """Describe the machine: cores, CPU model, Python, file system of the benchmark trees."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    filesystem = "unknown"
+    try:
+        trees = os.environ.get("WORKSPACES_BENCH_TREES", "/tmp/bench-trees")
+        with open("/proc/mounts") as mounts:
+            points = [line.split()[1:3] for line in mounts]
+        filesystem = max((p for p in points if trees.startswith(p[0])), key=lambda p: len(p[0]))[1]
+    except (OSError, ValueError):
+        pass
+    return "machine: %d cores, %s, Python %s, %s" % (
+        os.cpu_count() or 0, model, sys.version.split()[0], filesystem)
+
+
 def fmt(value):
     """Format a number for the table."""
     if value is None:
@@ -66,11 +88,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller inputs")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument("--million", action="store_true",
+                        help="file trees of 1,000,000 files (several minutes, ~4 GB of /tmp)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("names", nargs="*", help="benchmark modules to run (default: all)")
     args = parser.parse_args()
     if args.one:
         return run_one(args.one, args.quick)
+    if args.million:
+        os.environ["WORKSPACES_BENCH_FILES"] = "1000000"
+    print(machine(), file=sys.stderr)
     table = []
     for name in args.names or modules():
         cmd = [sys.executable, os.path.abspath(__file__), "--one", name]

@@ -1,8 +1,11 @@
 """Sensor workspaces.VlbaDataSensor: ``workspaces.vlba_data`` when a VLBA project's data is ready.
 
-Scans the configured VLBA data tree (``vlba_data_directory``, one folder per project) for FITS-IDI
-files with the file monitor's scanner, and dispatches once per project when all of the project's
-new files have settled (or its ready marker exists). The trigger type has no parameters, so the
+Scans the configured VLBA data tree (``vlba_data_directory``) for FITS-IDI files with the file
+monitor's scanner. The project is the observation code in each file name
+(``VLBA_<OBSCODE>_<job>_BIN0_SRC0_<n>_<YYMMDDTHHMMSS>.idifits``), whatever the folder layout (one
+folder per project, or ``<mmmyy>/<project>/``): a project's new files, in one folder or several,
+are dispatched as one batch once all of them have settled (and its ready marker exists). A file
+whose name does not parse is logged once and skipped. The trigger type has no parameters, so the
 state key is ``workspaces.VlbaDataSensor:state:workspaces.vlba_data``.
 """
 
@@ -17,7 +20,8 @@ from workspaces_pack.triggers import (ParameterError, WatchingSensorMixin, ensur
                                       poll_safely, save_state_if_changed, trace_tag)
 
 TRIGGER_REF = "workspaces.vlba_data"
-FILE_OBS_CODE = re.compile(r"^VLBA_([A-Za-z0-9]+)_")
+FILE_NAME = re.compile(r"^VLBA_(?P<obs_code>[A-Za-z0-9]+)_(?P<job>.+)_BIN\d+_SRC\d+_"
+                       r"(?P<number>\d+)_(?P<time>\d{6}T\d{6})\.\w+$")
 CONFIG_KEYS = {"directory": "vlba_data_directory", "pattern": "vlba_file_pattern",
                "settle_seconds": "vlba_settle_seconds", "ready_marker": "vlba_ready_marker"}
 
@@ -41,7 +45,7 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
                  "pattern": config.get("vlba_file_pattern"), "recursive": True,
                  "settle_seconds": config.get("vlba_settle_seconds"),
                  "ready_marker": config.get("vlba_ready_marker") or None},
-                group_by_directory=True)
+                group_of=obs_code_of)
         except ParameterError as error:
             key = CONFIG_KEYS.get(error.parameter, error.parameter)
             raise ParameterError(key, "invalid pack config value: %s" % error)
@@ -74,13 +78,20 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
             self._watches.problem(TRIGGER_REF, "%s; will look again next poll" % error)
             return
         self._watches.clear_problem(TRIGGER_REF)
-        for project, directory, files in self._projects(watch.spec.directory, found):
-            payload = {"project_code": project, "directory": directory,
+        unparsed = [item for item in found if obs_code_of(item.name) is None]
+        for item in unparsed:
+            self._logger.warning("VLBA file %s skipped: its name is not VLBA_<OBSCODE>_<job>_BIN<n>"
+                                 "_SRC<n>_<n>_<YYMMDDTHHMMSS>.<extension>", item.path)
+        watch.mark_reported(unparsed)
+        for project, files in self._projects(found):
+            folders = sorted(set(item.directory for item in files))
+            directory = folders[0] if len(folders) == 1 else os.path.commonpath(folders)
+            payload = {"project_code": project, "directory": directory, "directories": folders,
                        "files": [os.path.relpath(item.path, directory) for item in files],
                        "file_count": len(files), "total_bytes": sum(item.size for item in files)}
             try:
                 self.sensor_service.dispatch(trigger=TRIGGER_REF, payload=payload,
-                                             trace_tag=trace_tag("vlba_data", directory))
+                                             trace_tag=trace_tag("vlba_data", files[0].path))
             except Exception as error:
                 self._logger.warning("dispatch for VLBA project %s failed (%s); retried next "
                                      "poll", project, error)
@@ -91,18 +102,21 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
         save_state_if_changed(self._state, self._logger, TRIGGER_REF, watch)
 
     @staticmethod
-    def _projects(root, found):
-        """Group settled files per project folder (files at the top go by their file name)."""
+    def _projects(found):
+        """Group settled files by observation code, whatever their folders; files stay in order."""
         groups = {}
         for item in found:
-            relative = os.path.relpath(item.directory, root)
-            if relative != ".":
-                project = relative.split(os.sep)[0]
-                directory = os.path.join(root, project)
-            else:
-                match = FILE_OBS_CODE.match(item.name)
-                project = match.group(1) if match else "unknown"
-                directory = root
-            groups.setdefault((project, directory), []).append(item)
-        return [(project, directory, files)
-                for (project, directory), files in sorted(groups.items())]
+            project = obs_code_of(item.name)
+            if project is not None:
+                groups.setdefault(project, []).append(item)
+        return sorted(groups.items())
+
+
+def obs_code_of(file_name):
+    """Return the observation code (upper case) of a VLBA FITS-IDI file name, None if it has none.
+
+    ``VLBA_BL178AC_bl178ac_BIN0_SRC0_0_111228T171125.idifits`` -> ``BL178AC``; the job token
+    (``bl178ac``) is free-form and may itself contain ``_``.
+    """
+    match = FILE_NAME.match(file_name)
+    return match.group("obs_code").upper() if match else None

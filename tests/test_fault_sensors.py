@@ -93,6 +93,34 @@ class FileMonitorFaultTest(SchemaCheckedSensorTestCase):
         stored = self.sensor_service.get_value("state:" + trigger["ref"], local=True)
         self.assertLess(len(stored), 40 * 1024, "state grew with the number of files")
 
+    def test_restart_after_names_were_removed_and_added_in_a_tree(self):
+        """Guarantee G1, Guarantee G2: the listings kept in memory are rebuilt, nothing replays."""
+        first = self.get_sensor_instance()
+        trigger = self.add_trigger(first, TRIGGER_TYPE, {"directory": self.root,
+                                                         "recursive": True, "settle_seconds": 0})
+        folders = [os.path.join(self.root, "dec11", "p%d" % index) for index in range(3)]
+        for folder in folders:
+            os.makedirs(folder)
+            for index in range(40):
+                open(os.path.join(folder, "old%02d.dat" % index), "w").close()
+        first.poll()
+        os.remove(os.path.join(folders[0], "old05.dat"))
+        open(os.path.join(folders[0], "while-up.dat"), "w").close()
+        first.poll()
+        del first  # the process dies; files come and go while it is down
+        for index in range(0, 40, 4):
+            os.remove(os.path.join(folders[1], "old%02d.dat" % index))
+        created = ["down%d.dat" % index for index in range(5)]
+        for name in created:
+            open(os.path.join(folders[index % 3], name), "w").close()
+        second = self.get_sensor_instance()
+        second.add_trigger(trigger)
+        second.poll()
+        open(os.path.join(folders[1], "after.dat"), "w").close()
+        second.poll()
+        second.poll()
+        self.assertEqual(sorted(self.names()), sorted(["while-up.dat", "after.dat"] + created))
+
     def test_datastore_down_for_many_polls_then_state_is_saved(self):
         """Guarantee G3."""
         sensor = self.get_sensor_instance()
@@ -187,10 +215,14 @@ class VlbaKilledTest(SchemaCheckedSensorTestCase):
         config = {"vlba_data_directory": root, "vlba_settle_seconds": 0}
         first = self.get_sensor_instance(config=config)
         first.poll()
-        for project in ("BD179I0", "TL015A"):
-            os.makedirs(os.path.join(root, project))
-            with open(os.path.join(root, project, "VLBA_%s_x_BIN0_SRC0_1_201020T164655.idifits"
-                                   % project), "wb") as handle:
+        # <mmmyy>/<project>/ folders; BL178AC's files are in two of them.
+        layout = (("aug15", "BD179I0", "gatedi0"), ("dec11", "BL178AC", "bl178ac"),
+                  ("jan12", "BL178AC", "bl178ac"))
+        for month, project, job in layout:
+            folder = os.path.join(root, month, project.lower())
+            os.makedirs(folder)
+            with open(os.path.join(folder, "VLBA_%s_%s_BIN0_SRC0_0_%s0801T000000.idifits"
+                                   % (project, job, month[-2:])), "wb") as handle:
                 handle.write(b"\0" * 10)
         restore = kill_after(self.sensor_service, 1)
         with self.assertRaises(SensorKilled):
@@ -200,5 +232,7 @@ class VlbaKilledTest(SchemaCheckedSensorTestCase):
         second.poll()
         second.poll()
         projects = [payload["project_code"] for payload in self.payloads()]
-        self.assertEqual(sorted(set(projects)), ["BD179I0", "TL015A"])
+        self.assertEqual(sorted(set(projects)), ["BD179I0", "BL178AC"])
         self.assertLessEqual(len(projects) - len(set(projects)), 1)
+        [batch] = [payload for payload in self.payloads() if payload["project_code"] == "BL178AC"]
+        self.assertEqual(batch["file_count"], 2, "a project's folders were split into batches")

@@ -154,6 +154,33 @@ def test_unknown_runner_type_and_duplicate_positions_are_reported(pack_copy):
     assert any(f.endswith(".position") for f in fields)
 
 
+def test_position_on_an_optional_parameter_is_refused_with_the_reason(pack_copy):
+    """st2client 3.9: `st2 run <action> -h` fails when optional parameters mix positions, names."""
+    relpath = os.path.join("actions", "capability_create_and_run.yaml")
+    _edit(str(pack_copy / relpath), lambda d: d["parameters"]["wait"].update(position=1))
+    errors = _errors_for(pack_copy, relpath)
+    assert [e.field for e in errors] == ["parameters.wait.position"]
+    assert "only on required parameters" in errors[0].message
+    assert "'<' not supported between instances of 'str' and 'int'" in errors[0].message
+
+    def require_wait(data):
+        data["parameters"]["wait"].update(required=True)
+        del data["parameters"]["wait"]["default"]
+    _edit(str(pack_copy / relpath), require_wait)
+    assert _errors_for(pack_copy, relpath) == []
+
+
+def test_required_parameters_all_with_a_position_or_none(pack_copy):
+    relpath = os.path.join("actions", "capability_create_and_run.yaml")
+
+    def require_wait(data):
+        data["parameters"]["wait"].update(required=True)
+        del data["parameters"]["wait"]["default"]
+    _edit(str(pack_copy / relpath), require_wait)
+    messages = _describe(_errors_for(pack_copy, relpath))
+    assert "give every required parameter a position or none (wait)" in messages
+
+
 def test_rule_with_unknown_trigger_action_parameter_or_payload_field_is_reported(pack_copy):
     relpath = _first("rules")
 

@@ -1,28 +1,91 @@
-"""Lint as StackStorm's Exchange CI does: compile every Python file and run flake8.
+"""Lint as StackStorm's Exchange CI does, so a regression fails here before it fails there.
 
-Line length 100, as the Exchange CI.
+Each test runs one check of ``devkit/workspaces_devkit/exchange_checks.py`` (the same code as
+``devkit/bin/exchange-checks``): compile every Python file with this interpreter, the Apache 2.0
+LICENSE, flake8 with StackStorm's settings (setup.cfg), ``pylint -E`` with the Exchange's rc
+(.pylintrc) over actions/ and sensors/, every YAML/JSON file parsed.
 """
 
-import compileall
+import configparser
 import os
-import subprocess
-import sys
 
-PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FOLDERS = ["actions", "sensors", "tests", "devkit", "bench"]
+import pytest
+
+from workspaces_devkit import exchange_checks
+
+PACK_DIR = exchange_checks.PACK_DIR
+
+
+def _assert_clean(problems, what):
+    assert not problems, "%s found problems:\n%s" % (what, "\n".join(problems))
 
 
 def test_every_python_file_compiles():
-    for folder in FOLDERS:
-        path = os.path.join(PACK_DIR, folder)
-        if os.path.isdir(path):
-            assert compileall.compile_dir(path, quiet=1, force=True, legacy=False,
-                                          workers=1), "compile errors in %s" % folder
+    _assert_clean(exchange_checks.compile_problems(), "compile")
+
+
+def test_license_is_apache_2():
+    _assert_clean(exchange_checks.license_problems(), "license check")
+
+
+def test_flake8_config_is_stackstorms():
+    """setup.cfg holds the Exchange's settings: its ignore list replaces flake8's defaults."""
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(PACK_DIR, "setup.cfg"))
+    flake8 = parser["flake8"]
+    assert flake8["max-line-length"] == "100"
+    assert flake8["ignore"].split(",") == ["E128", "E402", "E722", "W504"]
+    assert "extend-ignore" not in flake8, "extend-ignore would keep flake8's default ignores"
 
 
 def test_flake8_is_clean():
-    folders = [f for f in FOLDERS if os.path.isdir(os.path.join(PACK_DIR, f))]
-    proc = subprocess.run([sys.executable, "-m", "flake8", "--max-line-length=100"] + folders,
-                          cwd=PACK_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True)
-    assert proc.returncode == 0, "flake8 found problems:\n" + proc.stdout
+    _assert_clean(exchange_checks.flake8_problems(), "flake8 (StackStorm's settings)")
+
+
+def test_flake8_reports_a_line_break_before_an_operator(tmp_path):
+    """W503 is in flake8's default ignore list; with StackStorm's settings it fails the Exchange."""
+    (tmp_path / "setup.cfg").write_text(
+        open(os.path.join(PACK_DIR, "setup.cfg"), encoding="utf-8").read())
+    (tmp_path / "module.py").write_text("TOTAL = (1\n         + 2)\n")
+    problems = exchange_checks.flake8_problems(str(tmp_path))
+    assert any("module.py:2:10: W503" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("folder", ["actions", "sensors"])
+def test_pylint_errors_only_is_clean(folder):
+    assert exchange_checks.python_files(folder=folder), "no Python files in %s" % folder
+    _assert_clean(exchange_checks.pylint_problems(folders=[folder]),
+                  "pylint -E (the Exchange's rc) on %s" % folder)
+
+
+def test_every_yaml_and_json_file_parses():
+    _assert_clean(exchange_checks.parse_problems(), "YAML/JSON parse")
+
+
+def test_a_file_that_does_not_parse_is_named(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "broken.yaml").write_text("name: [unclosed\n")
+    (tmp_path / "data.json").write_text("{\"a\": }")
+    problems = exchange_checks.parse_problems(str(tmp_path))
+    assert len(problems) == 2
+    assert problems[0].startswith("data.json: does not parse")
+    assert problems[1].startswith(os.path.join("rules", "broken.yaml") + ": does not parse")
+
+
+def test_a_license_other_than_apache_is_refused(tmp_path):
+    (tmp_path / "LICENSE").write_text("MIT License\n\nPermission is hereby granted, free of charge")
+    problems = exchange_checks.license_problems(str(tmp_path))
+    assert "LICENSE does not contain 'Apache License'" in problems[0]
+
+
+def test_pylint_reports_a_member_a_class_does_not_declare(tmp_path):
+    """What failed create_and_run.py before _Flow declared the calls its subclasses implement."""
+    (tmp_path / ".pylintrc").write_text(
+        open(os.path.join(PACK_DIR, ".pylintrc"), encoding="utf-8").read())
+    (tmp_path / "actions").mkdir()
+    (tmp_path / "actions" / "flow_action.py").write_text(
+        "class Flow(object):\n"
+        "    def run(self):\n"
+        "        return self.create()\n")
+    problems = exchange_checks.pylint_problems(str(tmp_path), folders=["actions"])
+    assert any("E1101" in p and "'create'" in p for p in problems), problems

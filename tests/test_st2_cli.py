@@ -10,6 +10,7 @@ Without it the tests skip, except under CI (``CI=true``) where they fail saying 
 """
 
 import concurrent.futures
+import glob
 import json
 import os
 import re
@@ -32,6 +33,7 @@ PASSWORD = "correct horse battery staple"
 TOKEN_TTL = 3600
 CLI_TIMEOUT = 120
 ACTION = "workspaces.capability_create_and_run"
+ACTION_FILES = sorted(glob.glob(os.path.join(PACK_DIR, "actions", "*.yaml")))
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(**NEEDS_NATIVE_THREADS)]
 
@@ -253,6 +255,36 @@ def test_action_get_shows_the_action_and_its_parameters(cli):
         "type": "string", "required": True, "position": 0,
         "description": "Capability to run, e.g. std_calibration, ingest_obs, null."}
     assert action["enabled"] is True
+
+
+def _help_sections(out):
+    """``{"Required": [names], "Optional": [names]}`` as ``st2 run <action> -h`` lists them."""
+    sections, current = {}, None
+    for line in out.splitlines():
+        header = re.match(r"^(Required|Optional) Parameters:$", line)
+        if header:
+            current = sections.setdefault(header.group(1), [])
+        elif current is not None and re.match(r"^    \w+$", line):
+            current.append(line.strip())
+    return sections
+
+
+@pytest.mark.parametrize("action_file", ACTION_FILES, ids=os.path.basename)
+def test_run_help_prints_every_parameter_of_the_action(cli, service, action_file):
+    """`st2 run <action> -h` of st2client 3.9 (it failed when optional parameters had positions)."""
+    name = os.path.splitext(os.path.basename(action_file))[0]
+    action = next(a for a in service.runtime.pack.actions if a.name == name)
+    out = cli.ok("run", action.ref, "-h")
+    assert "Unable to print help" not in out, out
+    assert " ".join(out.split()).startswith(" ".join(action.meta["description"].split())), out
+    runner = cli.json("runner", "get", action.runner_type)["runner_parameters"]
+    parameters = dict(runner, **action.parameters)
+    shown = {n: p for n, p in parameters.items() if not p.get("immutable")}
+    required = sorted(n for n, p in shown.items() if p.get("required"))
+    optional = sorted(n for n, p in shown.items() if not p.get("required"))
+    sections = _help_sections(out)
+    assert sorted(sections.get("Required", [])) == required, out
+    assert sections.get("Optional") == optional, out  # no positions: sorted by name
 
 
 def test_action_get_of_an_unknown_action_says_it_is_not_found(cli):

@@ -130,12 +130,12 @@ def load_sample(alma_engine, metadata_engine, now=None):
 
 _PG_UID = "'uid://A002/X' || to_hex(n / 4096 + 13046044) || '/X' || to_hex(n % 4096 + 4096)"
 _PG_END = ":newest - ((n - :first + 1) * interval '1 minute')"
-_PG_FILL_EXECBLOCK = (
-    "INSERT INTO aqua_v_execblock (execblockuid, projectcode, obsunitsetuid, starttime, endtime) "
-    "SELECT " + _PG_UID + ", '2016.1.' || lpad((n % 90000)::text, 5, '0') || '.S', "
-    "'uid://A001/X' || to_hex(n / 40960 + 4740) || '/X' || to_hex(n % 4096), "
-    + _PG_END + " - interval '1 hour', " + _PG_END +
-    " FROM generate_series(:first, :last) AS n")
+_PG_FILL_EXECBLOCK = "".join([
+    "INSERT INTO aqua_v_execblock (execblockuid, projectcode, obsunitsetuid, starttime, endtime) ",
+    "SELECT ", _PG_UID, ", '2016.1.' || lpad((n % 90000)::text, 5, '0') || '.S', ",
+    "'uid://A001/X' || to_hex(n / 40960 + 4740) || '/X' || to_hex(n % 4096), ",
+    _PG_END, " - interval '1 hour', ", _PG_END,
+    " FROM generate_series(:first, :last) AS n"])
 _PG_FILL_STATUS = (
     "INSERT INTO aqua_status_history (execblockuid, qa0status, statustimestamp) "
     "SELECT " + _PG_UID + ", 'Pass', " + _PG_END + " FROM generate_series(:first, :last) AS n")

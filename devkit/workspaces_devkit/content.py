@@ -454,6 +454,33 @@ def _check_actions(pack, out):
                     positions[prop["position"]] = name
         if positions and sorted(positions) != list(range(min(positions), max(positions) + 1)):
             out.add(path, "parameters", "positions must be contiguous, got %s" % sorted(positions))
+        _check_positions_sort_in_st2_help(params, path, out)
+
+
+#: Why ``position`` is refused on optional parameters (st2client 3.9.0, ``st2 run <action> -h``).
+POSITION_SORT_REASON = (
+    "the st2 CLI of StackStorm 3.9 sorts the parameters of `st2 run <action> -h` by position, "
+    "or else by name, and fails (\"'<' not supported between instances of 'str' and 'int'\") "
+    "when one list mixes both; the runner's own optional parameters have no position")
+
+
+def _check_positions_sort_in_st2_help(params, path, out):
+    """Refuse positions that make ``st2 run <action> -h`` fail with st2client 3.9."""
+    if not isinstance(params, dict):
+        return
+    required = {}
+    for name, prop in params.items():
+        if not isinstance(prop, dict) or prop.get("immutable") is True:
+            continue
+        if prop.get("required") is True:
+            required[name] = "position" in prop
+        elif "position" in prop:
+            out.add(path, "parameters.%s.position" % name,
+                    "position is allowed only on required parameters: %s" % POSITION_SORT_REASON)
+    if len(set(required.values())) > 1:
+        out.add(path, "parameters", "give every required parameter a position or none (%s): %s"
+                % (", ".join(sorted(n for n, has in required.items() if not has)),
+                   POSITION_SORT_REASON))
 
 
 def _trigger_paths(text):

@@ -5,6 +5,7 @@ happened; when anything fails after the request was created it carries ``request
 so that an operator resubmits that request instead of creating a duplicate.
 """
 
+import abc
 import os
 import re
 import time
@@ -86,10 +87,37 @@ def _state(document):
     return document.get("state") or (document.get("execution") or {}).get("state")
 
 
-class _Flow(object):
-    """Shared create -> submit -> wait logic over one kind of request."""
+class _Flow(abc.ABC):
+    """Shared create -> submit -> wait logic over one kind of request.
+
+    A subclass names its ``kind`` and implements the calls to Workspaces for that kind.
+    """
 
     kind = None
+
+    @abc.abstractmethod
+    def create(self, payload):
+        """Create the request from ``payload``; return the service's document."""
+
+    @abc.abstractmethod
+    def request_id(self, document):
+        """Return the id of the request that ``document`` (the create answer) describes."""
+
+    @abc.abstractmethod
+    def url(self):
+        """Return the service URL of the created request (for the operator)."""
+
+    @abc.abstractmethod
+    def submit(self):
+        """Submit the created request; return the service's document."""
+
+    @abc.abstractmethod
+    def get(self):
+        """Read the created request; return the service's document."""
+
+    def upload(self, path):
+        """Attach the file at ``path`` to the created request; only workflow requests take files."""
+        raise NotImplementedError("%s requests take no files" % self.kind)
 
     def __init__(self, client, name, options, clock, sleep, logger):
         self.client = client

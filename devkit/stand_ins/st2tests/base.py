@@ -31,8 +31,8 @@ class BaseSensorTestCase(unittest.TestCase):
 
     def _fail_on_invalid_dispatches(self):
         if self.sensor_service.invalid_dispatches:
-            raise AssertionError("invalid trigger payloads were dispatched: "
-                                 + "; ".join(self.sensor_service.invalid_dispatches))
+            problems = "; ".join(self.sensor_service.invalid_dispatches)
+            raise AssertionError("invalid trigger payloads were dispatched: %s" % problems)
 
     def get_sensor_instance(self, config=None, poll_interval=None):
         """Return a new instance of ``sensor_cls`` bound to this test's sensor service."""

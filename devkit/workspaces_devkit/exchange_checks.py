@@ -1,0 +1,189 @@
+"""The StackStorm Exchange CI checks that need no StackStorm install, run on this checkout.
+
+The Exchange CI (StackStorm-Exchange/ci, ``make all-ci`` on Python 3.8 to 3.10) checks every pack
+with: compile all Python, a LICENSE with the Apache 2.0 text, flake8 with StackStorm's lint
+configuration, ``pylint -E`` over actions/ and sensors/ with the Exchange's rc, every YAML/JSON file
+parsed, the example config validated against config.schema.yaml, every resource registered, then
+the pack tests. Each function here runs one of those checks the same way and returns a list of
+problems (strings; empty when the check passes). Registration is stood in for by the project's
+content validator (``workspaces_devkit.content.validate_pack``), which also validates the example
+config. ``devkit/bin/exchange-checks`` runs them all; ``tests/test_lint.py`` runs them in the suite.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import yaml
+
+__all__ = ["CHECKS", "run_checks", "compile_problems", "license_problems", "flake8_problems",
+           "pylint_problems", "parse_problems", "example_config_problems",
+           "registration_problems", "python_files"]
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STAND_INS = os.path.join(PACK_DIR, "devkit", "stand_ins")
+#: Directories of this checkout that the Exchange CI never sees (virtualenvs, git, local state).
+SKIPPED_DIR_RE = re.compile(r"^(\.venv.*|\.git|\.local|\.pytest_cache|__pycache__)$")
+#: The strings the Exchange's ``.license-check`` target greps LICENSE for (Apache 2.0).
+LICENSE_MARKERS = ("Apache License", "Version 2.0", "www.apache.org/licenses/LICENSE-2.0")
+#: Folders ``st2-check-pylint-pack`` lints, each in one pylint run.
+PYLINT_FOLDERS = ("actions", "sensors", "etc")
+
+
+def _files(pack_dir, suffixes):
+    found = []
+    for root, dirs, names in os.walk(pack_dir):
+        dirs[:] = sorted(d for d in dirs if not SKIPPED_DIR_RE.match(d))
+        found.extend(os.path.join(root, n) for n in sorted(names) if n.endswith(suffixes))
+    return found
+
+
+def python_files(pack_dir=PACK_DIR, folder=None):
+    """Return the pack's Python files (under ``folder`` if given), as the Exchange CI finds them."""
+    top = os.path.join(pack_dir, folder) if folder else pack_dir
+    return _files(top, (".py",)) if os.path.isdir(top) else []
+
+
+def _relative(pack_dir, path):
+    return os.path.relpath(path, pack_dir)
+
+
+def compile_problems(pack_dir=PACK_DIR):
+    """Compile every Python file with this interpreter (the Exchange's ``compile`` target)."""
+    problems = []
+    for path in python_files(pack_dir):
+        with open(path, "rb") as source:
+            code = source.read()
+        try:
+            compile(code, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as error:
+            problems.append("%s: does not compile on Python %d.%d: %s" % (
+                _relative(pack_dir, path), sys.version_info[0], sys.version_info[1], error))
+    return problems
+
+
+def license_problems(pack_dir=PACK_DIR):
+    """Check LICENSE holds the Apache 2.0 text (the Exchange's ``.license-check`` target)."""
+    path = os.path.join(pack_dir, "LICENSE")
+    if not os.path.isfile(path):
+        return ["LICENSE is missing; the Exchange requires the Apache 2.0 license text"]
+    with open(path, encoding="utf-8") as stream:
+        text = stream.read()
+    return ["LICENSE does not contain %r: the Exchange requires the Apache 2.0 license text"
+            % marker for marker in LICENSE_MARKERS if marker not in text]
+
+
+def _run(command, pack_dir, env=None):
+    proc = subprocess.run(command, cwd=pack_dir, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True)
+    return proc.returncode, proc.stdout
+
+
+def flake8_problems(pack_dir=PACK_DIR):
+    """Run flake8 with the pack's config (setup.cfg: StackStorm's Exchange settings)."""
+    config = os.path.join(pack_dir, "setup.cfg")
+    status, output = _run([sys.executable, "-m", "flake8", "--config", config, "."], pack_dir)
+    if status == 0:
+        return []
+    return [line for line in output.splitlines() if line.strip()] or [
+        "flake8 exited %d without output" % status]
+
+
+def pylint_problems(pack_dir=PACK_DIR, folders=PYLINT_FOLDERS):
+    """Run ``pylint -E`` with the pack's .pylintrc (the Exchange's rc) over each folder.
+
+    As st2sdk's ``st2-check-pylint-pack``: one run per folder over all its Python files, with
+    StackStorm's modules (here the stand-ins) and ``actions/lib`` on PYTHONPATH.
+    """
+    env = dict(os.environ)
+    path = [STAND_INS, os.path.join(pack_dir, "actions", "lib")]
+    if env.get("PYTHONPATH"):
+        path.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(path)
+    rcfile = os.path.join(pack_dir, ".pylintrc")
+    problems = []
+    for folder in folders:
+        files = [_relative(pack_dir, p) for p in python_files(pack_dir, folder)]
+        if not files:
+            continue
+        status, output = _run([sys.executable, "-m", "pylint", "-E", "--rcfile", rcfile,
+                               "--score=n"] + files, pack_dir, env=env)
+        if status != 0:
+            lines = [line for line in output.splitlines() if line.strip()]
+            problems.extend(lines or ["pylint exited %d on %s without output" % (status, folder)])
+    return problems
+
+
+def parse_problems(pack_dir=PACK_DIR):
+    """Parse every YAML and JSON file (st2-check-validate-yaml-file / -json-file)."""
+    problems = []
+    for path in _files(pack_dir, (".yaml", ".yml", ".json")):
+        try:
+            with open(path, encoding="utf-8") as stream:
+                if path.endswith(".json"):
+                    json.load(stream)
+                else:
+                    yaml.safe_load(stream)
+        except (ValueError, yaml.YAMLError) as error:
+            problems.append("%s: does not parse: %s" % (_relative(pack_dir, path), error))
+    return problems
+
+
+def _content_errors(pack_dir):
+    from workspaces_devkit.content import validate_pack
+    return validate_pack(pack_dir)
+
+
+def _example_path(pack_dir):
+    with open(os.path.join(pack_dir, "pack.yaml"), encoding="utf-8") as stream:
+        ref = (yaml.safe_load(stream) or {}).get("ref")
+    return os.path.join(pack_dir, "%s.yaml.example" % ref)
+
+
+def _format(pack_dir, error):
+    return "%s: %s: %s" % (_relative(pack_dir, error.path), error.field, error.message)
+
+
+def example_config_problems(pack_dir=PACK_DIR):
+    """Validate ``<pack>.yaml.example`` against config.schema.yaml (content validator's rules)."""
+    example = os.path.abspath(_example_path(pack_dir))
+    if not os.path.isfile(example):
+        return ["%s is missing: the Exchange expects an example config"
+                % _relative(pack_dir, example)]
+    return [_format(pack_dir, e) for e in _content_errors(pack_dir)
+            if os.path.abspath(e.path) == example]
+
+
+def registration_problems(pack_dir=PACK_DIR):
+    """Every other content error StackStorm's registration would refuse (content validator)."""
+    example = os.path.abspath(_example_path(pack_dir))
+    return [_format(pack_dir, e) for e in _content_errors(pack_dir)
+            if os.path.abspath(e.path) != example]
+
+
+#: ``(name, function)`` in the order the Exchange CI runs them.
+CHECKS = (
+    ("compile", compile_problems),
+    ("license", license_problems),
+    ("flake8", flake8_problems),
+    ("pylint -E", pylint_problems),
+    ("YAML/JSON parse", parse_problems),
+    ("example config", example_config_problems),
+    ("registration (content validator)", registration_problems),
+)
+
+
+def run_checks(pack_dir=PACK_DIR, out=sys.stdout):
+    """Run every check, print one line per check (and its problems); return the failed names."""
+    failed = []
+    for name, check in CHECKS:
+        problems = check(pack_dir)
+        out.write("%-34s %s\n" % (name, "FAILED" if problems else "ok"))
+        for problem in problems:
+            out.write("    %s\n" % problem)
+        if problems:
+            failed.append(name)
+        out.flush()
+    return failed

@@ -774,6 +774,8 @@ def test_a_rule_with_new_trigger_parameters_gives_the_running_sensor_its_trigger
         wait_for(lambda: any(t["parameters"].get("directory") == str(incoming)
                              for t in host.triggers))
         assert "FileMonitorSensor: trigger workspaces." in out.getvalue()
+        polls = host.polls  # files there at a trigger's first poll are its baseline: wait it out
+        wait_for(lambda: host.polls > polls)
         (incoming / "image.fits").write_bytes(b"SIMPLE")
         wait_for(lambda: "rule     workspaces.fits_files matched" in out.getvalue())
         [dispatch] = [d for d in runner.dispatches if d["payload"]["name"] == "image.fits"]

@@ -588,8 +588,9 @@ def test_the_concurrency_policy_delays_the_eleventh_run_until_a_slot_frees(tmp_p
             assert answer.status_code == 201, answer.text
             ids.append(answer.json()["id"])
             deadline = time.time() + TIMEOUT  # one at a time, so the eleventh is the one held
-            while client.ok("/executions/" + ids[-1])["status"] == "requested" \
-                    and time.time() < deadline:
+            settled = ("running", "delayed")  # where a run stands while the action is held
+            while client.ok("/executions/" + ids[-1])["status"] not in settled:
+                assert time.time() < deadline, client.ok("/executions/" + ids[-1])["log"]
                 time.sleep(0.02)
         statuses = [client.ok("/executions/" + execution_id)["status"] for execution_id in ids]
         assert statuses == ["running"] * 10 + ["delayed"]

@@ -588,8 +588,9 @@ def test_the_concurrency_policy_delays_the_eleventh_run_until_a_slot_frees(tmp_p
             assert answer.status_code == 201, answer.text
             ids.append(answer.json()["id"])
             deadline = time.time() + TIMEOUT  # one at a time, so the eleventh is the one held
-            while client.ok("/executions/" + ids[-1])["status"] == "requested" \
-                    and time.time() < deadline:
+            settled = ("running", "delayed")  # where a run stands while the action is held
+            while client.ok("/executions/" + ids[-1])["status"] not in settled:
+                assert time.time() < deadline, client.ok("/executions/" + ids[-1])["log"]
                 time.sleep(0.02)
         statuses = [client.ok("/executions/" + execution_id)["status"] for execution_id in ids]
         assert statuses == ["running"] * 10 + ["delayed"]
@@ -774,6 +775,8 @@ def test_a_rule_with_new_trigger_parameters_gives_the_running_sensor_its_trigger
         wait_for(lambda: any(t["parameters"].get("directory") == str(incoming)
                              for t in host.triggers))
         assert "FileMonitorSensor: trigger workspaces." in out.getvalue()
+        polls = host.polls  # files there at a trigger's first poll are its baseline: wait it out
+        wait_for(lambda: host.polls > polls)
         (incoming / "image.fits").write_bytes(b"SIMPLE")
         wait_for(lambda: "rule     workspaces.fits_files matched" in out.getvalue())
         [dispatch] = [d for d in runner.dispatches if d["payload"]["name"] == "image.fits"]

@@ -1,7 +1,9 @@
 """Sensor workspaces.AlmaAsdmSensor: trigger ``workspaces.alma_asdm`` for new ALMA execution blocks.
 
-Polls the ALMA archive views (AQUA_V_EXECBLOCK with QA0 status from AQUA_STATUS_HISTORY) for EBs
-with a wanted QA0 status that ended after the trigger's high-water mark minus the look-back window.
+Polls the ALMA execution block view (AQUA_V_EXECBLOCK: QA0STATUS, OBSPROJECTCODE, ENDTIME) for EBs
+with a wanted QA0 status that ended after the trigger's high-water mark minus the look-back window,
+each with its MOUS through SCHED_BLOCK_STATUS (names from the pack config's schema map). An EB
+whose MOUS is not found is dispatched all the same, with ``mous_found: false``.
 State per trigger: ``workspaces.AlmaAsdmSensor:state:<trigger ref>``.
 """
 
@@ -52,5 +54,5 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
 
 def _payload(row):
     return {"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
-            "mous_uid": row["mous_uid"], "qa0_status": row["qa0_status"],
-            "end_time": iso_utc(row["end_time"])}
+            "mous_uid": row["mous_uid"], "mous_found": row["mous_found"],
+            "qa0_status": row["qa0_status"], "end_time": iso_utc(row["end_time"])}

@@ -1,8 +1,11 @@
 """Sensor workspaces.AlmaCalibrationSensor: ``workspaces.alma_calibration`` per delivered MOUS.
 
-Polls ASA_DELIVERY_STATUS (with ASA_PRODUCT_FILES and ASA_SCIENCE) for MOUS deliveries after the
-high-water mark minus the look-back window (daily, 2 days by default) and applies the calibration
-rule: calibrateable when science products exist and there is no manual ``scriptFor*Cal*`` script.
+Polls ASA_DELIVERY_STATUS for deliveries dated (``alma_delivery_time_column``) after the
+high-water mark minus the look-back window (daily, 2 days by default), reads the MOUS uid and
+project code from the delivery name, the EBs from ASA_DELIVERY_ASDM_OUS, and applies NRAO's
+calibration rule on ASA_PRODUCT_FILES: calibrateable when a science file exists and no script
+whose NGAS file id is LIKE '%scriptFor%Cal%'. A delivery whose name cannot be parsed is logged with
+its id and skipped, once.
 The trigger type has no parameters, so there is one trigger (``workspaces.alma_calibration``)
 and one state key: ``workspaces.AlmaCalibrationSensor:state:workspaces.alma_calibration``.
 """
@@ -11,7 +14,7 @@ import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.alma_sensors import alma_archive
-from workspaces_pack.archive import ArchiveError, iso_utc
+from workspaces_pack.archive import ArchiveError, from_epoch, iso_utc
 from workspaces_pack.archive_watch import ArchiveWatch, SensorContext, poll_rows
 from workspaces_pack.triggers import WatchingSensorMixin, poll_safely
 
@@ -54,12 +57,20 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
             self._watches.problem(TRIGGER_REF, str(error))
             return
         watch = self._watches.get(TRIGGER_REF)
+        qa2_values = self._pack_config.get("alma_calibration_qa2_passed_values")
+
+        def fetch(since):
+            return archive.delivered_mouses(since, from_epoch(self.clock()), qa2_values)
         poll_safely(self._logger, "poll of %s" % TRIGGER_REF, poll_rows, self._context,
-                    TRIGGER_REF, watch, archive.delivered_mouses, "delivery_id", "delivered_at",
-                    _payload, "alma_calibration")
+                    TRIGGER_REF, watch, fetch, "delivery_id", "delivered_at",
+                    self._payload, "alma_calibration")
 
-
-def _payload(row):
-    return {"mous_uid": row["mous_uid"], "project_code": row["project_code"] or "",
-            "calibrateable": row["calibrateable"], "eb_uids": row["eb_uids"],
-            "delivery_id": row["delivery_id"], "delivered_at": iso_utc(row["delivered_at"])}
+    def _payload(self, row):
+        if not row["eb_uids"]:
+            self._logger.warning("delivery %s (MOUS %s) lists no execution blocks; dispatched "
+                                 "with eb_count 0", row["delivery_id"], row["mous_uid"])
+        return {"mous_uid": row["mous_uid"], "project_code": row["project_code"],
+                "calibrateable": row["calibrateable"], "eb_uids": row["eb_uids"],
+                "eb_count": len(row["eb_uids"]), "delivery_id": row["delivery_id"],
+                "delivery_name": row["delivery_name"],
+                "delivered_at": iso_utc(row["delivered_at"])}

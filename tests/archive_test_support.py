@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from workspaces_devkit import archive_fixtures
 from workspaces_devkit.pg_server import PostgresUnavailable, shared_server
+from workspaces_pack.uids import canonical_uid
 
 
 def postgres_server():
@@ -72,8 +73,13 @@ class ArchiveDatabases(object):
         return config
 
     def calibration_statuses(self):
-        """Return ``{eb uid: calibration_status}`` from the metadata table."""
+        """Return ``{eb uid (uid://...): calibration_status}`` of the ALMA rows."""
+        return {canonical_uid(uid): status for uid, (telescope, status)
+                in self.metadata_rows().items() if telescope == "ALMA"}
+
+    def metadata_rows(self):
+        """Return ``{stored identifier: (telescope, calibration_status)}`` of every row."""
         with self.metadata_engine.connect() as connection:
             rows = connection.execute(sa.text(
-                "SELECT ost_exec_block_id, calibration_status FROM execution_blocks"))
-            return {row[0]: row[1] for row in rows}
+                "SELECT ngas_fileset_id, telescope, calibration_status FROM execution_blocks"))
+            return {row[0]: (row[1], row[2]) for row in rows}

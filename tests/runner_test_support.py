@@ -11,7 +11,8 @@ PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def pack_copy_watching(tmp_path, pattern="*.tar"):
     """Copy the pack into ``tmp_path/pack`` with its file rule watching ``tmp_path/incoming``.
 
-    The rule's pattern becomes ``pattern`` and its settle time 0. Returns ``(pack, incoming)``.
+    The rule (shipped disabled) is enabled in the copy, its pattern becomes ``pattern`` and its
+    settle time 0. Returns ``(pack, incoming)``.
     """
     pack = str(tmp_path / "pack")
     shutil.copytree(PACK_DIR, pack, ignore=COPY_IGNORE)
@@ -22,7 +23,8 @@ def pack_copy_watching(tmp_path, pattern="*.tar"):
         text = handle.read()
     text = (text.replace("/data/workspaces/incoming", str(incoming))
             .replace('pattern: "*.tar"', 'pattern: "%s"' % pattern)
-            .replace("settle_seconds: 30", "settle_seconds: 0"))
+            .replace("settle_seconds: 30", "settle_seconds: 0")
+            .replace("enabled: false", "enabled: true"))
     with open(rule, "w") as handle:
         handle.write(text)
     return pack, incoming

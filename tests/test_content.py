@@ -197,6 +197,34 @@ def test_rule_with_unknown_trigger_action_parameter_or_payload_field_is_reported
     assert {"trigger.type", "action.ref"} <= fields
 
 
+@pytest.mark.parametrize("relpath,nested,field,says", [
+    # the file rule as it once shipped: size is an integer in the payload
+    ("rules/file_detected_create_and_run.yaml",
+     {"path": "{{ trigger.path }}", "size": "{{ trigger.size }}"}, "parameters.size",
+     "its integer value becomes a string"),
+    # the ASDM rule as it once shipped, with mous_uid optional (it may be null)
+    ("rules/alma_asdm_reingest.yaml",
+     {"telescope": "ALMA", "mous_uid": "{{ trigger.mous_uid }}"}, "parameters.mous_uid",
+     'a missing value becomes "None"'),
+])
+def test_payload_field_that_stackstorm_would_turn_into_text_is_reported(pack_copy, relpath,
+                                                                        nested, field, says):
+    def optional_mous(data):
+        data["trigger_types"][0]["payload_schema"]["properties"]["mous_uid"].pop("required", None)
+    _edit(str(pack_copy / "sensors" / "alma_asdm_sensor.yaml"), optional_mous)
+    _edit(str(pack_copy / relpath), lambda d: d["action"]["parameters"].update(parameters=nested))
+    errors = [e for e in _errors_for(pack_copy, relpath) if e.field.startswith("action.param")]
+    assert [e.field for e in errors] == ["action.parameters." + field]
+    assert says in errors[0].message and "tojson" in errors[0].message
+
+
+def test_nested_string_payload_fields_are_accepted(pack_copy):
+    relpath = "rules/file_detected_create_and_run.yaml"
+    _edit(str(pack_copy / relpath), lambda d: d["action"]["parameters"].update(
+        parameters={"path": "{{ trigger.path }}", "name": "{{ trigger.name }}"}))
+    assert _errors_for(pack_copy, relpath) == []
+
+
 def test_rule_criteria_with_unknown_operator_is_reported(pack_copy):
     relpath = _first("rules")
     _edit(str(pack_copy / relpath),

@@ -66,8 +66,9 @@ def matches(payload):
 
 def test_pack_rules_split_calibrateable_and_not():
     base = {"mous_uid": "uid://A001/X1284/X265f", "project_code": "2017.1.00886.L",
-            "eb_uids": ["uid://A002/Xc7111c/X3979", "uid://A002/Xc7111c/X397a"],
-            "delivery_id": "d1", "delivered_at": "2026-11-25T00:00:00Z"}
+            "eb_uids": ["uid://A002/Xc7111c/X3979", "uid://A002/Xc7111c/X397a"], "eb_count": 2,
+            "delivery_id": "d1", "delivery_name": "2017.1.00886.L_uid___A001_X1284_X265f",
+            "delivered_at": "2026-11-25T00:00:00Z"}
     yes = matches(dict(base, calibrateable=True))
     assert yes["workspaces.alma_calibration_ingest"].matched
     assert not yes["workspaces.alma_mark_not_calibrateable"].matched
@@ -75,6 +76,9 @@ def test_pack_rules_split_calibrateable_and_not():
     mark = no["workspaces.alma_mark_not_calibrateable"]
     assert mark.matched and not no["workspaces.alma_calibration_ingest"].matched
     assert mark.parameters == {"eb_uids": base["eb_uids"]}, "the list must reach the action whole"
+    without_ebs = matches(dict(base, calibrateable=False, eb_uids=[], eb_count=0))
+    assert not without_ebs["workspaces.alma_mark_not_calibrateable"].matched, \
+        "a delivery listing no EBs has nothing to mark"
 
 
 def test_empty_payload_matches_no_criteria():
@@ -90,3 +94,16 @@ def test_rendering_of_vlba_rule_parameters():
     assert match.parameters["workflow_name"] == "ingest_obs"
     assert match.parameters["arguments"]["files"] == "a.idifits,b.idifits"
     assert match.parameters["arguments"]["project_code"] == "TL015A"
+
+
+def test_asdm_rule_for_an_eb_without_mous_never_sends_the_text_none():
+    engine = RuleEngine(load_pack(PACK_DIR))
+    [match] = engine.match("workspaces.alma_asdm", {
+        "eb_uid": "uid://A002/Xc7111c/X3979", "project_code": "2017.1.00886.L", "mous_uid": "",
+        "mous_found": False, "qa0_status": "Pass", "end_time": "2026-11-25T00:00:00Z"},
+        trigger_parameters={"qa0_statuses": ["Pass", "SemiPass"]})
+    assert match.matched and match.error is None
+    assert "'None'" not in repr(match.parameters), "no text 'None' (null is fine)"
+    assert match.parameters["parameters"]["mous_uid"] is None
+    assert evaluate({"type": "equals", "pattern": False}, False, False), \
+        "a rule can select EBs without MOUS with trigger.mous_found equals false"

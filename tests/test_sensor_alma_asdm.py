@@ -1,4 +1,8 @@
-"""AlmaAsdmSensor against real databases (SQLite and PostgreSQL) shaped like the ALMA views."""
+"""AlmaAsdmSensor against real databases (SQLite and PostgreSQL) with the published ALMA shapes.
+
+EBs come from AQUA_V_EXECBLOCK (QA0STATUS, OBSPROJECTCODE, ENDTIME), each EB's MOUS through
+SCHED_BLOCK_STATUS; names from the pack config's schema map.
+"""
 
 import datetime
 
@@ -8,7 +12,9 @@ import sqlalchemy as sa
 from alma_asdm_sensor import AlmaAsdmSensor
 from archive_test_support import ArchiveDatabases
 from pack_test_support import DatastoreOutage, SchemaCheckedSensorTestCase, closed_port_url
-from workspaces_devkit.archive_fixtures import add_execution_block, eb_uid, mous_uid
+from workspaces_devkit.archive_fixtures import (add_execution_block, create_alma_schema, eb_uid,
+                                                mous_uid)
+from workspaces_pack.archive_schema import schema_map
 
 TRIGGER_TYPE = "workspaces.alma_asdm"
 
@@ -56,6 +62,75 @@ class AlmaAsdmSensorCases(ArchiveDatabases):
         sensor.poll()
         self.assertEqual(self.uids(trigger), self.expected_initial() + [new])
 
+    def test_each_eb_carries_its_mous_from_the_scheduling_block(self):
+        sensor = self.sensor()
+        self.add_trigger(sensor, TRIGGER_TYPE, {})
+        sensor.poll()
+        by_uid = {p["eb_uid"]: p for p in self.payloads()}
+        for eb in self.sample["execution_blocks"]:
+            if eb["eb_uid"] not in by_uid:
+                continue
+            payload = by_uid[eb["eb_uid"]]
+            if eb["mous_uid"] is None:
+                self.assertEqual((payload["mous_uid"], payload["mous_found"]), ("", False))
+            else:
+                self.assertEqual((payload["mous_uid"], payload["mous_found"]),
+                                 (eb["mous_uid"], True))
+        self.assertIn(False, [p["mous_found"] for p in by_uid.values()],
+                      "the EB without a MOUS was dropped")
+        self.assertNotIn("None", [p["mous_uid"] for p in by_uid.values()])
+
+    def test_several_ebs_of_one_scheduling_block_each_dispatched_once(self):
+        sensor = self.sensor()
+        self.add_trigger(sensor, TRIGGER_TYPE, {})
+        sensor.poll()
+        shared = [eb_uid(110), eb_uid(111)]
+        for offset, uid in enumerate(shared):
+            add_execution_block(self.alma_engine, uid, "2018.1.01234.S", mous_uid(110),
+                                self.now - datetime.timedelta(minutes=10 - offset))
+        sensor.poll()
+        self.assertEqual(self.uids()[-2:], shared)
+        self.assertEqual({p["mous_uid"] for p in self.payloads()[-2:]}, {mous_uid(110)})
+
+    def test_renamed_columns_in_the_config_are_used(self):
+        renamed = {"alma_execblock_view": {"table": "EXECBLOCKS", "project_code": "PROJECT"},
+                   "alma_sched_block_status_table": {"mous_uid": "MOUS"}}
+        with self.alma_engine.begin() as connection:
+            connection.execute(sa.text("ALTER TABLE aqua_v_execblock RENAME TO execblocks"))
+            connection.execute(sa.text(
+                "ALTER TABLE execblocks RENAME COLUMN obsprojectcode TO project"))
+            connection.execute(sa.text(
+                "ALTER TABLE sched_block_status RENAME COLUMN parent_obs_unit_set_status_id "
+                "TO mous"))
+        sensor = self.sensor(**renamed)
+        self.add_trigger(sensor, TRIGGER_TYPE, {"project_code_pattern": "2017.1.*"})
+        sensor.poll()
+        self.assertEqual({p["project_code"] for p in self.payloads()}, {"2017.1.00886.L"})
+        self.assertEqual(self.payloads()[0]["mous_uid"], mous_uid(1))
+
+    def test_wrong_column_name_in_the_config_is_named_and_nothing_is_lost(self):
+        sensor = self.sensor(alma_execblock_view={"project_code": "PROJECTCODE"})
+        trigger = self.add_trigger(sensor, TRIGGER_TYPE, {})
+        with self.assertLogs(level="WARNING") as logs:
+            sensor.poll()
+        text = "\n".join(logs.output)
+        self.assertIn("aqua_v_execblock.projectcode", text)
+        self.assertIn("alma_execblock_view.project_code", text)
+        self.assertIn("missing", text)
+        self.assertEqual(self.uids(), [])
+        fixed = self.sensor()
+        fixed.add_trigger(trigger)
+        fixed.poll()
+        self.assertEqual(self.uids(), self.expected_initial())
+
+    def test_malformed_name_in_the_config_is_named(self):
+        sensor = self.sensor(alma_sched_block_status_table={"table": "sched block status"})
+        self.add_trigger(sensor, TRIGGER_TYPE, {})
+        with self.assertLogs(level="WARNING") as logs:
+            sensor.poll()
+        self.assertIn("alma_sched_block_status_table.table", "\n".join(logs.output))
+        self.assertEqual(self.uids(), [])
+
     def test_late_arriving_eb_inside_the_look_back_is_found(self):
         sensor = self.sensor()
         self.add_trigger(sensor, TRIGGER_TYPE, {"qa0_statuses": ["Pass", "SemiPass"]})
@@ -91,7 +166,7 @@ class AlmaAsdmSensorCases(ArchiveDatabases):
         attacks = [
             {"project_code_pattern": "2017%' OR '1'='1"},
             {"project_code_pattern": "x'; DROP TABLE aqua_v_execblock; --"},
-            {"qa0_statuses": ["Pass'); DELETE FROM aqua_status_history; --"]},
+            {"qa0_statuses": ["Pass'); DELETE FROM sched_block_status; --"]},
             {"qa0_statuses": "Pass"},
             {"qa0_statuses": []},
         ]
@@ -146,6 +221,20 @@ class AlmaAsdmSensorPostgresTest(AlmaAsdmSensorCases, SchemaCheckedSensorTestCas
     """On a real PostgreSQL server."""
 
     database = "postgres"
+
+    def test_schema_prefix_reads_the_views_of_that_schema(self):
+        """alma_table_prefix "ALMA." finds lower-case tables in schema alma (Oracle: ALMA)."""
+        with self.alma_engine.begin() as connection:
+            connection.execute(sa.text("CREATE SCHEMA alma"))
+        mapping = schema_map({"alma_table_prefix": "ALMA."})
+        create_alma_schema(self.alma_engine, mapping)
+        add_execution_block(self.alma_engine, eb_uid(120), "2018.1.00002.S", mous_uid(120),
+                            self.now - datetime.timedelta(hours=1), mapping=mapping)
+        sensor = self.sensor(alma_table_prefix="ALMA.")
+        self.add_trigger(sensor, TRIGGER_TYPE, {})
+        sensor.poll()
+        self.assertEqual(self.uids(), [eb_uid(120)])
+        self.assertEqual(self.payloads()[0]["mous_uid"], mous_uid(120))
 
     def test_database_stopped_and_restarted_between_polls_loses_nothing(self):
         """Guarantee G4: PostgreSQL stopped and restarted during polls."""

@@ -1,25 +1,71 @@
 """Archive databases with realistic content, for tests, benchmarks and the local demo.
 
-Tables are made from the pack's own definitions (``workspaces_pack.archive``), so the fixtures have
-exactly the shape the sensors and the action query. Identifiers follow the archive's formats:
-EB uids like ``uid://A002/Xc7111c/X3979``, MOUS uids like ``uid://A001/X1284/X265f``, project
-codes like ``2017.1.00886.L``.
+The tables have the published shapes of DOMAIN.md ([V]): the ALMA views and tables
+(``AQUA_V_EXECBLOCK``, ``SCHED_BLOCK_STATUS``, ``ASA_DELIVERY_STATUS``, ``ASA_DELIVERY_ASDM_OUS``,
+``ASA_PRODUCT_FILES``, ``ASA_SCIENCE``) and NRAO's ``execution_blocks`` (the published DDL). The
+columns the pack uses take their names from the pack's schema map (``archive_schema``), so a
+fixture built for a renamed config has the renamed columns; the other published columns are there
+too. Identifiers follow the archive's formats: EB uids like ``uid://A002/Xc7111c/X3979``, MOUS
+uids like ``uid://A001/X1284/X265f``, project codes like ``2017.1.00886.L``, delivery names like
+``2017.1.00886.L_uid___A001_X1284_X265f``.
 """
 
 import datetime
 
 import sqlalchemy as sa
 
-from workspaces_pack.archive import alma_tables, execution_blocks_table
+from workspaces_pack.archive_schema import schema_map
 
-__all__ = ["eb_uid", "mous_uid", "project_code", "create_alma_schema", "create_metadata_schema",
-           "add_execution_block", "add_delivery", "add_metadata_row", "load_sample",
-           "bulk_fill_execution_blocks", "utc_now"]
+__all__ = ["eb_uid", "mous_uid", "sb_uid", "project_code", "delivery_name", "create_alma_schema",
+           "create_metadata_schema", "add_execution_block", "add_delivery", "add_metadata_row",
+           "add_vla_row", "load_sample", "bulk_fill_execution_blocks", "utc_now", "to_mjd",
+           "alma_fixture_tables", "metadata_fixture_table"]
+
+_EPOCH = datetime.datetime(1970, 1, 1)
+_UID = sa.String(64)
+_NAME = sa.String(128)
+
+# Per table role: the types of the columns the pack uses (by role), then the other published
+# columns (by name), then the indexes (by role) a real archive has on them.
+_ALMA_SHAPES = {
+    "execblock": (
+        {"eb_uid": _UID, "sched_block_uid": _UID, "project_code": sa.String(32),
+         "qa0_status": sa.String(16), "end_time": sa.DateTime},
+        [("starttime", sa.DateTime), ("status", sa.String(16)), ("execfraction", sa.Float),
+         ("sessionuid", _UID), ("sessionpartid", sa.String(32)),
+         ("finalcommentid", sa.String(64)), ("almabuild", sa.String(64))],
+        ["eb_uid", "end_time"]),
+    "sched_block_status": (
+        {"sched_block_uid": _UID, "mous_uid": _UID},
+        [("status_entity_id", _UID), ("domain_entity_state", sa.String(32))],
+        ["sched_block_uid"]),
+    "delivery": (
+        {"delivery_id": sa.String(64), "delivery_name": _NAME, "qa2_passed": sa.String(1),
+         "delivered_at": sa.DateTime},
+        [("id", sa.Integer)],
+        ["delivered_at"]),
+    "delivery_asdm": (
+        {"asdm_uid": _UID, "deliverable_name": _NAME},
+        [],
+        ["deliverable_name"]),
+    "product_files": (
+        {"mous_uid": _UID, "file_class": sa.String(32), "ngas_file_id": sa.String(256)},
+        [("asa_energy_id", sa.String(64)), ("stored_size", sa.BigInteger)],
+        ["mous_uid"]),
+}
+_SCIENCE_COLUMNS = [("asa_ous_id", _UID), ("member_ouss_id", _UID), ("project_code", sa.String(32)),
+                    ("asdm_uid", _UID), ("product_type", sa.String(32)),
+                    ("dataset_id", sa.String(128))]
 
 
 def utc_now():
     """The current time as a naive UTC datetime (how the archive stores times)."""
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def to_mjd(value):
+    """Return the Modified Julian Date of a naive-UTC datetime (execution_blocks times)."""
+    return (value - _EPOCH).total_seconds() / 86400.0 + 40587.0
 
 
 def eb_uid(number):
@@ -32,141 +78,287 @@ def mous_uid(number):
     return "uid://A001/X%x/X%x" % (0x1284 + number // 4096, 0x265f + number % 4096)
 
 
+def sb_uid(number):
+    """Return a realistic, unique scheduling block uid for ``number``."""
+    return "uid://A001/X%x/X%x" % (0x1284 + number // 4096, 0x4000 + number % 4096)
+
+
 def project_code(number):
     """Return a realistic ALMA project code for ``number``."""
     return "%d.1.%05d.%s" % (2017 + number % 8, 886 + number % 90000, "LSTS"[number % 4])
 
 
-def create_alma_schema(engine, prefix=""):
-    """Create the ALMA view tables (empty) in ``engine``; return them by short name."""
+def delivery_name(project, mous):
+    """Return the delivery name of ``mous``: ``<project>_<file-safe MOUS uid>``."""
+    return "%s_%s" % (project, mous.replace(":", "_").replace("/", "_"))
+
+
+def _mapping(mapping):
+    return mapping if mapping is not None else schema_map({})
+
+
+def alma_fixture_tables(metadata=None, mapping=None):
+    """Return the full ALMA tables (``sqlalchemy.Table``, the pack's columns keyed by role) by
+    role, plus ``science`` (ASA_SCIENCE, which the pack does not read)."""
+    metadata = metadata if metadata is not None else sa.MetaData()
+    mapping = _mapping(mapping)
+    tables = {}
+    schema = None
+    for role, (types, extras, indexed) in _ALMA_SHAPES.items():
+        spec = mapping.spec(role)
+        schema = spec.schema
+        columns = [sa.Column(column.name, types[column.role], key=column.role,
+                             index=column.role in indexed)
+                   for column in spec.columns.values()]
+        used = set(column.name for column in spec.columns.values())
+        columns += [sa.Column(name, kind) for name, kind in extras if name not in used]
+        tables[role] = sa.Table(spec.name, metadata, *columns, schema=schema)
+    tables["science"] = sa.Table("asa_science", metadata,
+                                 *[sa.Column(name, kind) for name, kind in _SCIENCE_COLUMNS],
+                                 schema=schema)
+    return tables
+
+
+def metadata_fixture_table(metadata=None, mapping=None):
+    """Return NRAO's ``execution_blocks`` (published DDL; the pack's columns keyed by role)."""
+    metadata = metadata if metadata is not None else sa.MetaData()
+    spec = _mapping(mapping).spec("execution_blocks")
+    roles = dict((column.name, column.role) for column in spec.columns.values())
+    published = [
+        ("execution_block_id", lambda key: sa.Column("execution_block_id", sa.Integer,
+                                                     primary_key=True, autoincrement=True)),
+        ("ost_exec_block_id", lambda key: sa.Column("ost_exec_block_id", sa.Integer, key=key)),
+        ("filegroup_id", lambda key: sa.Column("filegroup_id", sa.Integer, nullable=False,
+                                               key=key)),
+        ("calibration_level", lambda key: sa.Column("calibration_level", sa.String,
+                                                    nullable=False, key=key)),
+        ("telescope", lambda key: sa.Column("telescope", sa.String, nullable=False, key=key)),
+        ("configuration", lambda key: sa.Column("configuration", sa.String, key=key)),
+        ("scheduling_block_id", lambda key: sa.Column("scheduling_block_id", sa.Integer,
+                                                      key=key)),
+        ("ngas_fileset_id", lambda key: sa.Column("ngas_fileset_id", sa.String, key=key,
+                                                  index=True)),
+        ("project_code", lambda key: sa.Column("project_code", sa.String, nullable=False,
+                                               key=key)),
+        ("starttime", lambda key: sa.Column("starttime", sa.Float, key=key)),
+        ("endtime", lambda key: sa.Column("endtime", sa.Float, key=key)),
+        ("calibration_status", lambda key: sa.Column("calibration_status", sa.String,
+                                                     nullable=False, server_default="Unknown",
+                                                     key=key)),
+        ("scheduling_block_type", lambda key: sa.Column("scheduling_block_type", sa.String,
+                                                        key=key)),
+        ("band_code", lambda key: sa.Column("band_code", sa.String, key=key)),
+    ]
+    names = set(name for name, _ in published)
+    columns = [make(roles.get(name, name)) for name, make in published]
+    columns += [sa.Column(column.name, sa.String, key=column.role, index=True)
+                for column in spec.columns.values() if column.name not in names]
+    return sa.Table(spec.name, metadata, *columns, schema=spec.schema)
+
+
+def create_alma_schema(engine, mapping=None):
+    """Create the ALMA tables (empty) in ``engine``; return them by role."""
     metadata = sa.MetaData()
-    tables = alma_tables(metadata, prefix=prefix)
+    tables = alma_fixture_tables(metadata, mapping)
     metadata.create_all(engine)
     return tables
 
 
-def create_metadata_schema(engine, table_name="execution_blocks"):
+def create_metadata_schema(engine, mapping=None):
     """Create the archive metadata ``execution_blocks`` table (empty); return it."""
     metadata = sa.MetaData()
-    table = execution_blocks_table(metadata, name=table_name)
+    table = metadata_fixture_table(metadata, mapping)
     metadata.create_all(engine)
     return table
 
 
-def add_execution_block(engine, uid, project, mous, end_time, qa0_status="Pass", prefix=""):
-    """Insert one EB into the ALMA views (with its QA0 status row)."""
-    tables = alma_tables(prefix=prefix)
+def add_execution_block(engine, uid, project, mous, end_time, qa0_status="Pass",
+                        sched_block=None, mapping=None):
+    """Insert one EB into AQUA_V_EXECBLOCK, and its scheduling block's MOUS into
+    SCHED_BLOCK_STATUS (unless ``mous`` is None: then the scheduling block has no status row).
+
+    ``sched_block`` defaults to one scheduling block per MOUS (or per EB when ``mous`` is None).
+    """
+    tables = alma_fixture_tables(mapping=mapping)
+    sched_block = sched_block or _sched_block_of(mous or uid)
+    sbs = tables["sched_block_status"]
     with engine.begin() as connection:
         connection.execute(tables["execblock"].insert().values(
-            execblockuid=uid, projectcode=project, obsunitsetuid=mous,
-            starttime=end_time - datetime.timedelta(hours=1), endtime=end_time))
-        connection.execute(tables["status"].insert().values(
-            execblockuid=uid, qa0status=qa0_status, statustimestamp=end_time))
+            eb_uid=uid, sched_block_uid=sched_block, project_code=project,
+            qa0_status=qa0_status, end_time=end_time,
+            starttime=end_time - datetime.timedelta(hours=1),
+            status="SUCCESS", execfraction=1.0, sessionuid=mous, almabuild="CYCLE10"))
+        if mous is not None:
+            known = connection.execute(sa.select(sa.func.count()).select_from(sbs).where(
+                sbs.c.sched_block_uid == sched_block)).scalar()
+            if not known:
+                connection.execute(sbs.insert().values(
+                    sched_block_uid=sched_block, mous_uid=mous, status_entity_id=sched_block,
+                    domain_entity_state="FullyObserved"))
 
 
-def add_delivery(engine, delivery_id, mous, project, delivered_at, manual_calibration=False,
-                 science_products=True, prefix=""):
-    """Insert a MOUS delivery with its product files (science files, maybe a manual script)."""
-    tables = alma_tables(prefix=prefix)
+def _sched_block_of(uid):
+    """A scheduling block uid derived from a MOUS (or EB) uid: same archive, another serial."""
+    head, last = uid.rsplit("/", 1)
+    return "%s/X%x" % (head, int(last[1:], 16) + 0x100000)
+
+
+def add_delivery(engine, delivery_id, mous, project, delivered_at, eb_uids=(),
+                 manual_calibration=False, science_products=True, qa2_passed="Y",
+                 linked_by="delivery_id", name=None, mapping=None):
+    """Insert a delivery of ``mous`` with its EB links and product files.
+
+    ``linked_by`` says what ASA_DELIVERY_ASDM_OUS.DELIVERABLE_NAME holds (``delivery_id`` or
+    ``delivery_name``); ``name`` overrides the delivery name (e.g. an unparsable one). Product
+    files: science files unless ``science_products`` is false, and a script: the PI's imaging
+    script, or with ``manual_calibration`` a ``scriptForCalibration`` (NRAO's manual rule).
+    """
+    tables = alma_fixture_tables(mapping=mapping)
+    name = name or delivery_name(project, mous)
     safe = mous.replace(":", "_").replace("/", "_")
+    link = delivery_id if linked_by == "delivery_id" else name
     with engine.begin() as connection:
+        next_id = connection.execute(sa.select(sa.func.count()).select_from(
+            tables["delivery"])).scalar() + 1
         connection.execute(tables["delivery"].insert().values(
-            delivery_id=delivery_id, asa_ous_id=mous, delivery_date=delivered_at,
-            status="DELIVERED"))
-        connection.execute(tables["science"].insert().values(asa_ous_id=mous,
-                                                             project_code=project))
+            id=next_id, delivery_id=delivery_id, delivery_name=name, qa2_passed=qa2_passed,
+            delivered_at=delivered_at))
+        for uid in eb_uids:
+            connection.execute(tables["delivery_asdm"].insert().values(
+                asdm_uid=uid, deliverable_name=link))
+            connection.execute(tables["science"].insert().values(
+                asa_ous_id=mous, member_ouss_id=mous, project_code=project, asdm_uid=uid,
+                product_type="IMAGE", dataset_id=name))
+        files = [("script", "member.%s.scriptForPI.py" % safe)]
         if science_products:
+            files.append(("science", "member.%s.J1924-2914_sci.spw25.cube.I.pbcor.fits" % safe))
+        if manual_calibration:
+            files.append(("script", "member.%s.scriptForCalibration.py" % safe))
+        for file_class, ngas_id in files:
             connection.execute(tables["product_files"].insert().values(
-                asa_ous_id=mous, file_class="science",
-                ngas_file_id="member.%s.spw25.cube.I.pbcor.fits" % safe))
-        connection.execute(tables["product_files"].insert().values(
-            asa_ous_id=mous, file_class="script",
-            ngas_file_id=("scriptForPI_Calibration_%s.py" % safe) if manual_calibration
-            else "member.%s.scriptForImaging.py" % safe))
+                mous_uid=mous, file_class=file_class, ngas_file_id=ngas_id,
+                stored_size=2880 * 100))
 
 
-def add_metadata_row(engine, uid, project, status="Ready", table_name="execution_blocks"):
-    """Insert an ``execution_blocks`` row for an ALMA EB."""
-    table = execution_blocks_table(name=table_name)
+def add_metadata_row(engine, uid, project, status="Ready", stored_form="file_safe",
+                     telescope="ALMA", mapping=None):
+    """Insert an ``execution_blocks`` row for an ALMA EB; the uid column holds ``uid`` in
+    ``stored_form`` (``file_safe``: ``uid___A002_...``, or ``canonical``: ``uid://A002/...``)."""
+    table = metadata_fixture_table(mapping=mapping)
+    stored = uid.replace(":", "_").replace("/", "_") if stored_form == "file_safe" else uid
+    row = {"eb_uid": stored, "telescope": telescope, "calibration_status": status,
+           "filegroup_id": 1, "calibration_level": "RAW", "project_code": project,
+           "starttime": 61000.0, "endtime": 61000.04, "configuration": "C-5", "band_code": "6"}
     with engine.begin() as connection:
-        connection.execute(table.insert().values(
-            ost_exec_block_id=uid, telescope="ALMA", project_code=project,
-            ngas_fileset_id=uid.replace(":", "_").replace("/", "_"),
-            starttime=58000.0, endtime=58000.1, calibration_status=status))
+        connection.execute(table.insert().values(**_by_key(table, row)))
 
 
-def load_sample(alma_engine, metadata_engine, now=None):
+def add_vla_row(engine, name, ost_id, project, status="Unknown", mapping=None):
+    """Insert a VLA ``execution_blocks`` row (integer ``ost_exec_block_id``, a VLA EB name)."""
+    table = metadata_fixture_table(mapping=mapping)
+    row = {"eb_uid": name, "telescope": "VLA", "calibration_status": status,
+           "ost_exec_block_id": ost_id, "filegroup_id": 2, "calibration_level": "RAW",
+           "project_code": project, "scheduling_block_id": 28862036, "starttime": 56782.57,
+           "endtime": 56782.61, "configuration": "B", "band_code": "L"}
+    with engine.begin() as connection:
+        connection.execute(table.insert().values(**_by_key(table, row)))
+
+
+def _by_key(table, row):
+    keys = set(column.key for column in table.columns)
+    return dict((key, value) for key, value in row.items() if key in keys)
+
+
+def load_sample(alma_engine, metadata_engine, now=None, mapping=None):
     """Fill both databases with a small, realistic day of ALMA data; return what was added.
 
-    Six EBs ended in the last 12 hours (Pass, SemiPass and one Fail), one ended 20 hours ago, two
-    MOUS deliveries in the last 2 days (one calibrateable, one with a manual calibration script),
-    and an ``execution_blocks`` row for every EB with status Ready.
+    Seven EBs (Pass, Pass, SemiPass, Fail, Pass, Pass, Pass) ended 1, 2, 3, 4, 6, 8 and 20 hours
+    ago; the one 8 hours ago belongs to a scheduling block with no MOUS in SCHED_BLOCK_STATUS.
+    Two deliveries in the last 2 days: MOUS 0 (EBs 0 and 1, calibrateable; its EB links carry
+    the delivery id) and MOUS 1 (EBs 2 and 3, a manual calibration script; links carry the
+    delivery name). ``execution_blocks`` has a Ready row per ALMA EB (EB 6 stored as
+    ``uid://...``, the others as ``uid___...``) and two VLA rows.
     """
     now = now or utc_now()
-    create_alma_schema(alma_engine)
-    create_metadata_schema(metadata_engine)
+    create_alma_schema(alma_engine, mapping)
+    create_metadata_schema(metadata_engine, mapping)
     ebs = []
     statuses = ["Pass", "Pass", "SemiPass", "Fail", "Pass", "Pass", "Pass"]
     hours_ago = [1, 2, 3, 4, 6, 8, 20]
     for index, (qa0, hours) in enumerate(zip(statuses, hours_ago)):
-        uid, mous = eb_uid(index), mous_uid(index // 2)
+        uid = eb_uid(index)
+        mous = None if index == 5 else mous_uid(index // 2)
         project = "2017.1.00886.L" if index < 4 else "2019.1.01184.S"
         add_execution_block(alma_engine, uid, project, mous,
-                            now - datetime.timedelta(hours=hours), qa0)
-        add_metadata_row(metadata_engine, uid, project)
+                            now - datetime.timedelta(hours=hours), qa0, mapping=mapping)
+        add_metadata_row(metadata_engine, uid, project, mapping=mapping,
+                         stored_form="canonical" if index == 6 else "file_safe")
         ebs.append({"eb_uid": uid, "mous_uid": mous, "project_code": project, "qa0_status": qa0,
                     "hours_ago": hours})
+    add_vla_row(metadata_engine, "13B-014.sb28862036.eb29155786.56782.5720116088", 29155786,
+                "13B-014", mapping=mapping)
+    add_vla_row(metadata_engine, "13B-014.sb28862036.eb29155790.56783.5720116088", 29155790,
+                "13B-014", status="Calibrated", mapping=mapping)
     deliveries = [
         {"delivery_id": "2017.1.00886.L_2026_001", "mous_uid": mous_uid(0),
-         "project_code": "2017.1.00886.L", "manual_calibration": False},
+         "project_code": "2017.1.00886.L", "manual_calibration": False,
+         "eb_uids": [eb_uid(0), eb_uid(1)], "linked_by": "delivery_id", "hours_ago": 5},
         {"delivery_id": "2017.1.00886.L_2026_002", "mous_uid": mous_uid(1),
-         "project_code": "2017.1.00886.L", "manual_calibration": True},
+         "project_code": "2017.1.00886.L", "manual_calibration": True,
+         "eb_uids": [eb_uid(2), eb_uid(3)], "linked_by": "delivery_name", "hours_ago": 30},
     ]
-    for hours, item in zip((5, 30), deliveries):
+    for item in deliveries:
         add_delivery(alma_engine, item["delivery_id"], item["mous_uid"], item["project_code"],
-                     now - datetime.timedelta(hours=hours), item["manual_calibration"])
+                     now - datetime.timedelta(hours=item["hours_ago"]), item["eb_uids"],
+                     item["manual_calibration"], linked_by=item["linked_by"], mapping=mapping)
+        item["delivery_name"] = delivery_name(item["project_code"], item["mous_uid"])
     return {"execution_blocks": ebs, "deliveries": deliveries}
 
 
 _PG_UID = "'uid://A002/X' || to_hex(n / 4096 + 13046044) || '/X' || to_hex(n % 4096 + 4096)"
+_PG_SB = "'uid://A001/X' || to_hex(n / 40960 + 4740) || '/X' || to_hex((n / 10) % 4096 + 16384)"
+_PG_MOUS = "'uid://A001/X' || to_hex(n / 40960 + 4740) || '/X' || to_hex((n / 10) % 4096)"
 _PG_END = ":newest - ((n - :first + 1) * interval '1 minute')"
 _PG_FILL_EXECBLOCK = "".join([
-    "INSERT INTO aqua_v_execblock (execblockuid, projectcode, obsunitsetuid, starttime, endtime) ",
-    "SELECT ", _PG_UID, ", '2016.1.' || lpad((n % 90000)::text, 5, '0') || '.S', ",
-    "'uid://A001/X' || to_hex(n / 40960 + 4740) || '/X' || to_hex(n % 4096), ",
-    _PG_END, " - interval '1 hour', ", _PG_END,
-    " FROM generate_series(:first, :last) AS n"])
-_PG_FILL_STATUS = (
-    "INSERT INTO aqua_status_history (execblockuid, qa0status, statustimestamp) "
-    "SELECT " + _PG_UID + ", 'Pass', " + _PG_END + " FROM generate_series(:first, :last) AS n")
+    "INSERT INTO aqua_v_execblock (execblockuid, schedblockuid, obsprojectcode, qa0status, ",
+    "status, execfraction, starttime, endtime) SELECT ", _PG_UID, ", ", _PG_SB, ", ",
+    "'2016.1.' || lpad((n % 90000)::text, 5, '0') || '.S', 'Pass', 'SUCCESS', 1.0, ",
+    _PG_END, " - interval '1 hour', ", _PG_END, " FROM generate_series(:first, :last) AS n"])
+_PG_FILL_SCHED_BLOCKS = "".join([
+    "INSERT INTO sched_block_status (domain_entity_id, parent_obs_unit_set_status_id) SELECT ",
+    _PG_SB, ", ", _PG_MOUS, " FROM generate_series(:first, :last) AS n WHERE n % 10 = 0"])
 
 
 def bulk_fill_execution_blocks(engine, count, newest_end, start_number=1000000):
-    """Insert ``count`` old EBs (all Pass, ending one minute apart before ``newest_end``).
+    """Insert ``count`` old EBs (all Pass, ending one minute apart before ``newest_end``), ten
+    per scheduling block, each scheduling block with its MOUS in SCHED_BLOCK_STATUS.
 
-    On PostgreSQL this runs server-side (``generate_series``); elsewhere in batches.
+    Uses the default table names. On PostgreSQL this runs server-side (``generate_series``);
+    elsewhere in batches.
     """
-    tables = alma_tables()
+    tables = alma_fixture_tables()
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
-            for statement in (_PG_FILL_EXECBLOCK, _PG_FILL_STATUS):
+            for statement in (_PG_FILL_EXECBLOCK, _PG_FILL_SCHED_BLOCKS):
                 connection.execute(sa.text(statement), {
                     "first": start_number, "last": start_number + count - 1,
                     "newest": newest_end})
             connection.execute(sa.text("ANALYZE aqua_v_execblock"))
-            connection.execute(sa.text("ANALYZE aqua_status_history"))
+            connection.execute(sa.text("ANALYZE sched_block_status"))
         return
-    batch = []
+    batch, blocks = [], []
     for offset in range(count):
         number = start_number + offset
         end = newest_end - datetime.timedelta(minutes=offset + 1)
-        batch.append({"execblockuid": eb_uid(number), "projectcode": project_code(number),
-                      "obsunitsetuid": mous_uid(number // 10), "endtime": end,
-                      "starttime": end - datetime.timedelta(hours=1)})
+        block = sb_uid(number // 10)
+        batch.append({"eb_uid": eb_uid(number), "sched_block_uid": block,
+                      "project_code": project_code(number), "qa0_status": "Pass",
+                      "end_time": end, "starttime": end - datetime.timedelta(hours=1)})
+        if number % 10 == 0 or offset == 0:
+            blocks.append({"sched_block_uid": block, "mous_uid": mous_uid(number // 10)})
         if len(batch) == 20000 or offset == count - 1:
             with engine.begin() as connection:
                 connection.execute(tables["execblock"].insert(), batch)
-                connection.execute(tables["status"].insert(), [
-                    {"execblockuid": row["execblockuid"], "qa0status": "Pass",
-                     "statustimestamp": row["endtime"]} for row in batch])
-            batch = []
+                if blocks:
+                    connection.execute(tables["sched_block_status"].insert(), blocks)
+            batch, blocks = [], []

@@ -17,6 +17,8 @@ from collections import namedtuple
 
 import jsonschema
 
+from workspaces_devkit.kvstore import JsonFileKeyValueStore
+from workspaces_devkit.pack_config import ConfigRenderError, registration_problems, resolve_config
 from workspaces_devkit.runner.operators import OPERATORS
 from workspaces_devkit.st2meta import load_yaml
 
@@ -45,7 +47,10 @@ SEMVER_RE = re.compile(
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 TRIGGER_REF_IN_TEMPLATE_RE = re.compile(
-    r"\btrigger((?:\.[A-Za-z_][A-Za-z0-9_]*|\[['\"][^'\"]+['\"]\])+)")
+    r"\btrigger((?:\.[A-Za-z_][A-Za-z0-9_]*|\[['\"][^'\"]+['\"]\])+)"
+    r"(?:\(\s*['\"]([^'\"]+)['\"])?")
+#: A nested parameter value that is exactly one payload field: ``{{ trigger.a.b }}``.
+NESTED_TRIGGER_FIELD_RE = re.compile(r"^\s*{{\s*trigger\.([A-Za-z_][\w.]*)\s*}}\s*$")
 JSON_TYPES = {"string", "integer", "number", "boolean", "object", "array", "null"}
 PARAM_NAME_RE = re.compile(r"^\w+$")
 ST2_VERSION_RE = re.compile(r"^((>?>|>=|=|<=|<?<)\s*[0-9]+\.[0-9]+\.[0-9]+?(\s*,)?\s*)+$")
@@ -326,32 +331,36 @@ def _check_config_schema(pack, out):
     _schema_errors(pack.config_schema, path, "(config)", out)
     example = os.path.join(pack.pack_dir, "%s.yaml.example" % pack.ref)
     if os.path.exists(example):
-        for error in config_errors(pack.config_schema, load_yaml(example) or {}):
-            out.add(example, error[0], error[1])
+        for field, message in config_errors(pack, load_yaml(example) or {}, example,
+                                            kv_get=_local_datastore(pack)):
+            out.add(example, field, message)
 
 
-def config_errors(config_schema, config):
-    """Return ``[(key, message)]`` for a config against the pack's config schema.
+def _local_datastore(pack):
+    """``kv_get`` over the local runner's datastore of this pack (empty when it has none)."""
+    path = os.path.join(pack.pack_dir, ".local", "datastore.json")
+    return JsonFileKeyValueStore(path).get if os.path.exists(path) else (lambda name: None)
 
-    Values that are Jinja expressions (``{{ st2kv.system.x }}``) are rendered by StackStorm at run
-    time and are accepted for string keys here.
+
+def config_errors(pack, config, config_path, kv_get=None):
+    """Return ``[(field, message)]`` for a pack config, as StackStorm registers and loads it.
+
+    StackStorm's registration refusal (schema, ``decrypt_kv`` on a secret key; see
+    ``pack_config.registration_problems``), then the failure to render a dynamic value
+    (``{{ st2kv.system.x }}``, from ``kv_get``), each in StackStorm's words. Keys missing from
+    config.schema.yaml are reported too: StackStorm accepts them, but nothing reads them, so they
+    are most likely misspelt.
     """
-    from st2common.util import schema as util_schema
-
-    problems = []
-    if not isinstance(config, dict):
-        return [("(config)", "must be a mapping")]
-    for key in config:
-        if key not in config_schema:
-            problems.append((key, "is not in config.schema.yaml"))
-    checked = {k: v for k, v in config.items()
-               if not (isinstance(v, str) and "{{" in v and
-                       config_schema.get(k, {}).get("type") == "string")}
-    schema = {"type": "object", "properties": config_schema}
-    validator = util_schema.CustomValidator(schema)
-    for error in validator.iter_errors(checked):
-        where = ".".join(str(p) for p in error.absolute_path) or "(config)"
-        problems.append((where, error.message))
+    problems = [(str(key), "is not in config.schema.yaml (StackStorm accepts it, but nothing "
+                 "reads it)") for key in (config if isinstance(config, dict) else {})
+                if key not in pack.config_schema]
+    refused = registration_problems(pack.config_schema, config, config_path, pack.ref)
+    if refused or not isinstance(config, dict):
+        return refused + problems
+    try:
+        resolve_config(pack.config_schema, config, kv_get, pack.ref)
+    except ConfigRenderError as error:
+        problems.append((error.key, str(error)))
     return problems
 
 
@@ -484,10 +493,13 @@ def _check_positions_sort_in_st2_help(params, path, out):
 
 
 def _trigger_paths(text):
-    """Yield the dotted ``trigger.x.y`` paths used in a Jinja template string."""
+    """Yield the dotted ``trigger.x.y`` paths (and ``trigger.get("x")``) used in a template."""
     for match in TRIGGER_REF_IN_TEMPLATE_RE.finditer(text):
         parts = re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[['\"]([^'\"]+)['\"]\]", match.group(1))
-        yield [a or b for a, b in parts]
+        path = [a or b for a, b in parts]
+        if match.group(2) is not None and path and path[-1] == "get":
+            path = path[:-1] + [match.group(2)]  # trigger.get("x") reads the field x
+        yield path
 
 
 def _path_in_schema(parts, schema):
@@ -516,6 +528,44 @@ def _strings(value):
         for item in value:
             for text in _strings(item):
                 yield text
+
+
+def _field_schema(parts, schema):
+    """The payload_schema property at ``parts`` (None when unknown or below a free-form value)."""
+    node = schema
+    for part in parts:
+        node = ((node or {}).get("properties") or {}).get(part)
+        if node is None:
+            return None
+    return node
+
+
+def _nested_texts(value, payload_schema, where=""):
+    """Yield ``(where, problem)`` for payload fields that StackStorm would turn into text.
+
+    A Jinja expression nested inside an object or array parameter is rendered as a string
+    (st2common/util/param.py ``_render``): ``{{ trigger.size }}`` gives ``"1000"`` and a missing
+    or null field ``"None"``. Only a non-string or optional payload field is a problem.
+    """
+    items = value.items() if isinstance(value, dict) else enumerate(value) \
+        if isinstance(value, list) else []
+    for key, item in items:
+        here = "%s.%s" % (where, key) if isinstance(value, dict) else "%s[%d]" % (where, key)
+        if isinstance(item, (dict, list)):
+            for found in _nested_texts(item, payload_schema, here):
+                yield found
+            continue
+        match = NESTED_TRIGGER_FIELD_RE.match(item) if isinstance(item, str) else None
+        field = _field_schema(match.group(1).split("."), payload_schema) if match else None
+        if field is None:
+            continue
+        if field.get("type") != "string" or not field.get("required"):
+            yield here, (
+                "StackStorm renders {{ trigger.%s }} nested in an object parameter as text (%s); "
+                "build the whole parameter in one expression, e.g. "
+                "\"{{ {'x': trigger.x} | tojson }}\"" % (
+                    match.group(1), "its %s value becomes a string" % field.get("type")
+                    if field.get("type") != "string" else "a missing value becomes \"None\""))
 
 
 def _check_rules(pack, out):
@@ -595,6 +645,9 @@ def _check_rules(pack, out):
                         out.add(path, "action.parameters",
                                 "{{ trigger.%s }} is not in the payload_schema of %s"
                                 % (".".join(parts), type_ref))
+            for name, value in given.items():
+                for where, problem in _nested_texts(value, spec.get("payload_schema")):
+                    out.add(path, "action.parameters.%s%s" % (name, where), problem)
 
 
 def _check_policies(pack, out):

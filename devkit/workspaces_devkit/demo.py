@@ -2,11 +2,11 @@
 
 ``run_demo`` starts the Workspaces emulator on loopback, makes the embedded archive databases
 (SQLite) with a sample day of ALMA data, copies the pack into a temporary folder with the file rule
-pointed at a demo staging folder, and runs it with the local runner: sensors poll every second,
-triggers fire, rules match, actions create Workspaces requests in the emulator and mark ASDMs in
-the metadata database. Sample VLBA correlator files and a staged file are dropped once the sensors
-have taken their baseline. The run stops by itself when everything expected has happened (or after
-``duration`` seconds) and prints a summary.
+(shipped disabled) enabled and pointed at a demo staging folder, and runs it with the local
+runner: sensors poll every second, triggers fire, rules match, actions create Workspaces requests
+in the emulator and mark ASDMs in the metadata database. Sample VLBA correlator files and a staged
+file are dropped once the sensors have taken their baseline. The run stops by itself when
+everything expected has happened (or after ``duration`` seconds) and prints a summary.
 """
 
 import datetime
@@ -22,6 +22,7 @@ import yaml
 from workspaces_devkit import archive_fixtures
 from workspaces_devkit.emulator import WorkspacesEmulator
 from workspaces_devkit.runner.local import LocalRunner
+from workspaces_pack.uids import canonical_uid
 
 __all__ = ["run_demo", "prepare_demo", "expected_outcome"]
 
@@ -43,6 +44,7 @@ def prepare_demo(workdir, emulator_url):
     with open(rule_path) as handle:
         rule = yaml.safe_load(handle)
     rule["trigger"]["parameters"].update({"directory": staging, "settle_seconds": 1})
+    rule["enabled"] = True  # shipped disabled (site placeholders); the demo's copy enables it
     with open(rule_path, "w") as handle:
         handle.write("---\n" + yaml.safe_dump(rule, sort_keys=False))
     alma_url = "sqlite:///" + os.path.join(workdir, "alma.sqlite")
@@ -60,8 +62,9 @@ def expected_outcome(sample):
     """What the demo must produce: capability and workflow requests, and EBs marked."""
     asdms = [eb for eb in sample["execution_blocks"]
              if eb["qa0_status"] in ("Pass", "SemiPass") and eb["hours_ago"] < 12]
-    manual = [d["mous_uid"] for d in sample["deliveries"] if d["manual_calibration"]]
-    marked = sorted(eb["eb_uid"] for eb in sample["execution_blocks"] if eb["mous_uid"] in manual)
+    # (Reconciled EBs, found by the ASDM sensor's daily comparison, add to ``asdms`` here.)
+    manual = [d for d in sample["deliveries"] if d["manual_calibration"]]
+    marked = sorted(uid for delivery in manual for uid in delivery["eb_uids"])
     calibrateable = len(sample["deliveries"]) - len(manual)
     return {"capability": {"ingest_obs": len(asdms), "ingest_cal": calibrateable, "null": 1},
             "workflow": {"ingest_obs": len(VLBA_SAMPLE)}, "marked": marked}
@@ -94,9 +97,9 @@ def _marked(metadata_url, status):
     try:
         with engine.connect() as connection:
             rows = connection.execute(sa.text(
-                "SELECT ost_exec_block_id FROM execution_blocks WHERE calibration_status = :s "
-                "ORDER BY ost_exec_block_id"), {"s": status})
-            return [row[0] for row in rows]
+                "SELECT ngas_fileset_id FROM execution_blocks WHERE calibration_status = :s "
+                "AND telescope = 'ALMA'"), {"s": status})
+            return sorted(canonical_uid(row[0]) for row in rows)
     finally:
         engine.dispose()
 

@@ -39,10 +39,19 @@ def _default(prop):
     return "`%s`" % (prop["default"],) if prop["default"] not in ("", None) else '`""`'
 
 
-def _property_rows(properties, with_default=True):
-    rows = []
+def _flattened(properties):
+    """Yield ``(name, prop)``, then ``(name.sub, prop)`` for each property of an object."""
     for name, prop in (properties or {}).items():
         prop = prop or {}
+        yield name, prop
+        if prop.get("type") == "object" and isinstance(prop.get("properties"), dict):
+            for sub, sub_prop in _flattened(prop["properties"]):
+                yield "%s.%s" % (name, sub), sub_prop
+
+
+def _property_rows(properties, with_default=True):
+    rows = []
+    for name, prop in _flattened(properties):
         flags = []
         if prop.get("required"):
             flags.append("required")

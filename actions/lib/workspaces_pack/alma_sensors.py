@@ -3,7 +3,8 @@
 import re
 
 from workspaces_pack.archive import AlmaArchive, ArchiveError, engine_for, glob_to_like
-from workspaces_pack.config import PackConfig
+from workspaces_pack.archive_schema import schema_map
+from workspaces_pack.config import ConfigError, PackConfig
 from workspaces_pack.triggers import ParameterError
 
 __all__ = ["QA0_STATUSES", "alma_archive", "asdm_query_options"]
@@ -13,14 +14,19 @@ _PROJECT_GLOB = re.compile(r"^[A-Za-z0-9.*?_-]{1,64}$")
 
 
 def alma_archive(config):
-    """Return an ``AlmaArchive`` for the configured database; raise ``ArchiveError`` if unset."""
+    """Return an ``AlmaArchive`` for the configured database and schema map; raise
+    ``ArchiveError`` when the URL is unset or a configured name is malformed."""
     config = PackConfig(config)
     url = config.get("alma_archive_db_url")
     if not url:
         raise ArchiveError("alma_archive_db_url is not set in the pack config "
                            "(st2 pack config workspaces); the ALMA sensors stay idle")
+    try:
+        mapping = schema_map(config)
+    except ConfigError as error:
+        raise ArchiveError(str(error))
     engine = engine_for(url, config.get("database_timeout_seconds"))
-    return AlmaArchive(engine, prefix=config.get("alma_table_prefix"))
+    return AlmaArchive(engine, mapping)
 
 
 def asdm_query_options(parameters, config):

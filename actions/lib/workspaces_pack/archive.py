@@ -1,34 +1,32 @@
 """The archive-database layer (SQLAlchemy Core): ALMA archive views and NRAO archive metadata.
 
-Portable SQL only, every value a bound parameter, so the same code runs on PostgreSQL (tested for
-real), SQLite (the local demo) and Oracle (the ALMA archive in production). Table and column names
-are lower case, which SQLAlchemy leaves unquoted: Oracle resolves them to its upper-case views
-(``AQUA_V_EXECBLOCK`` ...), PostgreSQL and SQLite to their lower-case tables. Connection URLs come
-from the pack config (secret) and never appear in errors or logs.
+Portable SQL only, every value a bound parameter and every IN list at most ``IN_CHUNK`` values, so
+the same code runs on PostgreSQL (tested for real), SQLite (the local demo) and Oracle (the ALMA
+archive in production; a test compiles every statement for Oracle). Every table and column name
+comes from the schema map (``archive_schema.py``, read from the pack config). Connection URLs
+come from the pack config (secret) and never appear in errors or logs.
 
-ALMA view shapes assumed here (DOMAIN.md names the views; column names are this pack's reading):
-
-- ``aqua_v_execblock``: execblockuid, projectcode, obsunitsetuid (the MOUS), starttime, endtime
-- ``aqua_status_history``: execblockuid, qa0status, statustimestamp
-- ``asa_delivery_status``: delivery_id, asa_ous_id (the MOUS), delivery_date, status
-- ``asa_product_files``: asa_ous_id, file_class, ngas_file_id
-- ``asa_science``: asa_ous_id, project_code
+When a query fails, the configured tables and columns it uses are compared with the database: a
+missing one raises ``SchemaMismatch`` naming it and its config key, instead of a bare SQL error.
 """
 
 import datetime
-import re
 import threading
+import time
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-__all__ = ["ArchiveError", "ArchiveUnavailable", "UnknownUids", "engine_for", "alma_tables",
-           "execution_blocks_table", "AlmaArchive", "MetadataArchive", "glob_to_like",
-           "to_epoch", "iso_utc", "DELIVERED"]
+from workspaces_pack.archive_schema import OK, check_tables
+from workspaces_pack.uids import canonical_uid, parse_delivery_name, stored_uid_forms
 
-DELIVERED = "DELIVERED"
+__all__ = ["ArchiveError", "ArchiveUnavailable", "SchemaMismatch", "UnknownUids",
+           "engine_for", "AlmaArchive", "MetadataArchive", "glob_to_like",
+           "to_epoch", "from_epoch", "iso_utc", "chunks", "MANUAL_CALIBRATION_SCRIPT"]
+
 IN_CHUNK = 500  # Oracle allows at most 1000 values in one IN list
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,127}$")
+MANUAL_CALIBRATION_SCRIPT = "%scriptFor%Cal%"
+"""NRAO's test for a manual calibration script, as published (NGAS file ids carry prefixes)."""
 _ENGINES = {}
 _ENGINES_LOCK = threading.Lock()
 _EPOCH = datetime.datetime(1970, 1, 1)
@@ -40,6 +38,19 @@ class ArchiveError(Exception):
 
 class ArchiveUnavailable(ArchiveError):
     """The database could not be reached or answered with an error; try again later."""
+
+
+class SchemaMismatch(ArchiveError):
+    """A configured table or column is missing from the database, or has the wrong type.
+
+    ``findings`` lists the ``archive_schema.Finding``s that are not ok; the message names each
+    table or column and the pack config key that names it.
+    """
+
+    def __init__(self, findings):
+        super(SchemaMismatch, self).__init__(
+            "the archive does not match the pack config: %s" % "; ".join(str(f) for f in findings))
+        self.findings = list(findings)
 
 
 class UnknownUids(ArchiveError):
@@ -87,77 +98,6 @@ def engine_for(url, timeout_seconds=10):
         return engine
 
 
-def _schema(prefix):
-    prefix = (prefix or "").strip().rstrip(".")
-    if not prefix:
-        return None
-    if not _IDENTIFIER.match(prefix):
-        raise ArchiveError("alma_table_prefix %r is not a schema name" % prefix)
-    return prefix.lower()
-
-
-def alma_tables(metadata=None, prefix=""):
-    """Return the ALMA view definitions (``sqlalchemy.Table``) in a dict keyed by short name."""
-    metadata = metadata if metadata is not None else sa.MetaData()
-    schema = _schema(prefix)
-    return {
-        "execblock": sa.Table(
-            "aqua_v_execblock", metadata,
-            sa.Column("execblockuid", sa.String(64), nullable=False, index=True),
-            sa.Column("projectcode", sa.String(32)),
-            sa.Column("obsunitsetuid", sa.String(64), index=True),
-            sa.Column("starttime", sa.DateTime),
-            sa.Column("endtime", sa.DateTime, index=True),
-            schema=schema),
-        "status": sa.Table(
-            "aqua_status_history", metadata,
-            sa.Column("execblockuid", sa.String(64), nullable=False, index=True),
-            sa.Column("qa0status", sa.String(32)),
-            sa.Column("statustimestamp", sa.DateTime),
-            schema=schema),
-        "delivery": sa.Table(
-            "asa_delivery_status", metadata,
-            sa.Column("delivery_id", sa.String(64), nullable=False),
-            sa.Column("asa_ous_id", sa.String(64), nullable=False, index=True),
-            sa.Column("delivery_date", sa.DateTime, index=True),
-            sa.Column("status", sa.String(32)),
-            schema=schema),
-        "product_files": sa.Table(
-            "asa_product_files", metadata,
-            sa.Column("asa_ous_id", sa.String(64), nullable=False, index=True),
-            sa.Column("file_class", sa.String(32)),
-            sa.Column("ngas_file_id", sa.String(256)),
-            schema=schema),
-        "science": sa.Table(
-            "asa_science", metadata,
-            sa.Column("asa_ous_id", sa.String(64), nullable=False, index=True),
-            sa.Column("project_code", sa.String(32)),
-            schema=schema),
-    }
-
-
-def execution_blocks_table(metadata=None, name="execution_blocks"):
-    """Return the NRAO archive metadata ``execution_blocks`` table (``schema.table`` allowed)."""
-    metadata = metadata if metadata is not None else sa.MetaData()
-    parts = (name or "").split(".")
-    if not 1 <= len(parts) <= 2 or not all(_IDENTIFIER.match(part) for part in parts):
-        raise ArchiveError("execution_blocks_table %r is not a table name" % name)
-    schema, table = (None, parts[0]) if len(parts) == 1 else parts
-    return sa.Table(
-        table, metadata,
-        sa.Column("execution_block_id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("ost_exec_block_id", sa.String(64), index=True),
-        sa.Column("filegroup_id", sa.Integer),
-        sa.Column("telescope", sa.String(16)),
-        sa.Column("project_code", sa.String(32)),
-        sa.Column("ngas_fileset_id", sa.String(128)),
-        sa.Column("starttime", sa.Float),
-        sa.Column("endtime", sa.Float),
-        sa.Column("calibration_status", sa.String(64), nullable=False,
-                  server_default="Unknown"),
-        schema=schema)
-
-
 def glob_to_like(pattern):
     """Translate a glob (``*``, ``?``) into a LIKE pattern with ``\\`` as escape character."""
     out = []
@@ -192,161 +132,271 @@ def iso_utc(value):
     return from_epoch(to_epoch(value)).isoformat() + "Z"
 
 
-def _run(engine, function):
+def chunks(values, size=IN_CHUNK):
+    """Yield ``values`` (a list) in slices of at most ``size``: one IN list each."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _mismatch(connection, specs):
+    """Return the findings that are not ok for ``specs``, or [] when the check itself fails."""
     try:
-        with engine.connect() as connection:
-            return function(connection)
+        if connection.in_transaction():
+            connection.rollback()
+        return [found for found in check_tables(connection, specs) if found.status != OK]
+    except Exception:
+        return []
+
+
+def _run(engine, function, specs, what="archive", begin=False):
+    """Run ``function(connection)``; turn driver errors into ``ArchiveError``s without SQL text.
+
+    A failed statement is followed by a check of ``specs`` (the tables it uses): a configured
+    table or column that is missing raises ``SchemaMismatch`` naming it.
+    """
+    try:
+        connection = engine.connect()
     except sa_exc.DBAPIError as error:
-        raise ArchiveUnavailable("archive database error (%s)" % _describe(error))
+        raise ArchiveUnavailable("%s database error (%s)" % (what, _describe(error)))
     except sa_exc.SQLAlchemyError as error:
-        raise ArchiveError("archive query failed (%s)" % _describe(error))
+        raise ArchiveError("%s query failed (%s)" % (what, _describe(error)))
+    with connection:
+        try:
+            if begin:
+                with connection.begin():
+                    return function(connection)
+            return function(connection)
+        except SchemaMismatch:
+            raise
+        except sa_exc.SQLAlchemyError as error:
+            mismatch = _mismatch(connection, specs)
+            if mismatch:
+                raise SchemaMismatch(mismatch)
+            if isinstance(error, sa_exc.DBAPIError):
+                raise ArchiveUnavailable("%s database error (%s)" % (what, _describe(error)))
+            raise ArchiveError("%s query failed (%s)" % (what, _describe(error)))
 
 
-_SHARED_TABLES = {}
-
-
-def _shared(kind, key, make):
-    """One Table set per kind and name, so SQLAlchemy's compiled-statement cache is reused."""
-    with _ENGINES_LOCK:
-        if (kind, key) not in _SHARED_TABLES:
-            _SHARED_TABLES[(kind, key)] = make()
-        return _SHARED_TABLES[(kind, key)]
+def _expanding(name, values):
+    return sa.bindparam(name, list(values), expanding=True)
 
 
 class AlmaArchive(object):
-    """Read-only queries on the ALMA archive views used by the ALMA sensors."""
+    """Read-only queries on the ALMA archive used by the ALMA sensors (names from the schema map).
+    """
 
-    def __init__(self, engine, prefix=""):
+    def __init__(self, engine, mapping):
         self.engine = engine
-        self.tables = _shared("alma", prefix or "", lambda: alma_tables(prefix=prefix))
+        self.schema = mapping
 
     def execution_blocks_statement(self, since, qa0_statuses, project_like=None):
-        """Return the SELECT of EBs that ended at or after ``since`` with a wanted QA0 status."""
-        eb, status = self.tables["execblock"], self.tables["status"]
-        query = (sa.select(eb.c.execblockuid, eb.c.projectcode, eb.c.obsunitsetuid,
-                           eb.c.endtime, status.c.qa0status)
-                 .select_from(eb.join(status, status.c.execblockuid == eb.c.execblockuid))
-                 .where(eb.c.endtime >= sa.bindparam("since", since, type_=sa.DateTime))
-                 .where(status.c.qa0status.in_(sa.bindparam("statuses", list(qa0_statuses),
-                                                            expanding=True)))
-                 .order_by(eb.c.endtime, eb.c.execblockuid))
+        """Return the SELECT of EBs that ended at or after ``since`` with a wanted QA0 status
+        (with their scheduling block uid; the MOUS comes from ``mous_statement``)."""
+        eb = self.schema.table("execblock")
+        query = (sa.select(eb.c.eb_uid.label("eb_uid"),
+                           eb.c.project_code.label("project_code"),
+                           eb.c.qa0_status.label("qa0_status"),
+                           eb.c.end_time.label("end_time"),
+                           eb.c.sched_block_uid.label("sched_block_uid"))
+                 .where(eb.c.end_time >= sa.bindparam("since", since, type_=sa.DateTime))
+                 .where(eb.c.qa0_status.in_(_expanding("statuses", qa0_statuses)))
+                 .order_by(eb.c.end_time, eb.c.eb_uid))
         if project_like is not None:
-            query = query.where(eb.c.projectcode.like(project_like, escape="\\"))
+            query = query.where(eb.c.project_code.like(project_like, escape="\\"))
         return query
+
+    def mous_statement(self, sched_block_uids):
+        """Return the SELECT of the MOUS uid of each of ``sched_block_uids`` (at most
+        ``IN_CHUNK``) from the scheduling block status table."""
+        sbs = self.schema.table("sched_block_status")
+        return (sa.select(sbs.c.sched_block_uid.label("sched_block_uid"),
+                          sbs.c.mous_uid.label("mous_uid"))
+                .where(sbs.c.sched_block_uid.in_(_expanding("blocks", sched_block_uids))))
 
     def new_execution_blocks(self, since, qa0_statuses, project_like=None):
         """Return EBs ended at or after ``since`` (a naive-UTC datetime), oldest first.
 
-        Each is a dict: eb_uid, project_code, mous_uid, qa0_status, end_time (datetime). An EB
-        with several wanted status rows appears once.
+        Each is a dict: eb_uid, project_code, mous_uid ("" when not found), mous_found,
+        qa0_status, end_time (datetime). An EB appears once.
+
+        The MOUS is looked up by the window's scheduling blocks in a second, indexed query (a
+        left join in Python): in one statement PostgreSQL's planner chose to hash-join the whole
+        scheduling block table, reading far more than the window's rows.
         """
         statement = self.execution_blocks_statement(since, qa0_statuses, project_like)
 
         def query(connection):
             found = {}
             for row in connection.execute(statement):
-                if row.execblockuid not in found:
-                    found[row.execblockuid] = {
-                        "eb_uid": row.execblockuid, "project_code": row.projectcode,
-                        "mous_uid": row.obsunitsetuid, "qa0_status": row.qa0status,
-                        "end_time": row.endtime}
+                if row.eb_uid not in found:
+                    found[row.eb_uid] = {
+                        "eb_uid": row.eb_uid, "project_code": row.project_code or "",
+                        "qa0_status": row.qa0_status, "end_time": row.end_time,
+                        "sched_block_uid": row.sched_block_uid}
+            mouses = {}
+            blocks = sorted(set(item["sched_block_uid"] for item in found.values()
+                                if item["sched_block_uid"]))
+            for chunk in chunks(blocks):
+                for row in connection.execute(self.mous_statement(chunk)):
+                    if row.mous_uid:
+                        mouses.setdefault(row.sched_block_uid, row.mous_uid)
+            for item in found.values():
+                mous = mouses.get(item.pop("sched_block_uid"))
+                item.update(mous_uid=mous or "", mous_found=mous is not None)
             return list(found.values())
-        return _run(self.engine, query)
+        return _run(self.engine, query, self.schema.specs_for("alma_asdm_sensor"), "ALMA")
 
-    def delivered_mouses(self, since):
-        """Return MOUS deliveries at or after ``since``, oldest first, with the calibration rule.
+    def deliveries_statement(self, since, until, qa2_values):
+        """Return the SELECT of deliveries dated in [since, until], oldest first."""
+        delivery = self.schema.table("delivery")
+        query = (sa.select(delivery.c.delivery_id.label("delivery_id"),
+                           delivery.c.delivery_name.label("delivery_name"),
+                           delivery.c.delivered_at.label("delivered_at"))
+                 .where(delivery.c.delivered_at >= sa.bindparam("since", since,
+                                                                type_=sa.DateTime))
+                 .where(delivery.c.delivered_at <= sa.bindparam("until", until,
+                                                                type_=sa.DateTime))
+                 .order_by(delivery.c.delivered_at, delivery.c.delivery_id))
+        if qa2_values:
+            query = query.where(delivery.c.qa2_passed.in_(_expanding("qa2", qa2_values)))
+        return query
 
-        Each is a dict: delivery_id, mous_uid, project_code, delivered_at (datetime),
-        calibrateable (science products present and no manual ``scriptFor*Cal*`` script) and
-        eb_uids (the MOUS's execution blocks, sorted).
+    def delivered_mouses(self, since, until=None, qa2_values=("Y",)):
+        """Return deliveries dated from ``since`` to ``until`` (default now), oldest first.
+
+        Each is a dict: delivery_id, delivery_name, delivered_at (datetime) and, parsed from the
+        name, project_code and mous_uid; calibrateable (NRAO's rule: a science product file and
+        no ``MANUAL_CALIBRATION_SCRIPT`` script) and eb_uids (from the delivery-ASDM table,
+        sorted; possibly empty). A delivery whose name cannot be parsed has ``skip_reason``
+        instead of those keys.
         """
-        delivery, files = self.tables["delivery"], self.tables["product_files"]
-        science, eb = self.tables["science"], self.tables["execblock"]
-        has_science = sa.exists().where(files.c.asa_ous_id == delivery.c.asa_ous_id) \
-            .where(files.c.file_class == "science")
-        has_manual_script = sa.exists().where(files.c.asa_ous_id == delivery.c.asa_ous_id) \
-            .where(files.c.file_class == "script") \
-            .where(files.c.ngas_file_id.like("scriptFor%Cal%"))
-        project = sa.select(sa.func.max(science.c.project_code)) \
-            .where(science.c.asa_ous_id == delivery.c.asa_ous_id).scalar_subquery()
-        statement = (sa.select(delivery.c.delivery_id, delivery.c.asa_ous_id,
-                               delivery.c.delivery_date, project.label("project_code"),
-                               has_science.label("has_science"),
-                               has_manual_script.label("has_manual_script"))
-                     .where(delivery.c.delivery_date >= sa.bindparam("since", since,
-                                                                     type_=sa.DateTime))
-                     .where(delivery.c.status == DELIVERED)
-                     .order_by(delivery.c.delivery_date, delivery.c.delivery_id))
+        until = until if until is not None else from_epoch(time.time())
+        statement = self.deliveries_statement(since, until, list(qa2_values or ()))
 
         def query(connection):
-            mouses = [{"delivery_id": row.delivery_id, "mous_uid": row.asa_ous_id,
-                       "project_code": row.project_code, "delivered_at": row.delivery_date,
-                       "calibrateable": bool(row.has_science) and not bool(row.has_manual_script),
-                       "eb_uids": []}
-                      for row in connection.execute(statement)]
-            by_mous = {}
-            for item in mouses:
-                by_mous.setdefault(item["mous_uid"], []).append(item)
-            uids = sorted(by_mous)
-            for start in range(0, len(uids), IN_CHUNK):
-                chunk = uids[start:start + IN_CHUNK]
-                rows = connection.execute(
-                    sa.select(eb.c.obsunitsetuid, eb.c.execblockuid)
-                    .where(eb.c.obsunitsetuid.in_(sa.bindparam("mouses", chunk, expanding=True)))
-                    .order_by(eb.c.execblockuid))
-                for row in rows:
-                    for item in by_mous[row.obsunitsetuid]:
-                        if row.execblockuid not in item["eb_uids"]:
-                            item["eb_uids"].append(row.execblockuid)
-            return mouses
-        return _run(self.engine, query)
+            deliveries = []
+            for row in connection.execute(statement):
+                delivery_id = row.delivery_id if row.delivery_id is not None \
+                    else row.delivery_name
+                item = {"delivery_id": str(delivery_id), "delivery_name": row.delivery_name,
+                        "delivered_at": row.delivered_at}
+                try:
+                    item["project_code"], item["mous_uid"] = parse_delivery_name(
+                        row.delivery_name)
+                except ValueError as error:
+                    item["skip_reason"] = str(error)
+                deliveries.append(item)
+            parsed = [item for item in deliveries if "skip_reason" not in item]
+            self._add_calibrateable(connection, parsed)
+            self._add_eb_uids(connection, parsed)
+            return deliveries
+        return _run(self.engine, query, self.schema.specs_for("alma_calibration_sensor"), "ALMA")
+
+    def calibration_rule_statements(self, mous_uids):
+        """Return the two SELECTs of NRAO's rule for ``mous_uids`` (at most ``IN_CHUNK``): MOUSes
+        with a science file, and MOUSes with a manual calibration script."""
+        files = self.schema.table("product_files")
+        mouses = files.c.mous_uid.in_(_expanding("mouses", mous_uids))
+        science = (sa.select(files.c.mous_uid.label("mous_uid")).distinct()
+                   .where(mouses).where(files.c.file_class == "science"))
+        manual = (sa.select(files.c.mous_uid.label("mous_uid")).distinct()
+                  .where(mouses).where(files.c.file_class == "script")
+                  .where(files.c.ngas_file_id.like(MANUAL_CALIBRATION_SCRIPT)))
+        return science, manual
+
+    def _add_calibrateable(self, connection, deliveries):
+        mouses = sorted(set(item["mous_uid"] for item in deliveries))
+        with_science, with_manual_script = set(), set()
+        for chunk in chunks(mouses):
+            science, manual = self.calibration_rule_statements(chunk)
+            with_science.update(row.mous_uid for row in connection.execute(science))
+            with_manual_script.update(row.mous_uid for row in connection.execute(manual))
+        for item in deliveries:
+            mous = item["mous_uid"]
+            item["calibrateable"] = mous in with_science and mous not in with_manual_script
+
+    def delivery_ebs_statement(self, deliverable_names):
+        """Return the SELECT of the EBs of the deliveries ``deliverable_names``."""
+        link = self.schema.table("delivery_asdm")
+        return (sa.select(link.c.deliverable_name.label("deliverable_name"),
+                          link.c.asdm_uid.label("asdm_uid"))
+                .where(link.c.deliverable_name.in_(_expanding("names", deliverable_names))))
+
+    def _add_eb_uids(self, connection, deliveries):
+        # Public sources differ on whether the deliverable name holds the delivery's id or its
+        # name: both are looked up (a delivery id never equals another delivery's name).
+        by_key = {}
+        for item in deliveries:
+            item["eb_uids"] = []
+            for key in (item["delivery_id"], item["delivery_name"]):
+                by_key.setdefault(key, []).append(item)
+        for chunk in chunks(sorted(by_key)):
+            for row in connection.execute(self.delivery_ebs_statement(chunk)):
+                for item in by_key.get(row.deliverable_name, ()):
+                    if row.asdm_uid and row.asdm_uid not in item["eb_uids"]:
+                        item["eb_uids"].append(row.asdm_uid)
+        for item in deliveries:
+            item["eb_uids"].sort()
 
 
 class MetadataArchive(object):
     """Writes to the NRAO archive metadata database (the not-calibrateable mark)."""
 
-    def __init__(self, engine, table_name="execution_blocks"):
+    def __init__(self, engine, mapping, telescope="ALMA"):
         self.engine = engine
-        self.table = _shared("execution_blocks", table_name,
-                             lambda: execution_blocks_table(name=table_name))
+        self.spec = mapping.spec("execution_blocks")
+        self.telescope = telescope
+
+    def _rows_statement(self, stored_uids):
+        table = self.spec.table()
+        return (sa.select(table.c.eb_uid.label("eb_uid"),
+                          table.c.calibration_status.label("calibration_status"))
+                .where(table.c.telescope == sa.bindparam("telescope", self.telescope))
+                .where(table.c.eb_uid.in_(_expanding("uids", stored_uids)))
+                .with_for_update())
+
+    def _update_statement(self, stored_uids, status):
+        table = self.spec.table()
+        return (table.update()
+                .where(table.c.telescope == sa.bindparam("telescope", self.telescope))
+                .where(table.c.eb_uid.in_(_expanding("uids", stored_uids)))
+                .values(calibration_status=sa.bindparam("status", status)))
 
     def mark_calibration_status(self, uids, status):
-        """Set ``calibration_status`` of the EBs ``uids`` to ``status`` in one transaction.
+        """Set the calibration status of the ALMA EBs ``uids`` to ``status`` in one transaction.
 
-        Returns one dict per uid (eb_uid, previous_status, new_status, changed). Raises
-        ``UnknownUids`` (and changes nothing) when a uid has no row.
+        ``uids`` may be in either form (``uid://A002/Xc7111c/X3979`` or
+        ``uid___A002_Xc7111c_X3979``); rows holding either form match, and only rows of this
+        telescope are read or changed. Returns one dict per uid (eb_uid as given,
+        previous_status, new_status, changed). Raises ``UnknownUids`` (and changes nothing) when
+        a uid has no row, ``SchemaMismatch`` when the configured table or columns are missing
+        or the uid column is not text.
         """
-        table = self.table
+        canonical = [(uid, canonical_uid(uid)) for uid in uids]
+        bad = [uid for uid, form in canonical if form is None]
+        if bad:
+            raise ArchiveError("not an ALMA uid: %s" % ", ".join(map(str, bad)))
+        half = IN_CHUNK // 2
 
         def mark(connection):
+            mismatch = [found for found in check_tables(connection, [self.spec])
+                        if found.status != OK]
+            if mismatch:
+                raise SchemaMismatch(mismatch)
             previous = {}
-            for start in range(0, len(uids), IN_CHUNK):
-                chunk = uids[start:start + IN_CHUNK]
-                rows = connection.execute(
-                    sa.select(table.c.ost_exec_block_id, table.c.calibration_status)
-                    .where(table.c.ost_exec_block_id.in_(
-                        sa.bindparam("uids", chunk, expanding=True)))
-                    .with_for_update())
-                for row in rows:
-                    previous.setdefault(row.ost_exec_block_id, row.calibration_status)
-            missing = [uid for uid in uids if uid not in previous]
+            forms = sorted(set(form for _, form in canonical))
+            for chunk in chunks(forms, half):
+                stored = stored_uid_forms(chunk)
+                for row in connection.execute(self._rows_statement(stored)):
+                    previous.setdefault(canonical_uid(row.eb_uid), []).append(
+                        row.calibration_status)
+            missing = [uid for uid, form in canonical if form not in previous]
             if missing:
                 raise UnknownUids(missing)
-            to_change = [uid for uid in uids if previous[uid] != status]
-            for start in range(0, len(to_change), IN_CHUNK):
-                chunk = to_change[start:start + IN_CHUNK]
-                connection.execute(
-                    table.update()
-                    .where(table.c.ost_exec_block_id.in_(
-                        sa.bindparam("uids", chunk, expanding=True)))
-                    .values(calibration_status=sa.bindparam("status", status)))
-            return [{"eb_uid": uid, "previous_status": previous[uid], "new_status": status,
-                     "changed": previous[uid] != status} for uid in uids]
-
-        try:
-            with self.engine.begin() as connection:
-                return mark(connection)
-        except sa_exc.DBAPIError as error:
-            raise ArchiveUnavailable("archive metadata database error (%s)" % _describe(error))
-        except sa_exc.SQLAlchemyError as error:
-            raise ArchiveError("archive metadata update failed (%s)" % _describe(error))
+            to_change = [form for form in forms
+                         if any(value != status for value in previous[form])]
+            for chunk in chunks(to_change, half):
+                connection.execute(self._update_statement(stored_uid_forms(chunk), status))
+            return [{"eb_uid": uid, "previous_status": previous[form][0], "new_status": status,
+                     "changed": form in to_change} for uid, form in canonical]
+        return _run(self.engine, mark, [self.spec], "archive metadata", begin=True)

@@ -83,7 +83,9 @@ def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind):
     ``context`` is a ``SensorContext``; ``fetch(since)`` queries the database and may raise
     ``ArchiveError``; ``make_payload(row)`` builds the trigger payload. State is loaded (once),
     new rows are dispatched oldest first with trace tag ``<kind>:<id>``, and the state is saved
-    once if anything changed. Returns the number of rows dispatched.
+    once if anything changed. A row with a ``skip_reason`` is logged as an error naming its id
+    and remembered as handled, without a dispatch (so it is logged once, not every poll).
+    Returns the number of rows dispatched.
     """
     from workspaces_pack.archive import ArchiveError
     from workspaces_pack.triggers import ensure_state_loaded, save_state_if_changed, trace_tag
@@ -102,6 +104,11 @@ def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind):
                          utc_text(since), len(fresh))
     done = []
     for row in fresh:
+        if row.get("skip_reason"):
+            context.logger.error("trigger %s: %s %s skipped: %s", ref, kind, row[id_key],
+                                 row["skip_reason"])
+            done.append(row)
+            continue
         try:
             context.service.dispatch(trigger=ref, payload=make_payload(row),
                                      trace_tag=trace_tag(kind, row[id_key]))
@@ -110,11 +117,12 @@ def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind):
                                    kind, row[id_key], error)
             break
         done.append(row)
-    if done:
-        context.logger.info("trigger %s: %d new %s dispatched", ref, len(done), kind)
+    dispatched = len([row for row in done if not row.get("skip_reason")])
+    if dispatched:
+        context.logger.info("trigger %s: %d new %s dispatched", ref, dispatched, kind)
     watch.mark_handled(done, id_key, time_key)
     save_state_if_changed(context.state, context.logger, ref, watch)
-    return len(done)
+    return dispatched
 
 
 class SensorContext(object):

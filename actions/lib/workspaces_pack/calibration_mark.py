@@ -1,7 +1,9 @@
 """The work of action workspaces.mark_asdm_not_calibrateable, kept out of the action module."""
 
-from workspaces_pack.archive import ArchiveError, MetadataArchive, UnknownUids, engine_for
-from workspaces_pack.config import PackConfig
+from workspaces_pack.archive import (ArchiveError, MetadataArchive, SchemaMismatch, UnknownUids,
+                                     engine_for)
+from workspaces_pack.archive_schema import schema_map
+from workspaces_pack.config import ConfigError, PackConfig
 from workspaces_pack.uids import check_alma_uid
 
 __all__ = ["mark_not_calibrateable", "collect_uids", "MAX_UIDS"]
@@ -11,13 +13,15 @@ MAX_STATUS_LENGTH = 64
 
 
 def collect_uids(eb_uid=None, eb_uids=None):
-    """Return the uids to mark (``eb_uid`` and ``eb_uids`` together, duplicates dropped).
+    """Return the uids to mark (``eb_uid`` and ``eb_uids`` together, as given, an EB given twice
+    in either form once).
 
-    Raises ValueError naming the parameter for a missing, malformed or oversized input.
+    Raises ValueError naming the parameter and the value for a missing, malformed or oversized
+    input. A uid may be written ``uid://A002/Xc7111c/X3979`` or ``uid___A002_Xc7111c_X3979``.
     """
-    uids = []
+    given = []
     if eb_uid not in (None, ""):
-        uids.append(check_alma_uid(eb_uid, "eb_uid"))
+        given.append((eb_uid, check_alma_uid(eb_uid, "eb_uid")))
     if eb_uids is not None:
         if isinstance(eb_uids, str) or not isinstance(eb_uids, (list, tuple)):
             raise ValueError("parameter 'eb_uids': must be a list of ALMA uids, got %r"
@@ -25,16 +29,20 @@ def collect_uids(eb_uid=None, eb_uids=None):
         if len(eb_uids) > MAX_UIDS:
             raise ValueError("parameter 'eb_uids': %d uids given, at most %d per run"
                              % (len(eb_uids), MAX_UIDS))
-        uids.extend(check_alma_uid(uid, "eb_uids") for uid in eb_uids)
-    if not uids:
+        given.extend((uid, check_alma_uid(uid, "eb_uids")) for uid in eb_uids)
+    if not given:
         raise ValueError("parameter 'eb_uid' or 'eb_uids': give at least one execution block uid")
-    return list(dict.fromkeys(uids))
+    first = {}
+    for uid, canonical in given:
+        first.setdefault(canonical, uid)
+    return list(first.values())
 
 
 def mark_not_calibrateable(config, logger, eb_uid=None, eb_uids=None, status=None):
     """Set the EBs' calibration_status to the not-calibrateable value; return ``(ok, result)``.
 
-    All EBs change in one transaction, or none do (unknown uid, database error). Marking an EB
+    All EBs change in one transaction, or none do (unknown uid, table or column not as configured,
+    database error). Only rows of the ALMA telescope are touched. Marking an EB
     that already has the status succeeds and says so (``changed: false``).
     """
     pack_config = PackConfig(config)
@@ -51,12 +59,16 @@ def mark_not_calibrateable(config, logger, eb_uid=None, eb_uids=None, status=Non
                                "(st2 pack config workspaces)")
         archive = MetadataArchive(
             engine_for(url, pack_config.get("database_timeout_seconds")),
-            pack_config.get("execution_blocks_table"))
+            schema_map(pack_config), pack_config.get("execution_blocks_alma_telescope"))
         marked = archive.mark_calibration_status(uids, status)
     except UnknownUids as error:
         logger.error("%s", error)
         return False, {"error": str(error), "unknown_uids": error.uids, "marked": []}
-    except (ValueError, ArchiveError) as error:
+    except SchemaMismatch as error:
+        logger.error("%s", error)
+        return False, {"error": str(error), "mismatch": [str(f) for f in error.findings],
+                       "marked": []}
+    except (ValueError, ConfigError, ArchiveError) as error:
         logger.error("%s", error)
         return False, {"error": str(error), "marked": []}
     changed = [item for item in marked if item["changed"]]

@@ -33,6 +33,16 @@ def _schema():
     return _SCHEMA_CACHE[path]
 
 
+def _object_with_defaults(spec, value):
+    merged = {name: prop["default"] for name, prop in spec["properties"].items()
+              if isinstance(prop, dict) and "default" in prop}
+    if isinstance(value, dict):
+        merged.update((name, item) for name, item in value.items() if item not in (None, ""))
+    elif value not in (None, ""):
+        return value
+    return merged
+
+
 class PackConfig(object):
     """Read-only view of the pack config; missing keys fall back to the schema default."""
 
@@ -40,12 +50,18 @@ class PackConfig(object):
         self._values = dict(config or {})
 
     def get(self, key, default=None):
-        """Return the configured value of ``key``, else the schema default, else ``default``."""
+        """Return the configured value of ``key``, else the schema default, else ``default``.
+
+        An object key whose schema lists ``properties`` is returned as a new dict: the configured
+        properties over the properties' defaults (as StackStorm's config loader fills them).
+        """
         value = self._values.get(key)
+        spec = _schema().get(key)
+        if spec is None:
+            raise KeyError("unknown pack config key %r" % key)
+        if spec.get("type") == "object" and spec.get("properties"):
+            return _object_with_defaults(spec, value)
         if value is None or value == "":
-            spec = _schema().get(key)
-            if spec is None:
-                raise KeyError("unknown pack config key %r" % key)
             value = spec.get("default", default)
         return value
 

@@ -25,7 +25,7 @@ PACK_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 
 def parse_kv(pairs, spec=None):
     """Parse ``k=v`` words as `st2 run` does: values cast by the parameter's declared type."""
-    from workspaces_devkit.runner.rules import cast_parameter
+    from workspaces_devkit.runner.render import cast_value
 
     parameters = {}
     for pair in pairs:
@@ -36,7 +36,10 @@ def parse_kv(pairs, spec=None):
         if kind == "array" and not value.strip().startswith("["):
             parameters[name] = [item.strip() for item in value.split(",") if item.strip()]
         else:
-            parameters[name] = cast_parameter(name, value, (spec or {}).get(name))
+            try:
+                parameters[name] = cast_value(value, (spec or {}).get(name))
+            except (ValueError, SyntaxError) as error:
+                raise SystemExit("parameter %s: cannot cast %r: %s" % (name, value, error))
     return parameters
 
 
@@ -118,14 +121,24 @@ def cmd_action(args):
 
 
 def cmd_validate(args):
-    """Validate the pack's content (and the rules of ``--rules-dir``)."""
-    from workspaces_devkit.content import load_pack, overlay_rules, validate_pack
+    """Validate the pack's content (and the rules of ``--rules-dir``, and a pack config, as
+    StackStorm registers and loads it)."""
+    from workspaces_devkit.content import config_errors, load_pack, overlay_rules, validate_pack
+    from workspaces_devkit.kvstore import JsonFileKeyValueStore
+    from workspaces_devkit.st2meta import load_yaml
 
     errors = validate_pack(args.pack_dir)
     if args.rules_dir:
         errors = errors + overlay_rules(load_pack(args.pack_dir), args.rules_dir)
+    if args.config:
+        pack = load_pack(args.pack_dir)
+        state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+        store = JsonFileKeyValueStore(os.path.join(state_dir, "datastore.json"))
+        kv_get = store.get if os.path.exists(store.path) else None
+        errors += [(args.config, field, message) for field, message in config_errors(
+            pack, load_yaml(args.config) or {}, args.config, kv_get=kv_get)]
     for error in errors:
-        print("%s: %s: %s" % error)
+        print("%s: %s: %s" % tuple(error))
     print("%d problem(s)" % len(errors))
     return 1 if errors else 0
 
@@ -176,6 +189,10 @@ def build_parser():
     validate = sub.add_parser("validate", help="validate the pack's content files")
     validate.add_argument("--pack-dir", default=PACK_DIR)
     validate.add_argument("--rules-dir", help="also validate the rules in this overlay directory")
+    validate.add_argument("--config", help="also check this pack config (YAML) as StackStorm "
+                          "registers and loads it; st2kv values come from the local datastore")
+    validate.add_argument("--state-dir", help="folder of the local datastore (default "
+                          "<pack>/.local)")
     validate.set_defaults(func=cmd_validate)
     demo = sub.add_parser("demo", help="run the end-to-end demo and print a summary")
     demo.add_argument("--duration", type=float, default=60.0,

@@ -1,10 +1,13 @@
 """Execute the pack's actions as StackStorm's python runner does: one subprocess per run.
 
 ``ActionExecutor.execute(action_ref, parameters)`` validates the parameters against the action's
-(and runner's) parameter schema exactly as StackStorm's API does before it schedules anything,
-then runs ``action_wrapper`` in a new Python process with the pack's ``actions/`` and
-``actions/lib`` on its path, enforcing the ``timeout`` runner parameter. The result has the
-python runner's shape: ``{"result", "stdout", "stderr", "exit_code"}``.
+(and runner's) parameter schema exactly as StackStorm's API does before it schedules anything
+(an ``immutable`` parameter given a value is refused), completes them as StackStorm's action
+runner does (``render.render_final_params``: defaults, templated defaults with ``config_context``,
+every declared action parameter passed, None when it has no value), then runs ``action_wrapper``
+in a new Python process with the pack's ``actions/`` and ``actions/lib`` on its path, enforcing
+the ``timeout`` runner parameter. The result has the python runner's shape: ``{"result",
+"stdout", "stderr", "exit_code"}``.
 """
 
 import itertools
@@ -16,7 +19,9 @@ import threading
 import time
 
 from workspaces_devkit.content import RUNNER_PARAMETERS
+from workspaces_devkit.kvstore import JsonFileKeyValueStore
 from workspaces_devkit.runner.action_wrapper import RESULT_MARKER
+from workspaces_devkit.runner.render import ParamError, render_final_params
 
 __all__ = ["ActionExecutor", "Execution", "ParameterError", "validate_parameters"]
 
@@ -98,8 +103,17 @@ class ActionExecutor(object):
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def execute(self, action_ref, parameters):
-        """Run ``action_ref`` with ``parameters`` and return the finished ``Execution``."""
+    def _kv_get(self, name):
+        if not self.datastore_path:
+            return None
+        return JsonFileKeyValueStore(self.datastore_path).get(name)
+
+    def execute(self, action_ref, parameters, action_context=None):
+        """Run ``action_ref`` with ``parameters`` and return the finished ``Execution``.
+
+        ``action_context`` is what templated defaults see as ``action_context`` (StackStorm's
+        rule enforcer gives ``rule``, ``user``, ``pack`` and ``trigger_instance``).
+        """
         with self._lock:
             execution = Execution(next(self._ids), action_ref, dict(parameters or {}))
         action = self.pack.action(action_ref)
@@ -109,15 +123,19 @@ class ActionExecutor(object):
         if action.runner_type != "python-script":
             return self._finish(execution, "failed", {"error": "runner %s is not supported "
                                                       "locally" % action.runner_type})
+        runner_params = RUNNER_PARAMETERS.get(action.runner_type, {})
+        context = dict(action_context or {"user": "stanley"}, pack=self.pack.ref)
         try:
-            live = validate_parameters(action, execution.parameters)
-        except ParameterError as error:
+            validate_parameters(action, execution.parameters, check_immutable=True)
+            runner_values, action_values = render_final_params(
+                runner_params, action.parameters, execution.parameters, context,
+                config=self.config, kv_get=self._kv_get)
+        except (ParameterError, ParamError) as error:
             return self._finish(execution, "failed", {"error": str(error)})
-        timeout = live.pop("timeout", None) or 600
-        for runner_only in ("env", "log_level", "debug", "content_version"):
-            live.pop(runner_only, None)
+        timeout = runner_values.get("timeout") or 600
         execution.status = "running"
-        job = {"entry_point": action.entry_point, "config": self.config, "parameters": live,
+        job = {"entry_point": action.entry_point, "config": self.config,
+               "parameters": action_values,
                "pack": self.pack.ref, "datastore_path": self.datastore_path}
         try:
             proc = subprocess.run([self.python, os.path.abspath(sys.modules[

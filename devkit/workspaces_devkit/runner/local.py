@@ -1,7 +1,7 @@
 """The local runner: the whole pack on one machine, with one readable line per step.
 
 ``LocalRunner`` loads the pack with ``content.load_pack`` (as StackStorm registers it), loads and
-validates the pack config against ``config.schema.yaml`` (defaults filled), keeps the datastore in
+registers and resolves the pack config as StackStorm does (``load_config``), keeps the datastore in
 a JSON file of the state directory, hosts the sensors, validates every dispatched payload against
 its trigger type (an invalid one is dropped, as StackStorm drops it, but loudly), matches rules and
 runs the matched actions in subprocesses, each held back by the pack's concurrency policies as
@@ -24,6 +24,7 @@ import yaml
 from workspaces_devkit.kvstore import JsonFileKeyValueStore
 
 from workspaces_devkit.content import config_errors, load_pack, overlay_rules, validate_pack
+from workspaces_devkit.pack_config import resolve_config
 from workspaces_devkit.runner.executor import ActionExecutor
 from workspaces_devkit.runner.policies import ConcurrencyPolicies, PolicyCanceled
 from workspaces_devkit.runner.rules import RuleEngine
@@ -40,21 +41,24 @@ class ConfigInvalid(ValueError):
     """The pack config does not match config.schema.yaml."""
 
 
-def load_config(pack, path=None, overrides=None):
-    """Return the pack config from ``path`` (YAML) with schema defaults filled; validate it."""
+def load_config(pack, path=None, overrides=None, kv_get=None):
+    """Return the pack config a sensor or action receives, as StackStorm registers and loads it.
+
+    The YAML at ``path`` (updated with ``overrides``) must pass StackStorm's registration (schema,
+    no ``decrypt_kv`` on secret keys) and name only keys of config.schema.yaml; then its
+    ``{{ st2kv.system.x }}`` values are read from ``kv_get`` (the runner's datastore) and the
+    schema's defaults filled in, nested ones included. Raises ``ConfigInvalid``.
+    """
     config = {}
     if path:
         with open(path) as handle:
             config = yaml.safe_load(handle) or {}
     config.update(overrides or {})
-    problems = config_errors(pack.config_schema, config)
+    problems = config_errors(pack, config, path or "(built in)", kv_get=kv_get)
     if problems:
         raise ConfigInvalid("pack config %s is invalid: %s" % (
             path or "(built in)", "; ".join("%s: %s" % p for p in problems)))
-    full = {key: spec.get("default") for key, spec in pack.config_schema.items()
-            if "default" in spec}
-    full.update(config)
-    return full
+    return resolve_config(pack.config_schema, config, kv_get, pack.ref)
 
 
 def _now():
@@ -94,11 +98,11 @@ class LocalRunner(object):
         if shared_lib in sys.path:
             sys.path.remove(shared_lib)
         sys.path.insert(0, shared_lib)  # this pack's shared code first, as StackStorm has it
-        self.config = load_config(self.pack, config_path, config_overrides)
         self.state_dir = os.path.abspath(state_dir or os.path.join(self.pack_dir, ".local"))
         os.makedirs(self.state_dir, exist_ok=True)
         self.datastore_path = os.path.join(self.state_dir, "datastore.json")
         self.store = JsonFileKeyValueStore(self.datastore_path)
+        self.config = load_config(self.pack, config_path, config_overrides, kv_get=self._kv_get)
         self.engine = RuleEngine(self.pack, kv_get=self._kv_get, config=self.config)
         self.executor = ActionExecutor(self.pack, self.config, self.datastore_path)
         self.run_actions = run_actions
@@ -210,6 +214,8 @@ class LocalRunner(object):
         gives an execution with status ``canceled``.
         """
         notify = on_status or (lambda status: None)
+        is_rule = any(rule.ref == rule_ref for rule in self.pack.rules)
+        context = self.engine.action_context(rule_ref) if is_rule else None
 
         def policy_status(status):
             if status == "delayed":
@@ -224,7 +230,8 @@ class LocalRunner(object):
                 self._event("action", "%s started%s" % (
                     action_ref, " by %s" % rule_ref if rule_ref else ""))
                 notify("running")
-                execution = self.executor.execute(action_ref, parameters)
+                execution = self.executor.execute(action_ref, parameters,
+                                                  action_context=context)
         except PolicyCanceled as error:
             execution = self.executor.canceled(action_ref, parameters, str(error))
         with self._lock:

@@ -2,9 +2,10 @@
 
 The API serves what ``local_runtime`` gives it: the pack loaded by ``content.load_pack`` (after
 ``content.validate_pack``, so an unregistrable pack is refused as StackStorm's registration
-refuses it), the pack config from ``runner.local.load_config`` (schema defaults filled,
-validated), the runner's ``ActionExecutor`` (each execution a fresh subprocess, as StackStorm's
-python runner) and the datastore file the runner's sensors and actions use.
+refuses it), the pack config from ``runner.local.load_config`` (registered and resolved as
+StackStorm does, st2kv values from the datastore), the runner's ``ActionExecutor`` (each
+execution a fresh subprocess, as StackStorm's python runner) and the datastore file the runner's
+sensors and actions use.
 """
 
 import os
@@ -72,9 +73,10 @@ def local_runtime(pack_dir, config_path=None, state_dir=None, config_overrides=N
         if errors:
             raise ConfigInvalid("rules in %s are invalid:\n%s" % (rules_dir, "\n".join(
                 "  %s: %s: %s" % e for e in errors)))
-    config = load_config(pack, config_path, config_overrides)
     state_dir = os.path.abspath(state_dir or os.path.join(pack_dir, ".local"))
     os.makedirs(state_dir, exist_ok=True)
     datastore_path = os.path.join(state_dir, "datastore.json")
-    return LocalRuntime(pack, ActionExecutor(pack, config, datastore_path),
-                        JsonFileKeyValueStore(datastore_path), rules_dir=rules_dir)
+    store = JsonFileKeyValueStore(datastore_path)
+    config = load_config(pack, config_path, config_overrides, kv_get=store.get)
+    return LocalRuntime(pack, ActionExecutor(pack, config, datastore_path), store,
+                        rules_dir=rules_dir)

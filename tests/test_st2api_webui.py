@@ -231,8 +231,9 @@ def calibration_rule(name, project_code, enabled=True):
 def calibration_payload(project_code):
     """A payload of ``workspaces.alma_calibration`` (valid against its payload_schema)."""
     return {"mous_uid": "uid://A001/X1/X99", "project_code": project_code,
-            "calibrateable": True, "eb_uids": ["uid://A002/X1/X1"],
-            "delivery_id": "delivery-%s" % project_code, "delivered_at": "2026-01-01T00:00:00Z"}
+            "calibrateable": True, "eb_uids": ["uid://A002/X1/X1"], "eb_count": 1,
+            "delivery_id": "delivery-%s" % project_code,
+            "delivery_name": "%s_2026_001" % project_code, "delivered_at": "2026-01-01T00:00:00Z"}
 
 
 def dispatch(service, payload):
@@ -572,9 +573,9 @@ def test_the_concurrency_policy_delays_the_eleventh_run_until_a_slot_frees(tmp_p
     release = threading.Event()
     real_execute = runner.executor.execute
 
-    def held_execute(action_ref, parameters):  # the action itself stands still until released
+    def held_execute(action_ref, parameters, **options):  # stands still until released
         release.wait(TIMEOUT)
-        return real_execute("workspaces.no_such_action_so_it_fails_fast", parameters)
+        return real_execute("workspaces.no_such_action_so_it_fails_fast", parameters, **options)
 
     runner.executor.execute = held_execute
     server = build_api(runner.pack, runner_action(runner), runner.store, htpasswd, port=0,

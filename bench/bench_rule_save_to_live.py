@@ -43,7 +43,8 @@ def _rule(index):
 
 def _payload(code):
     return {"mous_uid": "uid://A001/X1/X1", "project_code": code, "calibrateable": False,
-            "eb_uids": [], "delivery_id": "d", "delivered_at": "2026-01-01T00:00:00Z"}
+            "eb_uids": [], "eb_count": 0, "delivery_id": "d", "delivery_name": "d",
+            "delivered_at": "2026-01-01T00:00:00Z"}
 
 
 class _Stream(object):
@@ -82,7 +83,7 @@ def run(quick=False):
     add_user(workdir + "/htpasswd", "bench", "bench", rounds=4)
     runner = LocalRunner(PACK_DIR, state_dir=workdir + "/state", sensors=[], out=io.StringIO(),
                          rules_dir=workdir + "/rules")
-    runner.executor.execute = lambda ref, parameters: runner.executor.canceled(
+    runner.executor.execute = lambda ref, parameters, **context: runner.executor.canceled(
         ref, parameters, "benchmark: not run")  # the action itself is not what is measured
     server = build_api(runner.pack, runner_action(runner), runner.store,
                        workdir + "/htpasswd", port=0, auth_port=None,

@@ -233,7 +233,7 @@ def calibration_payload(project_code):
     return {"mous_uid": "uid://A001/X1/X99", "project_code": project_code,
             "calibrateable": True, "eb_uids": ["uid://A002/X1/X1"], "eb_count": 1,
             "delivery_id": "delivery-%s" % project_code,
-            "delivery_name": "%s_2026_001" % project_code, "delivered_at": "2026-01-01T00:00:00Z"}
+            "delivery_name": "%s_delivery" % project_code, "delivered_at": "2026-01-01T00:00:00Z"}
 
 
 def dispatch(service, payload):
@@ -573,9 +573,9 @@ def test_the_concurrency_policy_delays_the_eleventh_run_until_a_slot_frees(tmp_p
     release = threading.Event()
     real_execute = runner.executor.execute
 
-    def held_execute(action_ref, parameters, **options):  # stands still until released
+    def held_execute(action_ref, parameters, **context):  # the action stands still until released
         release.wait(TIMEOUT)
-        return real_execute("workspaces.no_such_action_so_it_fails_fast", parameters, **options)
+        return real_execute("workspaces.no_such_action_so_it_fails_fast", parameters)
 
     runner.executor.execute = held_execute
     server = build_api(runner.pack, runner_action(runner), runner.store, htpasswd, port=0,

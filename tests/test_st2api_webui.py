@@ -315,6 +315,16 @@ def test_a_rule_is_created_written_to_the_overlay_and_live_at_once(service, api)
     assert api.ok("/rules/workspaces.test_created")["id"] == rule["id"]
 
 
+def test_a_rule_without_a_description_is_accepted_as_stackstorm_accepts_it(service, api):
+    # StackStorm's RuleAPI has no required description, and st2web's editor lets it be empty.
+    body = calibration_rule("test_no_description", "2099.A.00009.S")
+    del body["description"]
+    answer = api("POST", "/rules", json=body)
+    assert answer.status_code == 201, answer.text
+    live = [r.ref for r in service.runner.engine.rules_for("workspaces.alma_calibration")]
+    assert "workspaces.test_no_description" in live
+
+
 def test_a_duplicate_rule_is_a_409_naming_the_existing_one(api):
     body = calibration_rule("test_duplicate", "2099.A.00002.S")
     assert api("POST", "/rules", json=body).status_code == 201

@@ -197,25 +197,27 @@ def load_rules(pack, folder):
     return [pack.load_rule(path) for path in files]
 
 
-def _rule_check_errors(pack, rules):
+def _rule_check_errors(pack, rules, require_description=True):
     """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``."""
     view = copy.copy(pack)  # the same pack, seen with these rules only
     view.rules = list(rules)
     out = _Collector(pack.pack_dir)
-    _check_rules(view, out)
+    _check_rules(view, out, require_description)
     return out.errors
 
 
-def rule_errors(pack, meta, path="(rule)"):
+def rule_errors(pack, meta, path="(rule)", require_description=True):
     """Return the ``ContentError`` list of one rule document ``meta`` against ``pack``.
 
     The same checks ``validate_pack`` applies to each rule file (the st2 API uses it to refuse a
-    rule before writing it).
+    rule before writing it). The pack's own rules must carry a description (house rule: the web
+    UI shows it); StackStorm's rule API does not ask for one, so the st2 API passes
+    ``require_description=False``.
     """
     meta = meta if isinstance(meta, dict) else {}
     spec = RuleSpec(path, meta, "%s.%s" % (meta.get("pack", pack.ref), meta.get("name")),
                     meta.get("name"), meta, meta.get("enabled", True))
-    return _rule_check_errors(pack, [spec])
+    return _rule_check_errors(pack, [spec], require_description)
 
 
 def overlay_rules(pack, folder):
@@ -568,13 +570,16 @@ def _nested_texts(value, payload_schema, where=""):
                     if field.get("type") != "string" else "a missing value becomes \"None\""))
 
 
-def _check_rules(pack, out):
+def _check_rules(pack, out, require_description=True):
     from st2common.util import schema as util_schema
 
     trigger_types = pack.trigger_types()
+    required = ["name", "pack", "trigger", "action"]
+    if require_description:
+        required.insert(2, "description")
     for rule in pack.rules:
         path, meta = rule.path, rule.meta
-        _require(meta, ["name", "pack", "description", "trigger", "action"], path, out)
+        _require(meta, required, path, out)
         _unknown_keys(meta, RULE_KEYS, path, out)
         if meta.get("pack") and meta["pack"] != pack.ref:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))

@@ -181,7 +181,8 @@ class RuleStore(object):
                           "parameters": copy.deepcopy(action.get("parameters") or {})}
         if body.get("tags"):
             meta["tags"] = copy.deepcopy(body["tags"])
-        problems = rule_errors(self.pack, meta, "%s.yaml" % meta["name"])
+        problems = rule_errors(self.pack, meta, "%s.yaml" % meta["name"],
+                               require_description=False)
         if problems:
             raise bad_request("; ".join("%s: %s" % (p.field, p.message) for p in problems))
         return meta

@@ -137,10 +137,12 @@ def service(tmp_path_factory, emulator):
     with open(htpasswd, "a") as handle:
         handle.write("# comment lines are allowed in htpasswd files\n")
     runtime = local_runtime(PACK_DIR, state_dir=str(workdir / "state"),
-                            config_overrides=workspaces_config(emulator.url))
+                            config_overrides=workspaces_config(emulator.url),
+                            rules_dir=str(workdir / "rules"))
     clock = Clock()
     server = build_api(runtime.pack, runtime.run_action, runtime.kv_store, htpasswd, port=0,
-                       auth_port=None, token_ttl=TOKEN_TTL, clock=clock).start()
+                       auth_port=None, token_ttl=TOKEN_TTL, clock=clock,
+                       rules_dir=runtime.rules_dir).start()
     server.clock = clock
     server.runtime = runtime
     yield server
@@ -304,6 +306,29 @@ def test_rule_list_shows_the_rules_with_their_trigger_and_action(cli, service):
                      r"\s+\| workspaces\.capability_create_and_run\s+\| True\s+\|", out), out
 
 
+def test_rule_create_disable_and_delete_write_the_rules_directory(cli, service, tmp_path):
+    rule_file = tmp_path / "cli_rule.yaml"
+    rule_file.write_text(
+        "name: cli_rule\npack: workspaces\ndescription: Made with st2 rule create.\n"
+        "enabled: true\ntrigger:\n  type: workspaces.alma_calibration\n"
+        "criteria:\n  trigger.project_code:\n    type: equals\n    pattern: 2099.D.1.S\n"
+        "action:\n  ref: workspaces.capability_create_and_run\n"
+        "  parameters:\n    capability_name: null_capability\n")
+    created = cli.json("rule", "create", str(rule_file))
+    assert created["ref"] == "workspaces.cli_rule" and created["enabled"] is True
+    written = os.path.join(service.runtime.rules_dir, "cli_rule.yaml")
+    assert os.path.exists(written)
+    again = cli("rule", "create", str(rule_file))
+    assert again.returncode != 0 and "409 Client Error: Conflict" in again.stdout, again.stdout
+    cli.ok("rule", "disable", "workspaces.cli_rule")
+    assert cli.json("rule", "get", "workspaces.cli_rule")["enabled"] is False
+    with open(written) as handle:
+        assert "enabled: false" in handle.read()
+    cli.ok("rule", "delete", "workspaces.cli_rule")
+    assert not os.path.exists(written)
+    assert "workspaces.cli_rule" not in [r.ref for r in service.runtime.pack.rules]
+
+
 # --- executions ------------------------------------------------------------------------------
 
 def test_run_creates_the_request_in_workspaces_and_prints_the_result(cli, emulator):
@@ -346,12 +371,22 @@ def test_async_run_then_execution_get_and_list(cli, service):
     assert execution["parameters"] == {"capability_name": "null", "wait": True,
                                        "poll_interval": 0.05}
     assert [entry["status"] for entry in execution["log"]] == [
-        "requested", "running", "succeeded"]
+        "requested", "scheduled", "running", "succeeded"]
     assert execution["result"]["result"]["state"] == "Complete"
     listed = cli.json("execution", "list", "-n", "100")
     assert execution_id in [item["id"] for item in listed]
     out = cli.ok("execution", "list", "--action", ACTION)
     assert re.search(r"\| %s \| workspaces\.capabilit\s*\| %s" % (execution_id, USER), out), out
+
+
+def test_execution_tail_follows_the_stream_until_the_execution_ends(cli, service):
+    out = cli.ok("run", ACTION, "capability_name=null", "wait=true", "poll_interval=0.05",
+                 "--async")
+    execution_id = re.search(r"st2 execution get ([0-9a-f]{24})", out).group(1)
+    stream_url = "http://127.0.0.1:%d/stream/v1" % service.port
+    out = cli.ok("execution", "tail", execution_id, ST2_STREAM_URL=stream_url)
+    assert "created capability request" in out, out
+    assert "Execution %s has completed (status=succeeded)." % execution_id in out, out
 
 
 def test_execution_get_of_an_unknown_id_says_it_is_not_found(cli):

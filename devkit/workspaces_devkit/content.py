@@ -9,6 +9,7 @@ in the trigger's payload_schema) and returns ``ContentError`` objects naming fil
 """
 
 import ast
+import copy
 import glob
 import os
 import re
@@ -24,7 +25,11 @@ from workspaces_devkit.st2meta import load_yaml
 __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
+    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER",
 ]
+
+#: The file that marks a rules overlay directory as in use (even when it holds no rule).
+OVERLAY_MARKER = ".rules-overlay"
 
 #: A problem found in a content file: the file, the field (dotted path) and what is wrong.
 ContentError = namedtuple("ContentError", "path field message")
@@ -147,6 +152,10 @@ class Pack(object):
         return RuleSpec(path, meta, "%s.%s" % (meta.get("pack", self.ref), meta.get("name")),
                         meta.get("name"), meta, meta.get("enabled", True))
 
+    def load_rule(self, path):
+        """Return the ``RuleSpec`` of one rule file (of this pack or an overlay)."""
+        return self._rule(path)
+
     def _policy(self, path):
         meta = _mapping(load_yaml(path))
         return PolicySpec(path, meta, "%s.%s" % (meta.get("pack", self.ref), meta.get("name")),
@@ -174,6 +183,47 @@ def _yaml_files(pack_dir, folder):
 def load_pack(pack_dir):
     """Load the pack in ``pack_dir`` (no validation; see ``validate_pack``)."""
     return Pack(pack_dir)
+
+
+def load_rules(pack, folder):
+    """Return the ``RuleSpec`` list of the rule files in ``folder`` (a rules overlay).
+
+    An overlay that was never written to (no rule file and no ``OVERLAY_MARKER``) stands for the
+    pack's own ``rules/``, whose rules are returned.
+    """
+    files = _yaml_files(os.path.dirname(os.path.abspath(folder)), os.path.basename(folder))
+    if not files and not os.path.exists(os.path.join(folder, OVERLAY_MARKER)):
+        files = _yaml_files(pack.pack_dir, "rules")
+    return [pack.load_rule(path) for path in files]
+
+
+def _rule_check_errors(pack, rules, require_description=True):
+    """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``."""
+    view = copy.copy(pack)  # the same pack, seen with these rules only
+    view.rules = list(rules)
+    out = _Collector(pack.pack_dir)
+    _check_rules(view, out, require_description)
+    return out.errors
+
+
+def rule_errors(pack, meta, path="(rule)", require_description=True):
+    """Return the ``ContentError`` list of one rule document ``meta`` against ``pack``.
+
+    The same checks ``validate_pack`` applies to each rule file (the st2 API uses it to refuse a
+    rule before writing it). The pack's own rules must carry a description (house rule: the web
+    UI shows it); StackStorm's rule API does not ask for one, so the st2 API passes
+    ``require_description=False``.
+    """
+    meta = meta if isinstance(meta, dict) else {}
+    spec = RuleSpec(path, meta, "%s.%s" % (meta.get("pack", pack.ref), meta.get("name")),
+                    meta.get("name"), meta, meta.get("enabled", True))
+    return _rule_check_errors(pack, [spec], require_description)
+
+
+def overlay_rules(pack, folder):
+    """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s."""
+    pack.rules = load_rules(pack, folder)
+    return _rule_check_errors(pack, pack.rules)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -520,13 +570,16 @@ def _nested_texts(value, payload_schema, where=""):
                     if field.get("type") != "string" else "a missing value becomes \"None\""))
 
 
-def _check_rules(pack, out):
+def _check_rules(pack, out, require_description=True):
     from st2common.util import schema as util_schema
 
     trigger_types = pack.trigger_types()
+    required = ["name", "pack", "trigger", "action"]
+    if require_description:
+        required.insert(2, "description")
     for rule in pack.rules:
         path, meta = rule.path, rule.meta
-        _require(meta, ["name", "pack", "description", "trigger", "action"], path, out)
+        _require(meta, required, path, out)
         _unknown_keys(meta, RULE_KEYS, path, out)
         if meta.get("pack") and meta["pack"] != pack.ref:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))

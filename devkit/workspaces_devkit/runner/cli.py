@@ -48,11 +48,16 @@ def _add_common(parser):
     parser.add_argument("--pack-dir", default=PACK_DIR, help="pack to run (default: this one)")
     parser.add_argument("--config", help="pack config YAML (default: config.schema.yaml defaults)")
     parser.add_argument("--state-dir", help="where the datastore lives (default PACK/.local)")
+    parser.add_argument("--rules-dir",
+                        help="read (and let the st2 API write) the rules in this directory "
+                             "instead of PACK/rules, e.g. for a read-only checkout; its first "
+                             "write copies the pack's rules into it")
 
 
 def _runner(args, **kwargs):
     from workspaces_devkit.runner.local import LocalRunner
-    return LocalRunner(args.pack_dir, config_path=args.config, state_dir=args.state_dir, **kwargs)
+    return LocalRunner(args.pack_dir, config_path=args.config, state_dir=args.state_dir,
+                       rules_dir=getattr(args, "rules_dir", None), **kwargs)
 
 
 def cmd_run(args):
@@ -61,12 +66,11 @@ def cmd_run(args):
     api = None
     if getattr(args, "api_htpasswd", None):
         from workspaces_devkit.st2api.cli import start_api_from_args
+        from workspaces_devkit.st2api.live import runner_action
 
-        def run_action(ref, parameters):
-            execution = runner.run_action(ref, parameters, rule_ref="st2 API")
-            return execution.status, execution.result
-        api = start_api_from_args(args, runner.pack, run_action, runner.store, prefix="api-",
-                                  out=runner.out)
+        api = start_api_from_args(args, runner.pack, runner_action(runner), runner.store,
+                                  prefix="api-",
+                                  out=runner.out, rules_dir=runner.rules_dir, runner=runner)
     try:
         runner.run_for(args.duration, watch=not args.no_reload)
     finally:
@@ -118,12 +122,15 @@ def cmd_action(args):
 
 
 def cmd_validate(args):
-    """Validate the pack's content (and a pack config, as StackStorm registers and loads it)."""
-    from workspaces_devkit.content import config_errors, load_pack, validate_pack
+    """Validate the pack's content (and the rules of ``--rules-dir``, and a pack config, as
+    StackStorm registers and loads it)."""
+    from workspaces_devkit.content import config_errors, load_pack, overlay_rules, validate_pack
     from workspaces_devkit.kvstore import JsonFileKeyValueStore
     from workspaces_devkit.st2meta import load_yaml
 
     errors = validate_pack(args.pack_dir)
+    if args.rules_dir:
+        errors = errors + overlay_rules(load_pack(args.pack_dir), args.rules_dir)
     if args.config:
         pack = load_pack(args.pack_dir)
         state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
@@ -184,7 +191,8 @@ def cmd_demo(args):
 def _make_runtime(args):
     from workspaces_devkit.st2api.runtime import local_runtime
 
-    return local_runtime(args.pack_dir, config_path=args.config, state_dir=args.state_dir)
+    return local_runtime(args.pack_dir, config_path=args.config, state_dir=args.state_dir,
+                         rules_dir=args.rules_dir)
 
 
 def build_parser():
@@ -219,6 +227,7 @@ def build_parser():
     action.set_defaults(func=cmd_action)
     validate = sub.add_parser("validate", help="validate the pack's content files")
     validate.add_argument("--pack-dir", default=PACK_DIR)
+    validate.add_argument("--rules-dir", help="also validate the rules in this overlay directory")
     validate.add_argument("--config", help="also check this pack config (YAML) as StackStorm "
                           "registers and loads it; st2kv values come from the local datastore")
     validate.add_argument("--state-dir", help="folder of the local datastore (default "

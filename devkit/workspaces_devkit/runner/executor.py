@@ -156,6 +156,12 @@ class ActionExecutor(object):
                   "stderr": proc.stderr, "exit_code": proc.returncode}
         return self._finish(execution, outcome["status"], result)
 
+    def canceled(self, action_ref, parameters, reason):
+        """Return an ``Execution`` that never ran: status ``canceled`` (by a policy)."""
+        with self._lock:
+            execution = Execution(next(self._ids), action_ref, dict(parameters or {}))
+        return self._finish(execution, "canceled", {"error": reason})
+
     def _finish(self, execution, status, result):
         execution.status = status
         execution.result = result

@@ -4,8 +4,13 @@
 registers and resolves the pack config as StackStorm does (``load_config``), keeps the datastore in
 a JSON file of the state directory, hosts the sensors, validates every dispatched payload against
 its trigger type (an invalid one is dropped, as StackStorm drops it, but loudly), matches rules and
-runs the matched actions in subprocesses. With ``watch=True`` a change to a sensor file reloads
-that sensor within about a second.
+runs the matched actions in subprocesses, each held back by the pack's concurrency policies as
+StackStorm's scheduler holds it (``runner.policies``). With ``watch=True`` a change to a sensor
+file reloads that sensor within about a second, and a change to a rule file (another process, an
+editor) reloads the rules. ``rules_dir`` reads the rules from another directory than the pack's
+``rules/`` (an overlay for a read-only checkout, see ``content.load_rules``). ``observer`` (set by
+the st2 API) is told of every trigger instance and starts the matched actions itself, so that they
+appear in the API's history.
 """
 
 import concurrent.futures
@@ -18,9 +23,10 @@ import time
 import yaml
 from workspaces_devkit.kvstore import JsonFileKeyValueStore
 
-from workspaces_devkit.content import config_errors, load_pack, validate_pack
+from workspaces_devkit.content import config_errors, load_pack, overlay_rules, validate_pack
 from workspaces_devkit.pack_config import resolve_config
 from workspaces_devkit.runner.executor import ActionExecutor
+from workspaces_devkit.runner.policies import ConcurrencyPolicies, PolicyCanceled
 from workspaces_devkit.runner.rules import RuleEngine
 from workspaces_devkit.runner.sensors import SensorHost
 from workspaces_devkit.st2meta import payload_errors
@@ -70,7 +76,8 @@ class LocalRunner(object):
     """Sensors, rules and actions of one pack, run locally."""
 
     def __init__(self, pack_dir, config_path=None, config_overrides=None, state_dir=None,
-                 out=None, poll_interval=None, sensors=None, run_actions=True, max_workers=4):
+                 out=None, poll_interval=None, sensors=None, run_actions=True, max_workers=4,
+                 rules_dir=None):
         self.pack_dir = os.path.abspath(pack_dir)
         self.out = out or sys.stdout
         errors = validate_pack(self.pack_dir)
@@ -78,6 +85,15 @@ class LocalRunner(object):
             raise ConfigInvalid("pack content is invalid:\n" + "\n".join(
                 "  %s: %s: %s" % e for e in errors))
         self.pack = load_pack(self.pack_dir)
+        self.rules_dir = os.path.abspath(rules_dir) if rules_dir else None
+        if self.rules_dir:
+            os.makedirs(self.rules_dir, exist_ok=True)
+            errors = overlay_rules(self.pack, self.rules_dir)
+            if errors:
+                raise ConfigInvalid("rules in %s are invalid:\n%s" % (self.rules_dir, "\n".join(
+                    "  %s: %s: %s" % e for e in errors)))
+        self.policies = ConcurrencyPolicies(self.pack)
+        self.observer = None
         shared_lib = os.path.join(self.pack_dir, "actions", "lib")
         if shared_lib in sys.path:
             sys.path.remove(shared_lib)
@@ -113,6 +129,19 @@ class LocalRunner(object):
 
     def _event(self, kind, text):
         self._print("%-8s %s" % (kind, text))
+
+    def rules_changed(self):
+        """Rules were written or reloaded: the sensors get the triggers of the new rule set.
+
+        A rule on a trigger type with parameters needs a sensor trigger with those parameters;
+        each sensor gets ``add_trigger`` / ``remove_trigger`` before its next poll.
+        """
+        for host in self.hosts:
+            host.triggers_changed()
+
+    def log(self, kind, text):
+        """Print one line of the runner's output (``kind`` in the second column)."""
+        self._event(kind, text)
 
     def _kv_get(self, name):
         return self.store.get(name)
@@ -151,6 +180,11 @@ class LocalRunner(object):
                                     "payload": payload, "trace_tag": trace_tag})
         self._event("trigger", "%s %s" % (type_ref, _short(payload)))
         futures = []
+        observer = self.observer
+        instance = None
+        if observer is not None:
+            instance = observer.trigger_instance(type_ref, trigger_ref or type_ref, payload,
+                                                 parameters)
         for match in self.engine.match(type_ref, payload, parameters):
             if not match.matched:
                 self._event("rule", "%s not matched: %s" % (match.rule_ref, match.reason))
@@ -158,9 +192,13 @@ class LocalRunner(object):
             if match.error:
                 self._event("rule", "%s matched but its action parameters failed: %s"
                             % (match.rule_ref, match.error))
+                if observer is not None:
+                    observer.enforcement_failed(match, instance)
                 continue
             self._event("rule", "%s matched -> %s" % (match.rule_ref, match.action_ref))
-            if self.run_actions:
+            if observer is not None and self.run_actions:
+                futures.append(observer.start_action(match, instance))
+            elif self.run_actions:
                 futures.append(self._pool.submit(self.run_action, match.action_ref,
                                                  match.parameters, match.rule_ref))
         with self._lock:
@@ -168,12 +206,34 @@ class LocalRunner(object):
         return futures
 
     # --- actions -----------------------------------------------------------------------------
-    def run_action(self, action_ref, parameters, rule_ref=None):
-        """Execute one action (blocking) and print its outcome; return the Execution."""
-        self._event("action", "%s started%s" % (action_ref, " by %s" % rule_ref if rule_ref
-                                                else ""))
-        context = self.engine.action_context(rule_ref) if rule_ref else None
-        execution = self.executor.execute(action_ref, parameters, action_context=context)
+    def run_action(self, action_ref, parameters, rule_ref=None, on_status=None):
+        """Execute one action (blocking) and print its outcome; return the Execution.
+
+        The pack's concurrency policy for the action applies first: ``on_status(status)`` hears
+        ``delayed`` / ``requested`` (policy), ``scheduled`` and ``running``; a cancel policy
+        gives an execution with status ``canceled``.
+        """
+        notify = on_status or (lambda status: None)
+        is_rule = any(rule.ref == rule_ref for rule in self.pack.rules)
+        context = self.engine.action_context(rule_ref) if is_rule else None
+
+        def policy_status(status):
+            if status == "delayed":
+                self._event("policy", "%s delayed: %d executions already scheduled or running "
+                            "(concurrency threshold)" % (action_ref, self.policies.active(
+                                action_ref)))
+            notify(status)
+
+        try:
+            with self.policies.admit(action_ref, policy_status):
+                notify("scheduled")
+                self._event("action", "%s started%s" % (
+                    action_ref, " by %s" % rule_ref if rule_ref else ""))
+                notify("running")
+                execution = self.executor.execute(action_ref, parameters,
+                                                  action_context=context)
+        except PolicyCanceled as error:
+            execution = self.executor.canceled(action_ref, parameters, str(error))
         with self._lock:
             self.executions.append(execution)
         self._event("result", "%s #%d %s in %.1fs: %s" % (
@@ -231,6 +291,7 @@ class LocalRunner(object):
 
         runner = self
         shared_lib = os.path.join(self.pack_dir, "actions", "lib") + os.sep
+        rules_dir = self.rules_dir or os.path.join(self.pack_dir, "rules")
 
         class Handler(FileSystemEventHandler):
             """Reload the sensor whose file changed; all sensors when shared code changed."""
@@ -240,6 +301,9 @@ class LocalRunner(object):
                         "modified", "created", "moved", "deleted"):
                     return  # watchdog also reports files being opened and read
                 path = os.path.abspath(getattr(event, "dest_path", "") or event.src_path)
+                if os.path.dirname(path) == rules_dir and path.endswith((".yaml", ".yml")):
+                    runner._reload_rules(path)
+                    return
                 if path.startswith(shared_lib) and path.endswith(".py"):
                     runner._reload_shared_code(path)
                     return
@@ -256,7 +320,26 @@ class LocalRunner(object):
                                 recursive=False)
         if os.path.isdir(shared_lib):
             self._observer.schedule(Handler(), shared_lib, recursive=True)
+        if os.path.isdir(rules_dir):
+            self._observer.schedule(Handler(), rules_dir, recursive=False)
         self._observer.start()
+
+    def _reload_rules(self, path):
+        """Re-read the rules after ``path`` changed; keep the old ones if the new are invalid."""
+        folder = self.rules_dir or os.path.join(self.pack_dir, "rules")
+        before = self.pack.rules
+        known = sorted((rule.ref, repr(rule.meta)) for rule in before)
+        errors = overlay_rules(self.pack, folder)
+        if errors:
+            self.pack.rules = before
+            self._event("reload", "%s changed but the rules are invalid; keeping the old ones: "
+                        "%s" % (os.path.basename(path), "; ".join(
+                            "%s: %s: %s" % (os.path.basename(e.path), e.field, e.message)
+                            for e in errors)))
+        elif sorted((rule.ref, repr(rule.meta)) for rule in self.pack.rules) != known:
+            count = len(self.pack.rules)
+            self._event("reload", "%s changed; %d rules" % (os.path.basename(path), count))
+            self.rules_changed()
 
     def _reload_shared_code(self, path):
         """Forget the pack's shared modules so every sensor re-imports them as it reloads."""

@@ -130,6 +130,7 @@ class SensorHost(object):
         self.dead = False
         self._stop = threading.Event()
         self._reload = threading.Event()
+        self._triggers_changed = threading.Event()
         self._forget_modules = ()
         self._thread = None
 
@@ -163,6 +164,27 @@ class SensorHost(object):
         self.instance.poll()
         self.polls += 1
 
+    def triggers_changed(self):
+        """The pack's rules changed: before its next poll the sensor gets ``add_trigger`` for
+        each new trigger and ``remove_trigger`` for each one no rule uses any more, as
+        StackStorm's trigger watcher hands them to a running sensor."""
+        self._triggers_changed.set()
+
+    def _sync_triggers(self):
+        self._triggers_changed.clear()
+        wanted = triggers_for_sensor(self.pack, self.sensor, self.store)
+        have = {trigger["ref"]: trigger for trigger in self.triggers}
+        want = {trigger["ref"]: trigger for trigger in wanted}
+        for ref in [ref for ref in have if ref not in want]:
+            self.instance.remove_trigger(dict(have[ref]))
+            self.on_event("sensor", "%s: trigger %s removed (no rule uses %s any more)" % (
+                self.name, ref, json.dumps(have[ref]["parameters"], sort_keys=True)))
+        for ref in [ref for ref in want if ref not in have]:
+            self.instance.add_trigger(dict(want[ref]))
+            self.on_event("sensor", "%s: trigger %s added %s" % (
+                self.name, ref, json.dumps(want[ref]["parameters"], sort_keys=True)))
+        self.triggers = wanted
+
     def reload(self, forget_modules=()):
         """Ask the sensor to reload its code (and re-import ``forget_modules``) before its next
         poll."""
@@ -192,6 +214,8 @@ class SensorHost(object):
                     self.on_event("sensor", "%s %s (%d trigger%s)" % (
                         self.name, "reloaded" if reloading else "started", len(self.triggers),
                         "" if len(self.triggers) == 1 else "s"))
+                elif self._triggers_changed.is_set():
+                    self._sync_triggers()
                 self.instance.poll()
                 self.polls += 1
             except Exception as error:
@@ -207,5 +231,5 @@ class SensorHost(object):
                 continue
             deadline = time.time() + self.poll_interval
             while time.time() < deadline and not self._stop.is_set() and \
-                    not self._reload.is_set():
+                    not self._reload.is_set() and not self._triggers_changed.is_set():
                 time.sleep(min(0.1, self.poll_interval))

@@ -10,5 +10,7 @@ Modules (one job each): ``errors`` (API errors), ``htpasswd`` (user file entries
 (execution records run in threads), ``backend`` (what the service serves; parameters are checked by
 the runner's ``executor.validate_parameters``), ``routes`` (URL -> handler), ``server`` (HTTP
 listeners), ``service`` (assembly), ``cli`` (``workspaces-local api``), ``runtime`` (the bridge to
-the local runner: pack, config, action executor, datastore).
+the local runner: pack, config, action executor, datastore), ``prefixes`` (st2web's ``/auth``,
+``/api``, ``/stream`` prefixes, mapped as StackStorm's nginx site maps them) and ``webui`` (an
+st2web build served read-only, with a generated ``config.js``).
 """

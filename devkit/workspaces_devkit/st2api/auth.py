@@ -108,6 +108,7 @@ class TokenStore(object):
             raise ValueError("token ttl must be a positive number of seconds")
         self.ttl = ttl
         self._clock = clock
+        self.clock = clock
         self._tokens = {}
         self._lock = threading.Lock()
 

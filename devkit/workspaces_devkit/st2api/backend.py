@@ -6,6 +6,10 @@ load_pack``, a ``run_action(ref, parameters) -> (status, result)`` callable that
 the way StackStorm's runner does, and a key-value store with ``get/set/delete/list`` (the runner's
 persisted datastore). Parameters are checked by the runner's own ``validate_parameters`` before an
 execution is created, as StackStorm's API checks them before it schedules one.
+
+It also holds what the web UI watches: the event bus behind ``/stream`` (every execution's
+creation and status change is published there), the rules writer (``rule_store``) and the trigger
+instances and rule enforcements of rules that fired (``history``, fed by ``live.RunnerObserver``).
 """
 
 import time
@@ -13,7 +17,10 @@ import time
 from workspaces_devkit.runner.executor import ParameterError, validate_parameters
 from workspaces_devkit.st2api import shapes
 from workspaces_devkit.st2api.errors import bad_request
+from workspaces_devkit.st2api.events import EventBus
 from workspaces_devkit.st2api.executions import ExecutionStore
+from workspaces_devkit.st2api.history import History
+from workspaces_devkit.st2api.rule_store import RuleStore
 
 __all__ = ["LocalBackend"]
 
@@ -21,10 +28,18 @@ __all__ = ["LocalBackend"]
 class LocalBackend(object):
     """The pack's actions, runners, trigger types and rules as API documents, plus executions."""
 
-    def __init__(self, pack, run_action, kv_store, clock=time.time):
+    def __init__(self, pack, run_action, kv_store, clock=time.time, rules_dir=None, config=None):
         self.pack = pack
         self.kv_store = kv_store
-        self.executions = ExecutionStore(run_action, clock=clock)
+        #: The pack config the runner uses (``/configs`` shows it, secrets masked).
+        self.config = config
+        self.events = EventBus()
+        self.executions = ExecutionStore(run_action, clock=clock,
+                                         on_change=self._execution_changed)
+        self.rule_store = RuleStore(pack, rules_dir, publish=self._rule_changed)
+        #: ``callable(event name, rule document)`` called after each rule write (the runner's log).
+        self.rule_listeners = []
+        self.history = History(clock=clock)
         self._actions = {spec.ref: shapes.action_doc(pack, spec) for spec in pack.actions}
 
     # --- content -----------------------------------------------------------------------------
@@ -56,11 +71,21 @@ class LocalBackend(object):
 
     def list_rules(self):
         """Return the ``RuleAPI`` documents of the pack's rules, sorted by ref."""
-        return sorted((shapes.rule_doc(self.pack, spec) for spec in self.pack.rules),
+        return sorted((shapes.rule_doc(self.pack, spec) for spec in list(self.pack.rules)),
                       key=lambda doc: doc["ref"])
 
+    def get_rule(self, ref_or_id):
+        """Return the rule document for a ref or id, or None."""
+        return next((doc for doc in self.list_rules() if ref_or_id in (doc["ref"], doc["id"])),
+                    None)
+
+    def get_trigger_type(self, ref_or_id):
+        """Return the trigger type document for a ref or id, or None."""
+        return next((doc for doc in self.list_trigger_types()
+                     if ref_or_id in (doc["ref"], doc["id"])), None)
+
     # --- executions --------------------------------------------------------------------------
-    def execute(self, action_ref, parameters, user):
+    def execute(self, action_ref, parameters, user, origin=None, on_done=None, context=None):
         """Validate and start an execution; return its ``ActionExecutionAPI`` document.
 
         Raises a 400 ``ApiError`` for an unknown or disabled action and for invalid parameters
@@ -75,7 +100,10 @@ class LocalBackend(object):
             validate_parameters(spec, parameters, check_immutable=True)
         except ParameterError as error:
             raise bad_request(error.api_message)
-        record = self.executions.submit(action_ref, parameters, user)
+        if context:
+            origin = dict(origin or {}, context=context)
+        record = self.executions.submit(action_ref, parameters, user, origin=origin,
+                                        on_done=on_done)
         return self.execution_doc(record)
 
     def execution_doc(self, record):
@@ -83,3 +111,22 @@ class LocalBackend(object):
         action = self._actions.get(record.action_ref) or {"ref": record.action_ref}
         return shapes.execution_doc(record, action, shapes.runner_doc(
             action.get("runner_type") or "python-script"))
+
+    def _rule_changed(self, name, doc):
+        """Publish ``st2.rule__create|update|delete`` and tell the rule listeners."""
+        self.events.publish(name, doc)
+        for listener in list(self.rule_listeners):
+            listener(name, doc)
+
+    def _execution_changed(self, record, created):
+        """Publish ``st2.execution__create|update`` and ``st2.liveaction__...`` for a record.
+
+        A finished execution's output goes first, as ``st2.execution.output__create`` events.
+        """
+        suffix = "create" if created else "update"
+        action = self._actions.get(record.action_ref) or {"ref": record.action_ref}
+        if record.end_timestamp is not None:
+            for output in shapes.output_docs(record, action):
+                self.events.publish("st2.execution.output__create", output)
+        self.events.publish("st2.liveaction__" + suffix, shapes.liveaction_doc(record, action))
+        self.events.publish("st2.execution__" + suffix, self.execution_doc(record))

@@ -54,18 +54,29 @@ def add_api_arguments(parser, prefix="", required=True):
     parser.add_argument("--%stoken-ttl" % prefix, type=int, default=DEFAULT_TOKEN_TTL,
                         help="st2 token lifetime and maximum TTL in seconds (default %d)"
                              % DEFAULT_TOKEN_TTL)
+    needs = "" if required else "; needs --%shtpasswd" % prefix
+    parser.add_argument("--webui", metavar="DIR",
+                        help="an st2web build (StackStorm's web UI, built from its public "
+                             "repository; see the README) to serve read-only on the API's "
+                             "origin, with a generated config.js" + needs)
     return parser
 
 
-def start_api_from_args(args, pack, run_action, kv_store, prefix="", out=sys.stdout):
+def start_api_from_args(args, pack, run_action, kv_store, prefix="", out=sys.stdout,
+                        rules_dir=None, runner=None, config=None):
     """Build and start the API from options added by ``add_api_arguments(parser, prefix)``.
 
     Returns the started ``ApiServer`` (call ``stop()`` when done), or None when the options
     were optional and no htpasswd file was given. Prints the settings the ``st2`` CLI needs.
+    ``rules_dir``, ``runner`` and ``config`` go to ``service.build_api``.
     """
     dest = prefix.replace("-", "_")
     htpasswd = getattr(args, dest + "htpasswd")
+    webui_dir = getattr(args, "webui", None)
     if not htpasswd:
+        if webui_dir:
+            raise SystemExit("workspaces-local: --webui %s needs the st2 API: give "
+                             "--%shtpasswd too" % (webui_dir, prefix))
         return None
     port = getattr(args, dest + "port")
     auth_port = getattr(args, dest + "auth_port")
@@ -74,7 +85,9 @@ def start_api_from_args(args, pack, run_action, kv_store, prefix="", out=sys.std
     host = getattr(args, dest + "host")
     try:
         server = build_api(pack, run_action, kv_store, htpasswd, host=host, port=port,
-                           auth_port=auth_port, token_ttl=getattr(args, dest + "token_ttl"))
+                           auth_port=auth_port, token_ttl=getattr(args, dest + "token_ttl"),
+                           rules_dir=rules_dir, runner=runner, webui_dir=webui_dir,
+                           config=config)
     except (ValueError, RuntimeError, OSError) as error:  # no htpasswd, no backend, port taken
         raise SystemExit("workspaces-local: cannot serve the st2 API: %s" % error)
     server.start()
@@ -84,6 +97,8 @@ def start_api_from_args(args, pack, run_action, kv_store, prefix="", out=sys.std
     out.write("st2 API for pack %s (users from %s); point the st2 CLI at it with\n"
               "  export ST2_API_URL=%s ST2_AUTH_URL=%s\n"
               % (pack.ref, htpasswd, server.api_url, server.auth_url))
+    if server.webui_url:
+        out.write("st2 web UI (st2web build in %s) at %s\n" % (server.webui.root, server.webui_url))
     out.flush()
     return server
 
@@ -95,7 +110,9 @@ def serve_api(args, runtime, stop_event=None, out=sys.stdout):
     Returns 0 once stopped (``stop_event`` stops it too).
     """
     server = start_api_from_args(args, runtime.pack, runtime.run_action, runtime.kv_store,
-                                 out=out)
+                                 out=out, rules_dir=getattr(runtime, "rules_dir", None),
+                                 config=getattr(getattr(runtime, "executor", None), "config",
+                                                None))
     stop_event = stop_event or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop_event.set())

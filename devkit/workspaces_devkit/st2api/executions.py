@@ -2,9 +2,13 @@
 
 StackStorm answers ``POST /executions`` with the new execution (status ``requested``) and the CLI
 polls ``GET /executions/<id>`` every 2 s until the status leaves requested/scheduled/running. Here
-each execution runs in its own thread through ``run_action(action_ref, parameters) -> (status,
-result)``; an exception from ``run_action`` fails the execution with ``{"error", "traceback"}`` as
-StackStorm records a runner crash.
+each execution runs in its own thread through ``run_action(action_ref, parameters, on_status=...,
+started_by=...) -> (status, result)``; ``on_status(status)`` records the statuses the runner
+passes through (``delayed`` by a concurrency policy, ``scheduled``, ``running``). An exception
+from ``run_action`` fails the execution with ``{"error", "traceback"}`` as StackStorm records a
+runner crash. ``on_change(record, created)`` hears every new record and status change (the API
+publishes them on ``/stream``). An execution started by a rule carries the rule's, trigger's,
+trigger type's and trigger instance's API documents, as StackStorm's execution does.
 """
 
 import copy
@@ -16,15 +20,17 @@ from workspaces_devkit.st2api.auth import new_object_id
 
 __all__ = ["ExecutionRecord", "ExecutionStore", "COMPLETED_STATES", "PENDING_STATES"]
 
-PENDING_STATES = ("requested", "scheduled", "running", "canceling")
+PENDING_STATES = ("requested", "delayed", "scheduled", "running", "canceling")
 COMPLETED_STATES = ("succeeded", "failed", "timeout", "canceled", "abandoned")
 
 
 class ExecutionRecord(object):
     """One execution: ids, action, parameters, user, status, result, timestamps and status log."""
 
-    def __init__(self, action_ref, parameters, user, clock):
+    def __init__(self, action_ref, parameters, user, clock, origin=None):
         self.id = new_object_id(clock)
+        #: For a rule's execution: {"rule", "trigger", "trigger_type", "trigger_instance"} docs.
+        self.origin = copy.deepcopy(origin or {})
         self.liveaction_id = new_object_id(clock)
         self.action_ref = action_ref
         self.parameters = copy.deepcopy(parameters)
@@ -43,42 +49,55 @@ class ExecutionRecord(object):
 class ExecutionStore(object):
     """Keeps execution records in memory and runs each one in a thread."""
 
-    def __init__(self, run_action, clock=time.time):
+    def __init__(self, run_action, clock=time.time, on_change=None):
         self._run_action = run_action
+        self.on_change = on_change
         self._clock = clock
         self._records = {}
         self._order = []
         self._lock = threading.Lock()
         self._done = {}
 
-    def submit(self, action_ref, parameters, user):
+    def submit(self, action_ref, parameters, user, origin=None, on_done=None):
         """Create an execution of ``action_ref`` and start it; return a copy of the new record.
 
         ``parameters`` are recorded as the user gave them (as StackStorm records them); the
-        runner fills in the defaults.
+        runner fills in the defaults. ``origin`` holds the rule's documents for an execution a
+        rule started; ``on_done(record)`` is called with a copy once it has finished.
         """
-        record = ExecutionRecord(action_ref, parameters, user, self._clock)
+        record = ExecutionRecord(action_ref, parameters, user, self._clock, origin)
         done = threading.Event()
         with self._lock:
             self._records[record.id] = record
             self._order.append(record.id)
             self._done[record.id] = done
             snapshot = record.copy()
-        thread = threading.Thread(target=self._run, args=(record, copy.deepcopy(parameters), done),
+        self._changed(snapshot, True)
+        thread = threading.Thread(target=self._run,
+                                  args=(record, copy.deepcopy(parameters), done, on_done),
                                   name="st2api-execution-%s" % record.id, daemon=True)
         thread.start()
         return snapshot
+
+    def _changed(self, snapshot, created=False):
+        if self.on_change is not None:
+            self.on_change(snapshot, created)
 
     def _set_status(self, record, status):
         with self._lock:
             record.status = status
             record.log.append((status, self._clock()))
+            snapshot = record.copy()
+        self._changed(snapshot)
 
-    def _run(self, record, parameters, done):
+    def _run(self, record, parameters, done, on_done):
+        rule = (record.origin.get("rule") or {}).get("ref")
         try:
-            self._set_status(record, "running")
             try:
-                status, result = self._run_action(record.action_ref, parameters)
+                status, result = self._run_action(
+                    record.action_ref, parameters,
+                    on_status=lambda status: self._set_status(record, status),
+                    started_by=rule or "st2 API")
             except Exception as error:  # a runner crash fails the execution, as in StackStorm
                 status = "failed"
                 result = {"error": str(error), "traceback": traceback.format_exc()}
@@ -87,8 +106,19 @@ class ExecutionStore(object):
                 record.end_timestamp = self._clock()
                 record.status = status
                 record.log.append((status, record.end_timestamp))
+                snapshot = record.copy()
+            self._changed(snapshot)
         finally:
             done.set()
+            if on_done is not None:
+                on_done(self.get(record.id))
+
+    def all(self):
+        """Return copies of every record, newest first."""
+        with self._lock:
+            records = [self._records[i].copy() for i in self._order]
+        records.sort(key=lambda r: r.start_timestamp, reverse=True)
+        return records
 
     def get(self, execution_id):
         """Return a copy of the record with ``execution_id`` or None."""
@@ -102,18 +132,3 @@ class ExecutionStore(object):
         if done is not None:
             done.wait(timeout)
         return self.get(execution_id)
-
-    def list(self, action=None, status=None, user=None, sort_asc=False, limit=None, offset=0):
-        """Return ``(records, total)``: filtered copies, newest first unless ``sort_asc``."""
-        with self._lock:
-            records = [self._records[i] for i in self._order]
-            wanted = {"action_ref": action, "status": status, "user": user}
-            wanted = {field: value for field, value in wanted.items() if value is not None}
-            records = [r for r in records
-                       if all(getattr(r, field) == value for field, value in wanted.items())]
-            records.sort(key=lambda r: r.start_timestamp, reverse=not sort_asc)
-            total = len(records)
-            records = records[offset:]
-            if limit is not None and limit >= 0:
-                records = records[:limit]
-            return [r.copy() for r in records], total

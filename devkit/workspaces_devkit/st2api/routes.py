@@ -3,18 +3,30 @@
 Paths are accepted the ways StackStorm's services accept them: behind nginx (``/auth/v1/tokens``,
 ``/api/v1/actions``) and directly (st2auth: ``/tokens``, ``/v1/tokens``; st2api: ``/v1/actions``,
 ``/actions``), with or without a trailing slash. Every route but token creation needs a valid
-``X-Auth-Token`` header (or ``x-auth-token`` query parameter), as StackStorm's router requires.
+``X-Auth-Token`` header (or ``x-auth-token`` query parameter, or the ``auth-token`` cookie), as
+StackStorm's router requires; a request authenticated by header or query parameter gets the
+``auth-token`` cookie back (as StackStorm's router sets it), and so does a login, so that st2web's
+``EventSource`` on ``/stream`` (which sends no header) is authenticated in a fresh browser. The
+routes st2web needs beyond the CLI's are in ``views``.
 """
 
 import re
+from http.cookies import SimpleCookie
 
 from workspaces_devkit.st2api import shapes
 from workspaces_devkit.st2api.auth import format_isotime, parse_basic_auth
 from workspaces_devkit.st2api.errors import ApiError, bad_request, not_found, unauthorized
+from workspaces_devkit.st2api.views import UiRoutes, execution_filter
 
 __all__ = ["Request", "Response", "Router"]
 
-_PREFIXES = ("/auth/v1", "/api/v1", "/v1")
+_PREFIXES = ("/auth/v1", "/api/v1", "/stream/v1", "/v1")
+_COOKIE = "auth-token"
+#: Fields StackStorm always returns with ``?include_attributes=`` (its controllers'
+#: ``mandatory_include_fields_*``): a pack's content, and executions.
+CONTENT_FIELDS = ("pack", "name", "ref")
+EXECUTION_FIELDS = ("action.parameters", "action.output_schema", "runner.runner_parameters",
+                    "runner.output_key", "parameters", "action.pack", "action.uid", "context")
 _SYSTEM_SCOPES = ("system", shapes.SYSTEM_SCOPE)
 
 
@@ -29,6 +41,16 @@ class Request(object):
         self.body = body
         self.user = None
         self.token_expiry = None
+        self.set_cookie = None
+
+    def cookie(self, name):
+        """Return the value of cookie ``name`` sent with the request, or None."""
+        jar = SimpleCookie()
+        try:
+            jar.load(self.headers.get("cookie") or "")
+        except Exception:  # a malformed Cookie header counts as no cookie
+            return None
+        return jar[name].value if name in jar else None
 
 
 class Response(object):
@@ -66,6 +88,15 @@ def _names(query, name):
     return [part for part in value.split(",") if part] if value else None
 
 
+def included(query, mandatory=()):
+    """``?include_attributes=`` plus the ``mandatory`` fields whose top level is not asked."""
+    include = _names(query, "include_attributes")
+    if not include:
+        return include
+    return include + [field for field in mandatory
+                      if field.split(".")[0] not in include and field not in include]
+
+
 class Router(object):
     """Dispatches requests to handlers over a ``LocalBackend``, token store and password check."""
 
@@ -73,7 +104,8 @@ class Router(object):
         self.backend = backend
         self.tokens = tokens
         self.passwords = passwords
-        self._routes = [
+        self.ui = UiRoutes(self)
+        self._routes = self.ui.routes() + [
             ("POST", r"/tokens", self.create_token, False),
             ("GET", r"/user", self.get_user, True),
             ("GET", r"/actions", self.list_actions, True),
@@ -99,9 +131,19 @@ class Router(object):
     def handle(self, request):
         """Return the ``Response`` for ``request`` (errors become StackStorm's error answers)."""
         try:
-            return self._dispatch(request)
+            response = self._dispatch(request)
         except ApiError as error:
-            return Response(error.status, error.body())
+            response = Response(error.status, error.body())
+        if request.set_cookie:
+            token, expiry = request.set_cookie
+            max_age = max(0, int(expiry - self.tokens.clock()))
+            response.headers["Set-Cookie"] = "%s=%s; Max-Age=%d; HttpOnly; Path=/; SameSite=Lax" % (
+                _COOKIE, token, max_age)
+        return response
+
+    def close(self):
+        """End open streams (the server is stopping)."""
+        self.backend.events.close()
 
     def _dispatch(self, request):
         path = _route_path(request.path)
@@ -123,6 +165,10 @@ class Router(object):
 
     def _authenticate(self, request):
         token = request.headers.get("x-auth-token") or request.query.get("x-auth-token")
+        from_cookie = False
+        if not token and not request.headers.get("st2-api-key"):
+            token = request.cookie(_COOKIE)
+            from_cookie = bool(token)
         api_key = request.headers.get("st2-api-key") or request.query.get("st2-api-key")
         if token and api_key:
             raise unauthorized("Only one of Token or API key expected.")
@@ -133,9 +179,17 @@ class Router(object):
         doc, expiry = self.tokens.validate(token)
         request.user = doc["user"]
         request.token_expiry = expiry
+        if not from_cookie:
+            request.set_cookie = (token, expiry)
 
     @staticmethod
-    def _listing(docs, request, filters=()):
+    def response(status, body, headers=None):
+        """Return a ``Response`` (for handlers outside this module)."""
+        return Response(status, body, headers)
+
+    @staticmethod
+    def listing(docs, request, filters=(), mandatory=CONTENT_FIELDS):
+        """Filter, page and project a list of documents, with ``X-Total-Count``."""
         for field in filters:
             value = request.query.get(field)
             if value is not None:
@@ -146,7 +200,7 @@ class Router(object):
         docs = docs[offset:]
         if limit is not None and limit >= 0:
             docs = docs[:limit]
-        include = _names(request.query, "include_attributes")
+        include = included(request.query, mandatory)
         exclude = _names(request.query, "exclude_attributes")
         docs = [shapes.select_attributes(doc, include, exclude) for doc in docs]
         headers = {"X-Total-Count": str(total)}
@@ -154,13 +208,18 @@ class Router(object):
             headers["X-Limit"] = str(limit)
         return Response(200, docs, headers)
 
+    _listing = listing
+
     @staticmethod
-    def _one(doc, ref, request):
+    def one(doc, ref, request, mandatory=CONTENT_FIELDS):
+        """Answer one document (404 when None), projected by ``include/exclude_attributes``."""
         if doc is None:
             raise not_found('Resource with a reference or id "%s" not found' % ref)
-        include = _names(request.query, "include_attributes")
+        include = included(request.query, mandatory)
         exclude = _names(request.query, "exclude_attributes")
         return Response(200, shapes.select_attributes(doc, include, exclude))
+
+    _one = one
 
     # --- auth --------------------------------------------------------------------------------
     def create_token(self, request):
@@ -169,7 +228,9 @@ class Router(object):
         if not self.passwords.check(username, password):
             raise ApiError(401, "Invalid or missing credentials")
         body = request.body if isinstance(request.body, dict) else {}
-        return Response(201, self.tokens.create(username, ttl=body.get("ttl")))
+        token = self.tokens.create(username, ttl=body.get("ttl"))
+        request.set_cookie = (token["token"], self.tokens.validate(token["token"])[1])
+        return Response(201, token)
 
     def get_user(self, request):
         """GET /api/v1/user: who the token belongs to (``st2 whoami``)."""
@@ -221,8 +282,7 @@ class Router(object):
 
     def get_rule(self, request, ref):
         """GET /api/v1/rules/<ref or id> (``st2 rule get``)."""
-        doc = next((d for d in self.backend.list_rules() if ref in (d["ref"], d["id"])), None)
-        return self._one(doc, ref, request)
+        return self._one(self.backend.get_rule(ref), ref, request)
 
     # --- executions --------------------------------------------------------------------------
     def create_execution(self, request):
@@ -240,7 +300,8 @@ class Router(object):
         record = self.backend.executions.get(execution_id)
         if record is None:
             raise not_found()
-        return self._one(self.backend.execution_doc(record), execution_id, request)
+        return self._one(self.backend.execution_doc(record), execution_id, request,
+                         EXECUTION_FIELDS)
 
     def get_children(self, request, execution_id):
         """GET /api/v1/executions/<id>/children: python actions have none."""
@@ -254,13 +315,18 @@ class Router(object):
         limit = _int_param(query, "limit", 100)
         offset = _int_param(query, "offset", 0)
         sort_asc = query.get("sort_asc", "").lower() in ("true", "1")
-        records, total = self.backend.executions.list(
-            action=query.get("action"), status=query.get("status"), user=query.get("user"),
-            sort_asc=sort_asc, limit=limit, offset=offset)
-        include = _names(query, "include_attributes")
+        docs = [self.backend.execution_doc(r) for r in self.backend.executions.all()]
+        for name in sorted(query):
+            accept = execution_filter(query, name)
+            if accept is not None:
+                docs = [doc for doc in docs if accept(doc)]
+        if sort_asc:
+            docs.reverse()
+        total = len(docs)
+        docs = docs[offset:offset + limit] if limit >= 0 else docs[offset:]
+        include = included(query, EXECUTION_FIELDS)
         exclude = _names(query, "exclude_attributes")
-        docs = [shapes.select_attributes(self.backend.execution_doc(r), include, exclude)
-                for r in records]
+        docs = [shapes.select_attributes(doc, include, exclude) for doc in docs]
         return Response(200, docs, {"X-Total-Count": str(total), "X-Limit": str(limit)})
 
     # --- key-value store ---------------------------------------------------------------------
@@ -278,7 +344,7 @@ class Router(object):
     def list_keys(self, request):
         """GET /api/v1/keys (``st2 key list``), ``prefix``, ``scope`` system or all."""
         self._check_scope(request.query.get("scope"), allow_all=True)
-        return self._listing(self._key_docs(request.query.get("prefix")), request)
+        return self._listing(self._key_docs(request.query.get("prefix")), request, mandatory=())
 
     def get_key(self, request, name):
         """GET /api/v1/keys/<name> (``st2 key get``)."""

@@ -4,6 +4,9 @@
 ``routes``), so either one URL (``ST2_API_URL=http://127.0.0.1:9101/api/v1``,
 ``ST2_AUTH_URL=http://127.0.0.1:9101/auth/v1``) or StackStorm's default ports (API 9101, auth
 9100: a bare ``st2`` with no configuration) work. Loopback only unless told otherwise.
+
+Paths under ``/api/``, ``/auth/`` and ``/stream/`` are mapped as st2web's nginx maps them
+(``prefixes``); with a ``webui.WebUi`` the listeners also serve an st2web build on the same origin.
 """
 
 import json
@@ -12,6 +15,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from workspaces_devkit.st2api.prefixes import upstream_path
 from workspaces_devkit.st2api.routes import Request
 
 __all__ = ["ApiServer"]
@@ -19,7 +23,7 @@ __all__ = ["ApiServer"]
 LOG = logging.getLogger(__name__)
 
 
-def _handler_class(router):
+def _handler_class(router, webui=None):
     class Handler(BaseHTTPRequestHandler):
         """Turns one HTTP request into a ``routes.Request`` and writes the ``Response``."""
 
@@ -28,8 +32,14 @@ def _handler_class(router):
 
         def _serve(self):
             parts = urlsplit(self.path)
+            path = unquote(parts.path)
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            raw = self.rfile.read(length) if length else b""  # read even if unused: keep-alive
+            if webui is not None:
+                page = webui.answer(self.command, path, self.headers.get("Host"))
+                if page is not None:
+                    self._write_bytes(page.status, page.body, page.headers)
+                    return
             body = None
             if raw:
                 try:
@@ -37,7 +47,7 @@ def _handler_class(router):
                 except ValueError:
                     self._write(400, {"faultstring": "Failed to parse request body: invalid JSON"})
                     return
-            request = Request(self.command, unquote(parts.path),
+            request = Request(self.command, upstream_path(path),
                               dict(parse_qsl(parts.query, keep_blank_values=True)),
                               dict(self.headers.items()), body)
             try:
@@ -46,12 +56,33 @@ def _handler_class(router):
                 LOG.exception("st2 API call failed: %s %s", self.command, self.path)
                 self._write(500, {"faultstring": "Internal Server Error"})
                 return
+            if getattr(response, "stream", None) is not None:
+                self._stream(response)
+                return
             self._write(response.status, response.body, response.headers)
 
+        def _stream(self, response):
+            """Send a streamed answer (server-sent events) until it ends or the client goes."""
+            self.close_connection = True
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            try:
+                for chunk in response.stream:
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+            except OSError:  # the client went away
+                pass
+            finally:
+                response.stream.close()
+
         def _write(self, status, body, headers=None):
-            data = b"" if body is None else json.dumps(body).encode("utf-8")
+            raw = isinstance(body, bytes)
+            data = body if raw else b"" if body is None else json.dumps(body).encode("utf-8")
             self.send_response(status)
-            if body is not None:
+            if body is not None and not raw:
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
@@ -60,7 +91,16 @@ def _handler_class(router):
             if data and self.command != "HEAD":
                 self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
+        def _write_bytes(self, status, data, headers):
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if data and self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _serve
 
         def log_message(self, fmt, *args):
             """Log each request at INFO (``workspaces-local -v`` shows them), not on stderr."""
@@ -73,11 +113,14 @@ class ApiServer(object):
     """Serves a ``Router`` on ``host:port`` (API) and optionally ``host:auth_port`` (auth).
 
     Port 0 picks a free port; ``api_url``/``auth_url`` give the URLs to hand the ``st2`` CLI.
-    ``auth_port=None`` means one listener serves both.
+    ``auth_port=None`` means one listener serves both. ``webui`` (a ``webui.WebUi``) serves an
+    st2web build on the listeners too (``webui_url``).
     """
 
-    def __init__(self, router, host="127.0.0.1", port=9101, auth_port=None):
-        handler = _handler_class(router)
+    def __init__(self, router, host="127.0.0.1", port=9101, auth_port=None, webui=None):
+        handler = _handler_class(router, webui)
+        self._router = router
+        self.webui = webui
         self.host = host
         self._servers = [ThreadingHTTPServer((host, port), handler)]
         if auth_port is not None:
@@ -111,6 +154,14 @@ class ApiServer(object):
         """The URL for ``ST2_AUTH_URL`` / ``[auth] url``."""
         return "http://%s:%d/auth/v1" % (self.host, self.auth_port)
 
+    @property
+    def webui_url(self):
+        """The web UI's URL on the API listener (None without a web UI)."""
+        if self.webui is None:
+            return None
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "http://%s:%d/" % (host, self.port)
+
     def start(self):
         """Start serving in background threads; return self."""
         for server in self._servers:
@@ -121,7 +172,9 @@ class ApiServer(object):
         return self
 
     def stop(self):
-        """Stop serving and close the sockets."""
+        """Stop serving (ending open streams) and close the sockets."""
+        if hasattr(self._router, "close"):
+            self._router.close()
         for server in self._servers:
             server.shutdown()
             server.server_close()

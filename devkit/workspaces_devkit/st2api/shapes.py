@@ -15,7 +15,9 @@ from workspaces_devkit.content import RUNNER_PARAMETERS
 from workspaces_devkit.st2api.auth import format_isotime
 
 __all__ = ["stable_id", "action_doc", "runner_doc", "trigger_type_doc", "rule_doc", "key_doc",
-           "execution_doc", "select_attributes", "runner_parameters", "SYSTEM_SCOPE"]
+           "execution_doc", "select_attributes", "runner_parameters", "SYSTEM_SCOPE",
+           "trigger_doc", "liveaction_doc", "pack_doc", "action_overview_doc",
+           "sensor_type_doc", "output_docs"]
 
 SYSTEM_SCOPE = "st2kv.system"
 
@@ -71,6 +73,51 @@ def action_doc(pack, spec):
         "tags": copy.deepcopy(meta.get("tags") or []),
         "metadata_file": _relative(pack.pack_dir, spec.path),
     }
+
+
+def action_overview_doc(action, runner):
+    """``/actions/views/overview``: the action with its runner's parameters merged in.
+
+    As StackStorm's ``get_params_view`` (merged_only): every runner parameter, with the
+    action's overrides of it applied, then the action's own parameters.
+    """
+    doc = copy.deepcopy(action)
+    merged = copy.deepcopy(runner.get("runner_parameters") or {})
+    for name, spec in (action.get("parameters") or {}).items():
+        merged.setdefault(name, {}).update(copy.deepcopy(spec or {}))
+    doc["parameters"] = merged
+    return doc
+
+
+def pack_doc(pack):
+    """Return the ``PackAPI`` document of the served pack (``GET /packs``)."""
+    meta = pack.meta
+    return {
+        "id": stable_id("pack", pack.ref),
+        "uid": "pack:%s" % pack.ref,
+        "ref": pack.ref,
+        "name": meta.get("name", pack.ref),
+        "description": meta.get("description", ""),
+        "keywords": copy.deepcopy(meta.get("keywords") or []),
+        "version": str(meta.get("version", "")),
+        "stackstorm_version": meta.get("stackstorm_version"),
+        "python_versions": copy.deepcopy(meta.get("python_versions") or []),
+        "author": meta.get("author", ""),
+        "email": meta.get("email", ""),
+        "contributors": copy.deepcopy(meta.get("contributors") or []),
+        "dependencies": copy.deepcopy(meta.get("dependencies") or []),
+        "files": sorted(_pack_files(pack.pack_dir)),
+        "path": pack.pack_dir,
+    }
+
+
+def _pack_files(pack_dir):
+    skip = {".git", ".local", ".venv", ".venv-st2cli", "__pycache__", "node_modules"}
+    for folder, dirs, files in os.walk(pack_dir):
+        dirs[:] = [d for d in dirs if d not in skip and not d.startswith(".")]
+        for name in files:
+            if not name.endswith(".pyc"):
+                yield os.path.relpath(os.path.join(folder, name), pack_dir)
 
 
 def runner_doc(runner_name):
@@ -137,8 +184,39 @@ def rule_doc(pack, spec):
         "type": {"ref": "standard", "parameters": {}},
         "context": {},
         "tags": copy.deepcopy(meta.get("tags") or []),
+        "metadata_file": "rules/" + os.path.basename(spec.path),  # an overlay rule too
+    }
+
+
+def sensor_type_doc(pack, spec):
+    """Return the ``SensorTypeAPI`` document of a ``SensorSpec``."""
+    ref = "%s.%s" % (pack.ref, spec.class_name)
+    return {
+        "id": stable_id("sensor_type", ref),
+        "uid": "sensor_type:%s:%s" % (pack.ref, spec.class_name),
+        "ref": ref,
+        "name": spec.class_name,
+        "class_name": spec.class_name,
+        "pack": pack.ref,
+        "description": spec.meta.get("description"),
+        "artifact_uri": "file://" + spec.entry_point,
+        "entry_point": os.path.basename(spec.entry_point),
+        "enabled": bool(spec.enabled),
+        "poll_interval": spec.poll_interval,
+        "trigger_types": [t["ref"] for t in spec.trigger_types],
         "metadata_file": _relative(pack.pack_dir, spec.path),
     }
+
+
+def trigger_doc(rule):
+    """Return the ``TriggerAPI`` document of the trigger a rule document listens to."""
+    trigger = rule["trigger"]
+    name = trigger["ref"].split(".", 1)[-1]
+    return {"id": stable_id("trigger", trigger["ref"]), "ref": trigger["ref"],
+            "uid": "trigger:%s:%s:%s" % (rule["pack"], name, stable_id(
+                "trigger_parameters", json.dumps(trigger["parameters"], sort_keys=True))),
+            "name": name, "pack": rule["pack"], "type": trigger["type"],
+            "parameters": copy.deepcopy(trigger["parameters"])}
 
 
 def key_doc(name, value, expire_timestamp=None):
@@ -163,6 +241,7 @@ def execution_doc(record, action, runner):
     ``action`` and ``runner`` are the action's and runner's API documents (StackStorm embeds
     both; the CLI reads ``action.runner_type`` and ``action.ref``).
     """
+    context = _execution_context(record, action)
     doc = {
         "id": record.id,
         "action": action,
@@ -174,14 +253,56 @@ def execution_doc(record, action, runner):
         "start_timestamp": format_isotime(record.start_timestamp),
         "parameters": copy.deepcopy(record.parameters),
         "result": copy.deepcopy(record.result),
-        "context": {"user": record.user, "pack": action.get("pack")},
+        "context": context,
         "log": [{"status": status, "timestamp": format_isotime(when)}
                 for status, when in record.log],
         "children": [],
     }
+    for field in ("rule", "trigger", "trigger_type", "trigger_instance"):
+        if record.origin.get(field):
+            doc[field] = copy.deepcopy(record.origin[field])
     if record.end_timestamp is not None:
         doc["end_timestamp"] = format_isotime(record.end_timestamp)
         doc["elapsed_seconds"] = round(record.end_timestamp - record.start_timestamp, 6)
+    return doc
+
+
+def _execution_context(record, action):
+    """The execution's ``context``: user and pack; rule and trigger instance refs for a rule's."""
+    context = {"user": record.user, "pack": action.get("pack")}
+    context.update(copy.deepcopy(record.origin.get("context") or {}))
+    rule = record.origin.get("rule")
+    instance = record.origin.get("trigger_instance")
+    if rule:
+        context["rule"] = {"id": rule["id"], "name": rule["name"]}
+    if instance:
+        context["trigger_instance"] = {"id": instance["id"], "name": None}
+    return context
+
+
+def output_docs(record, action, output_type="all"):
+    """Return the ``ActionExecutionOutputAPI`` documents of a finished execution's output.
+
+    A python action's stdout and stderr are known once it has ended; each becomes one document.
+    """
+    result = record.result if isinstance(record.result, dict) else {}
+    when = format_isotime(record.end_timestamp or record.start_timestamp)
+    return [{"id": stable_id("output", "%s:%s" % (record.id, name)), "execution_id": record.id,
+             "action_ref": record.action_ref, "runner_ref": action.get("runner_type"),
+             "timestamp": when, "output_type": name, "data": str(result[name])}
+            for name in ("stdout", "stderr")
+            if output_type in ("all", name) and result.get(name)]
+
+
+def liveaction_doc(record, action):
+    """Return the ``LiveActionAPI`` document of an execution record (``st2.liveaction__*``)."""
+    doc = {"id": record.liveaction_id, "action": record.action_ref, "status": record.status,
+           "parameters": copy.deepcopy(record.parameters), "action_is_workflow": False,
+           "start_timestamp": format_isotime(record.start_timestamp),
+           "context": dict(_execution_context(record, action), execution_id=record.id),
+           "result": copy.deepcopy(record.result), "runner_info": {}, "callback": {}}
+    if record.end_timestamp is not None:
+        doc["end_timestamp"] = format_isotime(record.end_timestamp)
     return doc
 
 

@@ -1,0 +1,94 @@
+"""The pack's ``action.concurrency`` policies, applied before an action runs, as StackStorm does.
+
+StackStorm's scheduler applies a concurrency policy to each new execution (st2actions'
+``ConcurrencyApplicator``): it counts the action's executions that are ``scheduled`` or
+``running``; below ``threshold`` the execution goes on, at or above it the execution becomes
+``delayed`` (``action: delay``, scheduled again later, not in order) or is canceled (``action:
+cancel``: ``canceling`` then ``canceled``). ``ConcurrencyPolicies.admit`` does that for the local
+runner: it blocks a delayed execution until a slot frees and reports each status change through
+``on_status``. Disabled policies and other policy types are not applied here.
+"""
+
+import threading
+from contextlib import contextmanager
+
+__all__ = ["ConcurrencyPolicies", "PolicyCanceled"]
+
+
+class PolicyCanceled(Exception):
+    """A concurrency policy with ``action: cancel`` refused the execution (it is canceled)."""
+
+    def __init__(self, policy_ref, action_ref, threshold):
+        super(PolicyCanceled, self).__init__(
+            "%s: %s already has %d scheduled or running executions (threshold %d); policy "
+            "action is cancel" % (policy_ref, action_ref, threshold, threshold))
+        self.policy_ref = policy_ref
+
+
+class ConcurrencyPolicies(object):
+    """Counts scheduled/running executions per action and holds back those over a threshold."""
+
+    def __init__(self, pack):
+        self._policies = {}
+        self._active = {}
+        self._condition = threading.Condition()
+        self.reload(pack)
+
+    def reload(self, pack):
+        """Read the enabled ``action.concurrency`` policies of ``pack`` (a ``content.Pack``)."""
+        policies = {}
+        for policy in pack.policies:
+            if policy.policy_type != "action.concurrency":
+                continue
+            if not policy.meta.get("enabled", True) or not policy.resource_ref:
+                continue
+            parameters = policy.parameters or {}
+            policies[policy.resource_ref] = (policy.ref, int(parameters.get("threshold", 0)),
+                                             parameters.get("action", "delay"))
+        with self._condition:
+            self._policies = policies
+            self._condition.notify_all()
+
+    def policy_for(self, action_ref):
+        """Return ``(policy ref, threshold, action)`` for ``action_ref`` or None."""
+        return self._policies.get(action_ref)
+
+    def active(self, action_ref):
+        """Return how many executions of ``action_ref`` are scheduled or running."""
+        with self._condition:
+            return self._active.get(action_ref, 0)
+
+    @contextmanager
+    def admit(self, action_ref, on_status=None):
+        """Hold a scheduled/running slot of ``action_ref`` for the ``with`` block.
+
+        Calls ``on_status("delayed")`` when the threshold is reached and the policy delays, then
+        ``on_status("requested")`` once a slot is free again, as StackStorm's scheduler moves a
+        delayed execution; raises ``PolicyCanceled`` (after ``on_status("canceling")``) for a
+        cancel policy.
+        """
+        notify = on_status or (lambda status: None)
+        delayed = False
+        while True:
+            with self._condition:
+                policy = self._policies.get(action_ref)
+                count = self._active.get(action_ref, 0)
+                if policy is None or count < policy[1]:
+                    self._active[action_ref] = count + 1
+                    break
+                if delayed:
+                    self._condition.wait(1.0)
+                    continue
+            if policy[2] == "cancel":
+                notify("canceling")
+                raise PolicyCanceled(policy[0], action_ref, policy[1])
+            delayed = True
+            notify("delayed")  # outside the lock: the callback may publish events
+        if delayed:
+            notify("requested")
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._active[action_ref] = max(0, self._active.get(action_ref, 1) - 1)
+                self._condition.notify_all()

@@ -1,0 +1,71 @@
+"""The runner's rules directory: an overlay (``--rules-dir``), and rule files edited as it runs."""
+
+import io
+import os
+import shutil
+import time
+
+import pytest
+import yaml
+
+from conftest import NEEDS_NATIVE_THREADS
+from workspaces_devkit.runner.local import LocalRunner
+
+pytestmark = pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRIGGER = "workspaces.alma_calibration"
+
+
+def _wait(condition, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met within %s s" % timeout)
+
+
+def _rule(name, enabled=True):
+    return {"name": name, "pack": "workspaces", "enabled": enabled,
+            "description": "Written by another process.",
+            "trigger": {"type": TRIGGER},
+            "criteria": {"trigger.project_code": {"type": "equals", "pattern": "2099.C.1.S"}},
+            "action": {"ref": "workspaces.capability_create_and_run",
+                       "parameters": {"capability_name": "null"}}}
+
+
+def _live(runner):
+    return [rule.ref for rule in runner.engine.rules_for(TRIGGER)]
+
+
+def test_an_empty_overlay_stands_for_the_pack_rules(tmp_path):
+    runner = LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), sensors=[],
+                         out=io.StringIO(), rules_dir=str(tmp_path / "overlay"))
+    pack_rules = sorted(f for f in os.listdir(os.path.join(PACK_DIR, "rules"))
+                        if f.endswith(".yaml"))
+    assert sorted(os.path.basename(rule.path) for rule in runner.pack.rules) == pack_rules
+
+
+def test_rule_files_changed_while_the_runner_runs_are_reloaded(tmp_path):
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    for name in os.listdir(os.path.join(PACK_DIR, "rules")):
+        shutil.copy(os.path.join(PACK_DIR, "rules", name), str(overlay / name))
+    out = io.StringIO()
+    runner = LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), sensors=[], out=out,
+                         rules_dir=str(overlay))
+    runner.start(watch=True)
+    try:
+        (overlay / "edited.yaml").write_text(yaml.safe_dump(_rule("edited")))
+        _wait(lambda: "workspaces.edited" in _live(runner))
+        broken = dict(_rule("edited"), criteria={"trigger.project_code": {"type": "equals"}})
+        (overlay / "edited.yaml").write_text(yaml.safe_dump(broken))
+        _wait(lambda: "rules are invalid; keeping the old ones" in out.getvalue())
+        assert "workspaces.edited" in _live(runner)
+        (overlay / "edited.yaml").write_text(yaml.safe_dump(_rule("edited", enabled=False)))
+        _wait(lambda: "workspaces.edited" not in _live(runner))
+        os.remove(str(overlay / "edited.yaml"))
+        _wait(lambda: "workspaces.edited" not in [rule.ref for rule in runner.pack.rules])
+    finally:
+        runner.stop()

@@ -5,15 +5,27 @@ with a wanted QA0 status that ended after the trigger's high-water mark minus th
 each with its MOUS through SCHED_BLOCK_STATUS (names from the pack config's schema map). An EB
 whose MOUS is not found is dispatched all the same, with ``mous_found: false``.
 State per trigger: ``workspaces.AlmaAsdmSensor:state:<trigger ref>``.
+
+Also reconciles (``workspaces_pack.reconcile_schedule``): once a day, and when the action
+``workspaces.alma_reconcile`` asks, EBs missing from ``execution_blocks`` are dispatched with
+``source: reconcile``; memory per trigger in ``workspaces.AlmaAsdmSensor:reconcile:<trigger ref>``.
+When a trigger is added, its tables and columns are checked once (``schema_checks``); a mismatch
+disables the trigger with one error line naming the table and column.
 """
+
+import functools
 
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.alma_sensors import alma_archive, asdm_query_options
-from workspaces_pack.archive import ArchiveError, iso_utc
+from workspaces_pack.archive import ArchiveError, engine_for, iso_utc
 from workspaces_pack.archive_watch import ArchiveWatch, SensorContext, poll_rows
-from workspaces_pack.triggers import WatchingSensorMixin, poll_safely
+from workspaces_pack.preflight import ALMA_AREA
+from workspaces_pack.reconcile import SOURCE_NEW
+from workspaces_pack.reconcile_schedule import AlmaReconciler
+from workspaces_pack.schema_checks import ASDM_ROLES, SchemaGate, specs_for
+from workspaces_pack.triggers import WatchingSensorMixin, poll_safely, trigger_ref
 
 
 class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
@@ -26,6 +38,9 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
                                              poll_interval=poll_interval)
         self._init_watching(self._build_watch)
         self._context = SensorContext(sensor_service, self._logger, self._state, self._watches)
+        self._reconciler = AlmaReconciler(sensor_service, self._logger, self.config,
+                                          lambda: self.clock())
+        self._schema_gate = SchemaGate()
 
     def _build_watch(self, trigger):
         options = asdm_query_options(trigger.get("parameters"), self.config)
@@ -33,26 +48,65 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
                             max_entries=int(self._pack_config.get("state_max_entries")),
                             clock=lambda: self.clock(), **options)
 
+    def add_trigger(self, trigger):
+        """Watch a rule's trigger; its tables are checked once at the next poll."""
+        if self._watches.add(trigger) is not None:
+            self._schema_gate.note_added(trigger_ref(trigger))
+
+    def update_trigger(self, trigger):
+        """Apply changed parameters (checked again like a new trigger)."""
+        self.add_trigger(trigger)
+
+    def remove_trigger(self, trigger):
+        """Stop watching; the trigger's datastore state is kept (see README)."""
+        self._watches.remove(trigger)
+        self._schema_gate.forget(trigger_ref(trigger))
+        self._reconciler.forget(trigger_ref(trigger))
+
+    def cleanup(self):
+        """Write state that could not be saved yet, if the datastore answers."""
+        super(AlmaAsdmSensor, self).cleanup()
+        self._reconciler.flush()
+
     def poll(self):
-        """Query the archive once per trigger and dispatch new EBs; never raises."""
+        """Query the archive once per trigger, dispatch new EBs, reconcile; never raises."""
         if not len(self._watches):
             return
         poll_safely(self._logger, "saving sensor state", self._state.flush)
+        poll_safely(self._logger, "saving reconciliation memory", self._reconciler.flush)
         try:
             archive = alma_archive(self.config)
         except ArchiveError as error:
             for ref, _, _ in self._watches.items():
                 self._watches.problem(ref, str(error))
             return
+        if self._schema_gate.pending:
+            poll_safely(self._logger, "table check", self._check_tables)
+        requests = poll_safely(self._logger, "reading reconciliation requests",
+                               self._reconciler.pending_requests) or []
+        served = True
         for ref, trigger, watch in self._watches.items():
             def fetch(since, watch=watch):
                 return archive.new_execution_blocks(since, watch.options["qa0_statuses"],
                                                     watch.options["project_like"])
             poll_safely(self._logger, "poll of trigger %s" % ref, poll_rows, self._context, ref,
-                        watch, fetch, "eb_uid", "end_time", _payload, "alma_asdm")
+                        watch, fetch, "eb_uid", "end_time", _payload, "alma_asdm",
+                        functools.partial(self._reconciler.note_dispatched, ref))
+            served = poll_safely(self._logger, "reconciliation of trigger %s" % ref,
+                                 self._reconciler.poll, self._context, ref, watch, _payload,
+                                 requests) and served
+        if served and requests and len(self._watches):
+            self._reconciler.finish_requests([key for key, _ in requests])
+
+    def _check_tables(self):
+        engine = engine_for(self._pack_config.get("alma_archive_db_url"),
+                            self._pack_config.get("database_timeout_seconds"))
+        self._schema_gate.run(self._watches, ALMA_AREA, engine,
+                              specs_for(self._pack_config, ASDM_ROLES))
 
 
 def _payload(row):
     return {"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
             "mous_uid": row["mous_uid"], "mous_found": row["mous_found"],
-            "qa0_status": row["qa0_status"], "end_time": iso_utc(row["end_time"])}
+            "qa0_status": row["qa0_status"], "end_time": iso_utc(row["end_time"]),
+            "source": SOURCE_NEW}

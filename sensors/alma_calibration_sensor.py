@@ -8,14 +8,18 @@ whose NGAS file id is LIKE '%scriptFor%Cal%'. A delivery whose name cannot be pa
 its id and skipped, once.
 The trigger type has no parameters, so there is one trigger (``workspaces.alma_calibration``)
 and one state key: ``workspaces.AlmaCalibrationSensor:state:workspaces.alma_calibration``.
+At its first poll the sensor checks its tables and columns once (``schema_checks``); a mismatch
+disables it with one error line naming the table and column.
 """
 
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.alma_sensors import alma_archive
-from workspaces_pack.archive import ArchiveError, from_epoch, iso_utc
+from workspaces_pack.archive import ArchiveError, engine_for, from_epoch, iso_utc
 from workspaces_pack.archive_watch import ArchiveWatch, SensorContext, poll_rows
+from workspaces_pack.preflight import ALMA_AREA
+from workspaces_pack.schema_checks import CALIBRATION_ROLES, SchemaGate, specs_for
 from workspaces_pack.triggers import WatchingSensorMixin, poll_safely
 
 TRIGGER_REF = "workspaces.alma_calibration"
@@ -31,7 +35,9 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
                                                     poll_interval=poll_interval)
         self._init_watching(self._build_watch)
         self._context = SensorContext(sensor_service, self._logger, self._state, self._watches)
-        self._watches.add({"ref": TRIGGER_REF, "parameters": {}})
+        self._schema_gate = SchemaGate()
+        if self._watches.add({"ref": TRIGGER_REF, "parameters": {}}) is not None:
+            self._schema_gate.note_added(TRIGGER_REF)
 
     def _build_watch(self, trigger):
         hours = float(self._pack_config.get("alma_calibration_lookback_hours"))
@@ -56,7 +62,11 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
         except ArchiveError as error:
             self._watches.problem(TRIGGER_REF, str(error))
             return
+        if self._schema_gate.pending:
+            poll_safely(self._logger, "table check", self._check_tables)
         watch = self._watches.get(TRIGGER_REF)
+        if watch is None:
+            return  # disabled: its tables do not match the pack config (logged once)
         qa2_values = self._pack_config.get("alma_calibration_qa2_passed_values")
 
         def fetch(since):
@@ -64,6 +74,12 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
         poll_safely(self._logger, "poll of %s" % TRIGGER_REF, poll_rows, self._context,
                     TRIGGER_REF, watch, fetch, "delivery_id", "delivered_at",
                     self._payload, "alma_calibration")
+
+    def _check_tables(self):
+        engine = engine_for(self._pack_config.get("alma_archive_db_url"),
+                            self._pack_config.get("database_timeout_seconds"))
+        self._schema_gate.run(self._watches, ALMA_AREA, engine,
+                              specs_for(self._pack_config, CALIBRATION_ROLES))
 
     def _payload(self, row):
         if not row["eb_uids"]:

@@ -89,6 +89,8 @@ class ActionBadInputTest(BaseActionTestCase):
             "capability_create_and_run": ({"capability_name": "null"},
                                           workspaces_config(self.url)),
             "workflow_create_and_run": ({"workflow_name": "null"}, workspaces_config(self.url)),
+            "alma_reconcile": ({}, workspaces_config(self.url)),
+            "preflight": ({}, workspaces_config(self.url)),
         }
 
     def _instance(self, meta, config):

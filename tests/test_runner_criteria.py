@@ -107,3 +107,18 @@ def test_asdm_rule_for_an_eb_without_mous_never_sends_the_text_none():
     assert match.parameters["parameters"]["mous_uid"] is None
     assert evaluate({"type": "equals", "pattern": False}, False, False), \
         "a rule can select EBs without MOUS with trigger.mous_found equals false"
+
+
+def test_asdm_rule_reingests_reconciled_and_new_ebs_alike():
+    engine = RuleEngine(load_pack(PACK_DIR))
+    payload = {"eb_uid": "uid://A002/Xc7111c/X3979", "project_code": "2017.1.00886.L",
+               "mous_uid": "uid://A001/X1284/X265f", "mous_found": True, "qa0_status": "Pass",
+               "end_time": "2026-11-01T00:00:00Z"}
+    for source in ("new", "reconcile"):
+        [match] = engine.match("workspaces.alma_asdm", dict(payload, source=source),
+                               trigger_parameters={"qa0_statuses": ["Pass", "SemiPass"]})
+        assert match.matched and match.error is None, source
+        assert match.parameters["parameters"]["product_locator"] == payload["eb_uid"]
+    criterion = {"type": "equals", "pattern": "reconcile"}
+    assert evaluate(criterion, "reconcile", "reconcile"), "a rule can select reconciled EBs"
+    assert not evaluate(criterion, "new", "reconcile")

@@ -25,12 +25,14 @@ def test_demo_creates_the_workspaces_requests_and_marks_the_ebs():
     code = run_demo(duration=90, out=out)
     text = out.getvalue()
     assert code == 0, text
-    assert "Workspaces capability requests: ingest_cal=1, ingest_obs=5, null=1" in text, text
+    # 5 new EBs and 1 reconciled (set to Pass days after it ended)
+    assert "Workspaces capability requests: ingest_cal=1, ingest_obs=6, null=1" in text, text
+    assert "EBs reconciled (late Pass):     uid://A002/Xc7111c/X1028 (expected" in text, text
     assert "Workspaces workflow requests:   ingest_obs=2" in text, text
     assert ("ASDMs marked not calibrateable: uid://A002/Xc7111c/X1002, "
             "uid://A002/Xc7111c/X1003") in text, text
     assert "payloads dropped as invalid:    0" in text
-    assert re.search(r"request states in the emulator: Complete=9\b", text), text
+    assert re.search(r"request states in the emulator: Complete=10\b", text), text
     assert "rule     workspaces.alma_mark_not_calibrateable matched" in text
 
 

@@ -166,6 +166,22 @@ class WorkspacesActionSecretsTest(_ScanMixin, BaseActionTestCase):
         self._both_actions(config)
         self.assert_no_secret()
 
+    def test_preflight_and_reconcile_never_show_secrets(self):
+        emulator, url = self._emulator(("basic", USERNAME, PASSWORD))
+        databases = {"alma_archive_db_url": db_url("alma", _closed_port(), "alma"),
+                     "archive_metadata_db_url": db_url("meta", _closed_port(), "meta"),
+                     "database_timeout_seconds": 1}
+        for password in (PASSWORD, PASSWORD + "x"):
+            config = workspaces_config(url, auth_mode="basic", auth_username=USERNAME,
+                                       auth_password=password, **databases)
+            ok, report = self._run("preflight", config)
+            self.assertFalse(ok)
+            self.assertNotIn(USERNAME, json.dumps(report))
+            ok, result = self._run("alma_reconcile", config, dispatch=True)
+            self.assertFalse(ok)
+        self.assertEqual(emulator.requests(), [])
+        self.assert_no_secret()
+
 
 class MarkActionSecretsTest(_ScanMixin, BaseActionTestCase):
     """The database action with its URL pointing at a server that is down."""

@@ -51,6 +51,7 @@ def prepare_demo(workdir, emulator_url):
     metadata_url = "sqlite:///" + os.path.join(workdir, "metadata.sqlite")
     sample = archive_fixtures.load_sample(sa.create_engine(alma_url),
                                           sa.create_engine(metadata_url))
+    sample["reconciled"] = [_add_late_pass(sa.create_engine(alma_url))]
     config = {"capability_service_url": emulator_url, "workflow_service_url": emulator_url,
               "retry_backoff_seconds": 0.1, "alma_archive_db_url": alma_url,
               "archive_metadata_db_url": metadata_url, "vlba_data_directory": vlba,
@@ -62,12 +63,31 @@ def expected_outcome(sample):
     """What the demo must produce: capability and workflow requests, and EBs marked."""
     asdms = [eb for eb in sample["execution_blocks"]
              if eb["qa0_status"] in ("Pass", "SemiPass") and eb["hours_ago"] < 12]
-    # (Reconciled EBs, found by the ASDM sensor's daily comparison, add to ``asdms`` here.)
+    asdms += sample.get("reconciled", [])  # found by the ASDM sensor's reconciliation
     manual = [d for d in sample["deliveries"] if d["manual_calibration"]]
     marked = sorted(uid for delivery in manual for uid in delivery["eb_uids"])
     calibrateable = len(sample["deliveries"]) - len(manual)
     return {"capability": {"ingest_obs": len(asdms), "ingest_cal": calibrateable, "null": 1},
-            "workflow": {"ingest_obs": len(VLBA_SAMPLE)}, "marked": marked}
+            "workflow": {"ingest_obs": len(VLBA_SAMPLE)}, "marked": marked,
+            "reconciled": list(sample.get("reconciled", []))}
+
+
+def _add_late_pass(alma_engine):
+    """An EB that ended 5 days ago and was set to Pass only today: outside the hourly look-back,
+    missing from execution_blocks, so only the reconciliation finds it. Returns its uid."""
+    uid = archive_fixtures.eb_uid(40)
+    end = archive_fixtures.utc_now() - datetime.timedelta(days=5)
+    archive_fixtures.add_execution_block(alma_engine, uid, "2019.1.01184.S",
+                                         archive_fixtures.mous_uid(40), end, "Pass")
+    alma_engine.dispose()
+    return uid
+
+
+def _reconciled(runner):
+    """EB uids the ASDM sensor dispatched with ``source: reconcile``."""
+    asdm = [item["payload"] for item in runner.dispatches
+            if item["type"] == "workspaces.alma_asdm"]
+    return [payload["eb_uid"] for payload in asdm if payload.get("source") == "reconcile"]
 
 
 def _drop_samples(staging, vlba):
@@ -140,8 +160,9 @@ def run_demo(duration=60.0, keep=False, out=None, workdir=None):
         runner.stop()
         counts = _counts(emulator)
         marked = _marked(config["archive_metadata_db_url"], "Do Not Calibrate")
-        ok = (counts["capability"] == expected["capability"] and
-              counts["workflow"] == expected["workflow"] and marked == expected["marked"])
+        ok = all([counts["capability"] == expected["capability"],
+                  counts["workflow"] == expected["workflow"], marked == expected["marked"],
+                  _reconciled(runner) == expected["reconciled"]])
         _summary(out, runner, emulator, counts, expected, marked, ok, time.time() - started)
         return 0 if ok else 1
     finally:
@@ -153,6 +174,7 @@ def run_demo(duration=60.0, keep=False, out=None, workdir=None):
 
 
 def _summary(out, runner, emulator, counts, expected, marked, ok, seconds):
+    """Print the demo's summary, the verdict last."""
     by_type = {}
     for item in runner.dispatches:
         by_type[item["type"]] = by_type.get(item["type"], 0) + 1
@@ -173,6 +195,9 @@ def _summary(out, runner, emulator, counts, expected, marked, ok, seconds):
                  _fmt(counts["workflow"]), _fmt(expected["workflow"])),
              "  request states in the emulator: %s" % _fmt(states),
              "  ASDMs marked not calibrateable: %s" % (", ".join(marked) or "none"),
+             "  EBs reconciled (late Pass):     %s (expected %s)" % (
+                 ", ".join(_reconciled(runner)) or "none",
+                 ", ".join(expected["reconciled"]) or "none"),
              "  payloads dropped as invalid:    %d" % len(runner.dropped),
              "  result: %s" % ("everything expected happened" if ok else
                                "SOMETHING EXPECTED DID NOT HAPPEN (see the lines above)")]

@@ -77,7 +77,8 @@ def utc_text(value):
     return str(value)
 
 
-def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind):
+def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind,
+              after_dispatch=None):
     """One poll of one trigger over archive rows; shared by the ALMA sensors.
 
     ``context`` is a ``SensorContext``; ``fetch(since)`` queries the database and may raise
@@ -85,6 +86,7 @@ def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind):
     new rows are dispatched oldest first with trace tag ``<kind>:<id>``, and the state is saved
     once if anything changed. A row with a ``skip_reason`` is logged as an error naming its id
     and remembered as handled, without a dispatch (so it is logged once, not every poll).
+    ``after_dispatch(rows)``, if given, is told the rows dispatched.
     Returns the number of rows dispatched.
     """
     from workspaces_pack.archive import ArchiveError
@@ -122,6 +124,9 @@ def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind):
         context.logger.info("trigger %s: %d new %s dispatched", ref, dispatched, kind)
     watch.mark_handled(done, id_key, time_key)
     save_state_if_changed(context.state, context.logger, ref, watch)
+    sent = [row for row in done if not row.get("skip_reason")]
+    if sent and after_dispatch is not None:
+        after_dispatch(sent)
     return dispatched
 
 

@@ -41,17 +41,21 @@ class DatastoreState(object):
 
     KEY_PREFIX = "state:"
 
-    def __init__(self, service, logger, max_bytes=DEFAULT_MAX_BYTES):
+    def __init__(self, service, logger, max_bytes=DEFAULT_MAX_BYTES, key_prefix=None):
         self._service = service
+        self._key_prefix = key_prefix or self.KEY_PREFIX
         self._logger = logger
         self._max_bytes = max_bytes
         self._unsaved = {}
         self.calls = 0
 
-    @classmethod
-    def key_for(cls, trigger_ref):
-        """Return the datastore key (without the local prefix) for a trigger ref."""
-        return cls.KEY_PREFIX + trigger_ref
+    def key_for(self, trigger_ref):
+        """Return the datastore key (without the local prefix) for a trigger ref.
+
+        ``<key_prefix><trigger ref>``; the prefix is ``state:`` unless another was given (the
+        ASDM sensor keeps its reconciliation memory under ``reconcile:``).
+        """
+        return self._key_prefix + trigger_ref
 
     def load(self, trigger_ref):
         """Return the stored state dict for ``trigger_ref``, or None when there is none yet.

@@ -116,6 +116,18 @@ class TriggerWatches(object):
         self._logger.info("%s %s removed", self._kind, ref)
         return entry[1]
 
+    def disable(self, ref, message):
+        """Stop watching ``ref`` because its setup is unusable; log ``message`` once as an error.
+
+        The trigger stays in ``invalid`` until StackStorm adds it again (a rule edited or
+        re-enabled, or the sensor restarted), which checks it afresh.
+        """
+        if self._entries.pop(ref, None) is None:
+            return
+        self._problems.pop(ref, None)
+        self.invalid[ref] = message
+        self._logger.error("%s %s disabled: %s", self._kind, ref, message)
+
     def problem(self, ref, message):
         """Log a poll problem of ``ref`` as a warning, once until it changes or clears."""
         if self._problems.get(ref) != message:

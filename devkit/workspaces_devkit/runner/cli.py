@@ -7,6 +7,7 @@ Subcommands::
     dispatch  dispatch a trigger by hand and run the matching rules' actions
     action    run one action with k=v parameters, the local twin of `st2 run`
     validate  check every content file as StackStorm's registration would
+    preflight check the config against the databases, Workspaces and folders (exit 1 on a problem)
     demo      the whole pack against the Workspaces emulator and sample data, then a summary
     api       serve the StackStorm API for the real `st2` CLI (see docs/st2_cli.md)
 """
@@ -143,6 +144,44 @@ def cmd_validate(args):
     return 1 if errors else 0
 
 
+def rule_directories(pack):
+    """Return ``(label, directory)`` of every enabled rule on ``workspaces.file_detected``."""
+    found = []
+    for rule in pack.rules:
+        trigger = rule.raw.get("trigger") or {}
+        directory = (trigger.get("parameters") or {}).get("directory")
+        if rule.enabled and trigger.get("type") == "workspaces.file_detected" and directory:
+            found.append(("rule %s" % rule.ref, directory))
+    return found
+
+
+def cmd_preflight(args):
+    """Run the pack's preflight with the local config; exit 1 when anything is wrong."""
+    from workspaces_devkit.content import load_pack
+    from workspaces_devkit.kvstore import JsonFileKeyValueStore
+    from workspaces_devkit.runner.local import load_config
+
+    pack = load_pack(args.pack_dir)
+    shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
+    if shared_lib not in sys.path:
+        sys.path.insert(0, shared_lib)
+    from workspaces_pack.preflight import run_preflight
+
+    state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+    path = os.path.join(state_dir, "datastore.json")
+    store = JsonFileKeyValueStore(path) if os.path.exists(path) else None
+
+    def kv_get(name):  # {{ st2kv.system.x }} config values, from the runner's datastore
+        return store.get(name) if store is not None else None
+    config = load_config(pack, args.config, kv_get=kv_get)
+    report = run_preflight(config, directories=rule_directories(pack))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
 def cmd_demo(args):
     """Run the demo."""
     from workspaces_devkit.demo import run_demo
@@ -194,6 +233,11 @@ def build_parser():
     validate.add_argument("--state-dir", help="folder of the local datastore (default "
                           "<pack>/.local)")
     validate.set_defaults(func=cmd_validate)
+    preflight = sub.add_parser("preflight", help="check the config against databases, Workspaces"
+                               " and folders")
+    _add_common(preflight)
+    preflight.add_argument("--json", action="store_true", help="print the report as JSON")
+    preflight.set_defaults(func=cmd_preflight)
     demo = sub.add_parser("demo", help="run the end-to-end demo and print a summary")
     demo.add_argument("--duration", type=float, default=60.0,
                       help="longest the pack runs (it stops earlier once all is done)")

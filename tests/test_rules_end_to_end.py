@@ -90,14 +90,17 @@ def test_every_shipped_rule_is_covered_here():
 def _asdm_payloads(mous_uid):
     """The alma_asdm payloads for an EB whose MOUS is ``mous_uid`` (None: the archive has none)
     that the trigger type's payload_schema accepts: the MOUS absent, null or empty, with or
-    without ``mous_found``."""
+    without ``mous_found``, from the hourly poll or from the reconciliation."""
     base = {"eb_uid": EB, "project_code": "2017.1.00886.L", "qa0_status": "Pass",
             "end_time": "2026-11-25T10:00:00Z"}
     if mous_uid is None:
-        shapes = [{}, {"mous_uid": None}, {"mous_uid": ""},
-                  {"mous_uid": "", "mous_found": False}, {"mous_uid": None, "mous_found": False}]
+        mous_shapes = [{}, {"mous_uid": None}, {"mous_uid": ""},
+                       {"mous_uid": "", "mous_found": False},
+                       {"mous_uid": None, "mous_found": False}]
     else:
-        shapes = [{"mous_uid": mous_uid}, {"mous_uid": mous_uid, "mous_found": True}]
+        mous_shapes = [{"mous_uid": mous_uid}, {"mous_uid": mous_uid, "mous_found": True}]
+    shapes = [dict(shape, source=source) for shape in mous_shapes
+              for source in ("new", "reconcile")]
     spec = load_pack(PACK_DIR).trigger_types()["workspaces.alma_asdm"]
     payloads = [dict(base, **shape) for shape in shapes]
     return [p for p in payloads if not payload_errors("workspaces.alma_asdm", spec, p)]

@@ -9,6 +9,8 @@ actions/lib), and ``devkit/`` for the emulator, the runner and the metadata help
 import os
 import sys
 
+import pytest
+
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVKIT_DIR = os.path.join(PACK_DIR, "devkit")
 STAND_INS_DIR = os.path.join(DEVKIT_DIR, "stand_ins")
@@ -44,6 +46,15 @@ NEEDS_NATIVE_THREADS = {
               "outside StackStorm; under st2-run-pack-tests this process is eventlet-patched and "
               "their in-process servers and subprocess waits cannot run side by side",
 }
+
+
+@pytest.fixture(autouse=True)
+def _close_archive_connections():
+    """After each test, close the pack's pooled archive connections (each test has fresh
+    databases; left open, they reach PostgreSQL's connection limit in a long run)."""
+    yield
+    from workspaces_pack.archive import dispose_engines
+    dispose_engines()
 
 
 def pytest_configure(config):

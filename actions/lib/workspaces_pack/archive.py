@@ -22,7 +22,8 @@ from workspaces_pack.uids import canonical_uid, parse_delivery_name, stored_uid_
 
 __all__ = ["ArchiveError", "ArchiveUnavailable", "SchemaMismatch", "UnknownUids",
            "engine_for", "AlmaArchive", "MetadataArchive", "glob_to_like",
-           "to_epoch", "from_epoch", "iso_utc", "chunks", "MANUAL_CALIBRATION_SCRIPT"]
+           "to_epoch", "from_epoch", "iso_utc", "chunks", "MANUAL_CALIBRATION_SCRIPT",
+           "run_checked", "describe_database_error", "dispose_engines"]
 
 IN_CHUNK = 500  # Oracle allows at most 1000 values in one IN list
 MANUAL_CALIBRATION_SCRIPT = "%scriptFor%Cal%"
@@ -62,11 +63,25 @@ class UnknownUids(ArchiveError):
         self.uids = list(uids)
 
 
-def _describe(error):
+def describe_database_error(error):
     """Return a one-line description of a driver error, without SQL text or parameters."""
     original = getattr(error, "orig", None) or error
     text = str(original).strip().splitlines()[0] if str(original).strip() else ""
     return "%s: %s" % (type(original).__name__, text[:200])
+
+
+def dispose_engines():
+    """Close the pooled connections of every engine ``engine_for`` made, and forget them.
+
+    A sensor or action process uses one or two URLs for its life; a process that goes through
+    many databases (the test suite: a fresh database per test) calls this between them, or the
+    idle pooled connections add up to the server's connection limit.
+    """
+    with _ENGINES_LOCK:
+        engines = list(_ENGINES.values())
+        _ENGINES.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 def engine_for(url, timeout_seconds=10):
@@ -148,7 +163,7 @@ def _mismatch(connection, specs):
         return []
 
 
-def _run(engine, function, specs, what="archive", begin=False):
+def run_checked(engine, function, specs, what="archive", begin=False):
     """Run ``function(connection)``; turn driver errors into ``ArchiveError``s without SQL text.
 
     A failed statement is followed by a check of ``specs`` (the tables it uses): a configured
@@ -156,10 +171,8 @@ def _run(engine, function, specs, what="archive", begin=False):
     """
     try:
         connection = engine.connect()
-    except sa_exc.DBAPIError as error:
-        raise ArchiveUnavailable("%s database error (%s)" % (what, _describe(error)))
     except sa_exc.SQLAlchemyError as error:
-        raise ArchiveError("%s query failed (%s)" % (what, _describe(error)))
+        raise _archive_error(what, error)
     with connection:
         try:
             if begin:
@@ -172,9 +185,15 @@ def _run(engine, function, specs, what="archive", begin=False):
             mismatch = _mismatch(connection, specs)
             if mismatch:
                 raise SchemaMismatch(mismatch)
-            if isinstance(error, sa_exc.DBAPIError):
-                raise ArchiveUnavailable("%s database error (%s)" % (what, _describe(error)))
-            raise ArchiveError("%s query failed (%s)" % (what, _describe(error)))
+            raise _archive_error(what, error)
+
+
+def _archive_error(what, error):
+    """The ``ArchiveError`` for a SQLAlchemy ``error`` (``ArchiveUnavailable`` for a driver one)."""
+    text = describe_database_error(error)
+    if isinstance(error, sa_exc.DBAPIError):
+        return ArchiveUnavailable("%s database error (%s)" % (what, text))
+    return ArchiveError("%s query failed (%s)" % (what, text))
 
 
 def _expanding(name, values):
@@ -244,7 +263,7 @@ class AlmaArchive(object):
                 mous = mouses.get(item.pop("sched_block_uid"))
                 item.update(mous_uid=mous or "", mous_found=mous is not None)
             return list(found.values())
-        return _run(self.engine, query, self.schema.specs_for("alma_asdm_sensor"), "ALMA")
+        return run_checked(self.engine, query, self.schema.specs_for("alma_asdm_sensor"), "ALMA")
 
     def deliveries_statement(self, since, until, qa2_values):
         """Return the SELECT of deliveries dated in [since, until], oldest first."""
@@ -290,7 +309,8 @@ class AlmaArchive(object):
             self._add_calibrateable(connection, parsed)
             self._add_eb_uids(connection, parsed)
             return deliveries
-        return _run(self.engine, query, self.schema.specs_for("alma_calibration_sensor"), "ALMA")
+        specs = self.schema.specs_for("alma_calibration_sensor")
+        return run_checked(self.engine, query, specs, "ALMA")
 
     def calibration_rule_statements(self, mous_uids):
         """Return the two SELECTs of NRAO's rule for ``mous_uids`` (at most ``IN_CHUNK``): MOUSes
@@ -399,4 +419,4 @@ class MetadataArchive(object):
                 connection.execute(self._update_statement(stored_uid_forms(chunk), status))
             return [{"eb_uid": uid, "previous_status": previous[form][0], "new_status": status,
                      "changed": form in to_change} for uid, form in canonical]
-        return _run(self.engine, mark, [self.spec], "archive metadata", begin=True)
+        return run_checked(self.engine, mark, [self.spec], "archive metadata", begin=True)

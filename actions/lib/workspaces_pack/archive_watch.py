@@ -119,15 +119,14 @@ def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind,
                                    kind, row[id_key], error)
             break
         done.append(row)
-    dispatched = len([row for row in done if not row.get("skip_reason")])
-    if dispatched:
-        context.logger.info("trigger %s: %d new %s dispatched", ref, dispatched, kind)
+    sent = [row for row in done if not row.get("skip_reason")]
+    if sent:
+        context.logger.info("trigger %s: %d new %s dispatched", ref, len(sent), kind)
     watch.mark_handled(done, id_key, time_key)
     save_state_if_changed(context.state, context.logger, ref, watch)
-    sent = [row for row in done if not row.get("skip_reason")]
     if sent and after_dispatch is not None:
         after_dispatch(sent)
-    return dispatched
+    return len(sent)
 
 
 class SensorContext(object):

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from workspaces_pack import archive_schema
-from workspaces_pack.archive import _describe as describe_database_error
+from workspaces_pack.archive import describe_database_error
 from workspaces_pack.archive import ArchiveError, engine_for
 from workspaces_pack.client import (WorkspacesClient, WorkspacesError, WorkspacesHttpError,
                                     WorkspacesNotFound, WorkspacesUnavailable)

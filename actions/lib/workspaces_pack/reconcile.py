@@ -22,7 +22,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive import _run as run_checked
+from workspaces_pack.archive import run_checked
 from workspaces_pack.archive import (AlmaArchive, ArchiveError, engine_for, from_epoch,
                                      to_epoch)
 from workspaces_pack.archive_schema import schema_map

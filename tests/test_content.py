@@ -25,15 +25,6 @@ def test_pack_content_is_valid():
     assert not errors, "invalid pack content:\n" + _describe(errors)
 
 
-def test_every_yaml_and_json_file_parses():
-    for root, dirs, files in os.walk(PACK_DIR):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
-        for name in files:
-            if name.endswith((".yaml", ".yml", ".yaml.example")):
-                with open(os.path.join(root, name)) as handle:
-                    yaml.safe_load(handle)
-
-
 def test_pack_ref_is_workspaces():
     assert load_pack(PACK_DIR).ref == "workspaces"
 
@@ -119,8 +110,7 @@ def _first(folder):
     directory = os.path.join(PACK_DIR, folder)
     names = sorted(n for n in os.listdir(directory) if n.endswith(".yaml")) \
         if os.path.isdir(directory) else []
-    if not names:
-        pytest.skip("no %s yet" % folder)
+    assert names, "the pack has no %s/*.yaml to break a copy of" % folder
     return folder + "/" + names[0]
 
 

@@ -21,15 +21,17 @@ Run it alone with ``python -m workspaces_devkit.emulator --port 3457``: both ser
 the one port (the capability routes and the workflow routes do not overlap).
 """
 
-import argparse
 import base64
 import itertools
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from workspaces_devkit.command_errors import OneLineParser, PortInUse, listening
 
 __all__ = ["WorkspacesEmulator", "DEFAULT_CAPABILITIES", "DEFAULT_WORKFLOWS"]
 
@@ -37,6 +39,8 @@ DEFAULT_CAPABILITIES = ("null", "download", "std_calibration", "std_cms_imaging"
                         "std_restore_imaging", "ingest_obs", "ingest_cal")
 DEFAULT_WORKFLOWS = ("null", "ingest_obs", "ingest_cal", "std_calibration", "download")
 TERMINAL_STATES = ("Complete", "Failed", "Cancelled", "Error")
+#: What a handler meets when its client closed the connection first.
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 _NAME = r"(?P<name>[^/]+)"
 _ID = r"(?P<id>[0-9]+)"
@@ -121,8 +125,12 @@ class WorkspacesEmulator(object):
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self, host="127.0.0.1", port=0):
-        """Serve on ``host:port`` (0 picks a free port) in a background thread; return the URL."""
-        self._server = _Server((host, port), _Handler, self)
+        """Serve on ``host:port`` (0 picks a free port) in a background thread; return the URL.
+
+        A port another program holds raises ``command_errors.PortInUse`` naming ``--port``.
+        """
+        self._server = listening(lambda: _Server((host, port), _Handler, self), host, port,
+                                 "--port")
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="ws-emulator", daemon=True)
         self._thread.start()
@@ -334,6 +342,13 @@ class _Server(ThreadingHTTPServer):
             self.emulator.connections += 1
         ThreadingHTTPServer.process_request(self, request, client_address)
 
+    def handle_error(self, request, client_address):
+        """A client that went away before its answer (a read timeout, a killed process) is
+        normal for a service: no traceback; anything else is reported as socketserver does."""
+        if isinstance(sys.exc_info()[1], CLIENT_GONE):
+            return
+        ThreadingHTTPServer.handle_error(self, request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -397,21 +412,30 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _dispatch
 
 
-def main():
-    """Run the emulator in the foreground."""
-    parser = argparse.ArgumentParser(description="Emulated NRAO Workspaces services")
+def main(argv=None):
+    """Run the emulator in the foreground; return the exit status."""
+    parser = OneLineParser(prog="python -m workspaces_devkit.emulator",
+                           description="Emulated NRAO Workspaces services")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3457)
+    parser.add_argument("--port", type=int, default=3457,
+                        help="port of both services (default 3457; 0 picks a free one)")
     parser.add_argument("--executing-seconds", type=float, default=2.0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     emulator = WorkspacesEmulator(executing_seconds=args.executing_seconds)
-    print("Workspaces emulator on %s" % emulator.start(args.host, args.port), flush=True)
+    try:
+        url = emulator.start(args.host, args.port)
+    except PortInUse as error:
+        sys.stderr.write("%s: %s; the pack config's capability_service_url and "
+                         "workflow_service_url must then name that port\n" % (parser.prog, error))
+        return 1
+    print("Workspaces emulator on %s" % url, flush=True)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         emulator.stop()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,6 +18,8 @@ import logging
 import os
 import sys
 
+from workspaces_devkit.command_errors import CommandLineError, OneLineParser
+
 __all__ = ["main", "parse_kv"]
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -90,11 +92,19 @@ def cmd_sensor(args):
     return 0
 
 
+def _json_option(value, option):
+    try:
+        return json.loads(value)
+    except ValueError as error:
+        raise CommandLineError("%s is not JSON (%s): quote it for the shell, e.g. "
+                               "%s '{\"name\": \"value\"}'" % (option, error, option))
+
+
 def cmd_dispatch(args):
     """Dispatch one trigger instance by hand."""
+    payload = _json_option(args.payload, "--payload")
+    parameters = _json_option(args.parameters, "--parameters") if args.parameters else None
     runner = _runner(args, sensors=[])
-    payload = json.loads(args.payload)
-    parameters = json.loads(args.parameters) if args.parameters else None
     if args.trigger not in runner.trigger_types:
         raise SystemExit("unknown trigger type %r (known: %s)" % (
             args.trigger, ", ".join(sorted(runner.trigger_types))))
@@ -197,9 +207,11 @@ def _make_runtime(args):
 
 def build_parser():
     """Return the argparse parser of ``workspaces-local``."""
-    parser = argparse.ArgumentParser(prog="workspaces-local", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n", 2)[2])
+    parser = OneLineParser(prog="workspaces-local", description=__doc__.split("\n")[0],
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog=__doc__.split("\n", 2)[2],
+                           hints={"command": "give one of them, e.g. `workspaces-local demo` "
+                                             "(`workspaces-local --help` says what each does)"})
     parser.add_argument("-v", "--verbose", action="store_true", help="show the pack's logs")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run sensors, rules and actions in the foreground")
@@ -214,7 +226,10 @@ def build_parser():
                              help="do not reload sensors when their files change")
     run.set_defaults(func=cmd_run)
     sensor.set_defaults(func=cmd_sensor)
-    dispatch = sub.add_parser("dispatch", help="dispatch a trigger by hand")
+    dispatch = sub.add_parser("dispatch", help="dispatch a trigger by hand", hints={
+        "--payload": "give the trigger instance's payload as JSON with the fields of the "
+                     "trigger type's payload_schema, e.g. --payload "
+                     "'{\"path\": \"/data/a.dat\", ...}'"})
     _add_common(dispatch)
     dispatch.add_argument("trigger", help="trigger type, e.g. workspaces.alma_asdm")
     dispatch.add_argument("--payload", required=True, help="payload as JSON")
@@ -252,13 +267,33 @@ def build_parser():
     return parser
 
 
+def _command_parser(parser, args):
+    """The parser of the subcommand in ``args`` (its errors name it), else ``parser``."""
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        chosen = (getattr(action, "choices", None) or {}).get(getattr(args, "command", None))
+        if chosen is not None:
+            return chosen
+    return parser
+
+
 def main(argv=None):
-    """Entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Entry point; returns the exit status (2: the command line cannot be carried out)."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    command = _command_parser(parser, args)
+    if unknown:
+        command.error("unrecognized arguments: %s" % " ".join(unknown))
+    config = getattr(args, "config", None)
+    if config and not os.path.isfile(config):
+        command.fail("no pack config at %s: give the path of one (`cp workspaces.yaml.example "
+                     "workspaces.yaml` starts one), or leave --config out to run with "
+                     "config.schema.yaml's defaults" % config)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
+    except CommandLineError as error:
+        command.fail(str(error))
     except Exception as error:  # a clear one-line error rather than a traceback for users
         from workspaces_devkit.runner.local import ConfigInvalid
         if isinstance(error, ConfigInvalid):

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 
+from workspaces_devkit.command_errors import PortInUse
 from workspaces_devkit.st2api.auth import DEFAULT_TOKEN_TTL
 from workspaces_devkit.st2api.htpasswd import add_user
 from workspaces_devkit.st2api.service import DEFAULT_API_PORT, DEFAULT_AUTH_PORT, build_api
@@ -88,7 +89,10 @@ def start_api_from_args(args, pack, run_action, kv_store, prefix="", out=sys.std
                            auth_port=auth_port, token_ttl=getattr(args, dest + "token_ttl"),
                            rules_dir=rules_dir, runner=runner, webui_dir=webui_dir,
                            config=config)
-    except (ValueError, RuntimeError, OSError) as error:  # no htpasswd, no backend, port taken
+    except PortInUse as error:  # the flag of this command: --port, or --api-port for `run`
+        raise SystemExit("workspaces-local: cannot serve the st2 API: %s" % PortInUse(
+            error.host, error.port, error.flag.replace("--", "--" + prefix, 1)))
+    except (ValueError, RuntimeError, OSError) as error:  # no htpasswd, no backend
         raise SystemExit("workspaces-local: cannot serve the st2 API: %s" % error)
     server.start()
     if host not in ("127.0.0.1", "localhost", "::1"):

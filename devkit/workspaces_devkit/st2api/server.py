@@ -15,6 +15,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from workspaces_devkit.command_errors import listening
 from workspaces_devkit.st2api.prefixes import upstream_path
 from workspaces_devkit.st2api.routes import Request
 
@@ -113,6 +114,8 @@ class ApiServer(object):
     """Serves a ``Router`` on ``host:port`` (API) and optionally ``host:auth_port`` (auth).
 
     Port 0 picks a free port; ``api_url``/``auth_url`` give the URLs to hand the ``st2`` CLI.
+    A port another program holds raises ``command_errors.PortInUse`` naming ``--port`` or
+    ``--auth-port``.
     ``auth_port=None`` means one listener serves both. ``webui`` (a ``webui.WebUi``) serves an
     st2web build on the listeners too (``webui_url``).
     """
@@ -122,9 +125,16 @@ class ApiServer(object):
         self._router = router
         self.webui = webui
         self.host = host
-        self._servers = [ThreadingHTTPServer((host, port), handler)]
+        self._servers = [listening(lambda: ThreadingHTTPServer((host, port), handler),
+                                   host, port, "--port")]
         if auth_port is not None:
-            self._servers.append(ThreadingHTTPServer((host, auth_port), handler))
+            try:
+                self._servers.append(listening(
+                    lambda: ThreadingHTTPServer((host, auth_port), handler), host, auth_port,
+                    "--auth-port"))
+            except OSError:
+                self._servers[0].server_close()
+                raise
         for server in self._servers:
             server.daemon_threads = True
         self._threads = []

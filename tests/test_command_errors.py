@@ -1,0 +1,135 @@
+"""A newcomer's mistakes on the devkit's command lines get one line that says what to do.
+
+Each case runs the command as a user would (a subprocess) and checks its exit status and that it
+printed one line, naming the thing to change, and no traceback.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from conftest import NEEDS_NATIVE_THREADS
+from workspaces_devkit.emulator import WorkspacesEmulator
+
+pytestmark = pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOCAL = os.path.join(PACK_DIR, "devkit", "bin", "workspaces-local")
+TIMEOUT = 60
+
+
+def _run(*command, cwd=None):
+    done = subprocess.run(list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=TIMEOUT, cwd=cwd)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def _one_line(done):
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def _local(*arguments):
+    return _run(sys.executable, LOCAL, *arguments)
+
+
+@pytest.fixture
+def taken_port():
+    """A port another program listens on."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        yield holder.getsockname()[1]
+
+
+def test_dispatch_without_a_payload_says_to_give_one_as_json():
+    done = _local("dispatch", "workspaces.file_detected")
+    assert done.returncode == 2
+    line = _one_line(done)
+    assert line.startswith("workspaces-local dispatch: ")
+    assert "--payload" in line and "JSON" in line and "payload_schema" in line
+
+
+def test_a_payload_that_is_not_json_says_how_to_quote_it():
+    done = _local("dispatch", "workspaces.file_detected", "--payload", "{path: x}")
+    assert done.returncode == 2
+    line = _one_line(done)
+    assert "--payload is not JSON" in line
+    assert """--payload '{"name": "value"}'""" in line
+
+
+def test_a_bad_flag_names_the_flag_and_the_subcommands_help():
+    done = _local("run", "--poll-intervall", "1")
+    assert done.returncode == 2
+    assert _one_line(done) == ("workspaces-local run: unrecognized arguments: --poll-intervall 1 "
+                               "(`workspaces-local run --help` lists what it takes)")
+
+
+def test_no_subcommand_names_them():
+    done = _local()
+    assert done.returncode == 2
+    line = _one_line(done)
+    assert "workspaces-local demo" in line and "--help" in line
+
+
+def test_a_missing_config_file_names_it_and_the_example(tmp_path):
+    missing = str(tmp_path / "workspaces.yaml")
+    for command in (["sensor", "FileMonitorSensor"], ["validate"]):
+        done = _local(*(command + ["--config", missing, "--state-dir", str(tmp_path)]))
+        assert done.returncode == 2, (command, done.stderr)
+        line = _one_line(done)
+        assert line.startswith("workspaces-local %s: no pack config at %s: " % (command[0],
+                                                                                missing)), line
+        assert "workspaces.yaml.example" in line
+
+
+def test_the_st2_api_on_a_port_in_use_names_the_port_and_the_flag(tmp_path, taken_port):
+    from workspaces_devkit.st2api.htpasswd import add_user
+
+    htpasswd = str(tmp_path / "htpasswd")
+    add_user(htpasswd, "alice", "secret", rounds=4)
+    done = _local("api", "--htpasswd", htpasswd, "--port", str(taken_port),
+                  "--state-dir", str(tmp_path / "state"))
+    assert done.returncode == 1
+    line = _one_line(done)
+    assert "port %d on 127.0.0.1 is already in use" % taken_port in line
+    assert "--port PORT" in line
+    done = _local("run", "--api-htpasswd", htpasswd, "--api-port", str(taken_port),
+                  "--state-dir", str(tmp_path / "state"), "--duration", "0")
+    assert done.returncode == 1
+    assert "--api-port PORT" in _one_line(done)
+
+
+def test_the_emulator_on_a_port_in_use_names_the_port_and_the_flag(taken_port):
+    done = _run(sys.executable, "-m", "workspaces_devkit.emulator", "--port", str(taken_port),
+                cwd=os.path.join(PACK_DIR, "devkit"))
+    assert done.returncode == 1
+    line = _one_line(done)
+    assert "port %d on 127.0.0.1 is already in use" % taken_port in line
+    assert "--port PORT" in line and "capability_service_url" in line
+
+
+def test_a_client_that_went_away_is_no_error_for_the_emulator(capsys):
+    """The fault tests' read timeouts close connections before the slow answer is written."""
+    emulator = WorkspacesEmulator()
+    emulator.start()
+    try:
+        server = emulator._server
+        for gone in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise gone
+            except OSError:
+                server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise ValueError("a bug in a handler")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError: a bug in a handler" in capsys.readouterr().err
+    finally:
+        emulator.stop()

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL = os.path.join(PACK_DIR, "devkit", "bin", "workspaces-local")
 TRIGGER_LINE = re.compile(r"trigger\s+workspaces\.file_detected path=(\S+)")
+POLL_DONE = re.compile(r"FileMonitorSensor: poll (\d+) done")
 
 
 class SensorProcess(object):
@@ -31,8 +32,8 @@ class SensorProcess(object):
 
     def __init__(self, pack, state_dir):
         self.lines = []
-        self.process = subprocess.Popen(
-            [sys.executable, LOCAL, "sensor", "FileMonitorSensor", "--pack-dir", pack,
+        self.process = subprocess.Popen(  # -v: the runner logs each finished poll
+            [sys.executable, LOCAL, "-v", "sensor", "FileMonitorSensor", "--pack-dir", pack,
              "--state-dir", state_dir, "--poll-interval", "0.2", "--no-reload"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -45,6 +46,12 @@ class SensorProcess(object):
     def reported(self):
         """File paths this process dispatched, in order."""
         return [m.group(1) for m in (TRIGGER_LINE.search(line) for line in list(self.lines)) if m]
+
+    def polls(self):
+        """How many polls this process has finished."""
+        done = [int(m.group(1)) for m in (POLL_DONE.search(line) for line in list(self.lines))
+                if m]
+        return max(done) if done else 0
 
     def wait_for(self, condition, timeout):
         """Wait until ``condition()`` holds; fail with the process output otherwise."""
@@ -80,9 +87,9 @@ def test_sigkill_mid_poll_then_restart_loses_nothing(tmp_path):
     state_dir = str(tmp_path / "state")
     first = SensorProcess(pack, state_dir)
     try:
-        first.wait_for(lambda: any("FileMonitorSensor started" in line for line in first.lines),
-                       timeout=60)
-        time.sleep(0.5)  # at least one poll: the (empty) baseline is saved
+        # The first poll takes the (empty) folder as the baseline; files made before it ends
+        # would be the baseline, never reported.
+        first.wait_for(lambda: first.polls() >= 1, timeout=60)
         created = []
         for index in range(3000):
             path = incoming / ("burst%05d.dat" % index)
@@ -98,7 +105,8 @@ def test_sigkill_mid_poll_then_restart_loses_nothing(tmp_path):
     try:
         second.wait_for(lambda: set(second.reported()) >= set(created) - set(before_kill),
                         timeout=180)
-        time.sleep(1.0)  # a few more polls: nothing more may come
+        settled = second.polls()
+        second.wait_for(lambda: second.polls() >= settled + 2, timeout=60)  # nothing more comes
     finally:
         second.stop()
     after = second.reported()

@@ -67,10 +67,17 @@ class _FaultBase(BaseActionTestCase):
                             "request %s exists in Workspaces but the result says: %s"
                             % (requests[0]["id"], result.get("message")))
 
+    def wait_until_every_call_is_answered(self):
+        """Wait until the emulator has finished every call it received (its log has them all)."""
+        deadline = time.time() + 20
+        while self.emulator.api_calls < self.calls_received["calls"]:
+            self.assertLess(time.time(), deadline, "the emulator never finished a call")
+            time.sleep(0.01)
+
     def _each_fault_on_call(self, call_number, kind, **inject):
         """Let ``call_number - 1`` calls through, then inject one fault, and run the action."""
         original = self.emulator.next_fault
-        state = {"calls": 0}
+        state = self.calls_received = {"calls": 0}
 
         def next_fault():
             state["calls"] += 1
@@ -113,7 +120,7 @@ class _FaultBase(BaseActionTestCase):
         for call_number in (1, 2):
             self.emulator.reset()
             output = self._each_fault_on_call(call_number, "slow", seconds=0.8)
-            time.sleep(0.9)  # let the slow call finish on the server side before counting
+            self.wait_until_every_call_is_answered()  # the slow one may still create a request
             self.assert_truthful(output)
 
     def test_slow_answer_within_the_read_timeout_succeeds(self):

@@ -15,8 +15,24 @@ from workspaces_devkit.runner.operators import OPERATORS, evaluate
 from workspaces_devkit.runner.rules import RuleEngine
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RECENT = (datetime.datetime.utcnow() - datetime.timedelta(seconds=30)).isoformat()
-OLD = (datetime.datetime.utcnow() - datetime.timedelta(hours=3)).isoformat()
+
+
+class _Ago(object):
+    """A time ``seconds`` before the test runs (a fixed test id, so parallel workers agree)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __repr__(self):
+        return "%ds_ago" % self.seconds
+
+    def isoformat(self):
+        """The moment, as the ISO text a payload carries."""
+        return (datetime.datetime.utcnow() - datetime.timedelta(seconds=self.seconds)).isoformat()
+
+
+RECENT = _Ago(30)
+OLD = _Ago(3 * 3600)
 
 CASES = [
     ("equals", "Pass", "Pass", True), ("equals", "Pass", "pass", False),
@@ -46,6 +62,8 @@ CASES = [
 
 @pytest.mark.parametrize("operator,value,pattern,expected", CASES)
 def test_operator_table(operator, value, pattern, expected):
+    if isinstance(value, _Ago):
+        value = value.isoformat()
     assert evaluate({"type": operator, "pattern": pattern}, value, pattern) is expected
 
 

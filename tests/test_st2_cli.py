@@ -73,7 +73,9 @@ class Cli(object):
         self.env = {key: value for key, value in os.environ.items()
                     if not key.startswith("ST2_")}
         self.env.update({
-            "HOME": self.home, "ST2_CONFIG_FILE": self.config, "TERM": "dumb",
+            # COLUMNS: st2client sizes its tables to the terminal, else to 150 columns (its
+            # default); a parallel test worker may or may not have a terminal.
+            "HOME": self.home, "ST2_CONFIG_FILE": self.config, "TERM": "dumb", "COLUMNS": "150",
             "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONWARNINGS": "ignore",
             "ST2_BASE_URL": "http://127.0.0.1", "ST2_API_URL": service.api_url,
             "ST2_AUTH_URL": service.auth_url})

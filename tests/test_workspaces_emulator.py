@@ -1,7 +1,6 @@
 """The Workspaces emulator behaves like the service: state machine, errors, faults, controls."""
 
 import json
-import time
 import unittest
 
 import requests
@@ -13,7 +12,9 @@ class EmulatorTest(unittest.TestCase):
     """Plain HTTP against the emulator."""
 
     def setUp(self):
-        self.emulator = WorkspacesEmulator(submitted_seconds=0.05, executing_seconds=0.1)
+        self.now = 1000.0  # the emulator's clock: requests change state as a test moves it
+        self.emulator = WorkspacesEmulator(submitted_seconds=0.05, executing_seconds=0.1,
+                                           clock=lambda: self.now)
         self.url = self.emulator.start()
         self.addCleanup(self.emulator.stop)
 
@@ -24,16 +25,12 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual(created.json()["state"], "Created")
         submitted = requests.post(self.url + "/capability/request/%d/submit" % request_id)
         self.assertEqual(submitted.json()["state"], "Submitted")
-        seen = set()
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            state = requests.get(self.url + "/capability/request/%d" % request_id).json()["state"]
-            seen.add(state)
-            if state == "Complete":
-                break
-            time.sleep(0.01)
-        self.assertIn("Executing", seen)
-        self.assertIn("Complete", seen)
+        states = []
+        for seconds in (0.04, 0.02, 0.09, 0.02):  # Submitted 0.05 s, then Executing 0.1 s
+            self.now += seconds
+            states.append(requests.get(
+                self.url + "/capability/request/%d" % request_id).json()["state"])
+        self.assertEqual(states, ["Submitted", "Executing", "Executing", "Complete"])
         again = requests.post(self.url + "/capability/request/%d/submit" % request_id)
         self.assertEqual(again.status_code, 409)
 

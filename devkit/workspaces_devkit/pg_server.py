@@ -93,15 +93,30 @@ class PostgresServer(object):
             first = True
         else:
             first = False
-        options = "-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off " \
-                  "-c synchronous_commit=off -c full_page_writes=off" % (self.port, self.root)
-        self._run("pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-w", "-t", "60",
-                  "-o", options, "start")
+        for attempt in range(3):
+            options = "-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off " \
+                      "-c synchronous_commit=off -c full_page_writes=off" % (self.port, self.root)
+            try:
+                self._run("pg_ctl", "-D", self.data_dir, "-l", self.log_file, "-w", "-t", "60",
+                          "-o", options, "start")
+                break
+            except PostgresUnavailable:
+                # Another process (a parallel test worker) took the free port first: a new one.
+                if attempt == 2 or not first or not self._port_was_taken():
+                    raise
+                self.port = _free_port()
         self.running = True
         if first:
             self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
                       self.database)
         return self
+
+    def _port_was_taken(self):
+        try:
+            with open(self.log_file, errors="replace") as log:
+                return "could not bind" in log.read()
+        except OSError:
+            return False
 
     def stop(self):
         """Stop the server (fast shutdown: open connections are cut, as in an outage)."""

@@ -19,6 +19,9 @@ import uuid
 
 from workspaces_devkit.kvstore import LocalDatastoreService
 
+#: The runner's own log (``workspaces-local -v`` shows it): one line per finished poll.
+LOG = logging.getLogger(__name__)
+
 __all__ = ["LocalSensorService", "SensorHost", "triggers_for_sensor", "MAX_RESPAWNS"]
 
 MAX_RESPAWNS = 2
@@ -218,6 +221,7 @@ class SensorHost(object):
                     self._sync_triggers()
                 self.instance.poll()
                 self.polls += 1
+                LOG.info("%s: poll %d done", self.name, self.polls)
             except Exception as error:
                 if self.respawns >= MAX_RESPAWNS:
                     self.dead = True

@@ -7,7 +7,8 @@ parsed, the example config validated against config.schema.yaml, every resource 
 the pack tests. Each function here runs one of those checks the same way and returns a list of
 problems (strings; empty when the check passes). Registration is stood in for by the project's
 content validator (``workspaces_devkit.content.validate_pack``), which also validates the example
-config. ``devkit/bin/exchange-checks`` runs them all; ``tests/test_lint.py`` runs them in the suite.
+config. ``devkit/bin/exchange-checks`` runs them all (``.ci/run`` before the suite);
+``tests/test_exchange_checks.py`` checks that each one names a problem planted in a small copy.
 """
 
 import json

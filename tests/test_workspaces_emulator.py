@@ -1,7 +1,9 @@
 """The Workspaces emulator behaves like the service: state machine, errors, faults, controls."""
 
+import io
 import json
 import unittest
+from unittest import mock
 
 import requests
 
@@ -69,3 +71,20 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual([entry["status"] for entry in log], [200] * 5 + [504])
         session.post(self.url + "/workflows/null/requests/create", json={})
         self.assertEqual(len(session.get(self.url + "/_emulator/requests").json()["requests"]), 1)
+
+    def test_a_client_that_went_away_is_no_error(self):
+        """The fault tests' read timeouts close connections before a slow answer is written:
+        a service takes that in its stride, without a traceback on stderr."""
+        server = self.emulator._server
+        with mock.patch("sys.stderr", new_callable=io.StringIO) as stderr:
+            for gone in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+                try:
+                    raise gone
+                except OSError:
+                    server.handle_error(None, ("127.0.0.1", 1))
+            self.assertEqual(stderr.getvalue(), "")
+            try:
+                raise ValueError("a bug in a handler")
+            except ValueError:
+                server.handle_error(None, ("127.0.0.1", 1))
+            self.assertIn("ValueError: a bug in a handler", stderr.getvalue())

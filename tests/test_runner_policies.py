@@ -36,16 +36,23 @@ def test_at_the_threshold_a_delay_policy_holds_the_run_until_a_slot_frees():
     policies = ConcurrencyPolicies(FakePack(concurrency("p.a", 1)))
     heard = []
     entered = threading.Event()
+    held = threading.Event()
+
+    def hear(status):
+        heard.append(status)
+        if status == "delayed":
+            held.set()
 
     def second():
-        with policies.admit("p.a", heard.append):
+        with policies.admit("p.a", hear):
             entered.set()
 
     with policies.admit("p.a"):
         thread = threading.Thread(target=second)
         thread.start()
-        assert not entered.wait(0.3)
-        assert heard == ["delayed"]
+        assert held.wait(10), "the second run was neither delayed nor let in"
+        assert not entered.is_set() and heard == ["delayed"]
+        assert policies.active("p.a") == 1
     thread.join(10)
     assert entered.is_set() and heard == ["delayed", "requested"]
 

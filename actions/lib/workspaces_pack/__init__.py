@@ -3,5 +3,3 @@
 Sensors reach this package through ``sensors/workspaces_lib_path.py``; actions have ``actions/lib``
 on their path from StackStorm's python runner.
 """
-
-PACK_REF = "workspaces"

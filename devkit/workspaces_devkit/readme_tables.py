@@ -16,7 +16,8 @@ if __package__ in (None, ""):
 
 from workspaces_devkit.content import load_pack  # noqa: E402
 
-__all__ = ["COMMON_CONFIG_KEYS", "GENERATED_FILES", "render_blocks", "splice", "regenerated", "main"]
+__all__ = ["COMMON_CONFIG_KEYS", "GENERATED_FILES", "render_blocks", "splice", "regenerated",
+           "main"]
 
 BEGIN = "<!-- BEGIN GENERATED: %s -->"
 END = "<!-- END GENERATED: %s -->"
@@ -119,8 +120,9 @@ def _readme_actions(pack):
     for action in pack.actions:
         required = [name for name, prop in (action.parameters or {}).items()
                     if (prop or {}).get("required")]
-        out.append("| `%s` | %s | %s |" % (action.ref, ", ".join("`%s`" % r for r in required)
-                                           or "none", _cell(action.meta.get("description"))))
+        names = ", ".join("`%s`" % name for name in required) or "none"
+        out.append("| `%s` | %s | %s |" % (action.ref, names,
+                                           _cell(action.meta.get("description"))))
     return out
 
 

@@ -1,5 +1,6 @@
-"""README.md as a newcomer reads it: the local quickstart runs as written, its sample payload is
-one StackStorm would accept, and every relative link of the README and docs/ leads to a file.
+"""README.md as a newcomer reads it: the local quickstart runs as written, its sample payload and
+example rule are ones StackStorm would accept, and every relative link of the README and docs/
+leads to a file (and heading).
 
 The quickstart is the fenced block after the ``<!-- quickstart: ... -->`` marker, read from the
 README at test time, so the test cannot drift from the text. It runs in bash from the checkout
@@ -84,6 +85,16 @@ def test_the_readme_sample_payload_is_valid_for_its_trigger_type():
     spec = load_pack(PACK_DIR).trigger_types()[marker.group(1)]
     st2_schema.validate(payload, spec["payload_schema"], cls=st2_schema.CustomValidator,
                         use_default=True)
+
+
+def test_the_readme_example_rule_registers(tmp_path):
+    from workspaces_devkit.content import load_pack, overlay_rules
+
+    rule = fenced_block_after(_readme(), "<!-- example rule:")
+    (tmp_path / "example_rule.yaml").write_text(rule)
+    pack = load_pack(PACK_DIR)
+    assert overlay_rules(pack, str(tmp_path)) == []
+    assert [r.ref for r in pack.rules] == ["workspaces.alma_asdm_cycle_2019"]
 
 
 def _markdown_files():

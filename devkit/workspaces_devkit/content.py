@@ -25,7 +25,8 @@ from workspaces_devkit.st2meta import load_yaml
 __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
-    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER",
+    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "trigger_paths",
+    "path_in_schema",
 ]
 
 #: The file that marks a rules overlay directory as in use (even when it holds no rule).
@@ -494,7 +495,7 @@ def _check_positions_sort_in_st2_help(params, path, out):
                    POSITION_SORT_REASON))
 
 
-def _trigger_paths(text):
+def trigger_paths(text):
     """Yield the dotted ``trigger.x.y`` paths (and ``trigger.get("x")``) used in a template."""
     for match in TRIGGER_REF_IN_TEMPLATE_RE.finditer(text):
         parts = re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[['\"]([^'\"]+)['\"]\]", match.group(1))
@@ -504,7 +505,9 @@ def _trigger_paths(text):
         yield path
 
 
-def _path_in_schema(parts, schema):
+def path_in_schema(parts, schema):
+    """True when the payload path ``parts`` (``["a", "b"]`` for ``trigger.a.b``) can exist under
+    ``schema`` (below a free-form object or an array anything can)."""
     node = schema
     for part in parts:
         props = (node or {}).get("properties") or {}
@@ -611,8 +614,8 @@ def _check_rules(pack, out, require_description=True):
             field = "criteria.%s" % key
             if not str(key).startswith("trigger."):
                 out.add(path, field, "criteria keys look like trigger.<payload field>")
-            elif spec is not None and not _path_in_schema(key.split(".")[1:],
-                                                          spec.get("payload_schema")):
+            elif spec is not None and not path_in_schema(key.split(".")[1:],
+                                                         spec.get("payload_schema")):
                 out.add(path, field, "%s is not in the payload_schema of %s" % (key, type_ref))
             if not isinstance(criterion, dict) or "type" not in criterion:
                 out.add(path, field + ".type", "required field is missing")
@@ -645,8 +648,8 @@ def _check_rules(pack, out, require_description=True):
             texts = list(_strings(given)) + [str(c.get("pattern")) for c in criteria.values()
                                              if isinstance(c, dict)]
             for text in texts:
-                for parts in _trigger_paths(text):
-                    if not _path_in_schema(parts, spec.get("payload_schema")):
+                for parts in trigger_paths(text):
+                    if not path_in_schema(parts, spec.get("payload_schema")):
                         out.add(path, "action.parameters",
                                 "{{ trigger.%s }} is not in the payload_schema of %s"
                                 % (".".join(parts), type_ref))

@@ -18,7 +18,8 @@ import os
 from workspaces_devkit.st2meta import load_yaml
 
 __all__ = ["CONTRACT_DIR", "build_contract", "pack_version", "snapshot_path", "write_snapshot",
-           "load_snapshot", "snapshot_versions", "baseline", "parse_version", "contract_json"]
+           "load_snapshot", "snapshot_versions", "baseline", "previous_release", "parse_version",
+           "contract_json"]
 
 #: The folder (in the pack directory) that holds one ``<version>.json`` per released version.
 CONTRACT_DIR = "contract"
@@ -173,7 +174,13 @@ def baseline(pack_dir, version=None):
     own = load_snapshot(pack_dir, version)
     if own is not None:
         return version, own
-    current = parse_version(version)
+    return previous_release(pack_dir, version)
+
+
+def previous_release(pack_dir, version=None):
+    """Return ``(version, snapshot)`` of the newest snapshot of a version lower than ``version``
+    (default: pack.yaml's), or ``(None, None)``: the release a site upgrades from."""
+    current = parse_version(version or pack_version(pack_dir))
     lower = [v for v in snapshot_versions(pack_dir) if parse_version(v) < current]
     if not lower:
         return None, None

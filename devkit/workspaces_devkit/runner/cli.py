@@ -247,6 +247,8 @@ def build_parser():
     demo.set_defaults(func=cmd_demo)
     from workspaces_devkit.contract.cli import add_contract_command
     add_contract_command(sub, PACK_DIR)
+    from workspaces_devkit.upgrade.cli import add_upgrade_check_command
+    add_upgrade_check_command(sub, PACK_DIR)
     try:
         from workspaces_devkit.st2api.cli import add_api_arguments, add_subcommands
     except ImportError:

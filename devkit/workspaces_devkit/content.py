@@ -25,7 +25,7 @@ from workspaces_devkit.st2meta import load_yaml
 __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
-    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "trigger_paths",
+    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "PACK_REF_RE", "trigger_paths",
     "path_in_schema",
 ]
 
@@ -198,12 +198,16 @@ def load_rules(pack, folder):
     return [pack.load_rule(path) for path in files]
 
 
-def _rule_check_errors(pack, rules, require_description=True):
-    """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``."""
+def _rule_check_errors(pack, rules, require_description=True, any_pack=False):
+    """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``.
+
+    ``any_pack``: the rules may belong to other packs (a site's rules, written through the API),
+    as StackStorm allows; a rule file in the pack's own rules/ must be of the pack.
+    """
     view = copy.copy(pack)  # the same pack, seen with these rules only
     view.rules = list(rules)
     out = _Collector(pack.pack_dir)
-    _check_rules(view, out, require_description)
+    _check_rules(view, out, require_description, any_pack)
     return out.errors
 
 
@@ -213,18 +217,19 @@ def rule_errors(pack, meta, path="(rule)", require_description=True):
     The same checks ``validate_pack`` applies to each rule file (the st2 API uses it to refuse a
     rule before writing it). The pack's own rules must carry a description (house rule: the web
     UI shows it); StackStorm's rule API does not ask for one, so the st2 API passes
-    ``require_description=False``.
+    ``require_description=False``. The rule may be of any pack, as in StackStorm's rule API; the
+    caller decides which packs it accepts.
     """
     meta = meta if isinstance(meta, dict) else {}
     spec = RuleSpec(path, meta, "%s.%s" % (meta.get("pack", pack.ref), meta.get("name")),
                     meta.get("name"), meta, meta.get("enabled", True))
-    return _rule_check_errors(pack, [spec], require_description)
+    return _rule_check_errors(pack, [spec], require_description, any_pack=True)
 
 
 def overlay_rules(pack, folder):
     """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s."""
     pack.rules = load_rules(pack, folder)
-    return _rule_check_errors(pack, pack.rules)
+    return _rule_check_errors(pack, pack.rules, any_pack=True)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -573,7 +578,7 @@ def _nested_texts(value, payload_schema, where=""):
                     if field.get("type") != "string" else "a missing value becomes \"None\""))
 
 
-def _check_rules(pack, out, require_description=True):
+def _check_rules(pack, out, require_description=True, any_pack=False):
     from st2common.util import schema as util_schema
 
     trigger_types = pack.trigger_types()
@@ -584,7 +589,7 @@ def _check_rules(pack, out, require_description=True):
         path, meta = rule.path, rule.meta
         _require(meta, required, path, out)
         _unknown_keys(meta, RULE_KEYS, path, out)
-        if meta.get("pack") and meta["pack"] != pack.ref:
+        if meta.get("pack") and meta["pack"] != pack.ref and not any_pack:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
         if "enabled" not in meta:
             out.add(path, "enabled", "required field is missing (StackStorm registers a rule "

@@ -13,7 +13,7 @@ import pytest
 import requests
 from conftest import NEEDS_NATIVE_THREADS
 from contract_test_support import (
-    PACK_DIR, edit_yaml, pack_copy, rename_payload_field, set_version, trigger_type)
+    PACK_DIR, edit_yaml, pack_copy, rename_payload_field, set_version)
 from pack_test_support import closed_port_url
 
 from workspaces_devkit.contract.snapshot import build_contract

@@ -258,3 +258,26 @@ def test_wrong_credentials_and_an_unreachable_api_are_one_line_without_secrets(
     status, out, err = _run(capsys, "--config-file", missing)
     assert status == 2 and err == 'upgrade-check: st2 CLI config: Config "%s" not found\n' \
         % missing
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
+def test_after_st2_login_upgrade_check_uses_the_cli_s_cached_token(
+        st2api, st2_settings, tmp_path, renamed, monkeypatch, capsys):
+    import subprocess
+
+    st2 = os.path.join(os.path.dirname(_st2client_python()), "st2")
+    if not os.path.exists(st2):
+        pytest.skip("no st2 executable beside %s" % _st2client_python())
+    config = str(tmp_path / "login.conf")
+    open(config, "w").close()
+    monkeypatch.setenv("ST2_CONFIG_FILE", config)  # the CLI's config, as `st2 login` writes it
+    done = subprocess.run([st2, "login", USER, "--password", PASSWORD], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
+    assert done.returncode == 0, done.stdout
+    with open(config) as handle:
+        assert PASSWORD not in handle.read()  # st2 login keeps the user name and a cached token
+    status, out, err = _run(capsys, "--pack-dir", renamed)
+    assert (status, err) == (1, "")
+    assert [line.split(" (")[0] for line in out.splitlines() if line.startswith("BROKEN")] == [
+        "BROKEN site.uses_mous"]

@@ -281,3 +281,61 @@ def test_after_st2_login_upgrade_check_uses_the_cli_s_cached_token(
     assert (status, err) == (1, "")
     assert [line.split(" (")[0] for line in out.splitlines() if line.startswith("BROKEN")] == [
         "BROKEN site.uses_mous"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
+def test_the_web_ui_rehearsal_reports_each_rule_against_the_new_version(tmp_path, renamed):
+    """``workspaces-local api --upgrade-check NEW``: a line at start for each served rule, then
+    one for each rule created through the rule API (as the web UI saves one)."""
+    import io
+    import queue
+    import threading
+
+    import yaml
+
+    from workspaces_devkit.runner.cli import _make_runtime, build_parser
+    from workspaces_devkit.st2api.cli import serve_api
+    from workspaces_devkit.st2api.htpasswd import add_user
+    from workspaces_devkit.upgrade.live import UpgradeWatch
+
+    overlay = tmp_path / "rules"
+    overlay.mkdir()
+    (overlay / "site.uses_mous.yaml").write_text(yaml.safe_dump(
+        asdm_rule("uses_mous", "site", "mous_uid")))
+    htpasswd = str(tmp_path / "htpasswd")
+    add_user(htpasswd, USER, PASSWORD, rounds=4)
+    args = build_parser().parse_args([
+        "api", "--htpasswd", htpasswd, "--port", "0", "--state-dir", str(tmp_path / "state"),
+        "--rules-dir", str(overlay), "--upgrade-check", renamed])
+    out, stop = io.StringIO(), threading.Event()
+    stop.set()  # start, report, stop
+    assert serve_api(args, _make_runtime(args), stop_event=stop, out=out) == 0
+    assert ("upgrade-check: BROKEN site.uses_mous (against workspaces 0.3.0 in %s): "
+            "action.parameters.parameters: trigger.mous_uid is not in the payload of "
+            "workspaces.alma_asdm (removed (renamed to mous?), contract 0.2.0 -> 0.3.0)\n"
+            % renamed) in out.getvalue()
+
+    from workspaces_devkit.st2api.runtime import local_runtime
+    from workspaces_devkit.st2api.service import build_api
+
+    runtime = local_runtime(PACK_DIR, state_dir=str(tmp_path / "state2"),
+                            rules_dir=str(tmp_path / "rules2"))
+    server = build_api(runtime.pack, runtime.run_action, runtime.kv_store, htpasswd, port=0,
+                       auth_port=None, rules_dir=runtime.rules_dir).start()
+    lines = queue.Queue()
+    try:
+        UpgradeWatch(renamed, io.StringIO(), on_line=lines.put).follow(server.backend.events)
+        base = "http://127.0.0.1:%d" % server.port
+        token = requests.post(base + "/auth/v1/tokens", auth=(USER, PASSWORD), json={},
+                              timeout=30).json()["token"]
+        for rule in (asdm_rule("uses_eb", "ops", "eb_uid"),
+                     asdm_rule("uses_mous", "site", "mous_uid")):
+            answer = requests.post(base + "/api/v1/rules", json=rule, timeout=30,
+                                   headers={"X-Auth-Token": token})
+            assert answer.status_code == 201, answer.text
+        first, second = lines.get(timeout=60), lines.get(timeout=60)
+    finally:
+        server.stop()
+    assert first == "ok ops.uses_eb (fits workspaces 0.3.0 in %s)" % renamed
+    assert second.startswith("BROKEN site.uses_mous (against workspaces 0.3.0 in ")

@@ -18,7 +18,8 @@ from workspaces_devkit.contract.snapshot import build_contract, load_snapshot, p
 from workspaces_devkit.upgrade.rule_check import RuleChecker
 from workspaces_devkit.upgrade.st2_rules import FetchError, fetch_rules
 
-__all__ = ["add_upgrade_check_command", "rules_from_folder"]
+__all__ = ["add_upgrade_check_command", "rules_from_folder", "make_checker", "broken_line",
+           "shipped_rule_refs"]
 
 
 def rules_from_folder(folder):
@@ -48,7 +49,7 @@ def rules_from_folder(folder):
     return rules, errors
 
 
-def _shipped_rule_refs(pack_dir, pack_ref):
+def shipped_rule_refs(pack_dir, pack_ref):
     """Refs of the rules the new version ships in its rules/ (they replace the installed ones)."""
     rules, _ = rules_from_folder(os.path.join(pack_dir, "rules"))
     return {"%s.%s" % (rule.get("pack") or pack_ref, rule.get("name")) for _, rule in rules}
@@ -58,18 +59,34 @@ def _ref(rule):
     return rule.get("ref") or "%s.%s" % (rule.get("pack", "?"), rule.get("name", "?"))
 
 
+def make_checker(pack_dir, from_version=None):
+    """Return a ``RuleChecker`` for the pack in ``pack_dir``, explaining changes since
+    ``from_version`` (default: the newest snapshot below pack.yaml's version); ValueError when
+    ``from_version`` has no snapshot."""
+    contract = build_contract(pack_dir)
+    if from_version:
+        old = load_snapshot(pack_dir, from_version)
+        if old is None:
+            raise ValueError("no snapshot contract/%s.json" % from_version)
+    else:
+        from_version, old = previous_release(pack_dir, contract["version"])
+    return RuleChecker(contract, compare_contracts(old, contract) if old else (), from_version)
+
+
+def broken_line(rule, source, problems):
+    """The report line of a rule with ``problems``."""
+    return "BROKEN %s (%s): %s" % (_ref(rule), source, "; ".join(
+        "%s: %s" % (problem.where, problem.message) for problem in problems))
+
+
 def cmd_upgrade_check(args):
     """Check the site's rules; print one line per broken rule; return the exit status."""
-    contract = build_contract(args.pack_dir)
-    if args.from_version:
-        from_version, old = args.from_version, load_snapshot(args.pack_dir, args.from_version)
-        if old is None:
-            sys.stderr.write("upgrade-check: no snapshot contract/%s.json\n" % args.from_version)
-            return 2
-    else:
-        from_version, old = previous_release(args.pack_dir, contract["version"])
-    checker = RuleChecker(contract, compare_contracts(old, contract) if old else (),
-                          from_version)
+    try:
+        checker = make_checker(args.pack_dir, args.from_version)
+    except ValueError as error:
+        sys.stderr.write("upgrade-check: %s\n" % error)
+        return 2
+    contract, from_version = checker.contract, checker.from_version
     sources, errors = [], []
     if not args.no_api:
         try:
@@ -84,7 +101,7 @@ def cmd_upgrade_check(args):
         errors.extend(bad)
     for error in errors:
         sys.stderr.write("upgrade-check: %s\n" % error)
-    shipped = _shipped_rule_refs(args.pack_dir, contract["pack"])
+    shipped = shipped_rule_refs(args.pack_dir, contract["pack"])
     checked = broken = replaced = 0
     for source, rule in sources:
         if not checker.concerns(rule):
@@ -96,8 +113,7 @@ def cmd_upgrade_check(args):
         problems = checker.check(rule)
         if problems:
             broken += 1
-            print("BROKEN %s (%s): %s" % (_ref(rule), source, "; ".join(
-                "%s: %s" % (problem.where, problem.message) for problem in problems)))
+            print(broken_line(rule, source, problems))
     print("%d rule(s) using %s.* checked against %s %s%s: %d would break" % (
         checked, contract["pack"], contract["pack"], contract["version"],
         " (changes since %s)" % from_version if from_version else "", broken))

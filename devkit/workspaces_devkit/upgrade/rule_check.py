@@ -49,6 +49,7 @@ class RuleChecker(object):
         self.contract = contract
         self.prefix = "%s." % contract["pack"]
         self.changes = {difference.key: difference for difference in differences}
+        self.from_version = from_version
         self.span = "%s -> %s" % (from_version, contract["version"]) if from_version else None
 
     def concerns(self, rule):

@@ -117,6 +117,16 @@ def test_a_breaking_change_needs_a_major_version_and_a_changes_note_for_each_bre
         handle.write(text)
     assert check_release(pack).ok
 
+    # released: the snapshot of 0.3.0 is committed, and the rule still holds over the history
+    assert write_snapshot(pack) == (os.path.join(pack, "contract", "0.3.0.json"), "written")
+    assert check_release(pack).ok
+    with open(os.path.join(pack, "CHANGES.md"), "w") as handle:
+        handle.write(text.replace("- `trigger workspaces.vlba_data`: removed; use "
+                                  "workspaces.file_detected.\n", ""))
+    assert check_release(pack).problems == [
+        "contract/0.3.0.json: CHANGES.md's ## 0.3.0 section has no '### Breaking' bullet \"- "
+        "`trigger workspaces.vlba_data`: <what a rule author must change>\" (trigger removed)"]
+
 
 def test_narrowed_constraints_and_enums_on_given_values_are_breaking(pack):
     def file_trigger(document):

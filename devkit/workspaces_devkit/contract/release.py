@@ -20,10 +20,10 @@ from collections import namedtuple
 
 from workspaces_devkit.contract.compare import breaking, compare_contracts
 from workspaces_devkit.contract.snapshot import (
-    baseline, build_contract, pack_version, parse_version)
+    baseline, build_contract, load_snapshot, pack_version, parse_version, snapshot_versions)
 
 __all__ = ["caret_major", "next_major", "is_major_bump", "breaking_notes", "ReleaseCheck",
-           "check_release"]
+           "check_release", "history_problems"]
 
 _SECTION_RE = re.compile(r"^##\s+v?(\S+)\s*$")
 _BREAKING_RE = re.compile(r"^###\s+breaking\b", re.IGNORECASE)
@@ -94,16 +94,48 @@ class ReleaseCheck(namedtuple("ReleaseCheck", "version baseline differences prob
         return not self.problems
 
 
+def _rule_problems(breaks, old_version, new_version, changes_text):
+    """The release rule for ``breaks`` (breaking differences) from ``old_version``."""
+    problems = []
+    if breaks and not is_major_bump(old_version, new_version):
+        problems.append("%d breaking difference(s) from %s need a major version: %s or higher, "
+                        "not %s" % (len(breaks), old_version, next_major(old_version),
+                                    new_version))
+    notes = breaking_notes(changes_text, new_version) if breaks else {}
+    for difference in breaks:
+        if not notes.get(difference.key):
+            problems.append(
+                "CHANGES.md's ## %s section has no '### Breaking' bullet \"- `%s`: <what a "
+                "rule author must change>\" (%s)"
+                % (new_version, difference.key, difference.change))
+    return problems
+
+
+def history_problems(pack_dir, changes_text):
+    """The release rule over the committed snapshots, each against the one before it."""
+    versions = snapshot_versions(pack_dir)
+    problems = []
+    for old_version, new_version in zip(versions, versions[1:]):
+        breaks = breaking(compare_contracts(load_snapshot(pack_dir, old_version),
+                                            load_snapshot(pack_dir, new_version)))
+        problems.extend("contract/%s.json: %s" % (new_version, problem) for problem in
+                        _rule_problems(breaks, old_version, new_version, changes_text))
+    return problems
+
+
 def check_release(pack_dir, changes_path=None):
-    """Compare the working tree's contract with its baseline snapshot and apply the rule."""
+    """Compare the working tree's contract with its baseline snapshot and apply the rule (and
+    apply it to every committed snapshot against the one before it)."""
     version = pack_version(pack_dir)
+    path = changes_path or os.path.join(pack_dir, "CHANGES.md")
+    changes_text = open(path).read() if os.path.exists(path) else ""
     base_version, base = baseline(pack_dir, version)
     if base is None:
         return ReleaseCheck(version, None, [], [
             "no contract snapshot of %s or a lower version in contract/: run `workspaces-local "
             "contract snapshot` on the released version" % version])
     differences = compare_contracts(base, build_contract(pack_dir))
-    problems = []
+    problems = history_problems(pack_dir, changes_text)
     if base_version == version:
         if differences:
             problems.append(
@@ -112,18 +144,5 @@ def check_release(pack_dir, changes_path=None):
                 "difference), never rewrite a released snapshot" % (
                     version, version, len(differences), next_major(version)))
         return ReleaseCheck(version, base_version, differences, problems)
-    breaks = breaking(differences)
-    if breaks and not is_major_bump(base_version, version):
-        problems.append("%d breaking difference(s) from %s need a major version: %s or higher, "
-                        "not %s" % (len(breaks), base_version, next_major(base_version), version))
-    if breaks:
-        path = changes_path or os.path.join(pack_dir, "CHANGES.md")
-        text = open(path).read() if os.path.exists(path) else ""
-        notes = breaking_notes(text, version)
-        for difference in breaks:
-            if not notes.get(difference.key):
-                problems.append(
-                    "CHANGES.md's ## %s section has no '### Breaking' bullet \"- `%s`: <what a "
-                    "rule author must change>\" (%s)"
-                    % (version, difference.key, difference.change))
+    problems.extend(_rule_problems(breaking(differences), base_version, version, changes_text))
     return ReleaseCheck(version, base_version, differences, problems)

@@ -1,0 +1,80 @@
+"""The pack config with the defaults of ``config.schema.yaml`` filled in.
+
+StackStorm fills config defaults itself when it loads ``/opt/stackstorm/configs/workspaces.yaml``;
+tests and hand-made configs may omit keys, so every reader goes through ``PackConfig``.
+"""
+
+import os
+
+import yaml
+
+__all__ = ["PackConfig", "ConfigError", "config_schema_path"]
+
+
+class ConfigError(ValueError):
+    """A config value is missing or invalid; the message names the key."""
+
+
+def config_schema_path():
+    """Return the path of the pack's ``config.schema.yaml``."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    # core/ -> workspaces_pack/ -> lib/ -> actions/ -> the pack
+    return os.path.normpath(os.path.join(here, os.pardir, os.pardir, os.pardir, os.pardir,
+                                         "config.schema.yaml"))
+
+
+_SCHEMA_CACHE = {}
+
+
+def _schema():
+    path = config_schema_path()
+    if path not in _SCHEMA_CACHE:
+        with open(path) as handle:
+            _SCHEMA_CACHE[path] = yaml.safe_load(handle) or {}
+    return _SCHEMA_CACHE[path]
+
+
+def _object_with_defaults(spec, value):
+    merged = {name: prop["default"] for name, prop in spec["properties"].items()
+              if isinstance(prop, dict) and "default" in prop}
+    if isinstance(value, dict):
+        merged.update((name, item) for name, item in value.items() if item not in (None, ""))
+    elif value not in (None, ""):
+        return value
+    return merged
+
+
+class PackConfig(object):
+    """Read-only view of the pack config; missing keys fall back to the schema default."""
+
+    def __init__(self, config=None):
+        self._values = dict(config or {})
+
+    def get(self, key, default=None):
+        """Return the configured value of ``key``, else the schema default, else ``default``.
+
+        An object key whose schema lists ``properties`` is returned as a new dict: the configured
+        properties over the properties' defaults (as StackStorm's config loader fills them).
+        """
+        value = self._values.get(key)
+        spec = _schema().get(key)
+        if spec is None:
+            raise KeyError("unknown pack config key %r" % key)
+        if spec.get("type") == "object" and spec.get("properties"):
+            return _object_with_defaults(spec, value)
+        if value is None or value == "":
+            value = spec.get("default", default)
+        return value
+
+    def require(self, key):
+        """Return the value of ``key``; raise ``ConfigError`` naming it when it is empty."""
+        value = self.get(key)
+        if value is None or value == "":
+            raise ConfigError("pack config key %r is not set (see config.schema.yaml; "
+                              "st2 pack config workspaces)" % key)
+        return value
+
+    def secrets(self):
+        """Return the configured values of every ``secret: true`` key (for log scrubbing)."""
+        return [str(self._values[key]) for key, spec in _schema().items()
+                if spec.get("secret") and self._values.get(key)]

@@ -1,0 +1,185 @@
+"""Per-trigger sensor state in the StackStorm datastore: one helper for every sensor of the pack.
+
+Keys
+    ``state:<trigger ref>`` under the sensor's local prefix, so a stored key reads
+    ``workspaces.<SensorClass>:state:<trigger ref>``. One key per trigger, holding compact JSON.
+
+Outage rule
+    StackStorm's ``get_value`` returns None both for a missing key and for any API error. A None is
+    therefore only taken as "no state yet" once ``list_values`` (which raises on errors)
+    confirms the
+    key does not exist; otherwise ``StateUnavailable`` is raised and the caller skips this poll.
+
+Size bound
+    A value larger than ``max_bytes`` is refused with ``StateTooLarge`` before it is written; the
+    ``SeenWindow`` structure keeps itself under its entry bound so that this never
+    happens in practice.
+"""
+
+import json
+
+__all__ = ["StateUnavailable", "StateTooLarge", "DatastoreState", "SeenWindow", "DEFAULT_MAX_BYTES"]
+
+DEFAULT_MAX_BYTES = 64 * 1024
+
+
+class StateUnavailable(Exception):
+    """The datastore could not be read; the caller must not treat this as empty state."""
+
+
+class StateTooLarge(ValueError):
+    """A state value is larger than the configured bound."""
+
+
+class DatastoreState(object):
+    """Load and save JSON state per trigger through a sensor (or action) service.
+
+    ``service`` is anything with StackStorm's datastore methods (``get_value``, ``set_value``,
+    ``list_values``, ``delete_value``). Writes that fail are kept and retried by ``flush``, so state
+    reaches the datastore once it is back.
+    """
+
+    KEY_PREFIX = "state:"
+
+    def __init__(self, service, logger, max_bytes=DEFAULT_MAX_BYTES, key_prefix=None):
+        self._service = service
+        self._key_prefix = key_prefix or self.KEY_PREFIX
+        self._logger = logger
+        self._max_bytes = max_bytes
+        self._unsaved = {}
+        self.calls = 0
+
+    def key_for(self, trigger_ref):
+        """Return the datastore key (without the local prefix) for a trigger ref.
+
+        ``<key_prefix><trigger ref>``; the prefix is ``state:`` unless another was given (the
+        ASDM sensor keeps its reconciliation memory under ``reconcile:``).
+        """
+        return self._key_prefix + trigger_ref
+
+    def load(self, trigger_ref):
+        """Return the stored state dict for ``trigger_ref``, or None when there is none yet.
+
+        Raises ``StateUnavailable`` when the datastore cannot be read or holds undecodable data.
+        """
+        key = self.key_for(trigger_ref)
+        if key in self._unsaved:
+            return json.loads(self._unsaved[key])
+        self.calls += 1
+        raw = self._service.get_value(key, local=True)
+        if raw is None:
+            if self._key_exists(key):
+                raise StateUnavailable("datastore returned nothing for existing key %s" % key)
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise StateUnavailable("datastore key %s does not hold JSON" % key)
+        if not isinstance(value, dict):
+            raise StateUnavailable("datastore key %s does not hold a JSON object" % key)
+        return value
+
+    def _key_exists(self, key):
+        self.calls += 1
+        try:
+            items = self._service.list_values(local=True, prefix=key)
+        except Exception as error:
+            raise StateUnavailable("datastore is unavailable (list_values: %s)" % error)
+        return any(str(getattr(item, "name", "")).endswith(":" + key) or
+                   getattr(item, "name", None) == key for item in items or [])
+
+    def save(self, trigger_ref, state):
+        """Write ``state`` for ``trigger_ref``; return True if it reached the datastore.
+
+        On a datastore error the value is kept and retried by the next ``save`` or ``flush``.
+        """
+        key = self.key_for(trigger_ref)
+        raw = json.dumps(state, sort_keys=True, separators=(",", ":"))
+        if len(raw.encode("utf-8")) > self._max_bytes:
+            raise StateTooLarge("state for %s is %d bytes, over the %d byte bound"
+                                % (trigger_ref, len(raw), self._max_bytes))
+        self._unsaved[key] = raw
+        return self.flush()
+
+    def flush(self):
+        """Retry writes that failed earlier; return True when nothing is left unsaved."""
+        for key in sorted(self._unsaved):
+            self.calls += 1
+            try:
+                self._service.set_value(key, self._unsaved[key], local=True)
+            except Exception as error:
+                self._logger.warning("could not save sensor state %s (%s); will retry next poll",
+                                     key, error)
+                return False
+            del self._unsaved[key]
+        return True
+
+    def has_unsaved(self):
+        """Return True while some state could not be written yet."""
+        return bool(self._unsaved)
+
+
+class SeenWindow(object):
+    """A high-water mark plus the identifiers seen inside a look-back window, bounded in size.
+
+    Every item has an identifier and a numeric position (a file's change time, an EB's end time).
+    Items are "new" when their position is at or above ``floor`` and their identifier is not in
+    ``seen``. ``prune`` raises the floor to ``mark - window`` (never above ``hold_below``, the
+    position of work still pending) and forgets identifiers below it; when more than
+    ``max_entries`` remain, the oldest are forgotten and the floor rises to match, so the state
+    stays
+    small. Anything below the floor counts as already handled.
+    """
+
+    def __init__(self, mark=None, floor=None, seen=None, max_entries=500):
+        self.mark = mark
+        self.floor = floor
+        self.seen = dict(seen or {})
+        self.max_entries = max_entries
+
+    @classmethod
+    def from_state(cls, state, max_entries=500):
+        """Rebuild from a dict made by ``to_state``."""
+        return cls(mark=state.get("mark"), floor=state.get("floor"), seen=state.get("seen"),
+                   max_entries=max_entries)
+
+    def to_state(self):
+        """Return a JSON-ready dict."""
+        return {"mark": self.mark, "floor": self.floor, "seen": self.seen}
+
+    def is_new(self, identifier, position):
+        """Return True when the item was not handled before."""
+        if self.floor is not None and position < self.floor:
+            return False
+        return identifier not in self.seen
+
+    def add(self, identifier, position):
+        """Record an item as handled and move the mark up to its position."""
+        self.seen[identifier] = position
+        if self.mark is None or position > self.mark:
+            self.mark = position
+
+    def prune(self, window, hold_below=None):
+        """Forget identifiers below ``mark - window`` (and beyond ``max_entries``).
+
+        Returns how many identifiers were forgotten.
+        """
+        if self.mark is None:
+            return 0
+        floor = self.mark - window
+        if hold_below is not None:
+            floor = min(floor, hold_below)
+        if self.floor is not None:
+            floor = max(floor, self.floor)
+        kept = {key: pos for key, pos in self.seen.items() if pos >= floor}
+        if len(kept) > self.max_entries:
+            newest = sorted(kept.items(), key=lambda item: item[1], reverse=True)
+            cutoff = newest[self.max_entries - 1][1]
+            if hold_below is not None:
+                cutoff = min(cutoff, hold_below)
+            floor = max(floor, cutoff)
+            kept = {key: pos for key, pos in kept.items() if pos >= floor}
+        dropped = len(self.seen) - len(kept)
+        self.seen = kept
+        self.floor = floor
+        return dropped

@@ -1,0 +1,103 @@
+"""The work of action workspaces.alma_reconcile, kept out of the action module."""
+
+import datetime
+import math
+
+from workspaces_pack.archive.alma import asdm_query_options
+from workspaces_pack.archive.database import ArchiveError, database_engine, iso_utc
+from workspaces_pack.archive.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, check_range, compare,
+                                               make_request, metadata_engine, parse_time)
+from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
+from workspaces_pack.archive.table_checks import (ALMA_AREA, METADATA_AREA, MISSING, WRONG_TYPE,
+                                                  check_tables)
+from workspaces_pack.core.config import ConfigError, PackConfig
+
+__all__ = ["reconcile", "REQUEST_TTL_SECONDS"]
+
+REQUEST_TTL_SECONDS = 7 * 24 * 3600
+"""A request nobody serves (no ``workspaces.alma_asdm`` rule enabled) expires after a week."""
+
+
+def _range(config, start, end, days, now):
+    end_time = parse_time(end, "end") if end not in (None, "") else now
+    if start not in (None, ""):
+        start_time = parse_time(start, "start")
+    else:
+        days = config.get("alma_reconcile_days") if days is None else days
+        if isinstance(days, bool) or not isinstance(days, (int, float)) or \
+                not math.isfinite(days) or not 0 < days <= MAX_RANGE_DAYS:
+            raise ValueError("parameter 'days': must be a number of days above 0 and at most "
+                             "%d, got %r" % (MAX_RANGE_DAYS, days))
+        start_time = end_time - datetime.timedelta(days=float(days))
+    check_range(start_time, end_time)
+    return start_time, end_time
+
+
+def _mismatches(config, alma, meta):
+    """The preflight's items for the tables the comparison reads that are missing or mistyped
+    (an unreachable database is left to the comparison, which names it)."""
+    mapping = schema_map(config)
+    items = check_tables(ALMA_AREA, alma, mapping.specs_for("alma_reconcile", ALMA))
+    items += check_tables(METADATA_AREA, meta, mapping.specs_for("alma_reconcile", METADATA))
+    return [item for item in items if item.status in (MISSING, WRONG_TYPE)]
+
+
+def reconcile(config, logger, service, start=None, end=None, days=None, qa0_statuses=None,
+              project_code_pattern=None, dispatch=False, now=None):
+    """Compare the ALMA archive with ``execution_blocks`` for a range; return ``(ok, result)``.
+
+    The result lists the EBs missing from ``execution_blocks`` (the first ``MAX_LISTED``; all are
+    counted). With ``dispatch`` a request is left in the datastore (``service.set_value``) that
+    the ASDM sensor serves at its next poll, through each ``workspaces.alma_asdm`` trigger whose
+    parameters select the EB, skipping EBs dispatched within the cooldown.
+    """
+    pack_config = PackConfig(config)
+    if not isinstance(dispatch, bool):
+        error = "parameter 'dispatch': must be true or false, got %r" % (dispatch,)
+        logger.error("%s", error)
+        return False, {"error": error, "parameter": "dispatch"}
+    now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    try:
+        start_time, end_time = _range(pack_config, start, end, days, now)
+        options = asdm_query_options({"qa0_statuses": qa0_statuses,
+                                      "project_code_pattern": project_code_pattern}, config)
+        alma = database_engine(pack_config, "alma_archive_db_url")
+        meta = metadata_engine(pack_config)
+        mismatches = _mismatches(pack_config, alma, meta)
+        if mismatches:
+            error = "the archives do not match the pack config: %s" % "; ".join(
+                "%s %s is %s (%s)" % (item.area, item.item, item.status, item.detail)
+                for item in mismatches)
+            logger.error("%s", error)
+            return False, {"error": error,
+                           "mismatches": [item.to_dict() for item in mismatches]}
+        result = compare(pack_config, alma, meta, start_time, end_time,
+                         options["qa0_statuses"], options["project_like"], keep=MAX_LISTED)
+    except (ValueError, ConfigError, ArchiveError) as error:
+        logger.error("%s", error)
+        return False, {"error": str(error)}
+    missing = [{"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
+                "mous_uid": row["mous_uid"] or "", "qa0_status": row["qa0_status"],
+                "end_time": iso_utc(row["end_time"])} for row in result.missing]
+    report = {"start": iso_utc(start_time), "end": iso_utc(end_time),
+              "qa0_statuses": options["qa0_statuses"], "checked_count": result.checked,
+              "missing_count": result.missing_count, "missing": missing,
+              "listed_all": len(missing) == result.missing_count, "dispatch_requested": False}
+    logger.info("EBs ended %s .. %s: %d checked, %d missing in execution_blocks",
+                report["start"], report["end"], result.checked, result.missing_count)
+    if dispatch and result.missing_count:
+        key, document = make_request(start_time, end_time, options["qa0_statuses"],
+                                     project_code_pattern)
+        try:
+            service.set_value(key, document, ttl=REQUEST_TTL_SECONDS, local=False)
+        except Exception as error:
+            report["error"] = "could not leave the dispatch request in the datastore (%s)" % error
+            logger.error("%s", report["error"])
+            return False, report
+        report.update({"dispatch_requested": True, "request_key": key,
+                       "note": "the ASDM sensor dispatches these EBs (source reconcile) at its "
+                               "next poll through the enabled workspaces.alma_asdm rules, except "
+                               "those dispatched within alma_reconcile_cooldown_hours; the "
+                               "request expires unserved after 7 days"})
+        logger.info("dispatch requested: datastore key %s", key)
+    return True, report

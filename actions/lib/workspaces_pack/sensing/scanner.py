@@ -1,0 +1,469 @@
+"""Find new, settled files in a directory tree: one scanner for the file monitor and VLBA sensors.
+
+A ``DirectoryWatch`` follows one directory for one trigger. Each ``poll`` returns the files that
+are new and settled since the files it returned before; ``mark_reported`` records the ones the
+sensor dispatched. Its persistent part (``to_state``/``load_state``) is a ``SeenWindow``: a
+high-water floor of file positions plus a bounded set of path digests reported inside a window,
+so it stays a few kilobytes however many files the directory holds.
+
+What counts as new
+    A file's *position* is ``max(st_ctime_ns, st_mtime_ns)``: creating, writing, or renaming a file
+    into the directory all raise it, and a copy that preserves mtime cannot lower it.
+    While the sensor runs, a name that was not in the folder's previous listing is a new file.
+    After a restart (no listing in memory), on a periodic full pass, and whenever a listing
+    cannot be compared name by name (see Listings), a matching file is new when its position is
+    at or above the floor and its path was not reported before ("by position"), so files created
+    while the sensor was down are found and old ones are not replayed. When a trigger is first
+    seen, the files already there are the baseline and are not reported.
+
+Listings (memory: 8 bytes per file)
+    A folder's previous listing is kept as the 64-bit hashes of its names, in the order the
+    file system returned them (``array('q')``), not as the names. Directory order normally stays
+    put while a folder only gains names (ext4's hashed directories insert new names without moving
+    the others), so a new listing is compared with the old one in step, 1,024 entries at a time at
+    C speed; entries that do not line up are the new names. When the old listing was not matched
+    in full and in order (names removed, or a file system that reorders), the entries that did
+    not line up are judged by position instead, and a folder with more of them than it is worth
+    holding is listed again by position: reordering costs speed, never correctness. Hash
+    collisions (odds about 2^-64 per pair of names): a new name whose hash equals an old one's is
+    still found, unless the directory order puts it exactly where that old name's hash was
+    expected; then the periodic full pass, which judges every file by position, finds it.
+
+Settling
+    A new file is reported once ``settle_seconds`` have passed since its last change (position)
+    and its size did not change between two looks; with ``ready_marker`` only once that file
+    exists in the same folder; with ``group_of`` (a function of the file name) only once every new
+    file of its group has settled (a VLBA project is reported whole).
+
+Speed
+    A folder whose mtime did not change since it was listed is not listed again, unless that
+    mtime was within ``RACY_SECONDS`` of the listing (file system timestamps are coarse: a name
+    added just after the listing may leave the mtime unchanged). Only new names are stat'ed.
+"""
+
+import array
+import collections
+import fnmatch
+import hashlib
+import itertools
+import operator
+import os
+import re
+import stat
+import time
+
+from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.state import SeenWindow
+
+__all__ = ["FoundFile", "WatchSpec", "DirectoryWatch", "ScanError", "watch_spec_from_parameters",
+           "path_digest"]
+
+NS = 1000000000
+RACY_SECONDS = 2
+MAX_SETTLE_SECONDS = 7 * 24 * 3600
+MAX_PATTERN_LENGTH = 255
+CHUNK = 1024
+SKIP_AHEAD = 16
+MIN_HELD = 16384
+_NAME = operator.attrgetter("name")
+
+FoundFile = collections.namedtuple(
+    "FoundFile", ["path", "directory", "name", "size", "mtime", "position"])
+FoundFile.__doc__ = ("A settled new file: absolute ``path``, its ``directory`` and ``name``, "
+                     "``size`` in bytes, ``mtime`` in POSIX seconds, ``position`` in ns.")
+
+
+class ScanError(Exception):
+    """The watched directory cannot be listed (missing, not a directory, no permission)."""
+
+
+WatchSpec = collections.namedtuple(
+    "WatchSpec", ["directory", "pattern", "recursive", "settle_seconds", "ready_marker",
+                  "group_of"])
+WatchSpec.__doc__ = "Validated parameters of one directory watch."
+
+
+def _plain_name(parameter, value, what):
+    if not isinstance(value, str) or not value.strip():
+        raise ParameterError(parameter, "must be a non-empty %s, got %r" % (what, value))
+    if "/" in value or "\x00" in value or value in (".", ".."):
+        raise ParameterError(parameter, "must be a single file name %s without '/', got %r"
+                             % (what, value))
+    if len(value) > MAX_PATTERN_LENGTH:
+        raise ParameterError(parameter, "is %d characters long, at most %d allowed"
+                             % (len(value), MAX_PATTERN_LENGTH))
+    return value
+
+
+def watch_spec_from_parameters(parameters, pattern_default="*", settle_default=30.0,
+                               marker_default=None, group_of=None):
+    """Validate trigger parameters and return a ``WatchSpec``; raise ``ParameterError``.
+
+    ``directory`` must be an absolute path without ``..`` parts; ``pattern`` and
+    ``ready_marker`` are single file names (``pattern`` a glob); ``settle_seconds`` a number from
+    0 to one week; ``recursive`` a boolean. ``group_of(name)`` (not a trigger parameter) returns
+    the group a file belongs to (None for none): a group's files are reported together.
+    """
+    parameters = parameters or {}
+    directory = parameters.get("directory")
+    if directory is None or directory == "":
+        raise ParameterError("directory", "is required (an absolute directory path)")
+    if not isinstance(directory, str):
+        raise ParameterError("directory", "must be a string path, got %r" % (directory,))
+    if "\x00" in directory or len(directory) > 4096:
+        raise ParameterError("directory", "is not a usable path")
+    if not os.path.isabs(directory):
+        raise ParameterError("directory", "must be an absolute path, got %r" % directory)
+    if ".." in directory.split("/"):
+        raise ParameterError("directory", "must not contain '..' parts, got %r" % directory)
+    pattern = parameters.get("pattern")
+    pattern = pattern_default if pattern is None else pattern
+    _plain_name("pattern", pattern, "glob")
+    recursive = parameters.get("recursive", False)
+    recursive = False if recursive is None else recursive
+    if not isinstance(recursive, bool):
+        raise ParameterError("recursive", "must be true or false, got %r" % (recursive,))
+    settle = parameters.get("settle_seconds")
+    settle = settle_default if settle is None else settle
+    if isinstance(settle, bool) or not isinstance(settle, (int, float)) or \
+            not (0 <= settle <= MAX_SETTLE_SECONDS):
+        raise ParameterError("settle_seconds", "must be a number of seconds from 0 to %d, got %r"
+                             % (MAX_SETTLE_SECONDS, settle))
+    marker = parameters.get("ready_marker", marker_default)
+    if marker == "":
+        marker = None
+    if marker is not None:
+        _plain_name("ready_marker", marker, "file name")
+    return WatchSpec(os.path.normpath(directory), pattern, recursive, float(settle), marker,
+                     group_of)
+
+
+def path_digest(relative_path):
+    """Return the short, fixed-size identifier a reported path is remembered by in the state."""
+    return hashlib.blake2b(relative_path.encode("utf-8", "surrogateescape"),
+                           digest_size=8).hexdigest()
+
+
+class _Listing(object):
+    """What the previous poll saw in one folder: name hashes in directory order, sub-folders."""
+
+    __slots__ = ("hashes", "version", "racy", "subdirs")
+
+    def __init__(self):
+        self.hashes = array.array("q")
+        self.version = None  # (inode, mtime) of the folder when it was listed
+        self.racy = True
+        self.subdirs = set()
+
+
+class DirectoryWatch(object):
+    """Follow one directory for one trigger and return its new, settled files (see module doc).
+
+    ``window_seconds`` is how far below the high-water mark reported paths are remembered;
+    ``max_entries`` bounds that memory; ``full_pass_seconds`` is how often a poll stats every file
+    (to catch files replaced in place); ``clock`` returns wall-clock seconds (tests replace it).
+    ``stats`` counts folders listed, folders skipped unchanged, and files stat'ed.
+    """
+
+    def __init__(self, spec, window_seconds=3600, max_entries=500, full_pass_seconds=600,
+                 clock=time.time):
+        self.spec = spec
+        self.window_ns = int(window_seconds * NS)
+        self.full_pass_seconds = full_pass_seconds
+        self.clock = clock
+        self._max_entries = max_entries
+        self._matcher = re.compile(fnmatch.translate(spec.pattern)).match
+        self._hidden_ok = spec.pattern.startswith(".")
+        self._prefix = os.path.join(spec.directory, "")
+        self._window = None
+        self._listings = {}
+        self._pending = {}
+        self._last_full_pass = None
+        self._baseline_needed = False
+        self._baseline_top = (None, [])
+        self.changed = False
+        self.stats = {"listed": 0, "stat": 0, "skipped_dirs": 0}
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def loaded(self):
+        """True once ``load_state`` has been called."""
+        return self._window is not None
+
+    def load_state(self, state):
+        """Start from stored state, or from a fresh baseline when ``state`` is None."""
+        if state and state.get("directory") == self.spec.directory and \
+                state.get("pattern") == self.spec.pattern:
+            self._window = SeenWindow.from_state(state.get("window") or {},
+                                                 max_entries=self._max_entries)
+            self._baseline_needed = False
+        else:
+            self._window = SeenWindow(max_entries=self._max_entries)
+            self._baseline_needed = True
+        self._listings = {}
+        self._pending = {}
+        self._last_full_pass = None
+        self.changed = self._baseline_needed
+
+    def to_state(self):
+        """Return the JSON-ready persistent state (directory, pattern and the seen window)."""
+        return {"directory": self.spec.directory, "pattern": self.spec.pattern,
+                "window": self._window.to_state()}
+
+    # -- polling ---------------------------------------------------------------------------
+
+    def poll(self):
+        """Look at the directory; return new settled files (``FoundFile``), oldest first.
+
+        Raises ``ScanError`` when the watched directory itself cannot be listed; the caller keeps
+        the watch and tries again next poll (a recreated directory's files are then new).
+        """
+        if self._window is None:
+            raise RuntimeError("load_state() must be called before poll()")
+        now = self.clock()
+        root = self.spec.directory
+        try:
+            root_stat = os.stat(root)
+        except OSError as error:
+            self._listings = {}
+            if self._baseline_needed and isinstance(error, FileNotFoundError):
+                # Nothing there yet: the baseline is empty, so every file that comes with the
+                # directory is new.
+                self._window.floor = 0
+                self._baseline_needed = False
+                self.changed = True
+            raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error))
+        if not stat.S_ISDIR(root_stat.st_mode):
+            self._listings = {}
+            raise ScanError("%s is not a directory" % root)
+        due = self._last_full_pass is None or now - self._last_full_pass >= self.full_pass_seconds
+        full = due or not self._listings
+        candidates = {}
+        try:
+            if full:
+                self._full_pass(root, root_stat, candidates)
+                self._last_full_pass = now
+            else:
+                self._quick_pass(root, root_stat, candidates)
+        except OSError as error:
+            self._listings = {}
+            raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error))
+        if self._baseline_needed:
+            self._end_baseline()
+            return []
+        for path, (size, mtime_ns, position, digest) in candidates.items():
+            if path not in self._pending:
+                self._pending[path] = (size, mtime_ns, position, None, digest)
+        return self._settled(now)
+
+    def _end_baseline(self):
+        # File times come from a coarse kernel clock: a file created just after the newest
+        # existing one may carry the very same time. So the floor is that time itself, and the
+        # files exactly at it are remembered as seen.
+        top, paths = self._baseline_top
+        self._window.floor = top or 0
+        for path in paths:
+            self._window.add(self._relative(path), top)
+        self._baseline_top = (None, [])
+        self._baseline_needed = False
+        self.changed = True
+
+    def _wanted(self, name):
+        if name.startswith(".") and not self._hidden_ok:
+            return False
+        return name != self.spec.ready_marker and self._matcher(name) is not None
+
+    def _full_pass(self, root, root_stat, candidates):
+        """List every folder and judge every file by position against the stored window."""
+        self._listings = {}
+        stack = [(root, root_stat)]
+        while stack:
+            directory, dir_stat = stack.pop()
+            try:
+                listing = self._list(directory, dir_stat or os.stat(directory), True, candidates)
+            except OSError:
+                if directory == root:
+                    raise
+                continue
+            stack.extend((sub, None) for sub in listing.subdirs)
+
+    def _quick_pass(self, root, root_stat, candidates):
+        """List only folders that changed; stat only names not in their previous listing."""
+        stack = [(root, root_stat)]
+        while stack:
+            directory, dir_stat = stack.pop()
+            listing = self._listings.get(directory)
+            try:
+                dir_stat = dir_stat or os.stat(directory)
+                version = (dir_stat.st_ino, dir_stat.st_mtime_ns)
+                same = listing is not None and listing.version == version
+                if same and not listing.racy:
+                    self.stats["skipped_dirs"] += 1
+                else:
+                    listing = self._list(directory, dir_stat, False, candidates)
+            except OSError:  # gone (the full pass forgets it) or unreadable: tried next poll
+                if directory == root:
+                    raise
+                self._forget_tree(directory)
+                continue
+            stack.extend((sub, None) for sub in listing.subdirs)
+
+    def _list(self, directory, dir_stat, by_position, candidates):
+        """List one folder, keep its name hashes, and add its new files to ``candidates``.
+
+        ``by_position`` judges every file by position (full pass); otherwise the listing is
+        compared in step with the previous one (module doc, "Listings"); a folder that was
+        removed and made again (another inode) counts as new.
+        """
+        self.stats["listed"] += 1
+        listed_ns = time.time_ns()
+        version = (dir_stat.st_ino, dir_stat.st_mtime_ns)
+        old = self._listings.get(directory)
+        if old is not None and old.version is not None and old.version[0] != version[0]:
+            old = None
+        previous = old.hashes if (old is not None and not by_position) else None
+        listing = _Listing()
+        if old is not None and not by_position:
+            listing.subdirs = old.subdirs
+        hashes = listing.hashes
+        held = []  # entries not matched in step; judged once the whole listing is read
+        limit = max(MIN_HELD, len(previous) // 16) if previous else 0
+        index, count, in_step = 0, len(previous or ()), True
+        with os.scandir(directory) as entries:
+            for chunk in iter(lambda: list(itertools.islice(entries, CHUNK)), []):
+                chunk_hashes = array.array("q", map(hash, map(_NAME, chunk)))
+                hashes.extend(chunk_hashes)
+                if not previous:
+                    for entry in chunk:
+                        self._consider(entry, listing, by_position, candidates)
+                    continue
+                end = index + len(chunk_hashes)
+                if previous[index:end] == chunk_hashes:
+                    index = end
+                    continue
+                for entry, value in zip(chunk, chunk_hashes):
+                    if index < count and previous[index] == value:
+                        index += 1
+                        continue
+                    ahead = previous[index + 1:index + 1 + SKIP_AHEAD]
+                    if value in ahead:  # names were removed: back in step, judged by position
+                        index += ahead.index(value) + 2
+                        in_step = False
+                    if held is not None:
+                        held.append(entry)
+                        if len(held) > limit:
+                            held = None  # too many to hold: list the folder by position
+        if held is None:
+            return self._list(directory, dir_stat, True, candidates)
+        in_step = in_step and index == count
+        for entry in held:
+            self._consider(entry, listing, not in_step, candidates)
+        listing.version = version
+        listing.racy = dir_stat.st_mtime_ns + RACY_SECONDS * NS > listed_ns
+        self._listings[directory] = listing
+        return listing
+
+    def _consider(self, entry, listing, by_position, candidates):
+        """Add ``entry`` to ``candidates`` when it is a new matching file (sub-folders noted)."""
+        name = entry.name
+        if self.spec.recursive and entry.is_dir(follow_symlinks=False):
+            if not name.startswith("."):
+                listing.subdirs.add(entry.path)
+            return
+        if not self._wanted(name):
+            return
+        self.stats["stat"] += 1
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            return
+        if not stat.S_ISREG(st.st_mode):
+            return
+        path = entry.path
+        position = max(st.st_ctime_ns, st.st_mtime_ns)
+        if self._baseline_needed:
+            top, paths = self._baseline_top
+            if top is None or position > top:
+                self._baseline_top = (position, [path])
+            elif position == top:
+                paths.append(path)
+            return
+        floor = self._window.floor
+        if by_position and floor is not None and position < floor:
+            return
+        digest = self._relative(path)
+        if digest not in self._window.seen:
+            candidates[path] = (st.st_size, st.st_mtime_ns, position, digest)
+
+    def _forget_tree(self, directory):
+        prefix = directory + os.sep
+        for key in [k for k in self._listings if k == directory or k.startswith(prefix)]:
+            del self._listings[key]
+        for key in [k for k in self._pending if k.startswith(prefix)]:
+            del self._pending[key]
+
+    def _lstat(self, path):
+        self.stats["stat"] += 1
+        try:
+            return os.lstat(path)
+        except OSError:
+            return None
+
+    def _relative(self, path):
+        return path_digest(path[len(self._prefix):])
+
+    def _settled(self, now):
+        """Re-check pending files; return those that settled, holding back unsettled groups."""
+        settle_ns = int(self.spec.settle_seconds * NS)
+        now_ns = int(now * NS)
+        group_of = self.spec.group_of
+        ready = []
+        blocked = set()
+        markers = {}
+        for path, (size, mtime_ns, position, last_size, digest) in list(self._pending.items()):
+            if last_size is None:  # found by this very poll: its stat is fresh
+                st_size, st_mtime_ns = size, mtime_ns
+            else:
+                st = self._lstat(path)
+                if st is None or not stat.S_ISREG(st.st_mode):
+                    del self._pending[path]
+                    continue
+                st_size, st_mtime_ns = st.st_size, st.st_mtime_ns
+                position = max(st.st_ctime_ns, st_mtime_ns)
+            directory, _, name = path.rpartition(os.sep)
+            unchanged = settle_ns == 0 or last_size == st_size
+            stable = unchanged and now_ns - position >= settle_ns
+            self._pending[path] = (st_size, st_mtime_ns, position, st_size, digest)
+            if stable and self.spec.ready_marker:
+                if directory not in markers:
+                    markers[directory] = os.path.exists(
+                        os.path.join(directory, self.spec.ready_marker))
+                stable = markers[directory]
+            if not stable:
+                if group_of is not None:
+                    blocked.add(group_of(name))
+                continue
+            ready.append(FoundFile(path, directory, name, st_size, st_mtime_ns / float(NS),
+                                   position))
+        if group_of is not None:
+            blocked.discard(None)
+            ready = [found for found in ready if group_of(found.name) not in blocked]
+        ready.sort(key=lambda found: (found.position, found.path))
+        return ready
+
+    def mark_reported(self, found_files):
+        """Record dispatched files so that they are never reported again; prune the window."""
+        for found in found_files:
+            pending = self._pending.pop(found.path, None)
+            digest = pending[4] if pending else self._relative(found.path)
+            self._window.add(digest, found.position)
+        if found_files:
+            self.changed = True
+            self.prune()
+
+    def prune(self):
+        """Keep the remembered paths inside the window and bound, never above pending work."""
+        hold = min(info[2] for info in self._pending.values()) if self._pending else None
+        if self._window.prune(self.window_ns, hold_below=hold):
+            self.changed = True

@@ -1,0 +1,251 @@
+"""The one client of the NRAO Workspaces capability and workflow services.
+
+A ``requests.Session`` reuses connections; every call has (connect, read) timeouts from the pack
+config; urllib3 retries connection errors (safe for every method: nothing was sent) and, for the
+idempotent GET and PUT only, 502/503/504 answers, with exponential backoff. A POST that creates or
+submits is never retried after it reached the service, so nothing is created twice.
+
+Errors are ``WorkspacesError`` subclasses whose message names the call, the path, the HTTP status
+and the service's own message; secrets never appear in them.
+"""
+
+import json
+import os
+import re
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from workspaces_pack.core.config import ConfigError, PackConfig
+
+__all__ = [
+    "WorkspacesClient", "WorkspacesError", "WorkspacesUnavailable", "WorkspacesHttpError",
+    "WorkspacesNotFound", "WorkspacesBadResponse", "TERMINAL_STATES", "FAILED_STATES",
+]
+
+TERMINAL_STATES = ("Complete", "Failed", "Cancelled", "Error")
+FAILED_STATES = ("Failed", "Cancelled", "Error")
+RETRY_STATUSES = (502, 503, 504)
+
+
+class WorkspacesError(Exception):
+    """A Workspaces call failed. ``call``, ``path``, ``status`` and ``service_message`` say how."""
+
+    maybe_processed = False
+    """True when the service may have acted on the call although it failed for the client
+    (the answer timed out, was cut off or was unreadable)."""
+
+    def __init__(self, message, call=None, path=None, status=None, service_message=None):
+        super(WorkspacesError, self).__init__(message)
+        self.call = call
+        self.path = path
+        self.status = status
+        self.service_message = service_message
+
+    def to_dict(self):
+        """Return the error as a JSON-ready dict for action results."""
+        return {"error": str(self), "call": self.call, "path": self.path, "status": self.status,
+                "service_message": self.service_message}
+
+
+class WorkspacesUnavailable(WorkspacesError):
+    """The service could not be reached (refused, timed out, connection dropped)."""
+
+
+class WorkspacesHttpError(WorkspacesError):
+    """The service answered with an HTTP error status."""
+
+
+class WorkspacesNotFound(WorkspacesHttpError):
+    """The service answered 404 (unknown capability, workflow or request)."""
+
+
+class WorkspacesBadResponse(WorkspacesError):
+    """The service answered something that is not the JSON object expected."""
+
+    maybe_processed = True
+
+
+def _segment(value):
+    """Quote one path segment (a name or id can never add path parts)."""
+    return quote(str(value), safe="")
+
+
+class WorkspacesClient(object):
+    """Calls the capability and workflow services as configured in the pack config."""
+
+    def __init__(self, config=None, session=None):
+        self.config = config if isinstance(config, PackConfig) else PackConfig(config)
+        self.capability_url = str(self.config.require("capability_service_url")).rstrip("/")
+        self.workflow_url = str(self.config.require("workflow_service_url")).rstrip("/")
+        self.timeout = (float(self.config.get("connect_timeout_seconds")),
+                        float(self.config.get("read_timeout_seconds")))
+        self.session = session or self._make_session()
+
+    def _make_session(self):
+        retries = int(self.config.get("retry_count"))
+        retry = Retry(total=retries, connect=retries, read=retries, status=retries, other=0,
+                      backoff_factor=float(self.config.get("retry_backoff_seconds")),
+                      status_forcelist=RETRY_STATUSES, allowed_methods=frozenset(["GET", "PUT"]),
+                      raise_on_status=False, respect_retry_after_header=True)
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers.update({"Accept": "application/json",
+                                "User-Agent": "stackstorm-workspaces-pack"})
+        mode = self.config.get("auth_mode")
+        if mode == "bearer":
+            session.headers["Authorization"] = "Bearer %s" % self.config.require("auth_token")
+        elif mode == "basic":
+            session.auth = (self.config.require("auth_username"),
+                            self.config.require("auth_password"))
+        elif mode != "none":
+            raise ConfigError("pack config key 'auth_mode' must be none, bearer or basic, not %r"
+                              % (mode,))
+        return session
+
+    def close(self):
+        """Close the pooled connections."""
+        self.session.close()
+
+    # --- plumbing ----------------------------------------------------------------------------
+    def _route(self, key, **values):
+        template = str(self.config.get(key))
+        try:
+            return template.format(**{k: _segment(v) for k, v in values.items()})
+        except (KeyError, IndexError) as error:
+            raise ConfigError("pack config key %r: route %r uses an unknown placeholder %s"
+                              % (key, template, error))
+
+    def _call(self, call, method, base, path, json_body=None, data=None, headers=None):
+        url = base + path
+        try:
+            response = self.session.request(method, url, json=json_body, data=data,
+                                            headers=headers, timeout=self.timeout)
+        except requests.exceptions.RetryError as error:
+            raise WorkspacesHttpError("%s: %s %s kept failing after retries (%s)"
+                                      % (call, method, path, _reason(error)), call, path)
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+            unavailable = WorkspacesUnavailable(
+                "%s: %s %s: Workspaces service at %s is unreachable (%s)"
+                % (call, method, path, base, _reason(error)), call, path)
+            unavailable.maybe_processed = not _never_sent(error)
+            raise unavailable
+        except requests.exceptions.RequestException as error:
+            raise WorkspacesError("%s: %s %s failed: %s" % (call, method, path, _reason(error)),
+                                  call, path)
+        if response.status_code >= 400:
+            message = _service_message(response)
+            cls = WorkspacesNotFound if response.status_code == 404 else WorkspacesHttpError
+            raise cls("%s: %s %s answered HTTP %d: %s"
+                      % (call, method, path, response.status_code, message),
+                      call, path, response.status_code, message)
+        try:
+            document = response.json()
+        except ValueError:
+            snippet = response.text[:120]
+            raise WorkspacesBadResponse("%s: %s %s answered HTTP %d with a body that is not JSON: "
+                                        "%r" % (call, method, path, response.status_code, snippet),
+                                        call, path, response.status_code)
+        if not isinstance(document, dict):
+            raise WorkspacesBadResponse("%s: %s %s answered JSON that is not an object"
+                                        % (call, method, path), call, path, response.status_code)
+        return document
+
+    def capability_request_url(self, request_id):
+        """Return the service URL of a capability request."""
+        return self.capability_url + self._route("capability_request_route", id=request_id)
+
+    def workflow_request_url(self, workflow_name, request_id):
+        """Return the service URL of a workflow request."""
+        return self.workflow_url + self._route("workflow_request_route", name=workflow_name,
+                                               id=request_id)
+
+    # --- capability service ------------------------------------------------------------------
+    def create_capability_request(self, capability_name, parameters):
+        """Create a capability request (version 1) and return the service's document."""
+        path = self._route("capability_create_route", name=capability_name)
+        return self._call("create capability request", "POST", self.capability_url, path,
+                          json_body=parameters or {})
+
+    def submit_capability_request(self, request_id):
+        """Submit a capability request (starts an execution); return the document."""
+        path = self._route("capability_submit_route", id=request_id)
+        return self._call("submit capability request", "POST", self.capability_url, path)
+
+    def get_capability_request(self, request_id):
+        """Return a capability request's document (state, versions, execution)."""
+        path = self._route("capability_request_route", id=request_id)
+        return self._call("get capability request", "GET", self.capability_url, path)
+
+    # --- workflow service --------------------------------------------------------------------
+    def list_workflows(self):
+        """Return the workflow service's list of workflows."""
+        return self._call("list workflows", "GET", self.workflow_url,
+                          self._route("workflow_list_route"))
+
+    def create_workflow_request(self, workflow_name, arguments):
+        """Create a workflow request and return its document."""
+        path = self._route("workflow_create_route", name=workflow_name)
+        return self._call("create workflow request", "POST", self.workflow_url, path,
+                          json_body=arguments or {})
+
+    def upload_workflow_file(self, workflow_name, request_id, file_path):
+        """Attach the file at ``file_path`` to a workflow request (PUT, retried when safe)."""
+        filename = os.path.basename(file_path)
+        path = self._route("workflow_file_route", name=workflow_name, id=request_id,
+                           filename=filename)
+        with open(file_path, "rb") as handle:
+            content = handle.read()
+        return self._call("upload workflow file %s" % filename, "PUT", self.workflow_url, path,
+                          data=content, headers={"Content-Type": "application/octet-stream"})
+
+    def submit_workflow_request(self, workflow_name, request_id):
+        """Submit a workflow request; return its document."""
+        path = self._route("workflow_submit_route", name=workflow_name, id=request_id)
+        return self._call("submit workflow request", "POST", self.workflow_url, path)
+
+    def get_workflow_request(self, workflow_name, request_id):
+        """Return a workflow request's document."""
+        path = self._route("workflow_request_route", name=workflow_name, id=request_id)
+        return self._call("get workflow request", "GET", self.workflow_url, path)
+
+
+def _never_sent(error):
+    """True when a requests error shows the call never reached the service (connect failed)."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(error, requests.exceptions.Timeout):
+        return False
+    text = repr(error)
+    return "NewConnectionError" in text or "Connection refused" in text or \
+        "Name or service not known" in text
+
+
+def _reason(error):
+    """A short reason for a requests exception, without URLs or credentials."""
+    text = str(error.args[0]) if error.args else str(error)
+    errno = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
+    if errno:
+        return errno.group(0).strip()
+    for known in ("Read timed out", "Connection aborted", "RemoteDisconnected",
+                  "too many 50"):
+        if known in text:
+            return known if known != "too many 50" else "too many 5xx error responses"
+    return text.strip()[:200]
+
+
+def _service_message(response):
+    """The error message the service put in its body, or the start of the body."""
+    try:
+        document = response.json()
+    except ValueError:
+        return (response.text or response.reason or "").strip()[:200]
+    if isinstance(document, dict):
+        for key in ("message", "error", "detail", "faultstring"):
+            if document.get(key):
+                return str(document[key])[:500]
+    return json.dumps(document)[:200]

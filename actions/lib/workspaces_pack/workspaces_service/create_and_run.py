@@ -1,0 +1,297 @@
+"""Create a Workspaces request, submit it and optionally wait for its end: the flow of both actions.
+
+``run_capability`` and ``run_workflow`` return ``(succeeded, result)``. The result always says what
+happened; when anything fails after the request was created it carries ``request_id`` and a hint,
+so that an operator resubmits that request instead of creating a duplicate.
+"""
+
+import abc
+import os
+import re
+import time
+
+from workspaces_pack.core.config import ConfigError
+from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.workspaces_service.client import (FAILED_STATES, TERMINAL_STATES,
+                                                       WorkspacesClient, WorkspacesError)
+
+__all__ = ["RunOptions", "run_capability", "run_workflow", "check_name", "action_result"]
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # used with fullmatch
+MAX_SECONDS = 7 * 24 * 3600
+MAX_POLL_SECONDS = 60.0
+
+
+class RunOptions(object):
+    """How far to go after create: submit, wait, how long, how often to look."""
+
+    def __init__(self, submit=True, wait=False, wait_timeout=3600, poll_interval=10.0):
+        for name, value in (("submit", submit), ("wait", wait)):
+            if not isinstance(value, bool):
+                raise ParameterError(name, "must be true or false, got %r" % (value,))
+        for name, value in (("wait_timeout", wait_timeout), ("poll_interval", poll_interval)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not 0 < value <= MAX_SECONDS:  # NaN fails every comparison
+                raise ParameterError(name, "must be a number of seconds above 0 and at most "
+                                           "%d, got %r" % (MAX_SECONDS, value))
+        if wait and not submit:
+            raise ParameterError("wait", "cannot wait for a request that is not submitted "
+                                         "(submit is false)")
+        self.submit = submit
+        self.wait = wait
+        self.wait_timeout = float(wait_timeout)
+        self.poll_interval = float(poll_interval)
+
+
+def check_name(parameter, value):
+    """Return ``value`` if it is a valid capability/workflow name, else raise ParameterError."""
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+        raise ParameterError(parameter, "%r is not a valid name (letters, digits, '_', '.', "
+                                        "'-'; at most 128 characters)" % (value,))
+    return value
+
+
+def _check_object(parameter, value):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ParameterError(parameter, "must be an object (JSON dictionary), got %s"
+                         % type(value).__name__)
+    return value
+
+
+def _check_files(files):
+    if files is None:
+        return []
+    if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
+        raise ParameterError("files", "must be a list of file paths")
+    for path in files:
+        if not os.path.isabs(path) or ".." in path.split("/"):
+            raise ParameterError("files", "%r must be an absolute path without '..' parts" % path)
+        if not os.path.isfile(path):
+            raise ParameterError("files", "%r is not an existing file" % path)
+        if not os.access(path, os.R_OK):
+            raise ParameterError("files", "%r is not readable" % path)
+    names = [os.path.basename(p) for p in files]
+    if len(set(names)) != len(names):
+        raise ParameterError("files", "two files share one name; Workspaces stores them by name")
+    return files
+
+
+def _state(document):
+    return document.get("state") or (document.get("execution") or {}).get("state")
+
+
+class _Flow(abc.ABC):
+    """Shared create -> submit -> wait logic over one kind of request.
+
+    A subclass names its ``kind`` and implements the calls to Workspaces for that kind.
+    """
+
+    kind = None
+
+    @abc.abstractmethod
+    def create(self, payload):
+        """Create the request from ``payload``; return the service's document."""
+
+    @abc.abstractmethod
+    def request_id(self, document):
+        """Return the id of the request that ``document`` (the create answer) describes."""
+
+    @abc.abstractmethod
+    def url(self):
+        """Return the service URL of the created request (for the operator)."""
+
+    @abc.abstractmethod
+    def submit(self):
+        """Submit the created request; return the service's document."""
+
+    @abc.abstractmethod
+    def get(self):
+        """Read the created request; return the service's document."""
+
+    def upload(self, path):
+        """Attach the file at ``path`` to the created request; only workflow requests take files."""
+        raise NotImplementedError("%s requests take no files" % self.kind)
+
+    def __init__(self, client, name, options, clock, sleep, logger):
+        self.client = client
+        self.name = name
+        self.options = options
+        self.clock = clock
+        self.sleep = sleep
+        self.logger = logger
+        self.result = {"kind": self.kind, "name": name, "request_id": None, "state": None,
+                       "submitted": False, "waited": False, "url": None}
+
+    def run(self, payload, files=()):
+        """Run the flow; return ``(succeeded, result)``."""
+        try:
+            document = self.create(payload)
+        except WorkspacesError as error:
+            if error.maybe_processed:
+                return self._fail(error, "the service may have created the request without "
+                                         "answering clearly; check Workspaces for a new %s "
+                                         "request before running the action again" % self.kind)
+            return self._fail(error, "nothing was created; it is safe to run the action again")
+        self.result["request_id"] = self.request_id(document)
+        self.result["url"] = self.url()
+        self._update(document)
+        self.logger.info("created %s request %s for %s", self.kind, self.result["request_id"],
+                         self.name)
+        try:
+            for path in files:
+                self.upload(path)
+                self.result.setdefault("files", []).append(os.path.basename(path))
+            if not self.options.submit:
+                return True, self._done("created, not submitted (submit is false)")
+            self._update(self.submit())
+            self.result["submitted"] = True
+            self.logger.info("submitted %s request %s", self.kind, self.result["request_id"])
+        except WorkspacesError as error:
+            return self._fail(error, "request %s exists; submit it again instead of creating a new "
+                              "one" % self.result["request_id"])
+        if not self.options.wait:
+            return True, self._done("submitted")
+        return self._wait()
+
+    def _wait(self):
+        self.result["waited"] = True
+        started = self.clock()
+        interval = self.options.poll_interval
+        last_error = None
+        while True:
+            try:
+                self._update(self.get())
+                last_error = None
+            except WorkspacesError as error:
+                last_error = error
+                self.logger.warning("could not read %s request %s (will retry): %s", self.kind,
+                                    self.result["request_id"], error)
+            state = self.result["state"]
+            if last_error is None and state in TERMINAL_STATES:
+                self.result["elapsed_seconds"] = round(self.clock() - started, 3)
+                if state in FAILED_STATES:
+                    return False, self._done("%s request %s ended %s" % (
+                        self.kind, self.result["request_id"], state), failed=True)
+                return True, self._done("%s request %s ended %s" % (
+                    self.kind, self.result["request_id"], state))
+            elapsed = self.clock() - started
+            if elapsed >= self.options.wait_timeout:
+                self.result["elapsed_seconds"] = round(elapsed, 3)
+                message = "wait_timeout of %gs passed; %s request %s is still %s and keeps " \
+                          "running in Workspaces (%s)" % (self.options.wait_timeout, self.kind,
+                                                          self.result["request_id"], state,
+                                                          self.result["url"])
+                if last_error is not None:
+                    message += "; last error: %s" % last_error
+                return False, self._done(message, failed=True)
+            self.sleep(min(interval, max(0.0, self.options.wait_timeout - elapsed)))
+            interval = min(interval * 1.5, max(MAX_POLL_SECONDS, self.options.poll_interval))
+
+    def _update(self, document):
+        self.result["state"] = _state(document) or self.result["state"]
+        execution = document.get("execution") or {}
+        if execution.get("id") is not None:
+            self.result["execution_id"] = execution["id"]
+        if document.get("current_version") is not None:
+            self.result["version"] = document["current_version"]
+
+    def _done(self, message, failed=False):
+        self.result["message"] = message
+        if failed:
+            self.result["error"] = message
+        return self.result
+
+    def _fail(self, error, hint):
+        self.logger.error("%s", error)
+        self.result.update(error.to_dict())
+        self.result["message"] = "%s (%s)" % (error, hint)
+        self.result["hint"] = hint
+        return False, self.result
+
+
+class _CapabilityFlow(_Flow):
+    kind = "capability"
+
+    def create(self, payload):
+        return self.client.create_capability_request(self.name, payload)
+
+    def request_id(self, document):
+        return document.get("id", document.get("capability_request_id"))
+
+    def url(self):
+        return self.client.capability_request_url(self.result["request_id"])
+
+    def submit(self):
+        return self.client.submit_capability_request(self.result["request_id"])
+
+    def get(self):
+        return self.client.get_capability_request(self.result["request_id"])
+
+
+class _WorkflowFlow(_Flow):
+    kind = "workflow"
+
+    def create(self, payload):
+        return self.client.create_workflow_request(self.name, payload)
+
+    def request_id(self, document):
+        return document.get("workflow_request_id", document.get("id"))
+
+    def url(self):
+        return self.client.workflow_request_url(self.name, self.result["request_id"])
+
+    def upload(self, path):
+        self.client.upload_workflow_file(self.name, self.result["request_id"], path)
+
+    def submit(self):
+        return self.client.submit_workflow_request(self.name, self.result["request_id"])
+
+    def get(self):
+        return self.client.get_workflow_request(self.name, self.result["request_id"])
+
+
+def run_capability(client, capability_name, parameters, options, logger,
+                   clock=time.monotonic, sleep=time.sleep):
+    """Create (and submit, and wait for) a capability request; return ``(succeeded, result)``."""
+    check_name("capability_name", capability_name)
+    payload = _check_object("parameters", parameters)
+    return _CapabilityFlow(client, capability_name, options, clock, sleep, logger).run(payload)
+
+
+def run_workflow(client, workflow_name, arguments, files, options, logger,
+                 clock=time.monotonic, sleep=time.sleep):
+    """Create a workflow request, attach ``files``, submit (and wait); return the outcome."""
+    check_name("workflow_name", workflow_name)
+    payload = _check_object("arguments", arguments)
+    paths = _check_files(files)
+    return _WorkflowFlow(client, workflow_name, options, clock, sleep, logger).run(payload, paths)
+
+
+def action_result(kind, config, logger, **parameters):
+    """Run the capability or workflow flow for an action; return what the action returns.
+
+    Success returns the result dict; failure returns ``(False, result)`` as StackStorm's python
+    runner expects. Invalid parameters and config fail with a message naming the bad value.
+    """
+    client = None
+    try:
+        options = RunOptions(submit=parameters.pop("submit", True),
+                             wait=parameters.pop("wait", False),
+                             wait_timeout=parameters.pop("wait_timeout", 3600),
+                             poll_interval=parameters.pop("poll_interval", 10))
+        client = WorkspacesClient(config)
+        if kind == "capability":
+            succeeded, result = run_capability(client, logger=logger, options=options,
+                                               **parameters)
+        else:
+            succeeded, result = run_workflow(client, logger=logger, options=options, **parameters)
+    except (ParameterError, ConfigError) as error:
+        logger.error("%s", error)
+        return False, {"error": str(error), "parameter": getattr(error, "parameter", None),
+                       "request_id": None}
+    finally:
+        if client is not None:
+            client.close()
+    return result if succeeded else (False, result)

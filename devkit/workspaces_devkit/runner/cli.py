@@ -216,6 +216,7 @@ def build_parser():
                                              "(`workspaces-local --help` says what each does)"})
     parser.add_argument("-v", "--verbose", action="store_true", help="show the pack's logs")
     sub = parser.add_subparsers(dest="command", required=True)
+    parser.commands = sub.choices  # {name: subcommand parser}, for errors that name it
     run = sub.add_parser("run", help="run sensors, rules and actions in the foreground")
     sensor = sub.add_parser("sensor", help="run one sensor and print its dispatches")
     sensor.add_argument("name", help="sensor class name (e.g. FileMonitorSensor) or file name")
@@ -275,11 +276,7 @@ def build_parser():
 
 def _command_parser(parser, args):
     """The parser of the subcommand in ``args`` (its errors name it), else ``parser``."""
-    for action in parser._subparsers._group_actions if parser._subparsers else ():
-        chosen = (getattr(action, "choices", None) or {}).get(getattr(args, "command", None))
-        if chosen is not None:
-            return chosen
-    return parser
+    return parser.commands.get(getattr(args, "command", None), parser)
 
 
 def main(argv=None):

@@ -14,6 +14,7 @@ from st2tests.base import BaseSensorTestCase
 from workspaces_devkit.st2meta import payload_errors, trigger_types_for_sensor_class
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROBLEM_TRIGGER = "workspaces.sensor_problem"
 
 
 def make_trigger(trigger_type, parameters=None, pack="workspaces"):
@@ -82,10 +83,18 @@ class SchemaCheckedSensorTestCase(BaseSensorTestCase):
         return BaseSensorTestCase.get_dispatched_triggers(self)
 
     def payloads(self, trigger=None):
-        """Return the dispatched payloads, optionally only those of one trigger dict or ref."""
+        """Return the dispatched payloads, optionally only those of one trigger dict or ref.
+
+        Without a trigger: every payload but the ``workspaces.sensor_problem`` ones (``problems``).
+        """
         ref = trigger["ref"] if isinstance(trigger, dict) else trigger
         return [item["payload"] for item in self.get_dispatched_triggers()
-                if ref is None or item["trigger"] == ref]
+                if item["trigger"] == ref or
+                (ref is None and item["trigger"] != PROBLEM_TRIGGER)]
+
+    def problems(self):
+        """Return the ``workspaces.sensor_problem`` payloads dispatched so far, in order."""
+        return self.payloads(PROBLEM_TRIGGER)
 
 
 class DatastoreOutage(object):

@@ -69,20 +69,22 @@ def render(pack_dir):
     """Return the generated markdown for the pack at ``pack_dir``."""
     pack = load_pack(pack_dir)
     out = ["### Triggers", ""]
-    for sensor in pack.sensors:
-        for spec in sensor.trigger_types:
-            out += ["#### `%s`" % spec["ref"], "",
-                    "%s Sensor `%s` (`sensors/%s`)." % (
-                        _cell(spec.get("description")), sensor.class_name,
-                        os.path.basename(sensor.entry_point)), ""]
-            params = (spec.get("parameters_schema") or {}).get("properties")
-            if params:
-                out += ["Trigger parameters:", "",
-                        "| parameter | type | flags | default | description |",
-                        "|---|---|---|---|---|"] + _property_rows(params) + [""]
-            out += ["Payload:", "", "| field | type | flags | description |", "|---|---|---|---|"]
-            out += _property_rows((spec.get("payload_schema") or {}).get("properties"),
-                                  with_default=False) + [""]
+    origins = [(spec, "Sensor `%s` (`sensors/%s`)." % (sensor.class_name,
+                                                       os.path.basename(sensor.entry_point)))
+               for sensor in pack.sensors for spec in sensor.trigger_types]
+    origins += [(spec, "Dispatched by every sensor of the pack (`triggers/%s`)."
+                 % os.path.basename(spec["metadata_file"])) for spec in pack.triggers]
+    for spec, origin in origins:
+        out += ["#### `%s`" % spec["ref"], "",
+                "%s %s" % (_cell(spec.get("description")), origin), ""]
+        params = (spec.get("parameters_schema") or {}).get("properties")
+        if params:
+            out += ["Trigger parameters:", "",
+                    "| parameter | type | flags | default | description |",
+                    "|---|---|---|---|---|"] + _property_rows(params) + [""]
+        out += ["Payload:", "", "| field | type | flags | description |", "|---|---|---|---|"]
+        out += _property_rows((spec.get("payload_schema") or {}).get("properties"),
+                              with_default=False) + [""]
     out += ["### Actions", ""]
     for action in pack.actions:
         out += ["#### `%s`" % action.ref, "", _cell(action.meta.get("description")), "",

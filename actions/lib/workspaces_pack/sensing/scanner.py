@@ -177,8 +177,8 @@ class DirectoryWatch(object):
     and pattern leave). ``added_at`` (POSIX seconds) is when the trigger was added: at the first
     poll, a file whose position is at or after it is new, not baseline, however late that poll
     comes (file times come from the kernel's coarse clock: a file written within one clock tick,
-    a few milliseconds, after the trigger was added may still carry an earlier time). ``stats`` counts folders listed, folders skipped
-    unchanged, and files stat'ed.
+    a few milliseconds, after the trigger was added may still carry an earlier time). ``stats``
+    counts folders listed, folders skipped unchanged, and files stat'ed.
     """
 
     def __init__(self, spec, window_seconds=3600, max_entries=500, full_pass_seconds=600,

@@ -3,7 +3,7 @@
 ``HealthRecorder`` keeps the records of one sensor in memory (format: ``core.health_record``) and
 writes them best-effort at the end of a poll, after the sensor's state: a record is written when
 something a human would care about changed (watched or not, a problem, a new error line, the
-baseline, the trigger list) and otherwise at most once per ``health_heartbeat_minutes``, so a
+baseline, the trigger list, the count of failed polls in a row) and otherwise at most once per ``health_heartbeat_minutes``, so a
 quiet poll costs no datastore write. A write that fails is retried at the next poll; it never
 raises into the poll and never holds up a dispatch.
 
@@ -243,7 +243,9 @@ class HealthRecorder(object):
 
 
 def _significant(record):
-    """What a human would care about in a record (a change is written before the heartbeat)."""
+    """What a human would care about in a record (a change is written before the heartbeat):
+    a failing trigger's record is written at each failed poll, a working one's only on change
+    or heartbeat."""
     return hr.dumps(dict((key, record.get(key)) for key in (
         "watched", "not_watched_reason", "problem", "last_error", "baseline_taken", "parameters",
-        "triggers", "poll_interval_seconds"))), bool(record.get("consecutive_failures"))
+        "triggers", "poll_interval_seconds", "consecutive_failures")))

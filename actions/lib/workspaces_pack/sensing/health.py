@@ -3,9 +3,9 @@
 ``HealthRecorder`` keeps the records of one sensor in memory (format: ``core.health_record``) and
 writes them best-effort at the end of a poll, after the sensor's state: a record is written when
 something a human would care about changed (watched or not, a problem, a new error line, the
-baseline, the trigger list, the count of failed polls in a row) and otherwise at most once per ``health_heartbeat_minutes``, so a
-quiet poll costs no datastore write. A write that fails is retried at the next poll; it never
-raises into the poll and never holds up a dispatch.
+baseline, the trigger list, the count of failed polls in a row) and otherwise once per
+``health_heartbeat_minutes``, so a quiet poll costs no datastore write. A write that fails is
+retried at the next poll; it never raises into the poll and never holds up a dispatch.
 
 Problems: a kind in ``IMMEDIATE_KINDS`` is a problem at once; a failing poll (``poll_failing``,
 ``database_unreachable``, ``state_unreadable``, a datastore refusing writes) only after

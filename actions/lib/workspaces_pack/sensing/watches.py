@@ -146,9 +146,10 @@ class WatchingSensorMixin(object):
     ``_context`` (for ``poll_cycle.run_turn``) and ``clock``. ``poll`` records the poll's health
     around the sensor's ``_poll_watches()`` and runs even with no trigger (the sensor's record
     stays alive). ``add_trigger``/``update_trigger`` register a trigger's watch (bad parameters
-    are logged, never raised), ``remove_trigger`` forgets it (its stored state is kept, its health
-    record deleted; ``sensing.health.RetiredTriggers``), ``setup`` takes the poll interval from the pack config key
-    ``POLL_INTERVAL_KEY`` and ``cleanup`` writes state that could not be saved yet.
+    are logged, never raised), ``remove_trigger`` forgets it (its health record is deleted, its
+    state kept 7 days: ``sensing.health.RetiredTriggers``), ``setup`` takes the poll interval
+    from the pack config key ``POLL_INTERVAL_KEY`` and ``cleanup`` writes state that could not
+    be saved yet.
     """
 
     POLL_INTERVAL_KEY = None

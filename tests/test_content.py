@@ -297,11 +297,12 @@ def test_the_example_problem_rule_is_disabled_and_mails_through_core_sendmail(tm
     assert "directory_missing" in matches[0].parameters["subject"]
 
 
-def test_readme_tables_match_the_metadata():
-    from workspaces_devkit.readme_tables import render, splice
+def test_readme_and_reference_tables_match_the_metadata():
+    from workspaces_devkit.readme_tables import GENERATED_FILES, regenerated
 
-    with open(os.path.join(PACK_DIR, "README.md")) as handle:
-        text = handle.read()
-    assert text == splice(text, render(PACK_DIR)), (
-        "README.md's reference tables are stale: run "
-        "`python devkit/workspaces_devkit/readme_tables.py`")
+    for relpath in GENERATED_FILES:
+        with open(os.path.join(PACK_DIR, relpath)) as handle:
+            text = handle.read()
+        assert text == regenerated(PACK_DIR, relpath, text), (
+            "%s's generated tables are stale: run "
+            "`python devkit/workspaces_devkit/readme_tables.py`" % relpath)

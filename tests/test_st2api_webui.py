@@ -791,7 +791,7 @@ def test_a_rule_with_new_trigger_parameters_gives_the_running_sensor_its_trigger
         wait_for(lambda: host.polls > polls)
         (incoming / "image.fits").write_bytes(b"SIMPLE")
         wait_for(lambda: "rule     workspaces.fits_files matched" in out.getvalue())
-        [dispatch] = [d for d in runner.dispatches if d["payload"]["name"] == "image.fits"]
+        [dispatch] = [d for d in runner.dispatches if d["payload"].get("name") == "image.fits"]
         assert dispatch["type"] == "workspaces.file_detected"
         assert client("DELETE", "/rules/workspaces.fits_files").status_code == 204
         wait_for(lambda: not any(t["parameters"].get("directory") == str(incoming)

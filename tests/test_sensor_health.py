@@ -16,6 +16,7 @@ import time
 import sqlalchemy as sa
 
 from alma_asdm_sensor import AlmaAsdmSensor
+from alma_calibration_sensor import AlmaCalibrationSensor
 from archive_test_support import ArchiveDatabases
 from file_monitor_sensor import FileMonitorSensor
 from pack_test_support import CountingDatastore, DatastoreOutage, SchemaCheckedSensorTestCase
@@ -327,6 +328,39 @@ class AlmaAsdmHealthCases(ArchiveDatabases):
         self.assertEqual(transitions(self.problems()),
                          [("table_mismatch", "problem"), ("table_mismatch", "recovered")])
         self.assertEqual(self.problems()[1]["trigger_ref"], trigger["ref"])
+
+
+class AlmaCalibrationHealthTest(ArchiveDatabases, SchemaCheckedSensorTestCase):
+    """The calibration sensor (one trigger, the type itself) with its archive URL unset."""
+
+    sensor_cls = AlmaCalibrationSensor
+    database = "sqlite"
+
+    def setUp(self):
+        super(AlmaCalibrationHealthTest, self).setUp()
+        self.addCleanup(dispose_engines)
+
+    def test_a_poll_that_cannot_run_is_poll_failing_after_the_threshold(self):
+        config = self.archive_config()
+        del config["alma_archive_db_url"]
+        sensor = self.get_sensor_instance(config=config)
+        for _ in range(2):
+            sensor.poll()
+        self.assertEqual(self.problems(), [])
+        for _ in range(FAILING_POLLS - 2):
+            sensor.poll()
+        self.assertEqual(transitions(self.problems()), [("poll_failing", "problem")])
+        problem = self.problems()[0]
+        self.assertEqual((problem["trigger_ref"], problem["consecutive_failures"]),
+                         ("workspaces.alma_calibration", 3))
+        self.assertIn("alma_archive_db_url is not set", problem["message"])
+        sensor.config["alma_archive_db_url"] = self.alma_url  # the operator sets it
+        sensor.poll()
+        self.assertEqual(transitions(self.problems()),
+                         [("poll_failing", "problem"), ("poll_failing", "recovered")])
+        record = health_records(self.sensor_service)["health:workspaces.alma_calibration"]
+        self.assertEqual(record["consecutive_failures"], 0)
+        self.assertIsNotNone(record["last_success"])
 
 
 class AlmaAsdmHealthSqliteTest(AlmaAsdmHealthCases, SchemaCheckedSensorTestCase):

@@ -15,10 +15,11 @@ import re
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
+from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES
 from workspaces_pack.sensing.poll_cycle import TurnFailed, run_turn
 from workspaces_pack.sensing.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
-from workspaces_pack.sensing.watches import ParameterError, WatchingSensorMixin
+from workspaces_pack.sensing.watches import WatchingSensorMixin
 
 TRIGGER_REF = "workspaces.vlba_data"
 FILE_NAME = re.compile(r"^VLBA_(?P<obs_code>[A-Za-z0-9]+)_(?P<job>.+)_BIN\d+_SRC\d+_"

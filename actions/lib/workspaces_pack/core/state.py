@@ -139,15 +139,6 @@ class DatastoreState(object):
         """Bytes of the state of ``trigger_ref`` last loaded or saved (0 when none)."""
         return self._sizes.get(self.key_for(trigger_ref), 0)
 
-    def delete(self, trigger_ref):
-        """Delete the state of ``trigger_ref`` (a removed trigger); errors are logged."""
-        key = self.key_for(trigger_ref)
-        self._unsaved.pop(key, None)
-        try:
-            self._service.delete_value(key, local=True)
-        except Exception as error:
-            self._logger.warning("could not delete sensor state %s: %s", key, error)
-
 
 class SeenWindow(object):
     """A high-water mark plus the identifiers seen inside a look-back window, bounded in size.

@@ -25,11 +25,15 @@ from workspaces_devkit.st2meta import load_yaml
 __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
-    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER",
+    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "OVERLAY_FILLING",
+    "uses_pack",
 ]
 
 #: The file that marks a rules overlay directory as in use (even when it holds no rule).
 OVERLAY_MARKER = ".rules-overlay"
+#: Present while the pack's rules are being copied into an overlay: until it is gone, the
+#: overlay's rules are the pack's own (so a reload never sees a partly copied set).
+OVERLAY_FILLING = ".rules-overlay-filling"
 
 #: A problem found in a content file: the file, the field (dotted path) and what is wrong.
 ContentError = namedtuple("ContentError", "path field message")
@@ -188,53 +192,74 @@ def load_pack(pack_dir):
 def load_rules(pack, folder):
     """Return the ``RuleSpec`` list of the rule files in ``folder`` (a rules overlay).
 
-    An overlay that was never written to (no rule file and no ``OVERLAY_MARKER``) stands for the
-    pack's own ``rules/``, whose rules are returned.
+    An overlay that was never written to (no rule file and no ``OVERLAY_MARKER``), or that is
+    being filled with the pack's rules (``OVERLAY_FILLING``), stands for the pack's own
+    ``rules/``, whose rules are returned.
     """
     files = _yaml_files(os.path.dirname(os.path.abspath(folder)), os.path.basename(folder))
-    if not files and not os.path.exists(os.path.join(folder, OVERLAY_MARKER)):
+    unused = not files and not os.path.exists(os.path.join(folder, OVERLAY_MARKER))
+    if unused or os.path.exists(os.path.join(folder, OVERLAY_FILLING)):
         files = _yaml_files(pack.pack_dir, "rules")
     return [pack.load_rule(path) for path in files]
 
 
-def _rule_check_errors(pack, rules, require_description=True):
-    """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``."""
+def _rule_check_errors(pack, rules, require_description=True, warnings=None):
+    """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``.
+
+    Rules outside the pack's ``rules/`` (an overlay, the st2 API) may belong to another pack
+    (StackStorm's ``default`` holds site rules) when they use this pack's trigger or action.
+    """
     view = copy.copy(pack)  # the same pack, seen with these rules only
     view.rules = list(rules)
-    out = _Collector(pack.pack_dir)
-    _check_rules(view, out, require_description)
+    out = _Collector(pack.pack_dir, warnings)
+    _check_rules(view, out, require_description, other_packs=True)
     return out.errors
 
 
-def rule_errors(pack, meta, path="(rule)", require_description=True):
+def uses_pack(pack, meta):
+    """True when rule document ``meta`` uses a trigger type or an action of ``pack``."""
+    trigger = meta.get("trigger") if isinstance(meta.get("trigger"), dict) else {}
+    action = meta.get("action") if isinstance(meta.get("action"), dict) else {}
+    return (trigger.get("type") in pack.trigger_types()
+            or pack.action(action.get("ref")) is not None)
+
+
+def rule_errors(pack, meta, path="(rule)", require_description=True, warnings=None):
     """Return the ``ContentError`` list of one rule document ``meta`` against ``pack``.
 
     The same checks ``validate_pack`` applies to each rule file (the st2 API uses it to refuse a
     rule before writing it). The pack's own rules must carry a description (house rule: the web
     UI shows it); StackStorm's rule API does not ask for one, so the st2 API passes
-    ``require_description=False``.
+    ``require_description=False``. Warnings (what StackStorm accepts but will not do as the
+    author may expect) are appended to the ``warnings`` list when one is given.
     """
     meta = meta if isinstance(meta, dict) else {}
     spec = RuleSpec(path, meta, "%s.%s" % (meta.get("pack", pack.ref), meta.get("name")),
                     meta.get("name"), meta, meta.get("enabled", True))
-    return _rule_check_errors(pack, [spec], require_description)
+    return _rule_check_errors(pack, [spec], require_description, warnings)
 
 
-def overlay_rules(pack, folder):
-    """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s."""
+def overlay_rules(pack, folder, warnings=None):
+    """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s
+    (warnings go to the ``warnings`` list when one is given). As in StackStorm's rule API, a
+    description is not required there (the st2 API writes rules without one)."""
     pack.rules = load_rules(pack, folder)
-    return _rule_check_errors(pack, pack.rules)
+    return _rule_check_errors(pack, pack.rules, require_description=False, warnings=warnings)
 
 
 # --- validation --------------------------------------------------------------------------------
 
 class _Collector(object):
-    def __init__(self, pack_dir):
+    def __init__(self, pack_dir, warnings=None):
         self.pack_dir = pack_dir
         self.errors = []
+        self.warnings = warnings if warnings is not None else []
 
     def add(self, path, field, message):
         self.errors.append(ContentError(os.path.relpath(path, self.pack_dir), field, message))
+
+    def warn(self, path, field, message):
+        self.warnings.append(ContentError(os.path.relpath(path, self.pack_dir), field, message))
 
 
 def _schema_errors(properties, path, field, out, allow_runner=None):
@@ -563,14 +588,14 @@ def _nested_texts(value, payload_schema, where=""):
             continue
         if field.get("type") != "string" or not field.get("required"):
             yield here, (
-                "StackStorm renders {{ trigger.%s }} nested in an object parameter as text (%s); "
-                "build the whole parameter in one expression, e.g. "
+                "StackStorm accepts this, but will send {{ trigger.%s }} nested in parameter "
+                "%%s as text (%s); build the whole parameter in one expression, e.g. "
                 "\"{{ {'x': trigger.x} | tojson }}\"" % (
                     match.group(1), "its %s value becomes a string" % field.get("type")
                     if field.get("type") != "string" else "a missing value becomes \"None\""))
 
 
-def _check_rules(pack, out, require_description=True):
+def _check_rules(pack, out, require_description=True, other_packs=False):
     from st2common.util import schema as util_schema
 
     trigger_types = pack.trigger_types()
@@ -581,8 +606,11 @@ def _check_rules(pack, out, require_description=True):
         path, meta = rule.path, rule.meta
         _require(meta, required, path, out)
         _unknown_keys(meta, RULE_KEYS, path, out)
-        if meta.get("pack") and meta["pack"] != pack.ref:
-            out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
+        if meta.get("pack") and meta["pack"] != pack.ref and not (
+                other_packs and PACK_REF_RE.match(str(meta["pack"])) and uses_pack(pack, meta)):
+            out.add(path, "pack", "%r is not this pack (%s)%s" % (
+                meta["pack"], pack.ref, " and the rule uses none of its triggers and actions"
+                if other_packs else ""))
         if "enabled" not in meta:
             out.add(path, "enabled", "required field is missing (StackStorm registers a rule "
                     "without it as disabled)")
@@ -652,7 +680,7 @@ def _check_rules(pack, out, require_description=True):
                                 % (".".join(parts), type_ref))
             for name, value in given.items():
                 for where, problem in _nested_texts(value, spec.get("payload_schema")):
-                    out.add(path, "action.parameters.%s%s" % (name, where), problem)
+                    out.warn(path, "action.parameters.%s%s" % (name, where), problem % name)
 
 
 def _check_policies(pack, out):
@@ -698,9 +726,13 @@ def _check_module_names(pack, out):
             seen[name] = pkg
 
 
-def validate_pack(pack_dir):
-    """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid)."""
-    out = _Collector(os.path.abspath(pack_dir))
+def validate_pack(pack_dir, warnings=None):
+    """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid).
+
+    What StackStorm accepts but will not do as the author may expect (a payload field nested in
+    an object parameter, sent as text) is appended to ``warnings`` when a list is given.
+    """
+    out = _Collector(os.path.abspath(pack_dir), warnings)
     try:
         pack = load_pack(pack_dir)
     except ValueError as error:

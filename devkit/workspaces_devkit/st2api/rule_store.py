@@ -4,31 +4,39 @@
 checked in StackStorm's order (st2api's rules controller over ``RuleAPI``): the request body
 against the rule's API schema, the trigger type's existence and its ``parameters_schema``, the
 criteria (operator and pattern on each), then every check the pack's own content validator
-(``content.rule_errors``) applies to a rule file; any refusal is a 400 naming the field. A second
-rule with the same ref is a 409 with ``conflict-id``; an unknown rule a 404.
+(``content.rule_errors``) applies to a rule file; any refusal is a 400 naming the field (what
+StackStorm accepts but may surprise, such as a payload field nested in an object parameter, which
+it sends as text, is only logged as a warning). A second rule with the same ref is a 409 with
+``conflict-id``; an unknown rule a 404. A rule may belong to another pack (StackStorm's
+``default`` holds site rules) when it uses this pack's trigger or action and there is an overlay.
 
-An accepted rule is written as ``<name>.yaml`` into the rules directory: the pack's ``rules/``,
-or an overlay directory (``rules_dir``) for a read-only checkout; the first write into an overlay
-copies the pack's rules into it, after which the overlay holds every rule. Names that are not
+An accepted rule is written as ``<name>.yaml`` (another pack's: ``<pack>.<name>.yaml``) into the
+rules directory: the pack's ``rules/``, or an overlay directory (``rules_dir``) for a read-only
+checkout; the first write into an overlay copies the pack's rules into it (each file written
+aside and renamed, the set marked as being filled until done, so a reload of the watching runner
+never sees a partial file or set), after which the overlay holds every rule. Names that are not
 plain file names are refused, and no path outside that directory is ever written. Then
 ``pack.rules`` is replaced by the directory's rules: the runner's rule engine reads that list on
 every trigger, so the change is live for the next trigger, with no file watcher in between.
 """
 
 import copy
+import logging
 import os
-import shutil
-import tempfile
 import threading
 
 import jsonschema
 import yaml
 
-from workspaces_devkit.content import NAME_RE, OVERLAY_MARKER, load_rules, rule_errors
+from workspaces_devkit.atomic_files import atomic_write
+from workspaces_devkit.content import (NAME_RE, OVERLAY_FILLING, OVERLAY_MARKER, load_rules,
+                                      rule_errors)
 from workspaces_devkit.st2api import shapes
 from workspaces_devkit.st2api.errors import ApiError, bad_request, not_found
 
 __all__ = ["RuleStore"]
+
+LOG = logging.getLogger(__name__)
 
 #: What a rule body may hold: StackStorm's RuleAPI model, written out here from its reading.
 RULE_BODY_SCHEMA = {
@@ -152,9 +160,11 @@ class RuleStore(object):
                 "description": body.get("description") or "",
                 "enabled": bool(body.get("enabled", False)),
                 "trigger": {"type": trigger_type}}
-        if meta["pack"] != self.pack.ref:
-            raise bad_request('Pack "%s" is not served here: the local runner writes rules of '
-                              'pack "%s" only.' % (meta["pack"], self.pack.ref))
+        if meta["pack"] != self.pack.ref and self.overlay is None:
+            raise bad_request('Pack "%s": a rule of another pack is served with --rules-dir '
+                              'only (the checkout\'s rules/ holds pack "%s"\'s own rules, and '
+                              'StackStorm\'s registration refuses another pack\'s rule there).'
+                              % (meta["pack"], self.pack.ref))
         if not NAME_RE.match(meta["name"]) or meta["name"] in (".", ".."):
             raise bad_request('Rule name "%s" is not allowed: use letters, digits, "_", "-" '
                               'and "." (it becomes the rule\'s file name).' % meta["name"])
@@ -181,10 +191,14 @@ class RuleStore(object):
                           "parameters": copy.deepcopy(action.get("parameters") or {})}
         if body.get("tags"):
             meta["tags"] = copy.deepcopy(body["tags"])
-        problems = rule_errors(self.pack, meta, "%s.yaml" % meta["name"],
-                               require_description=False)
+        warnings = []
+        problems = rule_errors(self.pack, meta, self._file_name(meta),
+                               require_description=False, warnings=warnings)
         if problems:
             raise bad_request("; ".join("%s: %s" % (p.field, p.message) for p in problems))
+        for warning in warnings:  # StackStorm accepts these; say what it will do
+            LOG.warning("rule %s.%s: %s: %s", meta["pack"], meta["name"], warning.field,
+                        warning.message)
         return meta
 
     @staticmethod
@@ -204,7 +218,8 @@ class RuleStore(object):
                                   % (key, operator))
 
     def _conflict(self, rule):
-        uid = "rule:%s:%s" % (self.pack.ref, rule.name)
+        uid = "rule:%s:%s" % (rule.ref.rsplit(".", 1)[0] if "." in rule.ref else self.pack.ref,
+                              rule.name)
         return ApiError(409, "Tried to save duplicate unique keys (rule %s already exists: "
                              "uid %s)" % (rule.ref, uid),
                         {"conflict-id": shapes.stable_id("rule", rule.ref)})
@@ -233,34 +248,45 @@ class RuleStore(object):
             return
         os.makedirs(self.overlay, exist_ok=True)
         marker = os.path.join(self.overlay, OVERLAY_MARKER)
-        if os.path.exists(marker):
+        filling = os.path.join(self.overlay, OVERLAY_FILLING)
+        if os.path.exists(marker) and not os.path.exists(filling):
             return
         self._fresh = True  # the rule list is re-read from the overlay after this write
-        if not any(name.endswith((".yaml", ".yml")) for name in os.listdir(self.overlay)):
+        unused = not any(name.endswith((".yaml", ".yml")) for name in os.listdir(self.overlay))
+        if unused or os.path.exists(filling):
+            # While the filling marker stands, a reload reads the pack's rules (the same set
+            # as the copies); each copy is written whole; the overlay counts once marked.
+            atomic_write(filling, "copying the rules of pack %s\n" % self.pack.ref)
             source = os.path.join(self.pack.pack_dir, "rules")
             for name in sorted(os.listdir(source)) if os.path.isdir(source) else []:
                 if name.endswith((".yaml", ".yml")):
-                    shutil.copyfile(os.path.join(source, name), os.path.join(self.overlay, name))
-        with open(marker, "w") as handle:
-            handle.write("This directory holds the rules of pack %s (workspaces-local "
-                         "--rules-dir).\n" % self.pack.ref)
+                    with open(os.path.join(source, name)) as handle:
+                        atomic_write(os.path.join(self.overlay, name), handle.read())
+        atomic_write(marker, "This directory holds the rules of pack %s (workspaces-local "
+                             "--rules-dir).\n" % self.pack.ref)
+        if os.path.exists(filling):
+            os.remove(filling)
+
+    def _file_name(self, meta):
+        """``<name>.yaml`` for this pack's rules, ``<pack>.<name>.yaml`` for another pack's."""
+        pack = meta.get("pack") or self.pack.ref
+        name = meta.get("name")
+        return "%s.yaml" % name if pack == self.pack.ref else "%s.%s.yaml" % (pack, name)
 
     def _write(self, meta, old):
         self._prepare_overlay()
-        target = self._own_path(os.path.join(self.directory, meta["name"] + ".yaml"))
+        target = self._own_path(os.path.join(self.directory, self._file_name(meta)))
         if old is not None:
             old_path = self._own_path(self._path_in_directory(old))
-            if os.path.basename(old.path) != "%s.yaml" % old.name or old.name == meta["name"]:
+            if os.path.basename(old.path) != self._file_name(old.meta) or \
+                    self._file_name(old.meta) == self._file_name(meta):
                 target = old_path  # keep the file the rule lives in
         if os.path.exists(target) and (old is None or target != self._own_path(
                 self._path_in_directory(old))):
             raise ApiError(409, "Tried to save duplicate unique keys (file %s already holds "
                                 "another rule)" % os.path.basename(target))
         text = "---\n" + yaml.safe_dump(meta, default_flow_style=False, sort_keys=False)
-        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".rule-", suffix=".tmp")
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-        os.replace(temporary, target)
+        atomic_write(target, text)
         removed = None
         if old is not None:
             old_path = self._own_path(self._path_in_directory(old))

@@ -59,7 +59,7 @@ def check(expected, got):
             "expected %r, got %r" % (expected, got)
     else:
         assert not isinstance(got, Exception), "expected %r, got %r" % (expected, got)
-        assert got == expected
+        assert got == expected, "expected %r, got %r" % (expected, got)
 
 
 @contextlib.contextmanager

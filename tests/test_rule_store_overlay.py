@@ -13,7 +13,6 @@ from workspaces_devkit.st2api.rule_store import RuleStore
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-
 def _body(name):
     return {"name": name, "pack": "workspaces", "enabled": True,
             "trigger": {"type": "workspaces.alma_calibration"},
@@ -22,8 +21,8 @@ def _body(name):
                        "parameters": {"capability_name": "null"}}}
 
 
-def test_a_reload_during_the_first_write_sees_the_whole_pack_set_every_time(tmp_path,
-                                                                             monkeypatch):
+def test_a_reload_during_the_first_write_sees_the_whole_pack_set_every_time(
+        tmp_path, monkeypatch):
     overlay = str(tmp_path / "overlay")
     pack = load_pack(PACK_DIR)
     pack_refs = sorted(rule.ref for rule in pack.rules)

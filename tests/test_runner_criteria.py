@@ -78,8 +78,8 @@ def test_the_devkit_knows_exactly_stackstorms_operators():
     assert set(operators.get_allowed_operators()) == set(OPERATORS)
 
 
-PAYLOAD = {"n": 3, "code": "2099.A.00001.S", "files": [{"name": "a.fits", "size": 5},
-                                                        {"name": "b.txt", "size": 1}],
+PAYLOAD = {"n": 3, "code": "2099.A.00001.S",
+           "files": [{"name": "a.fits", "size": 5}, {"name": "b.txt", "size": 1}],
            "none": None, "nested": {"level": "Pass"}, "codes": ["Pass", "SemiPass"], "empty": []}
 SEARCH_ANY = {"item.name": {"type": "matchwildcard", "pattern": "*.fits"},
               "item.size": {"type": "gt", "pattern": 4}}

@@ -220,8 +220,8 @@ def uses_pack(pack, meta):
     """True when rule document ``meta`` uses a trigger type or an action of ``pack``."""
     trigger = meta.get("trigger") if isinstance(meta.get("trigger"), dict) else {}
     action = meta.get("action") if isinstance(meta.get("action"), dict) else {}
-    return (trigger.get("type") in pack.trigger_types()
-            or pack.action(action.get("ref")) is not None)
+    uses_trigger = trigger.get("type") in pack.trigger_types()
+    return uses_trigger or pack.action(action.get("ref")) is not None
 
 
 def rule_errors(pack, meta, path="(rule)", require_description=True, warnings=None):

@@ -24,8 +24,7 @@ __all__ = ["MORE_FILTERS"]
 _PRE_PART = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
 _SEMVER_RE = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-(%s(?:\.%s)*))?" % (_PRE_PART, _PRE_PART)
-    + r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$")
+    r"(?:-(%s(?:\.%s)*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$" % (_PRE_PART, _PRE_PART))
 _MATCH_RE = re.compile(r"^(<=|>=|==|!=|<|>)(.*)$")
 
 

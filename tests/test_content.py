@@ -253,3 +253,24 @@ def test_readme_tables_match_the_metadata():
     assert text == splice(text, render(PACK_DIR)), (
         "README.md's reference tables are stale: run "
         "`python devkit/workspaces_devkit/readme_tables.py`")
+
+
+def test_validate_warns_naming_the_parameter_stackstorm_sends_as_text(tmp_path, capsys):
+    # issue 20: StackStorm 3.9 accepts the rule, so validate passes, and says what will happen
+    from workspaces_devkit.runner.cli import main as workspaces_local
+
+    overlay = tmp_path / "rules"
+    overlay.mkdir()
+    with open(os.path.join(PACK_DIR, "rules", "file_detected_create_and_run.yaml")) as handle:
+        rule = yaml.safe_load(handle)
+    rule["name"] = "nested_site_rule"
+    rule["action"]["parameters"]["parameters"] = {"path": "{{ trigger.path }}",
+                                                  "size": "{{ trigger.size }}"}
+    (overlay / "nested_site_rule.yaml").write_text(yaml.safe_dump(rule))
+    assert workspaces_local(["validate", "--rules-dir", str(overlay)]) == 0
+    out = capsys.readouterr().out
+    warnings = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1, out
+    assert "nested_site_rule.yaml: action.parameters.parameters.size: " in warnings[0]
+    assert "will send {{ trigger.size }} nested in parameter parameters as text" in warnings[0]
+    assert out.splitlines()[-1] == "0 problem(s), 1 warning(s)"

@@ -195,6 +195,9 @@ def test_rendering_of_vlba_rule_parameters():
     assert match.parameters["workflow_name"] == "ingest_obs"
     assert match.parameters["arguments"]["files"] == "a.idifits,b.idifits"
     assert match.parameters["arguments"]["project_code"] == "TL015A"
+    # where the batch is, not the files themselves: nothing is uploaded from the action runner
+    assert match.parameters["arguments"]["directory"] == "/data/vlba/TL015A"
+    assert "files" not in match.parameters
 
 
 def test_asdm_rule_for_an_eb_without_mous_never_sends_the_text_none():

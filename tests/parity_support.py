@@ -8,7 +8,6 @@ so in ``DEVKIT_ONLY``'s reason.
 """
 
 import contextlib
-import importlib
 import sys
 import types
 from unittest import mock
@@ -17,7 +16,7 @@ import pytest
 
 from conftest import STAND_INS_DIR, USING_STAND_INS
 
-__all__ = ["real_tier", "stand_ins_imported", "real_datastore", "outcome", "Raised"]
+__all__ = ["real_tier", "stand_ins_imported", "real_datastore", "outcome", "check", "Raised"]
 
 #: Marks the half of a parity table that calls StackStorm's own functions.
 real_tier = pytest.mark.skipif(USING_STAND_INS, reason=(
@@ -84,12 +83,6 @@ def stand_ins_imported():
         for name in [n for n in sys.modules if n.split(".")[0] in _ST2_PACKAGES]:
             del sys.modules[name]
         sys.modules.update(saved)
-
-
-def stand_in(module_name):
-    """Return the devkit's stand-in for StackStorm module ``module_name``."""
-    with stand_ins_imported():
-        return importlib.import_module(module_name)
 
 
 @contextlib.contextmanager

@@ -67,3 +67,17 @@ def test_a_copy_cut_short_is_finished_by_the_next_write(tmp_path, monkeypatch):
     overlay_rules(watcher, overlay)
     assert sorted(rule.ref for rule in watcher.rules) == sorted(
         pack_refs + ["workspaces.cut_short"])
+
+
+def test_a_rule_of_another_pack_needs_an_overlay(tmp_path):
+    # the checkout's rules/ holds the pack's own rules: StackStorm's registration refuses
+    # another pack's rule there, so without --rules-dir the API says where it could go
+    from workspaces_devkit.st2api.errors import ApiError
+
+    body = dict(_body("site_rule"), pack="default")
+    with pytest.raises(ApiError) as refused:
+        RuleStore(load_pack(PACK_DIR))._validated(body)
+    assert refused.value.status == 400
+    assert "--rules-dir" in refused.value.faultstring
+    meta = RuleStore(load_pack(PACK_DIR), rules_dir=str(tmp_path / "overlay"))._validated(body)
+    assert meta["pack"] == "default"

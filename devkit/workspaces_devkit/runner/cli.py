@@ -168,7 +168,7 @@ def cmd_preflight(args):
     shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
     if shared_lib not in sys.path:
         sys.path.insert(0, shared_lib)
-    from workspaces_pack.preflight import run_preflight
+    from workspaces_pack.flows.preflight import run_preflight
 
     state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
     path = os.path.join(state_dir, "datastore.json")

@@ -218,8 +218,7 @@ class RuleStore(object):
                                   % (key, operator))
 
     def _conflict(self, rule):
-        uid = "rule:%s:%s" % (rule.ref.rsplit(".", 1)[0] if "." in rule.ref else self.pack.ref,
-                              rule.name)
+        uid = "rule:%s:%s" % (rule.meta.get("pack") or self.pack.ref, rule.name)
         return ApiError(409, "Tried to save duplicate unique keys (rule %s already exists: "
                              "uid %s)" % (rule.ref, uid),
                         {"conflict-id": shapes.stable_id("rule", rule.ref)})

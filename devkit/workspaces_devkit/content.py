@@ -26,7 +26,7 @@ __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
     "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "OVERLAY_FILLING",
-    "uses_pack",
+    "PACK_REF_RE", "trigger_paths", "path_in_schema",
 ]
 
 #: The file that marks a rules overlay directory as in use (even when it holds no rule).
@@ -203,25 +203,18 @@ def load_rules(pack, folder):
     return [pack.load_rule(path) for path in files]
 
 
-def _rule_check_errors(pack, rules, require_description=True, warnings=None):
+def _rule_check_errors(pack, rules, require_description=True, any_pack=False, warnings=None):
     """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``.
 
-    Rules outside the pack's ``rules/`` (an overlay, the st2 API) may belong to another pack
-    (StackStorm's ``default`` holds site rules) when they use this pack's trigger or action.
+    ``any_pack``: the rules may belong to other packs (a site's rules, written through the API),
+    as StackStorm allows; a rule file in the pack's own rules/ must be of the pack. Warnings go
+    to the ``warnings`` list when one is given.
     """
     view = copy.copy(pack)  # the same pack, seen with these rules only
     view.rules = list(rules)
     out = _Collector(pack.pack_dir, warnings)
-    _check_rules(view, out, require_description, other_packs=True)
+    _check_rules(view, out, require_description, any_pack)
     return out.errors
-
-
-def uses_pack(pack, meta):
-    """True when rule document ``meta`` uses a trigger type or an action of ``pack``."""
-    trigger = meta.get("trigger") if isinstance(meta.get("trigger"), dict) else {}
-    action = meta.get("action") if isinstance(meta.get("action"), dict) else {}
-    uses_trigger = trigger.get("type") in pack.trigger_types()
-    return uses_trigger or pack.action(action.get("ref")) is not None
 
 
 def rule_errors(pack, meta, path="(rule)", require_description=True, warnings=None):
@@ -230,13 +223,15 @@ def rule_errors(pack, meta, path="(rule)", require_description=True, warnings=No
     The same checks ``validate_pack`` applies to each rule file (the st2 API uses it to refuse a
     rule before writing it). The pack's own rules must carry a description (house rule: the web
     UI shows it); StackStorm's rule API does not ask for one, so the st2 API passes
-    ``require_description=False``. Warnings (what StackStorm accepts but will not do as the
-    author may expect) are appended to the ``warnings`` list when one is given.
+    ``require_description=False``. The rule may be of any pack, as in StackStorm's rule API; the
+    caller decides which packs it accepts. Warnings (what StackStorm accepts but will not do as
+    the author may expect) are appended to the ``warnings`` list when one is given.
     """
     meta = meta if isinstance(meta, dict) else {}
     spec = RuleSpec(path, meta, "%s.%s" % (meta.get("pack", pack.ref), meta.get("name")),
                     meta.get("name"), meta, meta.get("enabled", True))
-    return _rule_check_errors(pack, [spec], require_description, warnings)
+    return _rule_check_errors(pack, [spec], require_description, any_pack=True,
+                              warnings=warnings)
 
 
 def overlay_rules(pack, folder, warnings=None):
@@ -244,7 +239,8 @@ def overlay_rules(pack, folder, warnings=None):
     (warnings go to the ``warnings`` list when one is given). As in StackStorm's rule API, a
     description is not required there (the st2 API writes rules without one)."""
     pack.rules = load_rules(pack, folder)
-    return _rule_check_errors(pack, pack.rules, require_description=False, warnings=warnings)
+    return _rule_check_errors(pack, pack.rules, require_description=False, any_pack=True,
+                              warnings=warnings)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -519,7 +515,7 @@ def _check_positions_sort_in_st2_help(params, path, out):
                    POSITION_SORT_REASON))
 
 
-def _trigger_paths(text):
+def trigger_paths(text):
     """Yield the dotted ``trigger.x.y`` paths (and ``trigger.get("x")``) used in a template."""
     for match in TRIGGER_REF_IN_TEMPLATE_RE.finditer(text):
         parts = re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[['\"]([^'\"]+)['\"]\]", match.group(1))
@@ -529,7 +525,9 @@ def _trigger_paths(text):
         yield path
 
 
-def _path_in_schema(parts, schema):
+def path_in_schema(parts, schema):
+    """True when the payload path ``parts`` (``["a", "b"]`` for ``trigger.a.b``) can exist under
+    ``schema`` (below a free-form object or an array anything can)."""
     node = schema
     for part in parts:
         props = (node or {}).get("properties") or {}
@@ -595,7 +593,7 @@ def _nested_texts(value, payload_schema, where=""):
                     if field.get("type") != "string" else "a missing value becomes \"None\""))
 
 
-def _check_rules(pack, out, require_description=True, other_packs=False):
+def _check_rules(pack, out, require_description=True, any_pack=False):
     from st2common.util import schema as util_schema
 
     trigger_types = pack.trigger_types()
@@ -606,11 +604,8 @@ def _check_rules(pack, out, require_description=True, other_packs=False):
         path, meta = rule.path, rule.meta
         _require(meta, required, path, out)
         _unknown_keys(meta, RULE_KEYS, path, out)
-        if meta.get("pack") and meta["pack"] != pack.ref and not (
-                other_packs and PACK_REF_RE.match(str(meta["pack"])) and uses_pack(pack, meta)):
-            out.add(path, "pack", "%r is not this pack (%s)%s" % (
-                meta["pack"], pack.ref, " and the rule uses none of its triggers and actions"
-                if other_packs else ""))
+        if meta.get("pack") and meta["pack"] != pack.ref and not any_pack:
+            out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
         if "enabled" not in meta:
             out.add(path, "enabled", "required field is missing (StackStorm registers a rule "
                     "without it as disabled)")
@@ -639,8 +634,8 @@ def _check_rules(pack, out, require_description=True, other_packs=False):
             field = "criteria.%s" % key
             if not str(key).startswith("trigger."):
                 out.add(path, field, "criteria keys look like trigger.<payload field>")
-            elif spec is not None and not _path_in_schema(key.split(".")[1:],
-                                                          spec.get("payload_schema")):
+            elif spec is not None and not path_in_schema(key.split(".")[1:],
+                                                         spec.get("payload_schema")):
                 out.add(path, field, "%s is not in the payload_schema of %s" % (key, type_ref))
             if not isinstance(criterion, dict) or "type" not in criterion:
                 out.add(path, field + ".type", "required field is missing")
@@ -673,8 +668,8 @@ def _check_rules(pack, out, require_description=True, other_packs=False):
             texts = list(_strings(given)) + [str(c.get("pattern")) for c in criteria.values()
                                              if isinstance(c, dict)]
             for text in texts:
-                for parts in _trigger_paths(text):
-                    if not _path_in_schema(parts, spec.get("payload_schema")):
+                for parts in trigger_paths(text):
+                    if not path_in_schema(parts, spec.get("payload_schema")):
                         out.add(path, "action.parameters",
                                 "{{ trigger.%s }} is not in the payload_schema of %s"
                                 % (".".join(parts), type_ref))

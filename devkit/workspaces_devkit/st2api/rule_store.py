@@ -29,8 +29,8 @@ import jsonschema
 import yaml
 
 from workspaces_devkit.atomic_files import atomic_write
-from workspaces_devkit.content import (NAME_RE, OVERLAY_FILLING, OVERLAY_MARKER, load_rules,
-                                      rule_errors)
+from workspaces_devkit.content import (NAME_RE, OVERLAY_FILLING, OVERLAY_MARKER, PACK_REF_RE,
+                                      load_rules, rule_errors)
 from workspaces_devkit.st2api import shapes
 from workspaces_devkit.st2api.errors import ApiError, bad_request, not_found
 
@@ -160,11 +160,14 @@ class RuleStore(object):
                 "description": body.get("description") or "",
                 "enabled": bool(body.get("enabled", False)),
                 "trigger": {"type": trigger_type}}
-        if meta["pack"] != self.pack.ref and self.overlay is None:
-            raise bad_request('Pack "%s": a rule of another pack is served with --rules-dir '
-                              'only (the checkout\'s rules/ holds pack "%s"\'s own rules, and '
-                              'StackStorm\'s registration refuses another pack\'s rule there).'
-                              % (meta["pack"], self.pack.ref))
+        if meta["pack"] != self.pack.ref and (self.overlay is None or
+                                              not PACK_REF_RE.match(meta["pack"])):
+            # StackStorm keeps a rule of any pack (RuleAPI, default pack "default"); here a rule
+            # of another pack lives in the overlay only: the pack's rules/ must hold its own.
+            raise bad_request('Pack "%s" is not served here: the local runner writes rules of '
+                              'pack "%s"%s.' % (meta["pack"], self.pack.ref, (
+                                  " and of other packs named like %s" % PACK_REF_RE.pattern)
+                                  if self.overlay else " only (other packs need --rules-dir)"))
         if not NAME_RE.match(meta["name"]) or meta["name"] in (".", ".."):
             raise bad_request('Rule name "%s" is not allowed: use letters, digits, "_", "-" '
                               'and "." (it becomes the rule\'s file name).' % meta["name"])
@@ -237,6 +240,12 @@ class RuleStore(object):
                            % (os.path.basename(path), self.directory))
         return real
 
+    def _file_name(self, meta):
+        """``<name>.yaml`` for a rule of this pack, ``<pack>.<name>.yaml`` for another pack's."""
+        pack = meta.get("pack") or self.pack.ref
+        return "%s.yaml" % meta.get("name") if pack == self.pack.ref else \
+            "%s.%s.yaml" % (pack, meta.get("name"))
+
     def _path_in_directory(self, rule):
         """The file of ``rule`` inside the rules directory (the overlay copy when there is one)."""
         return os.path.join(self.directory, os.path.basename(rule.path))
@@ -265,12 +274,6 @@ class RuleStore(object):
                              "--rules-dir).\n" % self.pack.ref)
         if os.path.exists(filling):
             os.remove(filling)
-
-    def _file_name(self, meta):
-        """``<name>.yaml`` for this pack's rules, ``<pack>.<name>.yaml`` for another pack's."""
-        pack = meta.get("pack") or self.pack.ref
-        name = meta.get("name")
-        return "%s.yaml" % name if pack == self.pack.ref else "%s.%s.yaml" % (pack, name)
 
     def _write(self, meta, old):
         self._prepare_overlay()

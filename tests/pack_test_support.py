@@ -100,10 +100,12 @@ class SchemaCheckedSensorTestCase(BaseSensorTestCase):
 class DatastoreOutage(object):
     """Simulate a st2 API outage on a sensor or action service, under any test harness.
 
-    While active, ``get_value`` returns None (StackStorm swallows the error) and ``set_value``,
-    ``list_values`` and ``delete_value`` raise ``ConnectionError``. Works with StackStorm's mocks
-    and with the stand-ins, by replacing the service's methods on the instance. Usable as a context
-    manager or with ``start()``/``stop()``. ``calls`` counts datastore calls made meanwhile.
+    While active, ``get_value`` returns None and ``delete_value`` False (StackStorm swallows
+    the error in both), and ``set_value`` and ``list_values`` raise ``ConnectionError``
+    (tests/test_parity_datastore.py holds StackStorm's own service to this). Works with
+    StackStorm's mocks and with the stand-ins, by replacing the service's methods on the
+    instance. Usable as a context manager or with ``start()``/``stop()``. ``calls`` counts
+    datastore calls made meanwhile.
     """
 
     METHODS = ("get_value", "set_value", "list_values", "delete_value")
@@ -121,8 +123,10 @@ class DatastoreOutage(object):
             self.calls += 1
             if name == "get_value" and self.get_returns_none:
                 return None
+            if name == "delete_value" and self.writes_fail:
+                return False
             if (name == "list_values" and self.lists_fail) or \
-                    (name in ("set_value", "delete_value") and self.writes_fail):
+                    (name == "set_value" and self.writes_fail):
                 raise ConnectionError("st2 API unavailable (simulated outage)")
             return self._originals[name](*args, **kwargs)
         return replacement

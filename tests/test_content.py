@@ -208,15 +208,19 @@ def test_rule_with_unknown_trigger_action_parameter_or_payload_field_is_reported
      {"telescope": "ALMA", "mous_uid": "{{ trigger.mous_uid }}"}, "parameters.mous_uid",
      'a missing value becomes "None"'),
 ])
-def test_payload_field_that_stackstorm_would_turn_into_text_is_reported(pack_copy, relpath,
-                                                                        nested, field, says):
+def test_payload_field_that_stackstorm_would_send_as_text_is_a_warning(pack_copy, relpath,
+                                                                       nested, field, says):
+    # StackStorm 3.9 registers such a rule (it is no error), but the value arrives as text
     def optional_mous(data):
         data["trigger_types"][0]["payload_schema"]["properties"]["mous_uid"].pop("required", None)
     _edit(str(pack_copy / "sensors" / "alma_asdm_sensor.yaml"), optional_mous)
     _edit(str(pack_copy / relpath), lambda d: d["action"]["parameters"].update(parameters=nested))
-    errors = [e for e in _errors_for(pack_copy, relpath) if e.field.startswith("action.param")]
-    assert [e.field for e in errors] == ["action.parameters." + field]
-    assert says in errors[0].message and "tojson" in errors[0].message
+    warnings = []
+    assert [e for e in validate_pack(str(pack_copy), warnings) if e.path == relpath] == []
+    found = [w for w in warnings if w.path == relpath]
+    assert [w.field for w in found] == ["action.parameters." + field]
+    assert says in found[0].message and "tojson" in found[0].message
+    assert "nested in parameter parameters as text" in found[0].message
 
 
 def test_nested_string_payload_fields_are_accepted(pack_copy):
@@ -306,3 +310,24 @@ def test_readme_and_reference_tables_match_the_metadata():
         assert text == regenerated(PACK_DIR, relpath, text), (
             "%s's generated tables are stale: run "
             "`python devkit/workspaces_devkit/readme_tables.py`" % relpath)
+
+
+def test_validate_warns_naming_the_parameter_stackstorm_sends_as_text(tmp_path, capsys):
+    # issue 20: StackStorm 3.9 accepts the rule, so validate passes, and says what will happen
+    from workspaces_devkit.runner.cli import main as workspaces_local
+
+    overlay = tmp_path / "rules"
+    overlay.mkdir()
+    with open(os.path.join(PACK_DIR, "rules", "file_detected_create_and_run.yaml")) as handle:
+        rule = yaml.safe_load(handle)
+    rule["name"] = "nested_site_rule"
+    rule["action"]["parameters"]["parameters"] = {"path": "{{ trigger.path }}",
+                                                  "size": "{{ trigger.size }}"}
+    (overlay / "nested_site_rule.yaml").write_text(yaml.safe_dump(rule))
+    assert workspaces_local(["validate", "--rules-dir", str(overlay)]) == 0
+    out = capsys.readouterr().out
+    warnings = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1, out
+    assert "nested_site_rule.yaml: action.parameters.parameters.size: " in warnings[0]
+    assert "will send {{ trigger.size }} nested in parameter parameters as text" in warnings[0]
+    assert out.splitlines()[-1] == "0 problem(s), 1 warning(s)"

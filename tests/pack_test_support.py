@@ -14,6 +14,7 @@ from st2tests.base import BaseSensorTestCase
 from workspaces_devkit.st2meta import payload_errors, trigger_types_for_sensor_class
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROBLEM_TRIGGER = "workspaces.sensor_problem"
 
 
 def make_trigger(trigger_type, parameters=None, pack="workspaces"):
@@ -57,7 +58,7 @@ class SchemaCheckedSensorTestCase(BaseSensorTestCase):
         checked = getattr(self, "_checked_dispatches", 0)
         self._checked_dispatches = len(dispatched)
         for item in dispatched[checked:]:
-            type_ref = self._known_refs.get(item["trigger"])
+            type_ref = self._known_refs.get(item["trigger"]) or self._shadow_ref(item["trigger"])
             if type_ref is None:
                 problems.append("dispatch to %r, which is not a registered trigger ref"
                                 % (item["trigger"],))
@@ -67,25 +68,44 @@ class SchemaCheckedSensorTestCase(BaseSensorTestCase):
         if problems:
             raise AssertionError("; ".join(problems))
 
+    def _shadow_ref(self, ref):
+        """A trigger type without parameters is dispatched by its own ref: StackStorm registers a
+        shadow trigger of the same ref for it (st2common/services/triggers.py
+        ``create_shadow_trigger``)."""
+        spec = self._trigger_types.get(ref)
+        if spec is not None and not spec.get("parameters_schema"):
+            return ref
+        return None
+
     def get_dispatched_triggers(self):
         """Return dispatches after checking each one against its trigger type."""
         self.assert_dispatches_valid()
         return BaseSensorTestCase.get_dispatched_triggers(self)
 
     def payloads(self, trigger=None):
-        """Return the dispatched payloads, optionally only those of one trigger dict or ref."""
+        """Return the dispatched payloads, optionally only those of one trigger dict or ref.
+
+        Without a trigger: every payload but the ``workspaces.sensor_problem`` ones (``problems``).
+        """
         ref = trigger["ref"] if isinstance(trigger, dict) else trigger
         return [item["payload"] for item in self.get_dispatched_triggers()
-                if ref is None or item["trigger"] == ref]
+                if item["trigger"] == ref or
+                (ref is None and item["trigger"] != PROBLEM_TRIGGER)]
+
+    def problems(self):
+        """Return the ``workspaces.sensor_problem`` payloads dispatched so far, in order."""
+        return self.payloads(PROBLEM_TRIGGER)
 
 
 class DatastoreOutage(object):
     """Simulate a st2 API outage on a sensor or action service, under any test harness.
 
-    While active, ``get_value`` returns None (StackStorm swallows the error) and ``set_value``,
-    ``list_values`` and ``delete_value`` raise ``ConnectionError``. Works with StackStorm's mocks
-    and with the stand-ins, by replacing the service's methods on the instance. Usable as a context
-    manager or with ``start()``/``stop()``. ``calls`` counts datastore calls made meanwhile.
+    While active, ``get_value`` returns None and ``delete_value`` False (StackStorm swallows
+    the error in both), and ``set_value`` and ``list_values`` raise ``ConnectionError``
+    (tests/test_parity_datastore.py holds StackStorm's own service to this). Works with
+    StackStorm's mocks and with the stand-ins, by replacing the service's methods on the
+    instance. Usable as a context manager or with ``start()``/``stop()``. ``calls`` counts
+    datastore calls made meanwhile.
     """
 
     METHODS = ("get_value", "set_value", "list_values", "delete_value")
@@ -103,8 +123,10 @@ class DatastoreOutage(object):
             self.calls += 1
             if name == "get_value" and self.get_returns_none:
                 return None
+            if name == "delete_value" and self.writes_fail:
+                return False
             if (name == "list_values" and self.lists_fail) or \
-                    (name in ("set_value", "delete_value") and self.writes_fail):
+                    (name == "set_value" and self.writes_fail):
                 raise ConnectionError("st2 API unavailable (simulated outage)")
             return self._originals[name](*args, **kwargs)
         return replacement

@@ -10,9 +10,11 @@ references rendered from the datastore, then defaults filled at every depth.
 import copy
 import os
 import shutil
+from unittest import mock
 
 import pytest
 
+from parity_support import real_datastore, real_tier, stand_ins_imported
 from workspaces_devkit.demo import COPY_IGNORE
 from workspaces_devkit.pack_config import ConfigRenderError, registration_problems, resolve_config
 from workspaces_devkit.runner.cli import main as workspaces_local
@@ -31,6 +33,10 @@ SCHEMA = {
     "servers": {"type": "array", "items": {"type": "object", "properties": {
         "host": {"type": "string", "required": True},
         "port": {"type": "integer", "default": 22}}}},
+    "sites": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+        "port": {"type": "integer", "default": 80}}}},
+    "labels": {"type": "object", "patternProperties": {"^x_": {"type": "object", "properties": {
+        "on": {"type": "boolean", "default": True}}}}},
 }
 DECRYPT_REFUSAL = ('Values specified as "secret: True" in config schema are automatically '
                    'decrypted by default. Use of "decrypt_kv" jinja filter is not allowed for such '
@@ -75,6 +81,15 @@ def test_registration_accepts_and_refuses_as_stackstorm(name, config, expected):
     assert registration_problems(SCHEMA, config, PATH, "demo") == expected
 
 
+@pytest.mark.parametrize("name,config,expected", REGISTRATION, ids=[c[0] for c in REGISTRATION])
+def test_the_stand_in_registers_the_table_the_same(name, config, expected):
+    # In the real tier the test above calls StackStorm's st2common.util.pack; this one calls the
+    # devkit's stand-in of it there too (with the stand-ins the two tests are the same).
+    with stand_ins_imported():
+        problems = registration_problems(SCHEMA, config, PATH, "demo")
+    assert problems == expected
+
+
 DATASTORE = {"token": "s3cret", "p": "plain-value", "inner_name": "from-kv"}
 NESTED_DEFAULTS = {"level": 1, "inner": {"name": "x"}}
 
@@ -86,6 +101,11 @@ LOADING = [
     ("array of objects", {"url": "u", "servers": [{"host": "h"}, {"host": "k", "port": 2}]},
      {"servers": [{"host": "h", "port": 22}, {"host": "k", "port": 2}]}),
     ("a key given as None keeps None", {"url": "u", "retries": None}, {"retries": None}),
+    ("additionalProperties defaults", {"url": "u", "sites": {"a": {}, "b": {"port": 1}}},
+     {"sites": {"a": {"port": 80}, "b": {"port": 1}}}),
+    ("patternProperties defaults", {"url": "u", "labels": {"x_1": {}, "y": {}}},
+     {"labels": {"x_1": {"on": True}, "y": {}}}),
+    ("an empty object gets no keys from additionalProperties", {"url": "u"}, {"sites": {}}),
     ("st2kv resolved", {"url": "u", "token": "{{ st2kv.system.token }}"}, {"token": "s3cret"}),
     ("st2kv of a missing key is None", {"url": "u", "token": "{{ st2kv.system.nope }}"},
      {"token": None}),
@@ -104,12 +124,58 @@ def test_loading_resolves_and_fills_defaults_as_stackstorm(name, config, expecte
     assert config == given, "the config given must not be changed"
 
 
-@pytest.mark.parametrize("value,detail", [
+def _stackstorm_loads(config):
+    """StackStorm's ContentPackConfigLoader over ``config`` (get_config reads the config and
+    its schema from MongoDB; here the two steps it runs on them are called directly)."""
+    from st2common.util.config_loader import ContentPackConfigLoader
+    from st2tests import config as tests_config
+
+    from st2common.expressions.functions import datastore as kv_filters
+    from st2common.services import config as config_service
+
+    tests_config.parse_args()
+    loader = ContentPackConfigLoader("demo", user="stanley")
+    resolved = copy.deepcopy(config)
+    # StackStorm keeps secret values encrypted and decrypts them here (secret: true, decrypt_kv);
+    # the devkit has no encryption, so decryption is the identity on both sides
+    with real_datastore(DATASTORE), \
+            mock.patch.object(config_service, "deserialize_key_value",
+                              lambda value, secret=False: value), \
+            mock.patch.object(kv_filters, "read_crypto_key", lambda key_path: None), \
+            mock.patch.object(kv_filters, "symmetric_decrypt",
+                              lambda decrypt_key, ciphertext: ciphertext):
+        loader._assign_dynamic_config_values(schema=copy.deepcopy(SCHEMA), config=resolved)
+    loader._assign_default_values(schema=copy.deepcopy(SCHEMA), config=resolved)
+    return resolved
+
+
+@real_tier
+@pytest.mark.parametrize("name,config,expected", LOADING, ids=[c[0] for c in LOADING])
+def test_stackstorm_loads_the_table_the_same(name, config, expected):
+    resolved = _stackstorm_loads(config)
+    assert {key: resolved.get(key) for key in expected} == expected
+
+
+UNRENDERABLE = [
     ("{{ st2kv.system.nope | decrypt_kv }}",
      'Referenced datastore item "st2kv.system.nope" doesn\'t exist or it contains an empty '
      'string'),
     ("{{ st2kv.system.p | no_such_filter }}", "No filter named 'no_such_filter'"),
-])
+]
+
+
+@real_tier
+@pytest.mark.parametrize("value,detail", UNRENDERABLE)
+def test_stackstorm_refuses_the_same_values_with_the_same_words(value, detail):
+    with pytest.raises(RuntimeError) as caught:
+        _stackstorm_loads({"url": "u", "plain": value})
+    message = str(caught.value)
+    assert message.startswith('Failed to render dynamic configuration value for key "plain" with '
+                              'value "%s" for pack "demo" config: ' % value)
+    assert detail in message
+
+
+@pytest.mark.parametrize("value,detail", UNRENDERABLE)
 def test_loading_refuses_unrenderable_values_with_stackstorm_words(value, detail):
     with pytest.raises(ConfigRenderError) as caught:
         resolve_config(SCHEMA, {"url": "u", "plain": value}, DATASTORE.get, "demo")

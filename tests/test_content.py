@@ -13,7 +13,7 @@ import yaml
 from workspaces_devkit.content import load_pack, validate_pack
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONTENT_FOLDERS = ("sensors", "actions", "rules", "policies")
+CONTENT_FOLDERS = ("sensors", "triggers", "actions", "rules", "policies")
 
 
 def _describe(errors):
@@ -61,6 +61,7 @@ REQUIRED_TOP_LEVEL = {
 }
 REQUIRED_BY_FOLDER = {
     "sensors": ["class_name", "entry_point", "description", "trigger_types"],
+    "triggers": ["name", "description", "payload_schema"],
     "actions": ["name", "runner_type", "description", "entry_point"],
     "rules": ["name", "pack", "description", "trigger", "action"],
     "policies": ["name", "pack", "resource_ref", "policy_type"],
@@ -197,15 +198,19 @@ def test_rule_with_unknown_trigger_action_parameter_or_payload_field_is_reported
      {"telescope": "ALMA", "mous_uid": "{{ trigger.mous_uid }}"}, "parameters.mous_uid",
      'a missing value becomes "None"'),
 ])
-def test_payload_field_that_stackstorm_would_turn_into_text_is_reported(pack_copy, relpath,
-                                                                        nested, field, says):
+def test_payload_field_that_stackstorm_would_send_as_text_is_a_warning(pack_copy, relpath,
+                                                                       nested, field, says):
+    # StackStorm 3.9 registers such a rule (it is no error), but the value arrives as text
     def optional_mous(data):
         data["trigger_types"][0]["payload_schema"]["properties"]["mous_uid"].pop("required", None)
     _edit(str(pack_copy / "sensors" / "alma_asdm_sensor.yaml"), optional_mous)
     _edit(str(pack_copy / relpath), lambda d: d["action"]["parameters"].update(parameters=nested))
-    errors = [e for e in _errors_for(pack_copy, relpath) if e.field.startswith("action.param")]
-    assert [e.field for e in errors] == ["action.parameters." + field]
-    assert says in errors[0].message and "tojson" in errors[0].message
+    warnings = []
+    assert [e for e in validate_pack(str(pack_copy), warnings) if e.path == relpath] == []
+    found = [w for w in warnings if w.path == relpath]
+    assert [w.field for w in found] == ["action.parameters." + field]
+    assert says in found[0].message and "tojson" in found[0].message
+    assert "nested in parameter parameters as text" in found[0].message
 
 
 def test_nested_string_payload_fields_are_accepted(pack_copy):
@@ -231,6 +236,61 @@ def test_policy_with_bad_parameters_is_reported(pack_copy):
     assert {"parameters.retry_on", "parameters.max_retry_count"} <= fields
 
 
+PROBLEM_PAYLOAD = {"sensor": "FileMonitorSensor", "trigger_ref": "workspaces.abc",
+                   "trigger_parameters": {"directory": "/data/in"}, "kind": "directory_missing",
+                   "message": "cannot read directory /data/in", "since": "2026-12-04T15:04:05Z",
+                   "consecutive_failures": 1, "state": "problem"}
+
+
+def test_the_triggers_folder_registers_the_problem_trigger_for_every_sensor():
+    """StackStorm's TriggersRegistrar reads triggers/ (st2common/bootstrap/triggersregistrar.py);
+    the devkit's loader, the local runner and the stand-ins know it the same way."""
+    from workspaces_devkit.st2meta import payload_errors, trigger_types_for_sensor_class
+    from file_monitor_sensor import FileMonitorSensor
+
+    spec = load_pack(PACK_DIR).trigger_types()["workspaces.sensor_problem"]
+    assert not spec.get("parameters_schema"), "dispatched by its type ref: no parameters"
+    assert payload_errors("workspaces.sensor_problem", spec, PROBLEM_PAYLOAD) == []
+    bad = dict(PROBLEM_PAYLOAD, kind="on_fire")
+    assert payload_errors("workspaces.sensor_problem", spec, bad)
+    assert "workspaces.sensor_problem" in trigger_types_for_sensor_class(FileMonitorSensor)
+
+
+def test_a_trigger_file_of_another_pack_or_with_a_required_list_is_reported(pack_copy):
+    relpath = "triggers/sensor_problem.yaml"
+
+    def change(data):
+        data["pack"] = "core"
+        data["payload_schema"]["required"] = ["sensor"]
+    _edit(str(pack_copy / relpath), change)
+    fields = [e.field for e in _errors_for(pack_copy, relpath)]
+    assert "pack" in fields and "payload_schema.required" in fields, fields
+
+
+def test_the_example_problem_rule_is_disabled_and_mails_through_core_sendmail(tmp_path):
+    """core.sendmail (st2 contrib/core/actions/sendmail.yaml) needs to, subject and body."""
+    from workspaces_devkit.runner.local import LocalRunner
+    import io
+
+    pack = load_pack(PACK_DIR)
+    rule = next(r for r in pack.rules if r.name == "sensor_problem_notify")
+    assert rule.enabled is False
+    action = rule.meta["action"]
+    assert action["ref"] == "core.sendmail"
+    assert set(action["parameters"]) >= {"to", "subject", "body"}
+    assert action["parameters"]["to"] == "OPERATOR_EMAIL"
+    overlay = tmp_path / "rules"
+    overlay.mkdir()
+    enabled = dict(rule.meta, enabled=True)
+    (overlay / "notify.yaml").write_text(yaml.safe_dump(enabled))
+    runner = LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), sensors=[],
+                         out=io.StringIO(), rules_dir=str(overlay), run_actions=False)
+    matches = runner.engine.match("workspaces.sensor_problem", PROBLEM_PAYLOAD, {})
+    assert [(m.rule_ref, m.matched, m.error) for m in matches] == \
+        [("workspaces.sensor_problem_notify", True, None)]
+    assert "directory_missing" in matches[0].parameters["subject"]
+
+
 def test_readme_and_reference_tables_match_the_metadata():
     from workspaces_devkit.readme_tables import GENERATED_FILES, regenerated
 
@@ -240,3 +300,24 @@ def test_readme_and_reference_tables_match_the_metadata():
         assert text == regenerated(PACK_DIR, relpath, text), (
             "%s's generated tables are stale: run "
             "`python devkit/workspaces_devkit/readme_tables.py`" % relpath)
+
+
+def test_validate_warns_naming_the_parameter_stackstorm_sends_as_text(tmp_path, capsys):
+    # issue 20: StackStorm 3.9 accepts the rule, so validate passes, and says what will happen
+    from workspaces_devkit.runner.cli import main as workspaces_local
+
+    overlay = tmp_path / "rules"
+    overlay.mkdir()
+    with open(os.path.join(PACK_DIR, "rules", "file_detected_create_and_run.yaml")) as handle:
+        rule = yaml.safe_load(handle)
+    rule["name"] = "nested_site_rule"
+    rule["action"]["parameters"]["parameters"] = {"path": "{{ trigger.path }}",
+                                                  "size": "{{ trigger.size }}"}
+    (overlay / "nested_site_rule.yaml").write_text(yaml.safe_dump(rule))
+    assert workspaces_local(["validate", "--rules-dir", str(overlay)]) == 0
+    out = capsys.readouterr().out
+    warnings = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1, out
+    assert "nested_site_rule.yaml: action.parameters.parameters.size: " in warnings[0]
+    assert "will send {{ trigger.size }} nested in parameter parameters as text" in warnings[0]
+    assert out.splitlines()[-1] == "0 problem(s), 1 warning(s)"

@@ -5,8 +5,11 @@ function of StackStorm that decides it (st2common/util/param.py, st2common/util/
 st2common/expressions/functions/data.py, st2common/services/action.py).
 """
 
+import re
+
 import pytest
 
+from parity_support import real_tier
 from workspaces_devkit.runner.render import ParamError, render_final_params, render_live_params
 
 RUNNER = {"timeout": {"type": "integer", "default": 600}, "env": {"type": "object"}}
@@ -125,6 +128,74 @@ def test_final_parameters_complete_every_declared_parameter():
     # declared parameter present (None without a default), runner and action split apart
     runner, action = render_final_params(RUNNER, ACTION, {"count": 3, "obj": {"a": "1"}},
                                          {"user": "stanley"}, config=CONFIG)
+    assert runner == {"timeout": 600, "env": None}
+    assert action == {"obj": {"a": "1"}, "arr": None, "count": 3, "size": None, "flag": None,
+                      "text": None, "named": "d", "fixed": "fixed", "from_config": "/srv/x"}
+
+
+# --- the same tables through StackStorm's own st2common.util.param (the real tier) ---------------
+
+_ADDRESS_RE = re.compile(r"0x[0-9a-f]+")
+
+
+def _real_live(params):
+    from unittest import mock
+
+    from parity_support import real_datastore
+    from st2common.util import param
+
+    with mock.patch.object(param, "get_config", lambda pack, user: dict(CONFIG)), \
+            real_datastore(DATASTORE):
+        return param.render_live_params(RUNNER, ACTION, params,
+                                        {"user": "stanley", "pack": "workspaces"},
+                                        additional_contexts={"trigger": PAYLOAD})
+
+
+@real_tier
+@pytest.mark.parametrize("name,params,expected", CASES, ids=[c[0] for c in CASES])
+def test_stackstorm_renders_the_table_the_same(name, params, expected):
+    # param.py reads the pack config from MongoDB (get_config) and st2kv from MongoDB: only those
+    # two reads are replaced (by CONFIG and DATASTORE); the rendering is StackStorm's
+    live = _real_live(params)
+    expected = dict(expected)
+    if "from_config" not in params and "from_config" not in expected:
+        expected["from_config"] = "/srv/x"
+    assert live == expected
+    for key, value in expected.items():
+        assert type(live[key]) is type(value), key
+
+
+@real_tier
+@pytest.mark.parametrize("params,message", ERRORS, ids=[e[1][:30] for e in ERRORS])
+def test_stackstorm_refuses_the_same_parameters_with_the_same_words(params, message):
+    # StackStorm raises ParamException for rendering and the cast's own error for a cast; the
+    # devkit's ParamError says the same (a rendering refusal word for word)
+    with pytest.raises(Exception) as caught:
+        _real_live(params)
+    assert message in str(caught.value)
+    with pytest.raises(ParamError) as ours:
+        _live(params)
+    theirs = _ADDRESS_RE.sub("0x", str(caught.value))
+    if "unexpected character" in theirs or "Cyclic" in theirs:
+        # the detail is not the imitation's: StackStorm decodes with orjson (the devkit with
+        # json), and names one variable per cycle in networkx's set order (not stable)
+        theirs = theirs.split(": ")[0]
+    if type(caught.value).__name__ == "ParamException":
+        assert _ADDRESS_RE.sub("0x", str(ours.value)).startswith(theirs)
+    else:
+        assert theirs in _ADDRESS_RE.sub("0x", str(ours.value))
+
+
+@real_tier
+def test_stackstorm_completes_final_parameters_the_same():
+    from unittest import mock
+
+    from st2common.util import param
+
+    with mock.patch.object(param, "get_config", lambda pack, user: dict(CONFIG)):
+        runner, action = param.render_final_params(RUNNER, ACTION, {"count": 3,
+                                                                    "obj": {"a": "1"}},
+                                                   {"user": "stanley", "pack": "workspaces"})
     assert runner == {"timeout": 600, "env": None}
     assert action == {"obj": {"a": "1"}, "arr": None, "count": 3, "size": None, "flag": None,
                       "text": None, "named": "d", "fixed": "fixed", "from_config": "/srv/x"}

@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from parity_support import real_tier
 from workspaces_devkit.content import load_pack
 from workspaces_devkit.runner.operators import OPERATORS, evaluate
 from workspaces_devkit.runner.rules import RuleEngine
@@ -57,6 +58,11 @@ CASES = [
     ("inside", "Pass", ["Pass", "SemiPass"], True), ("inside", "Fail", ["Pass"], False),
     ("ninside", "Fail", ["Pass"], True),
     ("eq", "a", "a", True), ("ieq", "A", "a", True), ("neq", "a", "b", True),
+    # a None pattern, a None value, a wrong type: no match (an error in an operator is no match)
+    ("equals", "a", None, False), ("nequals", "a", None, True), ("contains", None, "a", False),
+    ("startswith", 5, "5", False), ("inside", "a", None, False), ("nexists", "x", None, False),
+    ("lessthan", "10", "9", True), ("equals", 5, 5.0, True), ("Equals", "a", "a", True),
+    ("in", "a", ["a"], True), ("nin", "a", ["b"], True), ("td_gt", OLD, 60, True),
 ]
 
 
@@ -65,6 +71,101 @@ def test_operator_table(operator, value, pattern, expected):
     if isinstance(value, _Ago):
         value = value.isoformat()
     assert evaluate({"type": operator, "pattern": pattern}, value, pattern) is expected
+
+
+def _stackstorm_matches(operator, value, pattern):
+    from st2common import operators
+
+    try:  # st2reactor/rules/filter.py _check_criterion: an operator's error is no match
+        return bool(operators.get_operator(operator)(value=value, criteria_pattern=pattern))
+    except Exception:
+        return False
+
+
+@real_tier
+@pytest.mark.parametrize("operator,value,pattern,expected", CASES)
+def test_stackstorm_operators_give_the_table_the_same(operator, value, pattern, expected):
+    # (search needs the rule filter's own check function: its cases are in FILTER_CASES)
+    assert _stackstorm_matches(operator, value, pattern) is expected
+
+
+@real_tier
+def test_the_devkit_knows_exactly_stackstorms_operators():
+    from st2common import operators
+
+    assert set(operators.get_allowed_operators()) == set(OPERATORS)
+
+
+PAYLOAD = {"n": 3, "code": "2099.A.00001.S",
+           "files": [{"name": "a.fits", "size": 5}, {"name": "b.txt", "size": 1}],
+           "none": None, "nested": {"level": "Pass"}, "codes": ["Pass", "SemiPass"], "empty": []}
+SEARCH_ANY = {"item.name": {"type": "matchwildcard", "pattern": "*.fits"},
+              "item.size": {"type": "gt", "pattern": 4}}
+#: Whole criteria, as the rules engine checks them (st2reactor/rules/filter.py): key lookup,
+#: pattern rendering (typed through to_complex when it can be), operators, search.
+FILTER_CASES = [
+    ("rendered number pattern", {"trigger.n": {"type": "equals", "pattern": "{{ 3 }}"}}, True),
+    ("rendered arithmetic", {"trigger.n": {"type": "lessthan", "pattern": "{{ (2 * 2) }}"}},
+     True),
+    ("pattern from the payload", {"trigger.code": {"type": "equals",
+                                                   "pattern": "{{ trigger.code }}"}}, True),
+    ("text pattern stays text", {"trigger.code": {"type": "startswith", "pattern": "2099."}},
+     True),
+    ("nested key", {"trigger.nested.level": {"type": "equals", "pattern": "Pass"}}, True),
+    ("missing key is None", {"trigger.nothing": {"type": "nexists", "pattern": "x"}}, True),
+    ("null value exists not", {"trigger.none": {"type": "exists", "pattern": "x"}}, False),
+    ("list pattern rendered", {"trigger.nested.level": {
+        "type": "inside", "pattern": "{{ trigger.codes }}"}}, True),
+    ("all criteria must hold", {"trigger.n": {"type": "equals", "pattern": 3},
+                                "trigger.code": {"type": "equals", "pattern": "x"}}, False),
+    ("search any", {"trigger.files": {"type": "search", "condition": "any",
+                                      "pattern": SEARCH_ANY}}, True),
+    ("search all", {"trigger.files": {"type": "search", "condition": "all",
+                                      "pattern": SEARCH_ANY}}, False),
+    ("search all2any", {"trigger.files": {"type": "search", "condition": "all2any",
+                                          "pattern": SEARCH_ANY}}, False),
+    ("search all2any: every item matches some criterion", {"trigger.files": {
+        "type": "search", "condition": "all2any", "pattern": {
+            "item.name": {"type": "equals", "pattern": "a.fits"},
+            "item.size": {"type": "equals", "pattern": 7}}}}, False),
+    ("search all over an empty list", {"trigger.empty": {"type": "search", "condition": "all",
+                                                         "pattern": SEARCH_ANY}}, True),
+    ("search any over an empty list", {"trigger.empty": {"type": "search", "condition": "any",
+                                                         "pattern": SEARCH_ANY}}, False),
+    ("search any2any", {"trigger.files": {"type": "search", "condition": "any2any", "pattern": {
+        "item.name": {"type": "equals", "pattern": "zzz"},
+        "item.size": {"type": "equals", "pattern": 1}}}}, True),
+]
+
+
+def _rule(criteria):
+    from workspaces_devkit.content import RuleSpec
+
+    meta = {"name": "r", "pack": "p", "enabled": True, "criteria": criteria,
+            "trigger": {"type": "x.y"}, "action": {"ref": "core.noop"}}
+    return RuleSpec("r.yaml", meta, "p.r", "r", meta, True)
+
+
+@pytest.mark.parametrize("name,criteria,expected", FILTER_CASES, ids=[c[0] for c in FILTER_CASES])
+def test_criteria_table(name, criteria, expected):
+    engine = RuleEngine(load_pack(PACK_DIR))
+    assert engine._check(_rule(criteria), PAYLOAD).matched is expected
+
+
+@real_tier
+@pytest.mark.parametrize("name,criteria,expected", FILTER_CASES, ids=[c[0] for c in FILTER_CASES])
+def test_stackstorm_rule_filter_gives_the_criteria_table_the_same(name, criteria, expected):
+    from types import SimpleNamespace
+
+    from st2reactor.rules.filter import RuleFilter
+    from st2tests import config as tests_config
+
+    tests_config.parse_args()  # the filter's datastore lookup reads system_user from the config
+    rule = SimpleNamespace(ref="p.r", name="r", pack="p", id="r1", uid="rule:p:r", enabled=True,
+                           criteria=criteria)
+    instance = SimpleNamespace(id="t1", payload=PAYLOAD, trigger="x.y")
+    trigger = {"type": "x.y", "name": "y", "pack": "x", "ref": "x.y"}
+    assert RuleFilter(instance, trigger, rule).filter() is expected
 
 
 def test_every_stackstorm_operator_is_known():
@@ -112,6 +213,9 @@ def test_rendering_of_vlba_rule_parameters():
     assert match.parameters["workflow_name"] == "ingest_obs"
     assert match.parameters["arguments"]["files"] == "a.idifits,b.idifits"
     assert match.parameters["arguments"]["project_code"] == "TL015A"
+    # where the batch is, not the files themselves: nothing is uploaded from the action runner
+    assert match.parameters["arguments"]["directory"] == "/data/vlba/TL015A"
+    assert "files" not in match.parameters
 
 
 def test_asdm_rule_for_an_eb_without_mous_never_sends_the_text_none():

@@ -369,6 +369,47 @@ def test_a_bad_rule_is_refused_with_400_naming_the_problem_and_nothing_is_writte
                                            ".yaml"))
 
 
+def test_a_rule_with_payload_fields_nested_in_an_object_is_accepted_as_stackstorm_does(
+        service, api):
+    # StackStorm 3.9's rule API stores it; its rules engine then sends size as text ("1000")
+    body = {"name": "test_nested", "pack": "workspaces", "enabled": False,
+            "trigger": {"type": "workspaces.file_detected",
+                        "parameters": {"directory": "/data/incoming"}},
+            "action": {"ref": ACTION, "parameters": {
+                "capability_name": "null",
+                "parameters": {"path": "{{ trigger.path }}", "size": "{{ trigger.size }}"}}}}
+    answer = api("POST", "/rules", json=body)
+    assert answer.status_code == 201, answer.text
+    with open(os.path.join(service.runner.rules_dir, "test_nested.yaml")) as handle:
+        assert yaml.safe_load(handle)["action"]["parameters"]["parameters"] == {
+            "path": "{{ trigger.path }}", "size": "{{ trigger.size }}"}
+
+
+def test_a_rule_of_pack_default_is_served_live_and_persisted(service, api, tmp_path):
+    # StackStorm's home for site rules; st2 rule create of a file with pack: default
+    body = dict(calibration_rule("site_calibration", "2099.A.00012.S"), pack="default")
+    answer = api("POST", "/rules", json=body)
+    assert answer.status_code == 201, answer.text
+    rule = check(answer.json(), RULE_DOC)
+    assert (rule["ref"], rule["pack"]) == ("default.site_calibration", "default")
+    assert check(api.ok("/rules/default.site_calibration"), RULE_DOC)["id"] == rule["id"]
+    path = os.path.join(service.runner.rules_dir, "default.site_calibration.yaml")
+    with open(path) as handle:
+        assert yaml.safe_load(handle)["pack"] == "default"
+    dispatch(service, calibration_payload("2099.A.00012.S"))
+    service.runner.wait_for_actions(timeout=TIMEOUT)
+    fired = api.ok("/executions", params={"rule": "site_calibration"})
+    assert [e["rule"]["ref"] for e in fired] == ["default.site_calibration"]
+    # a runner started later on the same overlay serves it too
+    later = LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), sensors=[],
+                        out=io.StringIO(), rules_dir=service.runner.rules_dir)
+    assert "default.site_calibration" in [r.ref for r in later.pack.rules]
+    clash = api("POST", "/rules", json=body)
+    assert clash.status_code == 409
+    assert api("DELETE", "/rules/default.site_calibration").status_code == 204
+    assert not os.path.exists(path)
+
+
 def test_trigger_parameters_are_checked_against_the_parameters_schema(api):
     body = calibration_rule("test_params", "2099.A.00004.S")
     body["trigger"] = {"type": "workspaces.alma_asdm", "parameters": {"qa0_statuses": ["Great"]}}
@@ -791,7 +832,7 @@ def test_a_rule_with_new_trigger_parameters_gives_the_running_sensor_its_trigger
         wait_for(lambda: host.polls > polls)
         (incoming / "image.fits").write_bytes(b"SIMPLE")
         wait_for(lambda: "rule     workspaces.fits_files matched" in out.getvalue())
-        [dispatch] = [d for d in runner.dispatches if d["payload"]["name"] == "image.fits"]
+        [dispatch] = [d for d in runner.dispatches if d["payload"].get("name") == "image.fits"]
         assert dispatch["type"] == "workspaces.file_detected"
         assert client("DELETE", "/rules/workspaces.fits_files").status_code == 204
         wait_for(lambda: not any(t["parameters"].get("directory") == str(incoming)

@@ -93,11 +93,17 @@ def test_get_value_returns_none_on_error_but_writes_and_lists_raise(datastore):
     assert service.get_value("k") == "v"
 
 
-def test_delete_value_reports_missing_keys(datastore):
-    service, _, _ = datastore
+def test_delete_value_is_true_for_missing_keys_and_false_in_an_outage(datastore):
+    # as StackStorm's (tests/test_parity_datastore.py): st2client takes the API's 404 as done
+    service, store, _ = datastore
     service.set_value("k", "v")
     assert service.delete_value("k") is True
+    assert service.delete_value("k") is True
+    service.set_value("k", "v")
+    store.fail_with = ConnectionError("st2api is down")
     assert service.delete_value("k") is False
+    store.fail_with = None
+    assert service.get_value("k") == "v"
 
 
 def test_json_file_store_persists_between_instances(tmp_path):

@@ -25,12 +25,15 @@ from workspaces_devkit.st2meta import load_yaml
 __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
-    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "PACK_REF_RE", "trigger_paths",
-    "path_in_schema",
+    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "OVERLAY_FILLING",
+    "PACK_REF_RE", "trigger_paths", "path_in_schema",
 ]
 
 #: The file that marks a rules overlay directory as in use (even when it holds no rule).
 OVERLAY_MARKER = ".rules-overlay"
+#: Present while the pack's rules are being copied into an overlay: until it is gone, the
+#: overlay's rules are the pack's own (so a reload never sees a partly copied set).
+OVERLAY_FILLING = ".rules-overlay-filling"
 
 #: A problem found in a content file: the file, the field (dotted path) and what is wrong.
 ContentError = namedtuple("ContentError", "path field message")
@@ -125,6 +128,7 @@ class Pack(object):
         schema_path = os.path.join(self.pack_dir, "config.schema.yaml")
         self.config_schema = (load_yaml(schema_path) or {}) if os.path.exists(schema_path) else {}
         self.sensors = [self._sensor(p) for p in _yaml_files(self.pack_dir, "sensors")]
+        self.triggers = [self._trigger(p) for p in _yaml_files(self.pack_dir, "triggers")]
         self.actions = [self._action(p) for p in _yaml_files(self.pack_dir, "actions")]
         self.rules = [self._rule(p) for p in _yaml_files(self.pack_dir, "rules")]
         self.policies = [self._policy(p) for p in _yaml_files(self.pack_dir, "policies")]
@@ -140,6 +144,15 @@ class Pack(object):
                 types.append(spec)
         return SensorSpec(path, meta, meta.get("class_name"), entry, meta.get("poll_interval"),
                           meta.get("enabled", True), types)
+
+    def _trigger(self, path):
+        """A trigger type of the pack's ``triggers/`` folder (StackStorm's TriggersRegistrar,
+        st2common/bootstrap/triggersregistrar.py: ``pack`` defaults to the pack's ref)."""
+        meta = _mapping(load_yaml(path))
+        spec = dict(meta)
+        spec["ref"] = "%s.%s" % (meta.get("pack") or self.ref, meta.get("name"))
+        spec["metadata_file"] = path
+        return spec
 
     def _action(self, path):
         meta = _mapping(load_yaml(path))
@@ -164,8 +177,11 @@ class Pack(object):
                           meta.get("parameters") or {})
 
     def trigger_types(self):
-        """Return ``{trigger type ref: spec}`` over all sensors."""
-        return {spec["ref"]: spec for sensor in self.sensors for spec in sensor.trigger_types}
+        """Return ``{trigger type ref: spec}`` over all sensors and the ``triggers/`` folder."""
+        types = {spec["ref"]: spec for sensor in self.sensors for spec in sensor.trigger_types}
+        for spec in self.triggers:
+            types.setdefault(spec["ref"], spec)
+        return types
 
     def action(self, ref):
         """Return the ActionSpec for ``ref`` or None."""
@@ -189,58 +205,70 @@ def load_pack(pack_dir):
 def load_rules(pack, folder):
     """Return the ``RuleSpec`` list of the rule files in ``folder`` (a rules overlay).
 
-    An overlay that was never written to (no rule file and no ``OVERLAY_MARKER``) stands for the
-    pack's own ``rules/``, whose rules are returned.
+    An overlay that was never written to (no rule file and no ``OVERLAY_MARKER``), or that is
+    being filled with the pack's rules (``OVERLAY_FILLING``), stands for the pack's own
+    ``rules/``, whose rules are returned.
     """
     files = _yaml_files(os.path.dirname(os.path.abspath(folder)), os.path.basename(folder))
-    if not files and not os.path.exists(os.path.join(folder, OVERLAY_MARKER)):
+    unused = not files and not os.path.exists(os.path.join(folder, OVERLAY_MARKER))
+    if unused or os.path.exists(os.path.join(folder, OVERLAY_FILLING)):
         files = _yaml_files(pack.pack_dir, "rules")
     return [pack.load_rule(path) for path in files]
 
 
-def _rule_check_errors(pack, rules, require_description=True, any_pack=False):
+def _rule_check_errors(pack, rules, require_description=True, any_pack=False, warnings=None):
     """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``.
 
     ``any_pack``: the rules may belong to other packs (a site's rules, written through the API),
-    as StackStorm allows; a rule file in the pack's own rules/ must be of the pack.
+    as StackStorm allows; a rule file in the pack's own rules/ must be of the pack. Warnings go
+    to the ``warnings`` list when one is given.
     """
     view = copy.copy(pack)  # the same pack, seen with these rules only
     view.rules = list(rules)
-    out = _Collector(pack.pack_dir)
+    out = _Collector(pack.pack_dir, warnings)
     _check_rules(view, out, require_description, any_pack)
     return out.errors
 
 
-def rule_errors(pack, meta, path="(rule)", require_description=True):
+def rule_errors(pack, meta, path="(rule)", require_description=True, warnings=None):
     """Return the ``ContentError`` list of one rule document ``meta`` against ``pack``.
 
     The same checks ``validate_pack`` applies to each rule file (the st2 API uses it to refuse a
     rule before writing it). The pack's own rules must carry a description (house rule: the web
     UI shows it); StackStorm's rule API does not ask for one, so the st2 API passes
     ``require_description=False``. The rule may be of any pack, as in StackStorm's rule API; the
-    caller decides which packs it accepts.
+    caller decides which packs it accepts. Warnings (what StackStorm accepts but will not do as
+    the author may expect) are appended to the ``warnings`` list when one is given.
     """
     meta = meta if isinstance(meta, dict) else {}
     spec = RuleSpec(path, meta, "%s.%s" % (meta.get("pack", pack.ref), meta.get("name")),
                     meta.get("name"), meta, meta.get("enabled", True))
-    return _rule_check_errors(pack, [spec], require_description, any_pack=True)
+    return _rule_check_errors(pack, [spec], require_description, any_pack=True,
+                              warnings=warnings)
 
 
-def overlay_rules(pack, folder):
-    """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s."""
+def overlay_rules(pack, folder, warnings=None):
+    """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s
+    (warnings go to the ``warnings`` list when one is given). As in StackStorm's rule API, a
+    description is not required there (the st2 API writes rules without one)."""
     pack.rules = load_rules(pack, folder)
-    return _rule_check_errors(pack, pack.rules, any_pack=True)
+    return _rule_check_errors(pack, pack.rules, require_description=False, any_pack=True,
+                              warnings=warnings)
 
 
 # --- validation --------------------------------------------------------------------------------
 
 class _Collector(object):
-    def __init__(self, pack_dir):
+    def __init__(self, pack_dir, warnings=None):
         self.pack_dir = pack_dir
         self.errors = []
+        self.warnings = warnings if warnings is not None else []
 
     def add(self, path, field, message):
         self.errors.append(ContentError(os.path.relpath(path, self.pack_dir), field, message))
+
+    def warn(self, path, field, message):
+        self.warnings.append(ContentError(os.path.relpath(path, self.pack_dir), field, message))
 
 
 def _schema_errors(properties, path, field, out, allow_runner=None):
@@ -410,19 +438,44 @@ def _check_sensors(pack, out):
             if spec.get("name") in names:
                 out.add(path, field + ".name", "trigger type %r is declared twice" % spec["name"])
             names.add(spec.get("name"))
-            for key in ("parameters_schema", "payload_schema"):
-                schema = spec.get(key)
-                if schema is None:
-                    continue
-                if not isinstance(schema, dict) or schema.get("type", "object") != "object":
-                    out.add(path, "%s.%s" % (field, key), "must be an object schema")
-                    continue
-                _schema_errors(schema.get("properties") or {}, path,
-                               "%s.%s.properties" % (field, key), out)
-                if "required" in schema and not isinstance(schema["required"], bool):
-                    out.add(path, "%s.%s.required" % (field, key),
-                            "an object-level required list is not StackStorm's dialect; put "
-                            "required: true on each property (StackStorm would drop every payload)")
+            _check_type_schemas(spec, path, field, out)
+
+
+def _check_trigger_files(pack, out):
+    """The ``triggers/`` folder, as StackStorm's TriggersRegistrar and TriggerTypeAPI take it."""
+    declared = set(spec.get("name") for sensor in pack.sensors for spec in sensor.trigger_types)
+    for spec in pack.triggers:
+        path = spec["metadata_file"]
+        meta = dict((key, value) for key, value in spec.items()
+                    if key not in ("ref", "metadata_file"))
+        _require(meta, ["name", "description", "payload_schema"], path, out)
+        _unknown_keys(meta, TRIGGER_TYPE_KEYS, path, out)
+        if meta.get("pack") and meta["pack"] != pack.ref:
+            out.add(path, "pack", "%r is not this pack (%s); StackStorm refuses the file"
+                    % (meta["pack"], pack.ref))
+        if meta.get("name") and not NAME_RE.match(str(meta["name"])):
+            out.add(path, "name", "%r is not a valid name" % meta["name"])
+        if meta.get("name") in declared:
+            out.add(path, "name", "trigger type %r is declared twice" % meta["name"])
+        declared.add(meta.get("name"))
+        _check_type_schemas(meta, path, "", out)
+
+
+def _check_type_schemas(spec, path, field, out):
+    """A trigger type's parameters_schema and payload_schema in StackStorm's dialect."""
+    for key in ("parameters_schema", "payload_schema"):
+        schema = spec.get(key)
+        if schema is None:
+            continue
+        where = "%s%s" % (field + "." if field else "", key)
+        if not isinstance(schema, dict) or schema.get("type", "object") != "object":
+            out.add(path, where, "must be an object schema")
+            continue
+        _schema_errors(schema.get("properties") or {}, path, where + ".properties", out)
+        if "required" in schema and not isinstance(schema["required"], bool):
+            out.add(path, where + ".required",
+                    "an object-level required list is not StackStorm's dialect; put "
+                    "required: true on each property (StackStorm would drop every payload)")
 
 
 def _check_actions(pack, out):
@@ -571,8 +624,8 @@ def _nested_texts(value, payload_schema, where=""):
             continue
         if field.get("type") != "string" or not field.get("required"):
             yield here, (
-                "StackStorm renders {{ trigger.%s }} nested in an object parameter as text (%s); "
-                "build the whole parameter in one expression, e.g. "
+                "StackStorm accepts this, but will send {{ trigger.%s }} nested in parameter "
+                "%%s as text (%s); build the whole parameter in one expression, e.g. "
                 "\"{{ {'x': trigger.x} | tojson }}\"" % (
                     match.group(1), "its %s value becomes a string" % field.get("type")
                     if field.get("type") != "string" else "a missing value becomes \"None\""))
@@ -660,7 +713,7 @@ def _check_rules(pack, out, require_description=True, any_pack=False):
                                 % (".".join(parts), type_ref))
             for name, value in given.items():
                 for where, problem in _nested_texts(value, spec.get("payload_schema")):
-                    out.add(path, "action.parameters.%s%s" % (name, where), problem)
+                    out.warn(path, "action.parameters.%s%s" % (name, where), problem % name)
 
 
 def _check_policies(pack, out):
@@ -706,14 +759,19 @@ def _check_module_names(pack, out):
             seen[name] = pkg
 
 
-def validate_pack(pack_dir):
-    """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid)."""
-    out = _Collector(os.path.abspath(pack_dir))
+def validate_pack(pack_dir, warnings=None):
+    """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid).
+
+    What StackStorm accepts but will not do as the author may expect (a payload field nested in
+    an object parameter, sent as text) is appended to ``warnings`` when a list is given.
+    """
+    out = _Collector(os.path.abspath(pack_dir), warnings)
     try:
         pack = load_pack(pack_dir)
     except ValueError as error:
         return [ContentError(pack_dir, "(yaml)", str(error))]
-    for check in (_check_pack_meta, _check_config_schema, _check_sensors, _check_actions,
+    for check in (_check_pack_meta, _check_config_schema, _check_sensors, _check_trigger_files,
+                  _check_actions,
                   _check_rules, _check_policies, _check_module_names):
         check(pack, out)
     return out.errors

@@ -5,10 +5,13 @@ StackStorm's ``SensorDatastoreService`` / ``ActionDatastoreService`` talk to the
 pluggable store (``MemoryKeyValueStore`` for tests, ``JsonFileKeyValueStore`` for the runner):
 
 - ``local=True`` prefixes the key with ``<pack>.<ClassName>:``;
-- ``set_value`` stores ``str(value)``; ``ttl`` makes the key expire;
-- ``list_values`` returns key-value objects whose ``name`` is the full key, filtered by prefix;
-- ``get_value`` catches every error and returns None (an outage looks like a missing key), while
-  ``set_value``, ``delete_value`` and ``list_values`` raise.
+- ``set_value`` stores ``str(value)``; a ``ttl`` (seconds; 0 or None: none) makes the key expire;
+- ``list_values`` returns key-value objects whose ``name`` is the full key, filtered by prefix,
+  at most ``limit`` of them (default: the st2 API's page size, 100);
+- ``get_value`` catches every error and returns None (an outage looks like a missing key);
+  ``delete_value`` returns True for a missing key too (st2client takes the API's 404 as done)
+  and catches every other error, returning False; ``set_value`` and ``list_values`` raise;
+- a scope other than ``system`` is refused (``ValueError``).
 
 The stand-in ``st2common.services.datastore`` re-exports these; code that must also run beside the
 real StackStorm (the runner, the st2 API service) imports them from here.
@@ -30,6 +33,8 @@ __all__ = [
 ]
 
 DATASTORE_NAME_SEPARATOR = ":"
+#: ``list_values`` without a limit returns one page of the st2 API (``[api] max_page_size``).
+DEFAULT_LIST_LIMIT = 100
 
 
 class KeyValuePair(object):
@@ -203,13 +208,19 @@ class LocalDatastoreService(object):
         return {"username": "stanley", "rbac": {"is_admin": True, "enabled": False}}
 
     def list_values(self, local=True, prefix=None, limit=None, offset=0):
-        """List key-value objects (full names) under the local prefix; raises on error."""
+        """List key-value objects (full names) under the local prefix, at most ``limit`` (default
+        100, the API's page size); raises on error."""
         items = self._store.list(prefix=self._get_full_key_prefix(local, prefix))
-        items = items[offset:]
-        return items[:limit] if limit else items
+        return items[offset:][:limit or DEFAULT_LIST_LIMIT]
+
+    @staticmethod
+    def _check_scope(scope):
+        if scope != "system":
+            raise ValueError("Scope %s is unsupported." % scope)
 
     def get_value(self, name, local=True, scope="system", decrypt=False):
         """Return the stored string for ``name``, or None when missing OR when the store fails."""
+        self._check_scope(scope)
         full_name = self._get_full_key_name(name, local)
         try:
             return self._store.get(full_name)
@@ -219,16 +230,23 @@ class LocalDatastoreService(object):
             return None
 
     def set_value(self, name, value, ttl=None, local=True, scope="system", encrypt=False):
-        """Store ``str(value)`` under ``name``; ``ttl`` seconds make it expire. Raises on error."""
-        if ttl is not None and ttl <= 0:
-            raise ValueError("ttl must be a positive number of seconds")
-        self._store.set(self._get_full_key_name(name, local), str(value), ttl=ttl)
+        """Store ``str(value)`` under ``name``; ``ttl`` seconds make it expire (0 or None: never).
+        Raises on error."""
+        self._check_scope(scope)
+        self._store.set(self._get_full_key_name(name, local), str(value), ttl=ttl or None)
         return True
 
     def delete_value(self, name, local=True, scope="system"):
-        """Delete ``name``; return False when it did not exist. Raises on other errors."""
+        """Delete ``name``; return True (also when it did not exist), or False when the store
+        fails."""
+        self._check_scope(scope)
+        full_name = self._get_full_key_name(name, local)
         try:
-            self._store.delete(self._get_full_key_name(name, local))
-        except KeyError:
+            self._store.delete(full_name)
+        except KeyError:  # the API answers 404, which st2client counts as deleted
+            return True
+        except Exception as error:  # StackStorm swallows every error here too
+            self._logger.exception('Exception deleting value from datastore for key "%s": %s',
+                                   full_name, error)
             return False
         return True

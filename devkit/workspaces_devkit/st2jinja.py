@@ -14,11 +14,12 @@ the stored text (and refuses a missing key with StackStorm's words).
 
 import json
 import os
-import re
 
 import yaml
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
+
+from workspaces_devkit.st2filters import MORE_FILTERS
 
 __all__ = ["KeyValueLookup", "jinja_environment", "is_jinja_expression", "datastore_context",
            "NONE_MAGIC_VALUE"]
@@ -93,18 +94,6 @@ def _to_yaml_string(value, indent=None, allow_unicode=True):
     return yaml.safe_dump(value, **options)
 
 
-def _regex_match(value, pattern):
-    return bool(re.match(pattern, value))
-
-
-def _regex_search(value, pattern):
-    return bool(re.search(pattern, value))
-
-
-def _regex_replace(value, pattern, replacement):
-    return re.sub(pattern, replacement, value)
-
-
 FILTERS = {
     "decrypt_kv": _decrypt_kv,
     "from_json_string": lambda value: json.loads(str(value)),
@@ -113,13 +102,11 @@ FILTERS = {
     "to_complex": json.dumps,
     "to_json_string": _to_json_string,
     "to_yaml_string": _to_yaml_string,
-    "regex_match": _regex_match,
-    "regex_search": _regex_search,
-    "regex_replace": _regex_replace,
     "use_none": lambda value: NONE_MAGIC_VALUE if value is None else value,
     "basename": os.path.basename,
     "dirname": os.path.dirname,
 }
+FILTERS.update(MORE_FILTERS)
 
 
 def jinja_environment():

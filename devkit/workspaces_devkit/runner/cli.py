@@ -140,9 +140,10 @@ def cmd_validate(args):
     from workspaces_devkit.kvstore import JsonFileKeyValueStore
     from workspaces_devkit.st2meta import load_yaml
 
-    errors = validate_pack(args.pack_dir)
+    warnings = []
+    errors = validate_pack(args.pack_dir, warnings)
     if args.rules_dir:
-        errors = errors + overlay_rules(load_pack(args.pack_dir), args.rules_dir)
+        errors = errors + overlay_rules(load_pack(args.pack_dir), args.rules_dir, warnings)
     if args.config:
         pack = load_pack(args.pack_dir)
         state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
@@ -150,9 +151,11 @@ def cmd_validate(args):
         kv_get = store.get if os.path.exists(store.path) else None
         errors += [(args.config, field, message) for field, message in config_errors(
             pack, load_yaml(args.config) or {}, args.config, kv_get=kv_get)]
+    for warning in warnings:
+        print("warning: %s: %s: %s" % tuple(warning))
     for error in errors:
         print("%s: %s: %s" % tuple(error))
-    print("%d problem(s)" % len(errors))
+    print("%d problem(s)%s" % (len(errors), ", %d warning(s)" % len(warnings) if warnings else ""))
     return 1 if errors else 0
 
 

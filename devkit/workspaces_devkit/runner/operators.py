@@ -59,16 +59,14 @@ def _search(value, pattern, condition):
         path = path[len("item."):] if path.startswith("item.") else path
         return operator(_lookup(item, path), criterion.get("pattern"))
 
-    if condition == "any":
-        return any(all(matches(i, k, c) for k, c in criteria.items()) for i in items)
-    if condition == "all":
-        return bool(items) and all(all(matches(i, k, c) for k, c in criteria.items())
-                                   for i in items)
-    if condition == "all2any":
-        return all(any(matches(i, k, c) for i in items) for k, c in criteria.items())
-    if condition == "any2any":
-        return any(any(matches(i, k, c) for i in items) for k, c in criteria.items())
-    raise ValueError("unknown search condition %r" % (condition,))
+    # <items condition>2<criteria condition>: "any" = any item matches all criteria, "all" =
+    # every item (so an empty list) matches all, "all2any" = every item matches some criterion
+    shapes = {"any": (any, all), "all": (all, all), "all2any": (all, any), "any2any": (any, any)}
+    if condition not in shapes:
+        raise ValueError("The '%s' condition is not recognized for type search" % (condition,))
+    over_items, over_criteria = shapes[condition]
+    return over_items(over_criteria(matches(i, k, c) for k, c in criteria.items())
+                      for i in items)
 
 
 _BASE = {

@@ -4,32 +4,39 @@
 checked in StackStorm's order (st2api's rules controller over ``RuleAPI``): the request body
 against the rule's API schema, the trigger type's existence and its ``parameters_schema``, the
 criteria (operator and pattern on each), then every check the pack's own content validator
-(``content.rule_errors``) applies to a rule file; any refusal is a 400 naming the field. A second
-rule with the same ref is a 409 with ``conflict-id``; an unknown rule a 404.
+(``content.rule_errors``) applies to a rule file; any refusal is a 400 naming the field (what
+StackStorm accepts but may surprise, such as a payload field nested in an object parameter, which
+it sends as text, is only logged as a warning). A second rule with the same ref is a 409 with
+``conflict-id``; an unknown rule a 404. A rule may belong to another pack (StackStorm's
+``default`` holds site rules) when it uses this pack's trigger or action and there is an overlay.
 
-An accepted rule is written as ``<name>.yaml`` into the rules directory: the pack's ``rules/``,
-or an overlay directory (``rules_dir``) for a read-only checkout; the first write into an overlay
-copies the pack's rules into it, after which the overlay holds every rule. Names that are not
+An accepted rule is written as ``<name>.yaml`` (another pack's: ``<pack>.<name>.yaml``) into the
+rules directory: the pack's ``rules/``, or an overlay directory (``rules_dir``) for a read-only
+checkout; the first write into an overlay copies the pack's rules into it (each file written
+aside and renamed, the set marked as being filled until done, so a reload of the watching runner
+never sees a partial file or set), after which the overlay holds every rule. Names that are not
 plain file names are refused, and no path outside that directory is ever written. Then
 ``pack.rules`` is replaced by the directory's rules: the runner's rule engine reads that list on
 every trigger, so the change is live for the next trigger, with no file watcher in between.
 """
 
 import copy
+import logging
 import os
-import shutil
-import tempfile
 import threading
 
 import jsonschema
 import yaml
 
-from workspaces_devkit.content import (
-    NAME_RE, OVERLAY_MARKER, PACK_REF_RE, load_rules, rule_errors)
+from workspaces_devkit.atomic_files import atomic_write
+from workspaces_devkit.content import (NAME_RE, OVERLAY_FILLING, OVERLAY_MARKER, PACK_REF_RE,
+                                      load_rules, rule_errors)
 from workspaces_devkit.st2api import shapes
 from workspaces_devkit.st2api.errors import ApiError, bad_request, not_found
 
 __all__ = ["RuleStore"]
+
+LOG = logging.getLogger(__name__)
 
 #: What a rule body may hold: StackStorm's RuleAPI model, written out here from its reading.
 RULE_BODY_SCHEMA = {
@@ -187,10 +194,14 @@ class RuleStore(object):
                           "parameters": copy.deepcopy(action.get("parameters") or {})}
         if body.get("tags"):
             meta["tags"] = copy.deepcopy(body["tags"])
-        problems = rule_errors(self.pack, meta, "%s.yaml" % meta["name"],
-                               require_description=False)
+        warnings = []
+        problems = rule_errors(self.pack, meta, self._file_name(meta),
+                               require_description=False, warnings=warnings)
         if problems:
             raise bad_request("; ".join("%s: %s" % (p.field, p.message) for p in problems))
+        for warning in warnings:  # StackStorm accepts these; say what it will do
+            LOG.warning("rule %s.%s: %s: %s", meta["pack"], meta["name"], warning.field,
+                        warning.message)
         return meta
 
     @staticmethod
@@ -210,7 +221,7 @@ class RuleStore(object):
                                   % (key, operator))
 
     def _conflict(self, rule):
-        uid = "rule:%s:%s" % (self.pack.ref, rule.name)
+        uid = "rule:%s:%s" % (rule.meta.get("pack") or self.pack.ref, rule.name)
         return ApiError(409, "Tried to save duplicate unique keys (rule %s already exists: "
                              "uid %s)" % (rule.ref, uid),
                         {"conflict-id": shapes.stable_id("rule", rule.ref)})
@@ -245,17 +256,24 @@ class RuleStore(object):
             return
         os.makedirs(self.overlay, exist_ok=True)
         marker = os.path.join(self.overlay, OVERLAY_MARKER)
-        if os.path.exists(marker):
+        filling = os.path.join(self.overlay, OVERLAY_FILLING)
+        if os.path.exists(marker) and not os.path.exists(filling):
             return
         self._fresh = True  # the rule list is re-read from the overlay after this write
-        if not any(name.endswith((".yaml", ".yml")) for name in os.listdir(self.overlay)):
+        unused = not any(name.endswith((".yaml", ".yml")) for name in os.listdir(self.overlay))
+        if unused or os.path.exists(filling):
+            # While the filling marker stands, a reload reads the pack's rules (the same set
+            # as the copies); each copy is written whole; the overlay counts once marked.
+            atomic_write(filling, "copying the rules of pack %s\n" % self.pack.ref)
             source = os.path.join(self.pack.pack_dir, "rules")
             for name in sorted(os.listdir(source)) if os.path.isdir(source) else []:
                 if name.endswith((".yaml", ".yml")):
-                    shutil.copyfile(os.path.join(source, name), os.path.join(self.overlay, name))
-        with open(marker, "w") as handle:
-            handle.write("This directory holds the rules of pack %s (workspaces-local "
-                         "--rules-dir).\n" % self.pack.ref)
+                    with open(os.path.join(source, name)) as handle:
+                        atomic_write(os.path.join(self.overlay, name), handle.read())
+        atomic_write(marker, "This directory holds the rules of pack %s (workspaces-local "
+                             "--rules-dir).\n" % self.pack.ref)
+        if os.path.exists(filling):
+            os.remove(filling)
 
     def _write(self, meta, old):
         self._prepare_overlay()
@@ -270,10 +288,7 @@ class RuleStore(object):
             raise ApiError(409, "Tried to save duplicate unique keys (file %s already holds "
                                 "another rule)" % os.path.basename(target))
         text = "---\n" + yaml.safe_dump(meta, default_flow_style=False, sort_keys=False)
-        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".rule-", suffix=".tmp")
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-        os.replace(temporary, target)
+        atomic_write(target, text)
         removed = None
         if old is not None:
             old_path = self._own_path(self._path_in_directory(old))

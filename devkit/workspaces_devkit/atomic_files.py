@@ -1,0 +1,26 @@
+"""Whole-file writes into folders that something watches (the runner's rules overlay).
+
+A watcher that reads a file while it is being written sees part of it (a rule without its
+``name``). ``atomic_write`` writes a hidden temporary file beside the target (``.<name>.*.tmp``,
+which no ``*.yaml`` glob picks up) and renames it over the target: a reader sees the old file or
+the new one, never a part.
+"""
+
+import os
+import tempfile
+
+__all__ = ["atomic_write"]
+
+
+def atomic_write(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    folder, name = os.path.split(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".%s." % name, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise

@@ -5,7 +5,8 @@ import os
 from st2common.runners.base_action import Action
 
 from workspaces_pack.flows.preflight import Scrubber
-from workspaces_pack.flows.status import build_status, read_health_records, rules_from_st2_api
+from workspaces_pack.flows.status import (build_status, check_parameters, read_health_records,
+                                          rules_from_st2_api)
 
 
 class StatusAction(Action):
@@ -16,6 +17,12 @@ class StatusAction(Action):
 
     def run(self, sensor=None, problems_only=False):
         """Run the action; see status.yaml for the parameters."""
+        try:
+            sensor, problems_only = check_parameters(sensor, problems_only)
+        except ValueError as error:
+            self.logger.error("%s", error)
+            return False, {"ok": False, "error": str(error),
+                           "parameter": str(error).split("'")[1]}
         scrubber = Scrubber(self.config)
         try:
             records = read_health_records(self.action_service.list_values)
@@ -26,6 +33,6 @@ class StatusAction(Action):
                                                  "datastore: %s" % reason}
         rules = rules_from_st2_api(os.environ, make_client=self.make_client)
         report = build_status(records, rules, sensor_filter=sensor,
-                              problems_only=bool(problems_only), scrubber=scrubber)
+                              problems_only=problems_only, scrubber=scrubber)
         print("\n".join(report.lines()))
         return report.ok, report.to_dict()

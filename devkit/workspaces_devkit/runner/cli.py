@@ -174,7 +174,7 @@ def cmd_preflight(args):
 
     def kv_get(name):  # {{ st2kv.system.x }} config values, from the runner's datastore
         return store.get(name) if store is not None else None
-    config = load_config(pack, args.config, kv_get=kv_get)
+    config = load_config(pack, args.config, kv_get=kv_get, allow_unknown_keys=True)
     report = run_preflight(config, directories=rule_directories(pack))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))

@@ -26,7 +26,8 @@ from workspaces_pack.workspaces_service.client import (WorkspacesClient, Workspa
 from workspaces_pack.core.config import ConfigError, PackConfig
 
 __all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",
-           "NOT_CONFIGURED", "STATUSES", "FAILING", "CheckItem", "PreflightReport", "Scrubber",
+           "NOT_CONFIGURED", "UNKNOWN_KEY", "STATUSES", "FAILING", "CheckItem", "PreflightReport",
+           "Scrubber", "check_config_keys",
            "check_tables", "check_workspaces", "check_directories", "check_directories_parameter",
            "first_mismatch", "run_preflight", "database_checks", "describe_database_error",
            "ALMA_AREA", "METADATA_AREA"]
@@ -39,8 +40,10 @@ UNREADABLE = "unreadable"
 REFUSED = "refused"
 ERROR = "error"
 NOT_CONFIGURED = "not configured"
-STATUSES = (OK, MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, NOT_CONFIGURED)
-FAILING = (MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR)
+UNKNOWN_KEY = "unknown key"
+STATUSES = (OK, MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, NOT_CONFIGURED,
+            UNKNOWN_KEY)
+FAILING = (MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, UNKNOWN_KEY)
 """Statuses that fail the preflight. ``not configured`` is reported but does not fail: a pack
 without an ALMA database simply leaves its ALMA sensors idle."""
 
@@ -165,6 +168,18 @@ def _url_parts(url):
         if match:
             parts.extend(match.groups())
     return [str(part) for part in parts if part]
+
+
+def check_config_keys(config):
+    """One ``unknown key`` item per configured key config.schema.yaml does not know, with the
+    closest known key ("did you mean"): a misspelt key leaves its setting at the default."""
+    items = []
+    for key, near in config.unknown_keys():
+        detail = "not in config.schema.yaml, so nothing reads it"
+        if near:
+            detail += "; did you mean %s?" % near
+        items.append(CheckItem("configuration", str(key), UNKNOWN_KEY, detail))
+    return items
 
 
 def check_tables(area, engine, specs):
@@ -316,6 +331,7 @@ def run_preflight(config, directories=(), make_client=None):
     """
     pack_config = config if isinstance(config, PackConfig) else PackConfig(config)
     report = PreflightReport(Scrubber(pack_config))
+    report.extend(check_config_keys(pack_config))
     try:
         databases = database_checks(pack_config)
     except ConfigError as error:

@@ -18,7 +18,8 @@ from workspaces_pack.flows.health_names import (is_health_name, iso_utc, loads, 
 from workspaces_pack.flows.preflight import Scrubber
 
 __all__ = ["STALLED", "STALL_INTERVALS", "PAGE_SIZE", "HealthRecords", "RuleIndex",
-           "StatusReport", "read_health_records", "rules_from_st2_api", "build_status"]
+           "StatusReport", "read_health_records", "rules_from_st2_api", "build_status",
+           "check_parameters"]
 
 STALLED = "stalled"
 """The status-only problem kind of a sensor whose last poll is too old."""
@@ -49,6 +50,20 @@ class HealthRecords(object):
         else:
             record.setdefault("trigger_ref", trigger_ref_of(name))
             self.triggers.append(record)
+
+
+def check_parameters(sensor, problems_only):
+    """Return ``(sensor, problems_only)`` checked; raise ValueError naming a bad parameter."""
+    if sensor is not None and (not isinstance(sensor, str) or len(sensor) > 200 or
+                               "\x00" in sensor):
+        raise ValueError("parameter 'sensor': must be a sensor class name or trigger type, "
+                         "got %r" % (sensor if not isinstance(sensor, str) else sensor[:60],))
+    if problems_only is None:
+        problems_only = False
+    if not isinstance(problems_only, bool):
+        raise ValueError("parameter 'problems_only': must be true or false, got %r"
+                         % (problems_only,))
+    return (sensor or None), problems_only
 
 
 def read_health_records(list_values, page_size=PAGE_SIZE):

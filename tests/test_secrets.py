@@ -202,20 +202,20 @@ class StatusSecretsTest(_ScanMixin, BaseActionTestCase):
                                          trigger_record, write_records)
 
         alma_url = db_url("alma", _closed_port(), "alma")
-        config = workspaces_config("http://%s:%s@127.0.0.1:9/" % (USERNAME, quote(PASSWORD,
-                                                                                    safe="")),
+        service_url = "http://%s:%s@127.0.0.1:9/" % (USERNAME, quote(PASSWORD, safe=""))
+        config = workspaces_config(service_url,
                                    auth_mode="basic", auth_username=USERNAME,
                                    auth_password=PASSWORD, auth_token=TOKEN,
                                    alma_archive_db_url=alma_url)
         self.action_cls = StatusAction
         BaseActionTestCase.setUp(self)
         stored = healthy_pack()
-        stored[3]["last_error"] = "connection to %s failed: password %s" % (alma_url,
-                                                                              DB_PASSWORD)
+        stored[3]["last_error"] = "connection to %s failed: password %s" % (
+            alma_url, DB_PASSWORD)
         stored[3]["problem"] = problem("database_unreachable", "cannot reach %s (token %s)"
                                        % (alma_url, TOKEN))
-        stored[2]["problem"] = problem("state_unsaved", "refused by user %s, password %s"
-                                       % (USERNAME, PASSWORD))
+        stored[2]["problem"] = problem("state_unsaved", "refused by user %s, password %s" % (
+            USERNAME, PASSWORD))
         stored.append(trigger_record("FileMonitorSensor", FILE_REF + "x", FILE_TYPE,
                                      {"directory": "/data/" + DB_PASSWORD,
                                       "db_password": DB_PASSWORD, "token": TOKEN}))

@@ -58,7 +58,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
         self.add_trigger(trigger)
 
     def remove_trigger(self, trigger):
-        """Stop watching; the trigger's datastore state is kept (see README)."""
+        """Stop watching; the trigger's datastore state is kept (docs/DESIGN.md)."""
         self._watches.remove(trigger)
         self._schema_gate.forget(trigger_ref(trigger))
         self._reconciler.forget(trigger_ref(trigger))

@@ -57,7 +57,7 @@ def add_api_arguments(parser, prefix="", required=True):
     needs = "" if required else "; needs --%shtpasswd" % prefix
     parser.add_argument("--webui", metavar="DIR",
                         help="an st2web build (StackStorm's web UI, built from its public "
-                             "repository; see the README) to serve read-only on the API's "
+                             "repository; see docs/WEBUI.md) to serve read-only on the API's "
                              "origin, with a generated config.js" + needs)
     return parser
 

@@ -105,12 +105,19 @@ def _rule_rows(pack):
     return rows
 
 
+def _pack_triggers(pack):
+    """The trigger types of the pack's ``triggers/`` folder (dispatched by every sensor)."""
+    return list(getattr(pack, "triggers", None) or [])
+
+
 def _readme_triggers(pack):
     out = ["| trigger | sensor | trigger parameters | description |", "|---|---|---|---|"]
-    for sensor, spec in _trigger_specs(pack):
+    rows = [(spec, "`%s`" % sensor.class_name) for sensor, spec in _trigger_specs(pack)]
+    rows += [(spec, "every sensor") for spec in _pack_triggers(pack)]
+    for spec, origin in rows:
         params = ((spec.get("parameters_schema") or {}).get("properties") or {})
-        out.append("| `%s` | `%s` | %s | %s |" % (
-            spec["ref"], sensor.class_name, ", ".join("`%s`" % p for p in params) or "none",
+        out.append("| `%s` | %s | %s | %s |" % (
+            spec["ref"], origin, ", ".join("`%s`" % p for p in params) or "none",
             _cell(spec.get("description"))))
     return out
 
@@ -128,12 +135,14 @@ def _readme_actions(pack):
 
 def _reference(pack):
     out = ["## Triggers", ""]
-    for sensor, spec in _trigger_specs(pack):
+    origins = [(spec, "Sensor `%s` (`sensors/%s`): %s" % (
+        sensor.class_name, os.path.basename(sensor.entry_point),
+        _cell(sensor.meta.get("description")))) for sensor, spec in _trigger_specs(pack)]
+    origins += [(spec, "Dispatched by every sensor of the pack (`triggers/%s`)."
+                 % os.path.basename(spec["metadata_file"])) for spec in _pack_triggers(pack)]
+    for spec, origin in origins:
         out += ["### `%s`" % spec["ref"], "",
-                "%s Sensor `%s` (`sensors/%s`): %s" % (
-                    _cell(spec.get("description")), sensor.class_name,
-                    os.path.basename(sensor.entry_point), _cell(sensor.meta.get("description"))),
-                ""]
+                "%s %s" % (_cell(spec.get("description")), origin), ""]
         params = (spec.get("parameters_schema") or {}).get("properties")
         if params:
             out += ["Trigger parameters:", "",

@@ -4,6 +4,7 @@ import os
 
 from st2common.runners.base_action import Action
 
+from workspaces_pack.core.config import PackConfig
 from workspaces_pack.flows.preflight import Scrubber
 from workspaces_pack.flows.status import (build_status, check_parameters, read_health_records,
                                           rules_from_st2_api)
@@ -32,7 +33,9 @@ class StatusAction(Action):
             return False, {"ok": False, "error": "cannot read the health records from the "
                                                  "datastore: %s" % reason}
         rules = rules_from_st2_api(os.environ, make_client=self.make_client)
+        heartbeat = 60 * float(PackConfig(self.config).get("health_heartbeat_minutes"))
         report = build_status(records, rules, sensor_filter=sensor,
-                              problems_only=problems_only, scrubber=scrubber)
+                              problems_only=problems_only, scrubber=scrubber,
+                              heartbeat_seconds=heartbeat)
         print("\n".join(report.lines()))
         return report.ok, report.to_dict()

@@ -117,22 +117,36 @@ class StatusActionTest(BaseActionTestCase):
         self.assertTrue(row.endswith("directory_missing: /data/gone does not exist"), row)
         self.assertTrue(table.splitlines()[-1].startswith("status FAILED:"), table)
 
-    def test_a_sensor_silent_for_more_than_three_poll_intervals_is_stalled(self):
+    def test_a_sensor_that_missed_three_polls_after_its_heartbeat_is_stalled(self):
+        # a live sensor rewrites a quiet record once per heartbeat (default 10 minutes)
         stored = healthy_pack()
-        stored[0] = sensor_record("FileMonitorSensor", FILE_TYPE, 30, 91, [FILE_REF])
+        stored[0] = sensor_record("FileMonitorSensor", FILE_TYPE, 30, 600 + 91, [FILE_REF])
         ok, result, table = self.run_status(stored)
         self.assertFalse(ok)
         [found] = result["problems"]
         self.assertEqual(("FileMonitorSensor", "stalled"), (found["sensor"], found["kind"]))
         self.assertIn("stalled or not running", found["message"])
-        self.assertIn("1m ago", [line for line in table.splitlines()
-                                 if line.startswith("FileMonitorSensor")][0])
+        self.assertIn("11m ago", [line for line in table.splitlines()
+                                  if line.startswith("FileMonitorSensor")][0])
 
-    def test_three_poll_intervals_exactly_is_not_yet_stalled(self):
+    def test_a_quiet_record_within_its_heartbeat_and_three_polls_is_not_stalled(self):
         stored = healthy_pack()
-        stored[0] = sensor_record("FileMonitorSensor", FILE_TYPE, 30, 90, [FILE_REF])
+        stored[0] = sensor_record("FileMonitorSensor", FILE_TYPE, 30, 600 + 90, [FILE_REF])
         ok, result, _ = self.run_status(stored)
         self.assertTrue(ok, result["problems"])
+
+    def test_the_configured_heartbeat_sets_when_a_sensor_counts_as_stalled(self):
+        stored = healthy_pack()
+        stored[0] = sensor_record("FileMonitorSensor", FILE_TYPE, 30, 120 + 91, [FILE_REF])
+        action = self.get_action_instance(config={"health_heartbeat_minutes": 2})
+        write_records(action.action_service.set_value, stored)
+        with mock.patch.dict("os.environ", {}, clear=True), \
+                mock.patch("workspaces_pack.flows.status.time.time", return_value=NOW), \
+                contextlib.redirect_stdout(io.StringIO()):
+            ok, result = action.run()
+        self.assertEqual(["stalled"], [p["kind"] for p in result["problems"]])
+        ok, result, _ = self.run_status(stored)  # default heartbeat: 10 minutes
+        self.assertTrue(ok)
 
     def test_a_sensor_wide_problem_fails_the_execution(self):
         stored = healthy_pack()

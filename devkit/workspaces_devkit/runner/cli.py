@@ -215,8 +215,13 @@ def cmd_status(args):
     store = JsonFileKeyValueStore(os.path.join(state_dir, "datastore.json"))
     service = LocalDatastoreService(logging.getLogger("workspaces-local.status"), pack.ref,
                                     "status", store)
+    from workspaces_devkit.runner.local import load_config
+
+    config = load_config(pack, args.config, kv_get=store.get, allow_unknown_keys=True)
+    heartbeat = 60 * float(config.get("health_heartbeat_minutes"))
     report = build_status(read_health_records(service.list_values), local_rule_index(pack, store),
-                          sensor_filter=args.sensor, problems_only=args.problems_only)
+                          sensor_filter=args.sensor, problems_only=args.problems_only,
+                          heartbeat_seconds=heartbeat)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:

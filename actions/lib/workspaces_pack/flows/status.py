@@ -4,8 +4,9 @@ Run by the action ``workspaces.status`` and by ``workspaces-local status`` (the 
 records are read from the datastore only (``read_health_records``); which rules use each trigger
 comes from a list of rule documents (``RuleIndex``: the st2 API's, or the local runner's). The
 answer (``StatusReport``) is a JSON-ready dict and a text table; it fails when any problem stands:
-a trigger's or a sensor's problem, or a sensor whose last poll is older than three poll intervals
-("stalled or not running").
+a trigger's or a sensor's problem, or a sensor that has missed three polls ("stalled or not
+running": nothing recorded for its heartbeat interval plus three poll intervals, since a live
+sensor rewrites its quiet records only once per heartbeat).
 
 Every text of a report passes through a ``Scrubber`` (the preflight's), so no configured URL,
 user or secret is shown even if a record held one.
@@ -13,21 +14,21 @@ user or secret is shown even if a record held one.
 
 import time
 
-from workspaces_pack.flows.health_names import (is_health_name, iso_utc, loads, parse_iso_utc,
-                                                trigger_ref_of)
+from workspaces_pack.core.health_record import (is_health_name, iso_utc, loads,
+                                                parse_iso_utc, scrub_parameters, trigger_ref_of)
 from workspaces_pack.flows.preflight import Scrubber
 
-__all__ = ["STALLED", "STALL_INTERVALS", "PAGE_SIZE", "HealthRecords", "RuleIndex",
-           "StatusReport", "read_health_records", "rules_from_st2_api", "build_status",
-           "check_parameters"]
+__all__ = ["STALLED", "STALL_INTERVALS", "DEFAULT_HEARTBEAT_SECONDS", "PAGE_SIZE",
+           "HealthRecords", "RuleIndex", "StatusReport", "stall_seconds", "read_health_records",
+           "rules_from_st2_api", "build_status", "check_parameters"]
 
 STALLED = "stalled"
 """The status-only problem kind of a sensor whose last poll is too old."""
 STALL_INTERVALS = 3
+DEFAULT_HEARTBEAT_SECONDS = 600
 PAGE_SIZE = 100
 """Keys asked for per ``list_values`` call (StackStorm's default ``api.max_page_size``)."""
 MAX_PARAMETERS_TEXT = 60
-_SECRET_WORDS = ("password", "secret", "token", "url")
 
 
 class HealthRecords(object):
@@ -170,10 +171,9 @@ def _ago(stamp, now):
 
 def _parameters_text(parameters):
     parts = []
-    for key in sorted(parameters or {}):
+    parameters = scrub_parameters(parameters or {})
+    for key in sorted(parameters):
         value = parameters[key]
-        if any(word in str(key).lower() for word in _SECRET_WORDS):
-            value = "***"
         parts.append("%s=%s" % (key, _one_line(value if not isinstance(value, list)
                                                else ",".join(str(v) for v in value))))
     text = " ".join(parts) or "-"
@@ -299,16 +299,37 @@ def _matches(sensor_filter, record):
                       trigger_type.split(".", 1)[-1])
 
 
-def _sensor_entry(record, now, triggers):
+def _last_sign_of_life(record):
+    """The newest of the record's poll end, heartbeat and start (POSIX seconds), or None."""
+    times = [parse_iso_utc(record.get(field))
+             for field in ("last_poll_end", "heartbeat_at", "started_at")]
+    times = [moment for moment in times if moment is not None]
+    return max(times) if times else None
+
+
+def stall_seconds(record, heartbeat_seconds):
+    """How long a sensor may be silent in the datastore before it counts as stalled.
+
+    A sensor rewrites its records only when something changed or at the first poll after its
+    heartbeat is due, so a live sensor's record can be ``heartbeat_seconds`` old plus the poll
+    that writes it; three poll intervals past that, three polls were missed.
+    """
+    interval = float(record.get("poll_interval_seconds") or 0)
+    return float(heartbeat_seconds or 0) + STALL_INTERVALS * interval
+
+
+def _sensor_entry(record, now, triggers, heartbeat_seconds):
     interval = int(record.get("poll_interval_seconds") or 0)
-    last = record.get("last_poll_end") or record.get("started_at")
     problem = record.get("problem")
-    last_seconds = parse_iso_utc(last)
-    stalled = last_seconds is None or now - last_seconds > STALL_INTERVALS * interval
+    last = _last_sign_of_life(record)
+    allowed = stall_seconds(record, heartbeat_seconds)
+    stalled = last is None or now - last > allowed
     if stalled and not problem:
-        problem = _problem(STALLED, "stalled or not running: last poll %s, more than %d poll "
-                           "intervals (%ds each) ago" % (last or "never", STALL_INTERVALS,
-                                                         interval), last)
+        problem = _problem(STALLED, "stalled or not running: nothing recorded since %s, more "
+                           "than its heartbeat and %d poll intervals (%ds) ago; or its health "
+                           "records cannot be written" % (iso_utc(last) if last else "it started",
+                                                          STALL_INTERVALS, int(allowed)),
+                           iso_utc(last) if last else None)
     return {"sensor": record["sensor"], "trigger_type": record.get("trigger_type"),
             "poll_interval_seconds": interval, "started_at": record.get("started_at"),
             "last_poll_end": record.get("last_poll_end"),
@@ -320,7 +341,7 @@ def _trigger_entry(record, rules):
     ref = record["trigger_ref"]
     return {"trigger_ref": ref, "trigger_type": record.get("trigger_type"),
             "rules": rules.text_for(ref), "rule_refs": rules.rules_for(ref),
-            "parameters": record.get("parameters") or {},
+            "parameters": scrub_parameters(record.get("parameters") or {}),
             "parameters_summary": _parameters_text(record.get("parameters")),
             "watched": bool(record.get("watched", True)),
             "not_watched_reason": record.get("not_watched_reason"),
@@ -334,12 +355,14 @@ def _trigger_entry(record, rules):
 
 
 def build_status(records, rules, sensor_filter=None, problems_only=False, now=None,
-                 scrubber=None):
+                 scrubber=None, heartbeat_seconds=DEFAULT_HEARTBEAT_SECONDS):
     """Return the ``StatusReport`` of ``records`` (``HealthRecords``) and ``rules`` (``RuleIndex``).
 
     A trigger record whose sensor record lists other triggers only is a removed trigger's
     leftover and is not shown; a sensor record is matched by ``sensor_filter`` on its class
     name or trigger type (``FileMonitorSensor``, ``workspaces.file_detected``, ``file_detected``).
+    ``heartbeat_seconds`` is the pack config's ``health_heartbeat_minutes`` in seconds
+    (``stall_seconds``).
     """
     now = time.time() if now is None else now
     by_sensor = {}
@@ -359,6 +382,6 @@ def build_status(records, rules, sensor_filter=None, problems_only=False, now=No
         triggers = [_trigger_entry(item, rules)
                     for item in sorted(by_sensor.get(name, []), key=lambda r: r["trigger_ref"])
                     if watched is None or item["trigger_ref"] in watched]
-        sensors.append(_sensor_entry(record, now, triggers))
+        sensors.append(_sensor_entry(record, now, triggers, heartbeat_seconds))
     return StatusReport(sensors, iso_utc(now), records.unreadable, rules.unknown, scrubber,
                         sensor_filter, problems_only)

@@ -355,7 +355,7 @@ def test_a_duplicate_rule_is_a_409_naming_the_existing_one(api):
      "trigger.not_in_payload is not in the payload_schema"),
     (lambda b: b.update(enabled="yes"), "'yes' is not of type 'boolean'"),
     (lambda b: b.update(name="../escape"), 'Rule name "../escape" is not allowed'),
-    (lambda b: b.update(pack="core"), 'Pack "core" is not served here'),
+    (lambda b: b.update(pack="Site/Rules"), 'Pack "Site/Rules" is not served here'),
 ])
 def test_a_bad_rule_is_refused_with_400_naming_the_problem_and_nothing_is_written(
         service, api, change, message):

@@ -34,6 +34,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
 
     POLL_INTERVAL_KEY = "alma_asdm_poll_interval_seconds"
     TRIGGER_TYPE = "workspaces.alma_asdm"
+    STATE_PREFIXES = ("state:", "reconcile:")
 
     def __init__(self, sensor_service, config=None, poll_interval=3600):
         super(AlmaAsdmSensor, self).__init__(sensor_service=sensor_service, config=config,
@@ -58,7 +59,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
         self.add_trigger(trigger)
 
     def remove_trigger(self, trigger):
-        """Stop watching; the trigger's datastore state is kept (docs/DESIGN.md)."""
+        """Stop watching; its state and reconciliation memory are kept 7 days, then deleted."""
         self._watches.remove(trigger)
         self._schema_gate.forget(trigger_ref(trigger))
         self._reconciler.forget(trigger_ref(trigger))

@@ -304,3 +304,50 @@ class SensorSecretsTest(_ScanMixin, BaseSensorTestCase):
         if not ran:
             raise unittest.SkipTest("the ALMA sensors are not there yet")
         self.assert_no_secret()
+
+
+class HealthSecretsTest(_ScanMixin, BaseSensorTestCase):
+    """Health records and sensor_problem payloads of every sensor, with the databases down."""
+
+    sensor_cls = None
+
+    def setUp(self):
+        self.start_recording()
+
+    def test_no_secret_in_health_records_or_problem_payloads(self):
+        from pack_test_support import make_trigger
+
+        config = {"alma_archive_db_url": db_url(USERNAME, _closed_port(), "alma"),
+                  "archive_metadata_db_url": db_url(USERNAME, _closed_port(), "meta"),
+                  "database_timeout_seconds": 1, "problem_after_failures": 1,
+                  "auth_token": TOKEN, "auth_username": USERNAME, "auth_password": PASSWORD,
+                  "vlba_data_directory": "/nonexistent/vlba"}
+        records = []
+        problems = []
+        for _path, meta in sensor_specs():
+            self.sensor_cls = sensor_class(meta)
+            BaseSensorTestCase.setUp(self)
+            use_real_logger(self.sensor_service)
+            sensor = self.get_sensor_instance(config=config, poll_interval=5)
+            for trigger_type in meta.get("trigger_types") or []:
+                parameters = {"directory": "/nonexistent/in"} \
+                    if trigger_type["name"] == "file_detected" else {}
+                sensor.add_trigger(make_trigger("workspaces." + trigger_type["name"],
+                                                parameters))
+            sensor.setup()
+            for _ in range(2):
+                sensor.poll()
+            records.extend(item.value for item in self.sensor_service.list_values(local=False)
+                           if ":health" in item.name)
+            problems.extend(item["payload"] for item in self.sensor_service.dispatched_triggers
+                            if item["trigger"] == "workspaces.sensor_problem")
+        self.assertGreaterEqual(len(records), 8, "a sensor wrote no health record")
+        self.assertTrue(any("database_unreachable" in text or "poll_failing" in text
+                            for text in records), records)
+        self.assertTrue(problems, "no sensor_problem was dispatched")
+        self.results.extend(json.loads(text) for text in records)
+        self.results.extend(problems)
+        leaked = leaks(records + [json.dumps(p) for p in problems])
+        self.assertEqual(leaked, [])
+        self.assertNotIn(USERNAME, " ".join(records))
+        self.assert_no_secret()

@@ -218,7 +218,13 @@ class FileMonitorHealthTest(SchemaCheckedSensorTestCase):
                          [("not_watched", "problem"), ("not_watched", "recovered")])
         self.assertTrue(self.record(trigger)["watched"])
 
-    def test_a_removed_trigger_loses_its_health_record_and_keeps_its_state(self):
+    def state_names(self, trigger):
+        """Local names of the datastore keys of ``trigger`` other than its health record."""
+        return sorted(item.name.split(":", 1)[1]
+                      for item in self.sensor_service.list_values(local=False)
+                      if item.name.endswith(":" + trigger["ref"]) and ":health:" not in item.name)
+
+    def test_a_removed_trigger_loses_its_record_at_once_and_its_state_after_seven_days(self):
         sensor = self.sensor()
         trigger = self.watch(sensor)
         sensor.poll()
@@ -226,9 +232,29 @@ class FileMonitorHealthTest(SchemaCheckedSensorTestCase):
         sensor.poll()
         self.assertNotIn("health:" + trigger["ref"], health_records(self.sensor_service))
         self.assertEqual(self.record()["triggers"], [])
-        names = [item.name for item in self.sensor_service.list_values(local=False)]
-        self.assertTrue([name for name in names if name.endswith(":state:" + trigger["ref"])],
-                        "the removed trigger's state was not kept")
+        self.assertEqual(self.state_names(trigger),
+                         ["retired:" + trigger["ref"], "state:" + trigger["ref"]])
+        self.offset += 6.9 * 86400
+        sensor.poll()
+        self.assertIn("state:" + trigger["ref"], self.state_names(trigger))
+        self.offset += 0.2 * 86400
+        sensor.poll()
+        self.assertEqual(self.state_names(trigger), [], "state of a removed trigger left behind")
+
+    def test_a_trigger_back_within_seven_days_keeps_its_state(self):
+        sensor = self.sensor()
+        trigger = self.watch(sensor)
+        sensor.poll()
+        sensor.remove_trigger(trigger)
+        sensor.poll()
+        self.offset += 86400
+        sensor.add_trigger(trigger)
+        touch(os.path.join(self.incoming, "back.tar"))
+        for _ in range(2):
+            self.offset += 7 * 86400
+            sensor.poll()
+        self.assertEqual(self.state_names(trigger), ["state:" + trigger["ref"]])
+        self.assertEqual([p["name"] for p in self.payloads(trigger)], ["back.tar"])
 
     def test_a_record_of_a_trigger_removed_while_the_sensor_was_down_is_deleted(self):
         first = self.sensor()
@@ -237,6 +263,10 @@ class FileMonitorHealthTest(SchemaCheckedSensorTestCase):
         first.poll()
         second = self.sensor()
         second.add_trigger(kept)
+        second.poll()
+        self.assertIn("health:" + gone["ref"], health_records(self.sensor_service),
+                      "deleted before StackStorm could add every trigger")
+        self.offset += 601
         second.poll()
         records = health_records(self.sensor_service)
         self.assertIn("health:" + kept["ref"], records)

@@ -12,6 +12,14 @@ Problems: a kind in ``IMMEDIATE_KINDS`` is a problem at once; a failing poll (``
 ``problem_after_failures`` consecutive failures. Each transition (into a problem, back to healthy)
 dispatches ``workspaces.sensor_problem`` once; a dispatch that fails is retried at the next poll.
 
+Removed triggers: a trigger's health record is deleted when StackStorm removes the trigger; its
+state (``state:<ref>``, and ``reconcile:<ref>`` for ALMA ASDM) is kept for ``RETIRED_STATE_DAYS``
+days (a tombstone ``retired:<ref>`` holds the removal time), then deleted, unless the trigger
+comes back first (``RetiredTriggers``). StackStorm deletes a parameterised trigger only when no
+rule uses it any more and never gives its ref to another trigger
+(st2common/services/triggers.py ``cleanup_trigger_db_for_rule``), so the kept state serves only a
+trigger that comes back, e.g. when a sensor container briefly saw it deleted.
+
 ``OnceLog`` is the pack's one "log a condition once per change, not once per poll" helper.
 """
 
@@ -20,7 +28,10 @@ import logging
 
 from workspaces_pack.core import health_record as hr
 
-__all__ = ["OnceLog", "HealthRecorder"]
+__all__ = ["OnceLog", "HealthRecorder", "RetiredTriggers", "RETIRED_STATE_DAYS"]
+
+RETIRED_STATE_DAYS = 7
+RETIRED_PREFIX = "retired:"
 
 
 class OnceLog(object):
@@ -60,7 +71,7 @@ class HealthRecorder(object):
     """
 
     def __init__(self, service, logger, sensor, trigger_type, poll_interval, config, clock,
-                 what="trigger"):
+                 what="trigger", state_prefixes=("state:",)):
         self._service = service
         self._logger = logger
         self._clock = clock
@@ -77,6 +88,8 @@ class HealthRecorder(object):
         self._stale_checked = False
         self.writes = 0
         self._trigger_type = new["trigger_type"]
+        self._started = clock()
+        self.retired = RetiredTriggers(service, logger, clock, state_prefixes)
 
     # --- the trigger list --------------------------------------------------------------------
     def _record(self, ref, trigger=None):
@@ -88,6 +101,7 @@ class HealthRecorder(object):
                                            trigger.get("parameters"))
             self.triggers[ref] = record
             self._deleted.discard(hr.trigger_key(ref))
+            self.retired.revive(ref)
         elif trigger is not None:
             record["parameters"] = hr.scrub_parameters(trigger.get("parameters") or {})
         return record
@@ -112,6 +126,7 @@ class HealthRecorder(object):
         if self.triggers.pop(ref, None) is not None:
             self._deleted.add(hr.trigger_key(ref))
             self._written.pop(hr.trigger_key(ref), None)
+            self.retired.retire(ref)
         self.log.forget(ref)
 
     # --- a poll ------------------------------------------------------------------------------
@@ -217,8 +232,9 @@ class HealthRecorder(object):
         for key in sorted(self._deleted):
             self._service.delete_value(key, local=True)
             self._deleted.discard(key)
-        if not self._stale_checked:
-            self._delete_stale()
+        if not self._stale_checked and now - self._started >= self.heartbeat_seconds:
+            self._delete_stale()  # after one interval: StackStorm adds triggers asynchronously
+        self.retired.flush(now, self.heartbeat_seconds, list(self.triggers))
         records = [(hr.trigger_key(ref), record) for ref, record in self.triggers.items()]
         records.append((hr.SENSOR_KEY, self.sensor))
         for key, record in records:
@@ -233,13 +249,70 @@ class HealthRecorder(object):
             self._written[key] = (significant, now)
 
     def _delete_stale(self):
-        """Once per sensor start: delete records of triggers removed while it was not running."""
+        """Once per sensor start (after one heartbeat interval, when StackStorm has added every
+        trigger): delete records of triggers removed while the sensor was not running."""
         items = self._service.list_values(local=True, prefix=hr.TRIGGER_KEY_PREFIX) or []
         for item in items:
             ref = hr.trigger_ref_of(getattr(item, "name", ""))
             if ref and ref not in self.triggers:
                 self._service.delete_value(hr.trigger_key(ref), local=True)
         self._stale_checked = True
+
+
+class RetiredTriggers(object):
+    """The state of removed triggers: kept ``RETIRED_STATE_DAYS`` days, then deleted.
+
+    ``retire(ref)`` writes the tombstone ``retired:<ref>`` (the removal time); ``flush`` writes
+    pending tombstones and, once per ``interval``, sweeps the stored ones: a watched trigger's
+    tombstone is dropped (it came back); an older one than the keeping time has its state keys
+    (``state_prefixes`` + ref) deleted, then itself. Best-effort: errors propagate to the caller,
+    which retries at the next poll.
+    """
+
+    def __init__(self, service, logger, clock, state_prefixes):
+        self._service = service
+        self._logger = logger
+        self._clock = clock
+        self._prefixes = tuple(state_prefixes)
+        self._to_write = {}
+        self._last_sweep = None
+        self.keep_seconds = RETIRED_STATE_DAYS * 86400.0
+
+    def retire(self, ref):
+        """``ref`` was removed now."""
+        self._to_write[ref] = hr.iso_utc(self._clock())
+
+    def revive(self, ref):
+        """``ref`` is watched again: its state is not to be deleted (a stored tombstone is
+        dropped at the next sweep)."""
+        self._to_write.pop(ref, None)
+
+    def flush(self, now, interval, watched):
+        """Write pending tombstones; sweep stored ones once per ``interval`` (the first sweep one
+        interval after the sensor started, when StackStorm has added every trigger)."""
+        for ref in sorted(self._to_write):
+            self._service.set_value(RETIRED_PREFIX + ref, self._to_write[ref], local=True)
+            del self._to_write[ref]
+        if self._last_sweep is None:
+            self._last_sweep = now
+        if now - self._last_sweep < interval:
+            return
+        self._last_sweep = now
+        for item in self._service.list_values(local=True, prefix=RETIRED_PREFIX) or []:
+            name = str(getattr(item, "name", ""))
+            ref = name[name.find(RETIRED_PREFIX) + len(RETIRED_PREFIX):]
+            removed = hr.parse_iso_utc(getattr(item, "value", None))
+            if ref in watched:
+                self._delete(RETIRED_PREFIX + ref)
+            elif removed is None or now - removed >= self.keep_seconds:
+                for prefix in self._prefixes:
+                    self._delete(prefix + ref)
+                self._delete(RETIRED_PREFIX + ref)
+                self._logger.info("trigger %s: state deleted, %d days after the trigger was "
+                                  "removed", ref, RETIRED_STATE_DAYS)
+
+    def _delete(self, key):
+        self._service.delete_value(key, local=True)
 
 
 def _significant(record):

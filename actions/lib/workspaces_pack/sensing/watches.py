@@ -147,13 +147,14 @@ class WatchingSensorMixin(object):
     around the sensor's ``_poll_watches()`` and runs even with no trigger (the sensor's record
     stays alive). ``add_trigger``/``update_trigger`` register a trigger's watch (bad parameters
     are logged, never raised), ``remove_trigger`` forgets it (its stored state is kept, its health
-    record deleted), ``setup`` takes the poll interval from the pack config key
+    record deleted; ``sensing.health.RetiredTriggers``), ``setup`` takes the poll interval from the pack config key
     ``POLL_INTERVAL_KEY`` and ``cleanup`` writes state that could not be saved yet.
     """
 
     POLL_INTERVAL_KEY = None
     TRIGGER_TYPE = None
     WATCH_KIND = "trigger"
+    STATE_PREFIXES = ("state:",)
 
     def __init__(self, sensor_service, config=None, poll_interval=None):
         import time
@@ -171,7 +172,8 @@ class WatchingSensorMixin(object):
         self._state = DatastoreState(self.sensor_service, self._logger)
         self._health = HealthRecorder(self.sensor_service, self._logger, self.__class__.__name__,
                                       self.TRIGGER_TYPE, self.get_poll_interval,
-                                      self._pack_config, lambda: self.clock(), self.WATCH_KIND)
+                                      self._pack_config, lambda: self.clock(), self.WATCH_KIND,
+                                      self.STATE_PREFIXES)
         self._watches = TriggerWatches(self._logger, self._build_watch, self._health,
                                        kind=self.WATCH_KIND)
         self._context = SensorContext(self.sensor_service, self._logger, self._state,
@@ -215,5 +217,5 @@ class WatchingSensorMixin(object):
         self._watches.add(trigger)
 
     def remove_trigger(self, trigger):
-        """Stop watching; the trigger's datastore state is kept (see docs/OPERATING.md)."""
+        """Stop watching; the trigger's state is kept 7 days, then deleted (``RetiredTriggers``)."""
         self._watches.remove(trigger)

@@ -5,6 +5,7 @@ payload_schema (StackStorm's own test mocks do not; StackStorm itself drops inva
 checks that dispatches use a registered trigger ref, not the bare trigger type.
 """
 
+import copy
 import logging
 import os
 import uuid
@@ -194,3 +195,25 @@ def closed_port_url():
     port = sock.getsockname()[1]
     sock.close()
     return "http://127.0.0.1:%d" % port
+
+
+def stackstorm_trigger_parameters_refusal(trigger_type, parameters):
+    """The text StackStorm's rule API answers (400) for refused trigger parameters.
+
+    st2api's rules controller (v3.9.0 st2api/controllers/v1/rules.py, post and put) aborts with
+    ``six.text_type(e)`` of the jsonschema error that ``validate_trigger_parameters``
+    (st2common/validators/api/reactor.py) raises from ``util_schema.validate``: this function.
+    """
+    from jsonschema import ValidationError
+    from st2common.util import schema as util_schema
+
+    from workspaces_devkit.content import load_pack
+
+    pack_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    schema = load_pack(pack_dir).trigger_types()[trigger_type]["parameters_schema"]
+    try:
+        util_schema.validate(copy.deepcopy(parameters), schema, util_schema.CustomValidator,
+                             use_default=True, allow_default_none=True)
+    except ValidationError as error:
+        return str(error)
+    raise AssertionError("the schema of %s accepts %r" % (trigger_type, parameters))

@@ -158,6 +158,21 @@ def test_narrowed_constraints_and_enums_on_given_values_are_breaking(pack):
     assert _keys(differences, False) == {}
 
 
+def test_a_removed_default_on_a_given_value_is_breaking(pack):
+    """Who relied on the default (a config key left out, an action parameter not given) must now
+    give the value: the 0.3.0 Workspaces URLs lost their localhost defaults this way."""
+    def edit(pack):
+        edit_yaml(pack, "config.schema.yaml",
+                  lambda schema: schema["read_timeout_seconds"].pop("default"))
+        edit_yaml(pack, "actions/capability_create_and_run.yaml",
+                  lambda action: action["parameters"]["timeout"].pop("default"))
+    differences = _edited(pack, edit)
+    breaks = _keys(differences, True)
+    assert set(breaks) == {"config read_timeout_seconds",
+                           "action workspaces.capability_create_and_run parameters.timeout"}
+    assert all("removed: give a value" in change for change in breaks.values()), breaks
+
+
 def test_new_optional_items_and_relaxed_constraints_are_compatible(pack):
     def file_trigger(document):
         spec = trigger_type(document, "file_detected")

@@ -182,6 +182,63 @@ class WorkspacesActionSecretsTest(_ScanMixin, BaseActionTestCase):
         self.assert_no_secret()
 
 
+class StatusSecretsTest(_ScanMixin, BaseActionTestCase):
+    """workspaces.status: its table, result and logs, even over records that carry secrets (a
+    writer's mistake, an error text quoting a URL) and a rules API that fails quoting its URL."""
+
+    action_cls = None
+
+    def setUp(self):
+        self.start_recording()
+
+    def test_status_output_never_shows_a_secret(self):
+        import contextlib
+        import io
+        from unittest import mock
+
+        from status import StatusAction
+        from status_test_support import (FILE_REF, FILE_TYPE, healthy_pack, problem,
+                                         trigger_record, write_records)
+
+        alma_url = db_url("alma", _closed_port(), "alma")
+        service_url = "http://%s:%s@127.0.0.1:9/" % (USERNAME, quote(PASSWORD, safe=""))
+        config = workspaces_config(service_url,
+                                   auth_mode="basic", auth_username=USERNAME,
+                                   auth_password=PASSWORD, auth_token=TOKEN,
+                                   alma_archive_db_url=alma_url)
+        self.action_cls = StatusAction
+        BaseActionTestCase.setUp(self)
+        stored = healthy_pack()
+        stored[3]["last_error"] = "connection to %s failed: password %s" % (
+            alma_url, DB_PASSWORD)
+        stored[3]["problem"] = problem("database_unreachable", "cannot reach %s (token %s)"
+                                       % (alma_url, TOKEN))
+        stored[2]["problem"] = problem("state_unsaved", "refused by user %s, password %s" % (
+            USERNAME, PASSWORD))
+        stored.append(trigger_record("FileMonitorSensor", FILE_REF + "x", FILE_TYPE,
+                                     {"directory": "/data/" + DB_PASSWORD,
+                                      "db_password": DB_PASSWORD, "token": TOKEN}))
+        stored[0]["triggers"].append(FILE_REF + "x")
+        action = self.get_action_instance(config=config)
+        attach_recorder(action.logger, self.recorder)
+        write_records(action.action_service.set_value, stored)
+
+        def failing_client(api_url=None, token=None):
+            raise RuntimeError("401 for %s with token %s" % (alma_url, TOKEN))
+        action.make_client = failing_client
+        for parameters in ({}, {"problems_only": True}, {"sensor": "AlmaAsdmSensor"}):
+            out = io.StringIO()
+            with mock.patch.dict("os.environ", {"ST2_API_URL": "http://127.0.0.1:9101",
+                                                "ST2_AUTH_TOKEN": TOKEN}), \
+                    contextlib.redirect_stdout(out):
+                ok, result = action.run(**parameters)
+            self.assertFalse(ok)
+            self.assertIn("database_unreachable", out.getvalue())
+            action.logger.info("%s", out.getvalue())
+            self.results.append(result)
+        self.assert_no_secret()
+
+
 class MarkActionSecretsTest(_ScanMixin, BaseActionTestCase):
     """The database action with its URL pointing at a server that is down."""
 

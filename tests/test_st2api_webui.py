@@ -21,7 +21,6 @@ import jsonschema
 import pytest
 import requests
 import yaml
-from conftest import NEEDS_NATIVE_THREADS
 from pack_test_support import workspaces_config
 
 from workspaces_devkit.emulator import WorkspacesEmulator
@@ -36,7 +35,7 @@ PASSWORD = "rules are code"
 ACTION = "workspaces.capability_create_and_run"
 TIMEOUT = 60
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(**NEEDS_NATIVE_THREADS)]
+pytestmark = pytest.mark.slow
 
 # --- StackStorm's shapes (read from openapi.yaml and st2common/models/api, written out here) ----
 STRING = {"type": "string"}

@@ -2,7 +2,7 @@
 
 from st2common.runners.base_action import Action
 
-from workspaces_pack.reconcile_run import reconcile
+from workspaces_pack.flows.alma_reconcile import reconcile
 
 
 class AlmaReconcileAction(Action):

@@ -3,7 +3,7 @@ request in NRAO Workspaces."""
 
 from st2common.runners.base_action import Action
 
-from workspaces_pack.create_and_run import action_result
+from workspaces_pack.workspaces_service.create_and_run import action_result
 
 
 class CapabilityCreateAndRunAction(Action):

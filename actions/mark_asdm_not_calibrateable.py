@@ -2,7 +2,7 @@
 
 from st2common.runners.base_action import Action
 
-from workspaces_pack.calibration_mark import mark_not_calibrateable
+from workspaces_pack.flows.mark_not_calibrateable import mark_not_calibrateable
 
 
 class MarkAsdmNotCalibrateableAction(Action):

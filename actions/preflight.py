@@ -2,7 +2,7 @@
 
 from st2common.runners.base_action import Action
 
-from workspaces_pack.preflight import check_directories_parameter, run_preflight
+from workspaces_pack.flows.preflight import check_directories_parameter, run_preflight
 
 
 class PreflightAction(Action):

@@ -3,7 +3,7 @@ files, submit it and optionally await its end."""
 
 from st2common.runners.base_action import Action
 
-from workspaces_pack.create_and_run import action_result
+from workspaces_pack.workspaces_service.create_and_run import action_result
 
 
 class WorkflowCreateAndRunAction(Action):

@@ -23,8 +23,8 @@ from pack_test_support import make_trigger  # noqa: E402
 from st2tests.mocks.sensor import MockSensorService, MockSensorWrapper  # noqa: E402
 from workspaces_devkit import archive_fixtures  # noqa: E402
 from workspaces_devkit.pg_server import PostgresServer, PostgresUnavailable  # noqa: E402
-from workspaces_pack.archive import AlmaArchive  # noqa: E402
-from workspaces_pack.archive_schema import schema_map  # noqa: E402
+from workspaces_pack.archive.database import AlmaArchive  # noqa: E402
+from workspaces_pack.archive.schema import schema_map  # noqa: E402
 
 ROUNDS = 5
 

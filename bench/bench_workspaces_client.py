@@ -15,8 +15,9 @@ if __name__ == "__main__":
     from run_all import setup_path
     setup_path()
 
-from workspaces_pack.client import WorkspacesClient  # noqa: E402
-from workspaces_pack.create_and_run import RunOptions, run_capability  # noqa: E402
+from workspaces_pack.workspaces_service.client import WorkspacesClient  # noqa: E402
+from workspaces_pack.workspaces_service.create_and_run import (  # noqa: E402
+    RunOptions, run_capability)
 
 from workspaces_devkit.emulator import WorkspacesEmulator  # noqa: E402
 

@@ -6,11 +6,11 @@ each with its MOUS through SCHED_BLOCK_STATUS (names from the pack config's sche
 whose MOUS is not found is dispatched all the same, with ``mous_found: false``.
 State per trigger: ``workspaces.AlmaAsdmSensor:state:<trigger ref>``.
 
-Also reconciles (``workspaces_pack.reconcile_schedule``): once a day, and when the action
+Also reconciles (``workspaces_pack.sensing.reconcile_schedule``): once a day, and when the action
 ``workspaces.alma_reconcile`` asks, EBs missing from ``execution_blocks`` are dispatched with
 ``source: reconcile``; memory per trigger in ``workspaces.AlmaAsdmSensor:reconcile:<trigger ref>``.
-When a trigger is added, its tables and columns are checked once (``schema_checks``); a mismatch
-disables the trigger with one error line naming the table and column.
+When a trigger is added, its tables and columns are checked once (``sensing.table_gate``); a
+mismatch disables the trigger with one error line naming the table and column.
 """
 
 import functools
@@ -18,14 +18,14 @@ import functools
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.alma_sensors import alma_archive, asdm_query_options
-from workspaces_pack.archive import ArchiveError, engine_for, iso_utc
-from workspaces_pack.archive_watch import ArchiveWatch, SensorContext, poll_rows
-from workspaces_pack.preflight import ALMA_AREA
-from workspaces_pack.reconcile import SOURCE_NEW
-from workspaces_pack.reconcile_schedule import AlmaReconciler
-from workspaces_pack.schema_checks import ASDM_ROLES, SchemaGate, specs_for
-from workspaces_pack.triggers import WatchingSensorMixin, poll_safely, trigger_ref
+from workspaces_pack.archive.alma import alma_archive, asdm_query_options
+from workspaces_pack.archive.database import ArchiveError, engine_for, iso_utc
+from workspaces_pack.sensing.archive_watch import ArchiveWatch, SensorContext, poll_rows
+from workspaces_pack.flows.preflight import ALMA_AREA
+from workspaces_pack.archive.reconcile import SOURCE_NEW
+from workspaces_pack.sensing.reconcile_schedule import AlmaReconciler
+from workspaces_pack.sensing.table_gate import ASDM_ROLES, SchemaGate, specs_for
+from workspaces_pack.sensing.watches import WatchingSensorMixin, poll_safely, trigger_ref
 
 
 class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
@@ -58,7 +58,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
         self.add_trigger(trigger)
 
     def remove_trigger(self, trigger):
-        """Stop watching; the trigger's datastore state is kept (see README)."""
+        """Stop watching; the trigger's datastore state is kept (docs/DESIGN.md)."""
         self._watches.remove(trigger)
         self._schema_gate.forget(trigger_ref(trigger))
         self._reconciler.forget(trigger_ref(trigger))

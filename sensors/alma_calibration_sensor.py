@@ -8,19 +8,19 @@ whose NGAS file id is LIKE '%scriptFor%Cal%'. A delivery whose name cannot be pa
 its id and skipped, once.
 The trigger type has no parameters, so there is one trigger (``workspaces.alma_calibration``)
 and one state key: ``workspaces.AlmaCalibrationSensor:state:workspaces.alma_calibration``.
-At its first poll the sensor checks its tables and columns once (``schema_checks``); a mismatch
+At its first poll the sensor checks its tables and columns once (``sensing.table_gate``); a mismatch
 disables it with one error line naming the table and column.
 """
 
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.alma_sensors import alma_archive
-from workspaces_pack.archive import ArchiveError, engine_for, from_epoch, iso_utc
-from workspaces_pack.archive_watch import ArchiveWatch, SensorContext, poll_rows
-from workspaces_pack.preflight import ALMA_AREA
-from workspaces_pack.schema_checks import CALIBRATION_ROLES, SchemaGate, specs_for
-from workspaces_pack.triggers import WatchingSensorMixin, poll_safely
+from workspaces_pack.archive.alma import alma_archive
+from workspaces_pack.archive.database import ArchiveError, engine_for, from_epoch, iso_utc
+from workspaces_pack.sensing.archive_watch import ArchiveWatch, SensorContext, poll_rows
+from workspaces_pack.flows.preflight import ALMA_AREA
+from workspaces_pack.sensing.table_gate import CALIBRATION_ROLES, SchemaGate, specs_for
+from workspaces_pack.sensing.watches import WatchingSensorMixin, poll_safely
 
 TRIGGER_REF = "workspaces.alma_calibration"
 

@@ -1,15 +1,15 @@
 """Sensor workspaces.FileMonitorSensor: trigger ``workspaces.file_detected`` for new, settled files.
 
-One ``DirectoryWatch`` per trigger (see ``workspaces_pack.scanner``); per-trigger state in the
-datastore under ``workspaces.FileMonitorSensor:state:<trigger ref>``. No trigger, no work.
+One ``DirectoryWatch`` per trigger (see ``workspaces_pack.sensing.scanner``); per-trigger state
+in the datastore under ``workspaces.FileMonitorSensor:state:<trigger ref>``. No trigger, no work.
 """
 
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
-from workspaces_pack.triggers import (WatchingSensorMixin, ensure_state_loaded, poll_safely,
-                                      save_state_if_changed, trace_tag)
+from workspaces_pack.sensing.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
+from workspaces_pack.sensing.watches import (WatchingSensorMixin, ensure_state_loaded, poll_safely,
+                                             save_state_if_changed, trace_tag)
 
 MAX_REMEMBERED = 1500
 

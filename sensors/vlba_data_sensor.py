@@ -15,9 +15,10 @@ import re
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
-from workspaces_pack.triggers import (ParameterError, WatchingSensorMixin, ensure_state_loaded,
-                                      poll_safely, save_state_if_changed, trace_tag)
+from workspaces_pack.sensing.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
+from workspaces_pack.sensing.watches import (ParameterError, WatchingSensorMixin,
+                                             ensure_state_loaded, poll_safely,
+                                             save_state_if_changed, trace_tag)
 
 TRIGGER_REF = "workspaces.vlba_data"
 FILE_NAME = re.compile(r"^VLBA_(?P<obs_code>[A-Za-z0-9]+)_(?P<job>.+)_BIN\d+_SRC\d+_"

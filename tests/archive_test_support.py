@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from workspaces_devkit import archive_fixtures
 from workspaces_devkit.pg_server import PostgresUnavailable, shared_server
-from workspaces_pack.uids import canonical_uid
+from workspaces_pack.core.uids import canonical_uid
 
 
 def postgres_server():

@@ -15,7 +15,7 @@ import tempfile
 import sqlalchemy as sa
 
 from archive_test_support import new_postgres_database, postgres_server
-from workspaces_pack.archive_schema import ALMA, METADATA, TIME, schema_map
+from workspaces_pack.archive.schema import ALMA, METADATA, TIME, schema_map
 
 SECRET_PASSWORD = "s3cret-pw"
 

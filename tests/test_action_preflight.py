@@ -22,7 +22,7 @@ from preflight import PreflightAction
 from preflight_test_support import SchemaDatabases
 from workspaces_devkit.emulator import WorkspacesEmulator
 from workspaces_devkit.runner import cli
-from workspaces_pack.preflight import Scrubber
+from workspaces_pack.flows.preflight import Scrubber
 
 
 class PreflightCases(SchemaDatabases):

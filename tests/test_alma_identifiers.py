@@ -2,8 +2,8 @@
 
 import unittest
 
-from workspaces_pack.uids import (canonical_uid, check_alma_uid, parse_delivery_name,
-                                  stored_uid_forms)
+from workspaces_pack.core.uids import (canonical_uid, check_alma_uid, parse_delivery_name,
+                                       stored_uid_forms)
 
 
 class TestUidForms(unittest.TestCase):

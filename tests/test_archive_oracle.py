@@ -19,8 +19,8 @@ from sqlalchemy.dialects import oracle
 from sqlalchemy.sql import visitors
 
 from workspaces_devkit import archive_fixtures
-from workspaces_pack.archive import AlmaArchive, MetadataArchive
-from workspaces_pack.archive_schema import schema_map
+from workspaces_pack.archive.database import AlmaArchive, MetadataArchive
+from workspaces_pack.archive.schema import schema_map
 
 CONFIG = {"alma_table_prefix": "ALMA.", "execution_blocks_table": "archive.execution_blocks"}
 MANY = 1300

@@ -13,9 +13,9 @@ import unittest
 import sqlalchemy as sa
 import yaml
 
-from workspaces_pack.archive_schema import (ALMA, METADATA, MISSING, OK, PARTS, TEXT, TIME,
+from workspaces_pack.archive.schema import (ALMA, METADATA, MISSING, OK, PARTS, TEXT, TIME,
                                             WRONG_TYPE, SchemaMap, check_tables, schema_map)
-from workspaces_pack.config import ConfigError, PackConfig, config_schema_path
+from workspaces_pack.core.config import ConfigError, PackConfig, config_schema_path
 
 
 def _names(specs):

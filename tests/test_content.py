@@ -241,11 +241,12 @@ def test_policy_with_bad_parameters_is_reported(pack_copy):
     assert {"parameters.retry_on", "parameters.max_retry_count"} <= fields
 
 
-def test_readme_tables_match_the_metadata():
-    from workspaces_devkit.readme_tables import render, splice
+def test_readme_and_reference_tables_match_the_metadata():
+    from workspaces_devkit.readme_tables import GENERATED_FILES, regenerated
 
-    with open(os.path.join(PACK_DIR, "README.md")) as handle:
-        text = handle.read()
-    assert text == splice(text, render(PACK_DIR)), (
-        "README.md's reference tables are stale: run "
-        "`python devkit/workspaces_devkit/readme_tables.py`")
+    for relpath in GENERATED_FILES:
+        with open(os.path.join(PACK_DIR, relpath)) as handle:
+            text = handle.read()
+        assert text == regenerated(PACK_DIR, relpath, text), (
+            "%s's generated tables are stale: run "
+            "`python devkit/workspaces_devkit/readme_tables.py`" % relpath)

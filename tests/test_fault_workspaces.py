@@ -1,6 +1,6 @@
 """Fault suite (Guarantee G5): Workspaces down, slow, answering 5xx or garbage, for both actions.
 
-What a user must be able to count on (README, Guarantees):
+What a user must be able to count on (docs/GUARANTEES.md):
 - one action run never creates more than one Workspaces request, whatever fails;
 - a failure says what failed; when a request may exist, the result names it (``request_id``) or
   says the outcome is unknown: it never claims "nothing was created" while a request exists;

@@ -7,8 +7,8 @@ import unittest
 
 from sqlalchemy.dialects import oracle, postgresql, sqlite
 
-from workspaces_pack.archive_schema import schema_map
-from workspaces_pack.reconcile import IN_CHUNK, present_statement, range_statement
+from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.archive.reconcile import IN_CHUNK, present_statement, range_statement
 
 CONFIG = {"alma_table_prefix": "ALMA.", "execution_blocks_table": "archive.execution_blocks"}
 
@@ -55,7 +55,7 @@ class RequestDocumentTest(unittest.TestCase):
     """The request an action leaves for the sensor: written and read back; junk refused."""
 
     def test_round_trip(self):
-        from workspaces_pack.reconcile import REQUEST_PREFIX, make_request, parse_request
+        from workspaces_pack.archive.reconcile import REQUEST_PREFIX, make_request, parse_request
         start, end = datetime.datetime(2026, 10, 1), datetime.datetime(2026, 11, 1, 12)
         key, text = make_request(start, end, ["Pass"], "2017.1.*")
         self.assertTrue(key.startswith(REQUEST_PREFIX))
@@ -65,7 +65,7 @@ class RequestDocumentTest(unittest.TestCase):
                                                "project_code_pattern": "2017.1.*"})
 
     def test_junk_is_refused(self):
-        from workspaces_pack.reconcile import parse_request
+        from workspaces_pack.archive.reconcile import parse_request
         for text in ("", "[]", "{}", '{"start": "x", "end": 1, "qa0_statuses": []}',
                      '{"start": 1e300, "end": 2e300, "qa0_statuses": ["Pass"]}',
                      '{"start": 2, "end": 1, "qa0_statuses": ["Pass"]}',

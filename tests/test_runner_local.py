@@ -51,11 +51,12 @@ def test_editing_a_sensor_file_reloads_it(tmp_path):
         _wait(lambda: type(host.instance).poll.__globals__.get("RELOAD_PROBE"), timeout=10)
         (incoming / "after-reload.tar").write_bytes(b"x")
         _wait(lambda: runner.dispatches, timeout=10)
-        shared = os.path.join(pack, "actions", "lib", "workspaces_pack", "scanner.py")
+        shared = os.path.join(pack, "actions", "lib", "workspaces_pack", "sensing", "scanner.py")
         with open(shared, "a") as handle:
             handle.write("\nLIB_PROBE = 'shared code edited'\n")
-        _wait(lambda: getattr(sys.modules.get("workspaces_pack.scanner"), "LIB_PROBE", None),
-              timeout=10, output=out)
+        scanner_module = "workspaces_pack.sensing.scanner"
+        _wait(lambda: getattr(sys.modules.get(scanner_module), "LIB_PROBE", None), timeout=10,
+              output=out)
         _wait(lambda: "FileMonitorSensor reloaded" in out.getvalue().split("reloading every")[-1],
               timeout=10)
     finally:

@@ -8,8 +8,8 @@ import time
 import unittest
 from unittest import mock
 
-from workspaces_pack import scanner
-from workspaces_pack.scanner import DirectoryWatch, watch_spec_from_parameters
+from workspaces_pack.sensing import scanner
+from workspaces_pack.sensing.scanner import DirectoryWatch, watch_spec_from_parameters
 
 AN_HOUR_AGO = time.time() - 3600
 

@@ -14,7 +14,7 @@ from archive_test_support import ArchiveDatabases
 from pack_test_support import DatastoreOutage, SchemaCheckedSensorTestCase, closed_port_url
 from workspaces_devkit.archive_fixtures import (add_execution_block, create_alma_schema, eb_uid,
                                                 mous_uid)
-from workspaces_pack.archive_schema import schema_map
+from workspaces_pack.archive.schema import schema_map
 
 TRIGGER_TYPE = "workspaces.alma_asdm"
 

@@ -250,7 +250,8 @@ def test_action_list_shows_every_action_of_the_pack(cli, service):
     expected = sorted(action.ref for action in service.runtime.pack.actions)
     assert sorted(item["ref"] for item in listed) == expected
     out = cli.ok("action", "list")
-    assert re.search(r"\| %s\s+\| workspaces\s+\| Create an NRAO Workspaces" % ACTION, out), out
+    assert re.search(r"\| %s\s+\| workspaces\s+\| Create and submit a Workspaces" % ACTION,
+                     out), out
 
 
 def test_action_get_shows_the_action_and_its_parameters(cli):

@@ -353,7 +353,7 @@ def test_a_duplicate_rule_is_a_409_naming_the_existing_one(api):
      "trigger.not_in_payload is not in the payload_schema"),
     (lambda b: b.update(enabled="yes"), "'yes' is not of type 'boolean'"),
     (lambda b: b.update(name="../escape"), 'Rule name "../escape" is not allowed'),
-    (lambda b: b.update(pack="core"), 'Pack "core" is not served here'),
+    (lambda b: b.update(pack="Site/Rules"), 'Pack "Site/Rules" is not served here'),
 ])
 def test_a_bad_rule_is_refused_with_400_naming_the_problem_and_nothing_is_written(
         service, api, change, message):
@@ -720,7 +720,8 @@ def test_workspaces_local_run_serves_rules_into_its_rules_dir(tmp_path):
                 break
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(TIMEOUT)
+        # read what is left: a runner blocked writing to a full pipe would never see the signal
+        lines.extend(process.communicate(timeout=TIMEOUT)[0].splitlines(True))
     assert not os.path.exists(os.path.join(PACK_DIR, "rules", "from_the_cli.yaml"))
     assert any("workspaces.from_the_cli created through the st2 API (enabled)" in line
                for line in lines), "".join(lines)

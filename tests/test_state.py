@@ -10,7 +10,7 @@ import unittest
 from pack_test_support import DatastoreOutage
 from st2tests.mocks.sensor import MockSensorService, MockSensorWrapper
 
-from workspaces_pack.state import DatastoreState, SeenWindow, StateTooLarge, StateUnavailable
+from workspaces_pack.core.state import DatastoreState, SeenWindow, StateTooLarge, StateUnavailable
 
 LOG = logging.getLogger("test_state")
 

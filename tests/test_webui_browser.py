@@ -6,12 +6,12 @@ open the rules page and see the pack's rules, create a rule on ``workspaces.alma
 editor, watch the runner take it and fire it, and see its executions in the History.
 
 Needs what CI cannot have, so it skips saying which is missing:
-- ``ST2WEB_DIR``: an st2web build (README, "Rehearse in the web UI": clone StackStorm/st2web,
+- ``ST2WEB_DIR``: an st2web build (docs/WEBUI.md: clone StackStorm/st2web,
   ``yarn install``, ``npx gulp production``, then ``ST2WEB_DIR=<clone>/build``);
 - Chromium and its driver (Debian: ``apt-get install chromium chromium-driver``);
 - ``selenium`` (requirements-tests.txt).
 
-With ``WEBUI_SCREENSHOTS=DIR`` it saves the README's screenshots there. It prints how long the
+With ``WEBUI_SCREENSHOTS=DIR`` it saves docs/WEBUI.md's screenshots there. It prints how long the
 runner took to take a rule saved in the UI (not asserted: figures are not test conditions).
 """
 
@@ -52,7 +52,7 @@ WAIT = 30
 
 def _missing():
     if not ST2WEB_DIR:
-        return ("ST2WEB_DIR is not set: build st2web (README, 'Rehearse in the web UI'; it is not "
+        return ("ST2WEB_DIR is not set: build st2web (docs/WEBUI.md; it is not "
                 "on a registry, so CI cannot have it) and set ST2WEB_DIR to its build/ directory")
     try:
         import selenium  # noqa: F401

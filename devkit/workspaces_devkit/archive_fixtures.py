@@ -14,7 +14,7 @@ import datetime
 
 import sqlalchemy as sa
 
-from workspaces_pack.archive_schema import schema_map
+from workspaces_pack.archive.schema import schema_map
 
 __all__ = ["eb_uid", "mous_uid", "sb_uid", "project_code", "delivery_name", "create_alma_schema",
            "create_metadata_schema", "add_execution_block", "add_delivery", "add_metadata_row",

@@ -25,7 +25,8 @@ from workspaces_devkit.st2meta import load_yaml
 __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
-    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER",
+    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "PACK_REF_RE", "trigger_paths",
+    "path_in_schema",
 ]
 
 #: The file that marks a rules overlay directory as in use (even when it holds no rule).
@@ -197,12 +198,16 @@ def load_rules(pack, folder):
     return [pack.load_rule(path) for path in files]
 
 
-def _rule_check_errors(pack, rules, require_description=True):
-    """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``."""
+def _rule_check_errors(pack, rules, require_description=True, any_pack=False):
+    """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``.
+
+    ``any_pack``: the rules may belong to other packs (a site's rules, written through the API),
+    as StackStorm allows; a rule file in the pack's own rules/ must be of the pack.
+    """
     view = copy.copy(pack)  # the same pack, seen with these rules only
     view.rules = list(rules)
     out = _Collector(pack.pack_dir)
-    _check_rules(view, out, require_description)
+    _check_rules(view, out, require_description, any_pack)
     return out.errors
 
 
@@ -212,18 +217,19 @@ def rule_errors(pack, meta, path="(rule)", require_description=True):
     The same checks ``validate_pack`` applies to each rule file (the st2 API uses it to refuse a
     rule before writing it). The pack's own rules must carry a description (house rule: the web
     UI shows it); StackStorm's rule API does not ask for one, so the st2 API passes
-    ``require_description=False``.
+    ``require_description=False``. The rule may be of any pack, as in StackStorm's rule API; the
+    caller decides which packs it accepts.
     """
     meta = meta if isinstance(meta, dict) else {}
     spec = RuleSpec(path, meta, "%s.%s" % (meta.get("pack", pack.ref), meta.get("name")),
                     meta.get("name"), meta, meta.get("enabled", True))
-    return _rule_check_errors(pack, [spec], require_description)
+    return _rule_check_errors(pack, [spec], require_description, any_pack=True)
 
 
 def overlay_rules(pack, folder):
     """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s."""
     pack.rules = load_rules(pack, folder)
-    return _rule_check_errors(pack, pack.rules)
+    return _rule_check_errors(pack, pack.rules, any_pack=True)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -494,7 +500,7 @@ def _check_positions_sort_in_st2_help(params, path, out):
                    POSITION_SORT_REASON))
 
 
-def _trigger_paths(text):
+def trigger_paths(text):
     """Yield the dotted ``trigger.x.y`` paths (and ``trigger.get("x")``) used in a template."""
     for match in TRIGGER_REF_IN_TEMPLATE_RE.finditer(text):
         parts = re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[['\"]([^'\"]+)['\"]\]", match.group(1))
@@ -504,7 +510,9 @@ def _trigger_paths(text):
         yield path
 
 
-def _path_in_schema(parts, schema):
+def path_in_schema(parts, schema):
+    """True when the payload path ``parts`` (``["a", "b"]`` for ``trigger.a.b``) can exist under
+    ``schema`` (below a free-form object or an array anything can)."""
     node = schema
     for part in parts:
         props = (node or {}).get("properties") or {}
@@ -570,7 +578,7 @@ def _nested_texts(value, payload_schema, where=""):
                     if field.get("type") != "string" else "a missing value becomes \"None\""))
 
 
-def _check_rules(pack, out, require_description=True):
+def _check_rules(pack, out, require_description=True, any_pack=False):
     from st2common.util import schema as util_schema
 
     trigger_types = pack.trigger_types()
@@ -581,7 +589,7 @@ def _check_rules(pack, out, require_description=True):
         path, meta = rule.path, rule.meta
         _require(meta, required, path, out)
         _unknown_keys(meta, RULE_KEYS, path, out)
-        if meta.get("pack") and meta["pack"] != pack.ref:
+        if meta.get("pack") and meta["pack"] != pack.ref and not any_pack:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
         if "enabled" not in meta:
             out.add(path, "enabled", "required field is missing (StackStorm registers a rule "
@@ -611,8 +619,8 @@ def _check_rules(pack, out, require_description=True):
             field = "criteria.%s" % key
             if not str(key).startswith("trigger."):
                 out.add(path, field, "criteria keys look like trigger.<payload field>")
-            elif spec is not None and not _path_in_schema(key.split(".")[1:],
-                                                          spec.get("payload_schema")):
+            elif spec is not None and not path_in_schema(key.split(".")[1:],
+                                                         spec.get("payload_schema")):
                 out.add(path, field, "%s is not in the payload_schema of %s" % (key, type_ref))
             if not isinstance(criterion, dict) or "type" not in criterion:
                 out.add(path, field + ".type", "required field is missing")
@@ -645,8 +653,8 @@ def _check_rules(pack, out, require_description=True):
             texts = list(_strings(given)) + [str(c.get("pattern")) for c in criteria.values()
                                              if isinstance(c, dict)]
             for text in texts:
-                for parts in _trigger_paths(text):
-                    if not _path_in_schema(parts, spec.get("payload_schema")):
+                for parts in trigger_paths(text):
+                    if not path_in_schema(parts, spec.get("payload_schema")):
                         out.add(path, "action.parameters",
                                 "{{ trigger.%s }} is not in the payload_schema of %s"
                                 % (".".join(parts), type_ref))

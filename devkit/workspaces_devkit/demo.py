@@ -22,7 +22,7 @@ import yaml
 from workspaces_devkit import archive_fixtures
 from workspaces_devkit.emulator import WorkspacesEmulator
 from workspaces_devkit.runner.local import LocalRunner
-from workspaces_pack.uids import canonical_uid
+from workspaces_pack.core.uids import canonical_uid
 
 __all__ = ["run_demo", "prepare_demo", "expected_outcome"]
 

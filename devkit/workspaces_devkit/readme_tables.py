@@ -1,9 +1,11 @@
-"""Generate the README's reference tables from the pack's own metadata, and check they are current.
+"""Generate the reference tables of README.md and docs/REFERENCE.md from the pack's own metadata.
 
-``python devkit/workspaces_devkit/readme_tables.py`` rewrites the part of README.md between the
-``<!-- BEGIN GENERATED TABLES -->`` and ``<!-- END GENERATED TABLES -->`` markers; the test suite
-fails when README.md differs from what this module generates, so the tables never drift from the
-YAML files StackStorm registers.
+``python devkit/workspaces_devkit/readme_tables.py`` rewrites every generated block: the part of
+a file between ``<!-- BEGIN GENERATED: <name> -->`` and ``<!-- END GENERATED: <name> -->``. The
+README holds short tables (triggers, actions, rules and the common configuration keys), sized for
+a newcomer; docs/REFERENCE.md holds every trigger parameter, payload field, action parameter,
+policy and configuration key. The test suite fails when either file differs from what this module
+generates, so the tables never drift from the YAML files StackStorm registers.
 """
 
 import os
@@ -14,8 +16,26 @@ if __package__ in (None, ""):
 
 from workspaces_devkit.content import load_pack  # noqa: E402
 
-BEGIN = "<!-- BEGIN GENERATED TABLES -->"
-END = "<!-- END GENERATED TABLES -->"
+__all__ = ["COMMON_CONFIG_KEYS", "GENERATED_FILES", "render_blocks", "splice", "regenerated",
+           "main"]
+
+BEGIN = "<!-- BEGIN GENERATED: %s -->"
+END = "<!-- END GENERATED: %s -->"
+
+# The configuration keys README's key table shows: what a site sets first. Every key, with its
+# default, is in docs/REFERENCE.md.
+COMMON_CONFIG_KEYS = (
+    "capability_service_url", "workflow_service_url", "auth_mode", "auth_token",
+    "alma_archive_db_url", "archive_metadata_db_url", "alma_table_prefix",
+    "alma_delivery_time_column", "execution_blocks_uid_column", "not_calibrateable_status",
+    "vlba_data_directory", "state_max_entries",
+)
+
+# file (relative to the pack) -> the generated blocks it holds, in order
+GENERATED_FILES = {
+    "README.md": ("config", "triggers", "actions", "rules"),
+    os.path.join("docs", "REFERENCE.md"): ("reference",),
+}
 
 
 def _cell(value):
@@ -49,9 +69,11 @@ def _flattened(properties):
                 yield "%s.%s" % (name, sub), sub_prop
 
 
-def _property_rows(properties, with_default=True):
+def _property_rows(properties, with_default=True, only=None):
     rows = []
     for name, prop in _flattened(properties):
+        if only is not None and name not in only:
+            continue
         flags = []
         if prop.get("required"):
             flags.append("required")
@@ -65,64 +87,122 @@ def _property_rows(properties, with_default=True):
     return rows
 
 
-def render(pack_dir):
-    """Return the generated markdown for the pack at ``pack_dir``."""
-    pack = load_pack(pack_dir)
-    out = ["### Triggers", ""]
+CONFIG_HEADER = ["| key | type | flags | default | description |", "|---|---|---|---|---|"]
+
+
+def _trigger_specs(pack):
     for sensor in pack.sensors:
         for spec in sensor.trigger_types:
-            out += ["#### `%s`" % spec["ref"], "",
-                    "%s Sensor `%s` (`sensors/%s`)." % (
-                        _cell(spec.get("description")), sensor.class_name,
-                        os.path.basename(sensor.entry_point)), ""]
-            params = (spec.get("parameters_schema") or {}).get("properties")
-            if params:
-                out += ["Trigger parameters:", "",
-                        "| parameter | type | flags | default | description |",
-                        "|---|---|---|---|---|"] + _property_rows(params) + [""]
-            out += ["Payload:", "", "| field | type | flags | description |", "|---|---|---|---|"]
-            out += _property_rows((spec.get("payload_schema") or {}).get("properties"),
-                                  with_default=False) + [""]
-    out += ["### Actions", ""]
-    for action in pack.actions:
-        out += ["#### `%s`" % action.ref, "", _cell(action.meta.get("description")), "",
-                "| parameter | type | flags | default | description |", "|---|---|---|---|---|"]
-        out += _property_rows(action.parameters) + [""]
-    out += ["### Rules", "", "| rule | enabled | trigger | action | description |",
-            "|---|---|---|---|---|"]
+            yield sensor, spec
+
+
+def _rule_rows(pack):
+    rows = ["| rule | enabled | trigger | action | description |", "|---|---|---|---|---|"]
     for rule in pack.rules:
-        out.append("| `%s` | %s | `%s` | `%s` | %s |" % (
+        rows.append("| `%s` | %s | `%s` | `%s` | %s |" % (
             rule.ref, "yes" if rule.enabled else "no", (rule.raw.get("trigger") or {}).get("type"),
             (rule.raw.get("action") or {}).get("ref"), _cell(rule.raw.get("description"))))
-    out += ["", "### Policies", "", "| policy | action | type | parameters | description |",
+    return rows
+
+
+def _readme_triggers(pack):
+    out = ["| trigger | sensor | trigger parameters | description |", "|---|---|---|---|"]
+    for sensor, spec in _trigger_specs(pack):
+        params = ((spec.get("parameters_schema") or {}).get("properties") or {})
+        out.append("| `%s` | `%s` | %s | %s |" % (
+            spec["ref"], sensor.class_name, ", ".join("`%s`" % p for p in params) or "none",
+            _cell(spec.get("description"))))
+    return out
+
+
+def _readme_actions(pack):
+    out = ["| action | required parameters | description |", "|---|---|---|"]
+    for action in pack.actions:
+        required = [name for name, prop in (action.parameters or {}).items()
+                    if (prop or {}).get("required")]
+        names = ", ".join("`%s`" % name for name in required) or "none"
+        out.append("| `%s` | %s | %s |" % (action.ref, names,
+                                           _cell(action.meta.get("description"))))
+    return out
+
+
+def _reference(pack):
+    out = ["## Triggers", ""]
+    for sensor, spec in _trigger_specs(pack):
+        out += ["### `%s`" % spec["ref"], "",
+                "%s Sensor `%s` (`sensors/%s`): %s" % (
+                    _cell(spec.get("description")), sensor.class_name,
+                    os.path.basename(sensor.entry_point), _cell(sensor.meta.get("description"))),
+                ""]
+        params = (spec.get("parameters_schema") or {}).get("properties")
+        if params:
+            out += ["Trigger parameters:", "",
+                    "| parameter | type | flags | default | description |",
+                    "|---|---|---|---|---|"] + _property_rows(params) + [""]
+        out += ["Payload:", "", "| field | type | flags | description |", "|---|---|---|---|"]
+        out += _property_rows((spec.get("payload_schema") or {}).get("properties"),
+                              with_default=False) + [""]
+    out += ["## Actions", ""]
+    for action in pack.actions:
+        out += ["### `%s`" % action.ref, "", _cell(action.meta.get("description")), "",
+                "| parameter | type | flags | default | description |", "|---|---|---|---|---|"]
+        out += _property_rows(action.parameters) + [""]
+    out += ["## Rules", ""] + _rule_rows(pack)
+    out += ["", "## Policies", "", "| policy | action | type | parameters | description |",
             "|---|---|---|---|---|"]
     for policy in pack.policies:
         params = ", ".join("%s=%s" % item for item in sorted(policy.parameters.items()))
         out.append("| `%s` | `%s` | `%s` | %s | %s |" % (
             policy.ref, policy.resource_ref, policy.policy_type, _cell(params),
             _cell(policy.meta.get("description"))))
-    out += ["", "### Configuration (`config.schema.yaml`)", "",
-            "| key | type | flags | default | description |", "|---|---|---|---|---|"]
+    out += ["", "## Configuration (`config.schema.yaml`)", ""] + CONFIG_HEADER
     out += _property_rows(pack.config_schema)
-    return "\n".join(out) + "\n"
+    return out
 
 
-def splice(readme_text, tables):
-    """Return ``readme_text`` with the generated block replaced by ``tables``."""
-    head, _, rest = readme_text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    return "%s%s\n%s%s%s" % (head, BEGIN, tables, END, tail)
+def render_blocks(pack_dir):
+    """Return ``{block name: generated markdown}`` for the pack at ``pack_dir``."""
+    pack = load_pack(pack_dir)
+    blocks = {
+        "config": CONFIG_HEADER + _property_rows(pack.config_schema, only=COMMON_CONFIG_KEYS),
+        "triggers": _readme_triggers(pack),
+        "actions": _readme_actions(pack),
+        "rules": _rule_rows(pack),
+        "reference": _reference(pack),
+    }
+    return {name: "\n".join(lines) + "\n" for name, lines in blocks.items()}
+
+
+def splice(text, name, block):
+    """Return ``text`` with generated block ``name`` replaced by ``block``.
+
+    Raises ``ValueError`` when the file has no such block (its markers were edited away)."""
+    begin, end = BEGIN % name, END % name
+    head, found, rest = text.partition(begin)
+    body, found_end, tail = rest.partition(end)
+    if not found or not found_end:
+        raise ValueError("no generated block %r (markers %s ... %s)" % (name, begin, end))
+    return "%s%s\n%s%s%s" % (head, begin, block, end, tail)
+
+
+def regenerated(pack_dir, relpath, text):
+    """Return ``text`` (the content of ``relpath``) with its generated blocks brought up to date."""
+    blocks = render_blocks(pack_dir)
+    for name in GENERATED_FILES[relpath]:
+        text = splice(text, name, blocks[name])
+    return text
 
 
 def main():
-    """Rewrite README.md's generated tables in place."""
+    """Rewrite the generated blocks of README.md and docs/REFERENCE.md in place."""
     pack_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    path = os.path.join(pack_dir, "README.md")
-    with open(path) as handle:
-        text = handle.read()
-    with open(path, "w") as handle:
-        handle.write(splice(text, render(pack_dir)))
-    print("README.md tables regenerated")
+    for relpath in GENERATED_FILES:
+        path = os.path.join(pack_dir, relpath)
+        with open(path) as handle:
+            text = handle.read()
+        with open(path, "w") as handle:
+            handle.write(regenerated(pack_dir, relpath, text))
+        print("%s: tables regenerated" % relpath)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ Subcommands::
     preflight check the config against the databases, Workspaces and folders (exit 1 on a problem)
     demo      the whole pack against the Workspaces emulator and sample data, then a summary
     api       serve the StackStorm API for the real `st2` CLI (see docs/st2_cli.md)
+    contract  snapshot / diff the pack's public contract (docs/UPGRADING.md)
+    upgrade-check  the site's rules (st2 API, rule folders) against this pack (exit 1 if one breaks)
 """
 
 import argparse
@@ -165,7 +167,7 @@ def cmd_preflight(args):
     shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
     if shared_lib not in sys.path:
         sys.path.insert(0, shared_lib)
-    from workspaces_pack.preflight import run_preflight
+    from workspaces_pack.flows.preflight import run_preflight
 
     state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
     path = os.path.join(state_dir, "datastore.json")
@@ -243,6 +245,10 @@ def build_parser():
                       help="longest the pack runs (it stops earlier once all is done)")
     demo.add_argument("--keep", action="store_true", help="keep the demo's temporary files")
     demo.set_defaults(func=cmd_demo)
+    from workspaces_devkit.contract.cli import add_contract_command
+    add_contract_command(sub, PACK_DIR)
+    from workspaces_devkit.upgrade.cli import add_upgrade_check_command
+    add_upgrade_check_command(sub, PACK_DIR)
     try:
         from workspaces_devkit.st2api.cli import add_api_arguments, add_subcommands
     except ImportError:

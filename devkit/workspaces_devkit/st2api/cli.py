@@ -57,7 +57,7 @@ def add_api_arguments(parser, prefix="", required=True):
     needs = "" if required else "; needs --%shtpasswd" % prefix
     parser.add_argument("--webui", metavar="DIR",
                         help="an st2web build (StackStorm's web UI, built from its public "
-                             "repository; see the README) to serve read-only on the API's "
+                             "repository; see docs/WEBUI.md) to serve read-only on the API's "
                              "origin, with a generated config.js" + needs)
     return parser
 
@@ -113,6 +113,12 @@ def serve_api(args, runtime, stop_event=None, out=sys.stdout):
                                  out=out, rules_dir=getattr(runtime, "rules_dir", None),
                                  config=getattr(getattr(runtime, "executor", None), "config",
                                                 None))
+    if getattr(args, "upgrade_check", None):
+        from workspaces_devkit.upgrade.live import UpgradeWatch
+
+        watch = UpgradeWatch(args.upgrade_check, out)
+        watch.report_all(server.backend.list_rules())
+        watch.follow(server.backend.events)
     stop_event = stop_event or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
@@ -159,6 +165,10 @@ def add_subcommands(subparsers, make_runtime, add_runtime_arguments=None):
                     "(st2 login/auth, st2 action list/get, st2 run, st2 execution get/list, "
                     "st2 trigger list, st2 rule list, st2 key list/get/set/delete).")
     add_api_arguments(api)
+    api.add_argument("--upgrade-check", metavar="NEW_PACK_DIR",
+                     help="print how each served rule (at start, then each one created or "
+                          "changed) fares with the pack version in NEW_PACK_DIR "
+                          "(docs/UPGRADING.md)")
     if add_runtime_arguments is not None:
         add_runtime_arguments(api)
     api.set_defaults(func=lambda args: serve_api(args, make_runtime(args)))

@@ -24,7 +24,8 @@ import threading
 import jsonschema
 import yaml
 
-from workspaces_devkit.content import NAME_RE, OVERLAY_MARKER, load_rules, rule_errors
+from workspaces_devkit.content import (
+    NAME_RE, OVERLAY_MARKER, PACK_REF_RE, load_rules, rule_errors)
 from workspaces_devkit.st2api import shapes
 from workspaces_devkit.st2api.errors import ApiError, bad_request, not_found
 
@@ -152,9 +153,14 @@ class RuleStore(object):
                 "description": body.get("description") or "",
                 "enabled": bool(body.get("enabled", False)),
                 "trigger": {"type": trigger_type}}
-        if meta["pack"] != self.pack.ref:
+        if meta["pack"] != self.pack.ref and (self.overlay is None or
+                                              not PACK_REF_RE.match(meta["pack"])):
+            # StackStorm keeps a rule of any pack (RuleAPI, default pack "default"); here a rule
+            # of another pack lives in the overlay only: the pack's rules/ must hold its own.
             raise bad_request('Pack "%s" is not served here: the local runner writes rules of '
-                              'pack "%s" only.' % (meta["pack"], self.pack.ref))
+                              'pack "%s"%s.' % (meta["pack"], self.pack.ref, (
+                                  " and of other packs named like %s" % PACK_REF_RE.pattern)
+                                  if self.overlay else " only (other packs need --rules-dir)"))
         if not NAME_RE.match(meta["name"]) or meta["name"] in (".", ".."):
             raise bad_request('Rule name "%s" is not allowed: use letters, digits, "_", "-" '
                               'and "." (it becomes the rule\'s file name).' % meta["name"])
@@ -223,6 +229,12 @@ class RuleStore(object):
                            % (os.path.basename(path), self.directory))
         return real
 
+    def _file_name(self, meta):
+        """``<name>.yaml`` for a rule of this pack, ``<pack>.<name>.yaml`` for another pack's."""
+        pack = meta.get("pack") or self.pack.ref
+        return "%s.yaml" % meta.get("name") if pack == self.pack.ref else \
+            "%s.%s.yaml" % (pack, meta.get("name"))
+
     def _path_in_directory(self, rule):
         """The file of ``rule`` inside the rules directory (the overlay copy when there is one)."""
         return os.path.join(self.directory, os.path.basename(rule.path))
@@ -247,10 +259,11 @@ class RuleStore(object):
 
     def _write(self, meta, old):
         self._prepare_overlay()
-        target = self._own_path(os.path.join(self.directory, meta["name"] + ".yaml"))
+        target = self._own_path(os.path.join(self.directory, self._file_name(meta)))
         if old is not None:
             old_path = self._own_path(self._path_in_directory(old))
-            if os.path.basename(old.path) != "%s.yaml" % old.name or old.name == meta["name"]:
+            if os.path.basename(old.path) != self._file_name(old.meta) or \
+                    self._file_name(old.meta) == self._file_name(meta):
                 target = old_path  # keep the file the rule lives in
         if os.path.exists(target) and (old is None or target != self._own_path(
                 self._path_in_directory(old))):

@@ -156,8 +156,8 @@ class WatchingSensorMixin(object):
     def _init_watching(self, build_watch, kind="trigger"):
         import time
 
-        from workspaces_pack.config import PackConfig
-        from workspaces_pack.state import DatastoreState
+        from workspaces_pack.core.config import PackConfig
+        from workspaces_pack.core.state import DatastoreState
 
         self._logger = self.sensor_service.get_logger(name=self.__class__.__name__)
         self._pack_config = PackConfig(self.config)
@@ -195,7 +195,7 @@ def ensure_state_loaded(state, watches, ref, watch):
     ``state`` is a ``DatastoreState``; a ``StateUnavailable`` means the poll must be skipped, never
     run as if there were no state (that would replay everything after a datastore blip).
     """
-    from workspaces_pack.state import StateUnavailable
+    from workspaces_pack.core.state import StateUnavailable
 
     if watch.loaded:
         return True
@@ -209,7 +209,7 @@ def ensure_state_loaded(state, watches, ref, watch):
 
 def save_state_if_changed(state, logger, ref, watch):
     """Write ``watch.to_state()`` when ``watch.changed``; a failed write is retried by the state."""
-    from workspaces_pack.state import StateTooLarge
+    from workspaces_pack.core.state import StateTooLarge
 
     if not watch.changed:
         return

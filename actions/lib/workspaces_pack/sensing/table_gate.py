@@ -6,8 +6,8 @@ part of the preflight once for the triggers added since its last check; a mismat
 triggers with one error line naming the table and column.
 """
 
-from workspaces_pack.archive_schema import schema_map
-from workspaces_pack.preflight import ERROR, UNREACHABLE, check_tables, first_mismatch
+from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.flows.preflight import ERROR, UNREACHABLE, check_tables, first_mismatch
 
 __all__ = ["ASDM_ROLES", "CALIBRATION_ROLES", "specs_for", "SchemaGate", "describe_mismatch"]
 

@@ -10,7 +10,8 @@ import os
 import re
 import time
 
-from workspaces_pack.client import FAILED_STATES, TERMINAL_STATES, WorkspacesError
+from workspaces_pack.workspaces_service.client import (FAILED_STATES, TERMINAL_STATES,
+                                                       WorkspacesError)
 
 __all__ = ["InputError", "RunOptions", "run_capability", "run_workflow", "check_name"]
 
@@ -280,8 +281,8 @@ def action_result(kind, config, logger, **parameters):
     Success returns the result dict; failure returns ``(False, result)`` as StackStorm's python
     runner expects. Invalid parameters and config fail with a message naming the bad value.
     """
-    from workspaces_pack.client import WorkspacesClient
-    from workspaces_pack.config import ConfigError
+    from workspaces_pack.workspaces_service.client import WorkspacesClient
+    from workspaces_pack.core.config import ConfigError
 
     client = None
     try:

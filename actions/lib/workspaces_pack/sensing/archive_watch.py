@@ -9,8 +9,8 @@ are skipped, so late-arriving rows inside the window are found and nothing is di
 import datetime
 import time
 
-from workspaces_pack.archive import from_epoch, to_epoch
-from workspaces_pack.state import SeenWindow
+from workspaces_pack.archive.database import from_epoch, to_epoch
+from workspaces_pack.core.state import SeenWindow
 
 __all__ = ["ArchiveWatch"]
 
@@ -89,8 +89,9 @@ def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind,
     ``after_dispatch(rows)``, if given, is told the rows dispatched.
     Returns the number of rows dispatched.
     """
-    from workspaces_pack.archive import ArchiveError
-    from workspaces_pack.triggers import ensure_state_loaded, save_state_if_changed, trace_tag
+    from workspaces_pack.archive.database import ArchiveError
+    from workspaces_pack.sensing.watches import (ensure_state_loaded, save_state_if_changed,
+                                                 trace_tag)
 
     if not ensure_state_loaded(context.state, context.watches, ref, watch):
         return 0

@@ -3,15 +3,15 @@
 import datetime
 import math
 
-from workspaces_pack.alma_sensors import asdm_query_options
-from workspaces_pack.archive import ArchiveError, engine_for, iso_utc
-from workspaces_pack.config import ConfigError, PackConfig
-from workspaces_pack.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, check_range, compare,
-                                       make_request, metadata_engine, parse_time)
-from workspaces_pack.preflight import (ALMA_AREA, METADATA_AREA, MISSING, WRONG_TYPE,
-                                       check_tables)
-from workspaces_pack.schema_checks import ASDM_ROLES, specs_for
-from workspaces_pack.triggers import ParameterError
+from workspaces_pack.archive.alma import asdm_query_options
+from workspaces_pack.archive.database import ArchiveError, engine_for, iso_utc
+from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.archive.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, check_range, compare,
+                                               make_request, metadata_engine, parse_time)
+from workspaces_pack.flows.preflight import (ALMA_AREA, METADATA_AREA, MISSING, WRONG_TYPE,
+                                             check_tables)
+from workspaces_pack.sensing.table_gate import ASDM_ROLES, specs_for
+from workspaces_pack.sensing.watches import ParameterError
 
 __all__ = ["reconcile", "REQUEST_TTL_SECONDS"]
 

@@ -17,12 +17,13 @@ import re
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack import archive_schema
-from workspaces_pack.archive import describe_database_error
-from workspaces_pack.archive import ArchiveError, engine_for
-from workspaces_pack.client import (WorkspacesClient, WorkspacesError, WorkspacesHttpError,
-                                    WorkspacesNotFound, WorkspacesUnavailable)
-from workspaces_pack.config import ConfigError, PackConfig
+from workspaces_pack.archive import schema as archive_schema
+from workspaces_pack.archive.database import describe_database_error
+from workspaces_pack.archive.database import ArchiveError, engine_for
+from workspaces_pack.workspaces_service.client import (WorkspacesClient, WorkspacesError,
+                                                       WorkspacesHttpError, WorkspacesNotFound,
+                                                       WorkspacesUnavailable)
+from workspaces_pack.core.config import ConfigError, PackConfig
 
 __all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",
            "NOT_CONFIGURED", "STATUSES", "FAILING", "CheckItem", "PreflightReport", "Scrubber",

@@ -25,7 +25,7 @@ import threading
 
 import sqlalchemy as sa
 
-from workspaces_pack.config import ConfigError, PackConfig
+from workspaces_pack.core.config import ConfigError, PackConfig
 
 __all__ = ["ALMA", "METADATA", "TEXT", "TIME", "ANY", "OK", "MISSING", "WRONG_TYPE", "PARTS",
            "ColumnSpec", "TableSpec", "SchemaMap", "Finding", "schema_map", "check_tables",

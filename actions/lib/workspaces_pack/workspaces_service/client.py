@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from workspaces_pack.config import ConfigError, PackConfig
+from workspaces_pack.core.config import ConfigError, PackConfig
 
 __all__ = [
     "WorkspacesClient", "WorkspacesError", "WorkspacesUnavailable", "WorkspacesHttpError",

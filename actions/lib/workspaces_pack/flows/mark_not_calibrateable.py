@@ -1,10 +1,10 @@
 """The work of action workspaces.mark_asdm_not_calibrateable, kept out of the action module."""
 
-from workspaces_pack.archive import (ArchiveError, MetadataArchive, SchemaMismatch, UnknownUids,
-                                     engine_for)
-from workspaces_pack.archive_schema import schema_map
-from workspaces_pack.config import ConfigError, PackConfig
-from workspaces_pack.uids import check_alma_uid
+from workspaces_pack.archive.database import (ArchiveError, MetadataArchive, SchemaMismatch,
+                                              UnknownUids, engine_for)
+from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.core.uids import check_alma_uid
 
 __all__ = ["mark_not_calibrateable", "collect_uids", "MAX_UIDS"]
 

@@ -22,12 +22,12 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive import run_checked
-from workspaces_pack.archive import (AlmaArchive, ArchiveError, engine_for, from_epoch,
-                                     to_epoch)
-from workspaces_pack.archive_schema import schema_map
-from workspaces_pack.config import PackConfig
-from workspaces_pack.uids import file_safe_uid
+from workspaces_pack.archive.database import run_checked
+from workspaces_pack.archive.database import (AlmaArchive, ArchiveError, engine_for, from_epoch,
+                                              to_epoch)
+from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.core.config import PackConfig
+from workspaces_pack.core.uids import file_safe_uid
 
 __all__ = ["REQUEST_PREFIX", "SOURCE_NEW", "SOURCE_RECONCILE", "IN_CHUNK", "MAX_LISTED",
            "Comparison", "compare", "range_statement", "present_statement", "parse_time",

@@ -2,10 +2,10 @@
 
 import re
 
-from workspaces_pack.archive import AlmaArchive, ArchiveError, engine_for, glob_to_like
-from workspaces_pack.archive_schema import schema_map
-from workspaces_pack.config import ConfigError, PackConfig
-from workspaces_pack.triggers import ParameterError
+from workspaces_pack.archive.database import AlmaArchive, ArchiveError, engine_for, glob_to_like
+from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.sensing.watches import ParameterError
 
 __all__ = ["QA0_STATUSES", "alma_archive", "asdm_query_options"]
 

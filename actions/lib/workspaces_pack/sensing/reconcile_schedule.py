@@ -15,13 +15,13 @@ remembered for the whole cooldown; the rest wait for the next run (logged).
 
 import fnmatch
 
-from workspaces_pack.archive import ArchiveError, engine_for, from_epoch
-from workspaces_pack.config import PackConfig
-from workspaces_pack.reconcile import (REQUEST_PREFIX, SOURCE_RECONCILE, compare,
-                                       metadata_engine, parse_request)
-from workspaces_pack.preflight import ERROR, METADATA_AREA, UNREACHABLE, check_tables
-from workspaces_pack.schema_checks import describe_mismatch, specs_for
-from workspaces_pack.state import DatastoreState, StateTooLarge, StateUnavailable
+from workspaces_pack.archive.database import ArchiveError, engine_for, from_epoch
+from workspaces_pack.core.config import PackConfig
+from workspaces_pack.archive.reconcile import (REQUEST_PREFIX, SOURCE_RECONCILE, compare,
+                                               metadata_engine, parse_request)
+from workspaces_pack.flows.preflight import ERROR, METADATA_AREA, UNREACHABLE, check_tables
+from workspaces_pack.sensing.table_gate import describe_mismatch, specs_for
+from workspaces_pack.core.state import DatastoreState, StateTooLarge, StateUnavailable
 
 __all__ = ["CooldownMemory", "AlmaReconciler"]
 
@@ -288,7 +288,7 @@ def _project_filter(pattern):
 
 
 def _tag(uid):
-    from workspaces_pack.triggers import trace_tag
+    from workspaces_pack.sensing.watches import trace_tag
     return trace_tag("alma_asdm_reconcile", uid)
 
 

@@ -3,7 +3,7 @@
 Portable SQL only, every value a bound parameter and every IN list at most ``IN_CHUNK`` values, so
 the same code runs on PostgreSQL (tested for real), SQLite (the local demo) and Oracle (the ALMA
 archive in production; a test compiles every statement for Oracle). Every table and column name
-comes from the schema map (``archive_schema.py``, read from the pack config). Connection URLs
+comes from the schema map (``archive/schema.py``, read from the pack config). Connection URLs
 come from the pack config (secret) and never appear in errors or logs.
 
 When a query fails, the configured tables and columns it uses are compared with the database: a
@@ -17,8 +17,8 @@ import time
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive_schema import OK, check_tables
-from workspaces_pack.uids import canonical_uid, parse_delivery_name, stored_uid_forms
+from workspaces_pack.archive.schema import OK, check_tables
+from workspaces_pack.core.uids import canonical_uid, parse_delivery_name, stored_uid_forms
 
 __all__ = ["ArchiveError", "ArchiveUnavailable", "SchemaMismatch", "UnknownUids",
            "engine_for", "AlmaArchive", "MetadataArchive", "glob_to_like",

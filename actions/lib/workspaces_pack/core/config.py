@@ -18,8 +18,9 @@ class ConfigError(ValueError):
 def config_schema_path():
     """Return the path of the pack's ``config.schema.yaml``."""
     here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.normpath(os.path.join(here, os.pardir, os.pardir,
-                            os.pardir, "config.schema.yaml"))
+    # core/ -> workspaces_pack/ -> lib/ -> actions/ -> the pack
+    return os.path.normpath(os.path.join(here, os.pardir, os.pardir, os.pardir, os.pardir,
+                                         "config.schema.yaml"))
 
 
 _SCHEMA_CACHE = {}

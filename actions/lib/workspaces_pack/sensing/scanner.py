@@ -52,8 +52,8 @@ import re
 import stat
 import time
 
-from workspaces_pack.state import SeenWindow
-from workspaces_pack.triggers import ParameterError
+from workspaces_pack.core.state import SeenWindow
+from workspaces_pack.sensing.watches import ParameterError
 
 __all__ = ["FoundFile", "WatchSpec", "DirectoryWatch", "ScanError", "ParameterError",
            "watch_spec_from_parameters", "path_digest"]

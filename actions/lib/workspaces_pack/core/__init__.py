@@ -1,0 +1,4 @@
+"""Core: what every other layer needs and nothing else: pack config, datastore state, identifiers.
+
+Imports nothing of the pack's other layers.
+"""

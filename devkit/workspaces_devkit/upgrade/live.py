@@ -1,0 +1,70 @@
+"""The upgrade check in the local web UI rehearsal: ``workspaces-local api --upgrade-check DIR``.
+
+While the local st2 API serves the installed pack, ``UpgradeWatch`` checks its rules against a
+new version's checkout (DIR): all of them once at start, then each rule the web UI (or
+``st2 rule create``) creates or updates, as the API publishes ``st2.rule__create`` and
+``st2.rule__update``. Each check prints one line in the API's output, the same line
+``workspaces-local upgrade-check`` prints for a broken rule.
+"""
+
+import threading
+
+from workspaces_devkit.upgrade.cli import broken_line, make_checker, shipped_rule_refs
+
+__all__ = ["UpgradeWatch"]
+
+_RULE_EVENTS = ("st2.rule__create", "st2.rule__update")
+
+
+class UpgradeWatch(object):
+    """Checks the API's rule documents against the pack in ``new_pack_dir``; writes to ``out``.
+
+    ``on_line(line)`` (optional) hears every line written, e.g. a test's queue.
+    """
+
+    def __init__(self, new_pack_dir, out, on_line=None):
+        self.checker = make_checker(new_pack_dir)
+        self.shipped = shipped_rule_refs(new_pack_dir, self.checker.contract["pack"])
+        self.out = out
+        self.on_line = on_line or (lambda line: None)
+        self.label = "%s %s in %s" % (self.checker.contract["pack"],
+                                      self.checker.contract["version"], new_pack_dir)
+
+    def _write(self, line):
+        self.out.write("upgrade-check: %s\n" % line)
+        self.out.flush()
+        self.on_line(line)
+
+    def report(self, doc):
+        """Check one rule document (skipped when it does not use the pack, or the new version
+        ships it); write its line."""
+        if not isinstance(doc, dict) or not self.checker.concerns(doc) or \
+                doc.get("ref") in self.shipped:
+            return
+        problems = self.checker.check(doc)
+        if problems:
+            self._write(broken_line(doc, "against %s" % self.label, problems))
+        else:
+            self._write("ok %s (fits %s)" % (doc.get("ref"), self.label))
+
+    def report_all(self, docs):
+        """Check every rule document of ``docs``."""
+        for doc in docs:
+            self.report(doc)
+
+    def follow(self, bus):
+        """Check each rule created or updated on the API's event ``bus`` (until it closes)."""
+        subscriber = bus.subscribe()
+
+        def loop():
+            while True:
+                item = subscriber.get()
+                if not isinstance(item, tuple):  # the bus closed: the server stopped
+                    return
+                name, body = item
+                if name in _RULE_EVENTS:
+                    self.report(body)
+
+        thread = threading.Thread(target=loop, name="upgrade-check", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,55 @@
+"""Copies of the pack with contract changes, for the contract and upgrade-check tests."""
+
+import os
+import shutil
+
+import yaml
+
+from workspaces_devkit.demo import COPY_IGNORE
+
+PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pack_copy(tmp_path, name="pack"):
+    """Copy the pack (with contract/ and CHANGES.md) into ``tmp_path/name``; return its path."""
+    pack = str(tmp_path / name)
+    shutil.copytree(PACK_DIR, pack, ignore=COPY_IGNORE)
+    return pack
+
+
+def edit_yaml(pack, relpath, change):
+    """Load ``pack/relpath``, call ``change(document)`` and write the document back."""
+    path = os.path.join(pack, relpath)
+    with open(path) as handle:
+        document = yaml.safe_load(handle)
+    change(document)
+    with open(path, "w") as handle:
+        yaml.safe_dump(document, handle, sort_keys=False)
+
+
+def trigger_type(document, name):
+    """The trigger type ``name`` in a sensor metadata document."""
+    return next(t for t in document["trigger_types"] if t["name"] == name)
+
+
+def set_version(pack, version):
+    """Set pack.yaml's version."""
+    edit_yaml(pack, "pack.yaml", lambda meta: meta.update(version=version))
+
+
+def rename_payload_field(pack, old="mous_uid", new="mous"):
+    """alma_asdm's payload field ``old`` becomes ``new`` (same schema)."""
+    def change(document):
+        properties = trigger_type(document, "alma_asdm")["payload_schema"]["properties"]
+        properties[new] = properties.pop(old)
+    edit_yaml(pack, "sensors/alma_asdm_sensor.yaml", change)
+
+
+def add_changes_section(pack, version, text):
+    """Put a ``## version`` section holding ``text`` at the top of CHANGES.md's list."""
+    path = os.path.join(pack, "CHANGES.md")
+    with open(path) as handle:
+        changes = handle.read()
+    at = changes.index("\n## ") + 1
+    with open(path, "w") as handle:
+        handle.write(changes[:at] + "## %s\n%s\n\n" % (version, text.strip()) + changes[at:])

@@ -20,9 +20,10 @@ import sqlalchemy as sa  # noqa: E402
 
 from workspaces_devkit import archive_fixtures  # noqa: E402
 from workspaces_devkit.pg_server import PostgresServer, PostgresUnavailable  # noqa: E402
+from workspaces_pack.archive.database import IN_CHUNK  # noqa: E402
+from workspaces_pack.archive.reconcile import (compare, present_statement,  # noqa: E402
+                                               range_statement)
 from workspaces_pack.archive.schema import schema_map  # noqa: E402
-from workspaces_pack.archive.reconcile import (IN_CHUNK, compare,  # noqa: E402
-                                               present_statement, range_statement)
 from workspaces_pack.core.uids import file_safe_uid  # noqa: E402
 
 ROUNDS = 3

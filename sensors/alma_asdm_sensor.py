@@ -20,11 +20,12 @@ from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.archive.alma import alma_archive, asdm_query_options
 from workspaces_pack.archive.database import ArchiveError, engine_for, iso_utc
-from workspaces_pack.sensing.archive_watch import ArchiveWatch, SensorContext, poll_rows
-from workspaces_pack.flows.preflight import ALMA_AREA
 from workspaces_pack.archive.reconcile import SOURCE_NEW
+from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.archive.table_checks import ALMA_AREA
+from workspaces_pack.sensing.archive_watch import ArchiveWatch, SensorContext, poll_rows
 from workspaces_pack.sensing.reconcile_schedule import AlmaReconciler
-from workspaces_pack.sensing.table_gate import ASDM_ROLES, SchemaGate, specs_for
+from workspaces_pack.sensing.table_gate import SchemaGate
 from workspaces_pack.sensing.watches import WatchingSensorMixin, poll_safely, trigger_ref
 
 
@@ -102,7 +103,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
         engine = engine_for(self._pack_config.get("alma_archive_db_url"),
                             self._pack_config.get("database_timeout_seconds"))
         self._schema_gate.run(self._watches, ALMA_AREA, engine,
-                              specs_for(self._pack_config, ASDM_ROLES))
+                              schema_map(self._pack_config).specs_for("alma_asdm_sensor"))
 
 
 def _payload(row):

@@ -17,9 +17,10 @@ from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.archive.alma import alma_archive
 from workspaces_pack.archive.database import ArchiveError, engine_for, from_epoch, iso_utc
+from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.archive.table_checks import ALMA_AREA
 from workspaces_pack.sensing.archive_watch import ArchiveWatch, SensorContext, poll_rows
-from workspaces_pack.flows.preflight import ALMA_AREA
-from workspaces_pack.sensing.table_gate import CALIBRATION_ROLES, SchemaGate, specs_for
+from workspaces_pack.sensing.table_gate import SchemaGate
 from workspaces_pack.sensing.watches import WatchingSensorMixin, poll_safely
 
 TRIGGER_REF = "workspaces.alma_calibration"
@@ -79,7 +80,7 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
         engine = engine_for(self._pack_config.get("alma_archive_db_url"),
                             self._pack_config.get("database_timeout_seconds"))
         self._schema_gate.run(self._watches, ALMA_AREA, engine,
-                              specs_for(self._pack_config, CALIBRATION_ROLES))
+                              schema_map(self._pack_config).specs_for("alma_calibration_sensor"))
 
     def _payload(self, row):
         if not row["eb_uids"]:

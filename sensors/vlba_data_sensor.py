@@ -15,9 +15,9 @@ import re
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
+from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.sensing.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
-from workspaces_pack.sensing.watches import (ParameterError, WatchingSensorMixin,
-                                             ensure_state_loaded, poll_safely,
+from workspaces_pack.sensing.watches import (WatchingSensorMixin, ensure_state_loaded, poll_safely,
                                              save_state_if_changed, trace_tag)
 
 TRIGGER_REF = "workspaces.vlba_data"

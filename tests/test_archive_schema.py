@@ -1,8 +1,8 @@
 """The schema map: every archive table and column named by the pack config, checked against a DB.
 
-The defaults are the published NRAO/ALMA names (DOMAIN.md [V]); a site renames any of them in the
-pack config, a malformed name fails naming its config key, and ``check_tables`` reports a missing
-table or column, or a uid column that is not text, naming the config key to fix.
+The defaults are the published NRAO/ALMA names (config.schema.yaml's defaults); a site renames any
+of them in the pack config, a malformed name fails naming its config key, and ``inspect_tables``
+reports a missing table or column, or a uid column that is not text, naming the config key to fix.
 """
 
 import os
@@ -13,8 +13,8 @@ import unittest
 import sqlalchemy as sa
 import yaml
 
-from workspaces_pack.archive.schema import (ALMA, METADATA, MISSING, OK, PARTS, TEXT, TIME,
-                                            WRONG_TYPE, SchemaMap, check_tables, schema_map)
+from workspaces_pack.archive.schema import ALMA, METADATA, PARTS, TEXT, TIME, SchemaMap, schema_map
+from workspaces_pack.archive.table_checks import MISSING, OK, WRONG_TYPE, inspect_tables
 from workspaces_pack.core.config import ConfigError, PackConfig, config_schema_path
 
 
@@ -65,6 +65,10 @@ class TestDefaults(unittest.TestCase):
                          ["asa_delivery_status", "asa_delivery_asdm_ous", "asa_product_files"])
         self.assertEqual([spec.name for spec in
                           mapping.specs_for("mark_asdm_not_calibrateable")], ["execution_blocks"])
+        self.assertEqual([spec.name for spec in mapping.specs_for("alma_reconcile", ALMA)],
+                         ["aqua_v_execblock", "sched_block_status"])
+        self.assertEqual([spec.name for spec in mapping.specs_for("alma_reconcile", METADATA)],
+                         ["execution_blocks"])
         every = set(spec.role for spec in mapping.tables(ALMA) + mapping.tables(METADATA))
         self.assertEqual(set(role for roles in PARTS.values() for role in roles), every)
 
@@ -161,7 +165,7 @@ class TestMalformedNames(unittest.TestCase):
 
 
 class TestCheckTables(unittest.TestCase):
-    """``check_tables`` finds a missing table, a missing column and a non-text uid column."""
+    """``inspect_tables`` finds a missing table, a missing column and a non-text uid column."""
 
     def setUp(self):
         folder = tempfile.mkdtemp(prefix="schema-")
@@ -177,7 +181,7 @@ class TestCheckTables(unittest.TestCase):
     def findings(self, config):
         specs = SchemaMap(config).tables(METADATA)
         with self.engine.connect() as connection:
-            return [(f.item, f.config_key, f.status) for f in check_tables(connection, specs)]
+            return [(f.item, f.config_key, f.status) for f in inspect_tables(connection, specs)]
 
     def test_published_execution_blocks_is_ok(self):
         self.create(["CREATE TABLE execution_blocks (execution_block_id INTEGER PRIMARY KEY, "
@@ -203,7 +207,7 @@ class TestCheckTables(unittest.TestCase):
                      "obsprojectcode VARCHAR, qa0status VARCHAR, endtime DATETIME)"])
         spec = SchemaMap({}).spec("execblock")
         with self.engine.connect() as connection:
-            found = check_tables(connection, [spec])
+            found = inspect_tables(connection, [spec])
         self.assertEqual([f.status for f in found], [OK] * 6)
         self.assertIn("alma_execblock_view.end_time", str(found[-1]))
 
@@ -211,6 +215,6 @@ class TestCheckTables(unittest.TestCase):
         self.create(["CREATE TABLE aqua_v_execblock (execblockuid VARCHAR, schedblockuid VARCHAR, "
                      "obsprojectcode VARCHAR, qa0status VARCHAR, endtime VARCHAR)"])
         with self.engine.connect() as connection:
-            found = check_tables(connection, [SchemaMap({}).spec("execblock")])
+            found = inspect_tables(connection, [SchemaMap({}).spec("execblock")])
         self.assertEqual([(f.item, f.status) for f in found if f.status != OK],
                          [("aqua_v_execblock.endtime", WRONG_TYPE)])

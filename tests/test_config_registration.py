@@ -165,3 +165,26 @@ def test_validate_checks_a_site_config_against_the_local_datastore(pack_copy, tm
     assert workspaces_local(["validate", "--pack-dir", pack_copy, "--config", str(config)]) == 1
     assert ('Referenced datastore item "st2kv.system.user" doesn\'t exist'
             in capsys.readouterr().out)
+
+
+DEPRECATED_IN_0_3_0 = {"capability_version_route": "/capability/request/{id}/version/{version}",
+                       "capability_cancel_route": "/capability/request/{id}/cancel",
+                       "workflow_abort_route": "/workflows/{name}/requests/{id}/abort"}
+"""Config keys 0.3.0 stopped reading (the client calls that read them are gone)."""
+
+
+def test_a_config_that_sets_deprecated_keys_still_validates(pack_copy, tmp_path, capsys):
+    """The keys stay in the schema (removing one is a breaking contract change, and the local
+    validator would report it), so a site config that sets them is accepted as before."""
+    import yaml
+
+    with open(os.path.join(PACK_DIR, "config.schema.yaml")) as handle:
+        schema = yaml.safe_load(handle)
+    for key in DEPRECATED_IN_0_3_0:
+        assert "Deprecated" in schema[key]["description"]
+    config = dict(DEPRECATED_IN_0_3_0, vlba_data_directory="/data/vlba")
+    assert registration_problems(schema, config, PATH, "workspaces") == []
+    path = tmp_path / "workspaces.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert workspaces_local(["validate", "--pack-dir", pack_copy, "--config", str(path)]) == 0
+    assert capsys.readouterr().out.strip().endswith("0 problem(s)")

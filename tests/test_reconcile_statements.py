@@ -7,8 +7,9 @@ import unittest
 
 from sqlalchemy.dialects import oracle, postgresql, sqlite
 
+from workspaces_pack.archive.database import IN_CHUNK
+from workspaces_pack.archive.reconcile import present_statement, range_statement
 from workspaces_pack.archive.schema import schema_map
-from workspaces_pack.archive.reconcile import IN_CHUNK, present_statement, range_statement
 
 CONFIG = {"alma_table_prefix": "ALMA.", "execution_blocks_table": "archive.execution_blocks"}
 

@@ -1,12 +1,13 @@
 """Archive databases with realistic content, for tests, benchmarks and the local demo.
 
-The tables have the published shapes of DOMAIN.md ([V]): the ALMA views and tables
-(``AQUA_V_EXECBLOCK``, ``SCHED_BLOCK_STATUS``, ``ASA_DELIVERY_STATUS``, ``ASA_DELIVERY_ASDM_OUS``,
-``ASA_PRODUCT_FILES``, ``ASA_SCIENCE``) and NRAO's ``execution_blocks`` (the published DDL). The
-columns the pack uses take their names from the pack's schema map (``archive_schema``), so a
-fixture built for a renamed config has the renamed columns; the other published columns are there
-too. Identifiers follow the archive's formats: EB uids like ``uid://A002/Xc7111c/X3979``, MOUS
-uids like ``uid://A001/X1284/X265f``, project codes like ``2017.1.00886.L``, delivery names like
+The tables have the published shapes (the defaults of ``config.schema.yaml`` name them): the ALMA
+views and tables (``AQUA_V_EXECBLOCK``, ``SCHED_BLOCK_STATUS``, ``ASA_DELIVERY_STATUS``,
+``ASA_DELIVERY_ASDM_OUS``, ``ASA_PRODUCT_FILES``, ``ASA_SCIENCE``) and NRAO's ``execution_blocks``
+(the published DDL). Every table of the schema map (``archive/schema.py``, whose ``PARTS`` says
+which part reads which) is built, its columns named by the map, so a fixture built for a renamed
+config has the renamed columns; the other published columns are there too. Identifiers follow
+the archive's formats: EB uids like ``uid://A002/Xc7111c/X3979``, MOUS uids like
+``uid://A001/X1284/X265f``, project codes like ``2017.1.00886.L``, delivery names like
 ``2017.1.00886.L_uid___A001_X1284_X265f``.
 """
 
@@ -14,7 +15,7 @@ import datetime
 
 import sqlalchemy as sa
 
-from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.archive.schema import ALMA, schema_map
 
 __all__ = ["eb_uid", "mous_uid", "sb_uid", "project_code", "delivery_name", "create_alma_schema",
            "create_metadata_schema", "add_execution_block", "add_delivery", "add_metadata_row",
@@ -25,8 +26,8 @@ _EPOCH = datetime.datetime(1970, 1, 1)
 _UID = sa.String(64)
 _NAME = sa.String(128)
 
-# Per table role: the types of the columns the pack uses (by role), then the other published
-# columns (by name), then the indexes (by role) a real archive has on them.
+# Per table role of the schema map: the types of the columns the pack uses (by role), then the
+# other published columns (by name), then the indexes (by role) a real archive has on them.
 _ALMA_SHAPES = {
     "execblock": (
         {"eb_uid": _UID, "sched_block_uid": _UID, "project_code": sa.String(32),
@@ -104,15 +105,15 @@ def alma_fixture_tables(metadata=None, mapping=None):
     mapping = _mapping(mapping)
     tables = {}
     schema = None
-    for role, (types, extras, indexed) in _ALMA_SHAPES.items():
-        spec = mapping.spec(role)
+    for spec in mapping.tables(ALMA):
+        types, extras, indexed = _ALMA_SHAPES[spec.role]
         schema = spec.schema
         columns = [sa.Column(column.name, types[column.role], key=column.role,
                              index=column.role in indexed)
                    for column in spec.columns.values()]
         used = set(column.name for column in spec.columns.values())
         columns += [sa.Column(name, kind) for name, kind in extras if name not in used]
-        tables[role] = sa.Table(spec.name, metadata, *columns, schema=schema)
+        tables[spec.role] = sa.Table(spec.name, metadata, *columns, schema=schema)
     tables["science"] = sa.Table("asa_science", metadata,
                                  *[sa.Column(name, kind) for name, kind in _SCIENCE_COLUMNS],
                                  schema=schema)

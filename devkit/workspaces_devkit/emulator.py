@@ -3,8 +3,9 @@
 For the tests and the demo.
 
 It is a real HTTP/1.1 server on loopback with keep-alive, implementing the routes of
-``config.schema.yaml``'s ``*_route`` defaults (DOMAIN.md [U]) and the request state machine
-``Created -> Submitted -> Executing -> Complete | Failed`` (also ``Cancelled``), driven by time.
+``config.schema.yaml``'s ``*_route`` defaults (marked [U]: unconfirmed) and the request state
+machine ``Created -> Submitted -> Executing -> Complete | Failed`` (also ``Cancelled``), driven by
+time.
 
 Controls, from Python or over HTTP under ``/_emulator/``:
 

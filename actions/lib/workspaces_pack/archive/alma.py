@@ -2,10 +2,11 @@
 
 import re
 
-from workspaces_pack.archive.database import AlmaArchive, ArchiveError, engine_for, glob_to_like
+from workspaces_pack.archive.database import (AlmaArchive, ArchiveError, database_engine,
+                                              glob_to_like)
 from workspaces_pack.archive.schema import schema_map
 from workspaces_pack.core.config import ConfigError, PackConfig
-from workspaces_pack.sensing.watches import ParameterError
+from workspaces_pack.core.errors import ParameterError
 
 __all__ = ["QA0_STATUSES", "alma_archive", "asdm_query_options"]
 
@@ -17,15 +18,11 @@ def alma_archive(config):
     """Return an ``AlmaArchive`` for the configured database and schema map; raise
     ``ArchiveError`` when the URL is unset or a configured name is malformed."""
     config = PackConfig(config)
-    url = config.get("alma_archive_db_url")
-    if not url:
-        raise ArchiveError("alma_archive_db_url is not set in the pack config "
-                           "(st2 pack config workspaces); the ALMA sensors stay idle")
+    engine = database_engine(config, "alma_archive_db_url", "the ALMA sensors stay idle")
     try:
         mapping = schema_map(config)
     except ConfigError as error:
         raise ArchiveError(str(error))
-    engine = engine_for(url, config.get("database_timeout_seconds"))
     return AlmaArchive(engine, mapping)
 
 

@@ -17,13 +17,14 @@ import time
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive.schema import OK, check_tables
+from workspaces_pack.archive.table_checks import OK, describe_database_error, inspect_tables
+from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.uids import canonical_uid, parse_delivery_name, stored_uid_forms
 
 __all__ = ["ArchiveError", "ArchiveUnavailable", "SchemaMismatch", "UnknownUids",
            "engine_for", "AlmaArchive", "MetadataArchive", "glob_to_like",
            "to_epoch", "from_epoch", "iso_utc", "chunks", "MANUAL_CALIBRATION_SCRIPT",
-           "run_checked", "describe_database_error", "dispose_engines"]
+           "run_checked", "dispose_engines", "database_engine", "NotConfigured", "IN_CHUNK"]
 
 IN_CHUNK = 500  # Oracle allows at most 1000 values in one IN list
 MANUAL_CALIBRATION_SCRIPT = "%scriptFor%Cal%"
@@ -37,6 +38,10 @@ class ArchiveError(Exception):
     """A database problem, described without the connection URL or its password."""
 
 
+class NotConfigured(ArchiveError):
+    """The database URL a part of the pack needs is not set in the pack config."""
+
+
 class ArchiveUnavailable(ArchiveError):
     """The database could not be reached or answered with an error; try again later."""
 
@@ -44,7 +49,7 @@ class ArchiveUnavailable(ArchiveError):
 class SchemaMismatch(ArchiveError):
     """A configured table or column is missing from the database, or has the wrong type.
 
-    ``findings`` lists the ``archive_schema.Finding``s that are not ok; the message names each
+    ``findings`` lists the ``table_checks.Finding``s that are not ok; the message names each
     table or column and the pack config key that names it.
     """
 
@@ -61,13 +66,6 @@ class UnknownUids(ArchiveError):
         super(UnknownUids, self).__init__("unknown execution block uid(s): %s; nothing was changed"
                                           % ", ".join(uids))
         self.uids = list(uids)
-
-
-def describe_database_error(error):
-    """Return a one-line description of a driver error, without SQL text or parameters."""
-    original = getattr(error, "orig", None) or error
-    text = str(original).strip().splitlines()[0] if str(original).strip() else ""
-    return "%s: %s" % (type(original).__name__, text[:200])
 
 
 def dispose_engines():
@@ -111,6 +109,18 @@ def engine_for(url, timeout_seconds=10):
                                    % type(error).__name__)
             _ENGINES[key] = engine
         return engine
+
+
+def database_engine(config, key, consequence=None):
+    """Return the engine of the database URL under pack config ``key`` (``alma_archive_db_url``
+    or ``archive_metadata_db_url``); raise ``NotConfigured`` naming the key (and ``consequence``,
+    what stays undone) when it is not set."""
+    config = config if isinstance(config, PackConfig) else PackConfig(config)
+    url = config.get(key)
+    if not url:
+        raise NotConfigured("%s is not set in the pack config (st2 pack config workspaces)%s"
+                            % (key, "; " + consequence if consequence else ""))
+    return engine_for(url, config.get("database_timeout_seconds"))
 
 
 def glob_to_like(pattern):
@@ -158,7 +168,7 @@ def _mismatch(connection, specs):
     try:
         if connection.in_transaction():
             connection.rollback()
-        return [found for found in check_tables(connection, specs) if found.status != OK]
+        return [found for found in inspect_tables(connection, specs) if found.status != OK]
     except Exception:
         return []
 
@@ -232,6 +242,20 @@ class AlmaArchive(object):
                           sbs.c.mous_uid.label("mous_uid"))
                 .where(sbs.c.sched_block_uid.in_(_expanding("blocks", sched_block_uids))))
 
+    def add_mouses(self, connection, items):
+        """Give each EB of ``items`` its MOUS, looked up by its scheduling block: replace each
+        item's ``sched_block_uid`` by ``mous_uid`` ("" when not found) and ``mous_found``."""
+        items = list(items)
+        blocks = sorted(set(item["sched_block_uid"] for item in items if item["sched_block_uid"]))
+        mouses = {}
+        for chunk in chunks(blocks):
+            for row in connection.execute(self.mous_statement(chunk)):
+                if row.mous_uid:
+                    mouses.setdefault(row.sched_block_uid, row.mous_uid)
+        for item in items:
+            mous = mouses.get(item.pop("sched_block_uid"))
+            item.update(mous_uid=mous or "", mous_found=mous is not None)
+
     def new_execution_blocks(self, since, qa0_statuses, project_like=None):
         """Return EBs ended at or after ``since`` (a naive-UTC datetime), oldest first.
 
@@ -252,16 +276,7 @@ class AlmaArchive(object):
                         "eb_uid": row.eb_uid, "project_code": row.project_code or "",
                         "qa0_status": row.qa0_status, "end_time": row.end_time,
                         "sched_block_uid": row.sched_block_uid}
-            mouses = {}
-            blocks = sorted(set(item["sched_block_uid"] for item in found.values()
-                                if item["sched_block_uid"]))
-            for chunk in chunks(blocks):
-                for row in connection.execute(self.mous_statement(chunk)):
-                    if row.mous_uid:
-                        mouses.setdefault(row.sched_block_uid, row.mous_uid)
-            for item in found.values():
-                mous = mouses.get(item.pop("sched_block_uid"))
-                item.update(mous_uid=mous or "", mous_found=mous is not None)
+            self.add_mouses(connection, found.values())
             return list(found.values())
         return run_checked(self.engine, query, self.schema.specs_for("alma_asdm_sensor"), "ALMA")
 
@@ -399,7 +414,7 @@ class MetadataArchive(object):
         half = IN_CHUNK // 2
 
         def mark(connection):
-            mismatch = [found for found in check_tables(connection, [self.spec])
+            mismatch = [found for found in inspect_tables(connection, [self.spec])
                         if found.status != OK]
             if mismatch:
                 raise SchemaMismatch(mismatch)

@@ -22,14 +22,13 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive.database import run_checked
-from workspaces_pack.archive.database import (AlmaArchive, ArchiveError, engine_for, from_epoch,
-                                              to_epoch)
-from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.archive.database import (IN_CHUNK, AlmaArchive, database_engine, from_epoch,
+                                              run_checked, to_epoch)
+from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
 from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.uids import file_safe_uid
 
-__all__ = ["REQUEST_PREFIX", "SOURCE_NEW", "SOURCE_RECONCILE", "IN_CHUNK", "MAX_LISTED",
+__all__ = ["REQUEST_PREFIX", "SOURCE_NEW", "SOURCE_RECONCILE", "MAX_LISTED",
            "Comparison", "compare", "range_statement", "present_statement", "parse_time",
            "make_request", "parse_request", "metadata_engine", "check_range", "MAX_RANGE_DAYS"]
 
@@ -37,8 +36,6 @@ REQUEST_PREFIX = "workspaces.alma_reconcile:request:"
 """Datastore key prefix (system scope, not local) of on-demand dispatch requests."""
 SOURCE_NEW = "new"
 SOURCE_RECONCILE = "reconcile"
-IN_CHUNK = 500
-"""EBs looked up per query: 500 uids in two forms, 1000 values (Oracle's IN list limit)."""
 MAX_LISTED = 1000
 """Most missing EBs an action result lists (all are counted)."""
 MAX_RANGE_DAYS = 3660
@@ -86,13 +83,9 @@ def present_statement(mapping, forms, telescope):
 
 
 def metadata_engine(config):
-    """Return the engine of ``archive_metadata_db_url``; raise ``ArchiveError`` when unset."""
-    config = config if isinstance(config, PackConfig) else PackConfig(config)
-    url = config.get("archive_metadata_db_url")
-    if not url:
-        raise ArchiveError("archive_metadata_db_url is not set in the pack config; the "
-                           "reconciliation needs it to know which EBs NRAO's archive has")
-    return engine_for(url, config.get("database_timeout_seconds"))
+    """Return the engine of ``archive_metadata_db_url``; raise ``NotConfigured`` when unset."""
+    return database_engine(config, "archive_metadata_db_url", "the reconciliation needs it to "
+                           "know which EBs NRAO's archive has")
 
 
 def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_like=None,
@@ -110,7 +103,7 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
     telescope = config.get("execution_blocks_alma_telescope")
     statement = range_statement(mapping, start, end, list(qa0_statuses), project_like)
     result = Comparison(start, end, keep)
-    meta_specs = [mapping.spec("execution_blocks")]
+    meta_specs = mapping.specs_for("alma_reconcile", METADATA)
 
     def lookup_present(meta, chunk):
         forms = {}
@@ -129,17 +122,6 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
             # Asked again on a fresh connection by the archive layer's runner: it answers, or
             # fails naming the metadata database (and a configured column it lacks).
             return run_checked(meta_engine, lookup, meta_specs, "archive metadata")
-
-    def add_mouses(connection, items):
-        blocks = sorted(set(item["sched_block_uid"] for item in items if item["sched_block_uid"]))
-        mouses = {}
-        if blocks:
-            for row in connection.execute(archive.mous_statement(blocks)):
-                if row.mous_uid:
-                    mouses.setdefault(row.sched_block_uid, row.mous_uid)
-        for item in items:
-            mous = mouses.get(item.pop("sched_block_uid"))
-            item.update(mous_uid=mous or "", mous_found=mous is not None)
 
     def scan(connection, lookups, meta):
         rows = connection.execution_options(yield_per=IN_CHUNK).execute(statement)
@@ -165,7 +147,7 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
                     missing.append(item)
             kept = [item for item in missing if result.add_missing(item)]
             if kept:
-                add_mouses(lookups, kept)
+                archive.add_mouses(lookups, kept)
 
     def run(connection):
         # A second ALMA connection for the MOUS lookups (the first one streams), and one
@@ -182,7 +164,7 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
                     meta.close()
         return result
     archive = AlmaArchive(alma_engine, mapping)
-    alma_specs = [mapping.spec("execblock"), mapping.spec("sched_block_status")]
+    alma_specs = mapping.specs_for("alma_reconcile", ALMA)
     return run_checked(alma_engine, run, alma_specs, "ALMA")
 
 

@@ -1,10 +1,11 @@
 """The schema map: every archive table, view and column the pack reads or writes, from the config.
 
-One place names them all, so the queries (``archive.py``), the preflight check and the test
-fixtures agree. The names come from the pack config (``config.schema.yaml``; the defaults are the
-names of NRAO's and ALMA's published schemas) and are case-insensitive identifiers: they are used
-in lower case, which SQLAlchemy writes unquoted, so Oracle resolves them to its upper-case views
-(``AQUA_V_EXECBLOCK``) and PostgreSQL and SQLite to their lower-case tables.
+One place names them all, so the queries (``archive/database.py``), the table checks
+(``archive/table_checks.py``), the preflight and the test fixtures agree. The names come from the
+pack config (``config.schema.yaml``; the defaults are the names of NRAO's and ALMA's published
+schemas) and are case-insensitive identifiers: they are used in lower case, which SQLAlchemy
+writes unquoted, so Oracle resolves them to its upper-case views (``AQUA_V_EXECBLOCK``) and
+PostgreSQL and SQLite to their lower-case tables.
 
 Two databases:
 
@@ -13,11 +14,10 @@ Two databases:
 - ``METADATA`` (``archive_metadata_db_url``): role ``execution_blocks``.
 
 API: ``schema_map(config)`` returns the (cached) ``SchemaMap``; ``SchemaMap.tables(database)``
-lists its ``TableSpec``s (``SchemaMap.specs_for(part)``: those one sensor or action uses), each
-naming its columns (``ColumnSpec``: role, name, config key, and
-the kind of value the pack needs: ``TEXT`` for uids, ``TIME`` for windows); ``TableSpec.table``
-is the ``sqlalchemy.Table`` the queries use; ``check_tables(connection, specs)`` compares specs
-with what the database has (SQLAlchemy inspector) and returns one ``Finding`` per table and column.
+lists its ``TableSpec``s (``SchemaMap.specs_for(part)``: those one part of the pack uses, as
+``PARTS`` lists them), each naming its columns (``ColumnSpec``: role, name, config key, and the
+kind of value the pack needs: ``TEXT`` for uids, ``TIME`` for windows); ``TableSpec.table`` is the
+``sqlalchemy.Table`` the queries use.
 """
 
 import re
@@ -27,18 +27,14 @@ import sqlalchemy as sa
 
 from workspaces_pack.core.config import ConfigError, PackConfig
 
-__all__ = ["ALMA", "METADATA", "TEXT", "TIME", "ANY", "OK", "MISSING", "WRONG_TYPE", "PARTS",
-           "ColumnSpec", "TableSpec", "SchemaMap", "Finding", "schema_map", "check_tables",
-           "identifier"]
+__all__ = ["ALMA", "METADATA", "TEXT", "TIME", "ANY", "PARTS", "ColumnSpec", "TableSpec",
+           "SchemaMap", "schema_map", "identifier"]
 
 ALMA = "alma"
 METADATA = "metadata"
 TEXT = "text"
 TIME = "time"
 ANY = "any"
-OK = "ok"
-MISSING = "missing"
-WRONG_TYPE = "wrong type"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$#]{0,127}$")
 _SQL_TYPES = {TEXT: sa.String(256), TIME: sa.DateTime(), ANY: sa.String(256)}
@@ -61,8 +57,11 @@ PARTS = {
     "alma_asdm_sensor": ("execblock", "sched_block_status"),
     "alma_calibration_sensor": ("delivery", "delivery_asdm", "product_files"),
     "mark_asdm_not_calibrateable": ("execution_blocks",),
+    "alma_reconcile": ("execblock", "sched_block_status", "execution_blocks"),
 }
-"""Which table roles each part of the pack uses (``SchemaMap.specs_for``)."""
+"""Which table roles each part of the pack reads or writes (``SchemaMap.specs_for``): the one list
+the queries, the table checks, the preflight and the test fixtures go by. ``alma_reconcile`` is
+the reconciliation (the ASDM sensor's daily run and the action ``workspaces.alma_reconcile``)."""
 
 _METADATA_COLUMNS = "execution_blocks_columns"
 _METADATA_ROLES = (("telescope", TEXT), ("calibration_status", TEXT))
@@ -191,10 +190,12 @@ class SchemaMap(object):
                     return spec
         raise KeyError(role)
 
-    def specs_for(self, part):
+    def specs_for(self, part, database=None):
         """Return the ``TableSpec``s one part of the pack uses (a key of ``PARTS``, e.g.
-        ``alma_asdm_sensor``), so it can check its own tables."""
-        return [self.spec(role) for role in PARTS[part]]
+        ``alma_asdm_sensor``), in order; with ``database`` (``ALMA`` or ``METADATA``) only those
+        in that database."""
+        specs = [self.spec(role) for role in PARTS[part]]
+        return [spec for spec in specs if database is None or spec.database == database]
 
     def table(self, role):
         """Return the ``sqlalchemy.Table`` of ``role``; its columns are keyed by column role."""
@@ -218,73 +219,3 @@ def schema_map(config=None):
         with _MAPS_LOCK:
             found = _MAPS.setdefault(key, found)
     return found
-
-
-class Finding(object):
-    """The outcome of checking one configured table or column against a database."""
-
-    def __init__(self, spec, column, status, detail=""):
-        self.spec = spec
-        self.column = column
-        self.status = status
-        self.detail = detail
-
-    @property
-    def config_key(self):
-        """The pack config key that names the checked table or column."""
-        return self.column.config_key if self.column is not None else self.spec.config_key + (
-            ".table" if self.spec.database == ALMA else "")
-
-    @property
-    def item(self):
-        """``table`` or ``table.column`` as configured."""
-        if self.column is None:
-            return self.spec.display
-        return "%s.%s" % (self.spec.display, self.column.name)
-
-    def __str__(self):
-        text = "%s (pack config %s): %s" % (self.item, self.config_key, self.status)
-        return text + (" (%s)" % self.detail if self.detail else "")
-
-    def __repr__(self):
-        return "Finding(%s)" % self
-
-
-def _kind_of(sql_type):
-    if isinstance(sql_type, sa.String):
-        return TEXT
-    if isinstance(sql_type, (sa.DateTime, sa.Date)):
-        return TIME
-    return type(sql_type).__name__
-
-
-def check_tables(connection, specs):
-    """Compare ``specs`` with the database of ``connection``; return one ``Finding`` per table
-    and per column, in order (status ``OK``, ``MISSING`` or ``WRONG_TYPE``).
-
-    A ``TEXT`` column must have a character type, a ``TIME`` column a date or time type. Raises
-    the driver's error when the database cannot be read.
-    """
-    inspector = sa.inspect(connection)
-    findings = []
-    for spec in specs:
-        try:
-            columns = inspector.get_columns(spec.name, schema=spec.schema)
-        except sa.exc.NoSuchTableError:
-            columns = None
-        if not columns:
-            findings.append(Finding(spec, None, MISSING, "no such table or view"))
-            continue
-        findings.append(Finding(spec, None, OK))
-        present = dict((column["name"].lower(), column["type"]) for column in columns)
-        for column in spec.columns.values():
-            if column.name not in present:
-                findings.append(Finding(spec, column, MISSING, "no such column"))
-                continue
-            kind = _kind_of(present[column.name])
-            if column.kind != ANY and kind != column.kind:
-                findings.append(Finding(spec, column, WRONG_TYPE, "is %s, must be %s" % (
-                    present[column.name], column.kind)))
-            else:
-                findings.append(Finding(spec, column, OK))
-    return findings

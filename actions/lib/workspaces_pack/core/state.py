@@ -118,15 +118,6 @@ class DatastoreState(object):
         """Return True while some state could not be written yet."""
         return bool(self._unsaved)
 
-    def delete(self, trigger_ref):
-        """Delete the state of ``trigger_ref`` (a removed trigger); errors are logged."""
-        key = self.key_for(trigger_ref)
-        self._unsaved.pop(key, None)
-        try:
-            self._service.delete_value(key, local=True)
-        except Exception as error:
-            self._logger.warning("could not delete sensor state %s: %s", key, error)
-
 
 class SeenWindow(object):
     """A high-water mark plus the identifiers seen inside a look-back window, bounded in size.

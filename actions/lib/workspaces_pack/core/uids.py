@@ -1,4 +1,7 @@
-"""Identifier formats of the archive: ALMA uids, ALMA project codes, VLBA observation codes.
+"""Identifier formats of the ALMA archive: uids (two forms), project codes, delivery names.
+
+(VLBA observation codes are read from file names by ``sensors/vlba_data_sensor.py``, the one
+place that needs them.)
 
 Checked before any identifier reaches a database query or a Workspaces request, so a malformed one
 fails with a message naming it (queries are parameterised anyway).
@@ -6,9 +9,8 @@ fails with a message naming it (queries are parameterised anyway).
 
 import re
 
-__all__ = ["ALMA_UID", "ALMA_FILE_SAFE_UID", "ALMA_PROJECT_CODE", "VLBA_OBS_CODE",
-           "check_alma_uid", "canonical_uid", "file_safe_uid", "stored_uid_forms",
-           "parse_delivery_name"]
+__all__ = ["ALMA_UID", "ALMA_FILE_SAFE_UID", "ALMA_PROJECT_CODE", "check_alma_uid",
+           "canonical_uid", "file_safe_uid", "stored_uid_forms", "parse_delivery_name"]
 
 ALMA_UID = re.compile(r"^uid://A\d{3}/X[0-9a-fA-F]{1,16}/X[0-9a-fA-F]{1,16}$")
 """An ALMA entity uid, e.g. ``uid://A002/Xc7111c/X3979`` (EBs/ASDMs and MOUSes alike)."""
@@ -18,9 +20,6 @@ ALMA_FILE_SAFE_UID = re.compile(r"^uid___A\d{3}_X[0-9a-fA-F]{1,16}_X[0-9a-fA-F]{
 
 ALMA_PROJECT_CODE = re.compile(r"^\d{4}\.[A-Z0-9]\.\d{5}\.[A-Z]{1,4}$")
 """An ALMA project code, e.g. ``2017.1.00886.L``."""
-
-VLBA_OBS_CODE = re.compile(r"^[A-Z]{1,3}\d{3}[A-Z0-9]{0,4}$")
-"""A VLBA observation code, e.g. ``TL015A`` or ``BD179I0`` (upper case)."""
 
 
 def canonical_uid(value):

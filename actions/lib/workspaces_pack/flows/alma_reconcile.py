@@ -4,14 +4,13 @@ import datetime
 import math
 
 from workspaces_pack.archive.alma import asdm_query_options
-from workspaces_pack.archive.database import ArchiveError, engine_for, iso_utc
-from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.archive.database import ArchiveError, database_engine, iso_utc
 from workspaces_pack.archive.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, check_range, compare,
                                                make_request, metadata_engine, parse_time)
-from workspaces_pack.flows.preflight import (ALMA_AREA, METADATA_AREA, MISSING, WRONG_TYPE,
-                                             check_tables)
-from workspaces_pack.sensing.table_gate import ASDM_ROLES, specs_for
-from workspaces_pack.sensing.watches import ParameterError
+from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
+from workspaces_pack.archive.table_checks import (ALMA_AREA, METADATA_AREA, MISSING, WRONG_TYPE,
+                                                  check_tables)
+from workspaces_pack.core.config import ConfigError, PackConfig
 
 __all__ = ["reconcile", "REQUEST_TTL_SECONDS"]
 
@@ -37,8 +36,9 @@ def _range(config, start, end, days, now):
 def _mismatches(config, alma, meta):
     """The preflight's items for the tables the comparison reads that are missing or mistyped
     (an unreachable database is left to the comparison, which names it)."""
-    items = check_tables(ALMA_AREA, alma, specs_for(config, ASDM_ROLES))
-    items += check_tables(METADATA_AREA, meta, specs_for(config, ("execution_blocks",)))
+    mapping = schema_map(config)
+    items = check_tables(ALMA_AREA, alma, mapping.specs_for("alma_reconcile", ALMA))
+    items += check_tables(METADATA_AREA, meta, mapping.specs_for("alma_reconcile", METADATA))
     return [item for item in items if item.status in (MISSING, WRONG_TYPE)]
 
 
@@ -61,11 +61,7 @@ def reconcile(config, logger, service, start=None, end=None, days=None, qa0_stat
         start_time, end_time = _range(pack_config, start, end, days, now)
         options = asdm_query_options({"qa0_statuses": qa0_statuses,
                                       "project_code_pattern": project_code_pattern}, config)
-        url = pack_config.get("alma_archive_db_url")
-        if not url:
-            raise ArchiveError("alma_archive_db_url is not set in the pack config "
-                               "(st2 pack config workspaces)")
-        alma = engine_for(url, pack_config.get("database_timeout_seconds"))
+        alma = database_engine(pack_config, "alma_archive_db_url")
         meta = metadata_engine(pack_config)
         mismatches = _mismatches(pack_config, alma, meta)
         if mismatches:
@@ -77,7 +73,7 @@ def reconcile(config, logger, service, start=None, end=None, days=None, qa0_stat
                            "mismatches": [item.to_dict() for item in mismatches]}
         result = compare(pack_config, alma, meta, start_time, end_time,
                          options["qa0_statuses"], options["project_like"], keep=MAX_LISTED)
-    except (ValueError, ParameterError, ConfigError, ArchiveError) as error:
+    except (ValueError, ConfigError, ArchiveError) as error:
         logger.error("%s", error)
         return False, {"error": str(error)}
     missing = [{"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",

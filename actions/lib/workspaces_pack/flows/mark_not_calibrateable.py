@@ -1,7 +1,7 @@
 """The work of action workspaces.mark_asdm_not_calibrateable, kept out of the action module."""
 
 from workspaces_pack.archive.database import (ArchiveError, MetadataArchive, SchemaMismatch,
-                                              UnknownUids, engine_for)
+                                              UnknownUids, database_engine)
 from workspaces_pack.archive.schema import schema_map
 from workspaces_pack.core.config import ConfigError, PackConfig
 from workspaces_pack.core.uids import check_alma_uid
@@ -53,12 +53,8 @@ def mark_not_calibrateable(config, logger, eb_uid=None, eb_uids=None, status=Non
         if not isinstance(status, str) or len(status) > MAX_STATUS_LENGTH or not status.strip():
             raise ValueError("parameter 'status': must be a non-empty text of at most %d "
                              "characters, got %r" % (MAX_STATUS_LENGTH, status))
-        url = pack_config.get("archive_metadata_db_url")
-        if not url:
-            raise ArchiveError("archive_metadata_db_url is not set in the pack config "
-                               "(st2 pack config workspaces)")
         archive = MetadataArchive(
-            engine_for(url, pack_config.get("database_timeout_seconds")),
+            database_engine(pack_config, "archive_metadata_db_url"),
             schema_map(pack_config), pack_config.get("execution_blocks_alma_telescope"))
         marked = archive.mark_calibration_status(uids, status)
     except UnknownUids as error:

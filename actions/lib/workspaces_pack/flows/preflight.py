@@ -15,67 +15,23 @@ import os
 import re
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive import schema as archive_schema
-from workspaces_pack.archive.database import describe_database_error
-from workspaces_pack.archive.database import ArchiveError, engine_for
+from workspaces_pack.archive.database import ArchiveError, NotConfigured, database_engine
+from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
+from workspaces_pack.archive.table_checks import (ALMA_AREA, ERROR, METADATA_AREA, MISSING,
+                                                  NOT_CONFIGURED, OK, REFUSED, UNREACHABLE,
+                                                  UNREADABLE, CheckItem, check_tables)
+from workspaces_pack.core.config import ConfigError, PackConfig
 from workspaces_pack.workspaces_service.client import (WorkspacesClient, WorkspacesError,
                                                        WorkspacesHttpError, WorkspacesNotFound,
                                                        WorkspacesUnavailable)
-from workspaces_pack.core.config import ConfigError, PackConfig
 
-__all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",
-           "NOT_CONFIGURED", "STATUSES", "FAILING", "CheckItem", "PreflightReport", "Scrubber",
-           "check_tables", "check_workspaces", "check_directories", "check_directories_parameter",
-           "first_mismatch", "run_preflight", "database_checks", "describe_database_error",
-           "ALMA_AREA", "METADATA_AREA"]
+__all__ = ["PreflightReport", "Scrubber", "check_workspaces", "check_directories",
+           "check_directories_parameter", "run_preflight", "database_checks"]
 
-OK = "ok"
-MISSING = "missing"
-WRONG_TYPE = "wrong type"
-UNREACHABLE = "unreachable"
-UNREADABLE = "unreadable"
-REFUSED = "refused"
-ERROR = "error"
-NOT_CONFIGURED = "not configured"
-STATUSES = (OK, MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, NOT_CONFIGURED)
-FAILING = (MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR)
-"""Statuses that fail the preflight. ``not configured`` is reported but does not fail: a pack
-without an ALMA database simply leaves its ALMA sensors idle."""
-
-ALMA_AREA = "alma archive"
-METADATA_AREA = "archive metadata"
 _URL_KEYS = ("capability_service_url", "workflow_service_url", "alma_archive_db_url",
              "archive_metadata_db_url")
 _HIDDEN = "<hidden>"
-
-
-class CheckItem(object):
-    """One checked thing: ``area`` (which system), ``item`` (what), ``status`` and ``detail``."""
-
-    def __init__(self, area, item, status, detail=""):
-        if status not in STATUSES:
-            raise ValueError("unknown preflight status %r" % (status,))
-        self.area = area
-        self.item = item
-        self.status = status
-        self.detail = detail or ""
-
-    @property
-    def failed(self):
-        """True when this item fails the preflight."""
-        return self.status in FAILING
-
-    def to_dict(self):
-        """Return the item as a JSON-ready dict."""
-        return {"area": self.area, "item": self.item, "status": self.status,
-                "detail": self.detail}
-
-    def line(self):
-        """Return the item as one aligned text line."""
-        text = "%-14s %-18s %s" % (self.status, self.area, self.item)
-        return text + (" (%s)" % self.detail if self.detail else "")
 
 
 class PreflightReport(object):
@@ -165,37 +121,6 @@ def _url_parts(url):
         if match:
             parts.extend(match.groups())
     return [str(part) for part in parts if part]
-
-
-def check_tables(area, engine, specs):
-    """Inspect ``engine`` for every ``archive_schema.TableSpec``; return ``CheckItem``s.
-
-    One item per table and per column (the schema map's ``check_tables`` findings: ok, missing,
-    wrong type), each naming the pack config key that sets the name; an unreachable database
-    gives one ``unreachable`` item.
-    """
-    try:
-        with engine.connect() as connection:
-            findings = archive_schema.check_tables(connection, specs)
-    except sa_exc.DBAPIError as error:
-        return [CheckItem(area, "database", UNREACHABLE, describe_database_error(error))]
-    except sa_exc.SQLAlchemyError as error:
-        return [CheckItem(area, "database", ERROR, describe_database_error(error))]
-    items = []
-    for finding in findings:
-        detail = "pack config %s" % finding.config_key
-        if finding.detail:
-            detail = "%s; %s" % (finding.detail, detail)
-        items.append(CheckItem(area, finding.item, finding.status, detail))
-    return items
-
-
-def first_mismatch(items):
-    """Return the first failing item of a table check, or None (a sensor's own check)."""
-    for entry in items:
-        if entry.failed:
-            return entry
-    return None
 
 
 def check_workspaces(config, make_client=None):
@@ -300,12 +225,12 @@ def check_directories(directories):
 def database_checks(config):
     """Return ``[(area, url config key, [TableSpec, ...]), ...]`` for the configured databases.
 
-    The names come from the schema map (``archive_schema``), so preflight checks exactly what
+    The names come from the schema map (``archive/schema.py``), so preflight checks exactly what
     the sensors and actions query.
     """
-    mapping = archive_schema.schema_map(config)
-    return [(ALMA_AREA, "alma_archive_db_url", mapping.tables(archive_schema.ALMA)),
-            (METADATA_AREA, "archive_metadata_db_url", mapping.tables(archive_schema.METADATA))]
+    mapping = schema_map(config)
+    return [(ALMA_AREA, "alma_archive_db_url", mapping.tables(ALMA)),
+            (METADATA_AREA, "archive_metadata_db_url", mapping.tables(METADATA))]
 
 
 def run_preflight(config, directories=(), make_client=None):
@@ -322,13 +247,12 @@ def run_preflight(config, directories=(), make_client=None):
         report.add("configuration", "table and column names", ERROR, str(error))
         databases = []
     for area, key, specs in databases:
-        url = pack_config.get(key)
-        if not url:
+        try:
+            engine = database_engine(pack_config, key)
+        except NotConfigured:
             report.add(area, "database", NOT_CONFIGURED,
                        "%s is not set; what uses it stays idle" % key)
             continue
-        try:
-            engine = engine_for(url, pack_config.get("database_timeout_seconds"))
         except ArchiveError as error:
             report.add(area, "database", ERROR, "%s: %s" % (key, error))
             continue

@@ -12,7 +12,7 @@ import time
 from workspaces_pack.archive.database import from_epoch, to_epoch
 from workspaces_pack.core.state import SeenWindow
 
-__all__ = ["ArchiveWatch"]
+__all__ = ["ArchiveWatch", "SensorContext", "poll_rows"]
 
 
 class ArchiveWatch(object):

@@ -15,13 +15,15 @@ remembered for the whole cooldown; the rest wait for the next run (logged).
 
 import fnmatch
 
-from workspaces_pack.archive.database import ArchiveError, engine_for, from_epoch
-from workspaces_pack.core.config import PackConfig
+from workspaces_pack.archive.database import ArchiveError, database_engine, from_epoch
 from workspaces_pack.archive.reconcile import (REQUEST_PREFIX, SOURCE_RECONCILE, compare,
                                                metadata_engine, parse_request)
-from workspaces_pack.flows.preflight import ERROR, METADATA_AREA, UNREACHABLE, check_tables
-from workspaces_pack.sensing.table_gate import describe_mismatch, specs_for
+from workspaces_pack.archive.schema import METADATA, schema_map
+from workspaces_pack.archive.table_checks import ERROR, METADATA_AREA, UNREACHABLE, check_tables
+from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.state import DatastoreState, StateTooLarge, StateUnavailable
+from workspaces_pack.sensing.table_gate import describe_mismatch
+from workspaces_pack.sensing.watches import trace_tag
 
 __all__ = ["CooldownMemory", "AlmaReconciler"]
 
@@ -192,8 +194,7 @@ class AlmaReconciler(object):
         if not memory.due(now, self.interval) and not due_requests:
             return True
         try:
-            alma = engine_for(self._config.get("alma_archive_db_url"),
-                              self._config.get("database_timeout_seconds"))
+            alma = database_engine(self._config, "alma_archive_db_url")
             meta = metadata_engine(self._config)
         except ArchiveError as error:
             self._problem(ref, "reconciliation skipped: %s" % error)
@@ -230,8 +231,8 @@ class AlmaReconciler(object):
         (the hourly poll goes on); an unreachable database is checked again next time.
         """
         if not self._metadata_checked:
-            items = check_tables(METADATA_AREA, meta, specs_for(self._config,
-                                                                ("execution_blocks",)))
+            specs = schema_map(self._config).specs_for("alma_reconcile", METADATA)
+            items = check_tables(METADATA_AREA, meta, specs)
             if any(item.status in (UNREACHABLE, ERROR) for item in items):
                 return True  # the comparison reports the outage itself
             self._metadata_checked = True
@@ -288,7 +289,6 @@ def _project_filter(pattern):
 
 
 def _tag(uid):
-    from workspaces_pack.sensing.watches import trace_tag
     return trace_tag("alma_asdm_reconcile", uid)
 
 

@@ -52,11 +52,11 @@ import re
 import stat
 import time
 
+from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.state import SeenWindow
-from workspaces_pack.sensing.watches import ParameterError
 
-__all__ = ["FoundFile", "WatchSpec", "DirectoryWatch", "ScanError", "ParameterError",
-           "watch_spec_from_parameters", "path_digest"]
+__all__ = ["FoundFile", "WatchSpec", "DirectoryWatch", "ScanError", "watch_spec_from_parameters",
+           "path_digest"]
 
 NS = 1000000000
 RACY_SECONDS = 2
@@ -467,13 +467,3 @@ class DirectoryWatch(object):
         hold = min(info[2] for info in self._pending.values()) if self._pending else None
         if self._window.prune(self.window_ns, hold_below=hold):
             self.changed = True
-
-    @property
-    def pending_count(self):
-        """How many new files are waiting to settle."""
-        return len(self._pending)
-
-    @property
-    def remembered_count(self):
-        """How many reported paths the state remembers."""
-        return len(self._window.seen)

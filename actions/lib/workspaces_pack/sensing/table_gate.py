@@ -1,26 +1,15 @@
-"""Which tables and columns each part of the pack needs, and a sensor's own check of them.
+"""A sensor's own check of the tables and columns it reads, once per added trigger.
 
-The specs come from the schema map (``archive_schema``, named by the pack config), so the
-preflight and each sensor check exactly the names the queries use. ``SchemaGate`` runs a sensor's
+The specs come from the schema map (``archive/schema.py``: ``PARTS``, named by the pack config)
+and the check is the preflight's (``archive/table_checks.py``), so the preflight and each sensor
+check exactly the names the queries use. ``SchemaGate`` runs a sensor's
 part of the preflight once for the triggers added since its last check; a mismatch disables those
 triggers with one error line naming the table and column.
 """
 
-from workspaces_pack.archive.schema import schema_map
-from workspaces_pack.flows.preflight import ERROR, UNREACHABLE, check_tables, first_mismatch
+from workspaces_pack.archive.table_checks import ERROR, UNREACHABLE, check_tables, first_mismatch
 
-__all__ = ["ASDM_ROLES", "CALIBRATION_ROLES", "specs_for", "SchemaGate", "describe_mismatch"]
-
-ASDM_ROLES = ("execblock", "sched_block_status")
-"""The ALMA tables the ASDM sensor (and the reconciliation) reads."""
-CALIBRATION_ROLES = ("delivery", "delivery_asdm", "product_files")
-"""The ALMA tables the calibration sensor reads."""
-
-
-def specs_for(config, roles):
-    """Return the schema map's ``TableSpec``s of ``roles`` (ALMA or metadata), in that order."""
-    mapping = schema_map(config)
-    return [mapping.spec(role) for role in roles]
+__all__ = ["SchemaGate", "describe_mismatch"]
 
 
 class SchemaGate(object):

@@ -10,17 +10,12 @@ once per change, not once per poll.
 import collections
 import hashlib
 
-__all__ = ["ParameterError", "TriggerWatches", "trigger_ref", "trace_tag", "poll_safely"]
+from workspaces_pack.core.errors import ParameterError
+
+__all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "trace_tag", "poll_safely",
+           "ensure_state_loaded", "save_state_if_changed"]
 
 MAX_TRACE_TAG = 200
-
-
-class ParameterError(ValueError):
-    """A trigger or action parameter is invalid; ``parameter`` names it, the message says why."""
-
-    def __init__(self, parameter, message):
-        super(ParameterError, self).__init__("parameter %r: %s" % (parameter, message))
-        self.parameter = parameter
 
 
 def trigger_ref(trigger):

@@ -181,16 +181,6 @@ class WorkspacesClient(object):
         path = self._route("capability_request_route", id=request_id)
         return self._call("get capability request", "GET", self.capability_url, path)
 
-    def get_capability_version(self, request_id, version):
-        """Return one version of a capability request."""
-        path = self._route("capability_version_route", id=request_id, version=version)
-        return self._call("get capability request version", "GET", self.capability_url, path)
-
-    def cancel_capability_request(self, request_id):
-        """Cancel a capability request."""
-        path = self._route("capability_cancel_route", id=request_id)
-        return self._call("cancel capability request", "POST", self.capability_url, path)
-
     # --- workflow service --------------------------------------------------------------------
     def list_workflows(self):
         """Return the workflow service's list of workflows."""
@@ -222,11 +212,6 @@ class WorkspacesClient(object):
         """Return a workflow request's document."""
         path = self._route("workflow_request_route", name=workflow_name, id=request_id)
         return self._call("get workflow request", "GET", self.workflow_url, path)
-
-    def abort_workflow_request(self, workflow_name, request_id):
-        """Abort a workflow request."""
-        path = self._route("workflow_abort_route", name=workflow_name, id=request_id)
-        return self._call("abort workflow request", "POST", self.workflow_url, path)
 
 
 def _never_sent(error):

@@ -10,22 +10,16 @@ import os
 import re
 import time
 
+from workspaces_pack.core.config import ConfigError
+from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.workspaces_service.client import (FAILED_STATES, TERMINAL_STATES,
-                                                       WorkspacesError)
+                                                       WorkspacesClient, WorkspacesError)
 
-__all__ = ["InputError", "RunOptions", "run_capability", "run_workflow", "check_name"]
+__all__ = ["RunOptions", "run_capability", "run_workflow", "check_name", "action_result"]
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # used with fullmatch
 MAX_SECONDS = 7 * 24 * 3600
 MAX_POLL_SECONDS = 60.0
-
-
-class InputError(ValueError):
-    """A parameter of the action is invalid; ``parameter`` names it."""
-
-    def __init__(self, parameter, message):
-        super(InputError, self).__init__("parameter %r: %s" % (parameter, message))
-        self.parameter = parameter
 
 
 class RunOptions(object):
@@ -34,15 +28,15 @@ class RunOptions(object):
     def __init__(self, submit=True, wait=False, wait_timeout=3600, poll_interval=10.0):
         for name, value in (("submit", submit), ("wait", wait)):
             if not isinstance(value, bool):
-                raise InputError(name, "must be true or false, got %r" % (value,))
+                raise ParameterError(name, "must be true or false, got %r" % (value,))
         for name, value in (("wait_timeout", wait_timeout), ("poll_interval", poll_interval)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or \
                     not 0 < value <= MAX_SECONDS:  # NaN fails every comparison
-                raise InputError(name, "must be a number of seconds above 0 and at most %d, "
-                                 "got %r" % (MAX_SECONDS, value))
+                raise ParameterError(name, "must be a number of seconds above 0 and at most "
+                                           "%d, got %r" % (MAX_SECONDS, value))
         if wait and not submit:
-            raise InputError("wait", "cannot wait for a request that is not submitted "
-                                     "(submit is false)")
+            raise ParameterError("wait", "cannot wait for a request that is not submitted "
+                                         "(submit is false)")
         self.submit = submit
         self.wait = wait
         self.wait_timeout = float(wait_timeout)
@@ -50,10 +44,10 @@ class RunOptions(object):
 
 
 def check_name(parameter, value):
-    """Return ``value`` if it is a valid capability/workflow name, else raise InputError."""
+    """Return ``value`` if it is a valid capability/workflow name, else raise ParameterError."""
     if not isinstance(value, str) or not NAME_RE.fullmatch(value):
-        raise InputError(parameter, "%r is not a valid name (letters, digits, '_', '.', '-'; "
-                                    "at most 128 characters)" % (value,))
+        raise ParameterError(parameter, "%r is not a valid name (letters, digits, '_', '.', "
+                                        "'-'; at most 128 characters)" % (value,))
     return value
 
 
@@ -61,7 +55,7 @@ def _check_object(parameter, value):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InputError(parameter, "must be an object (JSON dictionary), got %s"
+        raise ParameterError(parameter, "must be an object (JSON dictionary), got %s"
                          % type(value).__name__)
     return value
 
@@ -70,17 +64,17 @@ def _check_files(files):
     if files is None:
         return []
     if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
-        raise InputError("files", "must be a list of file paths")
+        raise ParameterError("files", "must be a list of file paths")
     for path in files:
         if not os.path.isabs(path) or ".." in path.split("/"):
-            raise InputError("files", "%r must be an absolute path without '..' parts" % path)
+            raise ParameterError("files", "%r must be an absolute path without '..' parts" % path)
         if not os.path.isfile(path):
-            raise InputError("files", "%r is not an existing file" % path)
+            raise ParameterError("files", "%r is not an existing file" % path)
         if not os.access(path, os.R_OK):
-            raise InputError("files", "%r is not readable" % path)
+            raise ParameterError("files", "%r is not readable" % path)
     names = [os.path.basename(p) for p in files]
     if len(set(names)) != len(names):
-        raise InputError("files", "two files share one name; Workspaces stores them by name")
+        raise ParameterError("files", "two files share one name; Workspaces stores them by name")
     return files
 
 
@@ -281,9 +275,6 @@ def action_result(kind, config, logger, **parameters):
     Success returns the result dict; failure returns ``(False, result)`` as StackStorm's python
     runner expects. Invalid parameters and config fail with a message naming the bad value.
     """
-    from workspaces_pack.workspaces_service.client import WorkspacesClient
-    from workspaces_pack.core.config import ConfigError
-
     client = None
     try:
         options = RunOptions(submit=parameters.pop("submit", True),
@@ -296,7 +287,7 @@ def action_result(kind, config, logger, **parameters):
                                                **parameters)
         else:
             succeeded, result = run_workflow(client, logger=logger, options=options, **parameters)
-    except (InputError, ConfigError) as error:
+    except (ParameterError, ConfigError) as error:
         logger.error("%s", error)
         return False, {"error": str(error), "parameter": getattr(error, "parameter", None),
                        "request_id": None}

@@ -11,10 +11,6 @@ import sys
 
 import pytest
 
-from conftest import NEEDS_NATIVE_THREADS
-
-pytestmark = pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
-
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL = os.path.join(PACK_DIR, "devkit", "bin", "workspaces-local")
 TIMEOUT = 60

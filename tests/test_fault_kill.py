@@ -16,10 +16,7 @@ import time
 
 import pytest
 
-from conftest import NEEDS_NATIVE_THREADS
 from runner_test_support import pack_copy_watching
-
-pytestmark = pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL = os.path.join(PACK_DIR, "devkit", "bin", "workspaces-local")

@@ -17,7 +17,6 @@ import subprocess
 
 import pytest
 
-from conftest import NEEDS_NATIVE_THREADS
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(PACK_DIR, "README.md")
@@ -42,7 +41,6 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-@pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 def test_the_quickstart_runs_as_written(tmp_path):
     if not os.path.exists(os.path.join(PACK_DIR, ".venv", "bin", "python")):
         pytest.skip("the quickstart starts from the .venv that `make setup` makes, and this "

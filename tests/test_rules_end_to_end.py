@@ -12,7 +12,6 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from conftest import NEEDS_NATIVE_THREADS
 from workspaces_devkit import archive_fixtures
 from workspaces_devkit.content import load_pack
 from workspaces_devkit.emulator import WorkspacesEmulator
@@ -50,9 +49,7 @@ def _calibration_payload(calibrateable, eb_uids):
 
 @pytest.fixture(scope="module")
 def emulator():
-    """The Workspaces emulator, an in-process server (skipped in an eventlet-patched process)."""
-    if NEEDS_NATIVE_THREADS["condition"]:
-        pytest.skip(NEEDS_NATIVE_THREADS["reason"])
+    """The Workspaces emulator, an in-process server."""
     server = WorkspacesEmulator(submitted_seconds=0.05, executing_seconds=0.1)
     server.start()
     yield server

@@ -9,12 +9,9 @@ import time
 
 import pytest
 
-from conftest import NEEDS_NATIVE_THREADS
 from runner_test_support import pack_copy_watching
 from workspaces_devkit.demo import run_demo
 from workspaces_devkit.runner.local import LocalRunner
-
-pytestmark = pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

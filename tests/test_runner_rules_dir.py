@@ -5,13 +5,9 @@ import os
 import shutil
 import time
 
-import pytest
 import yaml
 
-from conftest import NEEDS_NATIVE_THREADS
 from workspaces_devkit.runner.local import LocalRunner
-
-pytestmark = pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIGGER = "workspaces.alma_calibration"

@@ -5,7 +5,8 @@ pack, its config pointed at a Workspaces emulator, a datastore in a temporary di
 runs ``st2`` as a subprocess with a temporary HOME and ``ST2_CONFIG_FILE`` (no ``~/.st2`` of the
 person running the tests is read or written) and asserts on what the CLI prints and its exit code.
 
-The ``st2`` executable comes from ``.venv-st2cli`` (made by ``devkit/bin/setup``) or ``$ST2_CLI``.
+The ``st2`` executable comes from ``$ST2_CLI`` or the virtualenv ``devkit/bin/setup`` made for it
+beside the tests' own (``.venv-st2cli``; ``.venv-py313-st2cli`` for ``.venv-py313``).
 Without it the tests skip, except under CI (``CI=true``) where they fail saying how to get it.
 """
 
@@ -15,10 +16,10 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 
 import pytest
-from conftest import NEEDS_NATIVE_THREADS
 from pack_test_support import stackstorm_trigger_parameters_refusal, workspaces_config
 
 from workspaces_devkit.emulator import WorkspacesEmulator
@@ -35,7 +36,7 @@ CLI_TIMEOUT = 120
 ACTION = "workspaces.capability_create_and_run"
 ACTION_FILES = sorted(glob.glob(os.path.join(PACK_DIR, "actions", "*.yaml")))
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(**NEEDS_NATIVE_THREADS)]
+pytestmark = pytest.mark.slow
 
 
 def _in_ci():
@@ -43,8 +44,14 @@ def _in_ci():
 
 
 def find_st2():
-    """Return the path of the ``st2`` executable to test with, or None."""
-    for candidate in (os.environ.get("ST2_CLI"), os.path.join(ST2_VENV, "bin", "st2")):
+    """Return the path of the ``st2`` executable to test with, or None.
+
+    ``$ST2_CLI`` first, then the CLI virtualenv setup made beside this Python's virtualenv
+    (``.venv-py313`` has ``.venv-py313-st2cli``), then ``.venv-st2cli``.
+    """
+    for candidate in (os.environ.get("ST2_CLI"),
+                      os.path.join(os.path.abspath(sys.prefix) + "-st2cli", "bin", "st2"),
+                      os.path.join(ST2_VENV, "bin", "st2")):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None

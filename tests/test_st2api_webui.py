@@ -21,9 +21,7 @@ import jsonschema
 import pytest
 import requests
 import yaml
-from conftest import NEEDS_NATIVE_THREADS
-from pack_test_support import (stackstorm_trigger_parameters_refusal,
-                               workspaces_config)
+from pack_test_support import stackstorm_trigger_parameters_refusal, workspaces_config
 
 from workspaces_devkit.emulator import WorkspacesEmulator
 from workspaces_devkit.runner.local import LocalRunner
@@ -37,7 +35,7 @@ PASSWORD = "rules are code"
 ACTION = "workspaces.capability_create_and_run"
 TIMEOUT = 60
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(**NEEDS_NATIVE_THREADS)]
+pytestmark = pytest.mark.slow
 
 # --- StackStorm's shapes (read from openapi.yaml and st2common/models/api, written out here) ----
 STRING = {"type": "string"}

@@ -13,8 +13,10 @@ import pytest
 
 from conftest import USING_STAND_INS
 
-pytestmark = [pytest.mark.standins,
-              pytest.mark.skipif(not USING_STAND_INS, reason="tests the stand-ins only")]
+pytestmark = [pytest.mark.standins, pytest.mark.skipif(
+    not USING_STAND_INS,
+    reason="tests the devkit's stand-ins, which are not importable here: StackStorm's real "
+           "st2common/st2reactor/st2tests hold the same module names")]
 
 MINI_PACK_SENSORS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
                                  "mini_pack", "sensors")

@@ -11,7 +11,6 @@ import os
 
 import pytest
 import requests
-from conftest import NEEDS_NATIVE_THREADS
 from contract_test_support import (
     PACK_DIR, edit_yaml, pack_copy, rename_payload_field, set_version)
 from pack_test_support import closed_port_url
@@ -211,7 +210,6 @@ def st2_settings(st2api, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 def test_rules_in_stackstorm_against_the_new_version_name_exactly_the_broken_rule(
         st2api, st2_settings, renamed, capsys):
     status, out, err = _run(capsys, "--pack-dir", renamed, "--config-file", st2_settings)
@@ -235,7 +233,6 @@ def test_rules_in_stackstorm_against_the_new_version_name_exactly_the_broken_rul
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 def test_wrong_credentials_and_an_unreachable_api_are_one_line_without_secrets(
         st2api, st2_settings, tmp_path, monkeypatch, capsys):
     wrong = tmp_path / "wrong.conf"
@@ -268,7 +265,6 @@ def test_wrong_credentials_and_an_unreachable_api_are_one_line_without_secrets(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 def test_after_st2_login_upgrade_check_uses_the_cli_s_cached_token(
         st2api, st2_settings, tmp_path, renamed, monkeypatch, capsys):
     import subprocess
@@ -291,7 +287,6 @@ def test_after_st2_login_upgrade_check_uses_the_cli_s_cached_token(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 def test_the_web_ui_rehearsal_reports_each_rule_against_the_new_version(tmp_path, renamed):
     """``workspaces-local api --upgrade-check NEW``: a line at start for each served rule, then
     one for each rule created through the rule API (as the web UI saves one)."""

@@ -29,7 +29,6 @@ import pytest
 import requests
 import sqlalchemy as sa
 import yaml
-from conftest import NEEDS_NATIVE_THREADS
 
 from workspaces_devkit import archive_fixtures
 from workspaces_devkit.demo import COPY_IGNORE
@@ -65,8 +64,7 @@ def _missing():
     return None
 
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(**NEEDS_NATIVE_THREADS),
-              pytest.mark.skipif(_missing() is not None, reason=_missing() or "")]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(_missing() is not None, reason=_missing() or "")]
 
 
 class RunnerProcess(object):

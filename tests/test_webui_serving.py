@@ -13,7 +13,6 @@ import os
 import re
 
 import pytest
-from conftest import NEEDS_NATIVE_THREADS
 
 from workspaces_devkit.runner.cli import build_parser
 from workspaces_devkit.st2api.htpasswd import add_user
@@ -65,8 +64,6 @@ def build_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, build_dir):
     """The local API with the fake build, on a free loopback port (one listener)."""
-    if NEEDS_NATIVE_THREADS["condition"]:
-        pytest.skip(NEEDS_NATIVE_THREADS["reason"])
     workdir = tmp_path_factory.mktemp("webui-api")
     htpasswd = str(workdir / "htpasswd")
     add_user(htpasswd, USER, PASSWORD, rounds=4)
@@ -254,8 +251,6 @@ def test_run_refuses_webui_without_the_api(tmp_path, capsys):
 def test_api_webui_prints_where_the_ui_is_and_serves_it(tmp_path, build_dir):
     import io
     from workspaces_devkit.st2api.cli import start_api_from_args
-    if NEEDS_NATIVE_THREADS["condition"]:
-        pytest.skip(NEEDS_NATIVE_THREADS["reason"])
     htpasswd = str(tmp_path / "htpasswd")
     add_user(htpasswd, USER, PASSWORD, rounds=4)
     args = build_parser().parse_args(["api", "--htpasswd", htpasswd, "--port", "0",

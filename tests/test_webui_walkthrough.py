@@ -6,14 +6,10 @@ import re
 import shlex
 from contextlib import redirect_stdout
 
-import pytest
-
-from conftest import NEEDS_NATIVE_THREADS
 from workspaces_devkit.demo import prepare_demo
 from workspaces_devkit.emulator import WorkspacesEmulator
 from workspaces_devkit.runner.cli import main as workspaces_local
 
-pytestmark = pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WALKTHROUGH = os.path.join(PACK_DIR, "docs", "WEBUI.md")

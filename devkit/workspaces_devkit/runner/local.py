@@ -334,7 +334,13 @@ class LocalRunner(object):
         folder = self.rules_dir or os.path.join(self.pack_dir, "rules")
         before = self.pack.rules
         known = sorted((rule.ref, repr(rule.meta)) for rule in before)
-        errors = overlay_rules(self.pack, folder)
+        try:
+            errors = overlay_rules(self.pack, folder)
+        except FileNotFoundError:
+            # A rule file removed between the listing and its reading: the removal's own event
+            # reloads again. Raised here, it would end watchdog's thread and every later reload.
+            self.pack.rules = before
+            return
         if errors:
             self.pack.rules = before
             self._event("reload", "%s changed but the rules are invalid; keeping the old ones: "

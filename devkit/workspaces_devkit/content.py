@@ -739,7 +739,9 @@ def validate_pack(pack_dir, warnings=None):
     """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid).
 
     What StackStorm accepts but will not do as the author may expect (a payload field nested in
-    an object parameter, sent as text) is appended to ``warnings`` when a list is given.
+    an object parameter, sent as text; a rule's action or action parameter that does not exist,
+    so every enforcement fails; a criterion on a field the payload does not have) is appended to
+    ``warnings`` when a list is given.
     """
     out = _Collector(os.path.abspath(pack_dir), warnings)
     try:

@@ -23,7 +23,8 @@ from workspaces_pack.archive.database import ArchiveError, engine_for, iso_utc
 from workspaces_pack.archive.reconcile import SOURCE_NEW
 from workspaces_pack.archive.schema import schema_map
 from workspaces_pack.archive.table_checks import ALMA_AREA
-from workspaces_pack.sensing.archive_watch import ArchiveWatch, SensorContext, poll_rows
+from workspaces_pack.sensing.archive_watch import ArchiveWatch, RowSource, failing_body, poll_rows
+from workspaces_pack.sensing.poll_cycle import run_turn
 from workspaces_pack.sensing.reconcile_schedule import AlmaReconciler
 from workspaces_pack.sensing.table_gate import SchemaGate
 from workspaces_pack.sensing.watches import WatchingSensorMixin, poll_safely, trigger_ref
@@ -33,12 +34,12 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
     """Dispatch ``workspaces.alma_asdm`` once per new Pass/SemiPass execution block."""
 
     POLL_INTERVAL_KEY = "alma_asdm_poll_interval_seconds"
+    TRIGGER_TYPE = "workspaces.alma_asdm"
+    STATE_PREFIXES = ("state:", "reconcile:")
 
     def __init__(self, sensor_service, config=None, poll_interval=3600):
         super(AlmaAsdmSensor, self).__init__(sensor_service=sensor_service, config=config,
                                              poll_interval=poll_interval)
-        self._init_watching(self._build_watch)
-        self._context = SensorContext(sensor_service, self._logger, self._state, self._watches)
         self._reconciler = AlmaReconciler(sensor_service, self._logger, self.config,
                                           lambda: self.clock())
         self._schema_gate = SchemaGate()
@@ -59,7 +60,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
         self.add_trigger(trigger)
 
     def remove_trigger(self, trigger):
-        """Stop watching; the trigger's datastore state is kept (docs/DESIGN.md)."""
+        """Stop watching; its state and reconciliation memory are kept 7 days, then deleted."""
         self._watches.remove(trigger)
         self._schema_gate.forget(trigger_ref(trigger))
         self._reconciler.forget(trigger_ref(trigger))
@@ -69,17 +70,16 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
         super(AlmaAsdmSensor, self).cleanup()
         self._reconciler.flush()
 
-    def poll(self):
-        """Query the archive once per trigger, dispatch new EBs, reconcile; never raises."""
+    def _poll_watches(self):
+        """Query the archive once per trigger, dispatch new EBs, reconcile."""
         if not len(self._watches):
             return
-        poll_safely(self._logger, "saving sensor state", self._state.flush)
         poll_safely(self._logger, "saving reconciliation memory", self._reconciler.flush)
         try:
             archive = alma_archive(self.config)
         except ArchiveError as error:
-            for ref, _, _ in self._watches.items():
-                self._watches.problem(ref, str(error))
+            for ref, _, watch in self._watches.items():
+                run_turn(self._context, ref, watch, failing_body(error))
             return
         if self._schema_gate.pending:
             poll_safely(self._logger, "table check", self._check_tables)
@@ -90,9 +90,9 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
             def fetch(since, watch=watch):
                 return archive.new_execution_blocks(since, watch.options["qa0_statuses"],
                                                     watch.options["project_like"])
-            poll_safely(self._logger, "poll of trigger %s" % ref, poll_rows, self._context, ref,
-                        watch, fetch, "eb_uid", "end_time", _payload, "alma_asdm",
-                        functools.partial(self._reconciler.note_dispatched, ref))
+            source = RowSource(fetch, "eb_uid", "end_time", _payload, "alma_asdm",
+                               functools.partial(self._reconciler.note_dispatched, ref))
+            run_turn(self._context, ref, watch, lambda turn, source=source: poll_rows(turn, source))
             served = poll_safely(self._logger, "reconciliation of trigger %s" % ref,
                                  self._reconciler.poll, self._context, ref, watch, _payload,
                                  requests) and served

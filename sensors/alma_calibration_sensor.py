@@ -19,7 +19,8 @@ from workspaces_pack.archive.alma import alma_archive
 from workspaces_pack.archive.database import ArchiveError, engine_for, from_epoch, iso_utc
 from workspaces_pack.archive.schema import schema_map
 from workspaces_pack.archive.table_checks import ALMA_AREA
-from workspaces_pack.sensing.archive_watch import ArchiveWatch, SensorContext, poll_rows
+from workspaces_pack.sensing.archive_watch import ArchiveWatch, RowSource, failing_body, poll_rows
+from workspaces_pack.sensing.poll_cycle import run_turn
 from workspaces_pack.sensing.table_gate import SchemaGate
 from workspaces_pack.sensing.watches import WatchingSensorMixin, poll_safely
 
@@ -30,12 +31,11 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
     """Dispatch ``workspaces.alma_calibration`` once per newly delivered MOUS."""
 
     POLL_INTERVAL_KEY = "alma_calibration_poll_interval_seconds"
+    TRIGGER_TYPE = TRIGGER_REF
 
     def __init__(self, sensor_service, config=None, poll_interval=86400):
         super(AlmaCalibrationSensor, self).__init__(sensor_service=sensor_service, config=config,
                                                     poll_interval=poll_interval)
-        self._init_watching(self._build_watch)
-        self._context = SensorContext(sensor_service, self._logger, self._state, self._watches)
         self._schema_gate = SchemaGate()
         if self._watches.add({"ref": TRIGGER_REF, "parameters": {}}) is not None:
             self._schema_gate.note_added(TRIGGER_REF)
@@ -55,13 +55,14 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
     def remove_trigger(self, trigger):
         """The sensor keeps polling: its single trigger is the trigger type itself."""
 
-    def poll(self):
-        """Query the deliveries once and dispatch new ones; never raises."""
-        poll_safely(self._logger, "saving sensor state", self._state.flush)
+    def _poll_watches(self):
+        """Query the deliveries once and dispatch new ones."""
+        watch = self._watches.get(TRIGGER_REF)
         try:
             archive = alma_archive(self.config)
         except ArchiveError as error:
-            self._watches.problem(TRIGGER_REF, str(error))
+            if watch is not None:
+                run_turn(self._context, TRIGGER_REF, watch, failing_body(error))
             return
         if self._schema_gate.pending:
             poll_safely(self._logger, "table check", self._check_tables)
@@ -72,9 +73,8 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
 
         def fetch(since):
             return archive.delivered_mouses(since, from_epoch(self.clock()), qa2_values)
-        poll_safely(self._logger, "poll of %s" % TRIGGER_REF, poll_rows, self._context,
-                    TRIGGER_REF, watch, fetch, "delivery_id", "delivered_at",
-                    self._payload, "alma_calibration")
+        source = RowSource(fetch, "delivery_id", "delivered_at", self._payload, "alma_calibration")
+        run_turn(self._context, TRIGGER_REF, watch, lambda turn: poll_rows(turn, source))
 
     def _check_tables(self):
         engine = engine_for(self._pack_config.get("alma_archive_db_url"),

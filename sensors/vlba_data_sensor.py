@@ -16,9 +16,10 @@ import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.state import DEFAULT_MAX_BYTES
+from workspaces_pack.sensing.poll_cycle import TurnFailed, run_turn
 from workspaces_pack.sensing.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
-from workspaces_pack.sensing.watches import (WatchingSensorMixin, ensure_state_loaded, poll_safely,
-                                             save_state_if_changed, trace_tag)
+from workspaces_pack.sensing.watches import WatchingSensorMixin
 
 TRIGGER_REF = "workspaces.vlba_data"
 FILE_NAME = re.compile(r"^VLBA_(?P<obs_code>[A-Za-z0-9]+)_(?P<job>.+)_BIN\d+_SRC\d+_"
@@ -31,11 +32,12 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
     """Dispatch ``workspaces.vlba_data`` once per project whose new files are complete."""
 
     POLL_INTERVAL_KEY = "vlba_poll_interval_seconds"
+    TRIGGER_TYPE = TRIGGER_REF
+    WATCH_KIND = "VLBA data tree"
 
     def __init__(self, sensor_service, config=None, poll_interval=60):
         super(VlbaDataSensor, self).__init__(sensor_service=sensor_service, config=config,
                                              poll_interval=poll_interval)
-        self._init_watching(self._build_watch, kind="VLBA data tree")
         self._watches.add({"ref": TRIGGER_REF, "parameters": {}})
 
     def _build_watch(self, trigger):
@@ -51,7 +53,8 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
             key = CONFIG_KEYS.get(error.parameter, error.parameter)
             raise ParameterError(key, "invalid pack config value: %s" % error)
         return DirectoryWatch(spec, max_entries=int(config.get("state_max_entries")),
-                              clock=lambda: self.clock())
+                              max_bytes=DEFAULT_MAX_BYTES, clock=lambda: self.clock(),
+                              added_at=self.clock())
 
     def add_trigger(self, trigger):
         """The trigger type has no parameters: StackStorm's shadow trigger needs nothing."""
@@ -62,23 +65,19 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
     def remove_trigger(self, trigger):
         """The sensor keeps scanning: its single trigger is the trigger type itself."""
 
-    def poll(self):
-        """Scan the tree once and dispatch projects whose data is ready; never raises."""
+    def _poll_watches(self):
+        """Scan the tree once and dispatch projects whose data is ready."""
         watch = self._watches.get(TRIGGER_REF)
         if watch is None:
-            return  # the config is invalid; logged when the sensor started
-        poll_safely(self._logger, "saving sensor state", self._state.flush)
-        poll_safely(self._logger, "VLBA scan", self._poll, watch)
+            return  # the config is invalid; logged when the sensor started (health: not_watched)
+        run_turn(self._context, TRIGGER_REF, watch, self._scan)
 
-    def _poll(self, watch):
-        if not ensure_state_loaded(self._state, self._watches, TRIGGER_REF, watch):
-            return
+    def _scan(self, turn):
+        watch = turn.watch
         try:
             found = watch.poll()
         except ScanError as error:
-            self._watches.problem(TRIGGER_REF, "%s; will look again next poll" % error)
-            return
-        self._watches.clear_problem(TRIGGER_REF)
+            raise TurnFailed(error.kind, "%s; will look again next poll" % error)
         unparsed = [item for item in found if obs_code_of(item.name) is None]
         for item in unparsed:
             self._logger.warning("VLBA file %s skipped: its name is not VLBA_<OBSCODE>_<job>_BIN<n>"
@@ -90,17 +89,11 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
             payload = {"project_code": project, "directory": directory, "directories": folders,
                        "files": [os.path.relpath(item.path, directory) for item in files],
                        "file_count": len(files), "total_bytes": sum(item.size for item in files)}
-            try:
-                self.sensor_service.dispatch(trigger=TRIGGER_REF, payload=payload,
-                                             trace_tag=trace_tag("vlba_data", files[0].path))
-            except Exception as error:
-                self._logger.warning("dispatch for VLBA project %s failed (%s); retried next "
-                                     "poll", project, error)
+            if not turn.dispatch(payload, "vlba_data", files[0].path):
                 break
             self._logger.info("VLBA project %s ready: %d file(s), %d bytes", project,
                               len(files), payload["total_bytes"])
             watch.mark_reported(files)
-        save_state_if_changed(self._state, self._logger, TRIGGER_REF, watch)
 
     @staticmethod
     def _projects(found):

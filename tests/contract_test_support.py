@@ -17,6 +17,16 @@ def pack_copy(tmp_path, name="pack"):
     return pack
 
 
+def unreleased_differences(pack, version="0.2.0"):
+    """``{(key, change, breaking)}`` between snapshot ``version`` and the pack copy as it is (the
+    working tree's own additions since that release), so that a test checks only its edits."""
+    from workspaces_devkit.contract.compare import compare_contracts
+    from workspaces_devkit.contract.snapshot import build_contract, load_snapshot
+
+    return {(d.key, d.change, d.breaking)
+            for d in compare_contracts(load_snapshot(pack, version), build_contract(pack))}
+
+
 def edit_yaml(pack, relpath, change):
     """Load ``pack/relpath``, call ``change(document)`` and write the document back."""
     path = os.path.join(pack, relpath)

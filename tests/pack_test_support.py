@@ -5,6 +5,7 @@ payload_schema (StackStorm's own test mocks do not; StackStorm itself drops inva
 checks that dispatches use a registered trigger ref, not the bare trigger type.
 """
 
+import copy
 import logging
 import os
 import uuid
@@ -14,6 +15,7 @@ from st2tests.base import BaseSensorTestCase
 from workspaces_devkit.st2meta import payload_errors, trigger_types_for_sensor_class
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROBLEM_TRIGGER = "workspaces.sensor_problem"
 
 
 def make_trigger(trigger_type, parameters=None, pack="workspaces"):
@@ -57,7 +59,7 @@ class SchemaCheckedSensorTestCase(BaseSensorTestCase):
         checked = getattr(self, "_checked_dispatches", 0)
         self._checked_dispatches = len(dispatched)
         for item in dispatched[checked:]:
-            type_ref = self._known_refs.get(item["trigger"])
+            type_ref = self._known_refs.get(item["trigger"]) or self._shadow_ref(item["trigger"])
             if type_ref is None:
                 problems.append("dispatch to %r, which is not a registered trigger ref"
                                 % (item["trigger"],))
@@ -67,16 +69,33 @@ class SchemaCheckedSensorTestCase(BaseSensorTestCase):
         if problems:
             raise AssertionError("; ".join(problems))
 
+    def _shadow_ref(self, ref):
+        """A trigger type without parameters is dispatched by its own ref: StackStorm registers a
+        shadow trigger of the same ref for it (st2common/services/triggers.py
+        ``create_shadow_trigger``)."""
+        spec = self._trigger_types.get(ref)
+        if spec is not None and not spec.get("parameters_schema"):
+            return ref
+        return None
+
     def get_dispatched_triggers(self):
         """Return dispatches after checking each one against its trigger type."""
         self.assert_dispatches_valid()
         return BaseSensorTestCase.get_dispatched_triggers(self)
 
     def payloads(self, trigger=None):
-        """Return the dispatched payloads, optionally only those of one trigger dict or ref."""
+        """Return the dispatched payloads, optionally only those of one trigger dict or ref.
+
+        Without a trigger: every payload but the ``workspaces.sensor_problem`` ones (``problems``).
+        """
         ref = trigger["ref"] if isinstance(trigger, dict) else trigger
         return [item["payload"] for item in self.get_dispatched_triggers()
-                if ref is None or item["trigger"] == ref]
+                if item["trigger"] == ref or
+                (ref is None and item["trigger"] != PROBLEM_TRIGGER)]
+
+    def problems(self):
+        """Return the ``workspaces.sensor_problem`` payloads dispatched so far, in order."""
+        return self.payloads(PROBLEM_TRIGGER)
 
 
 class DatastoreOutage(object):
@@ -176,3 +195,25 @@ def closed_port_url():
     port = sock.getsockname()[1]
     sock.close()
     return "http://127.0.0.1:%d" % port
+
+
+def stackstorm_trigger_parameters_refusal(trigger_type, parameters):
+    """The text StackStorm's rule API answers (400) for refused trigger parameters.
+
+    st2api's rules controller (v3.9.0 st2api/controllers/v1/rules.py, post and put) aborts with
+    ``six.text_type(e)`` of the jsonschema error that ``validate_trigger_parameters``
+    (st2common/validators/api/reactor.py) raises from ``util_schema.validate``: this function.
+    """
+    from jsonschema import ValidationError
+    from st2common.util import schema as util_schema
+
+    from workspaces_devkit.content import load_pack
+
+    pack_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    schema = load_pack(pack_dir).trigger_types()[trigger_type]["parameters_schema"]
+    try:
+        util_schema.validate(copy.deepcopy(parameters), schema, util_schema.CustomValidator,
+                             use_default=True, allow_default_none=True)
+    except ValidationError as error:
+        return str(error)
+    raise AssertionError("the schema of %s accepts %r" % (trigger_type, parameters))

@@ -180,6 +180,27 @@ class PreflightCases(SchemaDatabases):
         self.assertEqual(report["failed"], [])
         self.assertEqual(code, 0)
 
+    def test_unknown_config_keys_fail_with_a_did_you_mean_in_the_action_and_locally(self):
+        self.build()
+        self.config["capabilty_service_url"] = "http://elsewhere.example.edu:3457"
+        self.config["colour"] = "blue"
+        ok, result = self.run_action()
+        self.assertFalse(ok)
+        expected = {"capabilty_service_url": ("unknown key", "not in config.schema.yaml, so "
+                                              "nothing reads it; did you mean "
+                                              "capability_service_url?"),
+                    "colour": ("unknown key", "not in config.schema.yaml, so nothing reads it")}
+        self.assertEqual(expected, self.failed_items(result))
+        config_path = os.path.join(self.folder, "config.yaml")
+        with open(config_path, "w") as handle:
+            json.dump(self.config, handle)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = cli.main(["preflight", "--config", config_path, "--json",
+                             "--state-dir", self.folder])
+        self.assertEqual(1, code)
+        self.assertEqual(expected, self.failed_items(json.loads(out.getvalue())))
+
     def build_fixed(self):
         """Replace the databases by correct ones."""
         self.alma_url, self.metadata_url = self._fresh_urls()

@@ -91,6 +91,7 @@ class ActionBadInputTest(BaseActionTestCase):
             "workflow_create_and_run": ({"workflow_name": "null"}, workspaces_config(self.url)),
             "alma_reconcile": ({}, workspaces_config(self.url)),
             "preflight": ({}, workspaces_config(self.url)),
+            "status": ({}, workspaces_config(self.url)),
         }
 
     def _instance(self, meta, config):

@@ -13,7 +13,7 @@ import yaml
 from workspaces_devkit.content import load_pack, validate_pack
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONTENT_FOLDERS = ("sensors", "actions", "rules", "policies")
+CONTENT_FOLDERS = ("sensors", "triggers", "actions", "rules", "policies")
 
 
 def _describe(errors):
@@ -73,6 +73,7 @@ REQUIRED_TOP_LEVEL = {
 }
 REQUIRED_BY_FOLDER = {
     "sensors": ["class_name", "entry_point", "description", "trigger_types"],
+    "triggers": ["name", "description", "payload_schema"],
     "actions": ["name", "runner_type", "description", "entry_point"],
     "rules": ["name", "pack", "description", "trigger", "action"],
     "policies": ["name", "pack", "resource_ref", "policy_type"],
@@ -258,6 +259,61 @@ def test_policy_with_bad_parameters_is_reported(pack_copy):
                                                        parameters={"max_retry_count": 9}))
     fields = {e.field for e in _errors_for(pack_copy, relpath)}
     assert {"parameters.retry_on", "parameters.max_retry_count"} <= fields
+
+
+PROBLEM_PAYLOAD = {"sensor": "FileMonitorSensor", "trigger_ref": "workspaces.abc",
+                   "trigger_parameters": {"directory": "/data/in"}, "kind": "directory_missing",
+                   "message": "cannot read directory /data/in", "since": "2026-12-04T15:04:05Z",
+                   "consecutive_failures": 1, "state": "problem"}
+
+
+def test_the_triggers_folder_registers_the_problem_trigger_for_every_sensor():
+    """StackStorm's TriggersRegistrar reads triggers/ (st2common/bootstrap/triggersregistrar.py);
+    the devkit's loader, the local runner and the stand-ins know it the same way."""
+    from workspaces_devkit.st2meta import payload_errors, trigger_types_for_sensor_class
+    from file_monitor_sensor import FileMonitorSensor
+
+    spec = load_pack(PACK_DIR).trigger_types()["workspaces.sensor_problem"]
+    assert not spec.get("parameters_schema"), "dispatched by its type ref: no parameters"
+    assert payload_errors("workspaces.sensor_problem", spec, PROBLEM_PAYLOAD) == []
+    bad = dict(PROBLEM_PAYLOAD, kind="on_fire")
+    assert payload_errors("workspaces.sensor_problem", spec, bad)
+    assert "workspaces.sensor_problem" in trigger_types_for_sensor_class(FileMonitorSensor)
+
+
+def test_a_trigger_file_of_another_pack_or_with_a_required_list_is_reported(pack_copy):
+    relpath = "triggers/sensor_problem.yaml"
+
+    def change(data):
+        data["pack"] = "core"
+        data["payload_schema"]["required"] = ["sensor"]
+    _edit(str(pack_copy / relpath), change)
+    fields = [e.field for e in _errors_for(pack_copy, relpath)]
+    assert "pack" in fields and "payload_schema.required" in fields, fields
+
+
+def test_the_example_problem_rule_is_disabled_and_mails_through_core_sendmail(tmp_path):
+    """core.sendmail (st2 contrib/core/actions/sendmail.yaml) needs to, subject and body."""
+    from workspaces_devkit.runner.local import LocalRunner
+    import io
+
+    pack = load_pack(PACK_DIR)
+    rule = next(r for r in pack.rules if r.name == "sensor_problem_notify")
+    assert rule.enabled is False
+    action = rule.meta["action"]
+    assert action["ref"] == "core.sendmail"
+    assert set(action["parameters"]) >= {"to", "subject", "body"}
+    assert action["parameters"]["to"] == "OPERATOR_EMAIL"
+    overlay = tmp_path / "rules"
+    overlay.mkdir()
+    enabled = dict(rule.meta, enabled=True)
+    (overlay / "notify.yaml").write_text(yaml.safe_dump(enabled))
+    runner = LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), sensors=[],
+                         out=io.StringIO(), rules_dir=str(overlay), run_actions=False)
+    matches = runner.engine.match("workspaces.sensor_problem", PROBLEM_PAYLOAD, {})
+    assert [(m.rule_ref, m.matched, m.error) for m in matches] == \
+        [("workspaces.sensor_problem_notify", True, None)]
+    assert "directory_missing" in matches[0].parameters["subject"]
 
 
 def test_readme_and_reference_tables_match_the_metadata():

@@ -11,7 +11,7 @@ import os
 import pytest
 from contract_test_support import (
     PACK_DIR, add_changes_section, edit_yaml, pack_copy, rename_payload_field, set_version,
-    trigger_type)
+    trigger_type, unreleased_differences)
 
 from workspaces_devkit.contract.compare import compare_contracts
 from workspaces_devkit.contract.release import (
@@ -23,6 +23,15 @@ from workspaces_devkit.runner.cli import main
 
 def _keys(differences, breaking):
     return {d.key: d.change for d in differences if d.breaking == breaking}
+
+
+def _edited(pack, edit):
+    """The differences from snapshot 0.2.0 that ``edit(pack)`` adds to the copy (the working
+    tree's own compatible additions since 0.2.0 left out)."""
+    before = unreleased_differences(pack)
+    edit(pack)
+    return [d for d in compare_contracts(load_snapshot(pack, "0.2.0"), build_contract(pack))
+            if (d.key, d.change, d.breaking) not in before]
 
 
 def test_the_working_tree_passes_the_release_rule_against_its_snapshot():
@@ -60,8 +69,7 @@ def _breaking_copy(pack):
 
 
 def test_breaking_changes_are_each_classified_breaking(pack):
-    _breaking_copy(pack)
-    differences = compare_contracts(load_snapshot(pack, "0.2.0"), build_contract(pack))
+    differences = _edited(pack, _breaking_copy)
     breaks = _keys(differences, True)
     assert breaks == {
         "trigger workspaces.alma_asdm payload.mous_uid": "removed (renamed to mous?)",
@@ -129,15 +137,17 @@ def test_a_breaking_change_needs_a_major_version_and_a_changes_note_for_each_bre
 
 
 def test_narrowed_constraints_and_enums_on_given_values_are_breaking(pack):
+    def edit(pack):
+        edit_yaml(pack, "sensors/file_monitor_sensor.yaml", file_trigger)
+        edit_yaml(pack, "config.schema.yaml",
+                  lambda schema: schema["auth_mode"].update(enum=["none", "bearer"]))
+
     def file_trigger(document):
         parameters = trigger_type(document, "file_detected")["parameters_schema"]["properties"]
         parameters["directory"]["pattern"] = "^/"
         parameters["settle_seconds"]["minimum"] = 1
         parameters["pattern"]["maxLength"] = 255
-    edit_yaml(pack, "sensors/file_monitor_sensor.yaml", file_trigger)
-    edit_yaml(pack, "config.schema.yaml",
-              lambda schema: schema["auth_mode"].update(enum=["none", "bearer"]))
-    differences = compare_contracts(load_snapshot(pack, "0.2.0"), build_contract(pack))
+    differences = _edited(pack, edit)
     assert _keys(differences, True) == {
         "trigger workspaces.file_detected parameters.directory": "narrowed: pattern '^/' added",
         "trigger workspaces.file_detected parameters.settle_seconds":
@@ -148,6 +158,21 @@ def test_narrowed_constraints_and_enums_on_given_values_are_breaking(pack):
     assert _keys(differences, False) == {}
 
 
+def test_a_removed_default_on_a_given_value_is_breaking(pack):
+    """Who relied on the default (a config key left out, an action parameter not given) must now
+    give the value: the 0.3.0 Workspaces URLs lost their localhost defaults this way."""
+    def edit(pack):
+        edit_yaml(pack, "config.schema.yaml",
+                  lambda schema: schema["read_timeout_seconds"].pop("default"))
+        edit_yaml(pack, "actions/capability_create_and_run.yaml",
+                  lambda action: action["parameters"]["timeout"].pop("default"))
+    differences = _edited(pack, edit)
+    breaks = _keys(differences, True)
+    assert set(breaks) == {"config read_timeout_seconds",
+                           "action workspaces.capability_create_and_run parameters.timeout"}
+    assert all("removed: give a value" in change for change in breaks.values()), breaks
+
+
 def test_new_optional_items_and_relaxed_constraints_are_compatible(pack):
     def file_trigger(document):
         spec = trigger_type(document, "file_detected")
@@ -156,19 +181,21 @@ def test_new_optional_items_and_relaxed_constraints_are_compatible(pack):
         spec["parameters_schema"]["properties"]["ready_marker"]["default"] = ".ready"
         spec["payload_schema"]["properties"]["inode"] = {"type": "integer", "required": True}
         spec["description"] = "Reworded: descriptions are not contract."
-    edit_yaml(pack, "sensors/file_monitor_sensor.yaml", file_trigger)
-    edit_yaml(pack, "actions/preflight.yaml", lambda action: action["parameters"].update(
-        verbose={"type": "boolean", "default": False}))
-    edit_yaml(pack, "config.schema.yaml", lambda schema: schema.update(
-        health_interval_seconds={"type": "integer", "default": 60, "required": True}))
-    with open(os.path.join(pack, "actions", "status.yaml"), "w") as handle:
-        handle.write("name: status\nrunner_type: python-script\nentry_point: status.py\n"
-                     "parameters: {}\n")
-    os.mkdir(os.path.join(pack, "triggers"))
-    with open(os.path.join(pack, "triggers", "sensor_problem.yaml"), "w") as handle:
-        handle.write("name: sensor_problem\npayload_schema:\n  type: object\n  properties:\n"
-                     "    sensor: {type: string, required: true}\n")
-    differences = compare_contracts(load_snapshot(pack, "0.2.0"), build_contract(pack))
+
+    def edit(pack):
+        edit_yaml(pack, "sensors/file_monitor_sensor.yaml", file_trigger)
+        edit_yaml(pack, "actions/preflight.yaml", lambda action: action["parameters"].update(
+            verbose={"type": "boolean", "default": False}))
+        edit_yaml(pack, "config.schema.yaml", lambda schema: schema.update(
+            health_interval_seconds={"type": "integer", "default": 60, "required": True}))
+        with open(os.path.join(pack, "actions", "contract_probe.yaml"), "w") as handle:
+            handle.write("name: contract_probe\nrunner_type: python-script\n"
+                         "entry_point: contract_probe.py\nparameters: {}\n")
+        os.makedirs(os.path.join(pack, "triggers"), exist_ok=True)
+        with open(os.path.join(pack, "triggers", "contract_probe.yaml"), "w") as handle:
+            handle.write("name: contract_probe\npayload_schema:\n  type: object\n"
+                         "  properties:\n    sensor: {type: string, required: true}\n")
+    differences = _edited(pack, edit)
     assert _keys(differences, True) == {}
     assert _keys(differences, False) == {
         "trigger workspaces.file_detected parameters.max_files": "new, optional",
@@ -177,8 +204,8 @@ def test_new_optional_items_and_relaxed_constraints_are_compatible(pack):
         "trigger workspaces.file_detected payload.inode": "new field",
         "action workspaces.preflight parameters.verbose": "new, optional",
         "config health_interval_seconds": "new, optional",
-        "action workspaces.status": "new action",
-        "trigger workspaces.sensor_problem": "new trigger",
+        "action workspaces.contract_probe": "new action",
+        "trigger workspaces.contract_probe": "new trigger",
     }
     set_version(pack, "0.2.1")  # compatible changes need no major version nor CHANGES note
     assert check_release(pack).ok
@@ -190,8 +217,8 @@ def test_payload_fields_break_the_other_way_round(pack):
         payload["project_code"]["required"] = False      # may now be missing: breaking
         payload["eb_uid"]["type"] = ["string", "null"]   # wider output type: breaking
         payload["qa0_status"]["enum"] = ["Pass"]         # fewer values: compatible
-    edit_yaml(pack, "sensors/alma_asdm_sensor.yaml", asdm)
-    differences = compare_contracts(load_snapshot(pack, "0.2.0"), build_contract(pack))
+    differences = _edited(pack, lambda pack: edit_yaml(pack, "sensors/alma_asdm_sensor.yaml",
+                                                       asdm))
     before = load_snapshot(pack, "0.2.0")["trigger_types"]["workspaces.alma_asdm"]
     assert before["payload_schema"]["properties"]["project_code"]["required"] is True
     assert _keys(differences, True) == {

@@ -95,14 +95,14 @@ class FileMonitorFaultTest(SchemaCheckedSensorTestCase):
 
     def test_restart_after_names_were_removed_and_added_in_a_tree(self):
         """Guarantee G1, Guarantee G2: the listings kept in memory are rebuilt, nothing replays."""
-        first = self.get_sensor_instance()
-        trigger = self.add_trigger(first, TRIGGER_TYPE, {"directory": self.root,
-                                                         "recursive": True, "settle_seconds": 0})
         folders = [os.path.join(self.root, "dec11", "p%d" % index) for index in range(3)]
         for folder in folders:
             os.makedirs(folder)
             for index in range(40):
                 open(os.path.join(folder, "old%02d.dat" % index), "w").close()
+        first = self.get_sensor_instance()  # the files above are there before the trigger
+        trigger = self.add_trigger(first, TRIGGER_TYPE, {"directory": self.root,
+                                                         "recursive": True, "settle_seconds": 0})
         first.poll()
         os.remove(os.path.join(folders[0], "old05.dat"))
         open(os.path.join(folders[0], "while-up.dat"), "w").close()

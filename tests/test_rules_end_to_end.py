@@ -26,7 +26,8 @@ EB = "uid://A002/Xc7111c/X3979"
 MOUS = "uid://A001/X1284/X265f"
 SHIPPED_RULES = {"workspaces.alma_asdm_reingest", "workspaces.alma_calibration_ingest",
                  "workspaces.alma_mark_not_calibrateable",
-                 "workspaces.file_detected_create_and_run", "workspaces.vlba_data_ingest"}
+                 "workspaces.file_detected_create_and_run", "workspaces.vlba_data_ingest",
+                 "workspaces.sensor_problem_notify"}
 
 
 def _declared(payload, trigger_name):
@@ -189,3 +190,27 @@ def test_mark_not_calibrateable_marks_every_eb_of_the_mous(run_rule, tmp_path):
             "GROUP BY calibration_status")).fetchall())
     engine.dispose()
     assert statuses == {"Do Not Calibrate": 2, "Ready": 1}
+
+
+def test_sensor_problem_notify_renders_the_mail_of_core_sendmail():
+    """core.sendmail is StackStorm's own action (contrib/core/actions/sendmail.yaml: to, subject
+    and body required), not run here; the rule's parameters render from a real payload."""
+    pack = load_pack(PACK_DIR)
+    pack.rules = [rule._replace(enabled=True) for rule in pack.rules]
+    payload = {"sensor": "AlmaAsdmSensor", "trigger_ref": "workspaces.1f2e",
+               "trigger_parameters": {"qa0_statuses": ["Pass"]}, "kind": "database_unreachable",
+               "message": "ALMA database error (OperationalError: connection refused)",
+               "since": "2026-12-04T15:04:05Z", "consecutive_failures": 3, "state": "problem"}
+    spec = pack.trigger_types()["workspaces.sensor_problem"]
+    assert payload_errors("workspaces.sensor_problem", spec, payload) == []
+    matches = {m.rule_ref: m for m in RuleEngine(pack, config=load_config(pack)).match(
+        "workspaces.sensor_problem", payload, None)}
+    match = matches["workspaces.sensor_problem_notify"]
+    assert match.matched and match.error is None, match
+    assert match.action_ref == "core.sendmail"
+    parameters = match.parameters
+    assert parameters["to"] == "OPERATOR_EMAIL"
+    assert parameters["subject"] == \
+        "[workspaces] problem: database_unreachable in AlmaAsdmSensor"
+    assert "connection refused" in parameters["body"]
+    assert "after 3 failed poll(s)" in parameters["body"]

@@ -51,7 +51,8 @@ def test_editing_a_sensor_file_reloads_it(tmp_path):
         sensor_file = os.path.join(pack, "sensors", "file_monitor_sensor.py")
         with open(sensor_file, "a") as handle:
             handle.write("\nRELOAD_PROBE = 'edited while running'\n")
-        _wait(lambda: type(host.instance).poll.__globals__.get("RELOAD_PROBE"), timeout=10)
+        _wait(lambda: type(host.instance)._poll_watches.__globals__.get("RELOAD_PROBE"),
+              timeout=10)
         (incoming / "after-reload.tar").write_bytes(b"x")
         _wait(lambda: runner.dispatches, timeout=10)
         shared = os.path.join(pack, "actions", "lib", "workspaces_pack", "sensing", "scanner.py")

@@ -183,6 +183,63 @@ class WorkspacesActionSecretsTest(_ScanMixin, BaseActionTestCase):
         self.assert_no_secret()
 
 
+class StatusSecretsTest(_ScanMixin, BaseActionTestCase):
+    """workspaces.status: its table, result and logs, even over records that carry secrets (a
+    writer's mistake, an error text quoting a URL) and a rules API that fails quoting its URL."""
+
+    action_cls = None
+
+    def setUp(self):
+        self.start_recording()
+
+    def test_status_output_never_shows_a_secret(self):
+        import contextlib
+        import io
+        from unittest import mock
+
+        from status import StatusAction
+        from status_test_support import (FILE_REF, FILE_TYPE, healthy_pack, problem,
+                                         trigger_record, write_records)
+
+        alma_url = db_url("alma", _closed_port(), "alma")
+        service_url = "http://%s:%s@127.0.0.1:9/" % (USERNAME, quote(PASSWORD, safe=""))
+        config = workspaces_config(service_url,
+                                   auth_mode="basic", auth_username=USERNAME,
+                                   auth_password=PASSWORD, auth_token=TOKEN,
+                                   alma_archive_db_url=alma_url)
+        self.action_cls = StatusAction
+        BaseActionTestCase.setUp(self)
+        stored = healthy_pack()
+        stored[3]["last_error"] = "connection to %s failed: password %s" % (
+            alma_url, DB_PASSWORD)
+        stored[3]["problem"] = problem("database_unreachable", "cannot reach %s (token %s)"
+                                       % (alma_url, TOKEN))
+        stored[2]["problem"] = problem("state_unsaved", "refused by user %s, password %s" % (
+            USERNAME, PASSWORD))
+        stored.append(trigger_record("FileMonitorSensor", FILE_REF + "x", FILE_TYPE,
+                                     {"directory": "/data/" + DB_PASSWORD,
+                                      "db_password": DB_PASSWORD, "token": TOKEN}))
+        stored[0]["triggers"].append(FILE_REF + "x")
+        action = self.get_action_instance(config=config)
+        attach_recorder(action.logger, self.recorder)
+        write_records(action.action_service.set_value, stored)
+
+        def failing_client(api_url=None, token=None):
+            raise RuntimeError("401 for %s with token %s" % (alma_url, TOKEN))
+        action.make_client = failing_client
+        for parameters in ({}, {"problems_only": True}, {"sensor": "AlmaAsdmSensor"}):
+            out = io.StringIO()
+            with mock.patch.dict("os.environ", {"ST2_API_URL": "http://127.0.0.1:9101",
+                                                "ST2_AUTH_TOKEN": TOKEN}), \
+                    contextlib.redirect_stdout(out):
+                ok, result = action.run(**parameters)
+            self.assertFalse(ok)
+            self.assertIn("database_unreachable", out.getvalue())
+            action.logger.info("%s", out.getvalue())
+            self.results.append(result)
+        self.assert_no_secret()
+
+
 class MarkActionSecretsTest(_ScanMixin, BaseActionTestCase):
     """The database action with its URL pointing at a server that is down."""
 
@@ -246,4 +303,51 @@ class SensorSecretsTest(_ScanMixin, BaseSensorTestCase):
             ran.append(meta["class_name"])
         if not ran:
             raise unittest.SkipTest("the ALMA sensors are not there yet")
+        self.assert_no_secret()
+
+
+class HealthSecretsTest(_ScanMixin, BaseSensorTestCase):
+    """Health records and sensor_problem payloads of every sensor, with the databases down."""
+
+    sensor_cls = None
+
+    def setUp(self):
+        self.start_recording()
+
+    def test_no_secret_in_health_records_or_problem_payloads(self):
+        from pack_test_support import make_trigger
+
+        config = {"alma_archive_db_url": db_url(USERNAME, _closed_port(), "alma"),
+                  "archive_metadata_db_url": db_url(USERNAME, _closed_port(), "meta"),
+                  "database_timeout_seconds": 1, "problem_after_failures": 1,
+                  "auth_token": TOKEN, "auth_username": USERNAME, "auth_password": PASSWORD,
+                  "vlba_data_directory": "/nonexistent/vlba"}
+        records = []
+        problems = []
+        for _path, meta in sensor_specs():
+            self.sensor_cls = sensor_class(meta)
+            BaseSensorTestCase.setUp(self)
+            use_real_logger(self.sensor_service)
+            sensor = self.get_sensor_instance(config=config, poll_interval=5)
+            for trigger_type in meta.get("trigger_types") or []:
+                parameters = {"directory": "/nonexistent/in"} \
+                    if trigger_type["name"] == "file_detected" else {}
+                sensor.add_trigger(make_trigger("workspaces." + trigger_type["name"],
+                                                parameters))
+            sensor.setup()
+            for _ in range(2):
+                sensor.poll()
+            records.extend(item.value for item in self.sensor_service.list_values(local=False)
+                           if ":health" in item.name)
+            problems.extend(item["payload"] for item in self.sensor_service.dispatched_triggers
+                            if item["trigger"] == "workspaces.sensor_problem")
+        self.assertGreaterEqual(len(records), 8, "a sensor wrote no health record")
+        self.assertTrue(any("database_unreachable" in text or "poll_failing" in text
+                            for text in records), records)
+        self.assertTrue(problems, "no sensor_problem was dispatched")
+        self.results.extend(json.loads(text) for text in records)
+        self.results.extend(problems)
+        leaked = leaks(records + [json.dumps(p) for p in problems])
+        self.assertEqual(leaked, [])
+        self.assertNotIn(USERNAME, " ".join(records))
         self.assert_no_secret()

@@ -94,9 +94,9 @@ class FileMonitorSensorTest(SchemaCheckedSensorTestCase):
         self.assertEqual(len(self.payloads()), 1)
 
     def test_restart_reports_exactly_the_files_created_while_down(self):
+        touch(os.path.join(self.incoming, "before.tar"))
         first = self.sensor()
         trigger = self.watch(first)
-        touch(os.path.join(self.incoming, "before.tar"))
         first.poll()
         touch(os.path.join(self.incoming, "a.tar"))
         first.poll()
@@ -206,9 +206,16 @@ class FileMonitorSensorTest(SchemaCheckedSensorTestCase):
         self.assertEqual(self.names(), ["during.tar"], "dispatched twice after the outage")
 
     def test_no_trigger_means_no_work(self):
+        """No trigger: no scan and no state; only the sensor's own health record, once."""
         counter = CountingDatastore(self.sensor_service)
         sensor = self.sensor()
         sensor.setup()
+        sensor.poll()
+        written = [item.name.split(".", 1)[1]
+                   for item in self.sensor_service.list_values(local=False)]
+        self.assertEqual(written, ["FileMonitorSensor:health"])
+        self.assertEqual(counter.counts["get_value"], 0)
+        counter.reset()
         for _ in range(3):
             sensor.poll()
         self.assertEqual(counter.total(), 0)

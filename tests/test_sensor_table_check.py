@@ -25,7 +25,9 @@ class CalibrationTableCheckCases(SchemaDatabases):
         self.assertIn("asa_delivery_asdm_ous.deliverable_name", line)
         self.assertIn("alma_delivery_asdm_table.deliverable_name", line)
         self.assertIn("disabled", line)
-        self.assertEqual(self.get_dispatched_triggers(), [])
+        self.assertEqual(self.payloads(), [])
+        self.assertEqual([(p["kind"], p["state"]) for p in self.problems()],
+                         [("table_mismatch", "problem")])
 
     def test_matching_tables_keep_the_sensor_running(self):
         self.build()

@@ -19,7 +19,7 @@ import time
 
 import pytest
 from conftest import NEEDS_NATIVE_THREADS
-from pack_test_support import workspaces_config
+from pack_test_support import stackstorm_trigger_parameters_refusal, workspaces_config
 
 from workspaces_devkit.emulator import WorkspacesEmulator
 from workspaces_devkit.st2api.htpasswd import add_user
@@ -328,6 +328,23 @@ def test_rule_create_disable_and_delete_write_the_rules_directory(cli, service, 
     cli.ok("rule", "delete", "workspaces.cli_rule")
     assert not os.path.exists(written)
     assert "workspaces.cli_rule" not in [r.ref for r in service.runtime.pack.rules]
+
+
+def test_rule_create_refuses_a_relative_directory_with_stackstorms_400(cli, service, tmp_path):
+    rule_file = tmp_path / "relative_rule.yaml"
+    rule_file.write_text(
+        "name: relative_rule\npack: workspaces\ndescription: A file rule.\nenabled: true\n"
+        "trigger:\n  type: workspaces.file_detected\n  parameters:\n    directory: incoming\n"
+        "action:\n  ref: workspaces.capability_create_and_run\n"
+        "  parameters:\n    capability_name: null_capability\n")
+    done = cli("rule", "create", str(rule_file))
+    text = done.stdout + done.stderr
+    assert done.returncode == 2, (done.returncode, text)  # st2's exit status for an API error
+    message = stackstorm_trigger_parameters_refusal("workspaces.file_detected",
+                                                    {"directory": "incoming"})
+    assert "ERROR: 400 Client Error: Bad Request\nMESSAGE: %s for url: " % message in text, text
+    assert "'incoming' does not match" in text
+    assert not os.path.exists(os.path.join(service.runtime.rules_dir, "relative_rule.yaml"))
 
 
 # --- executions ------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ import pytest
 import requests
 import yaml
 from conftest import NEEDS_NATIVE_THREADS
-from pack_test_support import workspaces_config
+from pack_test_support import (stackstorm_trigger_parameters_refusal,
+                               workspaces_config)
 
 from workspaces_devkit.emulator import WorkspacesEmulator
 from workspaces_devkit.runner.local import LocalRunner
@@ -863,7 +864,7 @@ def test_a_rule_with_new_trigger_parameters_gives_the_running_sensor_its_trigger
         wait_for(lambda: host.polls > polls)
         (incoming / "image.fits").write_bytes(b"SIMPLE")
         wait_for(lambda: "rule     workspaces.fits_files matched" in out.getvalue())
-        [dispatch] = [d for d in runner.dispatches if d["payload"]["name"] == "image.fits"]
+        [dispatch] = [d for d in runner.dispatches if d["payload"].get("name") == "image.fits"]
         assert dispatch["type"] == "workspaces.file_detected"
         assert client("DELETE", "/rules/workspaces.fits_files").status_code == 204
         wait_for(lambda: not any(t["parameters"].get("directory") == str(incoming)
@@ -872,3 +873,21 @@ def test_a_rule_with_new_trigger_parameters_gives_the_running_sensor_its_trigger
     finally:
         server.stop()
         runner.stop()
+
+
+def test_a_file_rule_with_a_relative_directory_is_refused_in_stackstorms_words(service, api):
+    body = calibration_rule("test_relative", "2099.A.00005.S")
+    body["trigger"] = {"type": "workspaces.file_detected",
+                       "parameters": {"directory": "incoming", "pattern": "*.tar"}}
+    body["criteria"] = {}
+    before = sorted(os.listdir(service.runner.rules_dir))
+    answer = api("POST", "/rules", json=body)
+    assert answer.status_code == 400, answer.text
+    fault = check(answer.json(), ERROR)["faultstring"]
+    assert fault == stackstorm_trigger_parameters_refusal(
+        "workspaces.file_detected", {"directory": "incoming", "pattern": "*.tar"})
+    assert fault.startswith("'incoming' does not match "), fault
+    assert "Failed validating 'pattern' in schema['properties']['directory']" in fault
+    assert sorted(os.listdir(service.runner.rules_dir)) == before
+    body["trigger"]["parameters"]["directory"] = "/data/../etc"
+    assert api("POST", "/rules", json=body).status_code == 400

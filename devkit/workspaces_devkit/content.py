@@ -141,6 +141,7 @@ class Pack(object):
         schema_path = os.path.join(self.pack_dir, "config.schema.yaml")
         self.config_schema = (load_yaml(schema_path) or {}) if os.path.exists(schema_path) else {}
         self.sensors = [self._sensor(p) for p in _yaml_files(self.pack_dir, "sensors")]
+        self.triggers = [self._trigger(p) for p in _yaml_files(self.pack_dir, "triggers")]
         self.actions = [self._action(p) for p in _yaml_files(self.pack_dir, "actions")]
         self.rules = [self._rule(p) for p in _yaml_files(self.pack_dir, "rules")]
         self.policies = [self._policy(p) for p in _yaml_files(self.pack_dir, "policies")]
@@ -156,6 +157,15 @@ class Pack(object):
                 types.append(spec)
         return SensorSpec(path, meta, meta.get("class_name"), entry, meta.get("poll_interval"),
                           meta.get("enabled", True), types)
+
+    def _trigger(self, path):
+        """A trigger type of the pack's ``triggers/`` folder (StackStorm's TriggersRegistrar,
+        st2common/bootstrap/triggersregistrar.py: ``pack`` defaults to the pack's ref)."""
+        meta = _mapping(load_yaml(path))
+        spec = dict(meta)
+        spec["ref"] = "%s.%s" % (meta.get("pack") or self.ref, meta.get("name"))
+        spec["metadata_file"] = path
+        return spec
 
     def _action(self, path):
         meta = _mapping(load_yaml(path))
@@ -180,8 +190,11 @@ class Pack(object):
                           meta.get("parameters") or {})
 
     def trigger_types(self):
-        """Return ``{trigger type ref: spec}`` over all sensors."""
-        return {spec["ref"]: spec for sensor in self.sensors for spec in sensor.trigger_types}
+        """Return ``{trigger type ref: spec}`` over all sensors and the ``triggers/`` folder."""
+        types = {spec["ref"]: spec for sensor in self.sensors for spec in sensor.trigger_types}
+        for spec in self.triggers:
+            types.setdefault(spec["ref"], spec)
+        return types
 
     def action(self, ref):
         """Return the ActionSpec for ``ref`` or None."""
@@ -438,19 +451,44 @@ def _check_sensors(pack, out):
             if spec.get("name") in names:
                 out.add(path, field + ".name", "trigger type %r is declared twice" % spec["name"])
             names.add(spec.get("name"))
-            for key in ("parameters_schema", "payload_schema"):
-                schema = spec.get(key)
-                if schema is None:
-                    continue
-                if not isinstance(schema, dict) or schema.get("type", "object") != "object":
-                    out.add(path, "%s.%s" % (field, key), "must be an object schema")
-                    continue
-                _schema_errors(schema.get("properties") or {}, path,
-                               "%s.%s.properties" % (field, key), out)
-                if "required" in schema and not isinstance(schema["required"], bool):
-                    out.add(path, "%s.%s.required" % (field, key),
-                            "an object-level required list is not StackStorm's dialect; put "
-                            "required: true on each property (StackStorm would drop every payload)")
+            _check_type_schemas(spec, path, field, out)
+
+
+def _check_trigger_files(pack, out):
+    """The ``triggers/`` folder, as StackStorm's TriggersRegistrar and TriggerTypeAPI take it."""
+    declared = set(spec.get("name") for sensor in pack.sensors for spec in sensor.trigger_types)
+    for spec in pack.triggers:
+        path = spec["metadata_file"]
+        meta = dict((key, value) for key, value in spec.items()
+                    if key not in ("ref", "metadata_file"))
+        _require(meta, ["name", "description", "payload_schema"], path, out)
+        _unknown_keys(meta, TRIGGER_TYPE_KEYS, path, out)
+        if meta.get("pack") and meta["pack"] != pack.ref:
+            out.add(path, "pack", "%r is not this pack (%s); StackStorm refuses the file"
+                    % (meta["pack"], pack.ref))
+        if meta.get("name") and not NAME_RE.match(str(meta["name"])):
+            out.add(path, "name", "%r is not a valid name" % meta["name"])
+        if meta.get("name") in declared:
+            out.add(path, "name", "trigger type %r is declared twice" % meta["name"])
+        declared.add(meta.get("name"))
+        _check_type_schemas(meta, path, "", out)
+
+
+def _check_type_schemas(spec, path, field, out):
+    """A trigger type's parameters_schema and payload_schema in StackStorm's dialect."""
+    for key in ("parameters_schema", "payload_schema"):
+        schema = spec.get(key)
+        if schema is None:
+            continue
+        where = "%s%s" % (field + "." if field else "", key)
+        if not isinstance(schema, dict) or schema.get("type", "object") != "object":
+            out.add(path, where, "must be an object schema")
+            continue
+        _schema_errors(schema.get("properties") or {}, path, where + ".properties", out)
+        if "required" in schema and not isinstance(schema["required"], bool):
+            out.add(path, where + ".required",
+                    "an object-level required list is not StackStorm's dialect; put "
+                    "required: true on each property (StackStorm would drop every payload)")
 
 
 def _check_actions(pack, out):
@@ -748,7 +786,8 @@ def validate_pack(pack_dir, warnings=None):
         pack = load_pack(pack_dir)
     except ValueError as error:
         return [ContentError(pack_dir, "(yaml)", str(error))]
-    for check in (_check_pack_meta, _check_config_schema, _check_sensors, _check_actions,
+    for check in (_check_pack_meta, _check_config_schema, _check_sensors, _check_trigger_files,
+                  _check_actions,
                   _check_rules, _check_policies, _check_module_names):
         check(pack, out)
     return out.errors

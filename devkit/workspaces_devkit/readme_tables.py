@@ -91,9 +91,12 @@ CONFIG_HEADER = ["| key | type | flags | default | description |", "|---|---|---
 
 
 def _trigger_specs(pack):
+    """``(sensor, spec)`` of every trigger type; sensor None for the ``triggers/`` folder's."""
     for sensor in pack.sensors:
         for spec in sensor.trigger_types:
             yield sensor, spec
+    for spec in pack.triggers:
+        yield None, spec
 
 
 def _rule_rows(pack):
@@ -109,8 +112,9 @@ def _readme_triggers(pack):
     out = ["| trigger | sensor | trigger parameters | description |", "|---|---|---|---|"]
     for sensor, spec in _trigger_specs(pack):
         params = ((spec.get("parameters_schema") or {}).get("properties") or {})
-        out.append("| `%s` | `%s` | %s | %s |" % (
-            spec["ref"], sensor.class_name, ", ".join("`%s`" % p for p in params) or "none",
+        out.append("| `%s` | %s | %s | %s |" % (
+            spec["ref"], "`%s`" % sensor.class_name if sensor else "every sensor",
+            ", ".join("`%s`" % p for p in params) or "none",
             _cell(spec.get("description"))))
     return out
 
@@ -129,10 +133,14 @@ def _readme_actions(pack):
 def _reference(pack):
     out = ["## Triggers", ""]
     for sensor, spec in _trigger_specs(pack):
-        out += ["### `%s`" % spec["ref"], "",
-                "%s Sensor `%s` (`sensors/%s`): %s" % (
-                    _cell(spec.get("description")), sensor.class_name,
-                    os.path.basename(sensor.entry_point), _cell(sensor.meta.get("description"))),
+        if sensor is None:
+            origin = "Dispatched by every sensor of the pack (`triggers/%s`)." % (
+                os.path.basename(spec["metadata_file"]))
+        else:
+            origin = "Sensor `%s` (`sensors/%s`): %s" % (
+                sensor.class_name, os.path.basename(sensor.entry_point),
+                _cell(sensor.meta.get("description")))
+        out += ["### `%s`" % spec["ref"], "", "%s %s" % (_cell(spec.get("description")), origin),
                 ""]
         params = (spec.get("parameters_schema") or {}).get("properties")
         if params:

@@ -63,10 +63,22 @@ def sensor_metadata_for_class(sensor_cls):
 
 
 def trigger_types_for_sensor_class(sensor_cls):
-    """Return ``{"<pack>.<trigger name>": trigger_type_spec}`` for a sensor class."""
+    """Return ``{"<pack>.<trigger name>": trigger_type_spec}`` a sensor class may dispatch: its
+    own trigger types and those of its pack's ``triggers/`` folder (registered by StackStorm's
+    TriggersRegistrar, st2common/bootstrap/triggersregistrar.py, for any sensor to dispatch)."""
     path, meta = sensor_metadata_for_class(sensor_cls)
     pack = pack_ref_for_path(path)
-    return {"%s.%s" % (pack, spec["name"]): spec for spec in meta.get("trigger_types") or []}
+    types = {}
+    pack_dir = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    triggers_dir = os.path.join(pack_dir, "triggers")
+    if os.path.isdir(triggers_dir):
+        for name in sorted(os.listdir(triggers_dir)):
+            if name.endswith((".yaml", ".yml")):
+                spec = load_yaml(os.path.join(triggers_dir, name)) or {}
+                if isinstance(spec, dict) and spec.get("name"):
+                    types["%s.%s" % (spec.get("pack") or pack, spec["name"])] = spec
+    types.update(("%s.%s" % (pack, spec["name"]), spec) for spec in meta.get("trigger_types") or [])
+    return types
 
 
 def payload_errors(trigger_type_ref, trigger_type_spec, payload):

@@ -183,6 +183,8 @@ class _Comparison(object):
                     _fmt(old["default"]), _fmt(new["default"])))
             elif "default" not in old and "default" in new:
                 self.add(False, where, "default %s added" % _fmt(new["default"]))
+            elif "default" in old and "default" not in new:
+                self.add(True, where, "default %s removed: give a value" % _fmt(old["default"]))
         else:
             if old.get("required") and not new.get("required"):
                 self.add(True, where, "no longer required: may now be missing")

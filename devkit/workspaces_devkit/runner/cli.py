@@ -8,6 +8,7 @@ Subcommands::
     action    run one action with k=v parameters, the local twin of `st2 run`
     validate  check every content file as StackStorm's registration would
     preflight check the config against the databases, Workspaces and folders (exit 1 on a problem)
+    status    what every sensor and trigger is doing, from the local datastore (exit 1 on a problem)
     demo      the whole pack against the Workspaces emulator and sample data, then a summary
     api       serve the StackStorm API for the real `st2` CLI (see docs/st2_cli.md)
     contract  snapshot / diff the pack's public contract (docs/UPGRADING.md)
@@ -178,8 +179,54 @@ def cmd_preflight(args):
 
     def kv_get(name):  # {{ st2kv.system.x }} config values, from the runner's datastore
         return store.get(name) if store is not None else None
-    config = load_config(pack, args.config, kv_get=kv_get)
+    config = load_config(pack, args.config, kv_get=kv_get, allow_unknown_keys=True)
     report = run_preflight(config, directories=rule_directories(pack))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+def local_rule_index(pack, store):
+    """The ``RuleIndex`` of the local rules: each rule under the trigger ref its sensor got."""
+    from workspaces_devkit.runner.sensors import rule_trigger_ref
+    from workspaces_pack.flows.status import RuleIndex
+
+    docs = []
+    for rule in pack.rules:
+        trigger = rule.raw.get("trigger") or {}
+        docs.append({"ref": rule.ref, "enabled": rule.enabled,
+                     "trigger": {"type": trigger.get("type"),
+                                 "ref": rule_trigger_ref(pack, rule, store),
+                                 "parameters": trigger.get("parameters") or {}}})
+    return RuleIndex(docs)
+
+
+def cmd_status(args):
+    """Print the status table from the local datastore's health records; exit 1 on a problem."""
+    from workspaces_devkit.content import load_pack, overlay_rules
+    from workspaces_devkit.kvstore import JsonFileKeyValueStore, LocalDatastoreService
+
+    pack = load_pack(args.pack_dir)
+    if args.rules_dir:
+        overlay_rules(pack, args.rules_dir)
+    shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
+    if shared_lib not in sys.path:
+        sys.path.insert(0, shared_lib)
+    from workspaces_pack.flows.status import build_status, read_health_records
+
+    state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+    store = JsonFileKeyValueStore(os.path.join(state_dir, "datastore.json"))
+    service = LocalDatastoreService(logging.getLogger("workspaces-local.status"), pack.ref,
+                                    "status", store)
+    from workspaces_devkit.runner.local import load_config
+
+    config = load_config(pack, args.config, kv_get=store.get, allow_unknown_keys=True)
+    heartbeat = 60 * float(config.get("health_heartbeat_minutes"))
+    report = build_status(read_health_records(service.list_values), local_rule_index(pack, store),
+                          sensor_filter=args.sensor, problems_only=args.problems_only,
+                          heartbeat_seconds=heartbeat)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
@@ -243,6 +290,14 @@ def build_parser():
     _add_common(preflight)
     preflight.add_argument("--json", action="store_true", help="print the report as JSON")
     preflight.set_defaults(func=cmd_preflight)
+    status = sub.add_parser("status", help="what every sensor and trigger is doing, from the "
+                            "local datastore")
+    _add_common(status)
+    status.add_argument("--sensor", help="only this sensor (class name or trigger type)")
+    status.add_argument("--problems-only", action="store_true",
+                        help="only the sensors and triggers with a problem")
+    status.add_argument("--json", action="store_true", help="print the report as JSON")
+    status.set_defaults(func=cmd_status)
     demo = sub.add_parser("demo", help="run the end-to-end demo and print a summary")
     demo.add_argument("--duration", type=float, default=60.0,
                       help="longest the pack runs (it stops earlier once all is done)")

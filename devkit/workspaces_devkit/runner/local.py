@@ -41,13 +41,15 @@ class ConfigInvalid(ValueError):
     """The pack config does not match config.schema.yaml."""
 
 
-def load_config(pack, path=None, overrides=None, kv_get=None):
+def load_config(pack, path=None, overrides=None, kv_get=None, allow_unknown_keys=False):
     """Return the pack config a sensor or action receives, as StackStorm registers and loads it.
 
     The YAML at ``path`` (updated with ``overrides``) must pass StackStorm's registration (schema,
     no ``decrypt_kv`` on secret keys) and name only keys of config.schema.yaml; then its
     ``{{ st2kv.system.x }}`` values are read from ``kv_get`` (the runner's datastore) and the
     schema's defaults filled in, nested ones included. Raises ``ConfigInvalid``.
+    ``allow_unknown_keys`` accepts keys the schema does not know, as StackStorm does (the
+    preflight then reports them, as it does in StackStorm).
     """
     config = {}
     if path:
@@ -55,6 +57,9 @@ def load_config(pack, path=None, overrides=None, kv_get=None):
             config = yaml.safe_load(handle) or {}
     config.update(overrides or {})
     problems = config_errors(pack, config, path or "(built in)", kv_get=kv_get)
+    if allow_unknown_keys and isinstance(config, dict):
+        problems = [problem for problem in problems
+                    if problem[0] in pack.config_schema or problem[0] not in config]
     if problems:
         raise ConfigInvalid("pack config %s is invalid: %s" % (
             path or "(built in)", "; ".join("%s: %s" % p for p in problems)))

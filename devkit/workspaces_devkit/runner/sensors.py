@@ -50,6 +50,26 @@ class LocalSensorService(object):
         self._on_dispatch(trigger, payload, tag, self._class_name)
 
 
+def _trigger_name_key(type_ref, parameters):
+    """The digest of a trigger's parameters and the datastore key of its stable name."""
+    digest = hashlib.md5(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
+    return digest, "runner.trigger_name:%s:%s" % (type_ref, digest)
+
+
+def rule_trigger_ref(pack, rule, store):
+    """The ref of the trigger the sensors got for ``rule`` (a ``RuleSpec``), as
+    ``triggers_for_sensor`` names it; None when no sensor has been given that trigger yet."""
+    trigger = rule.raw.get("trigger") or {}
+    type_ref = trigger.get("type")
+    spec = pack.trigger_types().get(type_ref) or {}
+    if not (spec.get("parameters_schema") or {}).get("properties"):
+        return type_ref
+    if not trigger.get("parameters"):
+        return None
+    name = store.get(_trigger_name_key(type_ref, trigger["parameters"])[1])
+    return "%s.%s" % (pack.ref, name) if name else None
+
+
 def triggers_for_sensor(pack, sensor, store):
     """Return the trigger dicts StackStorm would pass to ``add_trigger`` for this sensor.
 
@@ -72,11 +92,10 @@ def triggers_for_sensor(pack, sensor, store):
             if trigger.get("type") != type_ref or not trigger.get("parameters"):
                 continue
             params = trigger["parameters"]
-            digest = hashlib.md5(json.dumps(params, sort_keys=True).encode()).hexdigest()
+            digest, key = _trigger_name_key(type_ref, params)
             if digest in seen:
                 continue
             seen.add(digest)
-            key = "runner.trigger_name:%s:%s" % (type_ref, digest)
             name = store.get(key)
             if not name:
                 name = str(uuid.uuid4())

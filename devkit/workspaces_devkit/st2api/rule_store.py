@@ -192,7 +192,8 @@ class RuleStore(object):
                                      util_schema.CustomValidator, use_default=True,
                                      allow_default_none=True)
             except jsonschema.ValidationError as error:
-                raise bad_request(error.message)
+                # st2api's rules controller: abort(400, six.text_type(e)), the whole text
+                raise bad_request(str(error))
         criteria = copy.deepcopy(body.get("criteria") or {})
         self._check_criteria(criteria)
         if criteria:

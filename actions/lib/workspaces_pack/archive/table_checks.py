@@ -17,8 +17,8 @@ from sqlalchemy import exc as sa_exc
 from workspaces_pack.archive.schema import ALMA, ANY, TEXT, TIME
 
 __all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",
-           "NOT_CONFIGURED", "STATUSES", "FAILING", "ALMA_AREA", "METADATA_AREA", "CheckItem",
-           "Finding", "inspect_tables", "check_tables", "first_mismatch",
+           "NOT_CONFIGURED", "UNKNOWN_KEY", "STATUSES", "FAILING", "ALMA_AREA", "METADATA_AREA",
+           "CheckItem", "Finding", "inspect_tables", "check_tables", "first_mismatch",
            "describe_database_error"]
 
 OK = "ok"
@@ -29,8 +29,10 @@ UNREADABLE = "unreadable"
 REFUSED = "refused"
 ERROR = "error"
 NOT_CONFIGURED = "not configured"
-STATUSES = (OK, MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, NOT_CONFIGURED)
-FAILING = (MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR)
+UNKNOWN_KEY = "unknown key"
+STATUSES = (OK, MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, NOT_CONFIGURED,
+            UNKNOWN_KEY)
+FAILING = (MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, UNKNOWN_KEY)
 """Statuses that fail the preflight. ``not configured`` is reported but does not fail: a pack
 without an ALMA database simply leaves its ALMA sensors idle."""
 

@@ -4,7 +4,9 @@ StackStorm fills config defaults itself when it loads ``/opt/stackstorm/configs/
 tests and hand-made configs may omit keys, so every reader goes through ``PackConfig``.
 """
 
+import difflib
 import os
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -73,6 +75,26 @@ class PackConfig(object):
             raise ConfigError("pack config key %r is not set (see config.schema.yaml; "
                               "st2 pack config workspaces)" % key)
         return value
+
+    def require_url(self, key):
+        """Return the HTTP(S) base URL of ``key``; raise ``ConfigError`` naming the key when it is
+        empty or lacks a scheme and host (no request is sent to a guessed place)."""
+        value = str(self.require(key)).strip()
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError("pack config key %r must be an http:// or https:// URL with a host, "
+                              "e.g. https://workspaces.example.edu:3457, not %r (st2 pack config "
+                              "workspaces)" % (key, value[:80]))
+        return value
+
+    def unknown_keys(self):
+        """Return ``[(key, closest known key or None), ...]`` for the configured keys that
+        config.schema.yaml does not know. StackStorm accepts them (st2common/util/pack.py
+        validates the config with additional properties allowed) but nothing reads them, so
+        each is most likely a misspelt key whose setting is silently not applied."""
+        known = sorted(_schema())
+        return [(key, next(iter(difflib.get_close_matches(str(key), known, n=1)), None))
+                for key in sorted(self._values, key=str) if key not in known]
 
     def secrets(self):
         """Return the configured values of every ``secret: true`` key (for log scrubbing)."""

@@ -11,16 +11,26 @@ Outage rule
     key does not exist; otherwise ``StateUnavailable`` is raised and the caller skips this poll.
 
 Size bound
-    A value larger than ``max_bytes`` is refused with ``StateTooLarge`` before it is written; the
-    ``SeenWindow`` structure keeps itself under its entry bound so that this never
-    happens in practice.
+    A value larger than ``max_bytes`` is refused with ``StateTooLarge`` before it is written.
+    ``SeenWindow`` keeps itself under both its entry bound (``state_max_entries``) and a byte
+    budget (the datastore bound minus what its owner stores beside it), measured on the real
+    identifiers: the entry cap that counts is whichever is smaller, so a save is never refused at
+    any allowed ``state_max_entries``. ``entry_bytes`` is the size one remembered item adds.
 """
 
 import json
 
-__all__ = ["StateUnavailable", "StateTooLarge", "DatastoreState", "SeenWindow", "DEFAULT_MAX_BYTES"]
+__all__ = ["StateUnavailable", "StateTooLarge", "DatastoreState", "SeenWindow", "DEFAULT_MAX_BYTES",
+           "entry_bytes", "WINDOW_OVERHEAD"]
 
 DEFAULT_MAX_BYTES = 64 * 1024
+WINDOW_OVERHEAD = 128
+"""Bytes a ``SeenWindow``'s own fields (mark, floor, the braces) take at most, beside its items."""
+
+
+def entry_bytes(identifier, position):
+    """Bytes that ``"identifier":position,`` adds to a compact JSON state."""
+    return len(json.dumps(identifier)) + len(json.dumps(position)) + 2
 
 
 class StateUnavailable(Exception):
@@ -47,6 +57,7 @@ class DatastoreState(object):
         self._logger = logger
         self._max_bytes = max_bytes
         self._unsaved = {}
+        self._sizes = {}
         self.calls = 0
 
     def key_for(self, trigger_ref):
@@ -71,6 +82,7 @@ class DatastoreState(object):
             if self._key_exists(key):
                 raise StateUnavailable("datastore returned nothing for existing key %s" % key)
             return None
+        self._sizes[key] = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
         try:
             value = json.loads(raw)
         except ValueError:
@@ -99,6 +111,7 @@ class DatastoreState(object):
             raise StateTooLarge("state for %s is %d bytes, over the %d byte bound"
                                 % (trigger_ref, len(raw), self._max_bytes))
         self._unsaved[key] = raw
+        self._sizes[key] = len(raw.encode("utf-8"))
         return self.flush()
 
     def flush(self):
@@ -118,6 +131,14 @@ class DatastoreState(object):
         """Return True while some state could not be written yet."""
         return bool(self._unsaved)
 
+    def is_unsaved(self, trigger_ref):
+        """Return True while the state of ``trigger_ref`` could not be written yet."""
+        return self.key_for(trigger_ref) in self._unsaved
+
+    def size_of(self, trigger_ref):
+        """Bytes of the state of ``trigger_ref`` last loaded or saved (0 when none)."""
+        return self._sizes.get(self.key_for(trigger_ref), 0)
+
 
 class SeenWindow(object):
     """A high-water mark plus the identifiers seen inside a look-back window, bounded in size.
@@ -126,22 +147,24 @@ class SeenWindow(object):
     Items are "new" when their position is at or above ``floor`` and their identifier is not in
     ``seen``. ``prune`` raises the floor to ``mark - window`` (never above ``hold_below``, the
     position of work still pending) and forgets identifiers below it; when more than
-    ``max_entries`` remain, the oldest are forgotten and the floor rises to match, so the state
-    stays
+    ``max_entries`` remain, or their JSON passes ``max_bytes`` (this window's share of the
+    datastore bound), the oldest are forgotten and the floor rises to match, so the state stays
     small. Anything below the floor counts as already handled.
     """
 
-    def __init__(self, mark=None, floor=None, seen=None, max_entries=500):
+    def __init__(self, mark=None, floor=None, seen=None, max_entries=500,
+                 max_bytes=DEFAULT_MAX_BYTES):
         self.mark = mark
         self.floor = floor
         self.seen = dict(seen or {})
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
 
     @classmethod
-    def from_state(cls, state, max_entries=500):
+    def from_state(cls, state, max_entries=500, max_bytes=DEFAULT_MAX_BYTES):
         """Rebuild from a dict made by ``to_state``."""
         return cls(mark=state.get("mark"), floor=state.get("floor"), seen=state.get("seen"),
-                   max_entries=max_entries)
+                   max_entries=max_entries, max_bytes=max_bytes)
 
     def to_state(self):
         """Return a JSON-ready dict."""
@@ -179,7 +202,38 @@ class SeenWindow(object):
                 cutoff = min(cutoff, hold_below)
             floor = max(floor, cutoff)
             kept = {key: pos for key, pos in kept.items() if pos >= floor}
+        cutoff = self._byte_cutoff(kept)
+        if cutoff is not None:
+            if hold_below is not None:
+                cutoff = min(cutoff, hold_below)
+            floor = max(floor, cutoff)
+            kept = {key: pos for key, pos in kept.items() if pos >= floor}
         dropped = len(self.seen) - len(kept)
         self.seen = kept
         self.floor = floor
         return dropped
+
+    def _byte_cutoff(self, kept):
+        """The lowest position whose items, with every newer one, fit ``max_bytes``; None when
+        everything fits. Items sharing a position are kept or forgotten together."""
+        budget = self.max_bytes - WINDOW_OVERHEAD
+        sizes = [(pos, entry_bytes(key, pos)) for key, pos in kept.items()]
+        if sum(size for _, size in sizes) <= budget:
+            return None
+        sizes.sort(key=lambda item: item[0], reverse=True)
+        total = 0
+        cutoff = None
+        index = 0
+        while index < len(sizes):
+            position = sizes[index][0]
+            group = 0
+            while index < len(sizes) and sizes[index][0] == position:
+                group += sizes[index][1]
+                index += 1
+            if total + group > budget:
+                break
+            total += group
+            cutoff = position
+        if cutoff is None:  # one position alone is too big: keep it (the save is then refused
+            return sizes[0][0]  # and shown as a state_unsaved problem)
+        return cutoff

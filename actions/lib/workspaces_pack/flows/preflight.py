@@ -19,15 +19,16 @@ import sqlalchemy as sa
 from workspaces_pack.archive.database import ArchiveError, NotConfigured, database_engine
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
 from workspaces_pack.archive.table_checks import (ALMA_AREA, ERROR, METADATA_AREA, MISSING,
-                                                  NOT_CONFIGURED, OK, REFUSED, UNREACHABLE,
-                                                  UNREADABLE, CheckItem, check_tables)
+                                                  NOT_CONFIGURED, OK, REFUSED, UNKNOWN_KEY,
+                                                  UNREACHABLE, UNREADABLE, CheckItem,
+                                                  check_tables)
 from workspaces_pack.core.config import ConfigError, PackConfig
 from workspaces_pack.workspaces_service.client import (WorkspacesClient, WorkspacesError,
                                                        WorkspacesHttpError, WorkspacesNotFound,
                                                        WorkspacesUnavailable)
 
-__all__ = ["PreflightReport", "Scrubber", "check_workspaces", "check_directories",
-           "check_directories_parameter", "run_preflight", "database_checks"]
+__all__ = ["PreflightReport", "Scrubber", "check_config_keys", "check_workspaces",
+           "check_directories", "check_directories_parameter", "run_preflight", "database_checks"]
 
 _URL_KEYS = ("capability_service_url", "workflow_service_url", "alma_archive_db_url",
              "archive_metadata_db_url")
@@ -121,6 +122,18 @@ def _url_parts(url):
         if match:
             parts.extend(match.groups())
     return [str(part) for part in parts if part]
+
+
+def check_config_keys(config):
+    """One ``unknown key`` item per configured key config.schema.yaml does not know, with the
+    closest known key ("did you mean"): a misspelt key leaves its setting at the default."""
+    items = []
+    for key, near in config.unknown_keys():
+        detail = "not in config.schema.yaml, so nothing reads it"
+        if near:
+            detail += "; did you mean %s?" % near
+        items.append(CheckItem("configuration", str(key), UNKNOWN_KEY, detail))
+    return items
 
 
 def check_workspaces(config, make_client=None):
@@ -241,6 +254,7 @@ def run_preflight(config, directories=(), make_client=None):
     """
     pack_config = config if isinstance(config, PackConfig) else PackConfig(config)
     report = PreflightReport(Scrubber(pack_config))
+    report.extend(check_config_keys(pack_config))
     try:
         databases = database_checks(pack_config)
     except ConfigError as error:

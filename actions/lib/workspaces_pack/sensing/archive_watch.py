@@ -10,17 +10,19 @@ import datetime
 import time
 
 from workspaces_pack.archive.database import from_epoch, to_epoch
-from workspaces_pack.core.state import SeenWindow
+from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 
-__all__ = ["ArchiveWatch", "SensorContext", "poll_rows"]
+__all__ = ["ArchiveWatch", "RowSource", "poll_rows", "problem_kind", "failing_body"]
 
 
 class ArchiveWatch(object):
     """The ``SeenWindow`` of one trigger over archive rows, with the trigger's query options."""
 
-    def __init__(self, lookback_seconds, max_entries=500, clock=time.time, **options):
+    def __init__(self, lookback_seconds, max_entries=500, clock=time.time,
+                 max_bytes=DEFAULT_MAX_BYTES, **options):
         self.lookback_seconds = float(lookback_seconds)
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.clock = clock
         self.options = options
         self._window = None
@@ -33,7 +35,13 @@ class ArchiveWatch(object):
 
     def load_state(self, state):
         """Start from stored state (``to_state``) or, with None, from nothing handled yet."""
-        self._window = SeenWindow.from_state(state or {}, max_entries=self.max_entries)
+        self._window = SeenWindow.from_state(state or {}, max_entries=self.max_entries,
+                                             max_bytes=self.max_bytes)
+
+    @property
+    def baseline_taken(self):
+        """True once the state is loaded (a new trigger starts at now minus the look-back)."""
+        return self.loaded
 
     def to_state(self):
         """Return the JSON-ready state."""
@@ -77,64 +85,72 @@ def utc_text(value):
     return str(value)
 
 
-def poll_rows(context, ref, watch, fetch, id_key, time_key, make_payload, kind,
-              after_dispatch=None):
-    """One poll of one trigger over archive rows; shared by the ALMA sensors.
+class RowSource(object):
+    """What one trigger's poll reads and sends: ``fetch(since)`` (may raise ``ArchiveError``),
+    the rows' ``id_key`` and ``time_key``, ``make_payload(row)``, the trace tag ``kind``, and
+    ``after_dispatch(rows)`` (optional), told the rows dispatched."""
 
-    ``context`` is a ``SensorContext``; ``fetch(since)`` queries the database and may raise
-    ``ArchiveError``; ``make_payload(row)`` builds the trigger payload. State is loaded (once),
-    new rows are dispatched oldest first with trace tag ``<kind>:<id>``, and the state is saved
-    once if anything changed. A row with a ``skip_reason`` is logged as an error naming its id
-    and remembered as handled, without a dispatch (so it is logged once, not every poll).
-    ``after_dispatch(rows)``, if given, is told the rows dispatched.
-    Returns the number of rows dispatched.
+    def __init__(self, fetch, id_key, time_key, make_payload, kind, after_dispatch=None):
+        self.fetch = fetch
+        self.id_key = id_key
+        self.time_key = time_key
+        self.make_payload = make_payload
+        self.kind = kind
+        self.after_dispatch = after_dispatch
+
+
+def problem_kind(error):
+    """The health problem kind of an ``ArchiveError``."""
+    from workspaces_pack.archive.database import ArchiveUnavailable, SchemaMismatch
+
+    if isinstance(error, SchemaMismatch):
+        return "table_mismatch"
+    if isinstance(error, ArchiveUnavailable):
+        return "database_unreachable"
+    return "poll_failing"
+
+
+def failing_body(error):
+    """A turn body that fails with ``error`` (an ``ArchiveError`` met before any query)."""
+    from workspaces_pack.sensing.poll_cycle import TurnFailed
+
+    def body(turn):
+        raise TurnFailed(problem_kind(error), str(error))
+    return body
+
+
+def poll_rows(turn, source):
+    """The body of one ALMA trigger's turn (``poll_cycle.run_turn``) over ``source``'s rows.
+
+    New rows are dispatched oldest first with trace tag ``<kind>:<id>`` and marked handled on the
+    watch (the turn saves the state). A row with a ``skip_reason`` is logged as an error naming
+    its id and remembered as handled, without a dispatch (so it is logged once, not every poll).
+    Returns the number of rows dispatched; an ``ArchiveError`` fails the turn with its kind.
     """
     from workspaces_pack.archive.database import ArchiveError
-    from workspaces_pack.sensing.watches import (ensure_state_loaded, save_state_if_changed,
-                                                 trace_tag)
+    from workspaces_pack.sensing.poll_cycle import TurnFailed
 
-    if not ensure_state_loaded(context.state, context.watches, ref, watch):
-        return 0
+    watch, ref, logger = turn.watch, turn.ref, turn.context.logger
     since = watch.since()
     try:
-        rows = fetch(since)
+        rows = source.fetch(since)
     except ArchiveError as error:
-        context.watches.problem(ref, "%s; will query again next poll" % error)
-        return 0
-    context.watches.clear_problem(ref)
-    fresh = watch.select_new(rows, id_key, time_key)
-    context.logger.debug("trigger %s: %d row(s) since %s, %d new", ref, len(rows),
-                         utc_text(since), len(fresh))
+        raise TurnFailed(problem_kind(error), "%s; will query again next poll" % error)
+    fresh = watch.select_new(rows, source.id_key, source.time_key)
+    logger.debug("trigger %s: %d row(s) since %s, %d new", ref, len(rows), utc_text(since),
+                 len(fresh))
     done = []
     for row in fresh:
         if row.get("skip_reason"):
-            context.logger.error("trigger %s: %s %s skipped: %s", ref, kind, row[id_key],
-                                 row["skip_reason"])
-            done.append(row)
-            continue
-        try:
-            context.service.dispatch(trigger=ref, payload=make_payload(row),
-                                     trace_tag=trace_tag(kind, row[id_key]))
-        except Exception as error:
-            context.logger.warning("dispatch of %s %s failed (%s); retried next poll",
-                                   kind, row[id_key], error)
+            logger.error("trigger %s: %s %s skipped: %s", ref, source.kind, row[source.id_key],
+                         row["skip_reason"])
+        elif not turn.dispatch(source.make_payload(row), source.kind, row[source.id_key]):
             break
         done.append(row)
     sent = [row for row in done if not row.get("skip_reason")]
     if sent:
-        context.logger.info("trigger %s: %d new %s dispatched", ref, len(sent), kind)
-    watch.mark_handled(done, id_key, time_key)
-    save_state_if_changed(context.state, context.logger, ref, watch)
-    if sent and after_dispatch is not None:
-        after_dispatch(sent)
+        logger.info("trigger %s: %d new %s dispatched", ref, len(sent), source.kind)
+    watch.mark_handled(done, source.id_key, source.time_key)
+    if sent and source.after_dispatch is not None:
+        source.after_dispatch(sent)
     return len(sent)
-
-
-class SensorContext(object):
-    """What ``poll_rows`` needs from a sensor: its service, logger, state store and watches."""
-
-    def __init__(self, service, logger, state, watches):
-        self.service = service
-        self.logger = logger
-        self.state = state
-        self.watches = watches

@@ -3,7 +3,9 @@
 Per ``workspaces.alma_asdm`` trigger the sensor keeps a second datastore key,
 ``workspaces.AlmaAsdmSensor:reconcile:<trigger ref>``: when the reconciliation last ran and the EBs
 dispatched in the last ``alma_reconcile_cooldown_hours`` (by the hourly poll or by a
-reconciliation), at most ``state_max_entries`` of them (G6). Once every
+reconciliation), at most ``state_max_entries`` of them (G6), and never more than the datastore's
+byte bound holds with the longest real ALMA uids (``memory_entry_cap``), so a save is never
+refused. Once every
 ``alma_reconcile_interval_hours`` (0: never) a poll compares the last ``alma_reconcile_days`` days
 (``reconcile.compare``) and dispatches each missing EB not dispatched within the cooldown, with
 ``source: reconcile`` in its payload. Requests left by the action ``workspaces.alma_reconcile``
@@ -21,13 +23,28 @@ from workspaces_pack.archive.reconcile import (REQUEST_PREFIX, SOURCE_RECONCILE,
 from workspaces_pack.archive.schema import METADATA, schema_map
 from workspaces_pack.archive.table_checks import ERROR, METADATA_AREA, UNREACHABLE, check_tables
 from workspaces_pack.core.config import PackConfig
-from workspaces_pack.core.state import DatastoreState, StateTooLarge, StateUnavailable
+from workspaces_pack.core.state import (DEFAULT_MAX_BYTES, WINDOW_OVERHEAD, DatastoreState,
+                                        StateTooLarge, StateUnavailable)
+from workspaces_pack.sensing.health import OnceLog
 from workspaces_pack.sensing.table_gate import describe_mismatch
 from workspaces_pack.sensing.watches import trace_tag
 
-__all__ = ["CooldownMemory", "AlmaReconciler"]
+__all__ = ["CooldownMemory", "AlmaReconciler", "memory_entry_cap"]
 
 HOUR = 3600.0
+LONGEST_UID = "uid://A999/X%s/X%s" % ("f" * 16, "f" * 16)
+"""The longest ALMA uid ``core.uids.ALMA_UID`` accepts (46 characters)."""
+LONGEST_TIME = -1.2345678901234567e+300
+"""A float whose JSON is as long as any float's (24 characters)."""
+
+
+def memory_entry_cap(configured, max_bytes=DEFAULT_MAX_BYTES):
+    """``configured`` (``state_max_entries``), lowered to what ``max_bytes`` holds when every
+    remembered EB has the longest uid and time."""
+    from workspaces_pack.core.state import entry_bytes
+
+    fits = (max_bytes - WINDOW_OVERHEAD) // entry_bytes(LONGEST_UID, LONGEST_TIME)
+    return max(1, min(int(configured), fits))
 
 
 class CooldownMemory(object):
@@ -93,11 +110,11 @@ class AlmaReconciler(object):
         self.interval = float(config.get("alma_reconcile_interval_hours")) * HOUR
         self.days = float(config.get("alma_reconcile_days"))
         self.cooldown = float(config.get("alma_reconcile_cooldown_hours")) * HOUR
-        self.max_entries = int(config.get("state_max_entries"))
+        self.max_entries = memory_entry_cap(config.get("state_max_entries"))
         self.state = DatastoreState(service, logger, key_prefix="reconcile:")
         self._memories = {}
         self._unrecorded = {}
-        self._problems = {}
+        self._problems = OnceLog(logger)
         self._metadata_checked = False
         self.off_reason = None
 
@@ -148,7 +165,7 @@ class AlmaReconciler(object):
         """Drop what is held in memory for a removed trigger (its datastore key is kept)."""
         self._memories.pop(ref, None)
         self._unrecorded.pop(ref, None)
-        self._problems.pop(ref, None)
+        self._problems.forget(ref)
 
     # --- requests ----------------------------------------------------------------------------
     def pending_requests(self):
@@ -221,7 +238,7 @@ class AlmaReconciler(object):
             return False
         finally:
             self._save(ref, memory)
-        self._problems.pop(ref, None)
+        self._problems.clear(ref)
         return True
 
     def _metadata_matches(self, meta):
@@ -276,9 +293,7 @@ class AlmaReconciler(object):
             len(cooling), "" if left <= 0 else ", %d left for the next run" % left)
 
     def _problem(self, ref, message):
-        if self._problems.get(ref) != message:
-            self._problems[ref] = message
-            self._logger.warning("trigger %s: %s", ref, message)
+        self._problems.note(ref, message)
 
 
 def _project_filter(pattern):

@@ -14,7 +14,9 @@ What counts as new
     cannot be compared name by name (see Listings), a matching file is new when its position is
     at or above the floor and its path was not reported before ("by position"), so files created
     while the sensor was down are found and old ones are not replayed. When a trigger is first
-    seen, the files already there are the baseline and are not reported.
+    seen, the files already there are the baseline and are not reported; a file whose position is
+    at or after the moment the trigger was added (``added_at``) is new even when the first poll
+    comes later.
 
 Listings (memory: 8 bytes per file)
     A folder's previous listing is kept as the 64-bit hashes of its names, in the order the
@@ -46,6 +48,7 @@ import collections
 import fnmatch
 import hashlib
 import itertools
+import json
 import operator
 import os
 import re
@@ -53,7 +56,7 @@ import stat
 import time
 
 from workspaces_pack.core.errors import ParameterError
-from workspaces_pack.core.state import SeenWindow
+from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 
 __all__ = ["FoundFile", "WatchSpec", "DirectoryWatch", "ScanError", "watch_spec_from_parameters",
            "path_digest"]
@@ -74,7 +77,15 @@ FoundFile.__doc__ = ("A settled new file: absolute ``path``, its ``directory`` a
 
 
 class ScanError(Exception):
-    """The watched directory cannot be listed (missing, not a directory, no permission)."""
+    """The watched directory cannot be listed (missing, not a directory, no permission).
+
+    ``kind`` is the health problem kind: ``directory_missing`` for a directory that does not
+    exist or is not a directory, else ``poll_failing``.
+    """
+
+    def __init__(self, message, kind="poll_failing"):
+        super(ScanError, self).__init__(message)
+        self.kind = kind
 
 
 WatchSpec = collections.namedtuple(
@@ -162,12 +173,21 @@ class DirectoryWatch(object):
     ``window_seconds`` is how far below the high-water mark reported paths are remembered;
     ``max_entries`` bounds that memory; ``full_pass_seconds`` is how often a poll stats every file
     (to catch files replaced in place); ``clock`` returns wall-clock seconds (tests replace it).
-    ``stats`` counts folders listed, folders skipped unchanged, and files stat'ed.
+    ``max_bytes`` is the datastore bound of the whole state (the window gets what the directory
+    and pattern leave). ``added_at`` (POSIX seconds) is when the trigger was added: at the first
+    poll, a file whose position is at or after it is new, not baseline, however late that poll
+    comes (file times come from the kernel's coarse clock: a file written within one clock tick,
+    a few milliseconds, after the trigger was added may still carry an earlier time). ``stats``
+    counts folders listed, folders skipped unchanged, and files stat'ed.
     """
 
     def __init__(self, spec, window_seconds=3600, max_entries=500, full_pass_seconds=600,
-                 clock=time.time):
+                 clock=time.time, max_bytes=DEFAULT_MAX_BYTES, added_at=None):
         self.spec = spec
+        self._max_bytes = max_bytes - len(json.dumps(
+            {"directory": spec.directory, "pattern": spec.pattern, "window": None},
+            separators=(",", ":")))
+        self._added_ns = None if added_at is None else int(added_at * NS)
         self.window_ns = int(window_seconds * NS)
         self.full_pass_seconds = full_pass_seconds
         self.clock = clock
@@ -196,15 +216,21 @@ class DirectoryWatch(object):
         if state and state.get("directory") == self.spec.directory and \
                 state.get("pattern") == self.spec.pattern:
             self._window = SeenWindow.from_state(state.get("window") or {},
-                                                 max_entries=self._max_entries)
+                                                 max_entries=self._max_entries,
+                                                 max_bytes=self._max_bytes)
             self._baseline_needed = False
         else:
-            self._window = SeenWindow(max_entries=self._max_entries)
+            self._window = SeenWindow(max_entries=self._max_entries, max_bytes=self._max_bytes)
             self._baseline_needed = True
         self._listings = {}
         self._pending = {}
         self._last_full_pass = None
         self.changed = self._baseline_needed
+
+    @property
+    def baseline_taken(self):
+        """True once the files already there when the trigger was added are known."""
+        return self._window is not None and not self._baseline_needed
 
     def to_state(self):
         """Return the JSON-ready persistent state (directory, pattern and the seen window)."""
@@ -233,10 +259,12 @@ class DirectoryWatch(object):
                 self._window.floor = 0
                 self._baseline_needed = False
                 self.changed = True
-            raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error))
+            missing = isinstance(error, (FileNotFoundError, NotADirectoryError))
+            raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error),
+                            "directory_missing" if missing else "poll_failing")
         if not stat.S_ISDIR(root_stat.st_mode):
             self._listings = {}
-            raise ScanError("%s is not a directory" % root)
+            raise ScanError("%s is not a directory" % root, "directory_missing")
         due = self._last_full_pass is None or now - self._last_full_pass >= self.full_pass_seconds
         full = due or not self._listings
         candidates = {}
@@ -251,7 +279,6 @@ class DirectoryWatch(object):
             raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error))
         if self._baseline_needed:
             self._end_baseline()
-            return []
         for path, (size, mtime_ns, position, digest) in candidates.items():
             if path not in self._pending:
                 self._pending[path] = (size, mtime_ns, position, None, digest)
@@ -382,7 +409,7 @@ class DirectoryWatch(object):
             return
         path = entry.path
         position = max(st.st_ctime_ns, st.st_mtime_ns)
-        if self._baseline_needed:
+        if self._baseline_needed and (self._added_ns is None or position < self._added_ns):
             top, paths = self._baseline_top
             if top is None or position > top:
                 self._baseline_top = (position, [path])
@@ -390,6 +417,9 @@ class DirectoryWatch(object):
                 paths.append(path)
             return
         floor = self._window.floor
+        if self._baseline_needed:  # arrived since the trigger was added: new, not baseline
+            candidates[path] = (st.st_size, st.st_mtime_ns, position, self._relative(path))
+            return
         if by_position and floor is not None and position < floor:
             return
         digest = self._relative(path)

@@ -3,8 +3,10 @@
 StackStorm calls ``add_trigger``/``update_trigger``/``remove_trigger`` whenever rules change,
 possibly before ``setup()``, repeatedly for the same trigger, and with ids it never added.
 ``TriggerWatches`` absorbs all of that: a trigger with bad parameters is logged with the
-parameter's name and skipped (the others keep running), and problems seen while polling are logged
-once per change, not once per poll.
+parameter's name and skipped (the others keep running), and every change of the trigger list is
+told to the sensor's health recorder (``sensing.health``), which also logs poll problems once per
+change, not once per poll. ``WatchingSensorMixin`` gives a sensor all of it, and its ``poll``
+(health around the sensor's ``_poll_watches``; each trigger's turn in ``sensing.poll_cycle``).
 """
 
 import collections
@@ -12,8 +14,7 @@ import hashlib
 
 from workspaces_pack.core.errors import ParameterError
 
-__all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "trace_tag", "poll_safely",
-           "ensure_state_loaded", "save_state_if_changed"]
+__all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "trace_tag", "poll_safely"]
 
 MAX_TRACE_TAG = 200
 
@@ -53,14 +54,15 @@ class TriggerWatches(object):
 
     ``build(trigger)`` validates the trigger's parameters and returns the watch; it raises
     ``ParameterError`` for bad ones, which is logged as an error naming the trigger and parameter.
+    ``health`` (a ``HealthRecorder``) is told when a trigger is watched, not watched, or removed.
     """
 
-    def __init__(self, logger, build, kind="trigger"):
+    def __init__(self, logger, build, health, kind="trigger"):
         self._logger = logger
         self._build = build
+        self._health = health
         self._kind = kind
         self._entries = collections.OrderedDict()
-        self._problems = {}
         self.invalid = {}
 
     def __len__(self):
@@ -93,17 +95,20 @@ class TriggerWatches(object):
             self.invalid[ref] = str(error)
             self._logger.error("%s %s not watched: %s (fix the rule's trigger parameters)",
                                self._kind, ref, error)
+            self._health.not_watched(ref, trigger, "%s (fix the rule's trigger parameters)"
+                                     % error)
             return None
         self.invalid.pop(ref, None)
         self._entries[ref] = (dict(trigger), watch)
         self._logger.info("%s %s registered with parameters %s", self._kind, ref, parameters)
+        self._health.watched(ref, trigger)
         return watch
 
     def remove(self, trigger):
         """Forget a trigger; return its watch, or None for a trigger that was never added."""
         ref = trigger_ref(trigger)
         self.invalid.pop(ref, None)
-        self._problems.pop(ref, None)
+        self._health.removed(ref)
         entry = self._entries.pop(ref, None)
         if entry is None:
             self._logger.debug("remove_trigger for unknown %s %s ignored", self._kind, ref)
@@ -111,54 +116,70 @@ class TriggerWatches(object):
         self._logger.info("%s %s removed", self._kind, ref)
         return entry[1]
 
-    def disable(self, ref, message):
+    def disable(self, ref, message, kind="table_mismatch"):
         """Stop watching ``ref`` because its setup is unusable; log ``message`` once as an error.
 
         The trigger stays in ``invalid`` until StackStorm adds it again (a rule edited or
-        re-enabled, or the sensor restarted), which checks it afresh.
+        re-enabled, or the sensor restarted), which checks it afresh. Its health shows ``kind``.
         """
-        if self._entries.pop(ref, None) is None:
+        entry = self._entries.pop(ref, None)
+        if entry is None:
             return
-        self._problems.pop(ref, None)
         self.invalid[ref] = message
         self._logger.error("%s %s disabled: %s", self._kind, ref, message)
-
-    def problem(self, ref, message):
-        """Log a poll problem of ``ref`` as a warning, once until it changes or clears."""
-        if self._problems.get(ref) != message:
-            self._problems[ref] = message
-            self._logger.warning("%s %s: %s", self._kind, ref, message)
-
-    def clear_problem(self, ref):
-        """Note that ``ref`` works again (logged when it had a problem)."""
-        if self._problems.pop(ref, None) is not None:
-            self._logger.info("%s %s: working again", self._kind, ref)
+        self._health.not_watched(ref, entry[0], message, kind)
 
 
 class WatchingSensorMixin(object):
     """The trigger plumbing every sensor of the pack shares; mix in before ``PollingSensor``.
 
-    ``_init_watching(build_watch, kind)`` (call it in ``__init__`` after the base class) sets
-    ``_logger``, ``_pack_config``, ``_state`` (the datastore state helper), ``_watches`` and
-    ``clock``. ``add_trigger``/``update_trigger`` register a trigger's watch (bad parameters are
-    logged, never raised), ``remove_trigger`` forgets it (its stored state is kept), ``setup``
-    takes the poll interval from the pack config key ``POLL_INTERVAL_KEY`` and ``cleanup`` writes
-    state that could not be saved yet.
+    Its ``__init__`` (reached through the sensor's ``super().__init__``) sets ``_logger``,
+    ``_pack_config``, ``_state`` (the datastore state helper), ``_health`` (the sensor's
+    ``HealthRecorder``), ``_watches`` (built by the sensor's ``_build_watch(trigger)``),
+    ``_context`` (for ``poll_cycle.run_turn``) and ``clock``. ``poll`` records the poll's health
+    around the sensor's ``_poll_watches()`` and runs even with no trigger (the sensor's record
+    stays alive). ``add_trigger``/``update_trigger`` register a trigger's watch (bad parameters
+    are logged, never raised), ``remove_trigger`` forgets it (its health record is deleted, its
+    state kept 7 days: ``sensing.health.RetiredTriggers``), ``setup`` takes the poll interval
+    from the pack config key ``POLL_INTERVAL_KEY`` and ``cleanup`` writes state that could not
+    be saved yet.
     """
 
     POLL_INTERVAL_KEY = None
+    TRIGGER_TYPE = None
+    WATCH_KIND = "trigger"
+    STATE_PREFIXES = ("state:",)
 
-    def _init_watching(self, build_watch, kind="trigger"):
+    def __init__(self, sensor_service, config=None, poll_interval=None):
         import time
 
         from workspaces_pack.core.config import PackConfig
         from workspaces_pack.core.state import DatastoreState
+        from workspaces_pack.sensing.health import HealthRecorder
+        from workspaces_pack.sensing.poll_cycle import SensorContext
 
+        super(WatchingSensorMixin, self).__init__(sensor_service=sensor_service, config=config,
+                                                  poll_interval=poll_interval)
+        self.clock = time.time
         self._logger = self.sensor_service.get_logger(name=self.__class__.__name__)
         self._pack_config = PackConfig(self.config)
         self._state = DatastoreState(self.sensor_service, self._logger)
-        self._watches = TriggerWatches(self._logger, build_watch, kind=kind)
-        self.clock = time.time
+        self._health = HealthRecorder(self.sensor_service, self._logger, self.__class__.__name__,
+                                      self.TRIGGER_TYPE, self.get_poll_interval,
+                                      self._pack_config, lambda: self.clock(), self.WATCH_KIND,
+                                      self.STATE_PREFIXES)
+        self._watches = TriggerWatches(self._logger, self._build_watch, self._health,
+                                       kind=self.WATCH_KIND)
+        self._context = SensorContext(self.sensor_service, self._logger, self._state,
+                                      self._watches, self._health)
+
+    def _build_watch(self, trigger):
+        """Return the watch of ``trigger``; raise ``ParameterError`` for bad parameters."""
+        raise NotImplementedError
+
+    def _poll_watches(self):
+        """The sensor's own work in a poll (each trigger through ``poll_cycle.run_turn``)."""
+        raise NotImplementedError
 
     def setup(self):
         """Take the poll interval from the pack config (``POLL_INTERVAL_KEY``), if any."""
@@ -166,6 +187,16 @@ class WatchingSensorMixin(object):
             seconds = self._pack_config.get(self.POLL_INTERVAL_KEY)
             if seconds:
                 self.set_poll_interval(max(4, int(seconds)))
+
+    def poll(self):
+        """Retry unsaved state, do the sensor's work, then write health (best-effort); never
+        raises."""
+        self._health.poll_started()
+        try:
+            poll_safely(self._logger, "saving sensor state", self._state.flush)
+            poll_safely(self._logger, "poll", self._poll_watches)
+        finally:
+            self._health.poll_ended()
 
     def cleanup(self):
         """Write state that could not be saved yet, if the datastore answers."""
@@ -180,36 +211,5 @@ class WatchingSensorMixin(object):
         self._watches.add(trigger)
 
     def remove_trigger(self, trigger):
-        """Stop watching; the trigger's datastore state is kept (see README)."""
+        """Stop watching; the trigger's state is kept 7 days, then deleted (``RetiredTriggers``)."""
         self._watches.remove(trigger)
-
-
-def ensure_state_loaded(state, watches, ref, watch):
-    """Load ``watch``'s stored state once; return False (problem logged) while it is unreadable.
-
-    ``state`` is a ``DatastoreState``; a ``StateUnavailable`` means the poll must be skipped, never
-    run as if there were no state (that would replay everything after a datastore blip).
-    """
-    from workspaces_pack.core.state import StateUnavailable
-
-    if watch.loaded:
-        return True
-    try:
-        watch.load_state(state.load(ref))
-    except StateUnavailable as error:
-        watches.problem(ref, "state not readable, poll skipped (%s)" % error)
-        return False
-    return True
-
-
-def save_state_if_changed(state, logger, ref, watch):
-    """Write ``watch.to_state()`` when ``watch.changed``; a failed write is retried by the state."""
-    from workspaces_pack.core.state import StateTooLarge
-
-    if not watch.changed:
-        return
-    try:
-        state.save(ref, watch.to_state())
-    except StateTooLarge as error:
-        logger.error("trigger %s: %s", ref, error)
-    watch.changed = False

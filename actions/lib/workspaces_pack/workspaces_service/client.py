@@ -78,8 +78,8 @@ class WorkspacesClient(object):
 
     def __init__(self, config=None, session=None):
         self.config = config if isinstance(config, PackConfig) else PackConfig(config)
-        self.capability_url = str(self.config.require("capability_service_url")).rstrip("/")
-        self.workflow_url = str(self.config.require("workflow_service_url")).rstrip("/")
+        self.capability_url = self.config.require_url("capability_service_url").rstrip("/")
+        self.workflow_url = self.config.require_url("workflow_service_url").rstrip("/")
         self.timeout = (float(self.config.get("connect_timeout_seconds")),
                         float(self.config.get("read_timeout_seconds")))
         self.session = session or self._make_session()

@@ -1,0 +1,387 @@
+"""What every sensor of the pack is doing, from the health records the sensors keep.
+
+Run by the action ``workspaces.status`` and by ``workspaces-local status`` (the same code). The
+records are read from the datastore only (``read_health_records``); which rules use each trigger
+comes from a list of rule documents (``RuleIndex``: the st2 API's, or the local runner's). The
+answer (``StatusReport``) is a JSON-ready dict and a text table; it fails when any problem stands:
+a trigger's or a sensor's problem, or a sensor that has missed three polls ("stalled or not
+running": nothing recorded for its heartbeat interval plus three poll intervals, since a live
+sensor rewrites its quiet records only once per heartbeat).
+
+Every text of a report passes through a ``Scrubber`` (the preflight's), so no configured URL,
+user or secret is shown even if a record held one.
+"""
+
+import time
+
+from workspaces_pack.core.health_record import (is_health_name, iso_utc, loads,
+                                                parse_iso_utc, scrub_parameters, trigger_ref_of)
+from workspaces_pack.flows.preflight import Scrubber
+
+__all__ = ["STALLED", "STALL_INTERVALS", "DEFAULT_HEARTBEAT_SECONDS", "PAGE_SIZE",
+           "HealthRecords", "RuleIndex", "StatusReport", "stall_seconds", "read_health_records",
+           "rules_from_st2_api", "build_status", "check_parameters"]
+
+STALLED = "stalled"
+"""The status-only problem kind of a sensor whose last poll is too old."""
+STALL_INTERVALS = 3
+DEFAULT_HEARTBEAT_SECONDS = 600
+PAGE_SIZE = 100
+"""Keys asked for per ``list_values`` call (StackStorm's default ``api.max_page_size``)."""
+MAX_PARAMETERS_TEXT = 60
+
+
+class HealthRecords(object):
+    """The records read from the datastore: per-sensor, per-trigger and the unreadable keys."""
+
+    def __init__(self):
+        self.sensors = {}
+        self.triggers = []
+        self.unreadable = []
+
+    def add(self, name, value):
+        """File one datastore key-value pair (ignored unless it is a health record)."""
+        if not is_health_name(name):
+            return
+        record = loads(value)
+        if record is None or not record.get("sensor"):
+            self.unreadable.append(str(name))
+        elif trigger_ref_of(name) is None:
+            self.sensors[record["sensor"]] = record
+        else:
+            record.setdefault("trigger_ref", trigger_ref_of(name))
+            self.triggers.append(record)
+
+
+def check_parameters(sensor, problems_only):
+    """Return ``(sensor, problems_only)`` checked; raise ValueError naming a bad parameter."""
+    if sensor is not None and (not isinstance(sensor, str) or len(sensor) > 200 or
+                               "\x00" in sensor):
+        raise ValueError("parameter 'sensor': must be a sensor class name or trigger type, "
+                         "got %r" % (sensor if not isinstance(sensor, str) else sensor[:60],))
+    if problems_only is None:
+        problems_only = False
+    if not isinstance(problems_only, bool):
+        raise ValueError("parameter 'problems_only': must be true or false, got %r"
+                         % (problems_only,))
+    return (sensor or None), problems_only
+
+
+def read_health_records(list_values, page_size=PAGE_SIZE):
+    """Read every health record with ``list_values`` (a datastore service's method).
+
+    StackStorm's ``list_values(local=False, prefix=...)`` answers one page of at most
+    ``api.max_page_size`` keys and raises when the st2 API fails (st2common/services/datastore.py);
+    pages are read until one brings no new key. Errors propagate to the caller.
+    """
+    records = HealthRecords()
+    seen = set()
+    offset = 0
+    while True:
+        page = list_values(local=False, prefix="workspaces.", limit=page_size, offset=offset)
+        fresh = [item for item in page or [] if item.name not in seen]
+        for item in fresh:
+            seen.add(item.name)
+            records.add(item.name, item.value)
+        if len(page or []) < page_size or not fresh:
+            return records
+        offset += len(page)
+
+
+class RuleIndex(object):
+    """Which rules use which trigger, from rule documents shaped like st2's ``RuleAPI``.
+
+    ``rules`` holds dicts (or st2client ``Rule`` objects) with ``ref``, ``enabled`` and
+    ``trigger`` (``type``, ``ref``, ``parameters``). ``unknown`` is a reason when the rules could
+    not be listed; every trigger then shows ``rules unknown: <reason>``.
+    """
+
+    def __init__(self, rules=(), unknown=None):
+        self.unknown = unknown
+        self._by_ref = {}
+        for rule in rules:
+            doc = rule if isinstance(rule, dict) else getattr(rule, "__dict__", {})
+            trigger = doc.get("trigger") or {}
+            name = doc.get("ref") or "%s.%s" % (doc.get("pack"), doc.get("name"))
+            if not doc.get("enabled", False):
+                name += " (disabled)"
+            refs = {trigger.get("ref")}
+            if not trigger.get("parameters"):
+                refs.add(trigger.get("type"))
+            for ref in refs - {None}:
+                self._by_ref.setdefault(ref, []).append(name)
+
+    def rules_for(self, trigger_ref):
+        """Return the rule names using ``trigger_ref`` (sorted), or None when unknown."""
+        if self.unknown is not None:
+            return None
+        return sorted(self._by_ref.get(trigger_ref, []))
+
+    def text_for(self, trigger_ref):
+        """The rules column: names, ``no rule`` or ``rules unknown: <reason>``."""
+        names = self.rules_for(trigger_ref)
+        if names is None:
+            return "rules unknown: %s" % self.unknown
+        return ", ".join(names) if names else "no rule"
+
+
+def rules_from_st2_api(environ, make_client=None):
+    """List every rule through the st2 API the python runner names; return a ``RuleIndex``.
+
+    StackStorm's python runner gives the action ``ST2_API_URL`` and ``ST2_AUTH_TOKEN``
+    (contrib/runners/python_runner/python_runner/python_runner.py); st2client is installed in
+    StackStorm's virtualenv. Without either, or when the API fails, the index says why.
+    """
+    url = environ.get("ST2_API_URL")
+    if not url:
+        return RuleIndex(unknown="ST2_API_URL is not set (not run by StackStorm's python runner)")
+    if make_client is None:
+        try:
+            from st2client.client import Client
+        except ImportError:
+            return RuleIndex(unknown="st2client is not installed")
+        make_client = Client
+    try:
+        client = make_client(api_url=url, token=environ.get("ST2_AUTH_TOKEN"))
+        rules, offset = [], 0
+        while True:
+            page = client.rules.get_all(limit=PAGE_SIZE, offset=offset) or []
+            rules.extend(page)
+            if len(page) < PAGE_SIZE:
+                return RuleIndex(rules)
+            offset += len(page)
+    except Exception as error:  # any API or client failure: say so, report the rest
+        return RuleIndex(unknown=_one_line(error) or type(error).__name__)
+
+
+def _one_line(value):
+    return " ".join(str(value).split())
+
+
+def _ago(stamp, now):
+    seconds = parse_iso_utc(stamp)
+    if seconds is None:
+        return "never"
+    delta = max(0, int(now - seconds))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if delta >= size:
+            return "%d%s ago" % (delta // size, unit)
+    return "%ds ago" % delta
+
+
+def _parameters_text(parameters):
+    parts = []
+    parameters = scrub_parameters(parameters or {})
+    for key in sorted(parameters):
+        value = parameters[key]
+        parts.append("%s=%s" % (key, _one_line(value if not isinstance(value, list)
+                                               else ",".join(str(v) for v in value))))
+    text = " ".join(parts) or "-"
+    return text if len(text) <= MAX_PARAMETERS_TEXT else text[:MAX_PARAMETERS_TEXT - 3] + "..."
+
+
+def _problem(kind, message, since):
+    return {"kind": kind, "message": message, "since": since}
+
+
+class StatusReport(object):
+    """The status of every sensor and trigger: ``to_dict()`` for rules, ``lines()`` for people."""
+
+    def __init__(self, sensors, checked_at, unreadable=(), rules_unknown=None, scrubber=None,
+                 sensor_filter=None, problems_only=False):
+        self.sensors = sensors
+        self.checked_at = checked_at
+        self.unreadable = list(unreadable)
+        self.rules_unknown = rules_unknown
+        self.scrubber = scrubber or Scrubber()
+        self.sensor_filter = sensor_filter
+        self.problems_only = problems_only
+
+    def problems(self):
+        """Return every standing problem as ``{sensor, trigger_ref, kind, message, since}``."""
+        found = []
+        for sensor in self.sensors:
+            if sensor["problem"]:
+                found.append(dict(sensor["problem"], sensor=sensor["sensor"], trigger_ref=None))
+            for trigger in sensor["triggers"]:
+                if trigger["problem"]:
+                    found.append(dict(trigger["problem"], sensor=sensor["sensor"],
+                                      trigger_ref=trigger["trigger_ref"]))
+        return found
+
+    @property
+    def ok(self):
+        """True when at least one sensor reported (and matched the filter) and no problem
+        stands."""
+        return bool(self.sensors) and not self.problems()
+
+    def to_dict(self):
+        """Return the report as a JSON-ready dict (the action's result)."""
+        shown = self._shown()
+        return self._scrubbed({
+            "ok": self.ok, "checked_at": self.checked_at, "problems": self.problems(),
+            "rules_unknown": self.rules_unknown, "unreadable_records": self.unreadable,
+            "sensors": shown, "verdict": self._verdict()})
+
+    def _shown(self):
+        if not self.problems_only:
+            return self.sensors
+        shown = []
+        for sensor in self.sensors:
+            triggers = [trigger for trigger in sensor["triggers"] if trigger["problem"]]
+            if sensor["problem"] or triggers:
+                shown.append(dict(sensor, triggers=triggers))
+        return shown
+
+    def _verdict(self):
+        count = len(self.problems())
+        if not self.sensors:
+            if self.sensor_filter:
+                return "status FAILED: no sensor matches %r" % self.sensor_filter
+            return ("status FAILED: no health records (no sensor of the pack has run; is "
+                    "st2sensorcontainer running and are the sensors enabled?)")
+        triggers = sum(len(sensor["triggers"]) for sensor in self.sensors)
+        return "status %s: %d sensor(s), %d trigger(s), %d problem(s)" % (
+            "ok" if not count else "FAILED", len(self.sensors), triggers, count)
+
+    def _scrubbed(self, value):
+        if isinstance(value, dict):
+            return dict((key, self._scrubbed(item)) for key, item in value.items())
+        if isinstance(value, list):
+            return [self._scrubbed(item) for item in value]
+        if isinstance(value, str):
+            return self.scrubber.scrub(value)
+        return value
+
+    def lines(self, now=None):
+        """Return the report as a table, one row per sensor then its triggers, verdict last."""
+        now = parse_iso_utc(self.checked_at) if now is None else now
+        header = ("SENSOR / TRIGGER", "RULES", "PARAMETERS", "LAST POLL", "LAST DISPATCH",
+                  "FAILS", "PROBLEM")
+        rows = []
+        for sensor in self._shown():
+            rows.append((sensor["sensor"], "-", "every %ss" % sensor["poll_interval_seconds"],
+                         _ago(sensor["last_poll_end"], now), "-", "-",
+                         _problem_text(sensor["problem"])))
+            for trigger in sensor["triggers"]:
+                dispatch = _ago(trigger["last_dispatch_at"], now)
+                if trigger["dispatched_total"]:
+                    dispatch += " (%d)" % trigger["dispatched_total"]
+                rows.append(("  " + trigger["trigger_ref"], trigger["rules"],
+                             trigger["parameters_summary"], _ago(trigger["last_poll_end"], now),
+                             dispatch, str(trigger["consecutive_failures"]),
+                             _problem_text(trigger["problem"])))
+        out = []
+        if rows:
+            widths = [max(len(row[column]) for row in [header] + rows)
+                      for column in range(len(header) - 1)]
+            for row in [header] + rows:
+                cells = ["%-*s" % (width, cell) for width, cell in zip(widths, row)]
+                out.append("  ".join(cells + [row[-1]]).rstrip())
+        if self.unreadable:
+            out.append("unreadable health records: %s" % ", ".join(self.unreadable))
+        out.append(self._verdict())
+        return [self.scrubber.scrub(line) for line in out]
+
+
+def _problem_text(problem):
+    if not problem:
+        return "-"
+    return "%s: %s" % (problem["kind"], _one_line(problem.get("message") or ""))
+
+
+def _matches(sensor_filter, record):
+    if not sensor_filter:
+        return True
+    wanted = sensor_filter.strip().lower()
+    trigger_type = str(record.get("trigger_type") or "").lower()
+    return wanted in (str(record.get("sensor", "")).lower(), trigger_type,
+                      trigger_type.split(".", 1)[-1])
+
+
+def _last_sign_of_life(record):
+    """The newest of the record's poll end, heartbeat and start (POSIX seconds), or None."""
+    times = [parse_iso_utc(record.get(field))
+             for field in ("last_poll_end", "heartbeat_at", "started_at")]
+    times = [moment for moment in times if moment is not None]
+    return max(times) if times else None
+
+
+def stall_seconds(record, heartbeat_seconds):
+    """How long a sensor may be silent in the datastore before it counts as stalled.
+
+    A sensor rewrites its records only when something changed or at the first poll after its
+    heartbeat is due, so a live sensor's record can be ``heartbeat_seconds`` old plus the poll
+    that writes it; three poll intervals past that, three polls were missed.
+    """
+    interval = float(record.get("poll_interval_seconds") or 0)
+    return float(heartbeat_seconds or 0) + STALL_INTERVALS * interval
+
+
+def _sensor_entry(record, now, triggers, heartbeat_seconds):
+    interval = int(record.get("poll_interval_seconds") or 0)
+    problem = record.get("problem")
+    last = _last_sign_of_life(record)
+    allowed = stall_seconds(record, heartbeat_seconds)
+    stalled = last is None or now - last > allowed
+    if stalled and not problem:
+        problem = _problem(STALLED, "stalled or not running: nothing recorded since %s, more "
+                           "than its heartbeat and %d poll intervals (%ds) ago; or its health "
+                           "records cannot be written" % (iso_utc(last) if last else "it started",
+                                                          STALL_INTERVALS, int(allowed)),
+                           iso_utc(last) if last else None)
+    return {"sensor": record["sensor"], "trigger_type": record.get("trigger_type"),
+            "poll_interval_seconds": interval, "started_at": record.get("started_at"),
+            "last_poll_end": record.get("last_poll_end"),
+            "heartbeat_at": record.get("heartbeat_at"), "stalled": stalled,
+            "problem": problem, "triggers": triggers}
+
+
+def _trigger_entry(record, rules):
+    ref = record["trigger_ref"]
+    return {"trigger_ref": ref, "trigger_type": record.get("trigger_type"),
+            "rules": rules.text_for(ref), "rule_refs": rules.rules_for(ref),
+            "parameters": scrub_parameters(record.get("parameters") or {}),
+            "parameters_summary": _parameters_text(record.get("parameters")),
+            "watched": bool(record.get("watched", True)),
+            "not_watched_reason": record.get("not_watched_reason"),
+            "last_poll_end": record.get("last_poll_end"),
+            "last_success": record.get("last_success"),
+            "consecutive_failures": int(record.get("consecutive_failures") or 0),
+            "last_error": record.get("last_error"),
+            "dispatched_total": int(record.get("dispatched_total") or 0),
+            "last_dispatch_at": record.get("last_dispatch_at"),
+            "problem": record.get("problem")}
+
+
+def build_status(records, rules, sensor_filter=None, problems_only=False, now=None,
+                 scrubber=None, heartbeat_seconds=DEFAULT_HEARTBEAT_SECONDS):
+    """Return the ``StatusReport`` of ``records`` (``HealthRecords``) and ``rules`` (``RuleIndex``).
+
+    A trigger record whose sensor record lists other triggers only is a removed trigger's
+    leftover and is not shown; a sensor record is matched by ``sensor_filter`` on its class
+    name or trigger type (``FileMonitorSensor``, ``workspaces.file_detected``, ``file_detected``).
+    ``heartbeat_seconds`` is the pack config's ``health_heartbeat_minutes`` in seconds
+    (``stall_seconds``).
+    """
+    now = time.time() if now is None else now
+    by_sensor = {}
+    for record in records.triggers:
+        by_sensor.setdefault(record["sensor"], []).append(record)
+    names = sorted(set(records.sensors) | set(by_sensor))
+    sensors = []
+    for name in names:
+        record = records.sensors.get(name) or {
+            "sensor": name, "trigger_type": (by_sensor[name][0].get("trigger_type")),
+            "poll_interval_seconds": 0, "started_at": None, "last_poll_end": None,
+            "problem": _problem(STALLED, "no sensor record: the sensor has not written its "
+                                "health (not running?)", None)}
+        if not _matches(sensor_filter, record):
+            continue
+        watched = record.get("triggers")
+        triggers = [_trigger_entry(item, rules)
+                    for item in sorted(by_sensor.get(name, []), key=lambda r: r["trigger_ref"])
+                    if watched is None or item["trigger_ref"] in watched]
+        sensors.append(_sensor_entry(record, now, triggers, heartbeat_seconds))
+    return StatusReport(sensors, iso_utc(now), records.unreadable, rules.unknown, scrubber,
+                        sensor_filter, problems_only)

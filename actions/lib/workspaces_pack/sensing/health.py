@@ -1,0 +1,324 @@
+"""A sensor's health: one record per sensor and per trigger, and the ``sensor_problem`` trigger.
+
+``HealthRecorder`` keeps the records of one sensor in memory (format: ``core.health_record``) and
+writes them best-effort at the end of a poll, after the sensor's state: a record is written when
+something a human would care about changed (watched or not, a problem, a new error line, the
+baseline, the trigger list, the count of failed polls in a row) and otherwise once per
+``health_heartbeat_minutes``, so a quiet poll costs no datastore write. A write that fails is
+retried at the next poll; it never raises into the poll and never holds up a dispatch.
+
+Problems: a kind in ``IMMEDIATE_KINDS`` is a problem at once; a failing poll (``poll_failing``,
+``database_unreachable``, ``state_unreadable``, a datastore refusing writes) only after
+``problem_after_failures`` consecutive failures. Each transition (into a problem, back to healthy)
+dispatches ``workspaces.sensor_problem`` once; a dispatch that fails is retried at the next poll.
+
+Removed triggers: a trigger's health record is deleted when StackStorm removes the trigger; its
+state (``state:<ref>``, and ``reconcile:<ref>`` for ALMA ASDM) is kept for ``RETIRED_STATE_DAYS``
+days (a tombstone ``retired:<ref>`` holds the removal time), then deleted, unless the trigger
+comes back first (``RetiredTriggers``). StackStorm deletes a parameterised trigger only when no
+rule uses it any more and never gives its ref to another trigger
+(st2common/services/triggers.py ``cleanup_trigger_db_for_rule``), so the kept state serves only a
+trigger that comes back, e.g. when a sensor container briefly saw it deleted.
+
+``OnceLog`` is the pack's one "log a condition once per change, not once per poll" helper.
+"""
+
+import collections
+import logging
+
+from workspaces_pack.core import health_record as hr
+
+__all__ = ["OnceLog", "HealthRecorder", "RetiredTriggers", "RETIRED_STATE_DAYS"]
+
+RETIRED_STATE_DAYS = 7
+RETIRED_PREFIX = "retired:"
+
+
+class OnceLog(object):
+    """Log a condition per key once, again only when its message changes, and its clearing."""
+
+    def __init__(self, logger, what="trigger"):
+        self._logger = logger
+        self._what = what
+        self._messages = {}
+
+    def note(self, key, message, level=logging.WARNING):
+        """Log ``message`` for ``key`` unless it is the one logged last; return True if logged."""
+        if self._messages.get(key) == message:
+            return False
+        self._messages[key] = message
+        self._logger.log(level, "%s %s: %s", self._what, key, message)
+        return True
+
+    def clear(self, key):
+        """``key`` works again: log it once if a condition was logged; return True if so."""
+        if self._messages.pop(key, None) is None:
+            return False
+        self._logger.info("%s %s: working again", self._what, key)
+        return True
+
+    def forget(self, key):
+        """Drop ``key`` silently (a removed trigger)."""
+        self._messages.pop(key, None)
+
+
+class HealthRecorder(object):
+    """The health records of one sensor; see the module docstring.
+
+    ``service`` is the sensor service (datastore and dispatch), ``sensor`` the class name,
+    ``trigger_type`` the type ref the sensor serves, ``poll_interval()`` returns its poll interval,
+    ``config`` a ``PackConfig``, ``clock()`` POSIX seconds.
+    """
+
+    def __init__(self, service, logger, sensor, trigger_type, poll_interval, config, clock,
+                 what="trigger", state_prefixes=("state:",)):
+        self._service = service
+        self._logger = logger
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self.heartbeat_seconds = 60.0 * float(config.get("health_heartbeat_minutes"))
+        self.problem_after = max(1, int(config.get("problem_after_failures")))
+        self.sensor = new = hr.new_sensor_record(sensor, trigger_type, poll_interval(),
+                                                 hr.iso_utc(clock()))
+        self.triggers = collections.OrderedDict()
+        self.log = OnceLog(logger, what)
+        self._written = {}       # key name -> (significant part, written at)
+        self._deleted = set()    # key names of removed triggers still to delete
+        self._undispatched = []  # problem payloads whose dispatch failed
+        self._stale_checked = False
+        self.writes = 0
+        self._trigger_type = new["trigger_type"]
+        self._started = clock()
+        self.retired = RetiredTriggers(service, logger, clock, state_prefixes)
+
+    # --- the trigger list --------------------------------------------------------------------
+    def _record(self, ref, trigger=None):
+        record = self.triggers.get(ref)
+        if record is None:
+            trigger = trigger or {}
+            record = hr.new_trigger_record(self.sensor["sensor"], ref,
+                                           trigger.get("type") or self._trigger_type,
+                                           trigger.get("parameters"))
+            self.triggers[ref] = record
+            self._deleted.discard(hr.trigger_key(ref))
+            self.retired.revive(ref)
+        elif trigger is not None:
+            record["parameters"] = hr.scrub_parameters(trigger.get("parameters") or {})
+        return record
+
+    def watched(self, ref, trigger):
+        """``ref`` is watched (added, or added again after it was not)."""
+        record = self._record(ref, trigger)
+        record["watched"] = True
+        record["not_watched_reason"] = None
+        if record["problem"] and record["problem"]["kind"] in ("not_watched", "table_mismatch"):
+            self._recover(record)
+
+    def not_watched(self, ref, trigger, reason, kind="not_watched"):
+        """``ref`` is not watched (bad parameters, tables that do not match): a problem at once."""
+        record = self._record(ref, trigger)
+        record["watched"] = False
+        record["not_watched_reason"] = hr.scrub_line(reason)
+        self._enter(record, kind, reason)
+
+    def removed(self, ref):
+        """``ref`` is gone: its record is deleted from the datastore (its state is kept)."""
+        if self.triggers.pop(ref, None) is not None:
+            self._deleted.add(hr.trigger_key(ref))
+            self._written.pop(hr.trigger_key(ref), None)
+            self.retired.retire(ref)
+        self.log.forget(ref)
+
+    # --- a poll ------------------------------------------------------------------------------
+    def poll_started(self):
+        """A poll begins."""
+        self.sensor["last_poll_start"] = hr.iso_utc(self._clock())
+
+    def trigger_started(self, ref):
+        """One trigger's turn in the poll begins."""
+        self._record(ref)["last_poll_start"] = hr.iso_utc(self._clock())
+
+    def succeeded(self, ref, state_bytes=None, baseline_taken=None):
+        """``ref``'s turn ended well: failures reset, a standing problem recovered."""
+        record = self._record(ref)
+        now = hr.iso_utc(self._clock())
+        record["last_poll_end"] = record["last_success"] = now
+        record["consecutive_failures"] = 0
+        self._facts(record, state_bytes, baseline_taken)
+        self.log.clear(ref)
+        if record["problem"] is not None:
+            self._recover(record)
+
+    def failed(self, ref, kind, message, immediate=None, state_bytes=None, baseline_taken=None):
+        """``ref``'s turn failed with a problem ``kind``; a problem at once when ``immediate``
+        (default: the kind is in ``IMMEDIATE_KINDS``), else after ``problem_after_failures``."""
+        record = self._record(ref)
+        record["last_poll_end"] = hr.iso_utc(self._clock())
+        record["consecutive_failures"] += 1
+        record["last_error"] = hr.scrub_line(message)
+        self._facts(record, state_bytes, baseline_taken)
+        self.log.note(ref, message)
+        if immediate is None:
+            immediate = kind in hr.IMMEDIATE_KINDS
+        if immediate or record["consecutive_failures"] >= self.problem_after:
+            self._enter(record, kind, message)
+
+    def dispatched(self, ref, count):
+        """``count`` trigger instances of ``ref`` were dispatched."""
+        if count:
+            record = self._record(ref)
+            record["dispatched_total"] += count
+            record["last_dispatch_at"] = hr.iso_utc(self._clock())
+
+    @staticmethod
+    def _facts(record, state_bytes, baseline_taken):
+        if state_bytes is not None:
+            record["state_bytes"] = int(state_bytes)
+        if baseline_taken is not None:
+            record["baseline_taken"] = bool(baseline_taken)
+
+    def poll_ended(self):
+        """The poll is over: retry failed problem dispatches, write what changed; never raises."""
+        self.sensor["last_poll_end"] = hr.iso_utc(self._clock())
+        self.sensor["poll_interval_seconds"] = int(self._poll_interval())
+        self.sensor["triggers"] = list(self.triggers)
+        try:
+            self._retry_dispatches()
+            self._write_records()
+        except Exception as error:  # best-effort by design: health must never break a poll
+            self._logger.warning("health records not written (%s); tried again next poll",
+                                 error)
+
+    # --- problems ----------------------------------------------------------------------------
+    def _enter(self, record, kind, message):
+        now = hr.iso_utc(self._clock())
+        standing = record["problem"]
+        if standing is not None and standing["kind"] == kind:
+            standing["message"] = hr.scrub_line(message)
+            return
+        record["problem"] = {"kind": kind, "message": hr.scrub_line(message), "since": now}
+        self._dispatch(hr.problem_payload(record, record["problem"], hr.PROBLEM))
+
+    def _recover(self, record):
+        problem, record["problem"] = record["problem"], None
+        self._dispatch(hr.problem_payload(record, problem, hr.RECOVERED))
+
+    def _dispatch(self, payload):
+        self._undispatched.append(payload)
+        self._retry_dispatches()
+
+    def _retry_dispatches(self):
+        from workspaces_pack.sensing.watches import trace_tag
+
+        while self._undispatched:
+            payload = self._undispatched[0]
+            try:
+                self._service.dispatch(trigger=hr.PROBLEM_TRIGGER, payload=payload,
+                                       trace_tag=trace_tag("sensor_problem", "%s:%s:%s" % (
+                                           payload["trigger_ref"] or payload["sensor"],
+                                           payload["kind"], payload["state"])))
+            except Exception as error:
+                self._logger.warning("dispatch of %s failed (%s); retried next poll",
+                                     hr.PROBLEM_TRIGGER, error)
+                return
+            self._undispatched.pop(0)
+            self._logger.info("%s %s: %s %s (%s dispatched)", self.sensor["sensor"],
+                              payload["trigger_ref"] or "(sensor)", payload["kind"],
+                              payload["state"], hr.PROBLEM_TRIGGER)
+
+    # --- writing -----------------------------------------------------------------------------
+    def _write_records(self):
+        now = self._clock()
+        for key in sorted(self._deleted):
+            self._service.delete_value(key, local=True)
+            self._deleted.discard(key)
+        if not self._stale_checked and now - self._started >= self.heartbeat_seconds:
+            self._delete_stale()  # after one interval: StackStorm adds triggers asynchronously
+        self.retired.flush(now, self.heartbeat_seconds, list(self.triggers))
+        records = [(hr.trigger_key(ref), record) for ref, record in self.triggers.items()]
+        records.append((hr.SENSOR_KEY, self.sensor))
+        for key, record in records:
+            significant = _significant(record)
+            last = self._written.get(key)
+            if last is not None and last[0] == significant and \
+                    now - last[1] < self.heartbeat_seconds:
+                continue
+            record["heartbeat_at"] = hr.iso_utc(now)
+            self._service.set_value(key, hr.dumps(record), local=True)
+            self.writes += 1
+            self._written[key] = (significant, now)
+
+    def _delete_stale(self):
+        """Once per sensor start (after one heartbeat interval, when StackStorm has added every
+        trigger): delete records of triggers removed while the sensor was not running."""
+        items = self._service.list_values(local=True, prefix=hr.TRIGGER_KEY_PREFIX) or []
+        for item in items:
+            ref = hr.trigger_ref_of(getattr(item, "name", ""))
+            if ref and ref not in self.triggers:
+                self._service.delete_value(hr.trigger_key(ref), local=True)
+        self._stale_checked = True
+
+
+class RetiredTriggers(object):
+    """The state of removed triggers: kept ``RETIRED_STATE_DAYS`` days, then deleted.
+
+    ``retire(ref)`` writes the tombstone ``retired:<ref>`` (the removal time); ``flush`` writes
+    pending tombstones and, once per ``interval``, sweeps the stored ones: a watched trigger's
+    tombstone is dropped (it came back); an older one than the keeping time has its state keys
+    (``state_prefixes`` + ref) deleted, then itself. Best-effort: errors propagate to the caller,
+    which retries at the next poll.
+    """
+
+    def __init__(self, service, logger, clock, state_prefixes):
+        self._service = service
+        self._logger = logger
+        self._clock = clock
+        self._prefixes = tuple(state_prefixes)
+        self._to_write = {}
+        self._last_sweep = None
+        self.keep_seconds = RETIRED_STATE_DAYS * 86400.0
+
+    def retire(self, ref):
+        """``ref`` was removed now."""
+        self._to_write[ref] = hr.iso_utc(self._clock())
+
+    def revive(self, ref):
+        """``ref`` is watched again: its state is not to be deleted (a stored tombstone is
+        dropped at the next sweep)."""
+        self._to_write.pop(ref, None)
+
+    def flush(self, now, interval, watched):
+        """Write pending tombstones; sweep stored ones once per ``interval`` (the first sweep one
+        interval after the sensor started, when StackStorm has added every trigger)."""
+        for ref in sorted(self._to_write):
+            self._service.set_value(RETIRED_PREFIX + ref, self._to_write[ref], local=True)
+            del self._to_write[ref]
+        if self._last_sweep is None:
+            self._last_sweep = now
+        if now - self._last_sweep < interval:
+            return
+        self._last_sweep = now
+        for item in self._service.list_values(local=True, prefix=RETIRED_PREFIX) or []:
+            name = str(getattr(item, "name", ""))
+            ref = name[name.find(RETIRED_PREFIX) + len(RETIRED_PREFIX):]
+            removed = hr.parse_iso_utc(getattr(item, "value", None))
+            if ref in watched:
+                self._delete(RETIRED_PREFIX + ref)
+            elif removed is None or now - removed >= self.keep_seconds:
+                for prefix in self._prefixes:
+                    self._delete(prefix + ref)
+                self._delete(RETIRED_PREFIX + ref)
+                self._logger.info("trigger %s: state deleted, %d days after the trigger was "
+                                  "removed", ref, RETIRED_STATE_DAYS)
+
+    def _delete(self, key):
+        self._service.delete_value(key, local=True)
+
+
+def _significant(record):
+    """What a human would care about in a record (a change is written before the heartbeat):
+    a failing trigger's record is written at each failed poll, a working one's only on change
+    or heartbeat."""
+    return hr.dumps(dict((key, record.get(key)) for key in (
+        "watched", "not_watched_reason", "problem", "last_error", "baseline_taken", "parameters",
+        "triggers", "poll_interval_seconds", "consecutive_failures")))

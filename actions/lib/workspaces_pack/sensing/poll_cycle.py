@@ -1,0 +1,119 @@
+"""One trigger's turn in a sensor's poll, the same sequence for every sensor of the pack.
+
+A turn (``run_turn``) goes one way: load the trigger's stored state (once) -> the sensor's work
+(``body(turn)``: read the directory or the database, ``turn.dispatch`` each new item, mark it
+handled on the watch) -> save the state if it changed -> tell the health recorder how it went.
+
+The body raises ``TurnFailed(kind, message)`` when its source cannot be read (a missing directory,
+a database outage, a renamed column); any other exception is logged with its traceback and counted
+as ``poll_failing``. A state the datastore refuses (``StateTooLarge``) is a ``state_unsaved``
+problem at once, and the save is tried again every poll; a datastore that does not take the write
+is ``state_unsaved`` after ``problem_after_failures`` polls (the state is kept and retried).
+"""
+
+from workspaces_pack.core.state import StateTooLarge, StateUnavailable
+from workspaces_pack.sensing.watches import trace_tag
+
+__all__ = ["SensorContext", "TurnFailed", "TriggerTurn", "run_turn"]
+
+
+class SensorContext(object):
+    """What a turn needs from its sensor: service, logger, state store, watches, health."""
+
+    def __init__(self, service, logger, state, watches, health):
+        self.service = service
+        self.logger = logger
+        self.state = state
+        self.watches = watches
+        self.health = health
+
+
+class TurnFailed(Exception):
+    """A trigger's source could not be read this poll; ``kind`` is a health problem kind."""
+
+    def __init__(self, kind, message, immediate=None):
+        super(TurnFailed, self).__init__(message)
+        self.kind = kind
+        self.message = message
+        self.immediate = immediate
+
+
+class TriggerTurn(object):
+    """One trigger ``ref`` with its ``watch`` during one poll (see the module docstring)."""
+
+    def __init__(self, context, ref, watch):
+        self.context = context
+        self.ref = ref
+        self.watch = watch
+        self.dispatched = 0
+
+    def dispatch(self, payload, kind, identifier):
+        """Dispatch one trigger instance (trace tag ``<kind>:<identifier>``); False on failure,
+        which is logged: the item stays unhandled and is dispatched at the next poll."""
+        try:
+            self.context.service.dispatch(trigger=self.ref, payload=payload,
+                                          trace_tag=trace_tag(kind, identifier))
+        except Exception as error:
+            self.context.logger.warning("dispatch of %s %s for %s failed (%s); retried next poll",
+                                        kind, identifier, self.ref, error)
+            return False
+        self.dispatched += 1
+        return True
+
+    def run(self, body):
+        """Run the turn; return what ``body`` returned (None when the turn failed)."""
+        health = self.context.health
+        health.trigger_started(self.ref)
+        if not self.watch.loaded:
+            try:
+                self.watch.load_state(self.context.state.load(self.ref))
+            except StateUnavailable as error:
+                self._failed("state_unreadable", "state not readable, poll skipped (%s)" % error)
+                return None
+        failure = None
+        result = None
+        try:
+            result = body(self)
+        except TurnFailed as error:
+            failure = (error.kind, error.message, error.immediate)
+        except Exception as error:
+            self.context.logger.exception("poll of trigger %s failed; it will be tried again at "
+                                          "the next poll", self.ref)
+            failure = ("poll_failing", "poll failed: %s: %s" % (type(error).__name__, error),
+                       None)
+        health.dispatched(self.ref, self.dispatched)
+        unsaved = self._save()
+        failure = failure or unsaved
+        if failure is not None:
+            self._failed(*failure)
+            return None
+        health.succeeded(self.ref, **self._facts())
+        return result
+
+    def _save(self):
+        """Save the watch's state if it changed; return a failure tuple, or None when saved."""
+        state = self.context.state
+        if self.watch.changed:
+            try:
+                state.save(self.ref, self.watch.to_state())
+            except StateTooLarge as error:
+                self.context.logger.error("trigger %s: %s", self.ref, error)
+                return ("state_unsaved", "state not saved, so a restart would dispatch again: "
+                        "%s" % error, True)  # watch.changed stays set: tried again next poll
+            self.watch.changed = False
+        if state.is_unsaved(self.ref):
+            return ("state_unsaved", "the datastore did not take the state write; kept in "
+                    "memory and tried again every poll", False)
+        return None
+
+    def _facts(self):
+        return {"state_bytes": self.context.state.size_of(self.ref),
+                "baseline_taken": getattr(self.watch, "baseline_taken", self.watch.loaded)}
+
+    def _failed(self, kind, message, immediate=None):
+        self.context.health.failed(self.ref, kind, message, immediate, **self._facts())
+
+
+def run_turn(context, ref, watch, body):
+    """Run one ``TriggerTurn`` of ``ref`` with ``body(turn)``; return its result."""
+    return TriggerTurn(context, ref, watch).run(body)

@@ -114,6 +114,8 @@ POLICY_PARAMETER_SCHEMAS = {
     },
 }
 
+#: Refs of the actions of StackStorm's own packs, which a rule may use (not run locally).
+STACKSTORM_ACTION_PREFIXES = ("core.", "st2.")
 #: What StackStorm stores but cannot carry out (its rule API and registration check neither the
 #: action nor the payload): warnings naming what its rules engine will do with the rule.
 UNKNOWN_ACTION_WARNING = (
@@ -700,7 +702,7 @@ def _check_rules(pack, out, require_description=True, any_pack=False):
         _unknown_keys(action, RULE_ACTION_KEYS, path, out, "action.")
         action_spec = pack.action(action.get("ref"))
         if action.get("ref") and action_spec is None and not str(action.get("ref")).startswith(
-                ("core.", "st2.")):
+                STACKSTORM_ACTION_PREFIXES):
             out.warn(path, "action.ref", UNKNOWN_ACTION_WARNING % (action.get("ref"),
                                                                    action.get("ref")))
         given = action.get("parameters") or {}

@@ -15,7 +15,7 @@ import json
 import re
 from collections import namedtuple
 
-from workspaces_devkit.content import RUNNER_PARAMETERS
+from workspaces_devkit.content import RUNNER_PARAMETERS, STACKSTORM_ACTION_PREFIXES
 from workspaces_devkit.runner.executor import ParameterError, validate_parameters
 from workspaces_devkit.runner.operators import evaluate
 from workspaces_devkit.runner.render import ParamError, render_live_params
@@ -160,14 +160,15 @@ class RuleEngine(object):
         first line: StackStorm's adds the schema).
         """
         spec = self.pack.action(action_ref)
-        if spec is None:
-            here = "" if not str(action_ref).startswith(("core.", "st2.")) else (
-                " here (the local runner has only the actions of pack %s)" % self.pack.ref)
-            return None, 'Action "%s" doesn\'t exist%s' % (action_ref, here)
+        stackstorms_own = str(action_ref).startswith(STACKSTORM_ACTION_PREFIXES)
+        if spec is None and not stackstorms_own:
+            return None, 'Action "%s" doesn\'t exist' % action_ref
         try:
             parameters = self.render_parameters(rule, payload)
         except ParamError as error:
             return None, str(error)
+        if spec is None:  # StackStorm's own action (core.sendmail): rendered, not run here
+            return parameters, None
         if not spec.enabled:
             return None, 'Unable to execute. Action "%s" is disabled.' % action_ref
         try:

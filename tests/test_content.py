@@ -21,8 +21,11 @@ def _describe(errors):
 
 
 def test_pack_content_is_valid():
-    errors = validate_pack(PACK_DIR)
+    warnings = []
+    errors = validate_pack(PACK_DIR, warnings)
     assert not errors, "invalid pack content:\n" + _describe(errors)
+    # what StackStorm stores but cannot carry out is a warning; the pack ships none
+    assert not warnings, "pack content StackStorm would not carry out:\n" + _describe(warnings)
 
 
 def test_pack_ref_is_workspaces():
@@ -172,20 +175,32 @@ def test_required_parameters_all_with_a_position_or_none(pack_copy):
     assert "give every required parameter a position or none (wait)" in messages
 
 
-def test_rule_with_unknown_trigger_action_parameter_or_payload_field_is_reported(pack_copy):
+def test_rule_with_unknown_trigger_or_payload_field_in_a_parameter_is_reported(pack_copy):
     relpath = _first("rules")
+    _edit(str(pack_copy / relpath), lambda d: d["action"]["parameters"].update(
+        capability_name="{{ trigger.no_such_field }}"))
+    assert "trigger.no_such_field" in _describe(_errors_for(pack_copy, relpath))
+    _edit(str(pack_copy / relpath), lambda d: d["trigger"].update(type="workspaces.nothing"))
+    assert "trigger.type" in {e.field for e in _errors_for(pack_copy, relpath)}
+
+
+def test_rule_stackstorm_stores_but_cannot_carry_out_is_a_warning(pack_copy):
+    # StackStorm 3.9's rule registration and API check neither the action nor the payload
+    relpath = "rules/alma_calibration_ingest.yaml"
 
     def change(data):
-        data["action"]["parameters"]["no_such_parameter"] = "{{ trigger.no_such_field }}"
+        data["action"]["parameters"]["no_such_parameter"] = 1
+        data["criteria"]["trigger.no_such_field"] = {"type": "exists", "pattern": "x"}
     _edit(str(pack_copy / relpath), change)
-    messages = _describe(_errors_for(pack_copy, relpath))
-    assert "no_such_parameter" in messages
-    assert "trigger.no_such_field" in messages
-
-    _edit(str(pack_copy / relpath), lambda d: d["trigger"].update(type="workspaces.nothing"))
+    warnings = []
+    assert [e for e in validate_pack(str(pack_copy), warnings) if e.path == relpath] == []
+    assert sorted(w.field for w in warnings if w.path == relpath) == [
+        "action.parameters.no_such_parameter", "criteria.trigger.no_such_field"]
     _edit(str(pack_copy / relpath), lambda d: d["action"].update(ref="workspaces.nothing"))
-    fields = {e.field for e in _errors_for(pack_copy, relpath)}
-    assert {"trigger.type", "action.ref"} <= fields
+    warnings = []
+    assert [e for e in validate_pack(str(pack_copy), warnings) if e.path == relpath] == []
+    assert sorted(w.field for w in warnings if w.path == relpath) == [
+        "action.ref", "criteria.trigger.no_such_field"]
 
 
 @pytest.mark.parametrize("relpath,nested,field,says", [
@@ -321,3 +336,31 @@ def test_validate_warns_naming_the_parameter_stackstorm_sends_as_text(tmp_path, 
     assert "nested_site_rule.yaml: action.parameters.parameters.size: " in warnings[0]
     assert "will send {{ trigger.size }} nested in parameter parameters as text" in warnings[0]
     assert out.splitlines()[-1] == "0 problem(s), 1 warning(s)"
+
+
+def test_validate_warns_of_each_rule_stackstorm_stores_but_cannot_carry_out(tmp_path, capsys):
+    # issue 20: the rules the local st2 API stores with a warning, as StackStorm stores them
+    from workspaces_devkit.runner.cli import main as workspaces_local
+
+    overlay = tmp_path / "rules"
+    overlay.mkdir()
+    with open(os.path.join(PACK_DIR, "rules", "alma_calibration_ingest.yaml")) as handle:
+        rule = yaml.safe_load(handle)
+    unknown_action = dict(rule, name="site_unknown_action",
+                          action=dict(rule["action"], ref="workspaces.nope"))
+    odd = dict(rule, name="site_odd", criteria=dict(rule["criteria"], **{
+        "trigger.not_in_payload": {"type": "exists", "pattern": "x"}}),
+        action=dict(rule["action"], parameters=dict(rule["action"]["parameters"], nope=1)))
+    for body in (unknown_action, odd):
+        (overlay / ("%s.yaml" % body["name"])).write_text(yaml.safe_dump(body))
+    assert workspaces_local(["validate", "--rules-dir", str(overlay)]) == 0
+    out = capsys.readouterr().out
+    warnings = sorted(line for line in out.splitlines() if line.startswith("warning: "))
+    assert len(warnings) == 3, out
+    assert "site_odd.yaml: action.parameters.nope: workspaces.capability_create_and_run has " \
+           "no parameter 'nope': StackStorm stores the rule" in warnings[0]
+    assert "site_odd.yaml: criteria.trigger.not_in_payload: trigger.not_in_payload is not in " \
+           "the payload_schema of workspaces.alma_calibration" in warnings[1]
+    assert "site_unknown_action.yaml: action.ref: 'workspaces.nope' is not an action of this " \
+           "pack: StackStorm stores the rule, but every enforcement of it fails" in warnings[2]
+    assert out.splitlines()[-1] == "0 problem(s), 3 warning(s)"

@@ -8,9 +8,13 @@ StackStorm reads the trigger type from MongoDB; in the real tier its own validat
 called with this pack's trigger type (``util_schema.validate`` as ``validate_trigger_parameters``
 calls it) instead, and an unknown trigger type is refused with the controller's words.
 
-``STRICTER`` lists what the local API refuses on purpose although StackStorm stores it (the
-pack's content checks, so a rule rehearsed locally does not fail later at enforcement or never
-match); the real tier checks StackStorm does accept those, so the difference stays known.
+``WARNED`` lists rules StackStorm stores although its rules engine cannot carry them out as
+written (an action the pack does not have, an action parameter the action does not have, a
+criterion on a field the payload does not have): the local API stores them too and names each
+problem in one warning (what StackStorm does with such a rule at enforcement is held to
+StackStorm's enforcer in tests/test_parity_rule_enforcement.py). ``STRICTER`` lists what the
+local API still refuses on purpose although StackStorm stores it (the pack's content checks); the
+real tier checks StackStorm does accept those, so the difference stays known.
 """
 
 import copy
@@ -107,21 +111,38 @@ CASES = [
                          "equals")),
 ]
 
-#: Refused by the local API (the pack's content checks), stored by StackStorm.
-STRICTER = [
+#: Stored by both; the local API names each problem in one warning (field, part of the words).
+WARNED = [
     ("an action this pack does not have", _changed(_set(["action", "ref"], "workspaces.nope")),
-     "'workspaces.nope' is not an action of this pack"),
+     "action.ref", "'workspaces.nope' is not an action of this pack: StackStorm stores the rule, "
+                   "but every enforcement of it fails (Action \"workspaces.nope\" doesn't exist)"),
     ("an action parameter the action does not have",
-     _changed(_set(["action", "parameters", "nope"], 1)), "has no parameter 'nope'"),
+     _changed(_set(["action", "parameters", "nope"], 1)), "action.parameters.nope",
+     "has no parameter 'nope': StackStorm stores the rule, but every enforcement of it fails "
+     "(Additional properties are not allowed ('nope' was unexpected))"),
     ("a criterion on a field the payload does not have",
      _changed(_set(["criteria", "trigger.not_in_payload"], {"type": "exists", "pattern": "x"})),
-     "trigger.not_in_payload is not in the payload_schema"),
+     "criteria.trigger.not_in_payload",
+     "trigger.not_in_payload is not in the payload_schema of workspaces.alma_calibration: "
+     "StackStorm stores the rule, but the criterion sees no value (None) on every trigger"),
+]
+CASES += [(name, body, ACCEPTED) for name, body, _, _ in WARNED]
+
+#: Refused by the local API (the pack's content checks), stored by StackStorm.
+STRICTER = [
+    ("a required action parameter not given", _changed(_drop(["action", "parameters",
+                                                              "capability_name"])),
+     "action.parameters.capability_name: required by workspaces.capability_create_and_run and "
+     "not given"),
+    ("an action parameter reading a field the payload does not have",
+     _changed(_set(["action", "parameters", "capability_name"], "{{ trigger.not_in_payload }}")),
+     "{{ trigger.not_in_payload }} is not in the payload_schema of workspaces.alma_calibration"),
 ]
 
 
-def _devkit_validates(body, tmp_path):
+def _devkit_validates(body, tmp_path, warnings=None):
     store = RuleStore(load_pack(PACK_DIR), rules_dir=str(tmp_path / "overlay"))
-    store._validated(copy.deepcopy(body))
+    store._validated(copy.deepcopy(body), warnings)
     return ACCEPTED
 
 
@@ -156,6 +177,21 @@ def test_the_local_api_accepts_and_refuses_the_table(name, body, expected, tmp_p
 @pytest.mark.parametrize("name,body,expected", CASES, ids=[c[0] for c in CASES])
 def test_stackstorms_rule_api_accepts_and_refuses_the_table_the_same(name, body, expected):
     check(expected, outcome(_stackstorm_validates, body))
+
+
+@pytest.mark.parametrize("name,body,field,says", WARNED, ids=[c[0] for c in WARNED])
+def test_the_local_api_stores_with_one_warning_naming_the_problem(name, body, field, says,
+                                                                  tmp_path):
+    warnings = []
+    check(ACCEPTED, outcome(_devkit_validates, body, tmp_path, warnings))
+    assert [w.field for w in warnings] == [field]
+    assert says in warnings[0].message
+
+
+def test_the_pack_kind_of_rule_is_stored_without_warnings(tmp_path):
+    warnings = []
+    check(ACCEPTED, outcome(_devkit_validates, _body(), tmp_path, warnings))
+    assert warnings == []
 
 
 @pytest.mark.parametrize("name,body,says", STRICTER, ids=[c[0] for c in STRICTER])

@@ -135,6 +135,21 @@ FILTER_CASES = [
     ("search any2any", {"trigger.files": {"type": "search", "condition": "any2any", "pattern": {
         "item.name": {"type": "equals", "pattern": "zzz"},
         "item.size": {"type": "equals", "pattern": 1}}}}, True),
+    # a child pattern is rendered for each item (typed through to_complex), with ``item`` in
+    # the context and not ``trigger``; a child key outside ``item.`` finds no value
+    ("search child pattern rendered", {"trigger.files": {"type": "search", "condition": "any",
+                                                         "pattern": {"item.size": {
+                                                             "type": "gt",
+                                                             "pattern": "{{ (2 * 2) }}"}}}}, True),
+    ("search child pattern from its item", {"trigger.files": {
+        "type": "search", "condition": "all", "pattern": {
+            "item.name": {"type": "equals", "pattern": "{{ item.name }}"}}}}, True),
+    ("search child pattern cannot read the trigger", {"trigger.files": {
+        "type": "search", "condition": "any", "pattern": {
+            "item.name": {"type": "equals", "pattern": "{{ trigger.code }}"}}}}, False),
+    ("search child key outside item.", {"trigger.files": {
+        "type": "search", "condition": "any", "pattern": {
+            "name": {"type": "equals", "pattern": "a.fits"}}}}, False),
 ]
 
 

@@ -65,3 +65,29 @@ def test_rule_files_changed_while_the_runner_runs_are_reloaded(tmp_path):
         _wait(lambda: "workspaces.edited" not in [rule.ref for rule in runner.pack.rules])
     finally:
         runner.stop()
+
+
+def test_the_runner_warns_of_rules_stackstorm_stores_but_cannot_carry_out(tmp_path):
+    # at start for the rules in use, on a reload for the rules that changed
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "odd.yaml").write_text(yaml.safe_dump(dict(_rule("odd"), action={
+        "ref": "workspaces.nope", "parameters": {}})))
+    out = io.StringIO()
+    runner = LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), sensors=[], out=out,
+                         rules_dir=str(overlay))
+    runner.start(watch=True)
+    try:
+        started = [line for line in out.getvalue().splitlines() if " warning  " in line]
+        assert len(started) == 1, started
+        assert "odd.yaml: action.ref: 'workspaces.nope' is not an action of this pack" in \
+            started[0]
+        body = _rule("edited")
+        body["action"]["parameters"]["nope"] = 1
+        (overlay / "edited.yaml").write_text(yaml.safe_dump(body))
+        _wait(lambda: "workspaces.edited" in _live(runner))
+        _wait(lambda: "edited.yaml: action.parameters.nope: " in out.getvalue())
+        warned = [line for line in out.getvalue().splitlines() if " warning  " in line]
+        assert len(warned) == 2, warned  # the unchanged odd.yaml is not warned of again
+    finally:
+        runner.stop()

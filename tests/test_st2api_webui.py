@@ -345,12 +345,8 @@ def test_a_duplicate_rule_is_a_409_naming_the_existing_one(api):
      "operator resembles not in list of allowed operators"),
     (lambda b: b["criteria"]["trigger.project_code"].pop("pattern"),
      "For field: trigger.project_code, no pattern specified for operator equals"),
-    (lambda b: b["action"].update(ref="workspaces.no_such_action"),
-     "'workspaces.no_such_action' is not an action of this pack"),
-    (lambda b: b["action"]["parameters"].update(nope=1), "has no parameter 'nope'"),
-    (lambda b: b["criteria"].update({"trigger.not_in_payload": {"type": "exists",
-                                                                "pattern": "x"}}),
-     "trigger.not_in_payload is not in the payload_schema"),
+    (lambda b: b["action"]["parameters"].pop("capability_name"),
+     "action.parameters.capability_name: required by workspaces.capability_create_and_run"),
     (lambda b: b.update(enabled="yes"), "'yes' is not of type 'boolean'"),
     (lambda b: b.update(name="../escape"), 'Rule name "../escape" is not allowed'),
     (lambda b: b.update(pack="Site/Rules"), 'Pack "Site/Rules" is not served here'),
@@ -366,6 +362,41 @@ def test_a_bad_rule_is_refused_with_400_naming_the_problem_and_nothing_is_writte
     assert sorted(os.listdir(service.runner.rules_dir)) == before
     assert not os.path.exists(os.path.join(os.path.dirname(service.runner.rules_dir), "escape"
                                            ".yaml"))
+
+
+@pytest.mark.parametrize("change, field, says", [
+    (lambda b: b["action"].update(ref="workspaces.no_such_action"), "action.ref",
+     "'workspaces.no_such_action' is not an action of this pack: StackStorm stores the rule, but "
+     "every enforcement of it fails"),
+    (lambda b: b["action"]["parameters"].update(nope=1), "action.parameters.nope",
+     "workspaces.capability_create_and_run has no parameter 'nope': StackStorm stores the rule"),
+    (lambda b: b["criteria"].update({"trigger.not_in_payload": {"type": "exists",
+                                                                "pattern": "x"}}),
+     "criteria.trigger.not_in_payload",
+     "trigger.not_in_payload is not in the payload_schema of workspaces.alma_calibration"),
+])
+def test_a_rule_stackstorm_stores_but_cannot_carry_out_is_saved_with_a_warning_line(
+        service, api, change, field, says):
+    # StackStorm 3.9's rule API checks neither the action nor the payload: 201 / 200 with the
+    # rule; the runner's output names each problem when the rule is saved
+    body = calibration_rule("test_warned", "2099.A.00013.S")
+    change(body)
+    out = service.runner.out
+    start = len(out.getvalue())
+    answer = api("POST", "/rules", json=body)
+    assert answer.status_code == 201, answer.text
+    assert check(answer.json(), RULE_DOC)["ref"] == "workspaces.test_warned"
+    warnings = [line for line in out.getvalue()[start:].splitlines() if " warning  " in line]
+    assert len(warnings) == 1, warnings
+    assert "warning  rule workspaces.test_warned: %s: %s" % (field, says) in warnings[0]
+    body["description"] = "saved again"
+    start = len(out.getvalue())
+    answer = api("PUT", "/rules/workspaces.test_warned", json=body)
+    assert answer.status_code == 200, answer.text
+    assert check(answer.json(), RULE_DOC)["description"] == "saved again"
+    assert len([line for line in out.getvalue()[start:].splitlines()
+                if " warning  rule workspaces.test_warned: %s: " % field in line]) == 1
+    assert api("DELETE", "/rules/workspaces.test_warned").status_code == 204
 
 
 def test_a_rule_with_payload_fields_nested_in_an_object_is_accepted_as_stackstorm_does(

@@ -114,6 +114,21 @@ POLICY_PARAMETER_SCHEMAS = {
     },
 }
 
+#: Refs of the actions of StackStorm's own packs, which a rule may use (not run locally).
+STACKSTORM_ACTION_PREFIXES = ("core.", "st2.")
+#: What StackStorm stores but cannot carry out (its rule API and registration check neither the
+#: action nor the payload): warnings naming what its rules engine will do with the rule.
+UNKNOWN_ACTION_WARNING = (
+    "%r is not an action of this pack: StackStorm stores the rule, but every enforcement of it "
+    "fails (Action \"%s\" doesn't exist)")
+UNKNOWN_PARAMETER_WARNING = (
+    "%s has no parameter %r: StackStorm stores the rule, but every enforcement of it fails "
+    "(Additional properties are not allowed (%r was unexpected))")
+MISSING_FIELD_WARNING = (
+    "%s is not in the payload_schema of %s: StackStorm stores the rule, but the criterion sees "
+    "no value (None) on every trigger, so the rule does not match unless its operator holds "
+    "for None")
+
 #: Rule criteria operators StackStorm knows (st2common/operators.py).
 CRITERIA_OPERATORS = frozenset(OPERATORS)  # the local runner's table: one list of operators
 
@@ -672,9 +687,9 @@ def _check_rules(pack, out, require_description=True, any_pack=False):
             field = "criteria.%s" % key
             if not str(key).startswith("trigger."):
                 out.add(path, field, "criteria keys look like trigger.<payload field>")
-            elif spec is not None and not path_in_schema(key.split(".")[1:],
+            elif spec is not None and not path_in_schema(key.split("#", 1)[0].split(".")[1:],
                                                          spec.get("payload_schema")):
-                out.add(path, field, "%s is not in the payload_schema of %s" % (key, type_ref))
+                out.warn(path, field, MISSING_FIELD_WARNING % (key, type_ref))
             if not isinstance(criterion, dict) or "type" not in criterion:
                 out.add(path, field + ".type", "required field is missing")
             elif criterion["type"] not in CRITERIA_OPERATORS:
@@ -687,16 +702,17 @@ def _check_rules(pack, out, require_description=True, any_pack=False):
         _unknown_keys(action, RULE_ACTION_KEYS, path, out, "action.")
         action_spec = pack.action(action.get("ref"))
         if action.get("ref") and action_spec is None and not str(action.get("ref")).startswith(
-                ("core.", "st2.")):
-            out.add(path, "action.ref", "%r is not an action of this pack" % action.get("ref"))
+                STACKSTORM_ACTION_PREFIXES):
+            out.warn(path, "action.ref", UNKNOWN_ACTION_WARNING % (action.get("ref"),
+                                                                   action.get("ref")))
         given = action.get("parameters") or {}
         if action_spec is not None:
             known = dict(RUNNER_PARAMETERS.get(action_spec.runner_type, {}))
             known.update(action_spec.parameters)
             for name in given:
                 if name not in known:
-                    out.add(path, "action.parameters.%s" % name,
-                            "%s has no parameter %r" % (action_spec.ref, name))
+                    out.warn(path, "action.parameters.%s" % name,
+                             UNKNOWN_PARAMETER_WARNING % (action_spec.ref, name, name))
             for name, prop in action_spec.parameters.items():
                 if isinstance(prop, dict) and prop.get("required") and "default" not in prop \
                         and name not in given:
@@ -763,7 +779,9 @@ def validate_pack(pack_dir, warnings=None):
     """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid).
 
     What StackStorm accepts but will not do as the author may expect (a payload field nested in
-    an object parameter, sent as text) is appended to ``warnings`` when a list is given.
+    an object parameter, sent as text; a rule's action or action parameter that does not exist,
+    so every enforcement fails; a criterion on a field the payload does not have) is appended to
+    ``warnings`` when a list is given.
     """
     out = _Collector(os.path.abspath(pack_dir), warnings)
     try:

@@ -85,7 +85,10 @@ class LocalRunner(object):
                  rules_dir=None):
         self.pack_dir = os.path.abspath(pack_dir)
         self.out = out or sys.stdout
-        errors = validate_pack(self.pack_dir)
+        #: What StackStorm would store but not carry out as written, in the rules in use
+        #: (``content.ContentError``s; printed by ``start``).
+        self.rule_warnings = []
+        errors = validate_pack(self.pack_dir, self.rule_warnings)
         if errors:
             raise ConfigInvalid("pack content is invalid:\n" + "\n".join(
                 "  %s: %s: %s" % e for e in errors))
@@ -93,7 +96,8 @@ class LocalRunner(object):
         self.rules_dir = os.path.abspath(rules_dir) if rules_dir else None
         if self.rules_dir:
             os.makedirs(self.rules_dir, exist_ok=True)
-            errors = overlay_rules(self.pack, self.rules_dir)
+            self.rule_warnings = []
+            errors = overlay_rules(self.pack, self.rules_dir, self.rule_warnings)
             if errors:
                 raise ConfigInvalid("rules in %s are invalid:\n%s" % (self.rules_dir, "\n".join(
                     "  %s: %s: %s" % e for e in errors)))
@@ -195,7 +199,7 @@ class LocalRunner(object):
                 self._event("rule", "%s not matched: %s" % (match.rule_ref, match.reason))
                 continue
             if match.error:
-                self._event("rule", "%s matched but its action parameters failed: %s"
+                self._event("rule", "%s matched but its enforcement failed: %s"
                             % (match.rule_ref, match.error))
                 if observer is not None:
                     observer.enforcement_failed(match, instance)
@@ -263,6 +267,7 @@ class LocalRunner(object):
         self._event("runner", "pack %s from %s: %d sensors, %d rules, %d actions; datastore %s"
                     % (self.pack.ref, self.pack_dir, len(self.hosts), len(self.pack.rules),
                        len(self.pack.actions), self.datastore_path))
+        self._warn_rules(self.rule_warnings)
         for host in self.hosts:
             host.start()
         if watch:
@@ -334,8 +339,9 @@ class LocalRunner(object):
         folder = self.rules_dir or os.path.join(self.pack_dir, "rules")
         before = self.pack.rules
         known = sorted((rule.ref, repr(rule.meta)) for rule in before)
+        warnings = []
         try:
-            errors = overlay_rules(self.pack, folder)
+            errors = overlay_rules(self.pack, folder, warnings)
         except FileNotFoundError:
             # A rule file removed between the listing and its reading: the removal's own event
             # reloads again. Raised here, it would end watchdog's thread and every later reload.
@@ -350,7 +356,16 @@ class LocalRunner(object):
         elif sorted((rule.ref, repr(rule.meta)) for rule in self.pack.rules) != known:
             count = len(self.pack.rules)
             self._event("reload", "%s changed; %d rules" % (os.path.basename(path), count))
+            unchanged = set(known)
+            changed = {os.path.relpath(rule.path, self.pack_dir) for rule in self.pack.rules
+                       if (rule.ref, repr(rule.meta)) not in unchanged}
+            self._warn_rules(w for w in warnings if w.path in changed)
             self.rules_changed()
+
+    def _warn_rules(self, warnings):
+        """Print one ``warning`` line per rule warning (file, field, what StackStorm does)."""
+        for warning in warnings:
+            self._event("warning", "%s: %s: %s" % tuple(warning))
 
     def _reload_shared_code(self, path):
         """Forget the pack's shared modules so every sensor re-imports them as it reloads."""

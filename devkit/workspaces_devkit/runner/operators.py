@@ -48,16 +48,27 @@ def _lookup(item, path):
     return node
 
 
-def _search(value, pattern, condition):
-    """Child criteria (``item.<path>``) applied to the items of a list payload field."""
+def _search(value, pattern, condition, render=None):
+    """Child criteria (``item.<path>``) applied to the items of a list payload field.
+
+    Each child's pattern is rendered for its item by ``render(pattern, item)`` when given (the
+    rule filter renders it with ``item`` in the context); a child whose rendering or operator
+    fails does not match, and the other children still count.
+    """
     items = [value] if isinstance(value, dict) else list(value or [])
     criteria = dict(pattern or {})
 
     def matches(item, key, criterion):
-        operator = get_operator(criterion["type"])
-        path = key.split("#", 1)[0]
-        path = path[len("item."):] if path.startswith("item.") else path
-        return operator(_lookup(item, path), criterion.get("pattern"))
+        try:
+            operator = get_operator(criterion["type"])
+            path = key.split("#", 1)[0]
+            found = _lookup(item, path[len("item."):]) if path.startswith("item.") else None
+            child_pattern = criterion.get("pattern")
+            if render is not None:
+                child_pattern = render(child_pattern, item)
+            return bool(operator(found, child_pattern))
+        except Exception:  # the rule filter's _check_criterion: an error is no match
+            return False
 
     # <items condition>2<criteria condition>: "any" = any item matches all criteria, "all" =
     # every item (so an empty list) matches all, "all2any" = every item matches some criterion
@@ -113,13 +124,16 @@ def get_operator(name):
     return OPERATORS[key]
 
 
-def evaluate(criterion, value, pattern):
-    """Apply one criterion (``{"type", "pattern", "condition"}``) to ``value`` with ``pattern``."""
+def evaluate(criterion, value, pattern, render=None):
+    """Apply one criterion (``{"type", "pattern", "condition"}``) to ``value`` with ``pattern``.
+
+    ``render(pattern, item)`` renders the child patterns of a ``search`` for each item.
+    """
     kind = str(criterion.get("type")).lower()
     function = get_operator(kind) if kind != "search" else None
     try:  # as in StackStorm's rule filter, an operator that raises means "no match"
         if kind == "search":
-            return bool(_search(value, pattern, criterion.get("condition")))
+            return bool(_search(value, pattern, criterion.get("condition"), render))
         return bool(function(value, pattern))
     except Exception:
         return False

@@ -5,14 +5,18 @@ those of the trigger (StackStorm shares one trigger between rules with identical
 parameters). Criteria keys (``trigger.a.b``) are looked up in the payload; patterns are rendered
 with StackStorm's Jinja environment (``workspaces_devkit.st2jinja``), and the action parameters
 with ``render.render_live_params``, StackStorm's rendering and casting (nested Jinja strings stay
-strings; top-level values are cast to the declared type).
+strings; top-level values are cast to the declared type); a ``search``'s child patterns are
+rendered for each list item with ``item`` in the context. A matched rule whose enforcement would
+fail in StackStorm (an unknown action, parameters that do not render or fail the action's
+schema) carries the failure_reason StackStorm records, and starts nothing.
 """
 
 import json
 import re
 from collections import namedtuple
 
-from workspaces_devkit.content import RUNNER_PARAMETERS
+from workspaces_devkit.content import RUNNER_PARAMETERS, STACKSTORM_ACTION_PREFIXES
+from workspaces_devkit.runner.executor import ParameterError, validate_parameters
 from workspaces_devkit.runner.operators import evaluate
 from workspaces_devkit.runner.render import ParamError, render_live_params
 from workspaces_devkit.st2jinja import datastore_context, jinja_environment
@@ -83,6 +87,10 @@ class RuleEngine(object):
                 "action_context": self.action_context(rule_ref),
                 "config_context": self.config}
 
+    def _render_child(self, pattern, item):
+        """Render a ``search`` child pattern for one item (the filter's ``item`` context)."""
+        return render_pattern(pattern, {"item": item, "st2kv": datastore_context(self.kv_get)})
+
     def action_context(self, rule_ref):
         """The ``action_context`` StackStorm's rule enforcer gives an execution it starts."""
         return {"rule": rule_ref, "user": "stanley", "pack": self.pack.ref,
@@ -131,15 +139,40 @@ class RuleEngine(object):
             value = lookup_key(key, payload)
             try:
                 pattern = render_pattern(criterion.get("pattern"), context)
-                ok = evaluate(criterion, value, pattern)
+                ok = evaluate(criterion, value, pattern, render=self._render_child)
             except Exception as error:
                 return RuleMatch(rule.ref, action_ref, False, "criterion %s failed: %s"
                                  % (key, error), None, str(error))
             if not ok:
                 return RuleMatch(rule.ref, action_ref, False, "%s %s %r is false for value %r"
                                  % (key, criterion.get("type"), pattern, value), None, None)
+        parameters, error = self._enforce(rule, action_ref, payload)
+        return RuleMatch(rule.ref, action_ref, True, "matched", parameters, error)
+
+    def _enforce(self, rule, action_ref, payload):
+        """Return ``(rendered action parameters, None)``, or ``(None, why StackStorm's
+        enforcement of the matched rule fails)``.
+
+        In the order of st2reactor/rules/enforcer.py and st2common/services/action.py
+        ``create_request``: the action must exist, its parameters render, the action is enabled
+        and the rendered parameters pass its (and its runner's) parameter schema. The reason is
+        the failure_reason StackStorm records on the rule enforcement (for a schema error, its
+        first line: StackStorm's adds the schema).
+        """
+        spec = self.pack.action(action_ref)
+        stackstorms_own = str(action_ref).startswith(STACKSTORM_ACTION_PREFIXES)
+        if spec is None and not stackstorms_own:
+            return None, 'Action "%s" doesn\'t exist' % action_ref
         try:
             parameters = self.render_parameters(rule, payload)
         except ParamError as error:
-            return RuleMatch(rule.ref, action_ref, True, "matched", None, str(error))
-        return RuleMatch(rule.ref, action_ref, True, "matched", parameters, None)
+            return None, str(error)
+        if spec is None:  # StackStorm's own action (core.sendmail): rendered, not run here
+            return parameters, None
+        if not spec.enabled:
+            return None, 'Unable to execute. Action "%s" is disabled.' % action_ref
+        try:
+            validate_parameters(spec, parameters, check_immutable=True)
+        except ParameterError as error:
+            return None, error.api_message
+        return parameters, None

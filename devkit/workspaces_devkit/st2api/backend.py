@@ -12,6 +12,7 @@ creation and status change is published there), the rules writer (``rule_store``
 instances and rule enforcements of rules that fired (``history``, fed by ``live.RunnerObserver``).
 """
 
+import logging
 import time
 
 from workspaces_devkit.runner.executor import ParameterError, validate_parameters
@@ -23,6 +24,8 @@ from workspaces_devkit.st2api.history import History
 from workspaces_devkit.st2api.rule_store import RuleStore
 
 __all__ = ["LocalBackend"]
+
+LOG = logging.getLogger(__name__)
 
 
 class LocalBackend(object):
@@ -37,7 +40,8 @@ class LocalBackend(object):
         self.executions = ExecutionStore(run_action, clock=clock,
                                          on_change=self._execution_changed)
         self.rule_store = RuleStore(pack, rules_dir, publish=self._rule_changed)
-        #: ``callable(event name, rule document)`` called after each rule write (the runner's log).
+        #: ``callable(event name, rule document, warnings)`` called after each rule write (the
+        #: runner's log); ``warnings`` are the rule's ``content.ContentError`` warnings.
         self.rule_listeners = []
         self.history = History(clock=clock)
         self._actions = {spec.ref: shapes.action_doc(pack, spec) for spec in pack.actions}
@@ -112,11 +116,16 @@ class LocalBackend(object):
         return shapes.execution_doc(record, action, shapes.runner_doc(
             action.get("runner_type") or "python-script"))
 
-    def _rule_changed(self, name, doc):
-        """Publish ``st2.rule__create|update|delete`` and tell the rule listeners."""
+    def _rule_changed(self, name, doc, warnings=()):
+        """Publish ``st2.rule__create|update|delete`` and tell the rule listeners (with the
+        rule's warnings; logged here when no listener, such as the runner, prints them)."""
         self.events.publish(name, doc)
-        for listener in list(self.rule_listeners):
-            listener(name, doc)
+        listeners = list(self.rule_listeners)
+        for listener in listeners:
+            listener(name, doc, warnings)
+        if not listeners:
+            for warning in warnings:
+                LOG.warning("rule %s: %s: %s", doc["ref"], warning.field, warning.message)
 
     def _execution_changed(self, record, created):
         """Publish ``st2.execution__create|update`` and ``st2.liveaction__...`` for a record.

@@ -4,8 +4,10 @@
 trigger the runner calls ``trigger_instance`` (recorded as a ``TriggerInstance``); for every rule
 that matched, ``start_action`` starts the action as an API execution carrying the rule, trigger,
 trigger type and trigger instance (as StackStorm's rules engine creates it: user ``stanley``,
-``context.rule`` and ``context.trigger_instance``) and records the rule enforcement; a rule whose
-action parameters could not be rendered gives a failed enforcement (``enforcement_failed``).
+``context.rule`` and ``context.trigger_instance``) and records the rule enforcement; a rule that
+matched but whose enforcement fails as StackStorm's would (an unknown action, action parameters
+that do not render or fail the action's schema) gives a failed enforcement with StackStorm's
+failure_reason and no execution (``enforcement_failed``).
 """
 
 import concurrent.futures
@@ -41,9 +43,9 @@ class RunnerObserver(object):
         self._rules_changed = rules_changed
         backend.rule_listeners.append(self.rule_changed)
 
-    def rule_changed(self, event, rule):
-        """A rule was written through the API: the runner says so and updates its sensors'
-        triggers."""
+    def rule_changed(self, event, rule, warnings=()):
+        """A rule was written through the API: the runner says so, with one ``warning`` line per
+        problem StackStorm would store the rule with, and updates its sensors' triggers."""
         if self._rules_changed is not None:
             self._rules_changed()
         if self._log is None:
@@ -55,6 +57,9 @@ class RunnerObserver(object):
             state = " (enabled)" if rule.get("enabled") else " (disabled)"
         self._log("rule", "%s %s through the st2 API%s: %s" % (
             rule["ref"], verb, state, rule.get("metadata_file")))
+        for warning in warnings:
+            self._log("warning", "rule %s: %s: %s" % (rule["ref"], warning.field,
+                                                      warning.message))
 
     def trigger_instance(self, type_ref, trigger_ref, payload, parameters=None):
         """Record one dispatched trigger; return its ``TriggerInstanceAPI`` document."""

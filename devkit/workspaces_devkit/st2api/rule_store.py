@@ -3,12 +3,15 @@
 ``POST /rules``, ``PUT /rules/<ref or id>`` and ``DELETE /rules/<ref or id>`` end here. A rule is
 checked in StackStorm's order (st2api's rules controller over ``RuleAPI``): the request body
 against the rule's API schema, the trigger type's existence and its ``parameters_schema``, the
-criteria (operator and pattern on each), then every check the pack's own content validator
-(``content.rule_errors``) applies to a rule file; any refusal is a 400 naming the field (what
-StackStorm accepts but may surprise, such as a payload field nested in an object parameter, which
-it sends as text, is only logged as a warning). A second rule with the same ref is a 409 with
-``conflict-id``; an unknown rule a 404. A rule may belong to another pack (StackStorm's
-``default`` holds site rules) when it uses this pack's trigger or action and there is an overlay.
+criteria (operator and pattern on each), then the checks the pack's own content validator
+(``content.rule_errors``) applies to a rule file; any refusal is a 400 naming the field. What
+StackStorm stores but will not carry out as the author may expect (a payload field nested in an
+object parameter, sent as text; an action or action parameter that does not exist, so every
+enforcement fails; a criterion on a field the payload does not have) is stored as StackStorm
+stores it, with one warning per problem handed to ``publish``. A second rule with the same
+ref is a 409 with ``conflict-id``; an unknown rule a 404. A rule may belong to another pack
+(StackStorm's ``default`` holds site rules) when it uses this pack's trigger or action and there
+is an overlay.
 
 An accepted rule is written as ``<name>.yaml`` (another pack's: ``<pack>.<name>.yaml``) into the
 rules directory: the pack's ``rules/``, or an overlay directory (``rules_dir``) for a read-only
@@ -21,7 +24,6 @@ every trigger, so the change is live for the next trigger, with no file watcher 
 """
 
 import copy
-import logging
 import os
 import threading
 
@@ -35,8 +37,6 @@ from workspaces_devkit.st2api import shapes
 from workspaces_devkit.st2api.errors import ApiError, bad_request, not_found
 
 __all__ = ["RuleStore"]
-
-LOG = logging.getLogger(__name__)
 
 #: What a rule body may hold: StackStorm's RuleAPI model, written out here from its reading.
 RULE_BODY_SCHEMA = {
@@ -76,15 +76,17 @@ _SYSTEM_TRIGGER_PREFIX = "core."
 class RuleStore(object):
     """Creates, replaces and deletes rule files of ``pack`` and keeps ``pack.rules`` current.
 
-    ``rules_dir`` is an overlay directory (None: the pack's ``rules/``). ``publish(name, body)``
-    hears ``st2.rule__create`` / ``__update`` / ``__delete`` with the rule's API document.
+    ``rules_dir`` is an overlay directory (None: the pack's ``rules/``). ``publish(name, body,
+    warnings)`` hears ``st2.rule__create`` / ``__update`` / ``__delete`` with the rule's API
+    document and the ``ContentError`` warnings of the rule written (what StackStorm stores but
+    will not carry out as the author may expect).
     """
 
     def __init__(self, pack, rules_dir=None, publish=None):
         self.pack = pack
         self.overlay = os.path.abspath(rules_dir) if rules_dir else None
         self.directory = self.overlay or os.path.join(pack.pack_dir, "rules")
-        self._publish = publish or (lambda name, body: None)
+        self._publish = publish or (lambda name, body, warnings: None)
         self._lock = threading.Lock()
 
     # --- reading -----------------------------------------------------------------------------
@@ -102,7 +104,8 @@ class RuleStore(object):
     # --- writing -----------------------------------------------------------------------------
     def create(self, body, user):
         """Validate and write a new rule; return its API document (409 if the ref exists)."""
-        meta = self._validated(body)
+        warnings = []
+        meta = self._validated(body, warnings)
         ref = "%s.%s" % (meta["pack"], meta["name"])
         with self._lock:
             existing = self.find(ref)
@@ -110,23 +113,24 @@ class RuleStore(object):
                 raise self._conflict(existing)
             self._write(meta, None)
         doc = self._doc(ref)
-        self._publish("st2.rule__create", doc)
+        self._publish("st2.rule__create", doc, warnings)
         return doc
 
     def update(self, ref_or_id, body, user):
         """Replace the rule ``ref_or_id`` (404 if unknown); return its new API document."""
+        warnings = []
         with self._lock:
             old = self.find(ref_or_id)
             if old is None:
                 raise self._not_found(ref_or_id)
-            meta = self._validated(body)
+            meta = self._validated(body, warnings)
             ref = "%s.%s" % (meta["pack"], meta["name"])
             clash = self.find(ref)
             if clash is not None and clash.ref != old.ref:
                 raise self._conflict(clash)
             self._write(meta, old)
         doc = self._doc(ref)
-        self._publish("st2.rule__update", doc)
+        self._publish("st2.rule__update", doc, warnings)
         return doc
 
     def delete(self, ref_or_id, user):
@@ -140,11 +144,15 @@ class RuleStore(object):
             path = self._own_path(self._path_in_directory(old))
             os.remove(path)
             self._reload(removed=path)
-        self._publish("st2.rule__delete", doc)
+        self._publish("st2.rule__delete", doc, [])
 
     # --- validation --------------------------------------------------------------------------
-    def _validated(self, body):
-        """Return the rule's YAML document from a request body, or raise a 400."""
+    def _validated(self, body, warnings=None):
+        """Return the rule's YAML document from a request body, or raise a 400.
+
+        What StackStorm stores although it will not do what the author may expect (see
+        ``content.rule_errors``) is appended to ``warnings`` (``ContentError``s) when given.
+        """
         from st2common.util import schema as util_schema
 
         if not isinstance(body, dict):
@@ -195,14 +203,10 @@ class RuleStore(object):
                           "parameters": copy.deepcopy(action.get("parameters") or {})}
         if body.get("tags"):
             meta["tags"] = copy.deepcopy(body["tags"])
-        warnings = []
         problems = rule_errors(self.pack, meta, self._file_name(meta),
                                require_description=False, warnings=warnings)
         if problems:
             raise bad_request("; ".join("%s: %s" % (p.field, p.message) for p in problems))
-        for warning in warnings:  # StackStorm accepts these; say what it will do
-            LOG.warning("rule %s.%s: %s: %s", meta["pack"], meta["name"], warning.field,
-                        warning.message)
         return meta
 
     @staticmethod

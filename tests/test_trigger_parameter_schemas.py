@@ -16,8 +16,8 @@ from jsonschema import ValidationError
 from st2common.util import schema as util_schema
 
 from workspaces_pack.archive.alma import asdm_query_options
+from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.sensing.scanner import watch_spec_from_parameters
-from workspaces_pack.sensing.watches import ParameterError
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

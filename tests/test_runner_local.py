@@ -6,11 +6,12 @@ import re
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 
 from runner_test_support import pack_copy_watching
-from workspaces_devkit.demo import run_demo
+from workspaces_devkit.demo import _problems_as_expected, run_demo
 from workspaces_devkit.runner.local import LocalRunner
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,6 +32,35 @@ def test_demo_creates_the_workspaces_requests_and_marks_the_ebs():
     assert "payloads dropped as invalid:    0" in text
     assert re.search(r"request states in the emulator: Complete=10\b", text), text
     assert "rule     workspaces.alma_mark_not_calibrateable matched" in text
+    # the broken watch and the ALMA outage: once into and once out of each problem per trigger
+    assert ("sensor problems (workspaces.sensor_problem): database_unreachable problem x2 "
+            "recovered x2, directory_missing problem x1 recovered x1 (expected database_unreachable"
+            " problem x2 recovered x2, directory_missing problem x1 recovered x1") in text, text
+    standing = text.split("demo: both problems standing (workspaces-local status):")[1]
+    standing, end = standing.split("demo: at the end (workspaces-local status):")
+    assert "status FAILED: 4 sensor(s), 5 trigger(s), 3 problem(s)" in standing, text
+    assert standing.count("database_unreachable: ALMA database error") == 2, text
+    assert re.search(r"workspaces\.file_detected_late_folder .* directory_missing: ",
+                     standing), text
+    assert "status ok: 4 sensor(s), 5 trigger(s), 0 problem(s)" in end, text
+
+
+def test_the_demo_verdict_wants_each_problem_exactly_once_in_and_out():
+    def runner(*transitions):
+        return types.SimpleNamespace(dispatches=[
+            {"type": "workspaces.sensor_problem",
+             "payload": {"kind": kind, "trigger_ref": ref, "state": state}}
+            for kind, ref, state in transitions])
+    expected = {"directory_missing": 1, "database_unreachable": 2}
+    ok = [("directory_missing", "t1", "problem"), ("database_unreachable", "a", "problem"),
+          ("database_unreachable", "c", "problem"), ("directory_missing", "t1", "recovered"),
+          ("database_unreachable", "a", "recovered"), ("database_unreachable", "c", "recovered")]
+    assert _problems_as_expected(runner(*ok), expected)
+    assert not _problems_as_expected(runner(*ok[:-1]), expected)  # c never recovered
+    assert not _problems_as_expected(runner(*(ok + [ok[0]])), expected)  # t1 in twice
+    assert not _problems_as_expected(runner(*(ok + [("poll_failing", "v", "problem"),
+                                                    ("poll_failing", "v", "recovered")])),
+                                     expected)  # a kind nobody expected
 
 
 def test_editing_a_sensor_file_reloads_it(tmp_path):

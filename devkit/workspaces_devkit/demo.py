@@ -5,8 +5,20 @@
 (shipped disabled) enabled and pointed at a demo staging folder, and runs it with the local
 runner: sensors poll every second, triggers fire, rules match, actions create Workspaces requests
 in the emulator and mark ASDMs in the metadata database. Sample VLBA correlator files and a staged
-file are dropped once the sensors have taken their baseline. The run stops by itself when
-everything expected has happened (or after ``duration`` seconds) and prints a summary.
+file are dropped once the sensors have taken their baseline.
+
+Two faults show the sensors' health (docs/OPERATING.md): a second file rule watches a directory
+that does not exist yet (``directory_missing`` at the first poll), and once the sample data has
+gone through, the ALMA database goes away: its folder is renamed and the pooled connections are
+dropped, as a database server's restart drops them (a pooled SQLite connection would keep reading
+the moved file). After ``problem_after_failures`` (2 here) failed polls each ALMA trigger has a
+``database_unreachable`` problem; the status table (``workspaces-local status``'s) is printed
+while both problems stand, then the folder comes back and the missing directory is created, both
+recover, and the table is printed again. Each fault must dispatch ``workspaces.sensor_problem``
+exactly once into and once out of its problem per trigger.
+
+The run stops by itself when everything expected has happened (or after ``duration`` seconds) and
+prints a summary.
 """
 
 import datetime
@@ -30,6 +42,11 @@ PACK_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv*", ".local", "__pycache__", "*.pyc",
                                      ".pytest_cache")
 VLBA_SAMPLE = {"TL015A": 3, "BD179I0": 2}
+PROBLEM_TRIGGER = "workspaces.sensor_problem"
+LATE_FOLDER_RULE = "file_detected_late_folder"
+ALMA_TRIGGER_TYPES = ("workspaces.alma_asdm", "workspaces.alma_calibration")
+"""The trigger types whose sensors read the ALMA database: one ``database_unreachable`` problem
+and one recovery each in the outage."""
 
 
 def prepare_demo(workdir, emulator_url):
@@ -47,7 +64,9 @@ def prepare_demo(workdir, emulator_url):
     rule["enabled"] = True  # shipped disabled (site placeholders); the demo's copy enables it
     with open(rule_path, "w") as handle:
         handle.write("---\n" + yaml.safe_dump(rule, sort_keys=False))
-    alma_url = "sqlite:///" + os.path.join(workdir, "alma.sqlite")
+    _add_late_folder_rule(pack_dir, rule, os.path.join(workdir, "late"))
+    os.makedirs(os.path.join(workdir, "alma"))  # its own folder: the outage renames it away
+    alma_url = "sqlite:///" + os.path.join(workdir, "alma", "alma.sqlite")
     metadata_url = "sqlite:///" + os.path.join(workdir, "metadata.sqlite")
     sample = archive_fixtures.load_sample(sa.create_engine(alma_url),
                                           sa.create_engine(metadata_url))
@@ -55,8 +74,19 @@ def prepare_demo(workdir, emulator_url):
     config = {"capability_service_url": emulator_url, "workflow_service_url": emulator_url,
               "retry_backoff_seconds": 0.1, "alma_archive_db_url": alma_url,
               "archive_metadata_db_url": metadata_url, "vlba_data_directory": vlba,
-              "vlba_settle_seconds": 1}
+              "vlba_settle_seconds": 1, "problem_after_failures": 2}
     return pack_dir, config, sample, staging, vlba
+
+
+def _add_late_folder_rule(pack_dir, file_rule, directory):
+    """A second file rule whose ``directory`` does not exist yet (the demo's broken watch)."""
+    rule = dict(file_rule, name=LATE_FOLDER_RULE,
+                description="The demo's broken watch: its directory appears late in the run.")
+    rule["trigger"] = dict(file_rule["trigger"],
+                           parameters=dict(file_rule["trigger"]["parameters"],
+                                           directory=directory))
+    with open(os.path.join(pack_dir, "rules", LATE_FOLDER_RULE + ".yaml"), "w") as handle:
+        handle.write("---\n" + yaml.safe_dump(rule, sort_keys=False))
 
 
 def expected_outcome(sample):
@@ -69,7 +99,8 @@ def expected_outcome(sample):
     calibrateable = len(sample["deliveries"]) - len(manual)
     return {"capability": {"ingest_obs": len(asdms), "ingest_cal": calibrateable, "null": 1},
             "workflow": {"ingest_obs": len(VLBA_SAMPLE)}, "marked": marked,
-            "reconciled": list(sample.get("reconciled", []))}
+            "reconciled": list(sample.get("reconciled", [])),
+            "problems": {"directory_missing": 1, "database_unreachable": len(ALMA_TRIGGER_TYPES)}}
 
 
 def _add_late_pass(alma_engine):
@@ -88,6 +119,105 @@ def _reconciled(runner):
     asdm = [item["payload"] for item in runner.dispatches
             if item["type"] == "workspaces.alma_asdm"]
     return [payload["eb_uid"] for payload in asdm if payload.get("source") == "reconcile"]
+
+
+def _wait_until(condition, deadline, step=0.1):
+    """Check ``condition()`` every ``step`` seconds until it holds (True) or ``deadline``."""
+    while True:
+        if condition():
+            return True
+        if time.time() >= deadline:
+            return False
+        time.sleep(step)
+
+
+def _all_done(runner, emulator, config, expected):
+    """Every expected request made and complete, every EB marked, no action still running."""
+    counts = _counts(emulator)
+    return (counts["capability"] == expected["capability"] and
+            counts["workflow"] == expected["workflow"] and
+            _marked(config["archive_metadata_db_url"], "Do Not Calibrate") ==
+            expected["marked"] and not runner.pending_actions() and
+            all(r["state"] == "Complete" for r in emulator.requests()))
+
+
+def _problem_transitions(runner):
+    """``(kind, trigger ref, state)`` of every ``workspaces.sensor_problem`` dispatch."""
+    return [(item["payload"]["kind"], item["payload"]["trigger_ref"], item["payload"]["state"])
+            for item in list(runner.dispatches) if item["type"] == PROBLEM_TRIGGER]
+
+
+def _problem_counts(runner):
+    """``{kind: {state: count}}`` of the ``workspaces.sensor_problem`` dispatches."""
+    counts = {}
+    for kind, _ref, state in _problem_transitions(runner):
+        counts.setdefault(kind, {}).setdefault(state, 0)
+        counts[kind][state] += 1
+    return counts
+
+
+def _problems_as_expected(runner, expected):
+    """True when ``expected`` (``{kind: triggers}``) is exactly what was dispatched: that many
+    triggers per kind, each once into and once out of its problem, no other kind."""
+    per_trigger = {}
+    for kind, ref, state in _problem_transitions(runner):
+        per_trigger.setdefault((kind, ref), []).append(state)
+    triggers = {}
+    for (kind, _ref), states in per_trigger.items():
+        if sorted(states) != ["problem", "recovered"]:
+            return False
+        triggers[kind] = triggers.get(kind, 0) + 1
+    return triggers == expected
+
+
+def _standing(runner):
+    """``{kind: count}`` of the problems in the status report (the health records)."""
+    from workspaces_devkit.runner.cli import local_status
+
+    kinds = {}
+    for problem in local_status(runner.pack, runner.store, runner.config).problems():
+        kinds[problem["kind"]] = kinds.get(problem["kind"], 0) + 1
+    return kinds
+
+
+def _print_status(out, runner, title):
+    """Print ``workspaces-local status``'s table of the demo's datastore under ``title``."""
+    from workspaces_devkit.runner.cli import local_status
+
+    report = local_status(runner.pack, runner.store, runner.config)
+    out.write("demo: %s (workspaces-local status):\n%s\n" % (title, "\n".join(
+        "  " + line for line in report.lines())))
+
+
+def _drop_connections():
+    """Close the sensors' pooled database connections (they run in this process), as a
+    database server's restart closes them."""
+    database = sys.modules.get("workspaces_pack.archive.database")
+    if database is not None:
+        database.dispose_engines()
+
+
+def _show_faults(out, runner, workdir, expected, deadline):
+    """The ALMA database outage and the late folder: both problems, then both recoveries, the
+    status table at each point. Returns True when both were seen in the health records."""
+    alma = os.path.join(workdir, "alma")
+    away = alma + ".away"
+    out.write("demo: the ALMA database goes away (its folder renamed, connections dropped); "
+              "the file rule %s watches a missing directory\n" % LATE_FOLDER_RULE)
+    os.rename(alma, away)
+    _drop_connections()
+    try:
+        both = _wait_until(lambda: _standing(runner) == expected["problems"], deadline)
+        _print_status(out, runner, "both problems standing" if both else
+                      "the problems did NOT both stand in time")
+    finally:
+        os.rename(away, alma)
+    out.write("demo: the ALMA database is back; the missing directory is created\n")
+    os.makedirs(os.path.join(workdir, "late"))
+    recovered = _wait_until(lambda: not _standing(runner), deadline)
+    _print_status(out, runner, "at the end" if recovered else
+                  "problems still standing at the deadline")
+    return both and recovered
 
 
 def _drop_samples(staging, vlba):
@@ -147,22 +277,16 @@ def run_demo(duration=60.0, keep=False, out=None, workdir=None):
         out.write("demo: dropping sample VLBA correlator files and a staged file\n")
         _drop_samples(staging, vlba)
         deadline = started + duration
-        done = False
-        while time.time() < deadline and not done:
-            time.sleep(0.5)
-            counts = _counts(emulator)
-            done = (counts["capability"] == expected["capability"] and
-                    counts["workflow"] == expected["workflow"] and
-                    _marked(config["archive_metadata_db_url"],
-                            "Do Not Calibrate") == expected["marked"] and
-                    not runner.pending_actions() and
-                    all(r["state"] == "Complete" for r in emulator.requests()))
+        done = _wait_until(lambda: _all_done(runner, emulator, config, expected), deadline,
+                           step=0.5)
+        faults_shown = done and _show_faults(out, runner, workdir, expected, deadline)
         runner.stop()
         counts = _counts(emulator)
         marked = _marked(config["archive_metadata_db_url"], "Do Not Calibrate")
         ok = all([counts["capability"] == expected["capability"],
                   counts["workflow"] == expected["workflow"], marked == expected["marked"],
-                  _reconciled(runner) == expected["reconciled"]])
+                  _reconciled(runner) == expected["reconciled"], faults_shown,
+                  _problems_as_expected(runner, expected["problems"])])
         _summary(out, runner, emulator, counts, expected, marked, ok, time.time() - started)
         return 0 if ok else 1
     finally:
@@ -198,10 +322,22 @@ def _summary(out, runner, emulator, counts, expected, marked, ok, seconds):
              "  EBs reconciled (late Pass):     %s (expected %s)" % (
                  ", ".join(_reconciled(runner)) or "none",
                  ", ".join(expected["reconciled"]) or "none"),
+             "  sensor problems (%s): %s (expected %s, each trigger once into and once "
+             "out of its problem)" % (PROBLEM_TRIGGER, _fmt_problems(_problem_counts(runner)),
+                                      _fmt_problems(dict(
+                                          (kind, {"problem": n, "recovered": n})
+                                          for kind, n in expected["problems"].items()))),
              "  payloads dropped as invalid:    %d" % len(runner.dropped),
              "  result: %s" % ("everything expected happened" if ok else
                                "SOMETHING EXPECTED DID NOT HAPPEN (see the lines above)")]
     out.write("\n".join(lines) + "\n")
+
+
+def _fmt_problems(counts):
+    """``kind problem xN recovered xM, ...`` of ``{kind: {state: count}}``."""
+    return ", ".join("%s problem x%d recovered x%d" % (
+        kind, counts[kind].get("problem", 0), counts[kind].get("recovered", 0))
+        for kind in sorted(counts)) or "none"
 
 
 def _fmt(mapping):

@@ -213,10 +213,25 @@ def local_rule_index(pack, store):
     return RuleIndex(docs)
 
 
+def local_status(pack, store, config, sensor_filter=None, problems_only=False):
+    """The ``StatusReport`` of the health records in the local datastore ``store`` (what
+    ``workspaces-local status`` prints; the demo prints it too). ``pack`` is loaded, its shared
+    code importable; ``config`` is the resolved pack config."""
+    from workspaces_devkit.kvstore import LocalDatastoreService
+    from workspaces_pack.flows.status import build_status, read_health_records
+
+    service = LocalDatastoreService(logging.getLogger("workspaces-local.status"), pack.ref,
+                                    "status", store)
+    heartbeat = 60 * float(config.get("health_heartbeat_minutes"))
+    return build_status(read_health_records(service.list_values), local_rule_index(pack, store),
+                        sensor_filter=sensor_filter, problems_only=problems_only,
+                        heartbeat_seconds=heartbeat)
+
+
 def cmd_status(args):
     """Print the status table from the local datastore's health records; exit 1 on a problem."""
     from workspaces_devkit.content import load_pack, overlay_rules
-    from workspaces_devkit.kvstore import JsonFileKeyValueStore, LocalDatastoreService
+    from workspaces_devkit.kvstore import JsonFileKeyValueStore
 
     pack = load_pack(args.pack_dir)
     if args.rules_dir:
@@ -224,19 +239,13 @@ def cmd_status(args):
     shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
     if shared_lib not in sys.path:
         sys.path.insert(0, shared_lib)
-    from workspaces_pack.flows.status import build_status, read_health_records
-
     state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
     store = JsonFileKeyValueStore(os.path.join(state_dir, "datastore.json"))
-    service = LocalDatastoreService(logging.getLogger("workspaces-local.status"), pack.ref,
-                                    "status", store)
     from workspaces_devkit.runner.local import load_config
 
     config = load_config(pack, args.config, kv_get=store.get, allow_unknown_keys=True)
-    heartbeat = 60 * float(config.get("health_heartbeat_minutes"))
-    report = build_status(read_health_records(service.list_values), local_rule_index(pack, store),
-                          sensor_filter=args.sensor, problems_only=args.problems_only,
-                          heartbeat_seconds=heartbeat)
+    report = local_status(pack, store, config, sensor_filter=args.sensor,
+                          problems_only=args.problems_only)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:

@@ -34,7 +34,7 @@ from workspaces_devkit.st2meta import payload_errors
 __all__ = ["LocalRunner", "load_config", "ConfigInvalid"]
 
 SUMMARY_FIELDS = ("eb_uid", "mous_uid", "project_code", "calibrateable", "qa0_status", "path",
-                  "file_count", "total_bytes")
+                  "file_count", "total_bytes", "sensor", "kind", "state")
 
 
 class ConfigInvalid(ValueError):

@@ -17,7 +17,7 @@ def pack_copy(tmp_path, name="pack"):
     return pack
 
 
-def unreleased_differences(pack, version="0.2.0"):
+def unreleased_differences(pack, version="0.3.0"):
     """``{(key, change, breaking)}`` between snapshot ``version`` and the pack copy as it is (the
     working tree's own additions since that release), so that a test checks only its edits."""
     from workspaces_devkit.contract.compare import compare_contracts

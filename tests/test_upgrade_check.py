@@ -55,10 +55,10 @@ def write_rules(folder, *rules):
 
 @pytest.fixture
 def renamed(tmp_path):
-    """Version 0.3.0 of the pack: alma_asdm's payload field mous_uid is now mous."""
+    """Version 0.4.0 of the pack: alma_asdm's payload field mous_uid is now mous."""
     pack = pack_copy(tmp_path, "new")
     rename_payload_field(pack, "mous_uid", "mous")
-    set_version(pack, "0.3.0")
+    set_version(pack, "0.4.0")
     return pack
 
 
@@ -78,14 +78,14 @@ def test_a_rule_folder_against_the_new_version_names_the_rule_and_the_field(
     broken = [line for line in out.splitlines() if line.startswith("BROKEN")]
     assert broken == [
         "BROKEN site.uses_mous (%s): action.parameters.parameters: trigger.mous_uid is not in "
-        "the payload of workspaces.alma_asdm (removed (renamed to mous?), contract 0.2.0 -> "
-        "0.3.0)" % os.path.join(folder, "site.uses_mous.yaml")]
+        "the payload of workspaces.alma_asdm (removed (renamed to mous?), contract 0.3.0 -> "
+        "0.4.0)" % os.path.join(folder, "site.uses_mous.yaml")]
     assert out.splitlines()[-1] == ("2 rule(s) using workspaces.* checked against workspaces "
-                                    "0.3.0 (changes since 0.2.0): 1 would break")
+                                    "0.4.0 (changes since 0.3.0): 1 would break")
     status, out, _ = _run(capsys, "--no-api", "--rules-dir", folder,
                           "--rules-dir", os.path.join(PACK_DIR, "rules"))
     assert status == 0 and "BROKEN" not in out
-    assert "%d rule(s) using workspaces.* checked against workspaces 0.2.0" % (
+    assert "%d rule(s) using workspaces.* checked against workspaces 0.3.0" % (
         2 + len(_shipped_rules())) in out
 
 
@@ -93,16 +93,16 @@ def test_a_removed_trigger_type_or_action_breaks_every_rule_on_it(tmp_path, caps
     pack = pack_copy(tmp_path, "new")
     edit_yaml(pack, "sensors/vlba_data_sensor.yaml", lambda d: d.update(trigger_types=[]))
     os.remove(os.path.join(pack, "actions", "preflight.yaml"))
-    set_version(pack, "0.3.0")
+    set_version(pack, "0.4.0")
     folder = write_rules(tmp_path / "rules", {
         "name": "vlba", "pack": "site", "trigger": {"type": "workspaces.vlba_data"},
         "criteria": {}, "action": {"ref": "workspaces.preflight", "parameters": {}}})
     status, out, _ = _run(capsys, "--pack-dir", pack, "--no-api", "--rules-dir", folder)
     assert status == 1
     assert ("BROKEN site.vlba (%s): trigger.type: workspaces.vlba_data is not a trigger type of "
-            "this pack (trigger removed, contract 0.2.0 -> 0.3.0); action.ref: "
+            "this pack (trigger removed, contract 0.3.0 -> 0.4.0); action.ref: "
             "workspaces.preflight is not an action of this pack (action removed, contract "
-            "0.2.0 -> 0.3.0)" % os.path.join(folder, "site.vlba.yaml")) in out
+            "0.3.0 -> 0.4.0)" % os.path.join(folder, "site.vlba.yaml")) in out
 
 
 def test_trigger_and_action_parameters_are_checked_like_stackstorm_does():
@@ -219,17 +219,17 @@ def test_rules_in_stackstorm_against_the_new_version_name_exactly_the_broken_rul
     assert broken == [
         "BROKEN site.uses_mous (st2 API %s): action.parameters.parameters: trigger.mous_uid is "
         "not in the payload of workspaces.alma_asdm (removed (renamed to mous?), contract "
-        "0.2.0 -> 0.3.0)" % st2api.api_url]
+        "0.3.0 -> 0.4.0)" % st2api.api_url]
     # the two site rules; the pack's own are replaced by the new version's rules/
     assert out.splitlines()[-2:] == [
-        "2 rule(s) using workspaces.* checked against workspaces 0.3.0 (changes since 0.2.0): "
+        "2 rule(s) using workspaces.* checked against workspaces 0.4.0 (changes since 0.3.0): "
         "1 would break",
         "%d rule(s) of the StackStorm API not checked: the new version's rules/ ships them "
         "(validated with the pack)" % len(_shipped_rules())]
 
     status, out, err = _run(capsys, "--config-file", st2_settings)  # the unmodified pack
     assert (status, err) == (0, "") and "BROKEN" not in out
-    assert "2 rule(s) using workspaces.* checked against workspaces 0.2.0" in out
+    assert "2 rule(s) using workspaces.* checked against workspaces 0.3.0" in out
 
 
 @pytest.mark.slow
@@ -237,7 +237,7 @@ def test_wrong_credentials_and_an_unreachable_api_are_one_line_without_secrets(
         st2api, st2_settings, tmp_path, monkeypatch, capsys):
     wrong = tmp_path / "wrong.conf"
     wrong.write_text("[credentials]\nusername = %s\npassword = not-the-password-42\n" % USER)
-    status, out, err = _run(capsys, "--config-file", str(wrong), "--from", "0.2.0")
+    status, out, err = _run(capsys, "--config-file", str(wrong), "--from", "0.3.0")
     assert status == 2
     assert err == ("upgrade-check: the StackStorm API at %s refused the credentials (401 "
                    "Unauthorized): log in with `st2 login`, or set ST2_AUTH_TOKEN or "
@@ -313,9 +313,9 @@ def test_the_web_ui_rehearsal_reports_each_rule_against_the_new_version(tmp_path
     out, stop = io.StringIO(), threading.Event()
     stop.set()  # start, report, stop
     assert serve_api(args, _make_runtime(args), stop_event=stop, out=out) == 0
-    assert ("upgrade-check: BROKEN site.uses_mous (against workspaces 0.3.0 in %s): "
+    assert ("upgrade-check: BROKEN site.uses_mous (against workspaces 0.4.0 in %s): "
             "action.parameters.parameters: trigger.mous_uid is not in the payload of "
-            "workspaces.alma_asdm (removed (renamed to mous?), contract 0.2.0 -> 0.3.0)\n"
+            "workspaces.alma_asdm (removed (renamed to mous?), contract 0.3.0 -> 0.4.0)\n"
             % renamed) in out.getvalue()
 
     from workspaces_devkit.st2api.runtime import local_runtime
@@ -339,5 +339,5 @@ def test_the_web_ui_rehearsal_reports_each_rule_against_the_new_version(tmp_path
         first, second = lines.get(timeout=60), lines.get(timeout=60)
     finally:
         server.stop()
-    assert first == "ok ops.uses_eb (fits workspaces 0.3.0 in %s)" % renamed
-    assert second.startswith("BROKEN site.uses_mous (against workspaces 0.3.0 in ")
+    assert first == "ok ops.uses_eb (fits workspaces 0.4.0 in %s)" % renamed
+    assert second.startswith("BROKEN site.uses_mous (against workspaces 0.4.0 in ")

@@ -19,7 +19,6 @@ import io
 import os
 
 import pytest
-from conftest import NEEDS_NATIVE_THREADS
 
 from parity_support import check, real_tier
 from workspaces_devkit.content import RuleSpec, load_pack
@@ -172,7 +171,6 @@ def test_stackstorms_rules_engine_enforces_the_table_the_same(name, meta, expect
 RECORDED = [case for case in CASES if case[2] != REQUESTED]
 
 
-@pytest.mark.skipif(**NEEDS_NATIVE_THREADS)
 @pytest.mark.parametrize("name,meta,expected", RECORDED, ids=[c[0] for c in RECORDED])
 def test_the_runner_records_the_enforcement_and_starts_nothing(name, meta, expected, tmp_path):
     from workspaces_devkit.runner.local import LocalRunner

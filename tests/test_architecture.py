@@ -139,7 +139,7 @@ class ArrowsTest(unittest.TestCase):
             "s", "sensors", "from workspaces_pack.sensing import table_gate\n", local), [])
 
     def test_the_scanner_imports_no_other_sensing_module(self):
-        source = "from workspaces_pack.sensing.watches import trace_tag\n"
+        source = "from workspaces_pack.sensing.trace_tags import trace_tag\n"
         self.assertEqual(len(broken_arrows("workspaces_pack.sensing.scanner", "sensing", source,
                                            {})), 1)
 

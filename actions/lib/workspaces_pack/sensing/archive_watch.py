@@ -9,8 +9,10 @@ are skipped, so late-arriving rows inside the window are found and nothing is di
 import datetime
 import time
 
-from workspaces_pack.archive.database import from_epoch, to_epoch
+from workspaces_pack.archive.database import (ArchiveError, ArchiveUnavailable, SchemaMismatch,
+                                              from_epoch, to_epoch)
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
+from workspaces_pack.sensing.poll_cycle import TurnFailed
 
 __all__ = ["ArchiveWatch", "RowSource", "poll_rows", "problem_kind", "failing_body"]
 
@@ -101,8 +103,6 @@ class RowSource(object):
 
 def problem_kind(error):
     """The health problem kind of an ``ArchiveError``."""
-    from workspaces_pack.archive.database import ArchiveUnavailable, SchemaMismatch
-
     if isinstance(error, SchemaMismatch):
         return "table_mismatch"
     if isinstance(error, ArchiveUnavailable):
@@ -112,8 +112,6 @@ def problem_kind(error):
 
 def failing_body(error):
     """A turn body that fails with ``error`` (an ``ArchiveError`` met before any query)."""
-    from workspaces_pack.sensing.poll_cycle import TurnFailed
-
     def body(turn):
         raise TurnFailed(problem_kind(error), str(error))
     return body
@@ -127,9 +125,6 @@ def poll_rows(turn, source):
     its id and remembered as handled, without a dispatch (so it is logged once, not every poll).
     Returns the number of rows dispatched; an ``ArchiveError`` fails the turn with its kind.
     """
-    from workspaces_pack.archive.database import ArchiveError
-    from workspaces_pack.sensing.poll_cycle import TurnFailed
-
     watch, ref, logger = turn.watch, turn.ref, turn.context.logger
     since = watch.since()
     try:

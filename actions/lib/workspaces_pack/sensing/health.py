@@ -27,6 +27,7 @@ import collections
 import logging
 
 from workspaces_pack.core import health_record as hr
+from workspaces_pack.sensing.trace_tags import trace_tag
 
 __all__ = ["OnceLog", "HealthRecorder", "RetiredTriggers", "RETIRED_STATE_DAYS"]
 
@@ -208,8 +209,6 @@ class HealthRecorder(object):
         self._retry_dispatches()
 
     def _retry_dispatches(self):
-        from workspaces_pack.sensing.watches import trace_tag
-
         while self._undispatched:
             payload = self._undispatched[0]
             try:

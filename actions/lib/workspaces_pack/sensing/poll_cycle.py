@@ -12,7 +12,7 @@ is ``state_unsaved`` after ``problem_after_failures`` polls (the state is kept a
 """
 
 from workspaces_pack.core.state import StateTooLarge, StateUnavailable
-from workspaces_pack.sensing.watches import trace_tag
+from workspaces_pack.sensing.trace_tags import trace_tag
 
 __all__ = ["SensorContext", "TurnFailed", "TriggerTurn", "run_turn"]
 

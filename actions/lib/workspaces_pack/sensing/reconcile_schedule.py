@@ -24,10 +24,10 @@ from workspaces_pack.archive.schema import METADATA, schema_map
 from workspaces_pack.archive.table_checks import ERROR, METADATA_AREA, UNREACHABLE, check_tables
 from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.state import (DEFAULT_MAX_BYTES, WINDOW_OVERHEAD, DatastoreState,
-                                        StateTooLarge, StateUnavailable)
+                                        StateTooLarge, StateUnavailable, entry_bytes)
 from workspaces_pack.sensing.health import OnceLog
 from workspaces_pack.sensing.table_gate import describe_mismatch
-from workspaces_pack.sensing.watches import trace_tag
+from workspaces_pack.sensing.trace_tags import trace_tag
 
 __all__ = ["CooldownMemory", "AlmaReconciler", "memory_entry_cap"]
 
@@ -41,8 +41,6 @@ LONGEST_TIME = -1.2345678901234567e+300
 def memory_entry_cap(configured, max_bytes=DEFAULT_MAX_BYTES):
     """``configured`` (``state_max_entries``), lowered to what ``max_bytes`` holds when every
     remembered EB has the longest uid and time."""
-    from workspaces_pack.core.state import entry_bytes
-
     fits = (max_bytes - WINDOW_OVERHEAD) // entry_bytes(LONGEST_UID, LONGEST_TIME)
     return max(1, min(int(configured), fits))
 

@@ -10,13 +10,15 @@ change, not once per poll. ``WatchingSensorMixin`` gives a sensor all of it, and
 """
 
 import collections
-import hashlib
+import time
 
+from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.state import DatastoreState
+from workspaces_pack.sensing.health import HealthRecorder
+from workspaces_pack.sensing.poll_cycle import SensorContext
 
-__all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "trace_tag", "poll_safely"]
-
-MAX_TRACE_TAG = 200
+__all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "poll_safely"]
 
 
 def trigger_ref(trigger):
@@ -25,15 +27,6 @@ def trigger_ref(trigger):
     if ref:
         return ref
     return "%s.%s" % (trigger.get("pack"), trigger.get("name"))
-
-
-def trace_tag(kind, identifier):
-    """Return a StackStorm trace tag ``<kind>:<identifier>``, hashed when it would be too long."""
-    tag = "%s:%s" % (kind, identifier)
-    if len(tag) <= MAX_TRACE_TAG:
-        return tag
-    digest = hashlib.sha1(str(identifier).encode("utf-8", "surrogateescape")).hexdigest()
-    return "%s:sha1:%s" % (kind, digest)
 
 
 def poll_safely(logger, what, function, *args):
@@ -151,13 +144,6 @@ class WatchingSensorMixin(object):
     STATE_PREFIXES = ("state:",)
 
     def __init__(self, sensor_service, config=None, poll_interval=None):
-        import time
-
-        from workspaces_pack.core.config import PackConfig
-        from workspaces_pack.core.state import DatastoreState
-        from workspaces_pack.sensing.health import HealthRecorder
-        from workspaces_pack.sensing.poll_cycle import SensorContext
-
         super(WatchingSensorMixin, self).__init__(sensor_service=sensor_service, config=config,
                                                   poll_interval=poll_interval)
         self.clock = time.time

@@ -26,7 +26,7 @@ __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
     "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "OVERLAY_FILLING",
-    "PACK_REF_RE", "trigger_paths", "path_in_schema",
+    "PACK_REF_RE", "trigger_paths", "path_in_schema", "strings_in",
 ]
 
 #: The file that marks a rules overlay directory as in use (even when it holds no rule).
@@ -595,16 +595,17 @@ def path_in_schema(parts, schema):
     return True
 
 
-def _strings(value):
+def strings_in(value):
+    """Yield every string in ``value`` (a rule's parameters or patterns), nested ones included."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            for text in _strings(item):
+            for text in strings_in(item):
                 yield text
     elif isinstance(value, list):
         for item in value:
-            for text in _strings(item):
+            for text in strings_in(item):
                 yield text
 
 
@@ -719,7 +720,7 @@ def _check_rules(pack, out, require_description=True, any_pack=False):
                     out.add(path, "action.parameters.%s" % name,
                             "required by %s and not given" % action_spec.ref)
         if spec is not None:
-            texts = list(_strings(given)) + [str(c.get("pattern")) for c in criteria.values()
+            texts = list(strings_in(given)) + [str(c.get("pattern")) for c in criteria.values()
                                              if isinstance(c, dict)]
             for text in texts:
                 for parts in trigger_paths(text):

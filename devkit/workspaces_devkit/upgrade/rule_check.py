@@ -14,7 +14,8 @@ from collections import namedtuple
 
 import jsonschema
 
-from workspaces_devkit.content import RUNNER_PARAMETERS, path_in_schema, trigger_paths
+from workspaces_devkit.content import (RUNNER_PARAMETERS, path_in_schema, strings_in,
+                                      trigger_paths)
 from workspaces_devkit.runner.render import cast_value
 from workspaces_devkit.st2jinja import is_jinja_expression
 
@@ -22,19 +23,6 @@ __all__ = ["Problem", "RuleChecker"]
 
 #: One thing a rule uses that the pack no longer offers: where in the rule, and what is wrong.
 Problem = namedtuple("Problem", "where message")
-
-
-def _strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            for text in _strings(item):
-                yield text
-    elif isinstance(value, list):
-        for item in value:
-            for text in _strings(item):
-                yield text
 
 
 def _mapping(value):
@@ -97,10 +85,10 @@ class RuleChecker(object):
         for key, criterion in _mapping(rule.get("criteria")).items():
             if str(key).startswith("trigger."):
                 uses.append(("criteria.%s" % key, str(key).split(".")[1:]))
-            for text in _strings(_mapping(criterion).get("pattern")):
+            for text in strings_in(_mapping(criterion).get("pattern")):
                 uses.extend(("criteria.%s.pattern" % key, parts) for parts in trigger_paths(text))
         for name, value in _mapping(_mapping(rule.get("action")).get("parameters")).items():
-            for text in _strings(value):
+            for text in strings_in(value):
                 uses.extend(("action.parameters.%s" % name, parts)
                             for parts in trigger_paths(text))
         seen = set()

@@ -76,6 +76,8 @@ def test_operator_table(operator, value, pattern, expected):
 def _stackstorm_matches(operator, value, pattern):
     from st2common import operators
 
+    if isinstance(value, _Ago):
+        value = value.isoformat()
     try:  # st2reactor/rules/filter.py _check_criterion: an operator's error is no match
         return bool(operators.get_operator(operator)(value=value, criteria_pattern=pattern))
     except Exception:

@@ -5,6 +5,8 @@ import os
 from st2common.runners.base_action import Action
 
 from workspaces_pack.core.config import PackConfig
+from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.health_record import heartbeat_seconds
 from workspaces_pack.flows.preflight import Scrubber
 from workspaces_pack.flows.status import (build_status, check_parameters, read_health_records,
                                           rules_from_st2_api)
@@ -20,10 +22,9 @@ class StatusAction(Action):
         """Run the action; see status.yaml for the parameters."""
         try:
             sensor, problems_only = check_parameters(sensor, problems_only)
-        except ValueError as error:
+        except ParameterError as error:
             self.logger.error("%s", error)
-            return False, {"ok": False, "error": str(error),
-                           "parameter": str(error).split("'")[1]}
+            return False, {"ok": False, "error": str(error), "parameter": error.parameter}
         scrubber = Scrubber(self.config)
         try:
             records = read_health_records(self.action_service.list_values)
@@ -33,7 +34,7 @@ class StatusAction(Action):
             return False, {"ok": False, "error": "cannot read the health records from the "
                                                  "datastore: %s" % reason}
         rules = rules_from_st2_api(os.environ, make_client=self.make_client)
-        heartbeat = 60 * float(PackConfig(self.config).get("health_heartbeat_minutes"))
+        heartbeat = heartbeat_seconds(PackConfig(self.config))
         report = build_status(records, rules, sensor_filter=sensor,
                               problems_only=problems_only, scrubber=scrubber,
                               heartbeat_seconds=heartbeat)

@@ -20,7 +20,7 @@ __all__ = ["FORMAT", "KINDS", "IMMEDIATE_KINDS", "PROBLEM", "RECOVERED", "SENSOR
            "TRIGGER_KEY_PREFIX", "PROBLEM_TRIGGER", "trigger_key", "is_health_name",
            "trigger_ref_of", "iso_utc", "parse_iso_utc", "scrub_parameters", "scrub_line",
            "new_sensor_record", "new_trigger_record", "problem_payload", "dumps", "loads",
-           "is_stalled"]
+           "heartbeat_seconds"]
 
 FORMAT = 1
 SENSOR_KEY = "health"
@@ -155,11 +155,7 @@ def loads(text):
     return record
 
 
-def is_stalled(sensor_record, now):
-    """True when the sensor's last poll end (or start, if it never polled) is older than three
-    poll intervals at ``now`` (POSIX seconds)."""
-    last = parse_iso_utc(sensor_record.get("last_poll_end") or sensor_record.get("started_at"))
-    interval = float(sensor_record.get("poll_interval_seconds") or 0)
-    if last is None:
-        return True
-    return now - last > 3 * interval
+def heartbeat_seconds(config):
+    """The heartbeat interval in seconds: the pack config's ``health_heartbeat_minutes`` (a
+    ``PackConfig``). Writers rewrite a quiet record this often; readers allow for it."""
+    return 60.0 * float(config.get("health_heartbeat_minutes"))

@@ -14,6 +14,7 @@ user or secret is shown even if a record held one.
 
 import time
 
+from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.health_record import (is_health_name, iso_utc, loads,
                                                 parse_iso_utc, scrub_parameters, trigger_ref_of)
 from workspaces_pack.flows.preflight import Scrubber
@@ -54,16 +55,15 @@ class HealthRecords(object):
 
 
 def check_parameters(sensor, problems_only):
-    """Return ``(sensor, problems_only)`` checked; raise ValueError naming a bad parameter."""
+    """Return ``(sensor, problems_only)`` checked; raise ``ParameterError`` naming a bad one."""
     if sensor is not None and (not isinstance(sensor, str) or len(sensor) > 200 or
                                "\x00" in sensor):
-        raise ValueError("parameter 'sensor': must be a sensor class name or trigger type, "
-                         "got %r" % (sensor if not isinstance(sensor, str) else sensor[:60],))
+        raise ParameterError("sensor", "must be a sensor class name or trigger type, got %r"
+                             % (sensor if not isinstance(sensor, str) else sensor[:60],))
     if problems_only is None:
         problems_only = False
     if not isinstance(problems_only, bool):
-        raise ValueError("parameter 'problems_only': must be true or false, got %r"
-                         % (problems_only,))
+        raise ParameterError("problems_only", "must be true or false, got %r" % (problems_only,))
     return (sensor or None), problems_only
 
 

@@ -77,7 +77,7 @@ class HealthRecorder(object):
         self._logger = logger
         self._clock = clock
         self._poll_interval = poll_interval
-        self.heartbeat_seconds = 60.0 * float(config.get("health_heartbeat_minutes"))
+        self.heartbeat_seconds = hr.heartbeat_seconds(config)
         self.problem_after = max(1, int(config.get("problem_after_failures")))
         self.sensor = new = hr.new_sensor_record(sensor, trigger_type, poll_interval(),
                                                  hr.iso_utc(clock()))

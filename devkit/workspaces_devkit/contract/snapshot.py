@@ -15,6 +15,7 @@ import glob
 import json
 import os
 
+from workspaces_devkit.content import load_pack
 from workspaces_devkit.st2meta import load_yaml
 
 __all__ = ["CONTRACT_DIR", "build_contract", "pack_version", "snapshot_path", "write_snapshot",
@@ -65,49 +66,25 @@ def _strip_docs_map(properties):
     return {name: strip_docs(sub) for name, sub in (properties or {}).items()}
 
 
-def _yaml_files(pack_dir, folder):
-    return sorted(glob.glob(os.path.join(pack_dir, folder, "*.yaml")) +
-                  glob.glob(os.path.join(pack_dir, folder, "*.yml")))
-
-
-def _trigger_type_specs(pack_dir):
-    """Yield every trigger type spec of the pack: sensors' ``trigger_types`` and ``triggers/``."""
-    for path in _yaml_files(pack_dir, "sensors"):
-        for spec in (load_yaml(path) or {}).get("trigger_types") or []:
-            if isinstance(spec, dict):
-                yield spec
-    for path in _yaml_files(pack_dir, "triggers"):
-        spec = load_yaml(path)
-        if isinstance(spec, dict):
-            yield spec
-
-
 def pack_version(pack_dir):
     """Return pack.yaml's ``version`` as text."""
     return str((load_yaml(os.path.join(pack_dir, "pack.yaml")) or {}).get("version"))
 
 
 def build_contract(pack_dir):
-    """Return the public contract of the pack in ``pack_dir`` as a JSON-ready dict."""
-    meta = load_yaml(os.path.join(pack_dir, "pack.yaml")) or {}
-    ref = meta.get("ref") or meta.get("name")
-    triggers = {}
-    for spec in _trigger_type_specs(pack_dir):
-        triggers["%s.%s" % (ref, spec.get("name"))] = {
-            "parameters_schema": strip_docs(spec.get("parameters_schema") or {}),
-            "payload_schema": strip_docs(spec.get("payload_schema") or {}),
-        }
-    actions = {}
-    for path in _yaml_files(pack_dir, "actions"):
-        action = load_yaml(path) or {}
-        if isinstance(action, dict) and action.get("name"):
-            actions["%s.%s" % (ref, action["name"])] = {
-                "runner_type": action.get("runner_type"),
-                "parameters": _strip_docs_map(action.get("parameters")),
-            }
+    """Return the public contract of the pack in ``pack_dir`` as a JSON-ready dict, read as the
+    devkit's content loader reads the pack (``content.load_pack``: sensors' ``trigger_types``, the
+    ``triggers/`` folder, ``actions/``)."""
+    pack = load_pack(pack_dir)
+    triggers = {ref: {"parameters_schema": strip_docs(spec.get("parameters_schema") or {}),
+                      "payload_schema": strip_docs(spec.get("payload_schema") or {})}
+                for ref, spec in pack.trigger_types().items()}
+    actions = {action.ref: {"runner_type": action.runner_type,
+                            "parameters": _strip_docs_map(action.parameters)}
+               for action in pack.actions if action.name}
     schema_path = os.path.join(pack_dir, "config.schema.yaml")
     config = (load_yaml(schema_path) or {}) if os.path.exists(schema_path) else {}
-    return {"pack": ref, "version": str(meta.get("version")), "trigger_types": triggers,
+    return {"pack": pack.ref, "version": str(pack.meta.get("version")), "trigger_types": triggers,
             "actions": actions, "config_schema": _strip_docs_map(config)}
 
 

@@ -16,6 +16,7 @@ appear in the API's history.
 import concurrent.futures
 import datetime
 import os
+import signal
 import sys
 import threading
 import time
@@ -284,15 +285,27 @@ class LocalRunner(object):
         self._pool.shutdown(wait=True)
 
     def run_for(self, seconds, watch=False):
-        """Run in the foreground for ``seconds`` (None: until Ctrl-C), then stop cleanly."""
-        self.start(watch=watch)
+        """Run in the foreground for ``seconds`` (None: until Ctrl-C), then stop cleanly.
+
+        Ctrl-C (SIGINT) sets an event rather than raising ``KeyboardInterrupt``: raised while the
+        main thread runs a weakref callback (an import's module lock, a collected object),
+        Python prints "Exception ignored" and the interrupt would be lost.
+        """
+        interrupted = threading.Event()
+        previous = _handle_sigint(interrupted)
+        try:
+            self.start(watch=watch)
+        except BaseException:
+            _restore_sigint(previous)
+            raise
         try:
             deadline = None if seconds is None else time.time() + seconds
             while deadline is None or time.time() < deadline:
-                time.sleep(0.2)
-        except KeyboardInterrupt:
-            self._event("runner", "interrupted")
+                if interrupted.wait(0.2):
+                    self._event("runner", "interrupted")
+                    break
         finally:
+            _restore_sigint(previous)
             self.stop()
 
     def _watch(self):
@@ -381,6 +394,19 @@ class LocalRunner(object):
                         "anyway)" % os.path.relpath(path, self.pack_dir))
         for host in self.hosts:
             host.reload(forget_modules=stale)
+
+
+def _handle_sigint(event):
+    """Make SIGINT set ``event``; return the previous handler (None outside the main thread,
+    where Python allows no signal handler)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, lambda signum, frame: event.set())
+
+
+def _restore_sigint(previous):
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _describe(result):

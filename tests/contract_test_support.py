@@ -10,14 +10,31 @@ from workspaces_devkit.demo import COPY_IGNORE
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _released_versions():
+    """The newest released version (the newest contract snapshot), the next major version after
+    it and the next patch version: the tests name versions through these, so that they hold
+    unchanged across releases."""
+    from workspaces_devkit.contract.release import next_major
+    from workspaces_devkit.contract.snapshot import parse_version, snapshot_versions
+
+    released = snapshot_versions(PACK_DIR)[-1]
+    major, minor, patch = parse_version(released)
+    return released, next_major(released), "%d.%d.%d" % (major, minor, patch + 1)
+
+
+RELEASED, NEXT_MAJOR, NEXT_PATCH = _released_versions()
+
+
 def pack_copy(tmp_path, name="pack"):
-    """Copy the pack (with contract/ and CHANGES.md) into ``tmp_path/name``; return its path."""
+    """Copy the pack (with contract/ and CHANGES.md) into ``tmp_path/name`` at the version of
+    its newest release (``RELEASED``, whatever pack.yaml says); return the copy's path."""
     pack = str(tmp_path / name)
     shutil.copytree(PACK_DIR, pack, ignore=COPY_IGNORE)
+    set_version(pack, RELEASED)
     return pack
 
 
-def unreleased_differences(pack, version="0.3.0"):
+def unreleased_differences(pack, version=RELEASED):
     """``{(key, change, breaking)}`` between snapshot ``version`` and the pack copy as it is (the
     working tree's own additions since that release), so that a test checks only its edits."""
     from workspaces_devkit.contract.compare import compare_contracts

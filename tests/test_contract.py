@@ -10,8 +10,8 @@ import os
 
 import pytest
 from contract_test_support import (
-    PACK_DIR, add_changes_section, edit_yaml, pack_copy, rename_payload_field, set_version,
-    trigger_type, unreleased_differences)
+    NEXT_MAJOR, NEXT_PATCH, PACK_DIR, RELEASED, add_changes_section, edit_yaml, pack_copy,
+    rename_payload_field, set_version, trigger_type, unreleased_differences)
 
 from workspaces_devkit.contract.compare import compare_contracts
 from workspaces_devkit.contract.release import (
@@ -26,11 +26,11 @@ def _keys(differences, breaking):
 
 
 def _edited(pack, edit):
-    """The differences from snapshot 0.3.0 that ``edit(pack)`` adds to the copy (the working
-    tree's own compatible additions since 0.3.0 left out)."""
+    """The differences from the newest release's snapshot that ``edit(pack)`` adds to the copy
+    (the working tree's own compatible additions since that release left out)."""
     before = unreleased_differences(pack)
     edit(pack)
-    return [d for d in compare_contracts(load_snapshot(pack, "0.3.0"), build_contract(pack))
+    return [d for d in compare_contracts(load_snapshot(pack, RELEASED), build_contract(pack))
             if (d.key, d.change, d.breaking) not in before]
 
 
@@ -87,23 +87,23 @@ def test_breaking_changes_are_each_classified_breaking(pack):
 
 def test_a_breaking_change_needs_a_major_version_and_a_changes_note_for_each_break(pack):
     _breaking_copy(pack)
-    frozen = check_release(pack)  # still 0.3.0: its released snapshot is frozen
-    assert not frozen.ok and "contract of 0.3.0 is released" in frozen.problems[0]
-    assert "0.4.0 for a breaking difference" in frozen.problems[0]
+    frozen = check_release(pack)  # still the released version: its snapshot is frozen
+    assert not frozen.ok and "contract of %s is released" % RELEASED in frozen.problems[0]
+    assert "%s for a breaking difference" % NEXT_MAJOR in frozen.problems[0]
 
-    set_version(pack, "0.3.1")  # a patch release may not break
+    set_version(pack, NEXT_PATCH)  # a patch release may not break
     check = check_release(pack)
-    assert check.baseline == "0.3.0"
-    assert "4 breaking difference(s) from 0.3.0 need a major version: 0.4.0 or higher, " \
-           "not 0.3.1" in check.problems
+    assert check.baseline == RELEASED
+    assert "4 breaking difference(s) from %s need a major version: %s or higher, not %s" % (
+        RELEASED, NEXT_MAJOR, NEXT_PATCH) in check.problems
 
-    set_version(pack, "0.4.0")  # caret major, but CHANGES.md does not name the breaks yet
+    set_version(pack, NEXT_MAJOR)  # caret major, but CHANGES.md does not name the breaks yet
     check = check_release(pack)
     assert len(check.problems) == 4
     assert all("no '### Breaking' bullet" in p for p in check.problems)
     assert any("`trigger workspaces.alma_asdm payload.mous_uid`" in p for p in check.problems)
 
-    add_changes_section(pack, "0.4.0", """
+    add_changes_section(pack, NEXT_MAJOR, """
 ### Breaking
 - `trigger workspaces.alma_asdm payload.mous_uid`: renamed to `mous`; rules read
   `trigger.mous` instead of `trigger.mous_uid`.
@@ -112,10 +112,10 @@ def test_a_breaking_change_needs_a_major_version_and_a_changes_note_for_each_bre
 """)
     check = check_release(pack)
     assert check.problems == [
-        "CHANGES.md's ## 0.4.0 section has no '### Breaking' bullet \"- `trigger "
-        "workspaces.vlba_data`: <what a rule author must change>\" (trigger removed)"]
+        "CHANGES.md's ## %s section has no '### Breaking' bullet \"- `trigger "
+        "workspaces.vlba_data`: <what a rule author must change>\" (trigger removed)" % NEXT_MAJOR]
 
-    add_changes_section(pack, "0.4.0-unused", "")  # another section does not count
+    add_changes_section(pack, NEXT_MAJOR + "-unused", "")  # another section does not count
     with open(os.path.join(pack, "CHANGES.md")) as handle:
         text = handle.read().replace(
             "- `trigger workspaces.file_detected parameters.settle_seconds`",
@@ -125,15 +125,17 @@ def test_a_breaking_change_needs_a_major_version_and_a_changes_note_for_each_bre
         handle.write(text)
     assert check_release(pack).ok
 
-    # released: the snapshot of 0.4.0 is committed, and the rule still holds over the history
-    assert write_snapshot(pack) == (os.path.join(pack, "contract", "0.4.0.json"), "written")
+    # released: the new version's snapshot is committed, and the rule still holds over the history
+    assert write_snapshot(pack) == (
+        os.path.join(pack, "contract", NEXT_MAJOR + ".json"), "written")
     assert check_release(pack).ok
     with open(os.path.join(pack, "CHANGES.md"), "w") as handle:
         handle.write(text.replace("- `trigger workspaces.vlba_data`: removed; use "
                                   "workspaces.file_detected.\n", ""))
     assert check_release(pack).problems == [
-        "contract/0.4.0.json: CHANGES.md's ## 0.4.0 section has no '### Breaking' bullet \"- "
-        "`trigger workspaces.vlba_data`: <what a rule author must change>\" (trigger removed)"]
+        "contract/%s.json: CHANGES.md's ## %s section has no '### Breaking' bullet \"- "
+        "`trigger workspaces.vlba_data`: <what a rule author must change>\" (trigger removed)"
+        % (NEXT_MAJOR, NEXT_MAJOR)]
 
 
 def test_narrowed_constraints_and_enums_on_given_values_are_breaking(pack):
@@ -208,7 +210,7 @@ def test_new_optional_items_and_relaxed_constraints_are_compatible(pack):
         "action workspaces.contract_probe": "new action",
         "trigger workspaces.contract_probe": "new trigger",
     }
-    set_version(pack, "0.3.1")  # compatible changes need no major version nor CHANGES note
+    set_version(pack, NEXT_PATCH)  # compatible changes need no major version nor CHANGES note
     assert check_release(pack).ok
 
 
@@ -220,7 +222,7 @@ def test_payload_fields_break_the_other_way_round(pack):
         payload["qa0_status"]["enum"] = ["Pass"]         # fewer values: compatible
     differences = _edited(pack, lambda pack: edit_yaml(pack, "sensors/alma_asdm_sensor.yaml",
                                                        asdm))
-    before = load_snapshot(pack, "0.3.0")["trigger_types"]["workspaces.alma_asdm"]
+    before = load_snapshot(pack, RELEASED)["trigger_types"]["workspaces.alma_asdm"]
     assert before["payload_schema"]["properties"]["project_code"]["required"] is True
     assert _keys(differences, True) == {
         "trigger workspaces.alma_asdm payload.project_code":
@@ -253,12 +255,12 @@ def test_breaking_notes_read_only_the_versions_breaking_list():
 
 
 def test_snapshot_command_writes_once_and_refuses_to_rewrite_a_released_contract(pack, capsys):
-    set_version(pack, "0.4.0")
+    set_version(pack, NEXT_MAJOR)
     assert main(["contract", "snapshot", "--pack-dir", pack]) == 0
-    assert capsys.readouterr().out == "contract/0.4.0.json written\n"
-    assert load_snapshot(pack, "0.4.0") == build_contract(pack)
+    assert capsys.readouterr().out == "contract/%s.json written\n" % NEXT_MAJOR
+    assert load_snapshot(pack, NEXT_MAJOR) == build_contract(pack)
     assert main(["contract", "snapshot", "--pack-dir", pack]) == 0
-    assert capsys.readouterr().out == "contract/0.4.0.json unchanged\n"
+    assert capsys.readouterr().out == "contract/%s.json unchanged\n" % NEXT_MAJOR
     rename_payload_field(pack)
     assert main(["contract", "snapshot", "--pack-dir", pack]) == 1
     assert "a released contract is frozen" in capsys.readouterr().out
@@ -266,6 +268,6 @@ def test_snapshot_command_writes_once_and_refuses_to_rewrite_a_released_contract
     out = capsys.readouterr().out
     assert "BREAKING trigger workspaces.alma_asdm payload.mous_uid: removed (renamed to mous?)" \
         in out
-    assert "NOT RELEASABLE: the contract of 0.4.0 is released" in out
-    assert pack_version(pack) == "0.4.0"
+    assert "NOT RELEASABLE: the contract of %s is released" % NEXT_MAJOR in out
+    assert pack_version(pack) == NEXT_MAJOR
     assert write_snapshot(pack, force=True)[1] == "written"

@@ -1,4 +1,4 @@
-"""README.md as a newcomer reads it: the local quickstart runs as written, its sample payload and
+"""README.md as a newcomer reads it: the local quickstart runs as written, its sample payloads and
 example rule are ones StackStorm would accept, and every relative link of the README and docs/
 leads to a file (and heading).
 
@@ -72,17 +72,39 @@ def test_the_quickstart_runs_as_written(tmp_path):
         os.listdir(os.path.join(str(tmp_path), made[0])))
 
 
-def test_the_readme_sample_payload_is_valid_for_its_trigger_type():
+def test_the_readme_gives_a_valid_sample_payload_of_every_trigger():
+    """One sample per trigger type, each valid in StackStorm's schema dialect, without defaults
+    filled in (the dispatcher sends the sensor's own dict)."""
+    import jsonschema
     from st2common.util import schema as st2_schema
     from workspaces_devkit.content import load_pack
 
     text = _readme()
-    marker = re.search(r"<!-- sample payload: (\S+) -->", text)
-    assert marker, "README.md has no sample payload"
-    payload = json.loads(fenced_block_after(text, marker.group(0)))
-    spec = load_pack(PACK_DIR).trigger_types()[marker.group(1)]
-    st2_schema.validate(payload, spec["payload_schema"], cls=st2_schema.CustomValidator,
-                        use_default=True)
+    types = load_pack(PACK_DIR).trigger_types()
+    refs = re.findall(r"<!-- sample payload: (\S+) -->", text)
+    assert sorted(refs) == sorted(types), "README.md's sample payloads: %s" % refs
+    problems = []
+    for ref in refs:
+        payload = json.loads(fenced_block_after(text, "<!-- sample payload: %s -->" % ref))
+        schema = types[ref]["payload_schema"]
+        try:
+            st2_schema.validate(payload, schema, cls=st2_schema.CustomValidator,
+                                use_default=False)
+        except jsonschema.ValidationError as error:
+            problems.append("%s: %s" % (ref, error.message))
+    assert not problems, problems
+
+
+def test_a_payload_field_without_a_sample_value_is_named():
+    from workspaces_devkit.readme_tables import sample_payload
+
+    spec = {"ref": "workspaces.alma_asdm", "payload_schema": {"properties": {
+        "eb_uid": {"type": "string"}, "source": {"enum": ["new", "reconcile"]},
+        "new_field": {"type": "string"}}}}
+    with pytest.raises(ValueError, match="workspaces.alma_asdm: payload field 'new_field'"):
+        sample_payload(spec)
+    del spec["payload_schema"]["properties"]["new_field"]
+    assert sample_payload(spec) == {"eb_uid": "uid://A002/Xc7111c/X3979", "source": "new"}
 
 
 def test_the_readme_example_rule_registers(tmp_path):

@@ -3,11 +3,13 @@
 ``python devkit/workspaces_devkit/readme_tables.py`` rewrites every generated block: the part of
 a file between ``<!-- BEGIN GENERATED: <name> -->`` and ``<!-- END GENERATED: <name> -->``. The
 README holds short tables (triggers, actions, rules and the common configuration keys), sized for
-a newcomer; docs/REFERENCE.md holds every trigger parameter, payload field, action parameter,
-policy and configuration key. The test suite fails when either file differs from what this module
-generates, so the tables never drift from the YAML files StackStorm registers.
+a newcomer, and a sample payload of every trigger; docs/REFERENCE.md holds every trigger parameter,
+payload field, action parameter, policy and configuration key. The test suite fails when either
+file differs from what this module generates, so the tables never drift from the YAML files
+StackStorm registers.
 """
 
+import json
 import os
 import sys
 
@@ -16,8 +18,8 @@ if __package__ in (None, ""):
 
 from workspaces_devkit.content import load_pack  # noqa: E402
 
-__all__ = ["COMMON_CONFIG_KEYS", "GENERATED_FILES", "render_blocks", "splice", "regenerated",
-           "main"]
+__all__ = ["COMMON_CONFIG_KEYS", "SAMPLE_VALUES", "GENERATED_FILES", "render_blocks",
+           "sample_payload", "splice", "regenerated", "main"]
 
 BEGIN = "<!-- BEGIN GENERATED: %s -->"
 END = "<!-- END GENERATED: %s -->"
@@ -30,6 +32,40 @@ COMMON_CONFIG_KEYS = (
     "alma_delivery_time_column", "execution_blocks_uid_column", "not_calibrateable_status",
     "vlba_data_directory", "state_max_entries",
 )
+
+# The values of README's sample payloads, per trigger type and field: a payload_schema gives each
+# sample its fields, in order; a field not listed here takes its schema's first enum value, and one
+# with neither is an error, so a new payload field cannot go without a sample. The suite validates
+# every sample against its schema (tests/test_readme_quickstart.py).
+SAMPLE_VALUES = {
+    "workspaces.alma_asdm": {
+        "eb_uid": "uid://A002/Xc7111c/X3979", "project_code": "2017.1.00886.L",
+        "mous_uid": "uid://A001/X1284/X265f", "mous_found": True, "qa0_status": "Pass",
+        "end_time": "2026-11-25T03:00:00Z"},
+    "workspaces.alma_calibration": {
+        "mous_uid": "uid://A001/X1284/X265f", "project_code": "2017.1.00886.L",
+        "calibrateable": True, "eb_uids": ["uid://A002/Xc7111c/X3979"], "eb_count": 1,
+        "delivery_id": "2017.1.00886.L_2026_002",
+        "delivery_name": "2017.1.00886.L_uid___A001_X1284_X265f",
+        "delivered_at": "2026-11-26T09:30:00Z"},
+    "workspaces.file_detected": {
+        "path": "/data/workspaces/incoming/uid___A002_Xc7111c_X3979.tar",
+        "directory": "/data/workspaces/incoming", "name": "uid___A002_Xc7111c_X3979.tar",
+        "size": 52428800, "mtime": 1795600000.0, "pattern": "*.tar"},
+    "workspaces.vlba_data": {
+        "project_code": "BL178AC", "directory": "/data/vlba/correlator/BL178AC",
+        "directories": ["/data/vlba/correlator/BL178AC"],
+        "files": ["VLBA_BL178AC_bl178ac_BIN0_SRC0_0_111228T171125.idifits",
+                  "VLBA_BL178AC_bl178ac_BIN0_SRC0_1_111228T171125.idifits"],
+        "file_count": 2, "total_bytes": 2147483648},
+    "workspaces.sensor_problem": {
+        "sensor": "AlmaAsdmSensor",
+        "trigger_ref": "workspaces.6c1d2f0e-3b8a-4c55-9d1e-2f7a0b9c4e11",
+        "trigger_parameters": {"qa0_statuses": ["Pass", "SemiPass"]},
+        "kind": "database_unreachable",
+        "message": "the ALMA archive database did not answer (connection refused)",
+        "since": "2026-11-25T03:00:00Z", "consecutive_failures": 3},
+}
 
 # file (relative to the pack) -> the generated blocks it holds, in order
 GENERATED_FILES = {
@@ -119,6 +155,31 @@ def _readme_triggers(pack):
     return out
 
 
+def sample_payload(spec):
+    """The sample payload of a trigger type: ``SAMPLE_VALUES`` in its payload_schema's field order.
+
+    Raises ``ValueError`` naming a field that has neither a sample value nor an enum."""
+    values = SAMPLE_VALUES.get(spec["ref"], {})
+    payload = {}
+    for name, prop in ((spec.get("payload_schema") or {}).get("properties") or {}).items():
+        if name in values:
+            payload[name] = values[name]
+        elif (prop or {}).get("enum"):
+            payload[name] = prop["enum"][0]
+        else:
+            raise ValueError("%s: payload field %r has no sample value (SAMPLE_VALUES in %s)"
+                             % (spec["ref"], name, os.path.basename(__file__)))
+    return payload
+
+
+def _readme_samples(pack):
+    out = []
+    for _, spec in _trigger_specs(pack):
+        out += ["", "`%s`:" % spec["ref"], "", "<!-- sample payload: %s -->" % spec["ref"],
+                "```json", json.dumps(sample_payload(spec), indent=2), "```"]
+    return out
+
+
 def _readme_actions(pack):
     out = ["| action | required parameters | description |", "|---|---|---|"]
     for action in pack.actions:
@@ -173,7 +234,7 @@ def render_blocks(pack_dir):
     pack = load_pack(pack_dir)
     blocks = {
         "config": CONFIG_HEADER + _property_rows(pack.config_schema, only=COMMON_CONFIG_KEYS),
-        "triggers": _readme_triggers(pack),
+        "triggers": _readme_triggers(pack) + _readme_samples(pack),
         "actions": _readme_actions(pack),
         "rules": _rule_rows(pack),
         "reference": _reference(pack),

@@ -1,6 +1,8 @@
 """Stand-in for ``st2tests.base``: unittest base classes for pack sensor and action tests."""
 
 import functools
+import inspect
+import os
 import unittest
 
 from st2tests.mocks.action import MockActionService, MockActionWrapper
@@ -9,7 +11,17 @@ from st2tests.mocks.sensor import MockSensorService, MockSensorWrapper
 __all__ = ["BaseSensorTestCase", "BaseActionTestCase"]
 
 
-class BaseSensorTestCase(unittest.TestCase):
+class BasePackResourceTestCase(unittest.TestCase):
+    """Base of the pack test cases: reads the pack's ``tests/fixtures/`` files."""
+
+    def get_fixture_content(self, fixture_path):
+        """Return the text of ``tests/fixtures/<fixture_path>`` of the pack holding the test."""
+        tests_dir = os.path.dirname(os.path.abspath(inspect.getfile(self.__class__)))
+        with open(os.path.join(tests_dir, "fixtures", fixture_path)) as handle:
+            return handle.read()
+
+
+class BaseSensorTestCase(BasePackResourceTestCase):
     """Base for sensor tests: set ``sensor_cls``; use ``get_sensor_instance``.
 
     The sensor service validates every dispatched payload against the trigger type's payload_schema
@@ -83,7 +95,7 @@ class BaseSensorTestCase(unittest.TestCase):
         raise AssertionError('Trigger "%s" hasn\'t been dispatched' % (trigger,))
 
 
-class BaseActionTestCase(unittest.TestCase):
+class BaseActionTestCase(BasePackResourceTestCase):
     """Base for action tests: set ``action_cls``; use ``get_action_instance``."""
 
     action_cls = None

@@ -92,7 +92,7 @@ class MockSensorService(object):
         """Return the user the service acts as."""
         return self._datastore_service.get_user_info()
 
-    def list_values(self, local=True, prefix=None, limit=None, offset=0):
+    def list_values(self, local=True, prefix=None, limit=None, offset=None):
         """See ``st2common.services.datastore.BaseDatastoreService.list_values``."""
         return self._datastore_service.list_values(local=local, prefix=prefix, limit=limit,
                                                    offset=offset)

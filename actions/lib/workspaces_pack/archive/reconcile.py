@@ -22,9 +22,9 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive.database import IN_CHUNK, AlmaArchive, database_engine, run_checked
+from workspaces_pack.archive.alma_queries import AlmaArchive
+from workspaces_pack.archive.engines import IN_CHUNK, run_checked
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
-from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.keys import REQUEST_PREFIX
 from workspaces_pack.core.times import from_epoch, to_epoch
@@ -32,7 +32,7 @@ from workspaces_pack.core.uids import file_safe_uid
 
 __all__ = ["SOURCE_NEW", "SOURCE_RECONCILE", "MAX_LISTED",
            "Comparison", "compare", "range_statement", "present_statement",
-           "make_request", "parse_request", "metadata_engine", "check_range", "MAX_RANGE_DAYS"]
+           "make_request", "parse_request", "check_range", "MAX_RANGE_DAYS"]
 
 SOURCE_NEW = "new"
 SOURCE_RECONCILE = "reconcile"
@@ -82,12 +82,6 @@ def present_statement(mapping, forms, telescope):
             .where(table.c.telescope == sa.bindparam("telescope", telescope)))
 
 
-def metadata_engine(config):
-    """Return the engine of ``archive_metadata_db_url``; raise ``NotConfigured`` when unset."""
-    return database_engine(config, "archive_metadata_db_url", "the reconciliation needs it to "
-                           "know which EBs NRAO's archive has")
-
-
 def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_like=None,
             keep=None, row_filter=None):
     """Compare the ALMA EBs ended in ``[start, end)`` with ``execution_blocks``.
@@ -98,7 +92,6 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
     ``ArchiveUnavailable``, or ``SchemaMismatch`` naming a configured table or column the
     database lacks; the message names the database that failed.
     """
-    config = config if isinstance(config, PackConfig) else PackConfig(config)
     mapping = schema_map(config)
     telescope = config.get("execution_blocks_alma_telescope")
     statement = range_statement(mapping, start, end, list(qa0_statuses), project_like)

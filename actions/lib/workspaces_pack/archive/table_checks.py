@@ -25,7 +25,7 @@ METADATA_AREA = "archive metadata"
 
 def describe_database_error(error):
     """Return a one-line description of a driver error, without SQL text or parameters (for
-    reports and for the queries' own errors, ``database.ArchiveError``)."""
+    reports and for the queries' own errors, ``engines.ArchiveError``)."""
     original = getattr(error, "orig", None) or error
     text = str(original).strip().splitlines()[0] if str(original).strip() else ""
     return "%s: %s" % (type(original).__name__, text[:200])
@@ -61,7 +61,7 @@ class Finding(object):
         return "Finding(%s)" % self
 
 
-def _kind_of(sql_type):
+def _value_type_of(sql_type):
     if isinstance(sql_type, sa.String):
         return TEXT
     if isinstance(sql_type, (sa.DateTime, sa.Date)):
@@ -92,10 +92,10 @@ def inspect_tables(connection, specs):
             if column.name not in present:
                 findings.append(Finding(spec, column, MISSING, "no such column"))
                 continue
-            kind = _kind_of(present[column.name])
-            if column.kind != ANY and kind != column.kind:
+            value_type = _value_type_of(present[column.name])
+            if column.value_type != ANY and value_type != column.value_type:
                 findings.append(Finding(spec, column, WRONG_TYPE, "is %s, must be %s" % (
-                    present[column.name], column.kind)))
+                    present[column.name], column.value_type)))
             else:
                 findings.append(Finding(spec, column, OK))
     return findings

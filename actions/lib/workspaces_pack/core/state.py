@@ -129,10 +129,6 @@ class DatastoreState(object):
             del self._unsaved[key]
         return True
 
-    def has_unsaved(self):
-        """Return True while some state could not be written yet."""
-        return bool(self._unsaved)
-
     def is_unsaved(self, trigger_ref):
         """Return True while the state of ``trigger_ref`` could not be written yet."""
         return self.key_for(trigger_ref) in self._unsaved

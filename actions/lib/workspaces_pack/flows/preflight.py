@@ -14,12 +14,13 @@ port and database of the configured URLs.
 import os
 import re
 
-from workspaces_pack.archive.database import ArchiveError, NotConfigured, database_engine
+from workspaces_pack.archive.engines import ArchiveError, NotConfigured, database_engine
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
 from workspaces_pack.archive.table_checks import ALMA_AREA, METADATA_AREA, check_tables
 from workspaces_pack.core.checks import (ERROR, MISSING, NOT_CONFIGURED, OK, REFUSED, UNKNOWN_KEY,
                                          UNREACHABLE, UNREADABLE, CheckItem)
-from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.core.config import ConfigError
+from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.scrub import Scrubber
 from workspaces_pack.workspaces_service.client import (WorkspacesClient, WorkspacesError,
                                                        WorkspacesHttpError, WorkspacesNotFound,
@@ -60,17 +61,19 @@ class PreflightReport(object):
         return counts
 
     def to_dict(self):
-        """Return the report as a JSON-ready dict (the action's result)."""
+        """Return the report as a JSON-ready dict (the action's result fields)."""
         failed = [entry.to_dict() for entry in self.items if entry.failed]
         return {"ok": self.ok, "counts": self.counts(), "failed": failed,
                 "items": [entry.to_dict() for entry in self.items]}
 
+    def verdict(self):
+        """The report's last line: passed or FAILED, with the count of each status."""
+        counts = ", ".join("%s %d" % item for item in sorted(self.counts().items()))
+        return "preflight %s: %s" % ("passed" if self.ok else "FAILED", counts or "nothing")
+
     def lines(self):
         """Return the report as text lines, the verdict last."""
-        out = [entry.line() for entry in self.items]
-        counts = ", ".join("%s %d" % item for item in sorted(self.counts().items()))
-        out.append("preflight %s: %s" % ("passed" if self.ok else "FAILED", counts or "nothing"))
-        return out
+        return [entry.line() for entry in self.items] + [self.verdict()]
 
 
 def check_config_keys(config):
@@ -92,10 +95,8 @@ def check_workspaces(config, make_client=None):
     the workflow service for its list of workflows. 401/403 mean the configured credentials are
     refused. Calls are made once, without retries, by the pack's own client.
     """
-    values = dict(config._values) if isinstance(config, PackConfig) else dict(config or {})
-    values["retry_count"] = 0
     try:
-        client = (make_client or WorkspacesClient)(PackConfig(values))
+        client = (make_client or WorkspacesClient)(config.with_values(retry_count=0))
     except ConfigError as error:
         return [CheckItem("workspaces", "configuration", MISSING, str(error))]
     calls = (("capability service", lambda: client.get_capability_request("0")),
@@ -136,19 +137,18 @@ MAX_PATH = 4096
 def check_directories_parameter(directories):
     """Return the ``directories`` action parameter as a list of absolute paths.
 
-    Raises ValueError naming the parameter for anything else (not a list, empty or relative
+    Raises ``ParameterError`` naming the parameter for anything else (not a list, empty or relative
     paths, NUL bytes, paths longer than ``MAX_PATH``, more than 100 entries).
     """
     if directories is None:
         return []
     if not isinstance(directories, list) or len(directories) > 100:
-        raise ValueError("parameter 'directories': must be a list of at most 100 absolute "
-                         "paths, got %s" % _short(directories))
+        raise ParameterError("directories", "must be a list of at most 100 absolute paths, got %s"
+                             % _short(directories))
     for path in directories:
         if not isinstance(path, str) or not path.startswith("/") or "\x00" in path \
                 or len(path) > MAX_PATH:
-            raise ValueError("parameter 'directories': %s is not an absolute path"
-                             % _short(path))
+            raise ParameterError("directories", "%s is not an absolute path" % _short(path))
     return list(directories)
 
 
@@ -201,17 +201,16 @@ def run_preflight(config, directories=(), make_client=None):
     ``directories`` are extra ``(label, path)`` pairs to check (e.g. the directories of the
     file monitor's triggers); ``vlba_data_directory`` is always checked.
     """
-    pack_config = config if isinstance(config, PackConfig) else PackConfig(config)
-    report = PreflightReport(Scrubber(pack_config))
-    report.extend(check_config_keys(pack_config))
+    report = PreflightReport(Scrubber(config))
+    report.extend(check_config_keys(config))
     try:
-        databases = database_checks(pack_config)
+        databases = database_checks(config)
     except ConfigError as error:
         report.add("configuration", "table and column names", ERROR, str(error))
         databases = []
     for area, key, specs in databases:
         try:
-            engine = database_engine(pack_config, key)
+            engine = database_engine(config, key)
         except NotConfigured:
             report.add(area, "database", NOT_CONFIGURED,
                        "%s is not set; what uses it stays idle" % key)
@@ -220,8 +219,8 @@ def run_preflight(config, directories=(), make_client=None):
             report.add(area, "database", ERROR, "%s: %s" % (key, error))
             continue
         report.extend(check_tables(area, engine, specs))
-    report.extend(check_workspaces(pack_config, make_client))
-    wanted = [("vlba_data_directory", pack_config.get("vlba_data_directory"))]
+    report.extend(check_workspaces(config, make_client))
+    wanted = [("vlba_data_directory", config.get("vlba_data_directory"))]
     wanted += [pair for pair in directories if pair not in wanted]
     report.extend(check_directories(wanted))
     return report

@@ -21,14 +21,23 @@ from workspaces_pack.core.problems import STALLED
 from workspaces_pack.core.scrub import scrub_parameters
 from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
 
-__all__ = ["STALL_INTERVALS", "PAGE_SIZE", "HealthRecords", "RuleIndex", "StatusReport",
-           "stall_seconds", "read_health_records", "rules_from_st2_api", "build_status",
-           "check_parameters"]
+__all__ = ["STALL_INTERVALS", "PAGE_SIZE", "StatusQuery", "HealthRecords", "RuleIndex",
+           "StatusReport", "stall_seconds", "read_health_records", "rules_from_st2_api",
+           "build_status", "check_parameters"]
 
 STALL_INTERVALS = 3
 PAGE_SIZE = 100
 """Keys asked for per ``list_values`` call (StackStorm's default ``api.max_page_size``)."""
 MAX_PARAMETERS_TEXT = 60
+
+
+class StatusQuery(object):
+    """What a status run shows: ``sensor`` (a class name or trigger type; None: every sensor)
+    and whether ``problems_only``."""
+
+    def __init__(self, sensor=None, problems_only=False):
+        self.sensor = sensor
+        self.problems_only = problems_only
 
 
 class HealthRecords(object):
@@ -54,7 +63,8 @@ class HealthRecords(object):
 
 
 def check_parameters(sensor, problems_only):
-    """Return ``(sensor, problems_only)`` checked; raise ``ParameterError`` naming a bad one."""
+    """Return the ``StatusQuery`` of the action's parameters; raise ``ParameterError`` naming a
+    bad one."""
     if sensor is not None and (not isinstance(sensor, str) or len(sensor) > 200 or
                                "\x00" in sensor):
         raise ParameterError("sensor", "must be a sensor class name or trigger type, got %r"
@@ -63,7 +73,7 @@ def check_parameters(sensor, problems_only):
         problems_only = False
     if not isinstance(problems_only, bool):
         raise ParameterError("problems_only", "must be true or false, got %r" % (problems_only,))
-    return (sensor or None), problems_only
+    return StatusQuery(sensor or None, problems_only)
 
 
 def read_health_records(list_values, page_size=PAGE_SIZE):
@@ -186,15 +196,13 @@ def _problem(kind, message, since):
 class StatusReport(object):
     """The status of every sensor and trigger: ``to_dict()`` for rules, ``lines()`` for people."""
 
-    def __init__(self, sensors, checked_at, unreadable, rules_unknown, scrubber,
-                 sensor_filter=None, problems_only=False):
+    def __init__(self, sensors, checked_at, unreadable, rules_unknown, scrubber, query):
         self.sensors = sensors
         self.checked_at = checked_at
         self.unreadable = list(unreadable)
         self.rules_unknown = rules_unknown
         self.scrubber = scrubber
-        self.sensor_filter = sensor_filter
-        self.problems_only = problems_only
+        self.query = query
 
     def problems(self):
         """Return every standing problem as ``{sensor, trigger_ref, kind, message, since}``."""
@@ -220,10 +228,10 @@ class StatusReport(object):
         return self._scrubbed({
             "ok": self.ok, "checked_at": self.checked_at, "problems": self.problems(),
             "rules_unknown": self.rules_unknown, "unreadable_records": self.unreadable,
-            "sensors": shown, "verdict": self._verdict()})
+            "sensors": shown, "verdict": self.verdict()})
 
     def _shown(self):
-        if not self.problems_only:
+        if not self.query.problems_only:
             return self.sensors
         shown = []
         for sensor in self.sensors:
@@ -232,11 +240,12 @@ class StatusReport(object):
                 shown.append(dict(sensor, triggers=triggers))
         return shown
 
-    def _verdict(self):
+    def verdict(self):
+        """The report's last line: ok or FAILED, with how many sensors, triggers, problems."""
         count = len(self.problems())
         if not self.sensors:
-            if self.sensor_filter:
-                return "status FAILED: no sensor matches %r" % self.sensor_filter
+            if self.query.sensor:
+                return "status FAILED: no sensor matches %r" % self.query.sensor
             return ("status FAILED: no health records (no sensor of the pack has run; is "
                     "st2sensorcontainer running and are the sensors enabled?)")
         triggers = sum(len(sensor["triggers"]) for sensor in self.sensors)
@@ -279,7 +288,7 @@ class StatusReport(object):
                 out.append("  ".join(cells + [row[-1]]).rstrip())
         if self.unreadable:
             out.append("unreadable health records: %s" % ", ".join(self.unreadable))
-        out.append(self._verdict())
+        out.append(self.verdict())
         return [self.scrubber.scrub(line) for line in out]
 
 
@@ -353,12 +362,11 @@ def _trigger_entry(record, rules):
             "problem": record.get("problem")}
 
 
-def build_status(records, rules, scrubber, heartbeat_seconds, sensor_filter=None,
-                 problems_only=False, now=None):
+def build_status(records, rules, scrubber, heartbeat_seconds, query=StatusQuery(), now=None):
     """Return the ``StatusReport`` of ``records`` (``HealthRecords``) and ``rules`` (``RuleIndex``).
 
     A trigger record whose sensor record lists other triggers only is a removed trigger's
-    leftover and is not shown; a sensor record is matched by ``sensor_filter`` on its class
+    leftover and is not shown; a sensor record is matched by ``query.sensor`` on its class
     name or trigger type (``FileMonitorSensor``, ``workspaces.file_detected``, ``file_detected``).
     ``scrubber`` is a ``core.scrub.Scrubber``; ``heartbeat_seconds`` the pack config's
     ``health_heartbeat_minutes`` in seconds (``stall_seconds``).
@@ -375,7 +383,7 @@ def build_status(records, rules, scrubber, heartbeat_seconds, sensor_filter=None
             "poll_interval_seconds": 0, "started_at": None, "last_poll_end": None,
             "problem": _problem(STALLED, "no sensor record: the sensor has not written its "
                                 "health (not running?)", None)}
-        if not _matches(sensor_filter, record):
+        if not _matches(query.sensor, record):
             continue
         watched = record.get("triggers")
         triggers = [_trigger_entry(item, rules)
@@ -383,4 +391,4 @@ def build_status(records, rules, scrubber, heartbeat_seconds, sensor_filter=None
                     if watched is None or item["trigger_ref"] in watched]
         sensors.append(_sensor_entry(record, now, triggers, heartbeat_seconds))
     return StatusReport(sensors, iso_from_epoch(now), records.unreadable, rules.unknown, scrubber,
-                        sensor_filter, problems_only)
+                        query)

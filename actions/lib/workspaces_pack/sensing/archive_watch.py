@@ -8,7 +8,7 @@ are skipped, so late-arriving rows inside the window are found and nothing is di
 
 import time
 
-from workspaces_pack.archive.database import ArchiveError, ArchiveUnavailable, SchemaMismatch
+from workspaces_pack.archive.engines import ArchiveError, ArchiveUnavailable, SchemaMismatch
 from workspaces_pack.core import problems
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 from workspaces_pack.core.times import from_epoch, iso_from_datetime, to_epoch
@@ -73,11 +73,6 @@ class ArchiveWatch(object):
         if rows:
             self._window.prune(self.lookback_seconds)
             self.changed = True
-
-    @property
-    def remembered_count(self):
-        """How many identifiers the state holds."""
-        return len(self._window.seen)
 
 
 class RowSource(object):

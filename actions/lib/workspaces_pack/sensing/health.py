@@ -90,7 +90,6 @@ class HealthRecorder(object):
         self._deleted = set()    # key names of removed triggers still to delete
         self._undispatched = []  # problem payloads whose dispatch failed
         self._stale_checked = False
-        self.writes = 0
         self._trigger_type = new["trigger_type"]
         self._started = clock()
         self.retired = RetiredTriggers(service, logger, clock, state_prefixes)
@@ -248,7 +247,6 @@ class HealthRecorder(object):
                 continue
             record["heartbeat_at"] = iso_from_epoch(now)
             self._service.set_value(key, hr.dumps(record), local=True)
-            self.writes += 1
             self._written[key] = (significant, now)
 
     def _delete_stale(self):

@@ -17,13 +17,11 @@ remembered for the whole cooldown; the rest wait for the next run (logged).
 
 import fnmatch
 
-from workspaces_pack.archive.database import ArchiveError, database_engine
-from workspaces_pack.archive.reconcile import (SOURCE_RECONCILE, compare, metadata_engine,
-                                               parse_request)
+from workspaces_pack.archive.engines import ArchiveError, database_engine
+from workspaces_pack.archive.reconcile import SOURCE_RECONCILE, compare, parse_request
 from workspaces_pack.archive.schema import METADATA, schema_map
 from workspaces_pack.archive.table_checks import METADATA_AREA, check_tables
 from workspaces_pack.core.checks import ERROR, UNREACHABLE
-from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.keys import RECONCILE_PREFIX, REQUEST_PREFIX
 from workspaces_pack.core.state import (DEFAULT_MAX_BYTES, WINDOW_OVERHEAD, DatastoreState,
                                         StateTooLarge, StateUnavailable, entry_bytes)
@@ -103,7 +101,6 @@ class AlmaReconciler(object):
     """The reconciliation part of ``AlmaAsdmSensor``; see the module docstring."""
 
     def __init__(self, service, logger, config, clock):
-        config = config if isinstance(config, PackConfig) else PackConfig(config)
         self._service = service
         self._logger = logger
         self._config = config
@@ -213,7 +210,7 @@ class AlmaReconciler(object):
             return True
         try:
             alma = database_engine(self._config, "alma_archive_db_url")
-            meta = metadata_engine(self._config)
+            meta = database_engine(self._config, "archive_metadata_db_url")
         except ArchiveError as error:
             self._problem(ref, "reconciliation skipped: %s" % error)
             return False

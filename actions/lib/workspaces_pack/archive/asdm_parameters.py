@@ -1,0 +1,56 @@
+"""The parameters of trigger ``workspaces.alma_asdm``, checked: what the ASDM sensor queries.
+
+Used by the ASDM sensor for each trigger and by the action ``workspaces.alma_reconcile``.
+"""
+
+import re
+
+from workspaces_pack.core.errors import ParameterError
+
+__all__ = ["QA0_STATUSES", "asdm_query_options", "glob_to_like"]
+
+QA0_STATUSES = ("Pass", "SemiPass", "Fail", "Pending", "Unset")
+_PROJECT_GLOB = re.compile(r"^[A-Za-z0-9.*?_-]{1,64}$")
+
+
+def asdm_query_options(parameters, config):
+    """Validate ``workspaces.alma_asdm`` trigger parameters; return the query options.
+
+    ``project_code_pattern``: a glob over project codes (letters, digits, ``.``, ``-``, ``_``,
+    ``*``, ``?``); ``qa0_statuses``: a non-empty list from ``QA0_STATUSES``, defaulting to the
+    pack config's ``alma_asdm_qa0_statuses`` (``config``: a ``PackConfig``).
+    """
+    parameters = parameters or {}
+    pattern = parameters.get("project_code_pattern")
+    like = None
+    if pattern not in (None, "", "*"):
+        if not isinstance(pattern, str) or not _PROJECT_GLOB.match(pattern):
+            raise ParameterError("project_code_pattern",
+                                 "must be a glob of letters, digits, '.', '-', '_', '*', '?' "
+                                 "(at most 64), got %r" % (pattern,))
+        like = glob_to_like(pattern)
+    statuses = parameters.get("qa0_statuses")
+    if statuses is None:
+        statuses = config.get("alma_asdm_qa0_statuses")
+    if not isinstance(statuses, list) or not statuses:
+        raise ParameterError("qa0_statuses", "must be a non-empty list, got %r" % (statuses,))
+    unknown = [status for status in statuses if status not in QA0_STATUSES]
+    if unknown:
+        raise ParameterError("qa0_statuses", "unknown QA0 status(es) %r; allowed: %s"
+                             % (unknown, ", ".join(QA0_STATUSES)))
+    return {"project_like": like, "qa0_statuses": list(statuses)}
+
+
+def glob_to_like(pattern):
+    """Translate a glob (``*``, ``?``) into a LIKE pattern with ``\\`` as escape character."""
+    out = []
+    for char in pattern:
+        if char in "%_\\":
+            out.append("\\" + char)
+        elif char == "*":
+            out.append("%")
+        elif char == "?":
+            out.append("_")
+        else:
+            out.append(char)
+    return "".join(out)

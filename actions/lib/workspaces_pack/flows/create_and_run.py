@@ -7,7 +7,6 @@ happened; when anything fails after the request was created it carries ``request
 so that an operator resubmits that request instead of creating a duplicate.
 """
 
-import abc
 import os
 import re
 import time
@@ -89,50 +88,50 @@ def _state(document):
     return document.get("state") or (document.get("execution") or {}).get("state")
 
 
-class _Flow(abc.ABC):
-    """Shared create -> submit -> wait logic over one type of request.
+_ID_KEYS = {"capability": ("id", "capability_request_id"),
+            "workflow": ("workflow_request_id", "id")}
+"""Where the create answer of each request type holds the new request's id (first found)."""
 
-    A subclass names its ``request_type`` and implements the calls to Workspaces for that type.
+
+class _Flow(object):
+    """Create -> attach files -> submit -> wait, for one request of ``request_type``.
+
+    The client's calls are named per type (``create_capability_request``,
+    ``submit_workflow_request``, ...); a capability request is addressed by its id, a workflow
+    request by the workflow's name and its id.
     """
 
-    request_type = None
-
-    @abc.abstractmethod
-    def create(self, payload):
-        """Create the request from ``payload``; return the service's document."""
-
-    @abc.abstractmethod
-    def request_id(self, document):
-        """Return the id of the request that ``document`` (the create answer) describes."""
-
-    @abc.abstractmethod
-    def url(self):
-        """Return the service URL of the created request (for the operator)."""
-
-    @abc.abstractmethod
-    def submit(self):
-        """Submit the created request; return the service's document."""
-
-    @abc.abstractmethod
-    def get(self):
-        """Read the created request; return the service's document."""
-
-    def upload(self, path):
-        """Attach the file at ``path`` to the created request; only workflow requests take files."""
-        raise NotImplementedError("%s requests take no files" % self.request_type)
-
-    def __init__(self, client, name, options, logger):
+    def __init__(self, client, request_type, name, options, logger):
         self.client = client
+        self.request_type = request_type
         self.name = name
         self.options = options
         self.logger = logger
-        self.result = {"kind": self.request_type, "name": name, "request_id": None,
+        self.result = {"kind": request_type, "name": name, "request_id": None,
                        "state": None, "submitted": False, "waited": False, "url": None}
+
+    def _address(self):
+        request_id = self.result["request_id"]
+        return (request_id,) if self.request_type == "capability" else (self.name, request_id)
+
+    def _call(self, verb):
+        """``submit`` or ``get`` the created request; return the service's document."""
+        call = getattr(self.client, "%s_%s_request" % (verb, self.request_type))
+        return call(*self._address())
+
+    def _create(self, payload):
+        create = getattr(self.client, "create_%s_request" % self.request_type)
+        document = create(self.name, payload)
+        self.result["request_id"] = next((document[key] for key in _ID_KEYS[self.request_type]
+                                          if document.get(key) is not None), None)
+        self.result["url"] = getattr(self.client, "%s_request_url" % self.request_type)(
+            *self._address())
+        return document
 
     def run(self, payload, files=()):
         """Run the flow; return ``(succeeded, result)``."""
         try:
-            document = self.create(payload)
+            document = self._create(payload)
         except WorkspacesError as error:
             if error.maybe_processed:
                 return self._fail(error, "the service may have created the request without "
@@ -140,18 +139,16 @@ class _Flow(abc.ABC):
                                          "request before running the action again"
                                          % self.request_type)
             return self._fail(error, "nothing was created; it is safe to run the action again")
-        self.result["request_id"] = self.request_id(document)
-        self.result["url"] = self.url()
         self._update(document)
         self.logger.info("created %s request %s for %s", self.request_type,
                          self.result["request_id"], self.name)
         try:
             for path in files:
-                self.upload(path)
+                self.client.upload_workflow_file(self.name, self.result["request_id"], path)
                 self.result.setdefault("files", []).append(os.path.basename(path))
             if not self.options.submit:
                 return True, self._done("created, not submitted (submit is false)")
-            self._update(self.submit())
+            self._update(self._call("submit"))
             self.result["submitted"] = True
             self.logger.info("submitted %s request %s", self.request_type,
                              self.result["request_id"])
@@ -169,7 +166,7 @@ class _Flow(abc.ABC):
         last_error = None
         while True:
             try:
-                self._update(self.get())
+                self._update(self._call("get"))
                 last_error = None
             except WorkspacesError as error:
                 last_error = error
@@ -217,52 +214,11 @@ class _Flow(abc.ABC):
         return False, self.result
 
 
-class _CapabilityFlow(_Flow):
-    request_type = "capability"
-
-    def create(self, payload):
-        return self.client.create_capability_request(self.name, payload)
-
-    def request_id(self, document):
-        return document.get("id", document.get("capability_request_id"))
-
-    def url(self):
-        return self.client.capability_request_url(self.result["request_id"])
-
-    def submit(self):
-        return self.client.submit_capability_request(self.result["request_id"])
-
-    def get(self):
-        return self.client.get_capability_request(self.result["request_id"])
-
-
-class _WorkflowFlow(_Flow):
-    request_type = "workflow"
-
-    def create(self, payload):
-        return self.client.create_workflow_request(self.name, payload)
-
-    def request_id(self, document):
-        return document.get("workflow_request_id", document.get("id"))
-
-    def url(self):
-        return self.client.workflow_request_url(self.name, self.result["request_id"])
-
-    def upload(self, path):
-        self.client.upload_workflow_file(self.name, self.result["request_id"], path)
-
-    def submit(self):
-        return self.client.submit_workflow_request(self.name, self.result["request_id"])
-
-    def get(self):
-        return self.client.get_workflow_request(self.name, self.result["request_id"])
-
-
 def run_capability(client, options, logger, capability_name, parameters=None):
     """Create (and submit, and wait for) a capability request; return ``(succeeded, result)``."""
     check_name("capability_name", capability_name)
     payload = _check_object("parameters", parameters)
-    return _CapabilityFlow(client, capability_name, options, logger).run(payload)
+    return _Flow(client, "capability", capability_name, options, logger).run(payload)
 
 
 def run_workflow(client, options, logger, workflow_name, arguments=None, files=None):
@@ -270,7 +226,7 @@ def run_workflow(client, options, logger, workflow_name, arguments=None, files=N
     check_name("workflow_name", workflow_name)
     payload = _check_object("arguments", arguments)
     paths = _check_files(files)
-    return _WorkflowFlow(client, workflow_name, options, logger).run(payload, paths)
+    return _Flow(client, "workflow", workflow_name, options, logger).run(payload, paths)
 
 
 def create_and_run(request_type, config, logger, **parameters):

@@ -96,14 +96,23 @@ _ID_KEYS = {"capability": ("id", "capability_request_id"),
 class _Flow(object):
     """Create -> attach files -> submit -> wait, for one request of ``request_type``.
 
-    The client's calls are named per type (``create_capability_request``,
-    ``submit_workflow_request``, ...); a capability request is addressed by its id, a workflow
-    request by the workflow's name and its id.
+    A capability request is addressed by its id, a workflow request by the workflow's name and
+    its id.
     """
 
     def __init__(self, client, request_type, name, options, logger):
         self.client = client
         self.request_type = request_type
+        if request_type == "capability":
+            self._calls = {"create": client.create_capability_request,
+                           "submit": client.submit_capability_request,
+                           "get": client.get_capability_request,
+                           "url": client.capability_request_url}
+        else:
+            self._calls = {"create": client.create_workflow_request,
+                           "submit": client.submit_workflow_request,
+                           "get": client.get_workflow_request,
+                           "url": client.workflow_request_url}
         self.name = name
         self.options = options
         self.logger = logger
@@ -115,17 +124,14 @@ class _Flow(object):
         return (request_id,) if self.request_type == "capability" else (self.name, request_id)
 
     def _call(self, verb):
-        """``submit`` or ``get`` the created request; return the service's document."""
-        call = getattr(self.client, "%s_%s_request" % (verb, self.request_type))
-        return call(*self._address())
+        """``submit`` or ``get`` the created request (or its ``url``)."""
+        return self._calls[verb](*self._address())
 
     def _create(self, payload):
-        create = getattr(self.client, "create_%s_request" % self.request_type)
-        document = create(self.name, payload)
+        document = self._calls["create"](self.name, payload)
         self.result["request_id"] = next((document[key] for key in _ID_KEYS[self.request_type]
                                           if document.get(key) is not None), None)
-        self.result["url"] = getattr(self.client, "%s_request_url" % self.request_type)(
-            *self._address())
+        self.result["url"] = self._call("url")
         return document
 
     def run(self, payload, files=()):

@@ -2,15 +2,13 @@
 
 from st2common.runners.base_action import Action
 
+from workspaces_pack.core.config import PackConfig
 from workspaces_pack.flows.alma_reconcile import reconcile
 
 
 class AlmaReconcileAction(Action):
     """Compare a date range of the ALMA archive with execution_blocks; optionally dispatch."""
 
-    def run(self, start=None, end=None, days=None, qa0_statuses=None, project_code_pattern=None,
-            dispatch=False):
+    def run(self, **parameters):
         """Run the action; see alma_reconcile.yaml for the parameters."""
-        return reconcile(self.config, self.logger, self.action_service, start=start, end=end,
-                         days=days, qa0_statuses=qa0_statuses,
-                         project_code_pattern=project_code_pattern, dispatch=dispatch)
+        return reconcile(PackConfig(self.config), self.logger, self.action_service, parameters)

@@ -2,6 +2,9 @@
 
 from st2common.runners.base_action import Action
 
+from workspaces_pack.core.config import PackConfig
+from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.results import action_result
 from workspaces_pack.flows.preflight import check_directories_parameter, run_preflight
 
 
@@ -12,10 +15,11 @@ class PreflightAction(Action):
         """Run the action; see preflight.yaml for the parameters."""
         try:
             extra = [("directory", path) for path in check_directories_parameter(directories)]
-        except ValueError as error:
+        except ParameterError as error:
             self.logger.error("%s", error)
-            return False, {"error": str(error), "parameter": "directories"}
-        report = run_preflight(self.config, directories=extra)
+            return action_result(False, error=error)
+        report = run_preflight(PackConfig(self.config), directories=extra)
         for line in report.lines():
             self.logger.info("%s", line)
-        return report.ok, report.to_dict()
+        return action_result(report.ok, report.to_dict(),
+                             None if report.ok else report.verdict())

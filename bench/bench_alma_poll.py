@@ -23,8 +23,9 @@ from pack_test_support import make_trigger  # noqa: E402
 from st2tests.mocks.sensor import MockSensorService, MockSensorWrapper  # noqa: E402
 from workspaces_devkit import archive_fixtures  # noqa: E402
 from workspaces_devkit.pg_server import PostgresServer, PostgresUnavailable  # noqa: E402
-from workspaces_pack.archive.database import AlmaArchive  # noqa: E402
+from workspaces_pack.archive.alma_queries import AlmaArchive  # noqa: E402
 from workspaces_pack.archive.schema import schema_map  # noqa: E402
+from workspaces_pack.core.config import PackConfig  # noqa: E402
 
 ROUNDS = 5
 
@@ -100,7 +101,7 @@ def run(quick=False):
         sensor.add_trigger(trigger)
         sensor.poll()  # first poll: the look-back window
         polls, bares, rows_read = [], [], []
-        archive = AlmaArchive(engine, schema_map({}))
+        archive = AlmaArchive(engine, schema_map(PackConfig({})))
         for round_index in range(ROUNDS):
             for index in range(100 // ROUNDS if round_index else 100):
                 number = 10 * 1000 * 1000 + round_index * 1000 + index

@@ -20,10 +20,11 @@ import sqlalchemy as sa  # noqa: E402
 
 from workspaces_devkit import archive_fixtures  # noqa: E402
 from workspaces_devkit.pg_server import PostgresServer, PostgresUnavailable  # noqa: E402
-from workspaces_pack.archive.database import IN_CHUNK  # noqa: E402
+from workspaces_pack.archive.engines import IN_CHUNK  # noqa: E402
 from workspaces_pack.archive.reconcile import (compare, present_statement,  # noqa: E402
                                                range_statement)
 from workspaces_pack.archive.schema import schema_map  # noqa: E402
+from workspaces_pack.core.config import PackConfig  # noqa: E402
 from workspaces_pack.core.uids import file_safe_uid  # noqa: E402
 
 ROUNDS = 3
@@ -105,13 +106,14 @@ def run(quick=False):
         now = archive_fixtures.utc_now()
         archive_fixtures.bulk_fill_execution_blocks(engine, count, now, START_NUMBER)
         _fill_metadata(engine, count)
-        mapping = schema_map({})
+        mapping = schema_map(PackConfig({}))
         end = now
         start = now - datetime.timedelta(days=DAYS)
         timings, bares, result = [], [], None
         for _ in range(ROUNDS):
             started = time.perf_counter()
-            result = compare({}, engine, engine, start, end, ["Pass", "SemiPass"], keep=500)
+            result = compare(PackConfig({}), engine, engine, start, end, ["Pass", "SemiPass"],
+                             keep=500)
             timings.append(time.perf_counter() - started)
             bares.append(_bare(engine, mapping, start, end, kind))
     finally:

@@ -15,9 +15,9 @@ if __name__ == "__main__":
     from run_all import setup_path
     setup_path()
 
+from workspaces_pack.core.config import PackConfig  # noqa: E402
+from workspaces_pack.flows.create_and_run import RunOptions, run_capability  # noqa: E402
 from workspaces_pack.workspaces_service.client import WorkspacesClient  # noqa: E402
-from workspaces_pack.workspaces_service.create_and_run import (  # noqa: E402
-    RunOptions, run_capability)
 
 from workspaces_devkit.emulator import WorkspacesEmulator  # noqa: E402
 
@@ -27,7 +27,7 @@ LOG = logging.getLogger("bench")
 def _measure(calls, reuse):
     emulator = WorkspacesEmulator(latency=0.0)
     url = emulator.start()
-    config = {"capability_service_url": url, "workflow_service_url": url}
+    config = PackConfig({"capability_service_url": url, "workflow_service_url": url})
     options = RunOptions(submit=True, wait=False)
     client = WorkspacesClient(config)
     started = time.perf_counter()
@@ -35,7 +35,7 @@ def _measure(calls, reuse):
         if not reuse:
             client.close()
             client = WorkspacesClient(config)
-        succeeded, _ = run_capability(client, "null", {"n": index}, options, LOG)
+        succeeded, _ = run_capability(client, options, LOG, "null", {"n": index})
         assert succeeded
     elapsed = time.perf_counter() - started
     client.close()

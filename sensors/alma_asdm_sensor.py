@@ -18,11 +18,13 @@ import functools
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.archive.alma import alma_archive, asdm_query_options
-from workspaces_pack.archive.database import ArchiveError, engine_for, iso_utc
+from workspaces_pack.archive.alma_queries import alma_archive
+from workspaces_pack.archive.asdm_parameters import asdm_query_options
+from workspaces_pack.archive.engines import ArchiveError
 from workspaces_pack.archive.reconcile import SOURCE_NEW
-from workspaces_pack.archive.schema import schema_map
 from workspaces_pack.archive.table_checks import ALMA_AREA
+from workspaces_pack.core.keys import RECONCILE_PREFIX, STATE_PREFIX
+from workspaces_pack.core.times import iso_from_datetime
 from workspaces_pack.sensing.archive_watch import ArchiveWatch, RowSource, failing_body, poll_rows
 from workspaces_pack.sensing.poll_cycle import run_turn
 from workspaces_pack.sensing.reconcile_schedule import AlmaReconciler
@@ -35,17 +37,17 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
 
     POLL_INTERVAL_KEY = "alma_asdm_poll_interval_seconds"
     TRIGGER_TYPE = "workspaces.alma_asdm"
-    STATE_PREFIXES = ("state:", "reconcile:")
+    STATE_PREFIXES = (STATE_PREFIX, RECONCILE_PREFIX)
 
     def __init__(self, sensor_service, config=None, poll_interval=3600):
         super(AlmaAsdmSensor, self).__init__(sensor_service=sensor_service, config=config,
                                              poll_interval=poll_interval)
-        self._reconciler = AlmaReconciler(sensor_service, self._logger, self.config,
+        self._reconciler = AlmaReconciler(sensor_service, self._logger, self._pack_config,
                                           lambda: self.clock())
         self._schema_gate = SchemaGate()
 
     def _build_watch(self, trigger):
-        options = asdm_query_options(trigger.get("parameters"), self.config)
+        options = asdm_query_options(trigger.get("parameters"), self._pack_config)
         return ArchiveWatch(float(self._pack_config.get("alma_asdm_lookback_hours")) * 3600,
                             max_entries=int(self._pack_config.get("state_max_entries")),
                             clock=lambda: self.clock(), **options)
@@ -76,13 +78,13 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
             return
         poll_safely(self._logger, "saving reconciliation memory", self._reconciler.flush)
         try:
-            archive = alma_archive(self.config)
+            archive = alma_archive(self._pack_config)
         except ArchiveError as error:
             for ref, _, watch in self._watches.items():
                 run_turn(self._context, ref, watch, failing_body(error))
             return
         if self._schema_gate.pending:
-            poll_safely(self._logger, "table check", self._check_tables)
+            poll_safely(self._logger, "table check", self._check_tables, archive)
         requests = poll_safely(self._logger, "reading reconciliation requests",
                                self._reconciler.pending_requests) or []
         served = True
@@ -99,15 +101,13 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
         if served and requests and len(self._watches):
             self._reconciler.finish_requests([key for key, _ in requests])
 
-    def _check_tables(self):
-        engine = engine_for(self._pack_config.get("alma_archive_db_url"),
-                            self._pack_config.get("database_timeout_seconds"))
-        self._schema_gate.run(self._watches, ALMA_AREA, engine,
-                              schema_map(self._pack_config).specs_for("alma_asdm_sensor"))
+    def _check_tables(self, archive):
+        self._schema_gate.run(self._watches, ALMA_AREA, archive.engine,
+                              archive.schema.specs_for("alma_asdm_sensor"))
 
 
 def _payload(row):
     return {"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
             "mous_uid": row["mous_uid"], "mous_found": row["mous_found"],
-            "qa0_status": row["qa0_status"], "end_time": iso_utc(row["end_time"]),
+            "qa0_status": row["qa0_status"], "end_time": iso_from_datetime(row["end_time"]),
             "source": SOURCE_NEW}

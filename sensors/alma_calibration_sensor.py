@@ -15,10 +15,10 @@ disables it with one error line naming the table and column.
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.archive.alma import alma_archive
-from workspaces_pack.archive.database import ArchiveError, engine_for, from_epoch, iso_utc
-from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.archive.alma_queries import alma_archive
+from workspaces_pack.archive.engines import ArchiveError
 from workspaces_pack.archive.table_checks import ALMA_AREA
+from workspaces_pack.core.times import from_epoch, iso_from_datetime
 from workspaces_pack.sensing.archive_watch import ArchiveWatch, RowSource, failing_body, poll_rows
 from workspaces_pack.sensing.poll_cycle import run_turn
 from workspaces_pack.sensing.table_gate import SchemaGate
@@ -59,13 +59,13 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
         """Query the deliveries once and dispatch new ones."""
         watch = self._watches.get(TRIGGER_REF)
         try:
-            archive = alma_archive(self.config)
+            archive = alma_archive(self._pack_config)
         except ArchiveError as error:
             if watch is not None:
                 run_turn(self._context, TRIGGER_REF, watch, failing_body(error))
             return
         if self._schema_gate.pending:
-            poll_safely(self._logger, "table check", self._check_tables)
+            poll_safely(self._logger, "table check", self._check_tables, archive)
         watch = self._watches.get(TRIGGER_REF)
         if watch is None:
             return  # disabled: its tables do not match the pack config (logged once)
@@ -76,11 +76,9 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
         source = RowSource(fetch, "delivery_id", "delivered_at", self._payload, "alma_calibration")
         run_turn(self._context, TRIGGER_REF, watch, lambda turn: poll_rows(turn, source))
 
-    def _check_tables(self):
-        engine = engine_for(self._pack_config.get("alma_archive_db_url"),
-                            self._pack_config.get("database_timeout_seconds"))
-        self._schema_gate.run(self._watches, ALMA_AREA, engine,
-                              schema_map(self._pack_config).specs_for("alma_calibration_sensor"))
+    def _check_tables(self, archive):
+        self._schema_gate.run(self._watches, ALMA_AREA, archive.engine,
+                              archive.schema.specs_for("alma_calibration_sensor"))
 
     def _payload(self, row):
         if not row["eb_uids"]:
@@ -90,4 +88,4 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
                 "calibrateable": row["calibrateable"], "eb_uids": row["eb_uids"],
                 "eb_count": len(row["eb_uids"]), "delivery_id": row["delivery_id"],
                 "delivery_name": row["delivery_name"],
-                "delivered_at": iso_utc(row["delivered_at"])}
+                "delivered_at": iso_from_datetime(row["delivered_at"])}

@@ -69,7 +69,7 @@ def _close_archive_connections():
     """After each test, close the pack's pooled archive connections (each test has fresh
     databases; left open, they reach PostgreSQL's connection limit in a long run)."""
     yield
-    from workspaces_pack.archive.database import dispose_engines
+    from workspaces_pack.archive.engines import dispose_engines
     dispose_engines()
 
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from archive_test_support import new_postgres_database, postgres_server
 from workspaces_pack.archive.schema import ALMA, METADATA, TIME, schema_map
+from workspaces_pack.core.config import PackConfig
 
 SECRET_PASSWORD = "s3cret-pw"
 
@@ -44,7 +45,7 @@ class SchemaDatabases(object):
 
     def build(self, omit_table=None, omit_column=None, integer_column=None):
         """Create every mapped table; ``omit_*``/``integer_column`` are ``(role, column role)``."""
-        mapping = schema_map(self.config)
+        mapping = schema_map(PackConfig(self.config))
         for database, url in ((ALMA, self.alma_url), (METADATA, self.metadata_url)):
             engine = sa.create_engine(url)
             try:
@@ -64,7 +65,7 @@ class SchemaDatabases(object):
             if (spec.role, column.role) == integer_column:
                 kind = "INTEGER"
             else:
-                kind = "TIMESTAMP" if column.kind == TIME else "VARCHAR(128)"
+                kind = "TIMESTAMP" if column.value_type == TIME else "VARCHAR(128)"
             columns.append("%s %s" % (column.name, kind))
         if spec.schema:
             connection.execute(sa.text("CREATE SCHEMA IF NOT EXISTS %s" % spec.schema))
@@ -79,7 +80,7 @@ class SchemaDatabases(object):
 
 def insert(url, config, role, rows):
     """Insert ``rows`` (dicts keyed by column role) into the mapped table of ``role``."""
-    table = schema_map(config).table(role)
+    table = schema_map(PackConfig(config)).table(role)
     engine = sa.create_engine(url)
     try:
         with engine.begin() as connection:

@@ -22,8 +22,9 @@ class CapabilityCreateAndRunTest(BaseActionTestCase):
         return self.get_action_instance(config=workspaces_config(self.url, **extra))
 
     def test_creates_and_submits_without_waiting(self):
-        result = self.action().run(capability_name="std_calibration",
+        ok, result = self.action().run(capability_name="std_calibration",
                                    parameters={"product_locator": "uid://A002/Xc7111c/X3979"})
+        self.assertTrue(ok, result)
         self.assertIsInstance(result, dict)
         self.assertTrue(result["submitted"])
         self.assertFalse(result["waited"])
@@ -37,14 +38,16 @@ class CapabilityCreateAndRunTest(BaseActionTestCase):
         self.assertIsNotNone(result["execution_id"])
 
     def test_waits_until_complete(self):
-        result = self.action().run(capability_name="null", wait=True, poll_interval=0.02,
+        ok, result = self.action().run(capability_name="null", wait=True, poll_interval=0.02,
                                    wait_timeout=30)
+        self.assertTrue(ok, result)
         self.assertEqual(result["state"], "Complete")
         self.assertTrue(result["waited"])
         self.assertIn("ended Complete", result["message"])
 
     def test_submit_false_only_creates(self):
-        result = self.action().run(capability_name="null", submit=False)
+        ok, result = self.action().run(capability_name="null", submit=False)
+        self.assertTrue(ok, result)
         self.assertEqual(result["state"], "Created")
         self.assertFalse(result["submitted"])
         self.assertNotIn("submit", " ".join(e["path"] for e in self.emulator.log))
@@ -118,7 +121,8 @@ class CapabilityCreateAndRunTest(BaseActionTestCase):
                     raise ApiError(503, "restarting")
             return original(method, path, body)
         self.emulator.handle = flaky_get
-        result = action.run(capability_name="null", wait=True, poll_interval=0.02)
+        ok, result = action.run(capability_name="null", wait=True, poll_interval=0.02)
+        self.assertTrue(ok, result)
         self.assertEqual(result["state"], "Complete")
         statuses = [e["status"] for e in self.emulator.log if e["method"] == "GET"]
         self.assertEqual(statuses[:3], [503, 503, 200])
@@ -146,12 +150,14 @@ class CapabilityCreateAndRunTest(BaseActionTestCase):
         status, result = self.action().run(capability_name="null")
         self.assertFalse(status)
         self.assertEqual(result["status"], 401)
-        result = self.action(auth_mode="bearer", auth_token="s3cret-token").run(
+        ok, result = self.action(auth_mode="bearer", auth_token="s3cret-token").run(
             capability_name="null")
+        self.assertTrue(ok, result)
         self.assertTrue(result["submitted"])
         self.emulator.auth = ("basic", "operator", "pw")
-        result = self.action(auth_mode="basic", auth_username="operator",
+        ok, result = self.action(auth_mode="basic", auth_username="operator",
                              auth_password="pw").run(capability_name="null")
+        self.assertTrue(ok, result)
         self.assertTrue(result["submitted"])
 
     def test_missing_secret_for_auth_mode_is_a_config_error(self):

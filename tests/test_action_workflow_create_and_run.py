@@ -33,8 +33,9 @@ class WorkflowCreateAndRunTest(BaseActionTestCase):
         first = self._file("metadata.json", b'{"telescope": "VLBA"}')
         second = self._file("VLBA_TL015A_tl015arecor_BIN0_SRC0_1_201020T164655.idifits",
                             b"x" * 2048)
-        result = self.action.run(workflow_name="ingest_obs", arguments={"telescope": "VLBA"},
+        ok, result = self.action.run(workflow_name="ingest_obs", arguments={"telescope": "VLBA"},
                                  files=[first, second], wait=True, poll_interval=0.02)
+        self.assertTrue(ok, result)
         self.assertEqual(result["state"], "Complete")
         self.assertEqual(result["files"], ["metadata.json", os.path.basename(second)])
         [request] = self.emulator.requests("workflow")
@@ -79,7 +80,8 @@ class WorkflowCreateAndRunTest(BaseActionTestCase):
                 raise ApiError(503, "busy")
             return original(method, path_, body)
         self.emulator.handle = flaky_put
-        result = self.action.run(workflow_name="ingest_obs", files=[path])
+        ok, result = self.action.run(workflow_name="ingest_obs", files=[path])
+        self.assertTrue(ok, result)
         self.assertTrue(result["submitted"])
         self.assertEqual([e["status"] for e in self.emulator.log if e["method"] == "PUT"],
                          [503, 200])

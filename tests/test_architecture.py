@@ -1,8 +1,10 @@
 """The library's layers import only in the allowed directions (docs/ARCHITECTURE.md).
 
 Every module of ``actions/lib/workspaces_pack``, ``actions/*.py`` and ``sensors/*.py`` is parsed
-(``ast``, nothing is imported), and every import in it, at module level or inside a function, is
-checked against ``ALLOWED``. A broken arrow fails naming the module, the line and the import.
+(``ast``, nothing is imported), and every import in it, at module level or inside a function,
+absolute or relative (``from ..flows import x``), or through ``importlib.import_module`` or
+``__import__``, is checked against ``ALLOWED``. A broken arrow fails naming the module, the line
+and the import; an import whose target is not a constant cannot be checked and fails too.
 ``__all__`` of each library module names only what the module itself defines, and every name other
 code takes from a library module (``from workspaces_pack.x.y import name``) is in that module's
 ``__all__``.
@@ -10,6 +12,8 @@ code takes from a library module (``from workspaces_pack.x.y import name``) is i
 
 import ast
 import os
+import shutil
+import tempfile
 import unittest
 
 from pack_test_support import PACK_DIR
@@ -38,29 +42,63 @@ def _python_files(folder, recursive=False):
                 yield os.path.join(root, name)
 
 
-def pack_modules():
+def pack_modules(pack_dir=PACK_DIR):
     """Return ``[(dotted module name, layer, path)]`` for every module of the pack's code."""
+    library = os.path.join(pack_dir, "actions", "lib", "workspaces_pack")
     modules = []
-    for path in _python_files(LIBRARY, recursive=True):
-        parts = os.path.relpath(path, os.path.dirname(LIBRARY))[:-3].split(os.sep)
+    for path in _python_files(library, recursive=True):
+        parts = os.path.relpath(path, os.path.dirname(library))[:-3].split(os.sep)
         if parts[-1] == "__init__":
-            parts.pop()
-        layer = parts[1] if len(parts) > 1 else "core"
-        modules.append((".".join(parts), layer, path))
-    for kind in ("actions", "sensors"):
-        for path in _python_files(os.path.join(PACK_DIR, kind)):
-            modules.append((os.path.basename(path)[:-3], kind, path))
+            parts[-1] = ""  # a package: relative imports start from itself
+        layer = parts[1] if len(parts) > 2 else "core"
+        modules.append((".".join(parts).rstrip("."), layer, path))
+    for folder in ("actions", "sensors"):
+        for path in _python_files(os.path.join(pack_dir, folder)):
+            modules.append((os.path.basename(path)[:-3], folder, path))
     return modules
 
 
-def imports_of(source):
-    """Return ``[(line, imported module, [names])]`` of every import in ``source``, anywhere."""
+DYNAMIC = "<not a constant>"
+"""What ``imports_of`` gives for ``importlib.import_module(name)`` with a computed name."""
+
+
+def _dynamic_import(node):
+    """The module a call ``importlib.import_module(...)``/``__import__(...)`` names, else None."""
+    function = node.func
+    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
+    if name not in ("import_module", "__import__") or not node.args:
+        return None
+    target = node.args[0]
+    if isinstance(target, ast.Constant) and isinstance(target.value, str):
+        return target.value
+    return DYNAMIC
+
+
+def imports_of(source, package=""):
+    """Return ``[(line, imported module, [names])]`` of every import in ``source``, anywhere.
+
+    Relative imports are resolved against ``package`` (the module's own package); calls of
+    ``importlib.import_module`` and ``__import__`` count as imports of the module they name.
+    """
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name, []) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.append((node.lineno, node.module, [alias.name for alias in node.names]))
+        elif isinstance(node, ast.ImportFrom):
+            names = [alias.name for alias in node.names]
+            module = node.module or ""
+            if node.level:
+                base = package.split(".")[:len(package.split(".")) - node.level + 1] \
+                    if package else []
+                module = ".".join(base + ([module] if module else [])) or "." * node.level
+            if node.module is None and node.level:  # from . import x: each x is a module
+                found.extend((node.lineno, "%s.%s" % (module, name), []) for name in names)
+            else:
+                found.append((node.lineno, module, names))
+        elif isinstance(node, ast.Call):
+            target = _dynamic_import(node)
+            if target is not None:
+                found.append((node.lineno, target, []))
     return found
 
 
@@ -72,11 +110,23 @@ def layer_of(imported, local_names):
     return local_names.get(parts[0])
 
 
-def broken_arrows(module, layer, source, local_names):
+def _package_of(module, path):
+    if os.path.basename(path) == "__init__.py":
+        return module
+    return module.rpartition(".")[0]
+
+
+def broken_arrows(module, layer, source, local_names, path=""):
     """Return one line per import of ``source`` that breaks an arrow."""
     allowed = ONLY.get(module, ALLOWED[layer])
     problems = []
-    for line, imported, names in imports_of(source):
+    package = _package_of(module, path) if module.startswith("workspaces_pack") else ""
+    for line, imported, names in imports_of(source, package):
+        if imported == DYNAMIC or imported.startswith("."):
+            problems.append("%s line %d imports %s: the arrows cannot be checked"
+                            % (module, line, "a computed module" if imported == DYNAMIC
+                               else "relatively outside the library"))
+            continue
         if imported.split(".")[0] == "workspaces_devkit":
             problems.append("%s line %d imports %s: pack code never imports devkit"
                             % (module, line, imported))
@@ -97,10 +147,19 @@ def broken_arrows(module, layer, source, local_names):
     return problems
 
 
-def _local_names():
+def _local_names(pack_dir=PACK_DIR):
     """Bare module names of actions/ and sensors/ (on one path under st2-run-pack-tests)."""
-    return dict((module, layer) for module, layer, _ in pack_modules()
+    return dict((module, layer) for module, layer, _ in pack_modules(pack_dir)
                 if layer in ("actions", "sensors"))
+
+
+def every_broken_arrow(pack_dir=PACK_DIR):
+    """Return one line per import in the pack's code at ``pack_dir`` that breaks an arrow."""
+    local = _local_names(pack_dir)
+    problems = []
+    for module, layer, path in pack_modules(pack_dir):
+        problems.extend(broken_arrows(module, layer, _read(path), local, path))
+    return problems
 
 
 def _read(path):
@@ -112,10 +171,7 @@ class ArrowsTest(unittest.TestCase):
     """No module imports a layer it may not."""
 
     def test_every_import_follows_the_arrows(self):
-        local = _local_names()
-        problems = []
-        for module, layer, path in pack_modules():
-            problems.extend(broken_arrows(module, layer, _read(path), local))
+        problems = every_broken_arrow()
         self.assertEqual(problems, [], "\n".join(problems))
 
     def test_every_layer_has_modules(self):
@@ -138,10 +194,86 @@ class ArrowsTest(unittest.TestCase):
         self.assertEqual(broken_arrows(
             "s", "sensors", "from workspaces_pack.sensing import table_gate\n", local), [])
 
+    def test_relative_imports_and_importlib_against_the_arrows_are_named(self):
+        source = ("import importlib\nfrom . import trace_tags\nfrom ..core import keys\n"
+                  "from ..flows.preflight import run_preflight\nfrom .. import flows\n"
+                  "def f(name):\n    importlib.import_module('workspaces_pack.flows.status')\n"
+                  "    __import__(name)\n")
+        self.assertEqual(
+            broken_arrows("workspaces_pack.sensing.x", "sensing", source, {}, "sensing/x.py"),
+            ["workspaces_pack.sensing.x (sensing) line %d imports %s: sensing may import only "
+             "archive, core" % found
+             for found in ((4, "workspaces_pack.flows.preflight"), (5, "workspaces_pack.flows"),
+                           (7, "workspaces_pack.flows.status"))] +
+            ["workspaces_pack.sensing.x line 8 imports a computed module: the arrows cannot be "
+             "checked"])
+
+    def test_a_relative_import_planted_in_a_copy_of_the_pack_fails_the_check(self):
+        copy = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, copy)
+        for folder in ("actions", "sensors"):
+            shutil.copytree(os.path.join(PACK_DIR, folder), os.path.join(copy, folder),
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        self.assertEqual(every_broken_arrow(copy), [])
+        gate = os.path.join(copy, "actions", "lib", "workspaces_pack", "sensing", "table_gate.py")
+        source = _read(gate)
+        lines = source.count("\n")
+        with open(gate, "a") as handle:
+            handle.write("\n\ndef _planted():\n    from ..flows.preflight import run_preflight\n"
+                         "    return run_preflight\n")
+        self.assertEqual(every_broken_arrow(copy), [
+            "workspaces_pack.sensing.table_gate (sensing) line %d imports "
+            "workspaces_pack.flows.preflight: sensing may import only archive, core" % (lines + 4)])
+
     def test_the_scanner_imports_no_other_sensing_module(self):
         source = "from workspaces_pack.sensing.trace_tags import trace_tag\n"
         self.assertEqual(len(broken_arrows("workspaces_pack.sensing.scanner", "sensing", source,
                                            {})), 1)
+
+
+MAX_PARAMETERS = 7
+"""No function in actions/ or sensors/ takes more (``self`` counts; so do ``*args``, ``**kw``)."""
+NOT_YET = {
+    "workspaces_pack.archive.reconcile.compare",
+    "workspaces_pack.sensing.reconcile_schedule.AlmaReconciler._run",
+    "workspaces_pack.sensing.health.HealthRecorder.__init__",
+    "workspaces_pack.sensing.scanner.DirectoryWatch.__init__",
+}
+"""Functions with more parameters that their owners' branches (the reconciliation's gate, the
+poll path) reshape; the list only shrinks."""
+
+
+def _functions(node, prefix):
+    """Yield ``(qualified name, FunctionDef)`` of every function under ``node``."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield "%s.%s" % (prefix, child.name), child
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for found in _functions(child, "%s.%s" % (prefix, child.name)):
+                yield found
+
+
+def parameter_counts(pack_dir=PACK_DIR):
+    """Return ``{"module.Class.function": number of parameters}`` of the pack's functions."""
+    counts = {}
+    for module, _, path in pack_modules(pack_dir):
+        for name, node in _functions(ast.parse(_read(path)), module):
+            arguments = node.args
+            counts[name] = (len(arguments.posonlyargs) + len(arguments.args) +
+                            len(arguments.kwonlyargs) + (arguments.vararg is not None) +
+                            (arguments.kwarg is not None))
+    return counts
+
+
+class ParametersTest(unittest.TestCase):
+    """Functions take few parameters: more than seven is a record waiting to be named."""
+
+    def test_no_function_takes_more_than_seven_parameters(self):
+        counts = parameter_counts()
+        over = sorted("%s takes %d" % (name, count) for name, count in counts.items()
+                      if count > MAX_PARAMETERS and name not in NOT_YET)
+        self.assertEqual(over, [])
+        self.assertTrue(NOT_YET <= set(counts), "a name in NOT_YET is gone: drop it")
 
 
 def _defined_names(tree):

@@ -19,8 +19,10 @@ from sqlalchemy.dialects import oracle
 from sqlalchemy.sql import visitors
 
 from workspaces_devkit import archive_fixtures
-from workspaces_pack.archive.database import AlmaArchive, MetadataArchive
+from workspaces_pack.archive.alma_queries import AlmaArchive
+from workspaces_pack.archive.execution_blocks import MetadataArchive
 from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.core.config import PackConfig
 
 CONFIG = {"alma_table_prefix": "ALMA.", "execution_blocks_table": "archive.execution_blocks"}
 MANY = 1300
@@ -43,7 +45,7 @@ class OracleCompileTest(unittest.TestCase):
     def setUp(self):
         folder = tempfile.mkdtemp(prefix="oracle-compile-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.mapping = schema_map(CONFIG)
+        self.mapping = schema_map(PackConfig(CONFIG))
         self.alma = _attached(folder, "alma")
         self.metadata = _attached(folder, "archive")
         self.addCleanup(self.alma.dispose)

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 import yaml
 
 from workspaces_pack.archive.schema import ALMA, METADATA, PARTS, TEXT, TIME, SchemaMap, schema_map
-from workspaces_pack.archive.table_checks import MISSING, OK, WRONG_TYPE, inspect_tables
+from workspaces_pack.archive.table_checks import inspect_tables
+from workspaces_pack.core.checks import MISSING, OK, WRONG_TYPE
 from workspaces_pack.core.config import ConfigError, PackConfig, config_schema_path
 
 
@@ -27,7 +28,7 @@ class TestDefaults(unittest.TestCase):
     """With an empty config the map holds the published names, in lower case."""
 
     def test_alma_tables_are_the_published_views_and_columns(self):
-        names = _names(SchemaMap({}).tables(ALMA))
+        names = _names(SchemaMap(PackConfig({})).tables(ALMA))
         self.assertEqual(names["execblock"], ("aqua_v_execblock", {
             "eb_uid": "execblockuid", "sched_block_uid": "schedblockuid",
             "project_code": "obsprojectcode", "qa0_status": "qa0status", "end_time": "endtime"}))
@@ -44,21 +45,22 @@ class TestDefaults(unittest.TestCase):
             "ngas_file_id": "ngas_file_id"}))
 
     def test_metadata_table_matches_ebs_through_ngas_fileset_id(self):
-        names = _names(SchemaMap({}).tables(METADATA))
+        names = _names(SchemaMap(PackConfig({})).tables(METADATA))
         self.assertEqual(names, {"execution_blocks": ("execution_blocks", {
             "eb_uid": "ngas_fileset_id", "telescope": "telescope",
             "calibration_status": "calibration_status"})})
 
     def test_uid_columns_must_be_text_and_windows_time(self):
-        mapping = SchemaMap({})
-        self.assertEqual(mapping.spec("execblock").column("eb_uid").kind, TEXT)
-        self.assertEqual(mapping.spec("execblock").column("end_time").kind, TIME)
-        self.assertEqual(mapping.spec("delivery").column("delivered_at").kind, TIME)
-        self.assertEqual([c.name for c in mapping.spec("execution_blocks").text_columns()],
+        mapping = SchemaMap(PackConfig({}))
+        self.assertEqual(mapping.spec("execblock").column("eb_uid").value_type, TEXT)
+        self.assertEqual(mapping.spec("execblock").column("end_time").value_type, TIME)
+        self.assertEqual(mapping.spec("delivery").column("delivered_at").value_type, TIME)
+        self.assertEqual([c.name for c in mapping.spec("execution_blocks").columns.values()
+                          if c.value_type == TEXT],
                          ["ngas_fileset_id", "telescope", "calibration_status"])
 
     def test_each_part_names_the_tables_it_uses(self):
-        mapping = SchemaMap({})
+        mapping = SchemaMap(PackConfig({}))
         self.assertEqual([spec.name for spec in mapping.specs_for("alma_asdm_sensor")],
                          ["aqua_v_execblock", "sched_block_status"])
         self.assertEqual([spec.name for spec in mapping.specs_for("alma_calibration_sensor")],
@@ -73,7 +75,7 @@ class TestDefaults(unittest.TestCase):
         self.assertEqual(set(role for roles in PARTS.values() for role in roles), every)
 
     def test_config_keys_are_named_per_column(self):
-        mapping = SchemaMap({})
+        mapping = SchemaMap(PackConfig({}))
         self.assertEqual(mapping.spec("execblock").column("project_code").config_key,
                          "alma_execblock_view.project_code")
         self.assertEqual(mapping.spec("delivery").column("delivered_at").config_key,
@@ -86,38 +88,39 @@ class TestConfiguredNames(unittest.TestCase):
     """A site's names replace the defaults, one by one."""
 
     def test_one_column_renamed_keeps_the_other_defaults(self):
-        mapping = SchemaMap({"alma_execblock_view": {"project_code": "PROJECTCODE"}})
+        mapping = SchemaMap(PackConfig({"alma_execblock_view": {"project_code": "PROJECTCODE"}}))
         columns = _names(mapping.tables(ALMA))["execblock"][1]
         self.assertEqual(columns["project_code"], "projectcode")
         self.assertEqual(columns["eb_uid"], "execblockuid")
 
     def test_flat_keys(self):
-        mapping = SchemaMap({"alma_delivery_time_column": "DELIVERY_TIMESTAMP",
-                             "execution_blocks_uid_column": "alma_uid"})
+        mapping = SchemaMap(PackConfig({"alma_delivery_time_column": "DELIVERY_TIMESTAMP",
+                                        "execution_blocks_uid_column": "alma_uid"}))
         self.assertEqual(mapping.spec("delivery").column("delivered_at").name,
                          "delivery_timestamp")
         self.assertEqual(mapping.spec("execution_blocks").column("eb_uid").name, "alma_uid")
 
     def test_prefix_is_the_schema_of_every_alma_table_only(self):
-        mapping = SchemaMap({"alma_table_prefix": "ALMA."})
+        mapping = SchemaMap(PackConfig({"alma_table_prefix": "ALMA."}))
         self.assertEqual({spec.schema for spec in mapping.tables(ALMA)}, {"alma"})
         self.assertEqual(mapping.spec("execblock").display, "alma.aqua_v_execblock")
         self.assertIsNone(mapping.spec("execution_blocks").schema)
 
     def test_schema_qualified_execution_blocks_table(self):
-        spec = SchemaMap({"execution_blocks_table": "archive.execution_blocks"}).spec(
+        spec = SchemaMap(PackConfig({"execution_blocks_table": "archive.execution_blocks"})).spec(
             "execution_blocks")
         self.assertEqual((spec.schema, spec.name), ("archive", "execution_blocks"))
 
     def test_sqlalchemy_table_columns_are_keyed_by_role(self):
-        table = SchemaMap({"alma_table_prefix": "ALMA"}).table("execblock")
+        table = SchemaMap(PackConfig({"alma_table_prefix": "ALMA"})).table("execblock")
         self.assertEqual(table.fullname, "alma.aqua_v_execblock")
         self.assertEqual(table.c.project_code.name, "obsprojectcode")
 
     def test_same_names_give_the_same_map(self):
-        self.assertIs(schema_map({"alma_table_prefix": "ALMA"}),
-                      schema_map({"alma_table_prefix": "ALMA"}))
-        self.assertIsNot(schema_map({}), schema_map({"alma_table_prefix": "ALMA"}))
+        self.assertIs(schema_map(PackConfig({"alma_table_prefix": "ALMA"})),
+                      schema_map(PackConfig({"alma_table_prefix": "ALMA"})))
+        self.assertIsNot(schema_map(PackConfig({})),
+                         schema_map(PackConfig({"alma_table_prefix": "ALMA"})))
 
     def test_every_object_key_default_is_in_the_schema_file(self):
         with open(config_schema_path()) as handle:
@@ -138,7 +141,7 @@ class TestMalformedNames(unittest.TestCase):
 
     def assert_error(self, config, *words):
         with self.assertRaises(ConfigError) as caught:
-            SchemaMap(config)
+            SchemaMap(PackConfig(config))
         for word in words:
             self.assertIn(word, str(caught.exception))
 
@@ -179,7 +182,7 @@ class TestCheckTables(unittest.TestCase):
                 connection.execute(sa.text(statement))
 
     def findings(self, config):
-        specs = SchemaMap(config).tables(METADATA)
+        specs = SchemaMap(PackConfig(config)).tables(METADATA)
         with self.engine.connect() as connection:
             return [(f.item, f.config_key, f.status) for f in inspect_tables(connection, specs)]
 
@@ -205,7 +208,7 @@ class TestCheckTables(unittest.TestCase):
     def test_upper_case_config_names_find_lower_case_tables(self):
         self.create(["CREATE TABLE aqua_v_execblock (execblockuid VARCHAR, schedblockuid VARCHAR, "
                      "obsprojectcode VARCHAR, qa0status VARCHAR, endtime DATETIME)"])
-        spec = SchemaMap({}).spec("execblock")
+        spec = SchemaMap(PackConfig({})).spec("execblock")
         with self.engine.connect() as connection:
             found = inspect_tables(connection, [spec])
         self.assertEqual([f.status for f in found], [OK] * 6)
@@ -215,6 +218,6 @@ class TestCheckTables(unittest.TestCase):
         self.create(["CREATE TABLE aqua_v_execblock (execblockuid VARCHAR, schedblockuid VARCHAR, "
                      "obsprojectcode VARCHAR, qa0status VARCHAR, endtime VARCHAR)"])
         with self.engine.connect() as connection:
-            found = inspect_tables(connection, [SchemaMap({}).spec("execblock")])
+            found = inspect_tables(connection, [SchemaMap(PackConfig({})).spec("execblock")])
         self.assertEqual([(f.item, f.status) for f in found if f.status != OK],
                          [("aqua_v_execblock.endtime", WRONG_TYPE)])

@@ -176,7 +176,8 @@ class ActionBadInputTest(BaseActionTestCase):
                  "nested": {"uid": "uid://A002/Xc7111c/X3979", "empty": "", "list": [SQL]}}
         meta = dict(action_specs())["capability_create_and_run"]
         action = self._instance(meta, workspaces_config(self.url))
-        result = action.run(capability_name="null", parameters=nasty)
+        ok, result = action.run(capability_name="null", parameters=nasty)
+        self.assertTrue(ok, result)
         self.assertEqual(result["state"], "Submitted")
         [request] = self.emulator.requests("capability")
         self.assertEqual(request["parameters"], nasty)
@@ -187,7 +188,8 @@ class ActionBadInputTest(BaseActionTestCase):
         accepted, _message = self._run_outcome(
             action, {"capability_name": "../null", "wait_timeout": "soon"})
         self.assertFalse(accepted)
-        result = action.run(capability_name="null", wait=True, poll_interval=0.01)
+        ok, result = action.run(capability_name="null", wait=True, poll_interval=0.01)
+        self.assertTrue(ok, result)
         self.assertEqual(result["state"], "Complete")
         self.assertEqual(len(self.emulator.requests()), 1)
 

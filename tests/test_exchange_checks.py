@@ -15,10 +15,11 @@ PACK_DIR = exchange_checks.PACK_DIR
 
 
 def test_the_steps_are_the_exchange_cis():
-    """The Exchange CI's ``make all-ci`` steps that need no StackStorm install, in its order."""
+    """The Exchange CI's ``make all-ci`` steps that need no StackStorm install, in its order,
+    then the project's dead code finder."""
     assert [name for name, _check in exchange_checks.CHECKS] == [
         "compile", "license", "flake8", "pylint -E", "YAML/JSON parse", "example config",
-        "registration (content validator)"]
+        "registration (content validator)", "dead code (vulture)"]
     assert exchange_checks.PYLINT_FOLDERS == ("actions", "sensors", "etc")
 
 
@@ -39,6 +40,17 @@ def test_flake8_reports_a_line_break_before_an_operator(tmp_path):
     (tmp_path / "module.py").write_text("TOTAL = (1\n         + 2)\n")
     problems = exchange_checks.flake8_problems(str(tmp_path))
     assert any("module.py:2:10: W503" in p for p in problems), problems
+
+
+def test_dead_code_is_named_and_stackstorms_entry_points_are_not(tmp_path):
+    """vulture reports a function nobody calls, not the action class StackStorm runs."""
+    (tmp_path / "actions").mkdir()
+    (tmp_path / "actions" / "status.py").write_text(
+        "class StatusAction(object):\n    def run(self):\n        return _helper()\n\n\n"
+        "def _helper():\n    return True\n\n\ndef forgotten():\n    return False\n")
+    problems = exchange_checks.dead_code_problems(str(tmp_path))
+    assert len(problems) == 1, problems
+    assert "forgotten" in problems[0] and "status.py:10" in problems[0]
 
 
 def test_a_file_that_does_not_parse_is_named(tmp_path):

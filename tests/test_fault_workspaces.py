@@ -57,7 +57,7 @@ class _FaultBase(BaseActionTestCase):
         result = _failed(output)
         if result is None:
             self.assertEqual(len(requests), 1)
-            self.assertEqual(output["request_id"], requests[0]["id"])
+            self.assertEqual(output[1]["request_id"], requests[0]["id"])
             return
         self.assertTrue(result.get("error") or result.get("message"), result)
         if requests:
@@ -147,7 +147,7 @@ class _FaultBase(BaseActionTestCase):
         self.assertFalse(thread.is_alive())
         [output] = outputs
         self.assertIsNone(_failed(output), output)
-        self.assertEqual(output["state"], "Complete")
+        self.assertEqual(output[1]["state"], "Complete")
         self.assert_truthful(output)
 
 

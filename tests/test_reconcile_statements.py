@@ -7,9 +7,10 @@ import unittest
 
 from sqlalchemy.dialects import oracle, postgresql, sqlite
 
-from workspaces_pack.archive.database import IN_CHUNK
+from workspaces_pack.archive.engines import IN_CHUNK
 from workspaces_pack.archive.reconcile import present_statement, range_statement
 from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.core.config import PackConfig
 
 CONFIG = {"alma_table_prefix": "ALMA.", "execution_blocks_table": "archive.execution_blocks"}
 
@@ -23,7 +24,7 @@ class OracleCompileTest(unittest.TestCase):
     """Each statement compiles for Oracle with bound parameters and the configured names."""
 
     def setUp(self):
-        self.mapping = schema_map(CONFIG)
+        self.mapping = schema_map(PackConfig(CONFIG))
 
     def test_range_statement(self):
         statement = range_statement(self.mapping, datetime.datetime(2026, 10, 1),
@@ -56,7 +57,8 @@ class RequestDocumentTest(unittest.TestCase):
     """The request an action leaves for the sensor: written and read back; junk refused."""
 
     def test_round_trip(self):
-        from workspaces_pack.archive.reconcile import REQUEST_PREFIX, make_request, parse_request
+        from workspaces_pack.archive.reconcile import make_request, parse_request
+        from workspaces_pack.core.keys import REQUEST_PREFIX
         start, end = datetime.datetime(2026, 10, 1), datetime.datetime(2026, 11, 1, 12)
         key, text = make_request(start, end, ["Pass"], "2017.1.*")
         self.assertTrue(key.startswith(REQUEST_PREFIX))

@@ -15,6 +15,7 @@ from pack_test_support import DatastoreOutage, SchemaCheckedSensorTestCase, clos
 from workspaces_devkit.archive_fixtures import (add_execution_block, create_alma_schema, eb_uid,
                                                 mous_uid)
 from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.core.config import PackConfig
 
 TRIGGER_TYPE = "workspaces.alma_asdm"
 
@@ -226,7 +227,7 @@ class AlmaAsdmSensorPostgresTest(AlmaAsdmSensorCases, SchemaCheckedSensorTestCas
         """alma_table_prefix "ALMA." finds lower-case tables in schema alma (Oracle: ALMA)."""
         with self.alma_engine.begin() as connection:
             connection.execute(sa.text("CREATE SCHEMA alma"))
-        mapping = schema_map({"alma_table_prefix": "ALMA."})
+        mapping = schema_map(PackConfig({"alma_table_prefix": "ALMA."}))
         create_alma_schema(self.alma_engine, mapping)
         add_execution_block(self.alma_engine, eb_uid(120), "2018.1.00002.S", mous_uid(120),
                             self.now - datetime.timedelta(hours=1), mapping=mapping)

@@ -20,8 +20,9 @@ from alma_calibration_sensor import AlmaCalibrationSensor
 from archive_test_support import ArchiveDatabases
 from file_monitor_sensor import FileMonitorSensor
 from pack_test_support import CountingDatastore, DatastoreOutage, SchemaCheckedSensorTestCase
-from workspaces_pack.archive.database import dispose_engines
+from workspaces_pack.archive.engines import dispose_engines
 from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.core.config import PackConfig
 
 FAILING_POLLS = 12
 
@@ -310,14 +311,14 @@ class AlmaAsdmHealthCases(ArchiveDatabases):
 
     def rename(self, old, new):
         """Rename a column of the execution block table, as a site schema change would."""
-        table = schema_map({}).spec("execblock").name
+        table = schema_map(PackConfig({})).spec("execblock").name
         with self.alma_engine.begin() as connection:
             connection.execute(sa.text("ALTER TABLE %s RENAME COLUMN %s TO %s"
                                        % (table, old, new)))
 
     def test_a_renamed_column_is_a_table_mismatch_until_it_is_back(self):
         sensor, trigger = self.sensor()
-        column = schema_map({}).spec("execblock").column("qa0_status").name
+        column = schema_map(PackConfig({})).spec("execblock").column("qa0_status").name
         self.rename(column, column + "_renamed")
         for _ in range(FAILING_POLLS):
             sensor.poll()

@@ -51,7 +51,7 @@ class DatastoreStateTest(unittest.TestCase):
         state = DatastoreState(self.service, LOG)
         with DatastoreOutage(self.service):
             self.assertFalse(state.save("workspaces.t1", {"mark": 7}))
-            self.assertTrue(state.has_unsaved())
+            self.assertTrue(state.is_unsaved("workspaces.t1"))
             self.assertEqual(state.load("workspaces.t1"), {"mark": 7})
         self.assertTrue(state.flush())
         self.assertEqual(DatastoreState(self.service, LOG).load("workspaces.t1"), {"mark": 7})

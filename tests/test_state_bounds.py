@@ -19,7 +19,7 @@ import yaml
 
 from st2tests.mocks.sensor import MockSensorService, MockSensorWrapper
 
-from workspaces_pack.core.config import config_schema_path
+from workspaces_pack.core.config import PackConfig, config_schema_path
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, DatastoreState
 from workspaces_pack.core.uids import ALMA_UID
 from workspaces_pack.sensing.archive_watch import ArchiveWatch
@@ -68,7 +68,8 @@ class ArchiveWatchBoundsTest(BoundsCase):
         watch.mark_handled(rows, "eb_uid", "end_time")
         self.assertTrue(self.state.save("t", watch.to_state()), "the save was refused")
         self.assertLessEqual(self.saved_bytes("t"), DEFAULT_MAX_BYTES)
-        self.assertLess(watch.remembered_count, LARGEST, "the byte budget did not lower the cap")
+        self.assertLess(len(watch.to_state()["seen"]), LARGEST,
+                        "the byte budget did not lower the cap")
         restarted = ArchiveWatch(1e10, max_entries=LARGEST, clock=clock)
         restarted.load_state(DatastoreState(self.service, LOG).load("t"))
         self.assertEqual(restarted.select_new(rows, "eb_uid", "end_time"), [],
@@ -88,7 +89,7 @@ class ReconciliationMemoryBoundsTest(BoundsCase):
     """The ASDM sensor's reconciliation memory (cooldown) per trigger."""
 
     def test_the_memory_cap_holds_the_longest_uids_at_the_largest_setting(self):
-        reconciler = AlmaReconciler(self.service, LOG, {"state_max_entries": LARGEST},
+        reconciler = AlmaReconciler(self.service, LOG, PackConfig({"state_max_entries": LARGEST}),
                                     lambda: 1.7e9)
         self.assertLess(reconciler.max_entries, LARGEST)
         memory = CooldownMemory(reconciler.max_entries)
@@ -101,7 +102,8 @@ class ReconciliationMemoryBoundsTest(BoundsCase):
         self.assertLessEqual(self.saved_bytes("t"), DEFAULT_MAX_BYTES)
 
     def test_a_small_setting_is_kept_as_it_is(self):
-        reconciler = AlmaReconciler(self.service, LOG, {"state_max_entries": 10}, lambda: 0)
+        reconciler = AlmaReconciler(self.service, LOG, PackConfig({"state_max_entries": 10}),
+                                    lambda: 0)
         self.assertEqual(reconciler.max_entries, 10)
 
 

@@ -15,9 +15,10 @@ import yaml
 from jsonschema import ValidationError
 from st2common.util import schema as util_schema
 
-from workspaces_pack.archive.alma import asdm_query_options
+from workspaces_pack.archive.asdm_parameters import asdm_query_options
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.sensing.scanner import watch_spec_from_parameters
+from workspaces_pack.core.config import PackConfig
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -114,7 +115,7 @@ def test_file_detected_schema_refuses_what_the_scanner_refuses(parameters):
 def test_alma_asdm_schema_refuses_what_the_sensor_refuses(parameters):
     schema = parameters_schema("alma_asdm_sensor.yaml", "alma_asdm")
     assert schema_accepts(schema, parameters) == sensor_accepts(
-        lambda values: asdm_query_options(values, {}), parameters)
+        lambda values: asdm_query_options(values, PackConfig({})), parameters)
 
 
 def test_a_relative_directory_is_refused_by_the_schema():

@@ -16,6 +16,7 @@ import datetime
 import sqlalchemy as sa
 
 from workspaces_pack.archive.schema import ALMA, schema_map
+from workspaces_pack.core.config import PackConfig
 
 __all__ = ["eb_uid", "mous_uid", "sb_uid", "project_code", "delivery_name", "create_alma_schema",
            "create_metadata_schema", "add_execution_block", "add_delivery", "add_metadata_row",
@@ -95,7 +96,7 @@ def delivery_name(project, mous):
 
 
 def _mapping(mapping):
-    return mapping if mapping is not None else schema_map({})
+    return mapping if mapping is not None else schema_map(PackConfig({}))
 
 
 def alma_fixture_tables(metadata=None, mapping=None):

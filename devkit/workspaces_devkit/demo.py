@@ -192,9 +192,9 @@ def _print_status(out, runner, title):
 def _drop_connections():
     """Close the sensors' pooled database connections (they run in this process), as a
     database server's restart closes them."""
-    database = sys.modules.get("workspaces_pack.archive.database")
-    if database is not None:
-        database.dispose_engines()
+    engines = sys.modules.get("workspaces_pack.archive.engines")
+    if engines is not None:
+        engines.dispose_engines()
 
 
 def _show_faults(out, runner, workdir, expected, deadline):

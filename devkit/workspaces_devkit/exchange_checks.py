@@ -7,7 +7,9 @@ parsed, the example config validated against config.schema.yaml, every resource 
 the pack tests. Each function here runs one of those checks the same way and returns a list of
 problems (strings; empty when the check passes). Registration is stood in for by the project's
 content validator (``workspaces_devkit.content.validate_pack``), which also validates the example
-config. ``devkit/bin/exchange-checks`` runs them all (``.ci/run`` before the suite);
+config. One step is the project's own, not the Exchange's: the dead code finder (vulture) over
+actions/ and sensors/, with ``devkit/vulture_whitelist.py`` naming the entry points StackStorm
+calls. ``devkit/bin/exchange-checks`` runs them all (``.ci/run`` before the suite);
 ``tests/test_exchange_checks.py`` checks that each one names a problem planted in a small copy.
 """
 
@@ -21,7 +23,7 @@ import yaml
 
 __all__ = ["CHECKS", "run_checks", "compile_problems", "license_problems", "flake8_problems",
            "pylint_problems", "parse_problems", "example_config_problems",
-           "registration_problems", "python_files"]
+           "registration_problems", "dead_code_problems", "python_files"]
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STAND_INS = os.path.join(PACK_DIR, "devkit", "stand_ins")
@@ -31,6 +33,9 @@ SKIPPED_DIR_RE = re.compile(r"^(\.venv.*|\.git|\.local|\.pytest_cache|__pycache_
 LICENSE_MARKERS = ("Apache License", "Version 2.0", "www.apache.org/licenses/LICENSE-2.0")
 #: Folders ``st2-check-pylint-pack`` lints, each in one pylint run.
 PYLINT_FOLDERS = ("actions", "sensors", "etc")
+#: Folders the dead code finder reads, with the whitelist of what StackStorm calls.
+DEAD_CODE_FOLDERS = ("actions", "sensors")
+VULTURE_WHITELIST = os.path.join(PACK_DIR, "devkit", "vulture_whitelist.py")
 
 
 def _files(pack_dir, suffixes):
@@ -164,7 +169,18 @@ def registration_problems(pack_dir=PACK_DIR):
             if os.path.abspath(e.path) != example]
 
 
-#: ``(name, function)`` in the order the Exchange CI runs them.
+def dead_code_problems(pack_dir=PACK_DIR, whitelist=VULTURE_WHITELIST):
+    """Run vulture over actions/ and sensors/ with the whitelist: one line per unused name."""
+    folders = [folder for folder in DEAD_CODE_FOLDERS
+               if os.path.isdir(os.path.join(pack_dir, folder))]
+    status, output = _run([sys.executable, "-m", "vulture"] + folders + [whitelist], pack_dir)
+    if status == 0:
+        return []
+    return [line for line in output.splitlines() if line.strip()] or [
+        "vulture exited %d without output" % status]
+
+
+#: ``(name, function)`` in the order the Exchange CI runs them (the project's own step last).
 CHECKS = (
     ("compile", compile_problems),
     ("license", license_problems),
@@ -173,6 +189,7 @@ CHECKS = (
     ("YAML/JSON parse", parse_problems),
     ("example config", example_config_problems),
     ("registration (content validator)", registration_problems),
+    ("dead code (vulture)", dead_code_problems),
 )
 
 

@@ -181,6 +181,7 @@ def cmd_preflight(args):
     shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
     if shared_lib not in sys.path:
         sys.path.insert(0, shared_lib)
+    from workspaces_pack.core.config import PackConfig
     from workspaces_pack.flows.preflight import run_preflight
 
     state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
@@ -190,7 +191,7 @@ def cmd_preflight(args):
     def kv_get(name):  # {{ st2kv.system.x }} config values, from the runner's datastore
         return store.get(name) if store is not None else None
     config = load_config(pack, args.config, kv_get=kv_get, allow_unknown_keys=True)
-    report = run_preflight(config, directories=rule_directories(pack))
+    report = run_preflight(PackConfig(config), directories=rule_directories(pack))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
@@ -218,15 +219,17 @@ def local_status(pack, store, config, sensor_filter=None, problems_only=False):
     ``workspaces-local status`` prints; the demo prints it too). ``pack`` is loaded, its shared
     code importable; ``config`` is the resolved pack config."""
     from workspaces_devkit.kvstore import LocalDatastoreService
+    from workspaces_pack.core.config import PackConfig
     from workspaces_pack.core.health_record import heartbeat_seconds
-    from workspaces_pack.flows.status import build_status, read_health_records
+    from workspaces_pack.core.scrub import Scrubber
+    from workspaces_pack.flows.status import StatusQuery, build_status, read_health_records
 
     service = LocalDatastoreService(logging.getLogger("workspaces-local.status"), pack.ref,
                                     "status", store)
-    heartbeat = heartbeat_seconds(config)
+    config = PackConfig(config)
     return build_status(read_health_records(service.list_values), local_rule_index(pack, store),
-                        sensor_filter=sensor_filter, problems_only=problems_only,
-                        heartbeat_seconds=heartbeat)
+                        Scrubber(config), heartbeat_seconds(config),
+                        StatusQuery(sensor_filter, problems_only))
 
 
 def cmd_status(args):

@@ -1,6 +1,7 @@
 """The schema map: every archive table, view and column the pack reads or writes, from the config.
 
-One place names them all, so the queries (``archive/database.py``), the table checks
+One place names them all, so the queries (``archive/alma_queries.py``, ``execution_blocks.py``,
+``reconcile.py``), the table checks
 (``archive/table_checks.py``), the preflight and the test fixtures agree. The names come from the
 pack config (``config.schema.yaml``; the defaults are the names of NRAO's and ALMA's published
 schemas) and are case-insensitive identifiers: they are used in lower case, which SQLAlchemy
@@ -16,7 +17,7 @@ Two databases:
 API: ``schema_map(config)`` returns the (cached) ``SchemaMap``; ``SchemaMap.tables(database)``
 lists its ``TableSpec``s (``SchemaMap.specs_for(part)``: those one part of the pack uses, as
 ``PARTS`` lists them), each naming its columns (``ColumnSpec``: role, name, config key, and the
-kind of value the pack needs: ``TEXT`` for uids, ``TIME`` for windows); ``TableSpec.table`` is the
+type of value the pack needs: ``TEXT`` for uids, ``TIME`` for windows); ``TableSpec.table`` is the
 ``sqlalchemy.Table`` the queries use.
 """
 
@@ -25,7 +26,7 @@ import threading
 
 import sqlalchemy as sa
 
-from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.core.config import ConfigError
 
 __all__ = ["ALMA", "METADATA", "TEXT", "TIME", "ANY", "PARTS", "ColumnSpec", "TableSpec",
            "SchemaMap", "schema_map", "identifier"]
@@ -39,7 +40,7 @@ ANY = "any"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$#]{0,127}$")
 _SQL_TYPES = {TEXT: sa.String(256), TIME: sa.DateTime(), ANY: sa.String(256)}
 
-# role -> (config key, {column role: kind}) ; the table name is the property ``table``.
+# role -> (config key, {column role: value type}); the table name is the property ``table``.
 _ALMA_TABLES = (
     ("execblock", "alma_execblock_view",
      (("eb_uid", TEXT), ("sched_block_uid", TEXT), ("project_code", TEXT),
@@ -90,14 +91,15 @@ def _names(config, key):
 class ColumnSpec(object):
     """One column the pack uses: its role in the queries, its name, where it is configured."""
 
-    def __init__(self, role, name, config_key, kind):
+    def __init__(self, role, name, config_key, value_type):
         self.role = role
         self.name = name
         self.config_key = config_key
-        self.kind = kind
+        self.value_type = value_type
 
     def __repr__(self):
-        return "ColumnSpec(%r, %r, %r, %r)" % (self.role, self.name, self.config_key, self.kind)
+        return "ColumnSpec(%r, %r, %r, %r)" % (self.role, self.name, self.config_key,
+                                               self.value_type)
 
 
 class TableSpec(object):
@@ -122,15 +124,11 @@ class TableSpec(object):
         """Return the ``ColumnSpec`` of ``role``."""
         return self.columns[role]
 
-    def text_columns(self):
-        """Return the ``ColumnSpec``s that must hold text (uids, names)."""
-        return [column for column in self.columns.values() if column.kind == TEXT]
-
     def table(self):
         """Return the ``sqlalchemy.Table`` of this spec (its columns keyed by role)."""
         with self._lock:
             if self._table is None:
-                columns = [sa.Column(column.name, _SQL_TYPES[column.kind], key=column.role)
+                columns = [sa.Column(column.name, _SQL_TYPES[column.value_type], key=column.role)
                            for column in self.columns.values()]
                 self._table = sa.Table(self.name, sa.MetaData(), *columns, schema=self.schema)
             return self._table
@@ -142,16 +140,15 @@ class TableSpec(object):
 class SchemaMap(object):
     """Every table and column of both archives the pack uses, named by the pack config."""
 
-    def __init__(self, config=None):
-        config = config if isinstance(config, PackConfig) else PackConfig(config)
+    def __init__(self, config):
         prefix = (config.get("alma_table_prefix") or "").strip().rstrip(".")
         alma_schema = identifier(prefix, "alma_table_prefix", "schema") if prefix else None
         self._tables = {ALMA: [], METADATA: []}
         for role, key, columns in _ALMA_TABLES:
             names = _names(config, key)
             specs = [ColumnSpec(column, identifier(names.get(column), "%s.%s" % (key, column)),
-                                "%s.%s" % (key, column), kind)
-                     for column, kind in columns]
+                                "%s.%s" % (key, column), value_type)
+                     for column, value_type in columns]
             if role == "delivery":
                 time_key = "alma_delivery_time_column"
                 specs.append(ColumnSpec("delivered_at",
@@ -173,9 +170,10 @@ class SchemaMap(object):
         uid_key = "execution_blocks_uid_column"
         specs = [ColumnSpec("eb_uid", identifier(config.get(uid_key), uid_key), uid_key, TEXT)]
         columns = _names(config, _METADATA_COLUMNS)
-        for role, kind in _METADATA_ROLES:
+        for role, value_type in _METADATA_ROLES:
             where = "%s.%s" % (_METADATA_COLUMNS, role)
-            specs.append(ColumnSpec(role, identifier(columns.get(role), where), where, kind))
+            specs.append(ColumnSpec(role, identifier(columns.get(role), where), where,
+                                    value_type))
         return TableSpec(METADATA, "execution_blocks", name, schema, key, specs)
 
     def tables(self, database):
@@ -206,11 +204,10 @@ _MAPS = {}
 _MAPS_LOCK = threading.Lock()
 
 
-def schema_map(config=None):
+def schema_map(config):
     """Return the ``SchemaMap`` of ``config``; the same object for the same names (so the
     compiled-statement cache of SQLAlchemy is reused across polls). Raises ``ConfigError``
     naming the key of a malformed name."""
-    config = config if isinstance(config, PackConfig) else PackConfig(config)
     key = repr([(name, config.get(name)) for name in _CONFIG_KEYS])
     with _MAPS_LOCK:
         found = _MAPS.get(key)

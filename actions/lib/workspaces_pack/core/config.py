@@ -1,7 +1,8 @@
 """The pack config with the defaults of ``config.schema.yaml`` filled in.
 
 StackStorm fills config defaults itself when it loads ``/opt/stackstorm/configs/workspaces.yaml``;
-tests and hand-made configs may omit keys, so every reader goes through ``PackConfig``.
+tests and hand-made configs may omit keys, so every reader goes through ``PackConfig``. The library
+takes a ``PackConfig`` everywhere; each sensor and action makes it once, from its ``self.config``.
 """
 
 import difflib
@@ -47,10 +48,17 @@ def _object_with_defaults(spec, value):
 
 
 class PackConfig(object):
-    """Read-only view of the pack config; missing keys fall back to the schema default."""
+    """Read-only view of the pack config (a dict, not copied: a sensor's ``self.config``);
+    missing keys fall back to the schema default."""
 
     def __init__(self, config=None):
-        self._values = dict(config or {})
+        self._values = config if isinstance(config, dict) else dict(config or {})
+
+    def with_values(self, **values):
+        """Return a new ``PackConfig``: this one with ``values`` set over it."""
+        merged = dict(self._values)
+        merged.update(values)
+        return PackConfig(merged)
 
     def get(self, key, default=None):
         """Return the configured value of ``key``, else the schema default, else ``default``.

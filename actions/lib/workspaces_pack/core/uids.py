@@ -9,6 +9,8 @@ fails with a message naming it (queries are parameterised anyway).
 
 import re
 
+from workspaces_pack.core.errors import ParameterError
+
 __all__ = ["ALMA_UID", "ALMA_FILE_SAFE_UID", "ALMA_PROJECT_CODE", "check_alma_uid",
            "canonical_uid", "file_safe_uid", "stored_uid_forms", "parse_delivery_name"]
 
@@ -35,14 +37,14 @@ def canonical_uid(value):
 
 
 def check_alma_uid(value, parameter="eb_uid"):
-    """Return ``value`` as a canonical ALMA uid (either form accepted); raise ValueError naming
-    ``parameter`` and the value when it is not one."""
+    """Return ``value`` as a canonical ALMA uid (either form accepted); raise ``ParameterError``
+    naming ``parameter`` and the value when it is not one."""
     canonical = canonical_uid(value)
     if canonical is None:
         shown = value if isinstance(value, str) and len(value) <= 80 else repr(value)[:80]
-        raise ValueError("parameter %r: %r is not an ALMA uid (expected the form "
-                         "uid://A002/Xc7111c/X3979 or uid___A002_Xc7111c_X3979)"
-                         % (parameter, shown))
+        raise ParameterError(parameter, "%r is not an ALMA uid (expected the form "
+                                        "uid://A002/Xc7111c/X3979 or uid___A002_Xc7111c_X3979)"
+                             % (shown,))
     return canonical
 
 

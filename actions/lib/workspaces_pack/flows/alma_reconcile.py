@@ -3,14 +3,17 @@
 import datetime
 import math
 
-from workspaces_pack.archive.alma import asdm_query_options
-from workspaces_pack.archive.database import ArchiveError, database_engine, iso_utc
+from workspaces_pack.archive.asdm_parameters import asdm_query_options
+from workspaces_pack.archive.engines import ArchiveError, database_engine
 from workspaces_pack.archive.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, check_range, compare,
-                                               make_request, metadata_engine, parse_time)
+                                               make_request)
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
-from workspaces_pack.archive.table_checks import (ALMA_AREA, METADATA_AREA, MISSING, WRONG_TYPE,
-                                                  check_tables)
-from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.archive.table_checks import ALMA_AREA, METADATA_AREA, check_tables
+from workspaces_pack.core.checks import MISSING, WRONG_TYPE
+from workspaces_pack.core.config import ConfigError
+from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.results import action_result
+from workspaces_pack.core.times import iso_from_datetime, parse_time
 
 __all__ = ["reconcile", "REQUEST_TTL_SECONDS"]
 
@@ -18,7 +21,8 @@ REQUEST_TTL_SECONDS = 7 * 24 * 3600
 """A request nobody serves (no ``workspaces.alma_asdm`` rule enabled) expires after a week."""
 
 
-def _range(config, start, end, days, now):
+def _range(config, parameters, now):
+    end, start, days = (parameters.get(name) for name in ("end", "start", "days"))
     end_time = parse_time(end, "end") if end not in (None, "") else now
     if start not in (None, ""):
         start_time = parse_time(start, "start")
@@ -26,8 +30,8 @@ def _range(config, start, end, days, now):
         days = config.get("alma_reconcile_days") if days is None else days
         if isinstance(days, bool) or not isinstance(days, (int, float)) or \
                 not math.isfinite(days) or not 0 < days <= MAX_RANGE_DAYS:
-            raise ValueError("parameter 'days': must be a number of days above 0 and at most "
-                             "%d, got %r" % (MAX_RANGE_DAYS, days))
+            raise ParameterError("days", "must be a number of days above 0 and at most %d, got %r"
+                                 % (MAX_RANGE_DAYS, days))
         start_time = end_time - datetime.timedelta(days=float(days))
     check_range(start_time, end_time)
     return start_time, end_time
@@ -42,62 +46,60 @@ def _mismatches(config, alma, meta):
     return [item for item in items if item.status in (MISSING, WRONG_TYPE)]
 
 
-def reconcile(config, logger, service, start=None, end=None, days=None, qa0_statuses=None,
-              project_code_pattern=None, dispatch=False, now=None):
-    """Compare the ALMA archive with ``execution_blocks`` for a range; return ``(ok, result)``.
+def reconcile(config, logger, service, parameters, now=None):
+    """Compare the ALMA archive with ``execution_blocks`` for a range; return the action's
+    ``(ok, result)`` (``core.results``). ``parameters`` are the action's (alma_reconcile.yaml).
 
     The result lists the EBs missing from ``execution_blocks`` (the first ``MAX_LISTED``; all are
     counted). With ``dispatch`` a request is left in the datastore (``service.set_value``) that
     the ASDM sensor serves at its next poll, through each ``workspaces.alma_asdm`` trigger whose
     parameters select the EB, skipping EBs dispatched within the cooldown.
     """
-    pack_config = PackConfig(config)
-    if not isinstance(dispatch, bool):
-        error = "parameter 'dispatch': must be true or false, got %r" % (dispatch,)
-        logger.error("%s", error)
-        return False, {"error": error, "parameter": "dispatch"}
     now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    dispatch = parameters.get("dispatch", False)
+    pattern = parameters.get("project_code_pattern")
     try:
-        start_time, end_time = _range(pack_config, start, end, days, now)
-        options = asdm_query_options({"qa0_statuses": qa0_statuses,
-                                      "project_code_pattern": project_code_pattern}, config)
-        alma = database_engine(pack_config, "alma_archive_db_url")
-        meta = metadata_engine(pack_config)
-        mismatches = _mismatches(pack_config, alma, meta)
+        if not isinstance(dispatch, bool):
+            raise ParameterError("dispatch", "must be true or false, got %r" % (dispatch,))
+        start_time, end_time = _range(config, parameters, now)
+        options = asdm_query_options({"qa0_statuses": parameters.get("qa0_statuses"),
+                                      "project_code_pattern": pattern}, config)
+        alma = database_engine(config, "alma_archive_db_url")
+        meta = database_engine(config, "archive_metadata_db_url")
+        mismatches = _mismatches(config, alma, meta)
         if mismatches:
             error = "the archives do not match the pack config: %s" % "; ".join(
                 "%s %s is %s (%s)" % (item.area, item.item, item.status, item.detail)
                 for item in mismatches)
             logger.error("%s", error)
-            return False, {"error": error,
-                           "mismatches": [item.to_dict() for item in mismatches]}
-        result = compare(pack_config, alma, meta, start_time, end_time,
+            return action_result(False, {"mismatches": [item.to_dict() for item in mismatches]},
+                                 error)
+        result = compare(config, alma, meta, start_time, end_time,
                          options["qa0_statuses"], options["project_like"], keep=MAX_LISTED)
-    except (ValueError, ConfigError, ArchiveError) as error:
+    except (ParameterError, ConfigError, ArchiveError) as error:
         logger.error("%s", error)
-        return False, {"error": str(error)}
+        return action_result(False, error=error)
     missing = [{"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
                 "mous_uid": row["mous_uid"] or "", "qa0_status": row["qa0_status"],
-                "end_time": iso_utc(row["end_time"])} for row in result.missing]
-    report = {"start": iso_utc(start_time), "end": iso_utc(end_time),
+                "end_time": iso_from_datetime(row["end_time"])} for row in result.missing]
+    report = {"start": iso_from_datetime(start_time), "end": iso_from_datetime(end_time),
               "qa0_statuses": options["qa0_statuses"], "checked_count": result.checked,
               "missing_count": result.missing_count, "missing": missing,
               "listed_all": len(missing) == result.missing_count, "dispatch_requested": False}
     logger.info("EBs ended %s .. %s: %d checked, %d missing in execution_blocks",
                 report["start"], report["end"], result.checked, result.missing_count)
     if dispatch and result.missing_count:
-        key, document = make_request(start_time, end_time, options["qa0_statuses"],
-                                     project_code_pattern)
+        key, document = make_request(start_time, end_time, options["qa0_statuses"], pattern)
         try:
             service.set_value(key, document, ttl=REQUEST_TTL_SECONDS, local=False)
         except Exception as error:
-            report["error"] = "could not leave the dispatch request in the datastore (%s)" % error
-            logger.error("%s", report["error"])
-            return False, report
+            error = "could not leave the dispatch request in the datastore (%s)" % error
+            logger.error("%s", error)
+            return action_result(False, report, error)
         report.update({"dispatch_requested": True, "request_key": key,
                        "note": "the ASDM sensor dispatches these EBs (source reconcile) at its "
                                "next poll through the enabled workspaces.alma_asdm rules, except "
                                "those dispatched within alma_reconcile_cooldown_hours; the "
                                "request expires unserved after 7 days"})
         logger.info("dispatch requested: datastore key %s", key)
-    return True, report
+    return action_result(True, report)

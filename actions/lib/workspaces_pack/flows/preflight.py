@@ -6,41 +6,36 @@ the pack reads or writes exists; uid columns hold text), the Workspaces services
 they answer, and the watched directories are listed. Each item is reported as one of ``STATUSES``;
 the report fails when any item is in ``FAILING``.
 
-Nothing in a report names a URL, a user or a password: details pass through ``Scrubber``, which
-hides every configured URL, secret and the user, password, host, port and database of the
-configured database URLs.
+Nothing in a report names a URL, a user or a password: details pass through
+``core.scrub.Scrubber``, which hides every configured URL, secret and the user, password, host,
+port and database of the configured URLs.
 """
 
 import os
 import re
 
-import sqlalchemy as sa
-
-from workspaces_pack.archive.database import ArchiveError, NotConfigured, database_engine
+from workspaces_pack.archive.engines import ArchiveError, NotConfigured, database_engine
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
-from workspaces_pack.archive.table_checks import (ALMA_AREA, ERROR, METADATA_AREA, MISSING,
-                                                  NOT_CONFIGURED, OK, REFUSED, UNKNOWN_KEY,
-                                                  UNREACHABLE, UNREADABLE, CheckItem,
-                                                  check_tables)
-from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.archive.table_checks import ALMA_AREA, METADATA_AREA, check_tables
+from workspaces_pack.core.checks import (ERROR, MISSING, NOT_CONFIGURED, OK, REFUSED, UNKNOWN_KEY,
+                                         UNREACHABLE, UNREADABLE, CheckItem)
+from workspaces_pack.core.config import ConfigError
+from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.scrub import Scrubber
 from workspaces_pack.workspaces_service.client import (WorkspacesClient, WorkspacesError,
                                                        WorkspacesHttpError, WorkspacesNotFound,
                                                        WorkspacesUnavailable)
 
-__all__ = ["PreflightReport", "Scrubber", "check_config_keys", "check_workspaces",
+__all__ = ["PreflightReport", "check_config_keys", "check_workspaces",
            "check_directories", "check_directories_parameter", "run_preflight", "database_checks"]
-
-_URL_KEYS = ("capability_service_url", "workflow_service_url", "alma_archive_db_url",
-             "archive_metadata_db_url")
-_HIDDEN = "<hidden>"
 
 
 class PreflightReport(object):
     """The items of one preflight run, in the order they were checked."""
 
-    def __init__(self, scrubber=None):
+    def __init__(self, scrubber):
         self.items = []
-        self.scrubber = scrubber or Scrubber()
+        self.scrubber = scrubber
 
     def add(self, area, item, status, detail=""):
         """Record one item (its detail scrubbed); return it."""
@@ -66,62 +61,19 @@ class PreflightReport(object):
         return counts
 
     def to_dict(self):
-        """Return the report as a JSON-ready dict (the action's result)."""
+        """Return the report as a JSON-ready dict (the action's result fields)."""
         failed = [entry.to_dict() for entry in self.items if entry.failed]
         return {"ok": self.ok, "counts": self.counts(), "failed": failed,
                 "items": [entry.to_dict() for entry in self.items]}
 
+    def verdict(self):
+        """The report's last line: passed or FAILED, with the count of each status."""
+        counts = ", ".join("%s %d" % item for item in sorted(self.counts().items()))
+        return "preflight %s: %s" % ("passed" if self.ok else "FAILED", counts or "nothing")
+
     def lines(self):
         """Return the report as text lines, the verdict last."""
-        out = [entry.line() for entry in self.items]
-        counts = ", ".join("%s %d" % item for item in sorted(self.counts().items()))
-        out.append("preflight %s: %s" % ("passed" if self.ok else "FAILED", counts or "nothing"))
-        return out
-
-
-class Scrubber(object):
-    """Hides configured URLs, secrets and database URL parts in text meant for a report."""
-
-    def __init__(self, config=None):
-        config = config if isinstance(config, PackConfig) else PackConfig(config)
-        whole = set(config.secrets())
-        words = set()
-        for key in _URL_KEYS:
-            value = config.get(key)
-            if not value:
-                continue
-            whole.add(str(value))
-            whole.add(str(value).rstrip("/"))
-            words.update(_url_parts(str(value)))
-        user = config.get("auth_username")
-        if user:
-            words.add(str(user))
-        self._whole = sorted((text for text in whole if text), key=len, reverse=True)
-        self._words = [re.compile(r"(?<![\w.-])%s(?![\w-])" % re.escape(word))
-                       for word in sorted(words, key=len, reverse=True) if len(word) >= 2]
-
-    def scrub(self, text):
-        """Return ``text`` with every configured URL, secret, user, host and database hidden."""
-        text = str(text or "")
-        for value in self._whole:
-            text = text.replace(value, _HIDDEN)
-        for pattern in self._words:
-            text = pattern.sub(_HIDDEN, text)
-        return text
-
-
-def _url_parts(url):
-    """The user, password, host, port and database of a URL (SQLAlchemy or HTTP), if present."""
-    parts = []
-    try:
-        parsed = sa.engine.make_url(url)
-        parts.extend([parsed.username, parsed.password, parsed.host, parsed.port,
-                      parsed.database])
-    except Exception:
-        match = re.match(r"^[a-z+]+://(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?#]*)(?::(\d+))?", url)
-        if match:
-            parts.extend(match.groups())
-    return [str(part) for part in parts if part]
+        return [entry.line() for entry in self.items] + [self.verdict()]
 
 
 def check_config_keys(config):
@@ -143,10 +95,8 @@ def check_workspaces(config, make_client=None):
     the workflow service for its list of workflows. 401/403 mean the configured credentials are
     refused. Calls are made once, without retries, by the pack's own client.
     """
-    values = dict(config._values) if isinstance(config, PackConfig) else dict(config or {})
-    values["retry_count"] = 0
     try:
-        client = (make_client or WorkspacesClient)(PackConfig(values))
+        client = (make_client or WorkspacesClient)(config.with_values(retry_count=0))
     except ConfigError as error:
         return [CheckItem("workspaces", "configuration", MISSING, str(error))]
     calls = (("capability service", lambda: client.get_capability_request("0")),
@@ -187,19 +137,18 @@ MAX_PATH = 4096
 def check_directories_parameter(directories):
     """Return the ``directories`` action parameter as a list of absolute paths.
 
-    Raises ValueError naming the parameter for anything else (not a list, empty or relative
+    Raises ``ParameterError`` naming the parameter for anything else (not a list, empty or relative
     paths, NUL bytes, paths longer than ``MAX_PATH``, more than 100 entries).
     """
     if directories is None:
         return []
     if not isinstance(directories, list) or len(directories) > 100:
-        raise ValueError("parameter 'directories': must be a list of at most 100 absolute "
-                         "paths, got %s" % _short(directories))
+        raise ParameterError("directories", "must be a list of at most 100 absolute paths, got %s"
+                             % _short(directories))
     for path in directories:
         if not isinstance(path, str) or not path.startswith("/") or "\x00" in path \
                 or len(path) > MAX_PATH:
-            raise ValueError("parameter 'directories': %s is not an absolute path"
-                             % _short(path))
+            raise ParameterError("directories", "%s is not an absolute path" % _short(path))
     return list(directories)
 
 
@@ -252,17 +201,16 @@ def run_preflight(config, directories=(), make_client=None):
     ``directories`` are extra ``(label, path)`` pairs to check (e.g. the directories of the
     file monitor's triggers); ``vlba_data_directory`` is always checked.
     """
-    pack_config = config if isinstance(config, PackConfig) else PackConfig(config)
-    report = PreflightReport(Scrubber(pack_config))
-    report.extend(check_config_keys(pack_config))
+    report = PreflightReport(Scrubber(config))
+    report.extend(check_config_keys(config))
     try:
-        databases = database_checks(pack_config)
+        databases = database_checks(config)
     except ConfigError as error:
         report.add("configuration", "table and column names", ERROR, str(error))
         databases = []
     for area, key, specs in databases:
         try:
-            engine = database_engine(pack_config, key)
+            engine = database_engine(config, key)
         except NotConfigured:
             report.add(area, "database", NOT_CONFIGURED,
                        "%s is not set; what uses it stays idle" % key)
@@ -271,8 +219,8 @@ def run_preflight(config, directories=(), make_client=None):
             report.add(area, "database", ERROR, "%s: %s" % (key, error))
             continue
         report.extend(check_tables(area, engine, specs))
-    report.extend(check_workspaces(pack_config, make_client))
-    wanted = [("vlba_data_directory", pack_config.get("vlba_data_directory"))]
+    report.extend(check_workspaces(config, make_client))
+    wanted = [("vlba_data_directory", config.get("vlba_data_directory"))]
     wanted += [pair for pair in directories if pair not in wanted]
     report.extend(check_directories(wanted))
     return report

@@ -8,28 +8,36 @@ a trigger's or a sensor's problem, or a sensor that has missed three polls ("sta
 running": nothing recorded for its heartbeat interval plus three poll intervals, since a live
 sensor rewrites its quiet records only once per heartbeat).
 
-Every text of a report passes through a ``Scrubber`` (the preflight's), so no configured URL,
-user or secret is shown even if a record held one.
+Every text of a report passes through a ``core.scrub.Scrubber``, so no configured URL, user or
+secret is shown even if a record held one.
 """
 
 import time
 
 from workspaces_pack.core.errors import ParameterError
-from workspaces_pack.core.health_record import (is_health_name, iso_utc, loads,
-                                                parse_iso_utc, scrub_parameters, trigger_ref_of)
-from workspaces_pack.flows.preflight import Scrubber
+from workspaces_pack.core.health_record import is_health_name, loads, trigger_ref_of
+from workspaces_pack.core.keys import PACK_PREFIX
+from workspaces_pack.core.problems import STALLED
+from workspaces_pack.core.scrub import scrub_parameters
+from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
 
-__all__ = ["STALLED", "STALL_INTERVALS", "DEFAULT_HEARTBEAT_SECONDS", "PAGE_SIZE",
-           "HealthRecords", "RuleIndex", "StatusReport", "stall_seconds", "read_health_records",
-           "rules_from_st2_api", "build_status", "check_parameters"]
+__all__ = ["STALL_INTERVALS", "PAGE_SIZE", "StatusQuery", "HealthRecords", "RuleIndex",
+           "StatusReport", "stall_seconds", "read_health_records", "rules_from_st2_api",
+           "build_status", "check_parameters"]
 
-STALLED = "stalled"
-"""The status-only problem kind of a sensor whose last poll is too old."""
 STALL_INTERVALS = 3
-DEFAULT_HEARTBEAT_SECONDS = 600
 PAGE_SIZE = 100
 """Keys asked for per ``list_values`` call (StackStorm's default ``api.max_page_size``)."""
 MAX_PARAMETERS_TEXT = 60
+
+
+class StatusQuery(object):
+    """What a status run shows: ``sensor`` (a class name or trigger type; None: every sensor)
+    and whether ``problems_only``."""
+
+    def __init__(self, sensor=None, problems_only=False):
+        self.sensor = sensor
+        self.problems_only = problems_only
 
 
 class HealthRecords(object):
@@ -55,7 +63,8 @@ class HealthRecords(object):
 
 
 def check_parameters(sensor, problems_only):
-    """Return ``(sensor, problems_only)`` checked; raise ``ParameterError`` naming a bad one."""
+    """Return the ``StatusQuery`` of the action's parameters; raise ``ParameterError`` naming a
+    bad one."""
     if sensor is not None and (not isinstance(sensor, str) or len(sensor) > 200 or
                                "\x00" in sensor):
         raise ParameterError("sensor", "must be a sensor class name or trigger type, got %r"
@@ -64,7 +73,7 @@ def check_parameters(sensor, problems_only):
         problems_only = False
     if not isinstance(problems_only, bool):
         raise ParameterError("problems_only", "must be true or false, got %r" % (problems_only,))
-    return (sensor or None), problems_only
+    return StatusQuery(sensor or None, problems_only)
 
 
 def read_health_records(list_values, page_size=PAGE_SIZE):
@@ -78,7 +87,7 @@ def read_health_records(list_values, page_size=PAGE_SIZE):
     seen = set()
     offset = 0
     while True:
-        page = list_values(local=False, prefix="workspaces.", limit=page_size, offset=offset)
+        page = list_values(local=False, prefix=PACK_PREFIX, limit=page_size, offset=offset)
         fresh = [item for item in page or [] if item.name not in seen]
         for item in fresh:
             seen.add(item.name)
@@ -159,7 +168,7 @@ def _one_line(value):
 
 
 def _ago(stamp, now):
-    seconds = parse_iso_utc(stamp)
+    seconds = epoch_from_iso(stamp)
     if seconds is None:
         return "never"
     delta = max(0, int(now - seconds))
@@ -187,15 +196,13 @@ def _problem(kind, message, since):
 class StatusReport(object):
     """The status of every sensor and trigger: ``to_dict()`` for rules, ``lines()`` for people."""
 
-    def __init__(self, sensors, checked_at, unreadable=(), rules_unknown=None, scrubber=None,
-                 sensor_filter=None, problems_only=False):
+    def __init__(self, sensors, checked_at, unreadable, rules_unknown, scrubber, query):
         self.sensors = sensors
         self.checked_at = checked_at
         self.unreadable = list(unreadable)
         self.rules_unknown = rules_unknown
-        self.scrubber = scrubber or Scrubber()
-        self.sensor_filter = sensor_filter
-        self.problems_only = problems_only
+        self.scrubber = scrubber
+        self.query = query
 
     def problems(self):
         """Return every standing problem as ``{sensor, trigger_ref, kind, message, since}``."""
@@ -221,10 +228,10 @@ class StatusReport(object):
         return self._scrubbed({
             "ok": self.ok, "checked_at": self.checked_at, "problems": self.problems(),
             "rules_unknown": self.rules_unknown, "unreadable_records": self.unreadable,
-            "sensors": shown, "verdict": self._verdict()})
+            "sensors": shown, "verdict": self.verdict()})
 
     def _shown(self):
-        if not self.problems_only:
+        if not self.query.problems_only:
             return self.sensors
         shown = []
         for sensor in self.sensors:
@@ -233,11 +240,12 @@ class StatusReport(object):
                 shown.append(dict(sensor, triggers=triggers))
         return shown
 
-    def _verdict(self):
+    def verdict(self):
+        """The report's last line: ok or FAILED, with how many sensors, triggers, problems."""
         count = len(self.problems())
         if not self.sensors:
-            if self.sensor_filter:
-                return "status FAILED: no sensor matches %r" % self.sensor_filter
+            if self.query.sensor:
+                return "status FAILED: no sensor matches %r" % self.query.sensor
             return ("status FAILED: no health records (no sensor of the pack has run; is "
                     "st2sensorcontainer running and are the sensors enabled?)")
         triggers = sum(len(sensor["triggers"]) for sensor in self.sensors)
@@ -255,7 +263,7 @@ class StatusReport(object):
 
     def lines(self, now=None):
         """Return the report as a table, one row per sensor then its triggers, verdict last."""
-        now = parse_iso_utc(self.checked_at) if now is None else now
+        now = epoch_from_iso(self.checked_at) if now is None else now
         header = ("SENSOR / TRIGGER", "RULES", "PARAMETERS", "LAST POLL", "LAST DISPATCH",
                   "FAILS", "PROBLEM")
         rows = []
@@ -280,7 +288,7 @@ class StatusReport(object):
                 out.append("  ".join(cells + [row[-1]]).rstrip())
         if self.unreadable:
             out.append("unreadable health records: %s" % ", ".join(self.unreadable))
-        out.append(self._verdict())
+        out.append(self.verdict())
         return [self.scrubber.scrub(line) for line in out]
 
 
@@ -301,7 +309,7 @@ def _matches(sensor_filter, record):
 
 def _last_sign_of_life(record):
     """The newest of the record's poll end, heartbeat and start (POSIX seconds), or None."""
-    times = [parse_iso_utc(record.get(field))
+    times = [epoch_from_iso(record.get(field))
              for field in ("last_poll_end", "heartbeat_at", "started_at")]
     times = [moment for moment in times if moment is not None]
     return max(times) if times else None
@@ -325,11 +333,11 @@ def _sensor_entry(record, now, triggers, heartbeat_seconds):
     allowed = stall_seconds(record, heartbeat_seconds)
     stalled = last is None or now - last > allowed
     if stalled and not problem:
+        since = iso_from_epoch(last) if last else None
         problem = _problem(STALLED, "stalled or not running: nothing recorded since %s, more "
                            "than its heartbeat and %d poll intervals (%ds) ago; or its health "
-                           "records cannot be written" % (iso_utc(last) if last else "it started",
-                                                          STALL_INTERVALS, int(allowed)),
-                           iso_utc(last) if last else None)
+                           "records cannot be written" % (since or "it started",
+                                                          STALL_INTERVALS, int(allowed)), since)
     return {"sensor": record["sensor"], "trigger_type": record.get("trigger_type"),
             "poll_interval_seconds": interval, "started_at": record.get("started_at"),
             "last_poll_end": record.get("last_poll_end"),
@@ -354,15 +362,14 @@ def _trigger_entry(record, rules):
             "problem": record.get("problem")}
 
 
-def build_status(records, rules, sensor_filter=None, problems_only=False, now=None,
-                 scrubber=None, heartbeat_seconds=DEFAULT_HEARTBEAT_SECONDS):
+def build_status(records, rules, scrubber, heartbeat_seconds, query=StatusQuery(), now=None):
     """Return the ``StatusReport`` of ``records`` (``HealthRecords``) and ``rules`` (``RuleIndex``).
 
     A trigger record whose sensor record lists other triggers only is a removed trigger's
-    leftover and is not shown; a sensor record is matched by ``sensor_filter`` on its class
+    leftover and is not shown; a sensor record is matched by ``query.sensor`` on its class
     name or trigger type (``FileMonitorSensor``, ``workspaces.file_detected``, ``file_detected``).
-    ``heartbeat_seconds`` is the pack config's ``health_heartbeat_minutes`` in seconds
-    (``stall_seconds``).
+    ``scrubber`` is a ``core.scrub.Scrubber``; ``heartbeat_seconds`` the pack config's
+    ``health_heartbeat_minutes`` in seconds (``stall_seconds``).
     """
     now = time.time() if now is None else now
     by_sensor = {}
@@ -376,12 +383,12 @@ def build_status(records, rules, sensor_filter=None, problems_only=False, now=No
             "poll_interval_seconds": 0, "started_at": None, "last_poll_end": None,
             "problem": _problem(STALLED, "no sensor record: the sensor has not written its "
                                 "health (not running?)", None)}
-        if not _matches(sensor_filter, record):
+        if not _matches(query.sensor, record):
             continue
         watched = record.get("triggers")
         triggers = [_trigger_entry(item, rules)
                     for item in sorted(by_sensor.get(name, []), key=lambda r: r["trigger_ref"])
                     if watched is None or item["trigger_ref"] in watched]
         sensors.append(_sensor_entry(record, now, triggers, heartbeat_seconds))
-    return StatusReport(sensors, iso_utc(now), records.unreadable, rules.unknown, scrubber,
-                        sensor_filter, problems_only)
+    return StatusReport(sensors, iso_from_epoch(now), records.unreadable, rules.unknown, scrubber,
+                        query)

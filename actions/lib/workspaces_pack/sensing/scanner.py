@@ -55,6 +55,7 @@ import re
 import stat
 import time
 
+from workspaces_pack.core import problems
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 
@@ -83,7 +84,7 @@ class ScanError(Exception):
     exist or is not a directory, else ``poll_failing``.
     """
 
-    def __init__(self, message, kind="poll_failing"):
+    def __init__(self, message, kind=problems.POLL_FAILING):
         super(ScanError, self).__init__(message)
         self.kind = kind
 
@@ -106,8 +107,7 @@ def _plain_name(parameter, value, what):
     return value
 
 
-def watch_spec_from_parameters(parameters, pattern_default="*", settle_default=30.0,
-                               marker_default=None, group_of=None):
+def watch_spec_from_parameters(parameters, group_of=None):
     """Validate trigger parameters and return a ``WatchSpec``; raise ``ParameterError``.
 
     ``directory`` must be an absolute path without ``..`` parts; ``pattern`` and
@@ -128,19 +128,19 @@ def watch_spec_from_parameters(parameters, pattern_default="*", settle_default=3
     if ".." in directory.split("/"):
         raise ParameterError("directory", "must not contain '..' parts, got %r" % directory)
     pattern = parameters.get("pattern")
-    pattern = pattern_default if pattern is None else pattern
+    pattern = "*" if pattern is None else pattern
     _plain_name("pattern", pattern, "glob")
     recursive = parameters.get("recursive", False)
     recursive = False if recursive is None else recursive
     if not isinstance(recursive, bool):
         raise ParameterError("recursive", "must be true or false, got %r" % (recursive,))
     settle = parameters.get("settle_seconds")
-    settle = settle_default if settle is None else settle
+    settle = 30.0 if settle is None else settle
     if isinstance(settle, bool) or not isinstance(settle, (int, float)) or \
             not (0 <= settle <= MAX_SETTLE_SECONDS):
         raise ParameterError("settle_seconds", "must be a number of seconds from 0 to %d, got %r"
                              % (MAX_SETTLE_SECONDS, settle))
-    marker = parameters.get("ready_marker", marker_default)
+    marker = parameters.get("ready_marker")
     if marker == "":
         marker = None
     if marker is not None:
@@ -261,10 +261,10 @@ class DirectoryWatch(object):
                 self.changed = True
             missing = isinstance(error, (FileNotFoundError, NotADirectoryError))
             raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error),
-                            "directory_missing" if missing else "poll_failing")
+                            problems.DIRECTORY_MISSING if missing else problems.POLL_FAILING)
         if not stat.S_ISDIR(root_stat.st_mode):
             self._listings = {}
-            raise ScanError("%s is not a directory" % root, "directory_missing")
+            raise ScanError("%s is not a directory" % root, problems.DIRECTORY_MISSING)
         due = self._last_full_pass is None or now - self._last_full_pass >= self.full_pass_seconds
         full = due or not self._listings
         candidates = {}

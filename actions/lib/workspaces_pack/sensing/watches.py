@@ -12,8 +12,10 @@ change, not once per poll. ``WatchingSensorMixin`` gives a sensor all of it, and
 import collections
 import time
 
+from workspaces_pack.core import problems
 from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.keys import STATE_PREFIX
 from workspaces_pack.core.state import DatastoreState
 from workspaces_pack.sensing.health import HealthRecorder
 from workspaces_pack.sensing.poll_cycle import SensorContext
@@ -56,7 +58,6 @@ class TriggerWatches(object):
         self._health = health
         self._kind = kind
         self._entries = collections.OrderedDict()
-        self.invalid = {}
 
     def __len__(self):
         return len(self._entries)
@@ -85,13 +86,11 @@ class TriggerWatches(object):
             watch = self._build(trigger)
         except ParameterError as error:
             self._entries.pop(ref, None)
-            self.invalid[ref] = str(error)
             self._logger.error("%s %s not watched: %s (fix the rule's trigger parameters)",
                                self._kind, ref, error)
             self._health.not_watched(ref, trigger, "%s (fix the rule's trigger parameters)"
                                      % error)
             return None
-        self.invalid.pop(ref, None)
         self._entries[ref] = (dict(trigger), watch)
         self._logger.info("%s %s registered with parameters %s", self._kind, ref, parameters)
         self._health.watched(ref, trigger)
@@ -100,7 +99,6 @@ class TriggerWatches(object):
     def remove(self, trigger):
         """Forget a trigger; return its watch, or None for a trigger that was never added."""
         ref = trigger_ref(trigger)
-        self.invalid.pop(ref, None)
         self._health.removed(ref)
         entry = self._entries.pop(ref, None)
         if entry is None:
@@ -109,16 +107,15 @@ class TriggerWatches(object):
         self._logger.info("%s %s removed", self._kind, ref)
         return entry[1]
 
-    def disable(self, ref, message, kind="table_mismatch"):
+    def disable(self, ref, message, kind=problems.TABLE_MISMATCH):
         """Stop watching ``ref`` because its setup is unusable; log ``message`` once as an error.
 
-        The trigger stays in ``invalid`` until StackStorm adds it again (a rule edited or
-        re-enabled, or the sensor restarted), which checks it afresh. Its health shows ``kind``.
+        The trigger stays unwatched until StackStorm adds it again (a rule edited or re-enabled,
+        or the sensor restarted), which checks it afresh. Its health shows ``kind``.
         """
         entry = self._entries.pop(ref, None)
         if entry is None:
             return
-        self.invalid[ref] = message
         self._logger.error("%s %s disabled: %s", self._kind, ref, message)
         self._health.not_watched(ref, entry[0], message, kind)
 
@@ -141,7 +138,7 @@ class WatchingSensorMixin(object):
     POLL_INTERVAL_KEY = None
     TRIGGER_TYPE = None
     WATCH_KIND = "trigger"
-    STATE_PREFIXES = ("state:",)
+    STATE_PREFIXES = (STATE_PREFIX,)
 
     def __init__(self, sensor_service, config=None, poll_interval=None):
         super(WatchingSensorMixin, self).__init__(sensor_service=sensor_service, config=config,

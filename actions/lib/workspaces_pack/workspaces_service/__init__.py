@@ -1,3 +1,4 @@
-"""The NRAO Workspaces side: the HTTP client and the create-and-run flows of capability and workflow
-requests. Used by actions only. Imports only ``core``.
+"""The NRAO Workspaces side: the HTTP client of the capability and workflow services.
+
+Used by the actions' flows. Imports only ``core``.
 """

@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.core.config import ConfigError
 
 __all__ = [
     "WorkspacesClient", "WorkspacesError", "WorkspacesUnavailable", "WorkspacesHttpError",
@@ -76,8 +76,8 @@ def _segment(value):
 class WorkspacesClient(object):
     """Calls the capability and workflow services as configured in the pack config."""
 
-    def __init__(self, config=None, session=None):
-        self.config = config if isinstance(config, PackConfig) else PackConfig(config)
+    def __init__(self, config, session=None):
+        self.config = config
         self.capability_url = self.config.require_url("capability_service_url").rstrip("/")
         self.workflow_url = self.config.require_url("workflow_service_url").rstrip("/")
         self.timeout = (float(self.config.get("connect_timeout_seconds")),
@@ -120,10 +120,13 @@ class WorkspacesClient(object):
             raise ConfigError("pack config key %r: route %r uses an unknown placeholder %s"
                               % (key, template, error))
 
-    def _call(self, call, method, base, path, json_body=None, data=None, headers=None):
+    def _call(self, call, method, base, path, json_body=None, content=None):
+        """Send one request (``content``: bytes sent as application/octet-stream); return the
+        service's JSON object or raise the ``WorkspacesError`` that says what failed."""
         url = base + path
+        headers = {"Content-Type": "application/octet-stream"} if content is not None else None
         try:
-            response = self.session.request(method, url, json=json_body, data=data,
+            response = self.session.request(method, url, json=json_body, data=content,
                                             headers=headers, timeout=self.timeout)
         except requests.exceptions.RetryError as error:
             raise WorkspacesHttpError("%s: %s %s kept failing after retries (%s)"
@@ -201,7 +204,7 @@ class WorkspacesClient(object):
         with open(file_path, "rb") as handle:
             content = handle.read()
         return self._call("upload workflow file %s" % filename, "PUT", self.workflow_url, path,
-                          data=content, headers={"Content-Type": "application/octet-stream"})
+                          content=content)
 
     def submit_workflow_request(self, workflow_name, request_id):
         """Submit a workflow request; return its document."""

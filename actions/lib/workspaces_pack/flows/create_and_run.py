@@ -1,21 +1,23 @@
-"""Create a Workspaces request, submit it and optionally wait for its end: the flow of both actions.
+"""Create a Workspaces request, submit it and optionally wait for its end: the flow of the actions
+``workspaces.capability_create_and_run`` and ``workspaces.workflow_create_and_run``.
 
-``run_capability`` and ``run_workflow`` return ``(succeeded, result)``. The result always says what
+``create_and_run`` returns the action's ``(ok, result)`` (``core.results``); ``run_capability``
+and ``run_workflow`` return ``(succeeded, result)``. The result always says what
 happened; when anything fails after the request was created it carries ``request_id`` and a hint,
 so that an operator resubmits that request instead of creating a duplicate.
 """
 
-import abc
 import os
 import re
 import time
 
 from workspaces_pack.core.config import ConfigError
 from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.results import action_result
 from workspaces_pack.workspaces_service.client import (FAILED_STATES, TERMINAL_STATES,
                                                        WorkspacesClient, WorkspacesError)
 
-__all__ = ["RunOptions", "run_capability", "run_workflow", "check_name", "action_result"]
+__all__ = ["RunOptions", "run_capability", "run_workflow", "check_name", "create_and_run"]
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # used with fullmatch
 MAX_SECONDS = 7 * 24 * 3600
@@ -23,9 +25,11 @@ MAX_POLL_SECONDS = 60.0
 
 
 class RunOptions(object):
-    """How far to go after create: submit, wait, how long, how often to look."""
+    """How far to go after create: submit, wait, how long, how often to look (``clock()`` and
+    ``sleep(seconds)`` measure and pass the wait)."""
 
-    def __init__(self, submit=True, wait=False, wait_timeout=3600, poll_interval=10.0):
+    def __init__(self, submit=True, wait=False, wait_timeout=3600, poll_interval=10.0,
+                 clock=time.monotonic, sleep=time.sleep):
         for name, value in (("submit", submit), ("wait", wait)):
             if not isinstance(value, bool):
                 raise ParameterError(name, "must be true or false, got %r" % (value,))
@@ -41,6 +45,8 @@ class RunOptions(object):
         self.wait = wait
         self.wait_timeout = float(wait_timeout)
         self.poll_interval = float(poll_interval)
+        self.clock = clock
+        self.sleep = sleep
 
 
 def check_name(parameter, value):
@@ -82,72 +88,76 @@ def _state(document):
     return document.get("state") or (document.get("execution") or {}).get("state")
 
 
-class _Flow(abc.ABC):
-    """Shared create -> submit -> wait logic over one kind of request.
+_ID_KEYS = {"capability": ("id", "capability_request_id"),
+            "workflow": ("workflow_request_id", "id")}
+"""Where the create answer of each request type holds the new request's id (first found)."""
 
-    A subclass names its ``kind`` and implements the calls to Workspaces for that kind.
+
+class _Flow(object):
+    """Create -> attach files -> submit -> wait, for one request of ``request_type``.
+
+    A capability request is addressed by its id, a workflow request by the workflow's name and
+    its id.
     """
 
-    kind = None
-
-    @abc.abstractmethod
-    def create(self, payload):
-        """Create the request from ``payload``; return the service's document."""
-
-    @abc.abstractmethod
-    def request_id(self, document):
-        """Return the id of the request that ``document`` (the create answer) describes."""
-
-    @abc.abstractmethod
-    def url(self):
-        """Return the service URL of the created request (for the operator)."""
-
-    @abc.abstractmethod
-    def submit(self):
-        """Submit the created request; return the service's document."""
-
-    @abc.abstractmethod
-    def get(self):
-        """Read the created request; return the service's document."""
-
-    def upload(self, path):
-        """Attach the file at ``path`` to the created request; only workflow requests take files."""
-        raise NotImplementedError("%s requests take no files" % self.kind)
-
-    def __init__(self, client, name, options, clock, sleep, logger):
+    def __init__(self, client, request_type, name, options, logger):
         self.client = client
+        self.request_type = request_type
+        if request_type == "capability":
+            self._calls = {"create": client.create_capability_request,
+                           "submit": client.submit_capability_request,
+                           "get": client.get_capability_request,
+                           "url": client.capability_request_url}
+        else:
+            self._calls = {"create": client.create_workflow_request,
+                           "submit": client.submit_workflow_request,
+                           "get": client.get_workflow_request,
+                           "url": client.workflow_request_url}
         self.name = name
         self.options = options
-        self.clock = clock
-        self.sleep = sleep
         self.logger = logger
-        self.result = {"kind": self.kind, "name": name, "request_id": None, "state": None,
-                       "submitted": False, "waited": False, "url": None}
+        self.result = {"kind": request_type, "name": name, "request_id": None,
+                       "state": None, "submitted": False, "waited": False, "url": None}
+
+    def _address(self):
+        request_id = self.result["request_id"]
+        return (request_id,) if self.request_type == "capability" else (self.name, request_id)
+
+    def _call(self, verb):
+        """``submit`` or ``get`` the created request (or its ``url``)."""
+        return self._calls[verb](*self._address())
+
+    def _create(self, payload):
+        document = self._calls["create"](self.name, payload)
+        self.result["request_id"] = next((document[key] for key in _ID_KEYS[self.request_type]
+                                          if document.get(key) is not None), None)
+        self.result["url"] = self._call("url")
+        return document
 
     def run(self, payload, files=()):
         """Run the flow; return ``(succeeded, result)``."""
         try:
-            document = self.create(payload)
+            document = self._create(payload)
         except WorkspacesError as error:
             if error.maybe_processed:
                 return self._fail(error, "the service may have created the request without "
                                          "answering clearly; check Workspaces for a new %s "
-                                         "request before running the action again" % self.kind)
+                                         "request before running the action again"
+                                         % self.request_type)
             return self._fail(error, "nothing was created; it is safe to run the action again")
-        self.result["request_id"] = self.request_id(document)
-        self.result["url"] = self.url()
         self._update(document)
-        self.logger.info("created %s request %s for %s", self.kind, self.result["request_id"],
-                         self.name)
+        self.logger.info("created %s request %s for %s", self.request_type,
+                         self.result["request_id"], self.name)
         try:
             for path in files:
-                self.upload(path)
+                self.client.upload_workflow_file(self.name, self.result["request_id"], path)
                 self.result.setdefault("files", []).append(os.path.basename(path))
             if not self.options.submit:
                 return True, self._done("created, not submitted (submit is false)")
-            self._update(self.submit())
+            self._update(self._call("submit"))
             self.result["submitted"] = True
-            self.logger.info("submitted %s request %s", self.kind, self.result["request_id"])
+            self.logger.info("submitted %s request %s", self.request_type,
+                             self.result["request_id"])
         except WorkspacesError as error:
             return self._fail(error, "request %s exists; submit it again instead of creating a new "
                               "one" % self.result["request_id"])
@@ -157,36 +167,35 @@ class _Flow(abc.ABC):
 
     def _wait(self):
         self.result["waited"] = True
-        started = self.clock()
+        started = self.options.clock()
         interval = self.options.poll_interval
         last_error = None
         while True:
             try:
-                self._update(self.get())
+                self._update(self._call("get"))
                 last_error = None
             except WorkspacesError as error:
                 last_error = error
-                self.logger.warning("could not read %s request %s (will retry): %s", self.kind,
-                                    self.result["request_id"], error)
+                self.logger.warning("could not read %s request %s (will retry): %s",
+                                    self.request_type, self.result["request_id"], error)
             state = self.result["state"]
             if last_error is None and state in TERMINAL_STATES:
-                self.result["elapsed_seconds"] = round(self.clock() - started, 3)
-                if state in FAILED_STATES:
-                    return False, self._done("%s request %s ended %s" % (
-                        self.kind, self.result["request_id"], state), failed=True)
-                return True, self._done("%s request %s ended %s" % (
-                    self.kind, self.result["request_id"], state))
-            elapsed = self.clock() - started
+                self.result["elapsed_seconds"] = round(self.options.clock() - started, 3)
+                return state not in FAILED_STATES, self._done(
+                    "%s request %s ended %s" % (self.request_type, self.result["request_id"],
+                                                state), failed=state in FAILED_STATES)
+            elapsed = self.options.clock() - started
             if elapsed >= self.options.wait_timeout:
                 self.result["elapsed_seconds"] = round(elapsed, 3)
                 message = "wait_timeout of %gs passed; %s request %s is still %s and keeps " \
-                          "running in Workspaces (%s)" % (self.options.wait_timeout, self.kind,
+                          "running in Workspaces (%s)" % (self.options.wait_timeout,
+                                                          self.request_type,
                                                           self.result["request_id"], state,
                                                           self.result["url"])
                 if last_error is not None:
                     message += "; last error: %s" % last_error
                 return False, self._done(message, failed=True)
-            self.sleep(min(interval, max(0.0, self.options.wait_timeout - elapsed)))
+            self.options.sleep(min(interval, max(0.0, self.options.wait_timeout - elapsed)))
             interval = min(interval * 1.5, max(MAX_POLL_SECONDS, self.options.poll_interval))
 
     def _update(self, document):
@@ -211,69 +220,25 @@ class _Flow(abc.ABC):
         return False, self.result
 
 
-class _CapabilityFlow(_Flow):
-    kind = "capability"
-
-    def create(self, payload):
-        return self.client.create_capability_request(self.name, payload)
-
-    def request_id(self, document):
-        return document.get("id", document.get("capability_request_id"))
-
-    def url(self):
-        return self.client.capability_request_url(self.result["request_id"])
-
-    def submit(self):
-        return self.client.submit_capability_request(self.result["request_id"])
-
-    def get(self):
-        return self.client.get_capability_request(self.result["request_id"])
-
-
-class _WorkflowFlow(_Flow):
-    kind = "workflow"
-
-    def create(self, payload):
-        return self.client.create_workflow_request(self.name, payload)
-
-    def request_id(self, document):
-        return document.get("workflow_request_id", document.get("id"))
-
-    def url(self):
-        return self.client.workflow_request_url(self.name, self.result["request_id"])
-
-    def upload(self, path):
-        self.client.upload_workflow_file(self.name, self.result["request_id"], path)
-
-    def submit(self):
-        return self.client.submit_workflow_request(self.name, self.result["request_id"])
-
-    def get(self):
-        return self.client.get_workflow_request(self.name, self.result["request_id"])
-
-
-def run_capability(client, capability_name, parameters, options, logger,
-                   clock=time.monotonic, sleep=time.sleep):
+def run_capability(client, options, logger, capability_name, parameters=None):
     """Create (and submit, and wait for) a capability request; return ``(succeeded, result)``."""
     check_name("capability_name", capability_name)
     payload = _check_object("parameters", parameters)
-    return _CapabilityFlow(client, capability_name, options, clock, sleep, logger).run(payload)
+    return _Flow(client, "capability", capability_name, options, logger).run(payload)
 
 
-def run_workflow(client, workflow_name, arguments, files, options, logger,
-                 clock=time.monotonic, sleep=time.sleep):
+def run_workflow(client, options, logger, workflow_name, arguments=None, files=None):
     """Create a workflow request, attach ``files``, submit (and wait); return the outcome."""
     check_name("workflow_name", workflow_name)
     payload = _check_object("arguments", arguments)
     paths = _check_files(files)
-    return _WorkflowFlow(client, workflow_name, options, clock, sleep, logger).run(payload, paths)
+    return _Flow(client, "workflow", workflow_name, options, logger).run(payload, paths)
 
 
-def action_result(kind, config, logger, **parameters):
-    """Run the capability or workflow flow for an action; return what the action returns.
+def create_and_run(request_type, config, logger, **parameters):
+    """Run the ``capability`` or ``workflow`` flow for an action; return its ``(ok, result)``.
 
-    Success returns the result dict; failure returns ``(False, result)`` as StackStorm's python
-    runner expects. Invalid parameters and config fail with a message naming the bad value.
+    Invalid parameters and config fail with a message naming the bad value.
     """
     client = None
     try:
@@ -282,16 +247,14 @@ def action_result(kind, config, logger, **parameters):
                              wait_timeout=parameters.pop("wait_timeout", 3600),
                              poll_interval=parameters.pop("poll_interval", 10))
         client = WorkspacesClient(config)
-        if kind == "capability":
-            succeeded, result = run_capability(client, logger=logger, options=options,
-                                               **parameters)
+        if request_type == "capability":
+            succeeded, result = run_capability(client, options, logger, **parameters)
         else:
-            succeeded, result = run_workflow(client, logger=logger, options=options, **parameters)
+            succeeded, result = run_workflow(client, options, logger, **parameters)
     except (ParameterError, ConfigError) as error:
         logger.error("%s", error)
-        return False, {"error": str(error), "parameter": getattr(error, "parameter", None),
-                       "request_id": None}
+        return action_result(False, {"request_id": None}, error)
     finally:
         if client is not None:
             client.close()
-    return result if succeeded else (False, result)
+    return action_result(succeeded, result)

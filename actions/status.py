@@ -7,7 +7,7 @@ from st2common.runners.base_action import Action
 from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.health_record import heartbeat_seconds
-from workspaces_pack.flows.preflight import Scrubber
+from workspaces_pack.core.scrub import Scrubber
 from workspaces_pack.flows.status import (build_status, check_parameters, read_health_records,
                                           rules_from_st2_api)
 
@@ -25,7 +25,8 @@ class StatusAction(Action):
         except ParameterError as error:
             self.logger.error("%s", error)
             return False, {"ok": False, "error": str(error), "parameter": error.parameter}
-        scrubber = Scrubber(self.config)
+        config = PackConfig(self.config)
+        scrubber = Scrubber(config)
         try:
             records = read_health_records(self.action_service.list_values)
         except Exception as error:  # the st2 API (datastore) failed: nothing to report on
@@ -34,9 +35,7 @@ class StatusAction(Action):
             return False, {"ok": False, "error": "cannot read the health records from the "
                                                  "datastore: %s" % reason}
         rules = rules_from_st2_api(os.environ, make_client=self.make_client)
-        heartbeat = heartbeat_seconds(PackConfig(self.config))
-        report = build_status(records, rules, sensor_filter=sensor,
-                              problems_only=problems_only, scrubber=scrubber,
-                              heartbeat_seconds=heartbeat)
+        report = build_status(records, rules, scrubber, heartbeat_seconds(config),
+                              sensor_filter=sensor, problems_only=problems_only)
         print("\n".join(report.lines()))
         return report.ok, report.to_dict()

@@ -19,10 +19,12 @@ import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.archive.alma import alma_archive, asdm_query_options
-from workspaces_pack.archive.database import ArchiveError, engine_for, iso_utc
+from workspaces_pack.archive.database import ArchiveError, engine_for
 from workspaces_pack.archive.reconcile import SOURCE_NEW
 from workspaces_pack.archive.schema import schema_map
 from workspaces_pack.archive.table_checks import ALMA_AREA
+from workspaces_pack.core.keys import RECONCILE_PREFIX, STATE_PREFIX
+from workspaces_pack.core.times import iso_from_datetime
 from workspaces_pack.sensing.archive_watch import ArchiveWatch, RowSource, failing_body, poll_rows
 from workspaces_pack.sensing.poll_cycle import run_turn
 from workspaces_pack.sensing.reconcile_schedule import AlmaReconciler
@@ -35,7 +37,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
 
     POLL_INTERVAL_KEY = "alma_asdm_poll_interval_seconds"
     TRIGGER_TYPE = "workspaces.alma_asdm"
-    STATE_PREFIXES = ("state:", "reconcile:")
+    STATE_PREFIXES = (STATE_PREFIX, RECONCILE_PREFIX)
 
     def __init__(self, sensor_service, config=None, poll_interval=3600):
         super(AlmaAsdmSensor, self).__init__(sensor_service=sensor_service, config=config,
@@ -109,5 +111,5 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
 def _payload(row):
     return {"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
             "mous_uid": row["mous_uid"], "mous_found": row["mous_found"],
-            "qa0_status": row["qa0_status"], "end_time": iso_utc(row["end_time"]),
+            "qa0_status": row["qa0_status"], "end_time": iso_from_datetime(row["end_time"]),
             "source": SOURCE_NEW}

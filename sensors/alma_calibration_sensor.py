@@ -16,9 +16,10 @@ import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.archive.alma import alma_archive
-from workspaces_pack.archive.database import ArchiveError, engine_for, from_epoch, iso_utc
+from workspaces_pack.archive.database import ArchiveError, engine_for
 from workspaces_pack.archive.schema import schema_map
 from workspaces_pack.archive.table_checks import ALMA_AREA
+from workspaces_pack.core.times import from_epoch, iso_from_datetime
 from workspaces_pack.sensing.archive_watch import ArchiveWatch, RowSource, failing_body, poll_rows
 from workspaces_pack.sensing.poll_cycle import run_turn
 from workspaces_pack.sensing.table_gate import SchemaGate
@@ -90,4 +91,4 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
                 "calibrateable": row["calibrateable"], "eb_uids": row["eb_uids"],
                 "eb_count": len(row["eb_uids"]), "delivery_id": row["delivery_id"],
                 "delivery_name": row["delivery_name"],
-                "delivered_at": iso_utc(row["delivered_at"])}
+                "delivered_at": iso_from_datetime(row["delivered_at"])}

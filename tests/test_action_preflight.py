@@ -22,7 +22,8 @@ from preflight import PreflightAction
 from preflight_test_support import SchemaDatabases
 from workspaces_devkit.emulator import WorkspacesEmulator
 from workspaces_devkit.runner import cli
-from workspaces_pack.flows.preflight import Scrubber
+from workspaces_pack.core.config import PackConfig
+from workspaces_pack.core.scrub import Scrubber
 
 
 class PreflightCases(SchemaDatabases):
@@ -268,12 +269,12 @@ class ScrubberTest(unittest.TestCase):
     """Details from drivers and services never carry URL parts or secrets."""
 
     def test_hides_url_parts_and_secrets(self):
-        scrubber = Scrubber({
+        scrubber = Scrubber(PackConfig({
             "alma_archive_db_url": "oracle+oracledb://alma_reader:pa55word@almadb.example:1521/"
                                    "?service_name=ALMA",
             "archive_metadata_db_url": "postgresql+psycopg://meta:pw2@metahost/metadata",
             "capability_service_url": "http://ws.example:3457", "auth_mode": "basic",
-            "auth_username": "wsuser", "auth_password": "wspass"})
+            "auth_username": "wsuser", "auth_password": "wspass"}))
         text = scrubber.scrub('FATAL: password authentication failed for user "alma_reader" at '
                               'almadb.example; connection to "metahost" db metadata; wsuser/'
                               'wspass http://ws.example:3457/x')

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 import yaml
 
 from workspaces_pack.archive.schema import ALMA, METADATA, PARTS, TEXT, TIME, SchemaMap, schema_map
-from workspaces_pack.archive.table_checks import MISSING, OK, WRONG_TYPE, inspect_tables
+from workspaces_pack.archive.table_checks import inspect_tables
+from workspaces_pack.core.checks import MISSING, OK, WRONG_TYPE
 from workspaces_pack.core.config import ConfigError, PackConfig, config_schema_path
 
 

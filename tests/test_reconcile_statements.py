@@ -56,7 +56,8 @@ class RequestDocumentTest(unittest.TestCase):
     """The request an action leaves for the sensor: written and read back; junk refused."""
 
     def test_round_trip(self):
-        from workspaces_pack.archive.reconcile import REQUEST_PREFIX, make_request, parse_request
+        from workspaces_pack.archive.reconcile import make_request, parse_request
+        from workspaces_pack.core.keys import REQUEST_PREFIX
         start, end = datetime.datetime(2026, 10, 1), datetime.datetime(2026, 11, 1, 12)
         key, text = make_request(start, end, ["Pass"], "2017.1.*")
         self.assertTrue(key.startswith(REQUEST_PREFIX))

@@ -17,7 +17,7 @@ from alma_reconcile import AlmaReconcileAction
 from pack_test_support import DatastoreOutage, SchemaCheckedSensorTestCase, closed_port_url
 from preflight_test_support import SchemaDatabases, insert
 from workspaces_devkit.archive_fixtures import eb_uid, mous_uid
-from workspaces_pack.archive.reconcile import REQUEST_PREFIX
+from workspaces_pack.core.keys import REQUEST_PREFIX
 from workspaces_pack.core.uids import file_safe_uid
 
 TRIGGER_TYPE = "workspaces.alma_asdm"

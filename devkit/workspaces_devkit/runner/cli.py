@@ -218,15 +218,17 @@ def local_status(pack, store, config, sensor_filter=None, problems_only=False):
     ``workspaces-local status`` prints; the demo prints it too). ``pack`` is loaded, its shared
     code importable; ``config`` is the resolved pack config."""
     from workspaces_devkit.kvstore import LocalDatastoreService
+    from workspaces_pack.core.config import PackConfig
     from workspaces_pack.core.health_record import heartbeat_seconds
+    from workspaces_pack.core.scrub import Scrubber
     from workspaces_pack.flows.status import build_status, read_health_records
 
     service = LocalDatastoreService(logging.getLogger("workspaces-local.status"), pack.ref,
                                     "status", store)
-    heartbeat = heartbeat_seconds(config)
+    config = PackConfig(config)
     return build_status(read_health_records(service.list_values), local_rule_index(pack, store),
-                        sensor_filter=sensor_filter, problems_only=problems_only,
-                        heartbeat_seconds=heartbeat)
+                        Scrubber(config), heartbeat_seconds(config), sensor_filter=sensor_filter,
+                        problems_only=problems_only)
 
 
 def cmd_status(args):

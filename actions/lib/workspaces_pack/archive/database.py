@@ -10,28 +10,28 @@ When a query fails, the configured tables and columns it uses are compared with 
 missing one raises ``SchemaMismatch`` naming it and its config key, instead of a bare SQL error.
 """
 
-import datetime
 import threading
 import time
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive.table_checks import OK, describe_database_error, inspect_tables
+from workspaces_pack.archive.table_checks import describe_database_error, inspect_tables
+from workspaces_pack.core.checks import OK
 from workspaces_pack.core.config import PackConfig
+from workspaces_pack.core.times import from_epoch
 from workspaces_pack.core.uids import canonical_uid, parse_delivery_name, stored_uid_forms
 
 __all__ = ["ArchiveError", "ArchiveUnavailable", "SchemaMismatch", "UnknownUids",
-           "engine_for", "AlmaArchive", "MetadataArchive", "glob_to_like",
-           "to_epoch", "from_epoch", "iso_utc", "chunks", "MANUAL_CALIBRATION_SCRIPT",
-           "run_checked", "dispose_engines", "database_engine", "NotConfigured", "IN_CHUNK"]
+           "engine_for", "AlmaArchive", "MetadataArchive", "glob_to_like", "chunks",
+           "MANUAL_CALIBRATION_SCRIPT", "run_checked", "dispose_engines", "database_engine",
+           "NotConfigured", "IN_CHUNK"]
 
 IN_CHUNK = 500  # Oracle allows at most 1000 values in one IN list
 MANUAL_CALIBRATION_SCRIPT = "%scriptFor%Cal%"
 """NRAO's test for a manual calibration script, as published (NGAS file ids carry prefixes)."""
 _ENGINES = {}
 _ENGINES_LOCK = threading.Lock()
-_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 class ArchiveError(Exception):
@@ -136,25 +136,6 @@ def glob_to_like(pattern):
         else:
             out.append(char)
     return "".join(out)
-
-
-def to_epoch(value):
-    """Return POSIX seconds for a naive-UTC or aware datetime (or a string from SQLite)."""
-    if isinstance(value, str):
-        value = datetime.datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return (value - _EPOCH).total_seconds()
-
-
-def from_epoch(seconds):
-    """Return the naive-UTC datetime of POSIX ``seconds``."""
-    return _EPOCH + datetime.timedelta(seconds=seconds)
-
-
-def iso_utc(value):
-    """Return ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` for a datetime stored as naive UTC."""
-    return from_epoch(to_epoch(value)).isoformat() + "Z"
 
 
 def chunks(values, size=IN_CHUNK):

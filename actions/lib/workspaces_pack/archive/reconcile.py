@@ -10,8 +10,8 @@ time and each chunk is looked up with one IN list of at most 1000 values (both u
 memory stays bounded whatever the range.
 
 An action cannot dispatch a trigger: with ``dispatch: true`` it leaves a request in the datastore
-(``REQUEST_PREFIX`` + id, a small JSON document naming the range and filters) that the ASDM sensor
-serves at its next poll through the same trigger and rules.
+(``core.keys.REQUEST_PREFIX`` + id, a small JSON document naming the range and filters) that the
+ASDM sensor serves at its next poll through the same trigger and rules.
 """
 
 import datetime
@@ -22,18 +22,18 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive.database import (IN_CHUNK, AlmaArchive, database_engine, from_epoch,
-                                              run_checked, to_epoch)
+from workspaces_pack.archive.database import IN_CHUNK, AlmaArchive, database_engine, run_checked
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
 from workspaces_pack.core.config import PackConfig
+from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.keys import REQUEST_PREFIX
+from workspaces_pack.core.times import from_epoch, to_epoch
 from workspaces_pack.core.uids import file_safe_uid
 
-__all__ = ["REQUEST_PREFIX", "SOURCE_NEW", "SOURCE_RECONCILE", "MAX_LISTED",
-           "Comparison", "compare", "range_statement", "present_statement", "parse_time",
+__all__ = ["SOURCE_NEW", "SOURCE_RECONCILE", "MAX_LISTED",
+           "Comparison", "compare", "range_statement", "present_statement",
            "make_request", "parse_request", "metadata_engine", "check_range", "MAX_RANGE_DAYS"]
 
-REQUEST_PREFIX = "workspaces.alma_reconcile:request:"
-"""Datastore key prefix (system scope, not local) of on-demand dispatch requests."""
 SOURCE_NEW = "new"
 SOURCE_RECONCILE = "reconcile"
 MAX_LISTED = 1000
@@ -168,31 +168,14 @@ def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_
     return run_checked(alma_engine, run, alma_specs, "ALMA")
 
 
-def parse_time(value, parameter):
-    """Return the naive-UTC datetime of ``YYYY-MM-DD`` or ISO 8601 ``value``; raise ValueError."""
-    text = value.strip() if isinstance(value, str) else value
-    if not isinstance(text, str) or not text:
-        raise ValueError("parameter %r: expected a date like 2026-11-01 or 2026-11-01T12:00:00Z, "
-                         "got %r" % (parameter, value))
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("parameter %r: %r is not a date (2026-11-01) or an ISO 8601 time "
-                         "(2026-11-01T12:00:00Z)" % (parameter, value))
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return parsed
-
-
 def check_range(start, end):
-    """Raise ValueError unless ``start`` < ``end`` and the range is at most ``MAX_RANGE_DAYS``."""
+    """Raise ``ParameterError`` unless ``start`` < ``end`` and the range is at most
+    ``MAX_RANGE_DAYS``."""
     if start >= end:
-        raise ValueError("parameter 'start': %s is not before end %s"
-                         % (start.isoformat(), end.isoformat()))
+        raise ParameterError("start", "%s is not before end %s"
+                             % (start.isoformat(), end.isoformat()))
     if end - start > datetime.timedelta(days=MAX_RANGE_DAYS):
-        raise ValueError("parameter 'start': the range is longer than %d days" % MAX_RANGE_DAYS)
+        raise ParameterError("start", "the range is longer than %d days" % MAX_RANGE_DAYS)
 
 
 def make_request(start, end, qa0_statuses, project_code_pattern=None, clock=time.time):

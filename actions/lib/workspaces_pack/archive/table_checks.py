@@ -7,34 +7,17 @@ database has (SQLAlchemy's inspector) and returns one ``Finding`` per table and 
 ``check_tables(area, engine, specs)`` turns them into report items (``CheckItem``), one
 ``unreachable`` item when the database does not answer.
 
-The statuses (``STATUSES``) are the preflight's vocabulary; an item whose status is in
-``FAILING`` fails the preflight and disables a sensor's trigger.
+The statuses and ``CheckItem`` are ``core.checks``'.
 """
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from workspaces_pack.archive.schema import ALMA, ANY, TEXT, TIME
+from workspaces_pack.core.checks import ERROR, MISSING, OK, UNREACHABLE, WRONG_TYPE, CheckItem
 
-__all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",
-           "NOT_CONFIGURED", "UNKNOWN_KEY", "STATUSES", "FAILING", "ALMA_AREA", "METADATA_AREA",
-           "CheckItem", "Finding", "inspect_tables", "check_tables", "first_mismatch",
+__all__ = ["ALMA_AREA", "METADATA_AREA", "Finding", "inspect_tables", "check_tables",
            "describe_database_error"]
-
-OK = "ok"
-MISSING = "missing"
-WRONG_TYPE = "wrong type"
-UNREACHABLE = "unreachable"
-UNREADABLE = "unreadable"
-REFUSED = "refused"
-ERROR = "error"
-NOT_CONFIGURED = "not configured"
-UNKNOWN_KEY = "unknown key"
-STATUSES = (OK, MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, NOT_CONFIGURED,
-            UNKNOWN_KEY)
-FAILING = (MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, UNKNOWN_KEY)
-"""Statuses that fail the preflight. ``not configured`` is reported but does not fail: a pack
-without an ALMA database simply leaves its ALMA sensors idle."""
 
 ALMA_AREA = "alma archive"
 METADATA_AREA = "archive metadata"
@@ -46,33 +29,6 @@ def describe_database_error(error):
     original = getattr(error, "orig", None) or error
     text = str(original).strip().splitlines()[0] if str(original).strip() else ""
     return "%s: %s" % (type(original).__name__, text[:200])
-
-
-class CheckItem(object):
-    """One checked thing: ``area`` (which system), ``item`` (what), ``status`` and ``detail``."""
-
-    def __init__(self, area, item, status, detail=""):
-        if status not in STATUSES:
-            raise ValueError("unknown preflight status %r" % (status,))
-        self.area = area
-        self.item = item
-        self.status = status
-        self.detail = detail or ""
-
-    @property
-    def failed(self):
-        """True when this item fails the preflight."""
-        return self.status in FAILING
-
-    def to_dict(self):
-        """Return the item as a JSON-ready dict."""
-        return {"area": self.area, "item": self.item, "status": self.status,
-                "detail": self.detail}
-
-    def line(self):
-        """Return the item as one aligned text line."""
-        text = "%-14s %-18s %s" % (self.status, self.area, self.item)
-        return text + (" (%s)" % self.detail if self.detail else "")
 
 
 class Finding(object):
@@ -166,11 +122,3 @@ def check_tables(area, engine, specs):
             detail = "%s; %s" % (finding.detail, detail)
         items.append(CheckItem(area, finding.item, finding.status, detail))
     return items
-
-
-def first_mismatch(items):
-    """Return the first failing item of a table check, or None."""
-    for entry in items:
-        if entry.failed:
-            return entry
-    return None

@@ -20,6 +20,8 @@ Size bound
 
 import json
 
+from workspaces_pack.core.keys import STATE_PREFIX
+
 __all__ = ["StateUnavailable", "StateTooLarge", "DatastoreState", "SeenWindow", "DEFAULT_MAX_BYTES",
            "entry_bytes", "WINDOW_OVERHEAD"]
 
@@ -49,7 +51,7 @@ class DatastoreState(object):
     reaches the datastore once it is back.
     """
 
-    KEY_PREFIX = "state:"
+    KEY_PREFIX = STATE_PREFIX
 
     def __init__(self, service, logger, max_bytes=DEFAULT_MAX_BYTES, key_prefix=None):
         self._service = service

@@ -4,13 +4,14 @@ import datetime
 import math
 
 from workspaces_pack.archive.alma import asdm_query_options
-from workspaces_pack.archive.database import ArchiveError, database_engine, iso_utc
+from workspaces_pack.archive.database import ArchiveError, database_engine
 from workspaces_pack.archive.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, check_range, compare,
-                                               make_request, metadata_engine, parse_time)
+                                               make_request, metadata_engine)
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
-from workspaces_pack.archive.table_checks import (ALMA_AREA, METADATA_AREA, MISSING, WRONG_TYPE,
-                                                  check_tables)
+from workspaces_pack.archive.table_checks import ALMA_AREA, METADATA_AREA, check_tables
+from workspaces_pack.core.checks import MISSING, WRONG_TYPE
 from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.core.times import iso_from_datetime, parse_time
 
 __all__ = ["reconcile", "REQUEST_TTL_SECONDS"]
 
@@ -78,8 +79,8 @@ def reconcile(config, logger, service, start=None, end=None, days=None, qa0_stat
         return False, {"error": str(error)}
     missing = [{"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
                 "mous_uid": row["mous_uid"] or "", "qa0_status": row["qa0_status"],
-                "end_time": iso_utc(row["end_time"])} for row in result.missing]
-    report = {"start": iso_utc(start_time), "end": iso_utc(end_time),
+                "end_time": iso_from_datetime(row["end_time"])} for row in result.missing]
+    report = {"start": iso_from_datetime(start_time), "end": iso_from_datetime(end_time),
               "qa0_statuses": options["qa0_statuses"], "checked_count": result.checked,
               "missing_count": result.missing_count, "missing": missing,
               "listed_all": len(missing) == result.missing_count, "dispatch_requested": False}

@@ -6,41 +6,35 @@ the pack reads or writes exists; uid columns hold text), the Workspaces services
 they answer, and the watched directories are listed. Each item is reported as one of ``STATUSES``;
 the report fails when any item is in ``FAILING``.
 
-Nothing in a report names a URL, a user or a password: details pass through ``Scrubber``, which
-hides every configured URL, secret and the user, password, host, port and database of the
-configured database URLs.
+Nothing in a report names a URL, a user or a password: details pass through
+``core.scrub.Scrubber``, which hides every configured URL, secret and the user, password, host,
+port and database of the configured URLs.
 """
 
 import os
 import re
 
-import sqlalchemy as sa
-
 from workspaces_pack.archive.database import ArchiveError, NotConfigured, database_engine
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
-from workspaces_pack.archive.table_checks import (ALMA_AREA, ERROR, METADATA_AREA, MISSING,
-                                                  NOT_CONFIGURED, OK, REFUSED, UNKNOWN_KEY,
-                                                  UNREACHABLE, UNREADABLE, CheckItem,
-                                                  check_tables)
+from workspaces_pack.archive.table_checks import ALMA_AREA, METADATA_AREA, check_tables
+from workspaces_pack.core.checks import (ERROR, MISSING, NOT_CONFIGURED, OK, REFUSED, UNKNOWN_KEY,
+                                         UNREACHABLE, UNREADABLE, CheckItem)
 from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.core.scrub import Scrubber
 from workspaces_pack.workspaces_service.client import (WorkspacesClient, WorkspacesError,
                                                        WorkspacesHttpError, WorkspacesNotFound,
                                                        WorkspacesUnavailable)
 
-__all__ = ["PreflightReport", "Scrubber", "check_config_keys", "check_workspaces",
+__all__ = ["PreflightReport", "check_config_keys", "check_workspaces",
            "check_directories", "check_directories_parameter", "run_preflight", "database_checks"]
-
-_URL_KEYS = ("capability_service_url", "workflow_service_url", "alma_archive_db_url",
-             "archive_metadata_db_url")
-_HIDDEN = "<hidden>"
 
 
 class PreflightReport(object):
     """The items of one preflight run, in the order they were checked."""
 
-    def __init__(self, scrubber=None):
+    def __init__(self, scrubber):
         self.items = []
-        self.scrubber = scrubber or Scrubber()
+        self.scrubber = scrubber
 
     def add(self, area, item, status, detail=""):
         """Record one item (its detail scrubbed); return it."""
@@ -77,51 +71,6 @@ class PreflightReport(object):
         counts = ", ".join("%s %d" % item for item in sorted(self.counts().items()))
         out.append("preflight %s: %s" % ("passed" if self.ok else "FAILED", counts or "nothing"))
         return out
-
-
-class Scrubber(object):
-    """Hides configured URLs, secrets and database URL parts in text meant for a report."""
-
-    def __init__(self, config=None):
-        config = config if isinstance(config, PackConfig) else PackConfig(config)
-        whole = set(config.secrets())
-        words = set()
-        for key in _URL_KEYS:
-            value = config.get(key)
-            if not value:
-                continue
-            whole.add(str(value))
-            whole.add(str(value).rstrip("/"))
-            words.update(_url_parts(str(value)))
-        user = config.get("auth_username")
-        if user:
-            words.add(str(user))
-        self._whole = sorted((text for text in whole if text), key=len, reverse=True)
-        self._words = [re.compile(r"(?<![\w.-])%s(?![\w-])" % re.escape(word))
-                       for word in sorted(words, key=len, reverse=True) if len(word) >= 2]
-
-    def scrub(self, text):
-        """Return ``text`` with every configured URL, secret, user, host and database hidden."""
-        text = str(text or "")
-        for value in self._whole:
-            text = text.replace(value, _HIDDEN)
-        for pattern in self._words:
-            text = pattern.sub(_HIDDEN, text)
-        return text
-
-
-def _url_parts(url):
-    """The user, password, host, port and database of a URL (SQLAlchemy or HTTP), if present."""
-    parts = []
-    try:
-        parsed = sa.engine.make_url(url)
-        parts.extend([parsed.username, parsed.password, parsed.host, parsed.port,
-                      parsed.database])
-    except Exception:
-        match = re.match(r"^[a-z+]+://(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?#]*)(?::(\d+))?", url)
-        if match:
-            parts.extend(match.groups())
-    return [str(part) for part in parts if part]
 
 
 def check_config_keys(config):

@@ -8,25 +8,24 @@ a trigger's or a sensor's problem, or a sensor that has missed three polls ("sta
 running": nothing recorded for its heartbeat interval plus three poll intervals, since a live
 sensor rewrites its quiet records only once per heartbeat).
 
-Every text of a report passes through a ``Scrubber`` (the preflight's), so no configured URL,
-user or secret is shown even if a record held one.
+Every text of a report passes through a ``core.scrub.Scrubber``, so no configured URL, user or
+secret is shown even if a record held one.
 """
 
 import time
 
 from workspaces_pack.core.errors import ParameterError
-from workspaces_pack.core.health_record import (is_health_name, iso_utc, loads,
-                                                parse_iso_utc, scrub_parameters, trigger_ref_of)
-from workspaces_pack.flows.preflight import Scrubber
+from workspaces_pack.core.health_record import is_health_name, loads, trigger_ref_of
+from workspaces_pack.core.keys import PACK_PREFIX
+from workspaces_pack.core.problems import STALLED
+from workspaces_pack.core.scrub import scrub_parameters
+from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
 
-__all__ = ["STALLED", "STALL_INTERVALS", "DEFAULT_HEARTBEAT_SECONDS", "PAGE_SIZE",
-           "HealthRecords", "RuleIndex", "StatusReport", "stall_seconds", "read_health_records",
-           "rules_from_st2_api", "build_status", "check_parameters"]
+__all__ = ["STALL_INTERVALS", "PAGE_SIZE", "HealthRecords", "RuleIndex", "StatusReport",
+           "stall_seconds", "read_health_records", "rules_from_st2_api", "build_status",
+           "check_parameters"]
 
-STALLED = "stalled"
-"""The status-only problem kind of a sensor whose last poll is too old."""
 STALL_INTERVALS = 3
-DEFAULT_HEARTBEAT_SECONDS = 600
 PAGE_SIZE = 100
 """Keys asked for per ``list_values`` call (StackStorm's default ``api.max_page_size``)."""
 MAX_PARAMETERS_TEXT = 60
@@ -78,7 +77,7 @@ def read_health_records(list_values, page_size=PAGE_SIZE):
     seen = set()
     offset = 0
     while True:
-        page = list_values(local=False, prefix="workspaces.", limit=page_size, offset=offset)
+        page = list_values(local=False, prefix=PACK_PREFIX, limit=page_size, offset=offset)
         fresh = [item for item in page or [] if item.name not in seen]
         for item in fresh:
             seen.add(item.name)
@@ -159,7 +158,7 @@ def _one_line(value):
 
 
 def _ago(stamp, now):
-    seconds = parse_iso_utc(stamp)
+    seconds = epoch_from_iso(stamp)
     if seconds is None:
         return "never"
     delta = max(0, int(now - seconds))
@@ -187,13 +186,13 @@ def _problem(kind, message, since):
 class StatusReport(object):
     """The status of every sensor and trigger: ``to_dict()`` for rules, ``lines()`` for people."""
 
-    def __init__(self, sensors, checked_at, unreadable=(), rules_unknown=None, scrubber=None,
+    def __init__(self, sensors, checked_at, unreadable, rules_unknown, scrubber,
                  sensor_filter=None, problems_only=False):
         self.sensors = sensors
         self.checked_at = checked_at
         self.unreadable = list(unreadable)
         self.rules_unknown = rules_unknown
-        self.scrubber = scrubber or Scrubber()
+        self.scrubber = scrubber
         self.sensor_filter = sensor_filter
         self.problems_only = problems_only
 
@@ -255,7 +254,7 @@ class StatusReport(object):
 
     def lines(self, now=None):
         """Return the report as a table, one row per sensor then its triggers, verdict last."""
-        now = parse_iso_utc(self.checked_at) if now is None else now
+        now = epoch_from_iso(self.checked_at) if now is None else now
         header = ("SENSOR / TRIGGER", "RULES", "PARAMETERS", "LAST POLL", "LAST DISPATCH",
                   "FAILS", "PROBLEM")
         rows = []
@@ -301,7 +300,7 @@ def _matches(sensor_filter, record):
 
 def _last_sign_of_life(record):
     """The newest of the record's poll end, heartbeat and start (POSIX seconds), or None."""
-    times = [parse_iso_utc(record.get(field))
+    times = [epoch_from_iso(record.get(field))
              for field in ("last_poll_end", "heartbeat_at", "started_at")]
     times = [moment for moment in times if moment is not None]
     return max(times) if times else None
@@ -325,11 +324,11 @@ def _sensor_entry(record, now, triggers, heartbeat_seconds):
     allowed = stall_seconds(record, heartbeat_seconds)
     stalled = last is None or now - last > allowed
     if stalled and not problem:
+        since = iso_from_epoch(last) if last else None
         problem = _problem(STALLED, "stalled or not running: nothing recorded since %s, more "
                            "than its heartbeat and %d poll intervals (%ds) ago; or its health "
-                           "records cannot be written" % (iso_utc(last) if last else "it started",
-                                                          STALL_INTERVALS, int(allowed)),
-                           iso_utc(last) if last else None)
+                           "records cannot be written" % (since or "it started",
+                                                          STALL_INTERVALS, int(allowed)), since)
     return {"sensor": record["sensor"], "trigger_type": record.get("trigger_type"),
             "poll_interval_seconds": interval, "started_at": record.get("started_at"),
             "last_poll_end": record.get("last_poll_end"),
@@ -354,15 +353,15 @@ def _trigger_entry(record, rules):
             "problem": record.get("problem")}
 
 
-def build_status(records, rules, sensor_filter=None, problems_only=False, now=None,
-                 scrubber=None, heartbeat_seconds=DEFAULT_HEARTBEAT_SECONDS):
+def build_status(records, rules, scrubber, heartbeat_seconds, sensor_filter=None,
+                 problems_only=False, now=None):
     """Return the ``StatusReport`` of ``records`` (``HealthRecords``) and ``rules`` (``RuleIndex``).
 
     A trigger record whose sensor record lists other triggers only is a removed trigger's
     leftover and is not shown; a sensor record is matched by ``sensor_filter`` on its class
     name or trigger type (``FileMonitorSensor``, ``workspaces.file_detected``, ``file_detected``).
-    ``heartbeat_seconds`` is the pack config's ``health_heartbeat_minutes`` in seconds
-    (``stall_seconds``).
+    ``scrubber`` is a ``core.scrub.Scrubber``; ``heartbeat_seconds`` the pack config's
+    ``health_heartbeat_minutes`` in seconds (``stall_seconds``).
     """
     now = time.time() if now is None else now
     by_sensor = {}
@@ -383,5 +382,5 @@ def build_status(records, rules, sensor_filter=None, problems_only=False, now=No
                     for item in sorted(by_sensor.get(name, []), key=lambda r: r["trigger_ref"])
                     if watched is None or item["trigger_ref"] in watched]
         sensors.append(_sensor_entry(record, now, triggers, heartbeat_seconds))
-    return StatusReport(sensors, iso_utc(now), records.unreadable, rules.unknown, scrubber,
+    return StatusReport(sensors, iso_from_epoch(now), records.unreadable, rules.unknown, scrubber,
                         sensor_filter, problems_only)

@@ -6,12 +6,12 @@ a trigger with no history yet, now minus the look-back window. Rows already hand
 are skipped, so late-arriving rows inside the window are found and nothing is dispatched twice.
 """
 
-import datetime
 import time
 
-from workspaces_pack.archive.database import (ArchiveError, ArchiveUnavailable, SchemaMismatch,
-                                              from_epoch, to_epoch)
+from workspaces_pack.archive.database import ArchiveError, ArchiveUnavailable, SchemaMismatch
+from workspaces_pack.core import problems
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
+from workspaces_pack.core.times import from_epoch, iso_from_datetime, to_epoch
 from workspaces_pack.sensing.poll_cycle import TurnFailed
 
 __all__ = ["ArchiveWatch", "RowSource", "poll_rows", "problem_kind", "failing_body"]
@@ -80,13 +80,6 @@ class ArchiveWatch(object):
         return len(self._window.seen)
 
 
-def utc_text(value):
-    """Format a naive-UTC datetime for logs."""
-    if isinstance(value, datetime.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%SZ")
-    return str(value)
-
-
 class RowSource(object):
     """What one trigger's poll reads and sends: ``fetch(since)`` (may raise ``ArchiveError``),
     the rows' ``id_key`` and ``time_key``, ``make_payload(row)``, the trace tag ``kind``, and
@@ -104,10 +97,10 @@ class RowSource(object):
 def problem_kind(error):
     """The health problem kind of an ``ArchiveError``."""
     if isinstance(error, SchemaMismatch):
-        return "table_mismatch"
+        return problems.TABLE_MISMATCH
     if isinstance(error, ArchiveUnavailable):
-        return "database_unreachable"
-    return "poll_failing"
+        return problems.DATABASE_UNREACHABLE
+    return problems.POLL_FAILING
 
 
 def failing_body(error):
@@ -132,7 +125,7 @@ def poll_rows(turn, source):
     except ArchiveError as error:
         raise TurnFailed(problem_kind(error), "%s; will query again next poll" % error)
     fresh = watch.select_new(rows, source.id_key, source.time_key)
-    logger.debug("trigger %s: %d row(s) since %s, %d new", ref, len(rows), utc_text(since),
+    logger.debug("trigger %s: %d row(s) since %s, %d new", ref, len(rows), iso_from_datetime(since),
                  len(fresh))
     done = []
     for row in fresh:

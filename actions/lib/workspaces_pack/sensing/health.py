@@ -27,12 +27,15 @@ import collections
 import logging
 
 from workspaces_pack.core import health_record as hr
+from workspaces_pack.core import problems
+from workspaces_pack.core.keys import HEALTH_KEY, HEALTH_PREFIX, RETIRED_PREFIX, STATE_PREFIX
+from workspaces_pack.core.scrub import scrub_line, scrub_parameters
+from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
 from workspaces_pack.sensing.trace_tags import trace_tag
 
 __all__ = ["OnceLog", "HealthRecorder", "RetiredTriggers", "RETIRED_STATE_DAYS"]
 
 RETIRED_STATE_DAYS = 7
-RETIRED_PREFIX = "retired:"
 
 
 class OnceLog(object):
@@ -72,7 +75,7 @@ class HealthRecorder(object):
     """
 
     def __init__(self, service, logger, sensor, trigger_type, poll_interval, config, clock,
-                 what="trigger", state_prefixes=("state:",)):
+                 what="trigger", state_prefixes=(STATE_PREFIX,)):
         self._service = service
         self._logger = logger
         self._clock = clock
@@ -80,7 +83,7 @@ class HealthRecorder(object):
         self.heartbeat_seconds = hr.heartbeat_seconds(config)
         self.problem_after = max(1, int(config.get("problem_after_failures")))
         self.sensor = new = hr.new_sensor_record(sensor, trigger_type, poll_interval(),
-                                                 hr.iso_utc(clock()))
+                                                 iso_from_epoch(clock()))
         self.triggers = collections.OrderedDict()
         self.log = OnceLog(logger, what)
         self._written = {}       # key name -> (significant part, written at)
@@ -104,7 +107,7 @@ class HealthRecorder(object):
             self._deleted.discard(hr.trigger_key(ref))
             self.retired.revive(ref)
         elif trigger is not None:
-            record["parameters"] = hr.scrub_parameters(trigger.get("parameters") or {})
+            record["parameters"] = scrub_parameters(trigger.get("parameters") or {})
         return record
 
     def watched(self, ref, trigger):
@@ -112,14 +115,15 @@ class HealthRecorder(object):
         record = self._record(ref, trigger)
         record["watched"] = True
         record["not_watched_reason"] = None
-        if record["problem"] and record["problem"]["kind"] in ("not_watched", "table_mismatch"):
+        if record["problem"] and record["problem"]["kind"] in (problems.NOT_WATCHED,
+                                                               problems.TABLE_MISMATCH):
             self._recover(record)
 
-    def not_watched(self, ref, trigger, reason, kind="not_watched"):
+    def not_watched(self, ref, trigger, reason, kind=problems.NOT_WATCHED):
         """``ref`` is not watched (bad parameters, tables that do not match): a problem at once."""
         record = self._record(ref, trigger)
         record["watched"] = False
-        record["not_watched_reason"] = hr.scrub_line(reason)
+        record["not_watched_reason"] = scrub_line(reason)
         self._enter(record, kind, reason)
 
     def removed(self, ref):
@@ -133,16 +137,16 @@ class HealthRecorder(object):
     # --- a poll ------------------------------------------------------------------------------
     def poll_started(self):
         """A poll begins."""
-        self.sensor["last_poll_start"] = hr.iso_utc(self._clock())
+        self.sensor["last_poll_start"] = iso_from_epoch(self._clock())
 
     def trigger_started(self, ref):
         """One trigger's turn in the poll begins."""
-        self._record(ref)["last_poll_start"] = hr.iso_utc(self._clock())
+        self._record(ref)["last_poll_start"] = iso_from_epoch(self._clock())
 
     def succeeded(self, ref, state_bytes=None, baseline_taken=None):
         """``ref``'s turn ended well: failures reset, a standing problem recovered."""
         record = self._record(ref)
-        now = hr.iso_utc(self._clock())
+        now = iso_from_epoch(self._clock())
         record["last_poll_end"] = record["last_success"] = now
         record["consecutive_failures"] = 0
         self._facts(record, state_bytes, baseline_taken)
@@ -154,13 +158,13 @@ class HealthRecorder(object):
         """``ref``'s turn failed with a problem ``kind``; a problem at once when ``immediate``
         (default: the kind is in ``IMMEDIATE_KINDS``), else after ``problem_after_failures``."""
         record = self._record(ref)
-        record["last_poll_end"] = hr.iso_utc(self._clock())
+        record["last_poll_end"] = iso_from_epoch(self._clock())
         record["consecutive_failures"] += 1
-        record["last_error"] = hr.scrub_line(message)
+        record["last_error"] = scrub_line(message)
         self._facts(record, state_bytes, baseline_taken)
         self.log.note(ref, message)
         if immediate is None:
-            immediate = kind in hr.IMMEDIATE_KINDS
+            immediate = kind in problems.IMMEDIATE_KINDS
         if immediate or record["consecutive_failures"] >= self.problem_after:
             self._enter(record, kind, message)
 
@@ -169,7 +173,7 @@ class HealthRecorder(object):
         if count:
             record = self._record(ref)
             record["dispatched_total"] += count
-            record["last_dispatch_at"] = hr.iso_utc(self._clock())
+            record["last_dispatch_at"] = iso_from_epoch(self._clock())
 
     @staticmethod
     def _facts(record, state_bytes, baseline_taken):
@@ -180,7 +184,7 @@ class HealthRecorder(object):
 
     def poll_ended(self):
         """The poll is over: retry failed problem dispatches, write what changed; never raises."""
-        self.sensor["last_poll_end"] = hr.iso_utc(self._clock())
+        self.sensor["last_poll_end"] = iso_from_epoch(self._clock())
         self.sensor["poll_interval_seconds"] = int(self._poll_interval())
         self.sensor["triggers"] = list(self.triggers)
         try:
@@ -192,12 +196,12 @@ class HealthRecorder(object):
 
     # --- problems ----------------------------------------------------------------------------
     def _enter(self, record, kind, message):
-        now = hr.iso_utc(self._clock())
+        now = iso_from_epoch(self._clock())
         standing = record["problem"]
         if standing is not None and standing["kind"] == kind:
-            standing["message"] = hr.scrub_line(message)
+            standing["message"] = scrub_line(message)
             return
-        record["problem"] = {"kind": kind, "message": hr.scrub_line(message), "since": now}
+        record["problem"] = {"kind": kind, "message": scrub_line(message), "since": now}
         self._dispatch(hr.problem_payload(record, record["problem"], hr.PROBLEM))
 
     def _recover(self, record):
@@ -235,14 +239,14 @@ class HealthRecorder(object):
             self._delete_stale()  # after one interval: StackStorm adds triggers asynchronously
         self.retired.flush(now, self.heartbeat_seconds, list(self.triggers))
         records = [(hr.trigger_key(ref), record) for ref, record in self.triggers.items()]
-        records.append((hr.SENSOR_KEY, self.sensor))
+        records.append((HEALTH_KEY, self.sensor))
         for key, record in records:
             significant = _significant(record)
             last = self._written.get(key)
             if last is not None and last[0] == significant and \
                     now - last[1] < self.heartbeat_seconds:
                 continue
-            record["heartbeat_at"] = hr.iso_utc(now)
+            record["heartbeat_at"] = iso_from_epoch(now)
             self._service.set_value(key, hr.dumps(record), local=True)
             self.writes += 1
             self._written[key] = (significant, now)
@@ -250,7 +254,7 @@ class HealthRecorder(object):
     def _delete_stale(self):
         """Once per sensor start (after one heartbeat interval, when StackStorm has added every
         trigger): delete records of triggers removed while the sensor was not running."""
-        items = self._service.list_values(local=True, prefix=hr.TRIGGER_KEY_PREFIX) or []
+        items = self._service.list_values(local=True, prefix=HEALTH_PREFIX) or []
         for item in items:
             ref = hr.trigger_ref_of(getattr(item, "name", ""))
             if ref and ref not in self.triggers:
@@ -279,7 +283,7 @@ class RetiredTriggers(object):
 
     def retire(self, ref):
         """``ref`` was removed now."""
-        self._to_write[ref] = hr.iso_utc(self._clock())
+        self._to_write[ref] = iso_from_epoch(self._clock())
 
     def revive(self, ref):
         """``ref`` is watched again: its state is not to be deleted (a stored tombstone is
@@ -300,7 +304,7 @@ class RetiredTriggers(object):
         for item in self._service.list_values(local=True, prefix=RETIRED_PREFIX) or []:
             name = str(getattr(item, "name", ""))
             ref = name[name.find(RETIRED_PREFIX) + len(RETIRED_PREFIX):]
-            removed = hr.parse_iso_utc(getattr(item, "value", None))
+            removed = epoch_from_iso(getattr(item, "value", None))
             if ref in watched:
                 self._delete(RETIRED_PREFIX + ref)
             elif removed is None or now - removed >= self.keep_seconds:

@@ -11,6 +11,7 @@ problem at once, and the save is tried again every poll; a datastore that does n
 is ``state_unsaved`` after ``problem_after_failures`` polls (the state is kept and retried).
 """
 
+from workspaces_pack.core import problems
 from workspaces_pack.core.state import StateTooLarge, StateUnavailable
 from workspaces_pack.sensing.trace_tags import trace_tag
 
@@ -68,7 +69,8 @@ class TriggerTurn(object):
             try:
                 self.watch.load_state(self.context.state.load(self.ref))
             except StateUnavailable as error:
-                self._failed("state_unreadable", "state not readable, poll skipped (%s)" % error)
+                self._failed(problems.STATE_UNREADABLE,
+                             "state not readable, poll skipped (%s)" % error)
                 return None
         failure = None
         result = None
@@ -79,7 +81,7 @@ class TriggerTurn(object):
         except Exception as error:
             self.context.logger.exception("poll of trigger %s failed; it will be tried again at "
                                           "the next poll", self.ref)
-            failure = ("poll_failing", "poll failed: %s: %s" % (type(error).__name__, error),
+            failure = (problems.POLL_FAILING, "poll failed: %s: %s" % (type(error).__name__, error),
                        None)
         health.dispatched(self.ref, self.dispatched)
         unsaved = self._save()
@@ -98,11 +100,11 @@ class TriggerTurn(object):
                 state.save(self.ref, self.watch.to_state())
             except StateTooLarge as error:
                 self.context.logger.error("trigger %s: %s", self.ref, error)
-                return ("state_unsaved", "state not saved, so a restart would dispatch again: "
-                        "%s" % error, True)  # watch.changed stays set: tried again next poll
+                return (problems.STATE_UNSAVED, "state not saved, so a restart would dispatch "
+                        "again: %s" % error, True)  # watch.changed stays set: tried again next poll
             self.watch.changed = False
         if state.is_unsaved(self.ref):
-            return ("state_unsaved", "the datastore did not take the state write; kept in "
+            return (problems.STATE_UNSAVED, "the datastore did not take the state write; kept in "
                     "memory and tried again every poll", False)
         return None
 

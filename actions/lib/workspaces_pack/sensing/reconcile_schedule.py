@@ -17,16 +17,19 @@ remembered for the whole cooldown; the rest wait for the next run (logged).
 
 import fnmatch
 
-from workspaces_pack.archive.database import ArchiveError, database_engine, from_epoch
-from workspaces_pack.archive.reconcile import (REQUEST_PREFIX, SOURCE_RECONCILE, compare,
-                                               metadata_engine, parse_request)
+from workspaces_pack.archive.database import ArchiveError, database_engine
+from workspaces_pack.archive.reconcile import (SOURCE_RECONCILE, compare, metadata_engine,
+                                               parse_request)
 from workspaces_pack.archive.schema import METADATA, schema_map
-from workspaces_pack.archive.table_checks import ERROR, METADATA_AREA, UNREACHABLE, check_tables
+from workspaces_pack.archive.table_checks import METADATA_AREA, check_tables
+from workspaces_pack.core.checks import ERROR, UNREACHABLE
 from workspaces_pack.core.config import PackConfig
+from workspaces_pack.core.keys import RECONCILE_PREFIX, REQUEST_PREFIX
 from workspaces_pack.core.state import (DEFAULT_MAX_BYTES, WINDOW_OVERHEAD, DatastoreState,
                                         StateTooLarge, StateUnavailable, entry_bytes)
 from workspaces_pack.sensing.health import OnceLog
 from workspaces_pack.sensing.table_gate import describe_mismatch
+from workspaces_pack.core.times import from_epoch, iso_from_datetime
 from workspaces_pack.sensing.trace_tags import trace_tag
 
 __all__ = ["CooldownMemory", "AlmaReconciler", "memory_entry_cap"]
@@ -109,7 +112,7 @@ class AlmaReconciler(object):
         self.days = float(config.get("alma_reconcile_days"))
         self.cooldown = float(config.get("alma_reconcile_cooldown_hours")) * HOUR
         self.max_entries = memory_entry_cap(config.get("state_max_entries"))
-        self.state = DatastoreState(service, logger, key_prefix="reconcile:")
+        self.state = DatastoreState(service, logger, key_prefix=RECONCILE_PREFIX)
         self._memories = {}
         self._unrecorded = {}
         self._problems = OnceLog(logger)
@@ -287,8 +290,9 @@ class AlmaReconciler(object):
         self._logger.info(
             "trigger %s: %s reconciliation of EBs ended %s .. %s: %d checked, %d missing in "
             "execution_blocks, %d dispatched, %d dispatched recently (cooldown)%s", ref, why,
-            _day(start), _day(end), result.checked, result.missing_count, dispatched,
-            len(cooling), "" if left <= 0 else ", %d left for the next run" % left)
+            iso_from_datetime(start), iso_from_datetime(end), result.checked,
+            result.missing_count, dispatched, len(cooling),
+            "" if left <= 0 else ", %d left for the next run" % left)
 
     def _problem(self, ref, message):
         self._problems.note(ref, message)
@@ -303,7 +307,3 @@ def _project_filter(pattern):
 
 def _tag(uid):
     return trace_tag("alma_asdm_reconcile", uid)
-
-
-def _day(value):
-    return value.strftime("%Y-%m-%d %H:%MZ")

@@ -55,6 +55,7 @@ import re
 import stat
 import time
 
+from workspaces_pack.core import problems
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 
@@ -83,7 +84,7 @@ class ScanError(Exception):
     exist or is not a directory, else ``poll_failing``.
     """
 
-    def __init__(self, message, kind="poll_failing"):
+    def __init__(self, message, kind=problems.POLL_FAILING):
         super(ScanError, self).__init__(message)
         self.kind = kind
 
@@ -261,10 +262,10 @@ class DirectoryWatch(object):
                 self.changed = True
             missing = isinstance(error, (FileNotFoundError, NotADirectoryError))
             raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error),
-                            "directory_missing" if missing else "poll_failing")
+                            problems.DIRECTORY_MISSING if missing else problems.POLL_FAILING)
         if not stat.S_ISDIR(root_stat.st_mode):
             self._listings = {}
-            raise ScanError("%s is not a directory" % root, "directory_missing")
+            raise ScanError("%s is not a directory" % root, problems.DIRECTORY_MISSING)
         due = self._last_full_pass is None or now - self._last_full_pass >= self.full_pass_seconds
         full = due or not self._listings
         candidates = {}

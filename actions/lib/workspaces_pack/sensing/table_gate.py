@@ -7,7 +7,8 @@ part of the preflight once for the triggers added since its last check; a mismat
 triggers with one error line naming the table and column.
 """
 
-from workspaces_pack.archive.table_checks import ERROR, UNREACHABLE, check_tables, first_mismatch
+from workspaces_pack.archive.table_checks import check_tables
+from workspaces_pack.core.checks import ERROR, UNREACHABLE, first_failed
 
 __all__ = ["SchemaGate", "describe_mismatch"]
 
@@ -48,7 +49,7 @@ class SchemaGate(object):
         if any(item.status in (UNREACHABLE, ERROR) for item in items):
             return None
         self._pending.clear()
-        mismatch = first_mismatch(items)
+        mismatch = first_failed(items)
         if mismatch is not None:
             for ref in refs:
                 watches.disable(ref, describe_mismatch(mismatch))

@@ -12,8 +12,10 @@ change, not once per poll. ``WatchingSensorMixin`` gives a sensor all of it, and
 import collections
 import time
 
+from workspaces_pack.core import problems
 from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.keys import STATE_PREFIX
 from workspaces_pack.core.state import DatastoreState
 from workspaces_pack.sensing.health import HealthRecorder
 from workspaces_pack.sensing.poll_cycle import SensorContext
@@ -109,7 +111,7 @@ class TriggerWatches(object):
         self._logger.info("%s %s removed", self._kind, ref)
         return entry[1]
 
-    def disable(self, ref, message, kind="table_mismatch"):
+    def disable(self, ref, message, kind=problems.TABLE_MISMATCH):
         """Stop watching ``ref`` because its setup is unusable; log ``message`` once as an error.
 
         The trigger stays in ``invalid`` until StackStorm adds it again (a rule edited or
@@ -141,7 +143,7 @@ class WatchingSensorMixin(object):
     POLL_INTERVAL_KEY = None
     TRIGGER_TYPE = None
     WATCH_KIND = "trigger"
-    STATE_PREFIXES = ("state:",)
+    STATE_PREFIXES = (STATE_PREFIX,)
 
     def __init__(self, sensor_service, config=None, poll_interval=None):
         super(WatchingSensorMixin, self).__init__(sensor_service=sensor_service, config=config,

@@ -11,6 +11,6 @@ class AlmaReconcileAction(Action):
     def run(self, start=None, end=None, days=None, qa0_statuses=None, project_code_pattern=None,
             dispatch=False):
         """Run the action; see alma_reconcile.yaml for the parameters."""
-        return reconcile(self.config, self.logger, self.action_service, start=start, end=end,
-                         days=days, qa0_statuses=qa0_statuses,
-                         project_code_pattern=project_code_pattern, dispatch=dispatch)
+        return reconcile(self.config, self.logger, self.action_service, {
+            "start": start, "end": end, "days": days, "qa0_statuses": qa0_statuses,
+            "project_code_pattern": project_code_pattern, "dispatch": dispatch})

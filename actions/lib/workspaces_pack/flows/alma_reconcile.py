@@ -17,7 +17,8 @@ from workspaces_pack.core.times import iso_from_datetime, parse_time
 __all__ = ["reconcile"]
 
 
-def _range(config, start, end, days, now):
+def _range(config, parameters, now):
+    start, end, days = (parameters.get(name) for name in ("start", "end", "days"))
     end_time = parse_time(end, "end") if end not in (None, "") else now
     if start not in (None, ""):
         start_time = parse_time(start, "start")
@@ -42,25 +43,27 @@ def _mismatches(config, alma, meta):
     return (alma_items or []) + (meta_items or [])
 
 
-def reconcile(config, logger, service, start=None, end=None, days=None, qa0_statuses=None,
-              project_code_pattern=None, dispatch=False, now=None):
+def reconcile(config, logger, service, parameters, now=None):
     """Compare the ALMA archive with ``execution_blocks`` for a range; return ``(ok, result)``.
 
-    The result lists the EBs missing from ``execution_blocks`` (the first ``MAX_LISTED``; all are
-    counted). With ``dispatch`` a request is left in the datastore (``service.set_value``) that
-    the ASDM sensor serves at its next poll, through each ``workspaces.alma_asdm`` trigger whose
-    parameters select the EB, skipping EBs dispatched within the cooldown.
+    ``parameters`` are the action's (``start``, ``end``, ``days``, ``qa0_statuses``,
+    ``project_code_pattern``, ``dispatch``; absent: None). The result lists the EBs missing from
+    ``execution_blocks`` (the first ``MAX_LISTED``; all are counted). With ``dispatch`` a request
+    is left in the datastore (``service.set_value``) that the ASDM sensor serves at its next
+    poll, through each ``workspaces.alma_asdm`` trigger whose parameters select the EB, skipping
+    EBs dispatched within the cooldown.
     """
     pack_config = PackConfig(config)
+    pattern, dispatch = parameters.get("project_code_pattern"), parameters.get("dispatch", False)
     if not isinstance(dispatch, bool):
         error = "parameter 'dispatch': must be true or false, got %r" % (dispatch,)
         logger.error("%s", error)
         return False, {"error": error, "parameter": "dispatch"}
     now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     try:
-        start_time, end_time = _range(pack_config, start, end, days, now)
-        options = asdm_query_options({"qa0_statuses": qa0_statuses,
-                                      "project_code_pattern": project_code_pattern}, config)
+        start_time, end_time = _range(pack_config, parameters, now)
+        options = asdm_query_options({"qa0_statuses": parameters.get("qa0_statuses"),
+                                      "project_code_pattern": pattern}, config)
         alma = database_engine(pack_config, "alma_archive_db_url")
         meta = metadata_engine(pack_config)
         mismatches = _mismatches(pack_config, alma, meta)
@@ -86,8 +89,7 @@ def reconcile(config, logger, service, start=None, end=None, days=None, qa0_stat
     logger.info("EBs ended %s .. %s: %d checked, %d missing in execution_blocks",
                 report["start"], report["end"], result.checked, result.missing_count)
     if dispatch and result.missing_count:
-        key, document = make_request(start_time, end_time, options["qa0_statuses"],
-                                     project_code_pattern)
+        key, document = make_request(start_time, end_time, options["qa0_statuses"], pattern)
         try:
             service.set_value(key, document, ttl=REQUEST_TTL_SECONDS, local=False)
         except Exception as error:

@@ -21,6 +21,7 @@ tried again at every poll, so a problem ends (``recovered``) once its cause is g
 
 import collections
 import logging
+import operator
 
 from workspaces_pack.archive.database import ArchiveError, database_engine
 from workspaces_pack.archive.reconcile import (REQUEST_TTL_SECONDS, SOURCE_RECONCILE, Selection,
@@ -96,7 +97,7 @@ class CooldownMemory(object):
         kept = dict((uid, when) for uid, when in self.dispatched.items()
                     if now - when < cooldown_seconds)
         if len(kept) > self.max_entries:
-            newest = sorted(kept.items(), key=lambda item: item[1], reverse=True)
+            newest = sorted(kept.items(), key=operator.itemgetter(1), reverse=True)
             kept = dict(newest[:self.max_entries])
         if len(kept) != len(self.dispatched):
             self.changed = True

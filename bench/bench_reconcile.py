@@ -21,8 +21,8 @@ import sqlalchemy as sa  # noqa: E402
 from workspaces_devkit import archive_fixtures  # noqa: E402
 from workspaces_devkit.pg_server import PostgresServer, PostgresUnavailable  # noqa: E402
 from workspaces_pack.archive.engines import IN_CHUNK  # noqa: E402
-from workspaces_pack.archive.reconcile import (compare, present_statement,  # noqa: E402
-                                               range_statement)
+from workspaces_pack.archive.reconcile import (Selection, compare,  # noqa: E402
+                                               present_statement, range_statement)
 from workspaces_pack.archive.schema import schema_map  # noqa: E402
 from workspaces_pack.core.config import PackConfig  # noqa: E402
 from workspaces_pack.core.uids import file_safe_uid  # noqa: E402
@@ -112,8 +112,8 @@ def run(quick=False):
         timings, bares, result = [], [], None
         for _ in range(ROUNDS):
             started = time.perf_counter()
-            result = compare(PackConfig({}), engine, engine, start, end, ["Pass", "SemiPass"],
-                             keep=500)
+            selection = Selection(start, end, ["Pass", "SemiPass"], None, None)
+            result = compare(PackConfig({}), engine, engine, selection, keep=500)
             timings.append(time.perf_counter() - started)
             bares.append(_bare(engine, mapping, start, end, kind))
     finally:

@@ -85,9 +85,6 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
             return
         if self._schema_gate.pending:
             poll_safely(self._logger, "table check", self._check_tables, archive)
-        requests = poll_safely(self._logger, "reading reconciliation requests",
-                               self._reconciler.pending_requests) or []
-        served = True
         for ref, trigger, watch in self._watches.items():
             def fetch(since, watch=watch):
                 return archive.new_execution_blocks(since, watch.options["qa0_statuses"],
@@ -95,11 +92,8 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
             source = RowSource(fetch, "eb_uid", "end_time", _payload, "alma_asdm",
                                functools.partial(self._reconciler.note_dispatched, ref))
             run_turn(self._context, ref, watch, lambda turn, source=source: poll_rows(turn, source))
-            served = poll_safely(self._logger, "reconciliation of trigger %s" % ref,
-                                 self._reconciler.poll, self._context, ref, watch, _payload,
-                                 requests) and served
-        if served and requests and len(self._watches):
-            self._reconciler.finish_requests([key for key, _ in requests])
+        poll_safely(self._logger, "reconciliation", self._reconciler.poll, self._context,
+                    self._watches.items(), _payload)
 
     def _check_tables(self, archive):
         self._schema_gate.run(self._watches, ALMA_AREA, archive.engine,

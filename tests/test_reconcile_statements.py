@@ -2,6 +2,7 @@
 IN lists of at most 1000 values, the schema prefix, nothing dialect-specific."""
 
 import datetime
+import json
 import re
 import unittest
 
@@ -57,15 +58,20 @@ class RequestDocumentTest(unittest.TestCase):
     """The request an action leaves for the sensor: written and read back; junk refused."""
 
     def test_round_trip(self):
-        from workspaces_pack.archive.reconcile import make_request, parse_request
+        from workspaces_pack.archive.reconcile import make_request, parse_request, refuse_request
         from workspaces_pack.core.keys import REQUEST_PREFIX
         start, end = datetime.datetime(2026, 10, 1), datetime.datetime(2026, 11, 1, 12)
-        key, text = make_request(start, end, ["Pass"], "2017.1.*")
+        key, text = make_request(start, end, ["Pass"], "2017.1.*", clock=lambda: 1796663662.5)
         self.assertTrue(key.startswith(REQUEST_PREFIX))
         self.assertLess(len(text), 300)
-        self.assertEqual(parse_request(text), {"start": start, "end": end,
-                                               "qa0_statuses": ["Pass"],
-                                               "project_code_pattern": "2017.1.*"})
+        request = {"start": start, "end": end, "qa0_statuses": ["Pass"],
+                   "project_code_pattern": "2017.1.*", "requested_at": 1796663662.5,
+                   "refused": None}
+        self.assertEqual(parse_request(text), request)
+        refused = refuse_request(text, "archive_metadata_db_url is not set", 1796670000)
+        self.assertEqual(parse_request(refused),
+                         dict(request, refused="archive_metadata_db_url is not set"))
+        self.assertEqual(json.loads(refused)["refused_at"], "2026-12-07T19:00:00Z")
 
     def test_junk_is_refused(self):
         from workspaces_pack.archive.reconcile import parse_request

@@ -3,11 +3,17 @@
 An EB set to Pass long after it ended is outside the hourly look-back; the daily reconciliation
 finds it missing from execution_blocks and dispatches it once, marked ``source: reconcile``, then
 leaves it alone for the cooldown. The on-demand action reports the same and, with dispatch, leaves
-a request the sensor serves once.
+a request the sensor serves once, or refuses with its reason. Its health (a metadata database that
+stops answering, a table that stops matching) is shown by workspaces.sensor_problem and
+workspaces.status.
 """
 
+import contextlib
 import datetime
+import io
 import json
+import os
+from unittest import mock
 
 import pytest
 import sqlalchemy as sa
@@ -15,8 +21,16 @@ import sqlalchemy as sa
 from alma_asdm_sensor import AlmaAsdmSensor
 from alma_reconcile import AlmaReconcileAction
 from pack_test_support import DatastoreOutage, SchemaCheckedSensorTestCase, closed_port_url
+from archive_test_support import new_postgres_database
 from preflight_test_support import SchemaDatabases, insert
+from status import StatusAction
+from test_action_status import API_ENV, FakeRules, client_factory
+from test_status_end_to_end import SharedDatastore
 from workspaces_devkit.archive_fixtures import eb_uid, mous_uid
+from workspaces_devkit.pg_server import PostgresServer
+from workspaces_pack.archive.engines import dispose_engines
+from workspaces_pack.archive.schema import METADATA, schema_map
+from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.keys import REQUEST_PREFIX
 from workspaces_pack.core.uids import file_safe_uid
 
@@ -68,9 +82,12 @@ class ReconcileCases(SchemaDatabases):
         values = dict(self.config)
         values.update(config)
         sensor = self.get_sensor_instance(config=values)
-        base = datetime.datetime(1970, 1, 1)
-        sensor.clock = lambda: (self.now - base).total_seconds() + self.offset
+        sensor.clock = self.clock
         return sensor
+
+    def clock(self):
+        """The sensor's time (POSIX seconds)."""
+        return (self.now - datetime.datetime(1970, 1, 1)).total_seconds() + self.offset
 
     def reconciled(self, trigger=None):
         """EB uids dispatched with source reconcile, in order."""
@@ -260,6 +277,130 @@ class ReconcileCases(SchemaDatabases):
                 "calibration_status VARCHAR(32))"))
         engine.dispose()
         return url
+
+    # --- health ----------------------------------------------------------------------------
+    def metadata_on_its_own_server(self):
+        """PostgreSQL: move the metadata database to a server of its own, so it can be stopped
+        while the ALMA database answers (SQLite needs nothing: its file stands alone)."""
+        if self.database != "postgres":
+            return
+        self.metadata_server = PostgresServer().start()
+        self.addCleanup(self.metadata_server.destroy)
+        self.metadata_url = new_postgres_database(self.metadata_server)
+        self.config["archive_metadata_db_url"] = self.metadata_url
+        engine = sa.create_engine(self.metadata_url)
+        with engine.begin() as connection:
+            for spec in schema_map(PackConfig(self.config)).tables(METADATA):
+                self._create(connection, spec, None, None)
+        engine.dispose()
+
+    @contextlib.contextmanager
+    def metadata_database_down(self):
+        """The metadata database stops answering: its PostgreSQL server stopped (fast shutdown
+        cuts the open connections), or its SQLite file replaced by a folder SQLite cannot
+        open (the pooled connections closed, as the outage would)."""
+        path = self.metadata_url[len("sqlite:///"):]
+        if self.database == "postgres":
+            self.metadata_server.stop()
+        else:
+            os.rename(path, path + ".away")
+            os.mkdir(path)
+        dispose_engines()
+        try:
+            yield
+        finally:
+            if self.database == "postgres":
+                self.metadata_server.start()
+            else:
+                os.rmdir(path)
+                os.rename(path + ".away", path)
+
+    def rename_uid_column(self, old, new):
+        """A DBA renames execution_blocks' uid column."""
+        engine = sa.create_engine(self.metadata_url)
+        with engine.begin() as connection:
+            connection.execute(sa.text("ALTER TABLE execution_blocks RENAME COLUMN %s TO %s"
+                                       % (old, new)))
+        engine.dispose()
+
+    def status(self):
+        """Run workspaces.status over the sensor's datastore at the sensor's time; return
+        ``(ok, result, table)``."""
+        action = StatusAction(config={}, action_service=SharedDatastore(self.sensor_service))
+        action.make_client = client_factory(FakeRules([]))
+        out = io.StringIO()
+        with mock.patch.dict("os.environ", API_ENV), \
+                mock.patch("workspaces_pack.flows.status.time.time", return_value=self.clock()), \
+                contextlib.redirect_stdout(out):
+            ok, result = action.run()
+        return ok, result, out.getvalue()
+
+    def problem_changes(self):
+        """``(kind, state, trigger_ref)`` of each workspaces.sensor_problem dispatched."""
+        return [(p["kind"], p["state"], p["trigger_ref"]) for p in self.problems()]
+
+    def test_an_unreachable_metadata_database_is_one_problem_and_one_recovery(self):
+        self.metadata_on_its_own_server()
+        late = self.add_eb(days_ago=10)
+        sensor = self.sensor()
+        trigger = self.add_trigger(sensor, TRIGGER_TYPE, {})
+        with self.metadata_database_down():
+            with self.assertLogs(level="WARNING") as logs:
+                for _ in range(3):  # problem_after_failures (3) attempts, one per poll
+                    sensor.poll()
+            ok, result, table = self.status()
+        self.assertEqual(self.reconciled(trigger), [])
+        self.assertEqual(len(logs.output), 1, logs.output)
+        self.assertIn("reconciliation failed, tried again next poll: archive metadata database",
+                      logs.output[0])
+        self.assertEqual(self.problem_changes(), [("reconcile_failing", "problem", "")])
+        self.assertFalse(ok)
+        self.assertEqual([(p["sensor"], p["trigger_ref"], p["kind"]) for p in result["problems"]],
+                         [("AlmaAsdmSensor", None, "reconcile_failing")])
+        self.assertIn("reconcile_failing: reconciliation failed", table.splitlines()[1])
+        self.offset += 601  # the heartbeat is due: every record is written again
+        sensor.poll()
+        self.assertEqual(self.reconciled(trigger), [late])
+        self.assertEqual(self.problem_changes(), [("reconcile_failing", "problem", ""),
+                                                  ("reconcile_failing", "recovered", "")])
+        ok, result, table = self.status()
+        self.assertTrue(ok, result["problems"])
+        [entry] = result["sensors"][0]["triggers"]
+        self.assertEqual(entry["dispatched_total"], 1, "the reconciled EB counts as a dispatch")
+
+    def test_a_request_the_sensor_cannot_serve_is_refused_with_its_reason(self):
+        late = self.add_eb(days_ago=10)
+        ok, result = self.run_action(days=20, dispatch=True)
+        self.assertTrue(ok, result)
+        key = result["request_key"]
+        self.rename_uid_column("ngas_fileset_id", "renamed_uid")
+        sensor = self.sensor(alma_reconcile_interval_hours=0)
+        trigger = self.add_trigger(sensor, TRIGGER_TYPE, {})
+        with self.assertLogs(level="WARNING") as logs:
+            sensor.poll()
+            sensor.poll()
+        self.assertEqual(len(logs.output), 1, logs.output)
+        self.assertIn("reconciliation off: archive metadata execution_blocks.ngas_fileset_id is "
+                      "missing", logs.output[0])
+        self.assertEqual(self.reconciled(trigger), [])
+        self.assertEqual(self.problem_changes(), [("reconcile_off", "problem", "")])
+        refusal = json.loads(self.sensor_service.get_value(key, local=False))
+        self.assertIn("execution_blocks_uid_column", refusal["refused"])
+        ok, result, table = self.status()
+        self.assertFalse(ok)
+        self.assertEqual([(p["sensor"], p["kind"]) for p in result["problems"]],
+                         [("AlmaAsdmSensor", "reconcile_off")])
+        self.assertEqual([(r["key"], r["refused"]) for r in result["reconcile_requests"]],
+                         [(key, refusal["refused"])])
+        self.assertIn("reconciliation request %s: refused: archive metadata execution_blocks."
+                      "ngas_fileset_id is missing" % key, table)
+        self.rename_uid_column("renamed_uid", "ngas_fileset_id")
+        sensor.poll()
+        self.assertEqual(self.problem_changes(), [("reconcile_off", "problem", ""),
+                                                  ("reconcile_off", "recovered", "")])
+        self.assertEqual(self.reconciled(trigger), [], "a refused request stays refused")
+        self.assertNotIn(late, self.fresh(trigger))
+        self.assertEqual(self.requests(), [key], "kept, with its reason, until it expires")
 
     # --- the action ----------------------------------------------------------------------
     def run_action(self, **parameters):

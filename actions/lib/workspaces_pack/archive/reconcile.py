@@ -14,51 +14,41 @@ An action cannot dispatch a trigger: with ``dispatch: true`` it leaves a request
 ASDM sensor serves at its next poll through the same trigger and rules.
 """
 
+import collections
 import datetime
+import fnmatch
 import json
 import time
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
 from workspaces_pack.archive.alma_queries import AlmaArchive
 from workspaces_pack.archive.engines import IN_CHUNK, run_checked
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.keys import REQUEST_PREFIX
-from workspaces_pack.core.times import from_epoch, to_epoch
+from workspaces_pack.core.times import from_epoch, iso_from_epoch, to_epoch
 from workspaces_pack.core.uids import file_safe_uid
 
-__all__ = ["SOURCE_NEW", "SOURCE_RECONCILE", "MAX_LISTED",
-           "Comparison", "compare", "range_statement", "present_statement",
-           "make_request", "parse_request", "check_range", "MAX_RANGE_DAYS"]
+__all__ = ["REQUEST_TTL_SECONDS", "SOURCE_NEW", "SOURCE_RECONCILE", "MAX_LISTED", "Selection",
+           "Comparison", "compare", "range_statement", "present_statement", "make_request",
+           "parse_request", "refuse_request", "check_range", "MAX_RANGE_DAYS"]
 
+REQUEST_TTL_SECONDS = 7 * 24 * 3600
+"""A request nobody serves (no ``workspaces.alma_asdm`` rule enabled) expires after a week, and so
+does a refused one."""
 SOURCE_NEW = "new"
 SOURCE_RECONCILE = "reconcile"
 MAX_LISTED = 1000
 """Most missing EBs an action result lists (all are counted)."""
 MAX_RANGE_DAYS = 3660
 
-
-class Comparison(object):
-    """What one comparison found: EBs checked, how many are missing, and the first ``keep``."""
-
-    def __init__(self, start, end, keep=None):
-        self.start = start
-        self.end = end
-        self.keep = keep
-        self.checked = 0
-        self.missing_count = 0
-        self.missing = []
-
-    def add_missing(self, row):
-        """Count a missing EB; keep it while fewer than ``keep`` are kept (return True then)."""
-        self.missing_count += 1
-        if self.keep is None or len(self.missing) < self.keep:
-            self.missing.append(row)
-            return True
-        return False
+Selection = collections.namedtuple("Selection",
+                                   "start end qa0_statuses project_like project_pattern")
+Selection.__doc__ = """The EBs a comparison reads: ended in ``[start, end)`` (naive-UTC datetimes)
+with a QA0 status in ``qa0_statuses``, a project code ``LIKE project_like`` (SQL, None: any) and
+matching the glob ``project_pattern`` (None: any)."""
 
 
 def range_statement(mapping, start, end, qa0_statuses, project_like=None):
@@ -82,83 +72,89 @@ def present_statement(mapping, forms, telescope):
             .where(table.c.telescope == sa.bindparam("telescope", telescope)))
 
 
-def compare(config, alma_engine, meta_engine, start, end, qa0_statuses, project_like=None,
-            keep=None, row_filter=None):
-    """Compare the ALMA EBs ended in ``[start, end)`` with ``execution_blocks``.
+def compare(config, alma_engine, meta_engine, selection, keep=None):
+    """Compare the ALMA EBs of ``selection`` (a ``Selection``) with ``execution_blocks``.
 
-    Returns a ``Comparison``; its ``missing`` rows are dicts shaped like the ASDM sensor's
+    Returns the ``Comparison``; its ``missing`` rows are dicts shaped like the ASDM sensor's
     (eb_uid, project_code, mous_uid ("" when not found), mous_found, qa0_status, end_time), in
-    end-time order. ``row_filter(row)`` may drop rows before they are looked up. Raises
-    ``ArchiveUnavailable``, or ``SchemaMismatch`` naming a configured table or column the
-    database lacks; the message names the database that failed.
+    end-time order. Raises ``ArchiveUnavailable``, or ``SchemaMismatch`` naming a configured
+    table or column the database lacks; the message names the database that failed.
     """
-    mapping = schema_map(config)
-    telescope = config.get("execution_blocks_alma_telescope")
-    statement = range_statement(mapping, start, end, list(qa0_statuses), project_like)
-    result = Comparison(start, end, keep)
-    meta_specs = mapping.specs_for("alma_reconcile", METADATA)
+    comparison = Comparison(config, meta_engine, selection, keep)
+    return run_checked(alma_engine, comparison.run,
+                       comparison.mapping.specs_for("alma_reconcile", ALMA), "ALMA")
 
-    def lookup_present(meta, chunk):
+
+class Comparison(object):
+    """One comparison of ``selection``: the ALMA rows streamed ``IN_CHUNK`` at a time, each chunk
+    looked up in ``execution_blocks`` (one IN list of both uid forms). It counts the EBs
+    ``checked`` and ``missing_count`` and keeps the first ``keep`` missing ones (``missing``)."""
+
+    def __init__(self, config, meta_engine, selection, keep=None):
+        self.mapping = schema_map(config)
+        self.telescope = config.get("execution_blocks_alma_telescope")
+        self.meta_engine = meta_engine
+        self.selection = selection
+        self.keep = keep
+        self.checked = 0
+        self.missing_count = 0
+        self.missing = []
+        self._previous_uid = None
+
+    def run(self, connection):
+        """Compare on ALMA ``connection`` (the MOUS lookups use a second one); return self."""
+        statement = range_statement(self.mapping, self.selection.start, self.selection.end,
+                                    list(self.selection.qa0_statuses),
+                                    self.selection.project_like)
+        with connection.engine.connect() as lookups:
+            rows = connection.execution_options(yield_per=IN_CHUNK).execute(statement)
+            for partition in rows.partitions(IN_CHUNK):
+                missing = self._missing(self._selected(partition))
+                self.missing_count += len(missing)
+                kept = missing if self.keep is None else missing[:self.keep - len(self.missing)]
+                AlmaArchive(None, self.mapping).add_mouses(lookups, kept)
+                self.missing.extend(kept)
+        return self
+
+    def _selected(self, partition):
+        """The EBs of ``partition`` (a row per scheduling block) as dicts, each once, those
+        whose project code matches the selection's ``project_pattern``."""
+        pattern = self.selection.project_pattern
+        chunk = []
+        for row in partition:
+            if row.eb_uid == self._previous_uid:
+                continue
+            self._previous_uid = row.eb_uid
+            item = {"eb_uid": row.eb_uid, "project_code": row.project_code or "",
+                    "qa0_status": row.qa0_status, "end_time": row.end_time,
+                    "sched_block_uid": row.sched_block_uid}
+            if pattern is None or fnmatch.fnmatchcase(item["project_code"], pattern):
+                chunk.append(item)
+        return chunk
+
+    def _missing(self, chunk):
+        """The EBs of ``chunk`` that ``execution_blocks`` lacks in either uid form."""
+        if not chunk:
+            return []
         forms = {}
         for item in chunk:
-            forms[item["eb_uid"]] = item["eb_uid"]
-            forms[file_safe_uid(item["eb_uid"])] = item["eb_uid"]
+            forms[item["eb_uid"]] = forms[file_safe_uid(item["eb_uid"])] = item["eb_uid"]
+        query = _PresentQuery(present_statement(self.mapping, sorted(forms), self.telescope),
+                              forms)
+        present = run_checked(self.meta_engine, query.run,
+                              self.mapping.specs_for("alma_reconcile", METADATA),
+                              "archive metadata")
+        self.checked += len(chunk)
+        return [item for item in chunk if item["eb_uid"] not in present]
 
-        def lookup(connection):
-            found = connection.execute(present_statement(mapping, sorted(forms), telescope))
-            return set(forms[value] for value in found.scalars() if value in forms)
-        try:
-            if meta is None:
-                raise sa_exc.InvalidRequestError("no metadata connection")
-            return lookup(meta)
-        except sa_exc.SQLAlchemyError:
-            # Asked again on a fresh connection by the archive layer's runner: it answers, or
-            # fails naming the metadata database (and a configured column it lacks).
-            return run_checked(meta_engine, lookup, meta_specs, "archive metadata")
 
-    def scan(connection, lookups, meta):
-        rows = connection.execution_options(yield_per=IN_CHUNK).execute(statement)
-        previous = None
-        for partition in rows.partitions(IN_CHUNK):
-            chunk = []
-            for row in partition:
-                if row.eb_uid == previous:
-                    continue
-                previous = row.eb_uid
-                item = {"eb_uid": row.eb_uid, "project_code": row.project_code or "",
-                        "qa0_status": row.qa0_status, "end_time": row.end_time,
-                        "sched_block_uid": row.sched_block_uid}
-                if row_filter is None or row_filter(item):
-                    chunk.append(item)
-            if not chunk:
-                continue
-            present = lookup_present(meta, chunk)
-            missing = []
-            for item in chunk:
-                result.checked += 1
-                if item["eb_uid"] not in present:
-                    missing.append(item)
-            kept = [item for item in missing if result.add_missing(item)]
-            if kept:
-                archive.add_mouses(lookups, kept)
+class _PresentQuery(collections.namedtuple("_PresentQuery", "statement forms")):
+    """Which EB uids of ``forms`` (uid form -> EB uid) ``statement`` finds."""
 
-    def run(connection):
-        # A second ALMA connection for the MOUS lookups (the first one streams), and one
-        # metadata connection for the whole comparison.
-        with alma_engine.connect() as lookups:
-            try:
-                meta = meta_engine.connect()
-            except sa_exc.SQLAlchemyError:
-                meta = None
-            try:
-                scan(connection, lookups, meta)
-            finally:
-                if meta is not None:
-                    meta.close()
-        return result
-    archive = AlmaArchive(alma_engine, mapping)
-    alma_specs = mapping.specs_for("alma_reconcile", ALMA)
-    return run_checked(alma_engine, run, alma_specs, "ALMA")
+    def run(self, connection):
+        """Run on ``connection``; return the set of EB uids present."""
+        found = connection.execute(self.statement).scalars()
+        return set(self.forms[value] for value in found if value in self.forms)
 
 
 def check_range(start, end):
@@ -182,7 +178,8 @@ def make_request(start, end, qa0_statuses, project_code_pattern=None, clock=time
 
 
 def parse_request(text):
-    """Return ``{"start", "end" (datetimes), "qa0_statuses", "project_code_pattern"}``.
+    """Return ``{"start", "end" (datetimes), "qa0_statuses", "project_code_pattern",
+    "requested_at", "refused"}`` (``refused``: the sensor's reason, None while unanswered).
 
     Raises ValueError for a document that is not a request.
     """
@@ -196,4 +193,13 @@ def parse_request(text):
         raise ValueError("qa0_statuses of the request is not a list of names")
     check_range(start, end)
     return {"start": start, "end": end, "qa0_statuses": statuses,
-            "project_code_pattern": document.get("project_code_pattern")}
+            "project_code_pattern": document.get("project_code_pattern"),
+            "requested_at": document.get("requested_at"), "refused": document.get("refused")}
+
+
+def refuse_request(text, reason, now):
+    """The JSON text of request ``text`` refused by the sensor at POSIX seconds ``now``:
+    ``refused`` (why, one line) and ``refused_at`` (ISO-8601 UTC) added."""
+    document = json.loads(text)
+    document.update(refused=reason, refused_at=iso_from_epoch(now))
+    return json.dumps(document, sort_keys=True)

@@ -1,11 +1,12 @@
 """Table checks: does a database hold the tables and columns the schema map names?
 
-One check for everyone who asks: the action ``workspaces.preflight``, each ALMA sensor's own check
-when a trigger is added (``sensing.table_gate``), the reconciliation and the archive queries after a
-failed statement. ``inspect_tables(connection, specs)`` compares ``TableSpec``s with what the
-database has (SQLAlchemy's inspector) and returns one ``Finding`` per table and column;
-``check_tables(area, engine, specs)`` turns them into report items (``CheckItem``), one
-``unreachable`` item when the database does not answer.
+One check for everyone who asks: the action ``workspaces.preflight``, the archive queries after a
+failed statement, and the one table gate (``table_mismatches``) of each ALMA sensor's triggers
+(``sensing.table_gate``), the reconciliation and the action ``workspaces.alma_reconcile``.
+``inspect_tables(connection, specs)`` compares ``TableSpec``s with what the database has
+(SQLAlchemy's inspector) and returns one ``Finding`` per table and column; ``check_tables(area,
+engine, specs)`` turns them into report items (``CheckItem``), one ``unreachable`` item when the
+database does not answer.
 
 The statuses and ``CheckItem`` are ``core.checks``'.
 """
@@ -17,7 +18,7 @@ from workspaces_pack.archive.schema import ALMA, ANY, TEXT, TIME
 from workspaces_pack.core.checks import ERROR, MISSING, OK, UNREACHABLE, WRONG_TYPE, CheckItem
 
 __all__ = ["ALMA_AREA", "METADATA_AREA", "Finding", "inspect_tables", "check_tables",
-           "describe_database_error"]
+           "table_mismatches", "describe_mismatches", "describe_database_error"]
 
 ALMA_AREA = "alma archive"
 METADATA_AREA = "archive metadata"
@@ -122,3 +123,25 @@ def check_tables(area, engine, specs):
             detail = "%s; %s" % (finding.detail, detail)
         items.append(CheckItem(area, finding.item, finding.status, detail))
     return items
+
+
+def table_mismatches(area, engine, specs):
+    """The one table gate (a sensor's triggers, the reconciliation, the action alma_reconcile).
+
+    Returns the failing items of ``check_tables`` ([] when every table and column matches), or
+    None when the database did not answer: nothing was checked, the caller's own query names the
+    outage and the gate is asked again later.
+    """
+    items = check_tables(area, engine, specs)
+    if any(item.status in (UNREACHABLE, ERROR) for item in items):
+        return None
+    return [item for item in items if item.failed]
+
+
+def describe_mismatches(items):
+    """The one error line of a failed table gate, naming each table, column and config key."""
+    what = "; ".join("%s %s is %s%s" % (item.area, item.item, item.status,
+                                        " (%s)" % item.detail if item.detail else "")
+                     for item in items)
+    return ("%s; fix the table/column names in the pack config (the action workspaces.preflight "
+            "lists every mismatch)" % what)

@@ -6,7 +6,7 @@ fails the preflight and, for a sensor's own table check, disables its trigger.
 """
 
 __all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",
-           "NOT_CONFIGURED", "UNKNOWN_KEY", "STATUSES", "FAILING", "CheckItem", "first_failed"]
+           "NOT_CONFIGURED", "UNKNOWN_KEY", "STATUSES", "FAILING", "CheckItem"]
 
 OK = "ok"
 MISSING = "missing"
@@ -49,11 +49,3 @@ class CheckItem(object):
         """Return the item as one aligned text line."""
         text = "%-14s %-18s %s" % (self.status, self.area, self.item)
         return text + (" (%s)" % self.detail if self.detail else "")
-
-
-def first_failed(items):
-    """Return the first failing item of ``items``, or None."""
-    for entry in items:
-        if entry.failed:
-            return entry
-    return None

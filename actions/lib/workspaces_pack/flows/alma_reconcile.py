@@ -5,20 +5,17 @@ import math
 
 from workspaces_pack.archive.asdm_parameters import asdm_query_options
 from workspaces_pack.archive.engines import ArchiveError, database_engine
-from workspaces_pack.archive.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, check_range, compare,
-                                               make_request)
+from workspaces_pack.archive.reconcile import (MAX_LISTED, MAX_RANGE_DAYS, REQUEST_TTL_SECONDS,
+                                               Selection, check_range, compare, make_request)
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
-from workspaces_pack.archive.table_checks import ALMA_AREA, METADATA_AREA, check_tables
-from workspaces_pack.core.checks import MISSING, WRONG_TYPE
+from workspaces_pack.archive.table_checks import (ALMA_AREA, METADATA_AREA, describe_mismatches,
+                                                  table_mismatches)
 from workspaces_pack.core.config import ConfigError
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.results import action_result
 from workspaces_pack.core.times import iso_from_datetime, parse_time
 
-__all__ = ["reconcile", "REQUEST_TTL_SECONDS"]
-
-REQUEST_TTL_SECONDS = 7 * 24 * 3600
-"""A request nobody serves (no ``workspaces.alma_asdm`` rule enabled) expires after a week."""
+__all__ = ["reconcile"]
 
 
 def _range(config, parameters, now):
@@ -38,12 +35,13 @@ def _range(config, parameters, now):
 
 
 def _mismatches(config, alma, meta):
-    """The preflight's items for the tables the comparison reads that are missing or mistyped
-    (an unreachable database is left to the comparison, which names it)."""
+    """The table gate's failing items for the tables the comparison reads (a database that did
+    not answer is left to the comparison, which names it)."""
     mapping = schema_map(config)
-    items = check_tables(ALMA_AREA, alma, mapping.specs_for("alma_reconcile", ALMA))
-    items += check_tables(METADATA_AREA, meta, mapping.specs_for("alma_reconcile", METADATA))
-    return [item for item in items if item.status in (MISSING, WRONG_TYPE)]
+    alma_items = table_mismatches(ALMA_AREA, alma, mapping.specs_for("alma_reconcile", ALMA))
+    meta_items = table_mismatches(METADATA_AREA, meta,
+                                  mapping.specs_for("alma_reconcile", METADATA))
+    return (alma_items or []) + (meta_items or [])
 
 
 def reconcile(config, logger, service, parameters, now=None):
@@ -68,14 +66,14 @@ def reconcile(config, logger, service, parameters, now=None):
         meta = database_engine(config, "archive_metadata_db_url")
         mismatches = _mismatches(config, alma, meta)
         if mismatches:
-            error = "the archives do not match the pack config: %s" % "; ".join(
-                "%s %s is %s (%s)" % (item.area, item.item, item.status, item.detail)
-                for item in mismatches)
+            error = "the archives do not match the pack config: %s" % describe_mismatches(
+                mismatches)
             logger.error("%s", error)
             return action_result(False, {"mismatches": [item.to_dict() for item in mismatches]},
                                  error)
-        result = compare(config, alma, meta, start_time, end_time,
-                         options["qa0_statuses"], options["project_like"], keep=MAX_LISTED)
+        selection = Selection(start_time, end_time, options["qa0_statuses"],
+                              options["project_like"], None)
+        result = compare(config, alma, meta, selection, keep=MAX_LISTED)
     except (ParameterError, ConfigError, ArchiveError) as error:
         logger.error("%s", error)
         return action_result(False, error=error)
@@ -99,7 +97,9 @@ def reconcile(config, logger, service, parameters, now=None):
         report.update({"dispatch_requested": True, "request_key": key,
                        "note": "the ASDM sensor dispatches these EBs (source reconcile) at its "
                                "next poll through the enabled workspaces.alma_asdm rules, except "
-                               "those dispatched within alma_reconcile_cooldown_hours; the "
-                               "request expires unserved after 7 days"})
+                               "those dispatched within alma_reconcile_cooldown_hours, then "
+                               "deletes the request; when it cannot (reconciliation off), it "
+                               "writes why into the request's key (refused), which "
+                               "workspaces.status lists; a request expires after 7 days"})
         logger.info("dispatch requested: datastore key %s", key)
     return action_result(True, report)

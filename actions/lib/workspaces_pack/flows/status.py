@@ -8,15 +8,19 @@ a trigger's or a sensor's problem, or a sensor that has missed three polls ("sta
 running": nothing recorded for its heartbeat interval plus three poll intervals, since a live
 sensor rewrites its quiet records only once per heartbeat).
 
+The reconciliation requests the action ``workspaces.alma_reconcile`` left are listed too: waiting
+for the ASDM sensor, or refused with the sensor's reason (``reconcile_requests``).
+
 Every text of a report passes through a ``core.scrub.Scrubber``, so no configured URL, user or
 secret is shown even if a record held one.
 """
 
 import time
 
+from workspaces_pack.archive.reconcile import parse_request
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.health_record import is_health_name, loads, trigger_ref_of
-from workspaces_pack.core.keys import PACK_PREFIX
+from workspaces_pack.core.keys import PACK_PREFIX, REQUEST_PREFIX
 from workspaces_pack.core.problems import STALLED
 from workspaces_pack.core.scrub import scrub_parameters
 from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
@@ -41,15 +45,21 @@ class StatusQuery(object):
 
 
 class HealthRecords(object):
-    """The records read from the datastore: per-sensor, per-trigger and the unreadable keys."""
+    """The records read from the datastore: per-sensor, per-trigger, the unreadable keys and the
+    reconciliation requests."""
 
     def __init__(self):
         self.sensors = {}
         self.triggers = []
         self.unreadable = []
+        self.requests = []
 
     def add(self, name, value):
-        """File one datastore key-value pair (ignored unless it is a health record)."""
+        """File one datastore key-value pair (ignored unless it is a health record or a
+        reconciliation request)."""
+        if str(name).startswith(REQUEST_PREFIX):
+            self._add_request(str(name), value)
+            return
         if not is_health_name(name):
             return
         record = loads(value)
@@ -60,6 +70,15 @@ class HealthRecords(object):
         else:
             record.setdefault("trigger_ref", trigger_ref_of(name))
             self.triggers.append(record)
+
+    def _add_request(self, name, value):
+        try:
+            request = parse_request(value)
+            requested_at = iso_from_epoch(request["requested_at"])
+        except (TypeError, ValueError, OverflowError):
+            return  # not a request: the ASDM sensor logs and deletes it
+        self.requests.append({"key": name, "requested_at": requested_at,
+                              "refused": request["refused"]})
 
 
 def check_parameters(sensor, problems_only):
@@ -196,10 +215,11 @@ def _problem(kind, message, since):
 class StatusReport(object):
     """The status of every sensor and trigger: ``to_dict()`` for rules, ``lines()`` for people."""
 
-    def __init__(self, sensors, checked_at, unreadable, rules_unknown, scrubber, query):
+    def __init__(self, sensors, checked_at, records, rules_unknown, scrubber, query):
         self.sensors = sensors
         self.checked_at = checked_at
-        self.unreadable = list(unreadable)
+        self.unreadable = list(records.unreadable)
+        self.requests = list(records.requests)
         self.rules_unknown = rules_unknown
         self.scrubber = scrubber
         self.query = query
@@ -228,7 +248,7 @@ class StatusReport(object):
         return self._scrubbed({
             "ok": self.ok, "checked_at": self.checked_at, "problems": self.problems(),
             "rules_unknown": self.rules_unknown, "unreadable_records": self.unreadable,
-            "sensors": shown, "verdict": self.verdict()})
+            "reconcile_requests": self.requests, "sensors": shown, "verdict": self.verdict()})
 
     def _shown(self):
         if not self.query.problems_only:
@@ -286,6 +306,10 @@ class StatusReport(object):
             for row in [header] + rows:
                 cells = ["%-*s" % (width, cell) for width, cell in zip(widths, row)]
                 out.append("  ".join(cells + [row[-1]]).rstrip())
+        for request in self.requests:
+            out.append("reconciliation request %s: %s" % (request["key"], (
+                "refused: %s" % request["refused"] if request["refused"] else
+                "waiting for AlmaAsdmSensor (requested %s)" % _ago(request["requested_at"], now))))
         if self.unreadable:
             out.append("unreadable health records: %s" % ", ".join(self.unreadable))
         out.append(self.verdict())
@@ -390,5 +414,4 @@ def build_status(records, rules, scrubber, heartbeat_seconds, query=StatusQuery(
                     for item in sorted(by_sensor.get(name, []), key=lambda r: r["trigger_ref"])
                     if watched is None or item["trigger_ref"] in watched]
         sensors.append(_sensor_entry(record, now, triggers, heartbeat_seconds))
-    return StatusReport(sensors, iso_from_epoch(now), records.unreadable, rules.unknown, scrubber,
-                        query)
+    return StatusReport(sensors, iso_from_epoch(now), records, rules.unknown, scrubber, query)

@@ -174,6 +174,21 @@ class HealthRecorder(object):
             record["dispatched_total"] += count
             record["last_dispatch_at"] = iso_from_epoch(self._clock())
 
+    # --- a sensor-wide job (the ASDM sensor's reconciliation) --------------------------------
+    def sensor_failed(self, kind, message):
+        """The sensor-wide job failed with a problem ``kind``: a problem of the sensor record at
+        once for a kind in ``IMMEDIATE_KINDS``, else after ``problem_after_failures`` in a row."""
+        failures = self.sensor.get("consecutive_failures", 0) + 1
+        self.sensor["consecutive_failures"] = failures
+        if kind in problems.IMMEDIATE_KINDS or failures >= self.problem_after:
+            self._enter(self.sensor, kind, message)
+
+    def sensor_succeeded(self):
+        """The sensor-wide job worked: failures reset, its standing problem recovered."""
+        self.sensor["consecutive_failures"] = 0
+        if self.sensor["problem"] is not None:
+            self._recover(self.sensor)
+
     @staticmethod
     def _facts(record, state_bytes, baseline_taken):
         if state_bytes is not None:

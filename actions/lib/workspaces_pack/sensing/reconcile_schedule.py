@@ -4,33 +4,42 @@ Per ``workspaces.alma_asdm`` trigger the sensor keeps a second datastore key,
 ``workspaces.AlmaAsdmSensor:reconcile:<trigger ref>``: when the reconciliation last ran and the EBs
 dispatched in the last ``alma_reconcile_cooldown_hours`` (by the hourly poll or by a
 reconciliation), at most ``state_max_entries`` of them (G6), and never more than the datastore's
-byte bound holds with the longest real ALMA uids (``memory_entry_cap``), so a save is never
-refused. Once every
+byte bound holds with the longest real ALMA uids (``memory_entry_cap``). Once every
 ``alma_reconcile_interval_hours`` (0: never) a poll compares the last ``alma_reconcile_days`` days
 (``reconcile.compare``) and dispatches each missing EB not dispatched within the cooldown, with
-``source: reconcile`` in its payload. Requests left by the action ``workspaces.alma_reconcile``
+``source: reconcile``, through a ``TriggerTurn`` of its trigger; no more than the memory has room
+for (the rest wait for the next run). Requests left by the action ``workspaces.alma_reconcile``
 are served the same way at the next poll, then deleted.
 
-No more EBs are dispatched in one run than the memory has room for, so every dispatch stays
-remembered for the whole cooldown; the rest wait for the next run (logged).
+Health, on the sensor's own record: ``reconcile_off`` at once when it cannot run until someone
+acts (``archive_metadata_db_url`` not set, or ``execution_blocks`` failing the table gate); the
+pending requests are then refused (the reason written into the request's key as ``refused``,
+which ``workspaces.status`` lists). ``reconcile_failing`` after ``problem_after_failures`` failed
+attempts (a database not answering, an unreadable memory, a failed dispatch). What is due is
+tried again at every poll, so a problem ends (``recovered``) once its cause is gone.
 """
 
-import fnmatch
+import collections
+import logging
+import operator
 
 from workspaces_pack.archive.engines import ArchiveError, database_engine
-from workspaces_pack.archive.reconcile import SOURCE_RECONCILE, compare, parse_request
+from workspaces_pack.archive.reconcile import (REQUEST_TTL_SECONDS, SOURCE_RECONCILE, Selection,
+                                               compare, parse_request, refuse_request)
 from workspaces_pack.archive.schema import METADATA, schema_map
-from workspaces_pack.archive.table_checks import METADATA_AREA, check_tables
-from workspaces_pack.core.checks import ERROR, UNREACHABLE
+from workspaces_pack.archive.table_checks import (METADATA_AREA, describe_mismatches,
+                                                  table_mismatches)
 from workspaces_pack.core.keys import RECONCILE_PREFIX, REQUEST_PREFIX
 from workspaces_pack.core.state import (DEFAULT_MAX_BYTES, WINDOW_OVERHEAD, DatastoreState,
                                         StateTooLarge, StateUnavailable, entry_bytes)
-from workspaces_pack.sensing.health import OnceLog
-from workspaces_pack.sensing.table_gate import describe_mismatch
+from workspaces_pack.core.problems import RECONCILE_FAILING, RECONCILE_OFF
 from workspaces_pack.core.times import from_epoch, iso_from_datetime
-from workspaces_pack.sensing.trace_tags import trace_tag
+from workspaces_pack.sensing.poll_cycle import TriggerTurn
 
 __all__ = ["CooldownMemory", "AlmaReconciler", "memory_entry_cap"]
+
+PAGE_SIZE = 100
+"""Keys asked for per ``list_values`` call (StackStorm's default ``api.max_page_size``)."""
 
 HOUR = 3600.0
 LONGEST_UID = "uid://A999/X%s/X%s" % ("f" * 16, "f" * 16)
@@ -86,7 +95,7 @@ class CooldownMemory(object):
         kept = dict((uid, when) for uid, when in self.dispatched.items()
                     if now - when < cooldown_seconds)
         if len(kept) > self.max_entries:
-            newest = sorted(kept.items(), key=lambda item: item[1], reverse=True)
+            newest = sorted(kept.items(), key=operator.itemgetter(1), reverse=True)
             kept = dict(newest[:self.max_entries])
         if len(kept) != len(self.dispatched):
             self.changed = True
@@ -95,6 +104,10 @@ class CooldownMemory(object):
     def room(self):
         """How many more dispatches can be remembered."""
         return max(0, self.max_entries - len(self.dispatched))
+
+
+_Shared = collections.namedtuple("_Shared", "alma meta requests make_payload")
+"""What one poll's runs share: engines, requests ``[(item, request)]``, ``make_payload(row)``."""
 
 
 class AlmaReconciler(object):
@@ -112,9 +125,170 @@ class AlmaReconciler(object):
         self.state = DatastoreState(service, logger, key_prefix=RECONCILE_PREFIX)
         self._memories = {}
         self._unrecorded = {}
-        self._problems = OnceLog(logger)
-        self._metadata_checked = False
-        self.off_reason = None
+        self._logged_problem = None
+
+    # --- a poll ------------------------------------------------------------------------------
+    def poll(self, context, watches, make_payload):
+        """Run what is due for the watched triggers (``(ref, trigger, watch)`` of
+        ``watches``): per trigger the scheduled comparison, then the action's requests; then
+        tell the sensor's health how it went."""
+        requests = self._pending_requests()
+        due = [(ref, watch) for ref, _, watch in watches if self._due(ref, requests)]
+        if not due and self._logged_problem is None:
+            return
+        try:
+            alma = database_engine(self._config, "alma_archive_db_url")
+            meta = database_engine(self._config, "archive_metadata_db_url")
+        except ArchiveError as error:
+            self._off(context.health, requests, str(error))
+            return
+        specs = schema_map(self._config).specs_for("alma_reconcile", METADATA)
+        mismatches = table_mismatches(METADATA_AREA, meta, specs)
+        if mismatches:
+            self._off(context.health, requests, describe_mismatches(mismatches))
+            return
+        shared = _Shared(alma, meta, requests, make_payload)
+        for ref, watch in due:
+            failure = self._reconcile(TriggerTurn(context, ref, watch), shared)
+            if failure is not None:
+                self._report(context.health, RECONCILE_FAILING, failure)
+                return
+        for item, _ in requests:
+            self._delete(item.name)
+        self._report(context.health, None, None)
+
+    def _due(self, ref, requests):
+        """True when ``ref`` has a run due: a request, or the schedule (an unreadable memory
+        counts as due: the attempt fails and says so)."""
+        if not requests and self.interval <= 0:
+            return False
+        memory = self._memory(ref)
+        return memory is None or bool(requests) or memory.due(self._clock(), self.interval)
+
+    def _reconcile(self, turn, shared):
+        """``turn.ref``'s due runs: the scheduled comparison, then each request that selects
+        QA0 statuses of the trigger. Returns why it failed, or None."""
+        memory = self._memory(turn.ref)
+        if memory is None:
+            return "reconciliation memory of trigger %s not readable; tried again next poll" % (
+                turn.ref,)
+        options = turn.watch.options
+        now = self._clock()
+        try:
+            if memory.due(now, self.interval):
+                selection = Selection(from_epoch(now - self.days * 24 * HOUR), from_epoch(now),
+                                      options["qa0_statuses"], options["project_like"], None)
+                if not self._run(turn, memory, shared, "scheduled", selection):
+                    return "a dispatch failed; the reconciliation is tried again next poll"
+                memory.last_run = now
+                memory.changed = True
+            for item, request in shared.requests:
+                statuses = [status for status in options["qa0_statuses"]
+                            if status in request["qa0_statuses"]]
+                selection = Selection(request["start"], request["end"], statuses,
+                                      options["project_like"], request["project_code_pattern"])
+                if statuses and not self._run(turn, memory, shared, "requested (%s)" % item.name,
+                                              selection):
+                    return "a dispatch failed; the request is served again next poll"
+        except ArchiveError as error:
+            return "reconciliation failed, tried again next poll: %s" % error
+        finally:
+            turn.context.health.dispatched(turn.ref, turn.dispatched)
+            self._save(turn.ref, memory)
+        return None
+
+    def _run(self, turn, memory, shared, why, selection):
+        """Compare ``selection``; dispatch each missing EB not dispatched within the cooldown,
+        as many as the memory has room for. Returns False when a dispatch failed."""
+        now = self._clock()
+        memory.prune(now, self.cooldown)
+        result = compare(self._config, shared.alma, shared.meta, selection,
+                         keep=self.max_entries)
+        wanted = [row for row in result.missing
+                  if not memory.recent(row["eb_uid"], now, self.cooldown)]
+        cooling = len(result.missing) - len(wanted)
+        sent = 0
+        for row in wanted[:memory.room()]:
+            payload = dict(shared.make_payload(row), source=SOURCE_RECONCILE)
+            if not turn.dispatch(payload, "alma_asdm_reconcile", row["eb_uid"]):
+                return False
+            memory.remember(row["eb_uid"], now)
+            sent += 1
+        left = result.missing_count - cooling - sent
+        self._logger.info(
+            "trigger %s: %s reconciliation of EBs ended %s .. %s: %d checked, %d missing in "
+            "execution_blocks, %d dispatched, %d dispatched recently (cooldown)%s", turn.ref,
+            why, iso_from_datetime(selection.start), iso_from_datetime(selection.end),
+            result.checked, result.missing_count, sent, cooling,
+            "" if left <= 0 else ", %d left for the next run" % left)
+        return True
+
+    def _off(self, health, requests, reason):
+        """The reconciliation cannot run until someone acts: refuse the requests, report."""
+        for item, _ in requests:
+            try:
+                self._service.set_value(item.name, refuse_request(item.value, reason,
+                                                                  self._clock()),
+                                        ttl=REQUEST_TTL_SECONDS, local=False)
+            except Exception as error:
+                self._logger.warning("could not write the refusal into datastore key %s (%s); "
+                                     "tried again next poll", item.name, error)
+        self._report(health, RECONCILE_OFF, "reconciliation off: %s" % reason)
+
+    def _report(self, health, kind, message):
+        """Tell the sensor's health how the attempt went (``kind`` None: it worked); log a
+        problem once per change, and its end once."""
+        if message != self._logged_problem:
+            level = {None: logging.INFO, RECONCILE_OFF: logging.ERROR}.get(kind, logging.WARNING)
+            self._logger.log(level, "%s", message or "reconciliation works again")
+        self._logged_problem = message
+        if kind is None:
+            health.sensor_succeeded()
+        else:
+            health.sensor_failed(kind, message)
+
+    # --- requests ----------------------------------------------------------------------------
+    def _pending_requests(self):
+        """The action's unanswered requests ``[(key-value item, request)]``; unreadable ones
+        are logged and deleted, refused ones left until their key expires."""
+        try:
+            items = self._request_items()
+        except Exception as error:
+            self._logger.warning("reconciliation requests not readable (%s); will look again "
+                                 "next poll", error)
+            return []
+        requests = []
+        for item in items:
+            try:
+                request = parse_request(item.value)
+            except ValueError as error:
+                self._logger.error("datastore key %s: %s; deleted", item.name, error)
+                self._delete(item.name)
+                continue
+            if request["refused"] is None:
+                requests.append((item, request))
+        return requests
+
+    def _request_items(self):
+        """Every key under ``REQUEST_PREFIX``, sorted by name, read page by page (StackStorm
+        answers at most ``api.max_page_size`` keys per call) until a short page or one that
+        brings no new key."""
+        items, offset = {}, 0
+        while True:
+            page = self._service.list_values(local=False, prefix=REQUEST_PREFIX,
+                                             limit=PAGE_SIZE, offset=offset) or []
+            fresh = [item for item in page if item.name not in items]
+            items.update((item.name, item) for item in fresh)
+            if len(page) < PAGE_SIZE or not fresh:
+                return [items[name] for name in sorted(items)]
+            offset += len(page)
+
+    def _delete(self, key):
+        try:
+            self._service.delete_value(key, local=False)
+        except Exception as error:
+            self._logger.warning("could not delete datastore key %s (%s); the cooldown keeps "
+                                 "its EBs from being dispatched twice", key, error)
 
     # --- memory ------------------------------------------------------------------------------
     def _memory(self, ref):
@@ -124,8 +298,7 @@ class AlmaReconciler(object):
             return memory
         try:
             stored = self.state.load(ref)
-        except StateUnavailable as error:
-            self._problem(ref, "reconciliation memory not readable, skipped (%s)" % error)
+        except StateUnavailable:
             return None
         memory = CooldownMemory.from_state(stored, self.max_entries)
         for uid, when in self._unrecorded.pop(ref, {}).items():
@@ -163,144 +336,3 @@ class AlmaReconciler(object):
         """Drop what is held in memory for a removed trigger (its datastore key is kept)."""
         self._memories.pop(ref, None)
         self._unrecorded.pop(ref, None)
-        self._problems.forget(ref)
-
-    # --- requests ----------------------------------------------------------------------------
-    def pending_requests(self):
-        """Return ``[(key, request)]`` left by the action; unreadable ones are logged, deleted."""
-        try:
-            items = self._service.list_values(local=False, prefix=REQUEST_PREFIX)
-        except Exception as error:
-            self._logger.warning("reconciliation requests not readable (%s); will look again "
-                                 "next poll", error)
-            return []
-        requests = []
-        for item in sorted(items or [], key=lambda kv: kv.name):
-            try:
-                requests.append((item.name, parse_request(item.value)))
-            except ValueError as error:
-                self._logger.error("datastore key %s: %s; deleted", item.name, error)
-                self._delete(item.name)
-        return requests
-
-    def finish_requests(self, keys):
-        """Delete served requests."""
-        for key in keys:
-            self._delete(key)
-
-    def _delete(self, key):
-        try:
-            self._service.delete_value(key, local=False)
-        except Exception as error:
-            self._logger.warning("could not delete datastore key %s (%s); the cooldown keeps "
-                                 "its EBs from being dispatched twice", key, error)
-
-    # --- runs --------------------------------------------------------------------------------
-    def poll(self, context, ref, watch, make_payload, requests):
-        """Run what is due for one trigger: the scheduled comparison, then ``requests``.
-
-        Returns True when every request was served for this trigger (False: keep them).
-        """
-        due_requests = list(requests)
-        memory = self._memory(ref)
-        if memory is None:
-            return False
-        now = self._clock()
-        if not memory.due(now, self.interval) and not due_requests:
-            return True
-        try:
-            alma = database_engine(self._config, "alma_archive_db_url")
-            meta = database_engine(self._config, "archive_metadata_db_url")
-        except ArchiveError as error:
-            self._problem(ref, "reconciliation skipped: %s" % error)
-            return False
-        if not self._metadata_matches(meta):
-            return False
-        try:
-            if memory.due(now, self.interval):
-                end = from_epoch(now)
-                start = from_epoch(now - self.days * 24 * HOUR)
-                self._run(context, ref, watch, memory, alma, meta, start, end, make_payload,
-                          "scheduled", watch.options["qa0_statuses"])
-                memory.last_run = now
-                memory.changed = True
-            for key, request in due_requests:
-                statuses = [s for s in watch.options["qa0_statuses"]
-                            if s in request["qa0_statuses"]]
-                if statuses:
-                    self._run(context, ref, watch, memory, alma, meta, request["start"],
-                              request["end"], make_payload, "requested (%s)" % key, statuses,
-                              request.get("project_code_pattern"))
-        except ArchiveError as error:
-            self._problem(ref, "reconciliation failed, tried again next poll: %s" % error)
-            return False
-        finally:
-            self._save(ref, memory)
-        self._problems.clear(ref)
-        return True
-
-    def _metadata_matches(self, meta):
-        """Check ``execution_blocks`` once (the preflight's part for the reconciliation).
-
-        A mismatch turns the reconciliation off with one error line naming the table and column
-        (the hourly poll goes on); an unreachable database is checked again next time.
-        """
-        if not self._metadata_checked:
-            specs = schema_map(self._config).specs_for("alma_reconcile", METADATA)
-            items = check_tables(METADATA_AREA, meta, specs)
-            if any(item.status in (UNREACHABLE, ERROR) for item in items):
-                return True  # the comparison reports the outage itself
-            self._metadata_checked = True
-            failed = [item for item in items if item.failed]
-            if failed:
-                self.off_reason = describe_mismatch(failed[0])
-                self._logger.error("reconciliation off: %s", self.off_reason)
-        return self.off_reason is None
-
-    def _run(self, context, ref, watch, memory, alma, meta, start, end, make_payload, why,
-             statuses, pattern=None):
-        now = self._clock()
-        memory.prune(now, self.cooldown)
-        row_filter = _project_filter(pattern) if pattern else None
-        result = compare(self._config, alma, meta, start, end, statuses,
-                         watch.options.get("project_like"), keep=self.max_entries,
-                         row_filter=row_filter)
-        cooling = [row for row in result.missing if memory.recent(row["eb_uid"], now,
-                                                                  self.cooldown)]
-        wanted = [row for row in result.missing if not memory.recent(row["eb_uid"], now,
-                                                                     self.cooldown)]
-        room = memory.room()
-        dispatched = 0
-        for row in wanted[:room]:
-            payload = make_payload(row)
-            payload["source"] = SOURCE_RECONCILE
-            try:
-                context.service.dispatch(trigger=ref, payload=payload,
-                                         trace_tag=_tag(row["eb_uid"]))
-            except Exception as error:
-                self._logger.warning("dispatch of reconciled EB %s failed (%s); retried at the "
-                                     "next reconciliation", row["eb_uid"], error)
-                break
-            memory.remember(row["eb_uid"], now)
-            dispatched += 1
-        left = result.missing_count - len(cooling) - dispatched
-        self._logger.info(
-            "trigger %s: %s reconciliation of EBs ended %s .. %s: %d checked, %d missing in "
-            "execution_blocks, %d dispatched, %d dispatched recently (cooldown)%s", ref, why,
-            iso_from_datetime(start), iso_from_datetime(end), result.checked,
-            result.missing_count, dispatched, len(cooling),
-            "" if left <= 0 else ", %d left for the next run" % left)
-
-    def _problem(self, ref, message):
-        self._problems.note(ref, message)
-
-
-def _project_filter(pattern):
-    """A row filter keeping EBs whose project code matches the glob ``pattern``."""
-    def keep(row):
-        return fnmatch.fnmatchcase(row["project_code"] or "", pattern)
-    return keep
-
-
-def _tag(uid):
-    return trace_tag("alma_asdm_reconcile", uid)

@@ -7,20 +7,19 @@ part of the preflight once for the triggers added since its last check; a mismat
 triggers with one error line naming the table and column.
 """
 
-from workspaces_pack.archive.table_checks import check_tables
-from workspaces_pack.core.checks import ERROR, UNREACHABLE, first_failed
+from workspaces_pack.archive.table_checks import describe_mismatches, table_mismatches
 
-__all__ = ["SchemaGate", "describe_mismatch"]
+__all__ = ["SchemaGate"]
 
 
 class SchemaGate(object):
     """A sensor's own schema check, run once for the triggers added since the last check.
 
     ``note_added(ref)`` when a trigger is (re-)registered; ``run(watches, area, engine, specs)``
-    at the next poll: it inspects the database once for every pending trigger. A mismatch
-    disables them (``watches.disable``) with one error line naming the table and column; an
-    unreachable database leaves them pending (the poll logs the outage) and they are checked at a
-    later poll.
+    at the next poll: it inspects the database once for every pending trigger
+    (``table_checks.table_mismatches``). A mismatch disables them (``watches.disable``) with one
+    error line naming the tables and columns; an unreachable database leaves them pending (the
+    poll logs the outage) and they are checked at a later poll.
     """
 
     def __init__(self):
@@ -40,25 +39,12 @@ class SchemaGate(object):
         return bool(self._pending)
 
     def run(self, watches, area, engine, specs):
-        """Check the pending triggers; return the failing ``CheckItem`` (or None)."""
+        """Check the pending triggers."""
         refs = [ref for ref, _, _ in watches.items() if ref in self._pending]
-        if not refs:
-            self._pending.clear()
-            return None
-        items = check_tables(area, engine, specs)
-        if any(item.status in (UNREACHABLE, ERROR) for item in items):
-            return None
+        mismatches = table_mismatches(area, engine, specs) if refs else []
+        if mismatches is None:
+            return  # not checked: the database did not answer
         self._pending.clear()
-        mismatch = first_failed(items)
-        if mismatch is not None:
+        if mismatches:
             for ref in refs:
-                watches.disable(ref, describe_mismatch(mismatch))
-        return mismatch
-
-
-def describe_mismatch(item):
-    """The one error line of a failed table check, naming the table and column."""
-    detail = " (%s)" % item.detail if item.detail else ""
-    what = "%s %s is %s%s" % (item.area, item.item, item.status, detail)
-    return ("%s; fix the table/column names in the pack config (the action workspaces.preflight "
-            "lists every mismatch)" % what)
+                watches.disable(ref, describe_mismatches(mismatches))

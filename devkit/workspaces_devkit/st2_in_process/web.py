@@ -60,10 +60,12 @@ class Origin(object):
         if self.webui is not None and not _PREFIXED.match(path) and not path.startswith("/v1"):
             answer = self.webui.answer(environ["REQUEST_METHOD"], path, environ.get("HTTP_HOST"))
             if answer is not None:
+                headers = dict(answer.headers, **{"Content-Length": str(len(answer.body))})
                 start_response("%d %s" % (answer.status, _REASONS.get(answer.status, "")),
-                               list(answer.headers.items()))
+                               list(headers.items()))
                 return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [answer.body]
-        environ = dict(environ, PATH_INFO=service_path)
+        environ["PATH_INFO"] = service_path  # the server's own dict: StackStorm's streaming
+        # middleware sets eventlet.minimum_write_chunk_size in it (each event sent as it comes)
         rule = _RULE_PATH.match(service_path) if service == "api" else None
         if rule and environ["REQUEST_METHOD"] in ("POST", "PUT", "DELETE"):
             return self._rule_change(environ, start_response, rule.group("ref"))

@@ -399,11 +399,13 @@ class ConsoleHandler(logging.StreamHandler):
                 record.name.startswith(name) and text in record.getMessage()
                 for name, text in _EXPECTED_NOISE)):
             return
-        if record.name.startswith("st2.st2common.bootstrap"):
+        if record.name.startswith(_ONE_LINE) and self.level > logging.INFO:
             record.exc_info = record.exc_text = None  # the message says it in one line
         super(ConsoleHandler, self).emit(record)
 
 
+_ONE_LINE = ("st2.st2common.bootstrap", "st2.st2common.router", "st2.st2api", "st2.st2auth",
+             "st2.st2stream")  # the client has the answer; the traceback is StackStorm's own
 _EXPECTED_NOISE = (
     ("kombu.connection", "No hostname was supplied"),  # memory:// has none
     ("st2.st2common.bootstrap", "/system_packs/core/actions/"),  # their runners are not here

@@ -63,6 +63,7 @@ class Reloader(object):
                     self.reload(paths)
                 except Exception as error:  # a bad file: say so and keep watching
                     self.engine.out.write("reload failed: %s\n" % error)
+                self.engine.out.flush()
 
     def reload(self, paths):
         """Register again what ``paths`` hold; restart the sensors they concern."""
@@ -103,10 +104,13 @@ class Reloader(object):
         return None
 
     def _restart(self, names):
-        if names is None:  # shared code or config: every sensor, on fresh modules
+        running = set(self.engine.sensors)  # `api` runs none
+        names = running if names is None else set(names) & running
+        if not names:
+            return
+        if names == running:  # shared code or config: every sensor, on fresh modules
             for module in [m for m in sys.modules if m.startswith("workspaces_pack")]:
                 del sys.modules[module]
         self.engine.stop_sensors(names)
         self.engine.start_sensors(names)
-        self.engine.out.write("reload: restarted %s\n" % (
-            "every sensor" if names is None else ", ".join(sorted(names))))
+        self.engine.out.write("reload: restarted %s\n" % ", ".join(sorted(names)))

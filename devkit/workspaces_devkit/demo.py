@@ -285,7 +285,7 @@ def _start(engine, pack_dir, config, state_dir, out):
 
 
 ENGINES = {"stackstorm": "StackStorm %s's own services in one process",
-           "emulated": "the emulated runner (StackStorm not installed)"}
+           "emulated": "the emulated runner (devkit/workspaces_devkit/runner)"}
 
 
 def _engine_name(engine):

@@ -40,7 +40,6 @@ _ST2_CONF = """\
 [api]
 host = {host}
 port = {port}
-logging = {logging}
 [auth]
 enable = True
 mode = standalone
@@ -49,9 +48,6 @@ backend_kwargs = {{"file_path": "{htpasswd}"}}
 api_url = {api_url}
 token_ttl = {token_ttl}
 service_token_ttl = {token_ttl}
-logging = {logging}
-[stream]
-logging = {logging}
 [content]
 packs_base_paths = {packs}
 system_packs_base_path = {system_packs}
@@ -69,23 +65,14 @@ db_name = st2
 user = {user}
 [log]
 redirect_stderr = False
-[actionrunner]
-logging = {logging}
 [scheduler]
-logging = {logging}
 sleep_interval = 0.05
 gc_interval = 5
-[notifier]
-logging = {logging}
-[rulesengine]
-logging = {logging}
-[sensorcontainer]
-logging = {logging}
 [timersengine]
 enable = False
-[garbagecollector]
-logging = {logging}
-"""
+""" + "".join("[%s]\nlogging = {logging}\n" % section for section in (
+    "api", "auth", "stream", "actionrunner", "scheduler", "notifier", "rulesengine",
+    "sensorcontainer", "garbagecollector"))
 
 _LOGGING_CONF = """\
 [loggers]
@@ -333,9 +320,9 @@ class StackStormInProcess(object):
     def _serve(self, sock, app):
         from eventlet import wsgi
 
-        self._threads.append(eventlet.spawn(
-            wsgi.server, sock, app, log_output=self.verbose,
-            log=None if self.verbose else _Quiet(), socket_timeout=None))
+        self._threads.append(eventlet.spawn(  # requests and errors at INFO: shown with -v
+            wsgi.server, sock, app, log_output=self.verbose, socket_timeout=None,
+            log=logging.getLogger("workspaces-local.http")))
 
     # --- sensors -------------------------------------------------------------------------------
 
@@ -411,15 +398,3 @@ _EXPECTED_NOISE = (
     ("st2.st2common.bootstrap", "/system_packs/core/actions/"),  # their runners are not here
     ("st2.st2common.router", "does not exist in the StackStorm datastore"),  # a sensor's 1st run
 )
-
-
-class _Quiet(object):
-    """eventlet.wsgi's log: nothing (the API's own log has the requests at INFO)."""
-
-    def write(self, _text):
-        pass
-
-    def info(self, *args, **kwargs):
-        pass
-
-    error = debug = warning = info

@@ -1,8 +1,10 @@
 # The two commands a newcomer needs. Both work on a fresh machine (they install what they need).
 .PHONY: demo test test-st2 bench setup
 
+# On StackStorm 3.9.0's own services where devkit/bin/setup installed them, else on the emulated
+# runner; ENGINE=emulated (or stackstorm) picks one.
 demo: setup
-	.venv/bin/python devkit/bin/workspaces-local demo
+	.venv/bin/python devkit/bin/workspaces-local demo $(if $(ENGINE),--engine $(ENGINE))
 
 test:
 	devkit/bin/test

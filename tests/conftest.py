@@ -15,6 +15,10 @@ PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVKIT_DIR = os.path.join(PACK_DIR, "devkit")
 STAND_INS_DIR = os.path.join(DEVKIT_DIR, "stand_ins")
 
+# `workspaces-local run` and `demo` run on StackStorm's own services where .venv-st2 has them; the
+# tests of the emulated runner ask for it (tests/stackstorm_support.py starts the real engine).
+os.environ["WORKSPACES_LOCAL_ENGINE"] = "emulated"
+
 for _path in (os.path.join(PACK_DIR, "actions", "lib"), os.path.join(PACK_DIR, "actions"),
               os.path.join(PACK_DIR, "sensors"), DEVKIT_DIR):
     if _path not in sys.path:

@@ -84,20 +84,28 @@ def test_a_missing_config_file_names_it_and_the_example(tmp_path):
 
 
 def test_the_st2_api_on_a_port_in_use_names_the_port_and_the_flag(tmp_path, taken_port):
-    from workspaces_devkit.st2api.htpasswd import add_user
+    from stackstorm_support import needs_stackstorm
 
+    from workspaces_devkit.st2_in_process.htpasswd import add_user
+
+    needs_stackstorm()
     htpasswd = str(tmp_path / "htpasswd")
     add_user(htpasswd, "alice", "secret", rounds=4)
-    done = _local("api", "--htpasswd", htpasswd, "--port", str(taken_port),
-                  "--state-dir", str(tmp_path / "state"))
+    for command in (["api", "--htpasswd", htpasswd, "--port"],
+                    ["run", "--duration", "0", "--api-htpasswd", htpasswd, "--api-port"]):
+        done = _run(sys.executable, "-m", "workspaces_devkit.st2_in_process",
+                    *(command + [str(taken_port), "--state-dir", str(tmp_path / "state")]),
+                    cwd=os.path.join(PACK_DIR, "devkit"))
+        assert done.returncode == 1
+        line = done.stderr.strip().splitlines()[-1]
+        assert "port %d on 127.0.0.1 is already in use" % taken_port in line, done.stderr
+        assert "%s PORT" % command[-1] in line
+
+
+def test_the_st2_api_where_stackstorm_is_not_installed_is_one_line(tmp_path):
+    done = _local("api", "--htpasswd", str(tmp_path / "htpasswd"))
     assert done.returncode == 1
-    line = _one_line(done)
-    assert "port %d on 127.0.0.1 is already in use" % taken_port in line
-    assert "--port PORT" in line
-    done = _local("run", "--api-htpasswd", htpasswd, "--api-port", str(taken_port),
-                  "--state-dir", str(tmp_path / "state"), "--duration", "0")
-    assert done.returncode == 1
-    assert "--api-port PORT" in _one_line(done)
+    assert _one_line(done).startswith("workspaces-local: api needs StackStorm's own services: ")
 
 
 def test_the_emulator_on_a_port_in_use_names_the_port_and_the_flag(taken_port):

@@ -15,7 +15,6 @@ and writing the requested execution to the database stands for "requested".
 """
 
 import copy
-import io
 import os
 
 import pytest
@@ -164,41 +163,3 @@ def test_the_local_runner_enforces_the_table(name, meta, expected):
 @pytest.mark.parametrize("name,meta,expected", CASES, ids=[c[0] for c in CASES])
 def test_stackstorms_rules_engine_enforces_the_table_the_same(name, meta, expected):
     check(expected, _stackstorm_enforces(meta, PAYLOAD))
-
-
-# --- what the local runner and its st2 API record --------------------------------------------
-
-RECORDED = [case for case in CASES if case[2] != REQUESTED]
-
-
-@pytest.mark.parametrize("name,meta,expected", RECORDED, ids=[c[0] for c in RECORDED])
-def test_the_runner_records_the_enforcement_and_starts_nothing(name, meta, expected, tmp_path):
-    from workspaces_devkit.runner.local import LocalRunner
-    from workspaces_devkit.st2api.live import runner_action
-    from workspaces_devkit.st2api.service import build_api
-
-    htpasswd = tmp_path / "htpasswd"
-    htpasswd.write_text("")
-    out = io.StringIO()
-    runner = LocalRunner(PACK_DIR, state_dir=str(tmp_path / "state"), sensors=[], out=out,
-                         rules_dir=str(tmp_path / "rules"))
-    server = build_api(runner.pack, runner_action(runner), runner.store,
-                       str(htpasswd), port=0, auth_port=None,
-                       rules_dir=runner.rules_dir, runner=runner)
-    runner.pack.rules = [_spec(copy.deepcopy(meta))]
-    runner.handle_trigger(TRIGGER, PAYLOAD)
-    runner.wait_for_actions()
-    history = server.backend.history
-    enforcements = [doc for doc in history.enforcements()
-                    if doc["rule"]["ref"] == "workspaces.parity_rule"]
-    assert runner.executions == [] and server.backend.executions.all() == []
-    if expected == NOT_MATCHED:
-        assert enforcements == []
-        assert "workspaces.parity_rule not matched: " in out.getvalue()
-        return
-    (enforcement,) = enforcements
-    assert enforcement["status"] == "failed" and "execution_id" not in enforcement
-    assert enforcement["failure_reason"] == expected.reason
-    assert enforcement["trigger_instance_id"] == history.trigger_instances()[0]["id"]
-    assert "workspaces.parity_rule matched but its enforcement failed: %s" % expected.reason \
-        in out.getvalue()

@@ -14,13 +14,12 @@ import requests
 from contract_test_support import (
     PACK_DIR, edit_yaml, pack_copy, rename_payload_field, set_version)
 from pack_test_support import closed_port_url
+from stackstorm_support import PASSWORD, USER, StackStormApi
 
 from workspaces_devkit.contract.snapshot import build_contract
 from workspaces_devkit.runner.cli import main
 from workspaces_devkit.upgrade.rule_check import RuleChecker
 
-USER = "operator"
-PASSWORD = "correct horse battery staple"
 ASDM = "workspaces.alma_asdm"
 ACTION = "workspaces.capability_create_and_run"
 
@@ -162,31 +161,19 @@ def _st2client_python():
 
 @pytest.fixture(scope="module")
 def st2api(tmp_path_factory):
-    """The local st2 API over the released pack, with two rules created through its rule API
-    (as the web UI creates them) in two packs, and a rule of the pack itself."""
+    """StackStorm's own API over the released pack (the real tier), with two rules created
+    through its rule API (as the web UI creates them) in two packs."""
     if _st2client_python() is None:
         message = "st2client is not installed: run devkit/bin/setup (it makes .venv-st2cli)"
         if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
             pytest.fail("CI=true and " + message, pytrace=False)
         pytest.skip(message)
-    from workspaces_devkit.st2api.htpasswd import add_user
-    from workspaces_devkit.st2api.runtime import local_runtime
-    from workspaces_devkit.st2api.service import build_api
-
-    workdir = tmp_path_factory.mktemp("upgrade-api")
-    htpasswd = str(workdir / "htpasswd")
-    add_user(htpasswd, USER, PASSWORD, rounds=4)
-    runtime = local_runtime(PACK_DIR, state_dir=str(workdir / "state"),
-                            rules_dir=str(workdir / "rules"))
-    server = build_api(runtime.pack, runtime.run_action, runtime.kv_store, htpasswd, port=0,
-                       auth_port=None, rules_dir=runtime.rules_dir).start()
+    server = StackStormApi(tmp_path_factory.mktemp("upgrade-api"))
     try:
-        base = "http://127.0.0.1:%d" % server.port
-        token = requests.post(base + "/auth/v1/tokens", auth=(USER, PASSWORD), json={},
-                              timeout=30).json()["token"]
+        token = server.token()
         for rule in (asdm_rule("uses_mous", "site", "mous_uid"),
                      asdm_rule("uses_eb", "ops", "eb_uid")):
-            answer = requests.post(base + "/api/v1/rules", json=rule, timeout=30,
+            answer = requests.post(server.api_url + "/api/v1/rules", json=rule, timeout=30,
                                    headers={"X-Auth-Token": token})
             assert answer.status_code == 201, answer.text
         yield server
@@ -288,56 +275,25 @@ def test_after_st2_login_upgrade_check_uses_the_cli_s_cached_token(
 
 @pytest.mark.slow
 def test_the_web_ui_rehearsal_reports_each_rule_against_the_new_version(tmp_path, renamed):
-    """``workspaces-local api --upgrade-check NEW``: a line at start for each served rule, then
+    """``workspaces-local api --upgrade-check NEW``: a line at start for each stored rule, then
     one for each rule created through the rule API (as the web UI saves one)."""
-    import io
-    import queue
-    import threading
-
-    import yaml
-
-    from workspaces_devkit.runner.cli import _make_runtime, build_parser
-    from workspaces_devkit.st2api.cli import serve_api
-    from workspaces_devkit.st2api.htpasswd import add_user
-    from workspaces_devkit.upgrade.live import UpgradeWatch
-
-    overlay = tmp_path / "rules"
-    overlay.mkdir()
-    (overlay / "site.uses_mous.yaml").write_text(yaml.safe_dump(
-        asdm_rule("uses_mous", "site", "mous_uid")))
-    htpasswd = str(tmp_path / "htpasswd")
-    add_user(htpasswd, USER, PASSWORD, rounds=4)
-    args = build_parser().parse_args([
-        "api", "--htpasswd", htpasswd, "--port", "0", "--state-dir", str(tmp_path / "state"),
-        "--rules-dir", str(overlay), "--upgrade-check", renamed])
-    out, stop = io.StringIO(), threading.Event()
-    stop.set()  # start, report, stop
-    assert serve_api(args, _make_runtime(args), stop_event=stop, out=out) == 0
-    assert ("upgrade-check: BROKEN site.uses_mous (against workspaces 0.4.0 in %s): "
-            "action.parameters.parameters: trigger.mous_uid is not in the payload of "
-            "workspaces.alma_asdm (removed (renamed to mous?), contract 0.3.0 -> 0.4.0)\n"
-            % renamed) in out.getvalue()
-
-    from workspaces_devkit.st2api.runtime import local_runtime
-    from workspaces_devkit.st2api.service import build_api
-
-    runtime = local_runtime(PACK_DIR, state_dir=str(tmp_path / "state2"),
-                            rules_dir=str(tmp_path / "rules2"))
-    server = build_api(runtime.pack, runtime.run_action, runtime.kv_store, htpasswd, port=0,
-                       auth_port=None, rules_dir=runtime.rules_dir).start()
-    lines = queue.Queue()
+    server = StackStormApi(tmp_path, extra_args=["--upgrade-check", renamed], rules={
+        "uses_mous.yaml": asdm_rule("uses_mous", "workspaces", "mous_uid")})
     try:
-        UpgradeWatch(renamed, io.StringIO(), on_line=lines.put).follow(server.backend.events)
-        base = "http://127.0.0.1:%d" % server.port
-        token = requests.post(base + "/auth/v1/tokens", auth=(USER, PASSWORD), json={},
-                              timeout=30).json()["token"]
+        assert server.wait_for_line("upgrade-check: BROKEN workspaces.uses_mous") == (
+            "upgrade-check: BROKEN workspaces.uses_mous (against workspaces 0.4.0 in %s): "
+            "action.parameters.parameters: trigger.mous_uid is not in the payload of "
+            "workspaces.alma_asdm (removed (renamed to mous?), contract 0.3.0 -> 0.4.0)"
+            % renamed)
+        token = server.token()
         for rule in (asdm_rule("uses_eb", "ops", "eb_uid"),
                      asdm_rule("uses_mous", "site", "mous_uid")):
-            answer = requests.post(base + "/api/v1/rules", json=rule, timeout=30,
+            answer = requests.post(server.api_url + "/api/v1/rules", json=rule, timeout=30,
                                    headers={"X-Auth-Token": token})
             assert answer.status_code == 201, answer.text
-        first, second = lines.get(timeout=60), lines.get(timeout=60)
+        first = server.wait_for_line("upgrade-check: ")
+        second = server.wait_for_line("upgrade-check: ")
     finally:
         server.stop()
-    assert first == "ok ops.uses_eb (fits workspaces 0.4.0 in %s)" % renamed
-    assert second.startswith("BROKEN site.uses_mous (against workspaces 0.4.0 in ")
+    assert first == "upgrade-check: ok ops.uses_eb (fits workspaces 0.4.0 in %s)" % renamed
+    assert second.startswith("upgrade-check: BROKEN site.uses_mous (against workspaces 0.4.0 in ")

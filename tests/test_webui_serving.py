@@ -1,9 +1,10 @@
 """``workspaces-local api --webui DIR``: an st2web build served read-only on the API's origin.
 
 No st2web is needed: a small fake build (index.html, a script, a stylesheet, an icon) stands in for
-one. The listener is the real local API (``build_api`` over the pack) on a free loopback port;
-requests go over HTTP with ``http.client`` so paths reach the server exactly as written
-(``..`` and ``%2e%2e`` included).
+one. The listener is ``workspaces-local api`` over StackStorm's own services
+(``stackstorm_support.StackStormApi``, the real tier) on a free loopback port; requests go over HTTP
+with ``http.client`` so paths reach the server exactly as written (``..`` and ``%2e%2e``
+included). The routing table of st2web's nginx site needs no StackStorm.
 """
 
 import hashlib
@@ -14,16 +15,13 @@ import re
 
 import pytest
 
-from workspaces_devkit.runner.cli import build_parser
-from workspaces_devkit.st2api.htpasswd import add_user
-from workspaces_devkit.st2api.prefixes import service_of, upstream_path
-from workspaces_devkit.st2api.runtime import local_runtime
-from workspaces_devkit.st2api.service import build_api
-from workspaces_devkit.st2api.webui import WebUi
+from stackstorm_support import PASSWORD, USER, StackStormApi
+
+from workspaces_devkit.runner.cli import build_parser, cmd_run
+from workspaces_devkit.st2_in_process.web import route
+from workspaces_devkit.st2_in_process.webui import WebUi
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-USER = "operator"
-PASSWORD = "correct horse battery staple"
 INDEX = b"<!doctype html><title>st2web</title><script src=\"config.js\"></script>\n"
 SCRIPT = b"console.log('st2web');\n"
 
@@ -63,13 +61,10 @@ def build_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, build_dir):
-    """The local API with the fake build, on a free loopback port (one listener)."""
-    workdir = tmp_path_factory.mktemp("webui-api")
-    htpasswd = str(workdir / "htpasswd")
-    add_user(htpasswd, USER, PASSWORD, rounds=4)
-    runtime = local_runtime(PACK_DIR, state_dir=str(workdir / "state"))
-    server = build_api(runtime.pack, runtime.run_action, runtime.kv_store, htpasswd, port=0,
-                       auth_port=None, webui_dir=str(build_dir)).start()
+    """``workspaces-local api --webui`` with the fake build, on a free loopback port."""
+    server = StackStormApi(tmp_path_factory.mktemp("webui-api"),
+                           extra_args=["--webui", str(build_dir)])
+    server.port = int(server.api_url.rsplit(":", 1)[1])
     server.build_digest = _tree_digest(str(build_dir))
     yield server
     server.stop()
@@ -109,29 +104,24 @@ def _basic(user, password):
 # --- the prefix rules of st2web's nginx site ---------------------------------------------------
 
 @pytest.mark.parametrize("path, expected", [
-    ("/auth/tokens", "/auth/v1/tokens"),
-    ("/auth/v1/tokens", "/auth/v1/tokens"),
-    ("/api/v1/rules/views", "/api/v1/rules/views"),
-    ("/api/actions", "/api/v1/actions"),
-    ("/stream/stream", "/stream/v1/stream"),
-    ("/stream/v1/stream", "/stream/v1/stream"),
-    ("/stream/executions/5f0/output", "/stream/v1/executions/5f0/output"),
-    ("/api/v1/executions/5f0/output", "/api/v1/executions/5f0/output"),
-    ("/api/stream", "/stream/v1/stream"),
-    ("/api/stream/", "/stream/v1/stream"),
-    ("/api/v1/stream", "/stream/v1/stream"),
-    ("/v1/actions", "/v1/actions"),
-    ("/tokens", "/tokens"),
-    ("/index.html", "/index.html"),
+    ("/auth/tokens", ("auth", "/tokens")),
+    ("/auth/v1/tokens", ("auth", "/v1/tokens")),
+    ("/api/v1/rules/views", ("api", "/v1/rules/views")),
+    ("/api/actions", ("api", "/actions")),
+    ("/stream/stream", ("stream", "/stream")),
+    ("/stream/v1/stream", ("stream", "/v1/stream")),
+    ("/stream/executions/5f0/output", ("stream", "/executions/5f0/output")),
+    ("/api/v1/executions/5f0/output", ("api", "/v1/executions/5f0/output")),
+    ("/api/stream", ("stream", "/v1/stream")),
+    ("/api/stream/", ("stream", "/v1/stream")),
+    ("/api/v1/stream", ("stream", "/v1/stream")),
+    ("/v1/actions", ("api", "/v1/actions")),
+    ("/v1/stream", ("stream", "/v1/stream")),
+    ("/tokens", ("auth", "/tokens")),
+    ("/index.html", ("api", "/index.html")),  # a file of the build when there is one
 ])
 def test_prefixes_map_as_st2webs_nginx_does(path, expected):
-    assert upstream_path(path) == expected
-
-
-def test_only_the_three_service_prefixes_belong_to_the_services():
-    assert [service_of(p) for p in ("/api/v1/actions", "/auth/tokens", "/stream/stream",
-                                    "/api/v1/stream", "/apiary.js", "/js/main.js", "/api")] == \
-        ["api", "auth", "stream", "stream", None, None, None]
+    assert route(path) == expected
 
 
 # --- static files ------------------------------------------------------------------------------
@@ -241,31 +231,17 @@ def test_a_directory_that_is_not_a_build_is_refused_naming_it(tmp_path):
         WebUi(str(tmp_path))
 
 
-def test_run_refuses_webui_without_the_api(tmp_path, capsys):
-    from workspaces_devkit.st2api.cli import start_api_from_args
+def test_run_refuses_webui_without_the_api(tmp_path):
     args = build_parser().parse_args(["run", "--webui", str(tmp_path)])
     with pytest.raises(SystemExit, match="--webui .* needs the st2 API: give --api-htpasswd"):
-        start_api_from_args(args, None, None, None, prefix="api-")
+        cmd_run(args)
 
 
-def test_api_webui_prints_where_the_ui_is_and_serves_it(tmp_path, build_dir):
-    import io
-    from workspaces_devkit.st2api.cli import start_api_from_args
-    htpasswd = str(tmp_path / "htpasswd")
-    add_user(htpasswd, USER, PASSWORD, rounds=4)
-    args = build_parser().parse_args(["api", "--htpasswd", htpasswd, "--port", "0",
-                                      "--webui", str(build_dir)])
-    runtime = local_runtime(PACK_DIR, state_dir=str(tmp_path / "state"))
-    out = io.StringIO()
-    server = start_api_from_args(args, runtime.pack, runtime.run_action, runtime.kv_store,
-                                 out=out)
-    try:
-        url = "http://127.0.0.1:%d/" % server.port
-        assert "st2 web UI (st2web build in %s) at %s\n" % (os.path.realpath(str(build_dir)), url) \
-            in out.getvalue()
-        assert call(server, "GET", "/")[2] == INDEX
-    finally:
-        server.stop()
+def test_api_webui_prints_where_the_ui_is_and_serves_it(server, build_dir):
+    url = "http://127.0.0.1:%d/" % server.port
+    assert "st2 web UI (st2web build in %s) at %s\n" % (os.path.realpath(str(build_dir)), url) \
+        in "".join(server.started_lines) + server.wait_for_line("st2 web UI") + "\n"
+    assert call(server, "GET", "/")[2] == INDEX
 
 
 @pytest.mark.parametrize("path", ["/stream/stream", "/stream/v1/stream", "/api/v1/stream",

@@ -33,7 +33,6 @@ import yaml
 
 from workspaces_devkit import archive_fixtures
 from workspaces_devkit.emulator import WorkspacesEmulator
-from workspaces_devkit.runner.local import LocalRunner
 from workspaces_pack.core.uids import canonical_uid
 
 __all__ = ["run_demo", "prepare_demo", "expected_outcome"]
@@ -170,21 +169,26 @@ def _problems_as_expected(runner, expected):
     return triggers == expected
 
 
-def _standing(runner):
-    """``{kind: count}`` of the problems in the status report (the health records)."""
+def _status_report(runner):
+    """``workspaces-local status``'s report of the demo's datastore, on either engine."""
+    if hasattr(runner, "status_report"):
+        return runner.status_report()
     from workspaces_devkit.runner.cli import local_status
 
+    return local_status(runner.pack, runner.store, runner.config)
+
+
+def _standing(runner):
+    """``{kind: count}`` of the problems in the status report (the health records)."""
     kinds = {}
-    for problem in local_status(runner.pack, runner.store, runner.config).problems():
+    for problem in _status_report(runner).problems():
         kinds[problem["kind"]] = kinds.get(problem["kind"], 0) + 1
     return kinds
 
 
 def _print_status(out, runner, title):
     """Print ``workspaces-local status``'s table of the demo's datastore under ``title``."""
-    from workspaces_devkit.runner.cli import local_status
-
-    report = local_status(runner.pack, runner.store, runner.config)
+    report = _status_report(runner)
     out.write("demo: %s (workspaces-local status):\n%s\n" % (title, "\n".join(
         "  " + line for line in report.lines())))
 
@@ -254,8 +258,47 @@ def _marked(metadata_url, status):
         engine.dispose()
 
 
-def run_demo(duration=60.0, keep=False, out=None, workdir=None):
-    """Run the demo; print progress and a summary to ``out``; return 0 when all went as expected.
+def _start(engine, pack_dir, config, state_dir, out):
+    """Start the pack on ``engine`` ("stackstorm": StackStorm's own services in this process,
+    "emulated": the local runner); return what the demo watches (dispatches, executions ...)."""
+    if engine == "stackstorm":
+        from workspaces_devkit.st2_in_process.activity import Activity
+        from workspaces_devkit.st2_in_process.engine import StackStormInProcess
+
+        # StackStorm's polling sensors take their interval from the pack config (4 s at least)
+        fast = dict((key, 4) for key in ("alma_asdm_poll_interval_seconds",
+                                         "alma_calibration_poll_interval_seconds",
+                                         "vlba_poll_interval_seconds"))
+        stackstorm = StackStormInProcess(pack_dir, state_dir, port=0, config=dict(config, **fast),
+                                         poll_interval=1, out=out, core_pack_near=PACK_DIR)
+        stackstorm.start()
+        run = Activity(stackstorm)
+        stackstorm.spawn(lambda: run.follow(out))
+        run.stop = stackstorm.stop
+        return run
+    from workspaces_devkit.runner.local import LocalRunner
+
+    runner = LocalRunner(pack_dir, config_overrides=config, state_dir=state_dir, out=out,
+                         poll_interval=1)
+    runner.start()
+    return runner
+
+
+ENGINES = {"stackstorm": "StackStorm %s's own services in one process",
+           "emulated": "the emulated runner (devkit/workspaces_devkit/runner)"}
+
+
+def _engine_name(engine):
+    if engine != "stackstorm":
+        return ENGINES[engine]
+    import st2common
+
+    return ENGINES[engine] % st2common.__version__
+
+
+def run_demo(duration=60.0, keep=False, out=None, workdir=None, engine="emulated"):
+    """Run the demo on ``engine`` (see ``_start``); print progress and a summary to ``out``;
+    return 0 when all went as expected.
 
     Returns a process exit code (0 success, 1 when something expected did not happen in time).
     """
@@ -269,10 +312,8 @@ def run_demo(duration=60.0, keep=False, out=None, workdir=None):
         pack_dir, config, sample, staging, vlba = prepare_demo(workdir, url)
         expected = expected_outcome(sample)
         out.write("demo: Workspaces emulator at %s; sample archive databases and folders in %s\n"
-                  % (url, workdir))
-        runner = LocalRunner(pack_dir, config_overrides=config,
-                             state_dir=os.path.join(workdir, "state"), out=out, poll_interval=1)
-        runner.start()
+                  "demo: engine: %s\n" % (url, workdir, _engine_name(engine)))
+        runner = _start(engine, pack_dir, config, os.path.join(workdir, "state"), out)
         time.sleep(1.5)  # the sensors take their baseline of the (empty) folders first
         out.write("demo: dropping sample VLBA correlator files and a staged file\n")
         _drop_samples(staging, vlba)
@@ -287,7 +328,8 @@ def run_demo(duration=60.0, keep=False, out=None, workdir=None):
                   counts["workflow"] == expected["workflow"], marked == expected["marked"],
                   _reconciled(runner) == expected["reconciled"], faults_shown,
                   _problems_as_expected(runner, expected["problems"])])
-        _summary(out, runner, emulator, counts, expected, marked, ok, time.time() - started)
+        _summary(out, runner, emulator, counts, expected, marked, ok, time.time() - started,
+                 _engine_name(engine))
         return 0 if ok else 1
     finally:
         emulator.stop()
@@ -297,7 +339,7 @@ def run_demo(duration=60.0, keep=False, out=None, workdir=None):
             out.write("demo: files kept in %s\n" % workdir)
 
 
-def _summary(out, runner, emulator, counts, expected, marked, ok, seconds):
+def _summary(out, runner, emulator, counts, expected, marked, ok, seconds, engine):
     """Print the demo's summary, the verdict last."""
     by_type = {}
     for item in runner.dispatches:
@@ -309,6 +351,7 @@ def _summary(out, runner, emulator, counts, expected, marked, ok, seconds):
     for request in emulator.requests():
         states[request["state"]] = states.get(request["state"], 0) + 1
     lines = ["", "demo summary (%.1f s, %s)" % (seconds, datetime.datetime.now().strftime("%H:%M")),
+             "  engine:              " + engine,
              "  triggers dispatched: " + (", ".join("%s x%d" % item for item in
                                                     sorted(by_type.items())) or "none"),
              "  actions run:         " + (", ".join("%s %d" % item for item in

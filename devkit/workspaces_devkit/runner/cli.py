@@ -2,7 +2,8 @@
 
 Subcommands::
 
-    run       sensors poll, rules match, actions run; one line per step (--duration to bound it)
+    run       sensors poll, rules match, actions run, on StackStorm's own services where
+              installed, else on the emulated runner (--duration to bound it)
     sensor    run one sensor and print what it dispatches (no rules, no actions)
     dispatch  dispatch a trigger by hand and run the matching rules' actions
     action    run one action with k=v parameters, the local twin of `st2 run`
@@ -10,7 +11,8 @@ Subcommands::
     preflight check the config against the databases, Workspaces and folders (exit 1 on a problem)
     status    what every sensor and trigger is doing, from the local datastore (exit 1 on a problem)
     demo      the whole pack against the Workspaces emulator and sample data, then a summary
-    api       serve the StackStorm API for the real `st2` CLI (see docs/st2_cli.md)
+    api       serve StackStorm's own API for the `st2` CLI and st2web (docs/st2_cli.md)
+    api-user  add a user to the st2 API's htpasswd file
     contract  snapshot / diff the pack's public contract (docs/UPGRADING.md)
     upgrade-check  the site's rules (st2 API, rule folders) against this pack (exit 1 if one breaks)
 """
@@ -65,23 +67,51 @@ def _runner(args, **kwargs):
                        rules_dir=getattr(args, "rules_dir", None), **kwargs)
 
 
-def cmd_run(args):
-    """Run every sensor with rules and actions (and the st2 API with ``--api-htpasswd``)."""
-    runner = _runner(args, poll_interval=args.poll_interval)
-    api = None
-    if getattr(args, "api_htpasswd", None):
-        from workspaces_devkit.st2api.cli import start_api_from_args
-        from workspaces_devkit.st2api.live import runner_action
+def _on_stackstorm(args, serve_here, fallback):
+    """Run a command on StackStorm's own services where they are installed (``--engine``);
+    return its exit code, or None after one line saying why ``fallback`` runs instead (with
+    ``fallback`` None the command cannot run and exits with that line)."""
+    from workspaces_devkit.st2_in_process.commands import HERE, engine_for, run_in_stackstorm
 
-        api = start_api_from_args(args, runner.pack, runner_action(runner), runner.store,
-                                  prefix="api-",
-                                  out=runner.out, rules_dir=runner.rules_dir, runner=runner)
-    try:
-        runner.run_for(args.duration, watch=not args.no_reload)
-    finally:
-        if api is not None:
-            api.stop()
+    pack_dir = getattr(args, "pack_dir", PACK_DIR)
+    engine, why = engine_for(pack_dir, getattr(args, "engine", "auto"))
+    if engine == HERE:
+        return serve_here()
+    if engine is not None:
+        return run_in_stackstorm(engine, pack_dir, args.argv)
+    if fallback is None or getattr(args, "engine", "auto") == "stackstorm":
+        raise SystemExit("workspaces-local: %s needs StackStorm's own services: %s" % (
+            args.command, why))
+    sys.stderr.write("workspaces-local: %s; %s runs on %s\n" % (why, args.command, fallback))
+    sys.stderr.flush()
+    return None
+
+
+def cmd_run(args):
+    """Run every sensor with rules and actions: StackStorm's own services where installed
+    (with the st2 API's users from ``--api-htpasswd``), else the emulated runner."""
+    from workspaces_devkit.st2_in_process.commands import serve
+
+    if args.webui and not args.api_htpasswd:
+        raise SystemExit("workspaces-local: --webui %s needs the st2 API: give --api-htpasswd "
+                         "too" % args.webui)
+    args.htpasswd, args.host, args.token_ttl = args.api_htpasswd, args.api_host, \
+        args.api_token_ttl
+    args.port = args.api_port if args.api_htpasswd else 0
+    code = _on_stackstorm(args, lambda: serve(args, sensors=True), "the emulated runner" + (
+        " without the st2 API" if args.api_htpasswd else ""))
+    if code is not None:
+        return code
+    runner = _runner(args, poll_interval=args.poll_interval)
+    runner.run_for(args.duration, watch=not args.no_reload)
     return 0
+
+
+def cmd_api(args):
+    """Serve StackStorm's own API, auth and stream (and its rules engine and runners)."""
+    from workspaces_devkit.st2_in_process.commands import serve
+
+    return _on_stackstorm(args, lambda: serve(args, sensors=False), None)
 
 
 def cmd_sensor(args):
@@ -258,16 +288,62 @@ def cmd_status(args):
 
 
 def cmd_demo(args):
-    """Run the demo."""
+    """Run the demo on StackStorm's own services where installed, else on the emulated runner."""
     from workspaces_devkit.demo import run_demo
-    return run_demo(duration=args.duration, keep=args.keep)
+
+    code = _on_stackstorm(args, lambda: run_demo(duration=args.duration, keep=args.keep,
+                                                 engine="stackstorm"), "the emulated runner")
+    if code is not None:
+        return code
+    return run_demo(duration=args.duration, keep=args.keep, engine="emulated")
 
 
-def _make_runtime(args):
-    from workspaces_devkit.st2api.runtime import local_runtime
+def _add_api_arguments(parser, prefix=""):
+    """The st2 API's options: ``--htpasswd`` ... (``prefix="api-"``: ``--api-htpasswd`` ...)."""
+    parser.add_argument("--%shtpasswd" % prefix, required=not prefix,
+                        help="htpasswd file with the users allowed to log in to the st2 API "
+                             "(bcrypt entries; create with `workspaces-local api-user` or "
+                             "`htpasswd -B`)" + ("; serves the st2 API" if prefix else ""))
+    parser.add_argument("--%shost" % prefix, default="127.0.0.1",
+                        help="st2 API address (default 127.0.0.1: loopback only)")
+    parser.add_argument("--%sport" % prefix, type=int, default=9101,
+                        help="port of the st2 API, auth (under /auth) and stream (under "
+                             "/stream) (default 9101, StackStorm's; 0 picks a free port)")
+    parser.add_argument("--%stoken-ttl" % prefix, type=int, default=86400,
+                        help="st2 token lifetime in seconds (default 86400)")
+    parser.add_argument("--webui", metavar="DIR",
+                        help="an st2web build (StackStorm's web UI; docs/WEBUI.md) to serve on "
+                             "the API's origin, with a generated config.js")
 
-    return local_runtime(args.pack_dir, config_path=args.config, state_dir=args.state_dir,
-                         rules_dir=args.rules_dir)
+
+def _add_engine_argument(parser):
+    parser.add_argument("--engine", choices=("auto", "stackstorm", "emulated"), default="auto",
+                        help="StackStorm's own services (installed by devkit/bin/setup) or the "
+                             "emulated runner (default auto: StackStorm where installed)")
+
+
+def cmd_api_user(args):
+    """``api-user``: add or replace a user in the htpasswd file; return 0."""
+    import getpass
+
+    from workspaces_devkit.st2_in_process.htpasswd import add_user
+
+    password = args.password
+    if password is None:
+        try:
+            password = getpass.getpass("Password for %s: " % args.username)
+            if getpass.getpass("Again: ") != password:
+                raise SystemExit("workspaces-local: the passwords differ; nothing written")
+        except (EOFError, KeyboardInterrupt):
+            raise SystemExit("\nworkspaces-local: no password given; nothing written")
+    if not password:
+        raise SystemExit("workspaces-local: the password is empty; nothing written")
+    try:
+        add_user(args.htpasswd, args.username, password)
+    except (ValueError, OSError, ImportError) as error:
+        raise SystemExit("workspaces-local: %s" % error)
+    print("User %s written to %s" % (args.username, args.htpasswd))
+    return 0
 
 
 def build_parser():
@@ -328,7 +404,7 @@ def build_parser():
     status.add_argument("--json", action="store_true", help="print the report as JSON")
     status.set_defaults(func=cmd_status)
     demo = sub.add_parser("demo", help="run the end-to-end demo and print a summary")
-    demo.add_argument("--duration", type=float, default=60.0,
+    demo.add_argument("--duration", type=float, default=120.0,
                       help="longest the pack runs (it stops earlier once all is done)")
     demo.add_argument("--keep", action="store_true", help="keep the demo's temporary files")
     demo.set_defaults(func=cmd_demo)
@@ -336,12 +412,25 @@ def build_parser():
     add_contract_command(sub, PACK_DIR)
     from workspaces_devkit.upgrade.cli import add_upgrade_check_command
     add_upgrade_check_command(sub, PACK_DIR)
-    try:
-        from workspaces_devkit.st2api.cli import add_api_arguments, add_subcommands
-    except ImportError:
-        return parser
-    add_api_arguments(run, prefix="api-", required=False)
-    add_subcommands(sub, _make_runtime, add_runtime_arguments=_add_common)
+    _add_api_arguments(run, prefix="api-")
+    api = sub.add_parser("api", help="serve StackStorm's own API, auth and stream (with its rules "
+                         "engine and runners) for the st2 CLI and st2web")
+    _add_common(api)
+    _add_api_arguments(api)
+    api.add_argument("--no-reload", action="store_true",
+                     help="do not register content again when its files change")
+    api.add_argument("--upgrade-check", metavar="NEW_PACK_DIR",
+                     help="print how each stored rule (at start, then each one created or "
+                          "changed) fares with the pack version in NEW_PACK_DIR "
+                          "(docs/UPGRADING.md)")
+    api.set_defaults(func=cmd_api)
+    for command in (run, api, demo):
+        _add_engine_argument(command)
+    user = sub.add_parser("api-user", help="add or replace a user in an htpasswd file")
+    user.add_argument("--htpasswd", required=True, help="htpasswd file (created if missing)")
+    user.add_argument("username")
+    user.add_argument("--password", help="the password (prompted for when omitted)")
+    user.set_defaults(func=cmd_api_user)
     return parser
 
 
@@ -353,7 +442,9 @@ def _command_parser(parser, args):
 def main(argv=None):
     """Entry point; returns the exit status (2: the command line cannot be carried out)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args, unknown = parser.parse_known_args(argv)
+    args.argv = argv  # run again as it is in StackStorm's virtualenv (``_on_stackstorm``)
     command = _command_parser(parser, args)
     if unknown:
         command.error("unrecognized arguments: %s" % " ".join(unknown))

@@ -1,19 +1,15 @@
 """The upgrade check in the local web UI rehearsal: ``workspaces-local api --upgrade-check DIR``.
 
 While the local st2 API serves the installed pack, ``UpgradeWatch`` checks its rules against a
-new version's checkout (DIR): all of them once at start, then each rule the web UI (or
-``st2 rule create``) creates or updates, as the API publishes ``st2.rule__create`` and
-``st2.rule__update``. Each check prints one line in the API's output, the same line
-``workspaces-local upgrade-check`` prints for a broken rule.
+new version's checkout (DIR): all of them once at start (``report_all``), then each rule the web
+UI (or ``st2 rule create``) creates or updates (``report``, which the API's origin calls). Each
+check prints one line in the API's output, the same line ``workspaces-local upgrade-check``
+prints for a broken rule.
 """
-
-import threading
 
 from workspaces_devkit.upgrade.cli import broken_line, make_checker, shipped_rule_refs
 
 __all__ = ["UpgradeWatch"]
-
-_RULE_EVENTS = ("st2.rule__create", "st2.rule__update")
 
 
 class UpgradeWatch(object):
@@ -51,20 +47,3 @@ class UpgradeWatch(object):
         """Check every rule document of ``docs``."""
         for doc in docs:
             self.report(doc)
-
-    def follow(self, bus):
-        """Check each rule created or updated on the API's event ``bus`` (until it closes)."""
-        subscriber = bus.subscribe()
-
-        def loop():
-            while True:
-                item = subscriber.get()
-                if not isinstance(item, tuple):  # the bus closed: the server stopped
-                    return
-                name, body = item
-                if name in _RULE_EVENTS:
-                    self.report(body)
-
-        thread = threading.Thread(target=loop, name="upgrade-check", daemon=True)
-        thread.start()
-        return thread

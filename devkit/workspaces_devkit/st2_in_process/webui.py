@@ -2,9 +2,9 @@
 
 ``WebUi(directory)`` answers the requests that are the web UI's own, as the ``location /`` block of
 StackStorm's nginx site does: ``/`` is ``index.html``, any other path names a regular file under
-the directory. Everything under ``/api/``, ``/auth/`` and ``/stream/`` is the services' (see
-``prefixes``) and is left to the API router, as is any path that names no file (the ``st2`` CLI's
-bare ``/tokens`` and ``/v1/...``).
+the directory. Everything under ``/api/``, ``/auth/`` and ``/stream/`` is the services' and is
+left to ``web.Origin``, as is any path that names no file (the ``st2`` CLI's bare ``/tokens`` and
+``/v1/...``).
 
 Files are only ever read: other methods than GET and HEAD on a file get 405; ``..`` segments,
 hidden names and links leading out of the directory get 404. ``/config.js`` is written from
@@ -16,7 +16,6 @@ import json
 import os
 import re
 
-from workspaces_devkit.st2api.prefixes import service_of
 
 __all__ = ["StaticResponse", "WebUi", "CONTENT_TYPES"]
 
@@ -43,6 +42,7 @@ CONTENT_TYPES = {
 }
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+_SERVICE_PATH = re.compile(r"^/(api|auth|stream)(/|$)")
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 _CONFIG_JS = """\
 // st2web settings written by workspaces-local for this page (not a file of the build):
@@ -86,7 +86,7 @@ class WebUi(object):
 
         ``path`` is the decoded URL path (no query); ``host`` the request's ``Host`` header.
         """
-        if service_of(path) is not None:
+        if _SERVICE_PATH.match(path):
             return None
         segments = path.split("/")
         if any(s in (".", "..") or s.startswith(".") or "\\" in s or "\0" in s

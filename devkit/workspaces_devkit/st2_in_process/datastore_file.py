@@ -1,0 +1,65 @@
+"""StackStorm's datastore kept in a file: the key-value pairs survive a restart.
+
+mongomock keeps the database in memory. ``DatastoreFile(path)`` loads the saved pairs into
+StackStorm's key-value collection at start (``load``) and writes them back, whole and atomically,
+whenever they changed (``keep_saved``, every second) and at stop (``save``). Values are saved as
+StackStorm stores them: secrets stay encrypted with the key beside the file.
+"""
+
+
+import eventlet
+
+from workspaces_devkit.atomic_files import atomic_write
+
+__all__ = ["DatastoreFile"]
+
+
+def _collection():
+    from st2common.models.db.keyvalue import KeyValuePairDB
+
+    return KeyValuePairDB._get_collection()
+
+
+class DatastoreFile(object):
+    """The key-value pairs of StackStorm's datastore, mirrored in the JSON file ``path``."""
+
+    def __init__(self, path):
+        self.path = path
+        self._saved = None
+
+    def _dump(self):
+        from bson import json_util
+
+        documents = sorted(_collection().find(), key=lambda doc: doc.get("uid", ""))
+        return json_util.dumps(documents, indent=1, sort_keys=True)
+
+    def load(self):
+        """Insert the saved pairs (none when there is no file yet)."""
+        from bson import json_util
+
+        try:
+            with open(self.path) as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            return
+        documents = json_util.loads(text) if text.strip() else []
+        if documents:
+            _collection().insert_many(documents)
+        self._saved = text
+
+    def save(self):
+        """Write the pairs when they differ from what the file holds."""
+        text = self._dump()
+        if text != self._saved:
+            atomic_write(self.path, text)
+            self._saved = text
+
+    def keep_saved(self, every=1.0):
+        """Save every ``every`` seconds (run in a green thread)."""
+        while True:
+            eventlet.sleep(every)
+            try:
+                self.save()
+            except (OSError, ValueError) as error:
+                print("workspaces-local: cannot save the datastore to %s: %s" % (
+                    self.path, error))

@@ -1,0 +1,116 @@
+"""Hot reload on the real engine: what changes on disk is registered again, sensors restart.
+
+``Reloader(engine).watch()`` (a green thread) looks at the pack's content files, the rules
+folder and the pack config every half second. A changed sensor file restarts that sensor; a
+sensor definition, the pack's shared code (``actions/lib``) or the pack config restarts every
+sensor (after registering again what changed); action, rule, policy, trigger type and config
+files are registered again with StackStorm's registrars, and a rule whose file is gone is deleted.
+Each reload prints one line.
+"""
+
+import os
+import sys
+
+import eventlet
+
+__all__ = ["Reloader"]
+
+_KINDS = (("sensors", "sensors"), ("actions", "actions"), ("policies", "policies"),
+          ("triggers", "triggers"))
+
+
+class Reloader(object):
+    """Watches the files of ``engine`` (a ``StackStormInProcess``); ``every`` seconds."""
+
+    def __init__(self, engine, every=0.5):
+        self.engine = engine
+        self.every = every
+        self._seen = self._snapshot()
+
+    def _files(self):
+        pack = self.engine.pack_dir
+        for folder in ("sensors", "actions", "policies", "triggers", self.engine.rules_dir):
+            top = os.path.join(pack, folder)
+            for root, dirs, names in os.walk(top):
+                dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
+                for name in names:
+                    if name.endswith((".py", ".yaml", ".yml")) and not name.startswith("."):
+                        yield os.path.join(root, name)
+        for path in (self.engine.config_path, os.path.join(pack, "config.schema.yaml")):
+            if path:
+                yield os.path.abspath(path)
+
+    def _snapshot(self):
+        seen = {}
+        for path in self._files():
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            seen[path] = (stat.st_mtime_ns, stat.st_size)
+        return seen
+
+    def watch(self):
+        """Check for changes until killed."""
+        while True:
+            eventlet.sleep(self.every)
+            now = self._snapshot()
+            changed = sorted(set(now.items()) ^ set(self._seen.items()))
+            self._seen = now
+            paths = sorted(set(path for path, _stamp in changed))
+            if paths:
+                try:
+                    self.reload(paths)
+                except Exception as error:  # a bad file: say so and keep watching
+                    self.engine.out.write("reload failed: %s\n" % error)
+                self.engine.out.flush()
+
+    def reload(self, paths):
+        """Register again what ``paths`` hold; restart the sensors they concern."""
+        engine = self.engine
+        kinds, restart = set(), set()
+        for path in paths:
+            relative = os.path.relpath(path, engine.pack_dir)
+            if path.startswith(engine.rules_dir + os.sep):
+                kinds.add("rules")
+            elif path in (engine.config_path and os.path.abspath(engine.config_path),
+                          os.path.join(engine.pack_dir, "config.schema.yaml")):
+                kinds.add("configs")
+                restart.add(None)
+            elif relative.startswith(os.path.join("actions", "lib") + os.sep):
+                restart.add(None)
+            else:
+                for folder, kind in _KINDS:
+                    if relative.startswith(folder + os.sep):
+                        kinds.add(kind)
+                if relative.startswith("sensors" + os.sep):
+                    restart.add(self._sensor_of(path))
+        for kind in sorted(kinds):
+            engine.register(kind)
+        engine.out.write("reload: %s registered again (%s)\n" % (
+            ", ".join(sorted(kinds)) or "nothing", ", ".join(
+                os.path.relpath(p, engine.pack_dir) for p in paths)))
+        if restart:
+            self._restart(None if None in restart else restart)
+
+    def _sensor_of(self, path):
+        """The class name of the sensor whose file (or definition) ``path`` is, else None."""
+        from st2common.persistence.sensor import SensorType
+
+        stem = os.path.splitext(os.path.basename(path))[0]
+        for sensor in SensorType.query(pack=self.engine.pack_ref):
+            if os.path.splitext(os.path.basename(sensor.artifact_uri))[0] == stem:
+                return sensor.name
+        return None
+
+    def _restart(self, names):
+        running = set(self.engine.sensors)  # `api` runs none
+        names = running if names is None else set(names) & running
+        if not names:
+            return
+        if names == running:  # shared code or config: every sensor, on fresh modules
+            for module in [m for m in sys.modules if m.startswith("workspaces_pack")]:
+                del sys.modules[module]
+        self.engine.stop_sensors(names)
+        self.engine.start_sensors(names)
+        self.engine.out.write("reload: restarted %s\n" % ", ".join(sorted(names)))

@@ -1,0 +1,63 @@
+"""The rules folder as the st2 API's rule changes write it (so rules survive a restart).
+
+A rule created or updated through the API (``st2 rule create``, the web UI) is written to
+``<folder>/<name>.yaml`` (or over the file that already holds that rule), atomically: the folder
+watcher never reads half a file. A rule deleted through the API loses its file.
+"""
+
+import os
+
+import yaml
+
+from workspaces_devkit.atomic_files import atomic_write
+
+__all__ = ["rule_names_on_disk", "write_rule", "delete_rule"]
+
+_FIELDS = ("name", "pack", "description", "enabled", "trigger", "criteria", "action")
+
+
+def _rule_files(folder):
+    """``{rule name: path}`` of the YAML files in ``folder`` (unreadable files are skipped)."""
+    found = {}
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        path = os.path.join(folder, name)
+        if not name.endswith((".yaml", ".yml")) or name.startswith("."):
+            continue
+        try:
+            with open(path) as handle:
+                document = yaml.safe_load(handle)
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(document, dict) and document.get("name"):
+            found[str(document["name"])] = path
+    return found
+
+
+def rule_names_on_disk(folder):
+    """The names of the rules whose files are in ``folder``."""
+    return set(_rule_files(folder))
+
+
+def write_rule(folder, rule):
+    """Write ``rule`` (the API's rule as a dict) to its file in ``folder``; return the path."""
+    document = {}
+    for field in _FIELDS:
+        if rule.get(field) not in (None, "", {}) or field in ("name", "enabled"):
+            document[field] = rule.get(field)
+    if "trigger" in document:
+        document["trigger"] = {key: value for key, value in document["trigger"].items()
+                               if key in ("type", "parameters") and value not in (None, {})}
+    if "action" in document:
+        document["action"] = {key: value for key, value in document["action"].items()
+                              if key in ("ref", "parameters") and value not in (None, {})}
+    path = _rule_files(folder).get(rule["name"]) or os.path.join(folder, rule["name"] + ".yaml")
+    os.makedirs(folder, exist_ok=True)
+    atomic_write(path, "---\n" + yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def delete_rule(folder, name):
+    """Remove the file of rule ``name`` from ``folder`` (nothing when there is none)."""
+    path = _rule_files(folder).get(name)
+    if path is not None:
+        os.remove(path)

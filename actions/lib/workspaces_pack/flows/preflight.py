@@ -8,7 +8,8 @@ the report fails when any item is in ``FAILING``.
 
 Nothing in a report names a URL, a user or a password: details pass through ``Scrubber``, which
 hides every configured URL, secret and the user, password, host, port and database of the
-configured database URLs.
+configured database URLs. A Workspaces URL that is not a valid HTTP(S) URL is the exception: it
+is shown, its password masked (``core.urls``), so the operator sees what to fix.
 """
 
 import os
@@ -23,6 +24,7 @@ from workspaces_pack.archive.table_checks import (ALMA_AREA, ERROR, METADATA_ARE
                                                   UNREACHABLE, UNREADABLE, CheckItem,
                                                   check_tables)
 from workspaces_pack.core.config import ConfigError, PackConfig
+from workspaces_pack.core.urls import HTTP_URL_KEYS, url_problem, url_problems
 from workspaces_pack.workspaces_service.client import (WorkspacesClient, WorkspacesError,
                                                        WorkspacesHttpError, WorkspacesNotFound,
                                                        WorkspacesUnavailable)
@@ -30,8 +32,7 @@ from workspaces_pack.workspaces_service.client import (WorkspacesClient, Workspa
 __all__ = ["PreflightReport", "Scrubber", "check_config_keys", "check_workspaces",
            "check_directories", "check_directories_parameter", "run_preflight", "database_checks"]
 
-_URL_KEYS = ("capability_service_url", "workflow_service_url", "alma_archive_db_url",
-             "archive_metadata_db_url")
+_URL_KEYS = HTTP_URL_KEYS + ("alma_archive_db_url", "archive_metadata_db_url")
 _HIDDEN = "<hidden>"
 
 
@@ -88,8 +89,8 @@ class Scrubber(object):
         words = set()
         for key in _URL_KEYS:
             value = config.get(key)
-            if not value:
-                continue
+            if not value or (key in HTTP_URL_KEYS and url_problem(value)):
+                continue  # a wrong URL is shown, its password masked, so it can be fixed
             whole.add(str(value))
             whole.add(str(value).rstrip("/"))
             words.update(_url_parts(str(value)))
@@ -145,6 +146,10 @@ def check_workspaces(config, make_client=None):
     """
     values = dict(config._values) if isinstance(config, PackConfig) else dict(config or {})
     values["retry_count"] = 0
+    wrong = url_problems(PackConfig(values))
+    if wrong:
+        return [CheckItem("workspaces", key, MISSING if not values.get(key) else ERROR, message)
+                for key, message in wrong]
     try:
         client = (make_client or WorkspacesClient)(PackConfig(values))
     except ConfigError as error:

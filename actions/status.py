@@ -37,6 +37,6 @@ class StatusAction(Action):
         heartbeat = heartbeat_seconds(PackConfig(self.config))
         report = build_status(records, rules, sensor_filter=sensor,
                               problems_only=problems_only, scrubber=scrubber,
-                              heartbeat_seconds=heartbeat)
+                              heartbeat_seconds=heartbeat, config=self.config)
         print("\n".join(report.lines()))
         return report.ok, report.to_dict()

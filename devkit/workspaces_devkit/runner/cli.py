@@ -240,7 +240,7 @@ def local_status(pack, store, config, sensor_filter=None, problems_only=False):
     heartbeat = heartbeat_seconds(config)
     return build_status(read_health_records(service.list_values), local_rule_index(pack, store),
                         sensor_filter=sensor_filter, problems_only=problems_only,
-                        heartbeat_seconds=heartbeat)
+                        heartbeat_seconds=heartbeat, config=config)
 
 
 def cmd_status(args):

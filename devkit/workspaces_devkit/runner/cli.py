@@ -59,6 +59,17 @@ def _add_common(parser):
                              "write copies the pack's rules into it")
 
 
+def _state_dir(args):
+    return args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+
+
+def _import_pack_code(args):
+    """Make the pack's shared code (actions/lib) importable, as StackStorm has it."""
+    shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
+    if shared_lib not in sys.path:
+        sys.path.insert(0, shared_lib)
+
+
 def _runner(args, **kwargs):
     from workspaces_devkit.runner.local import LocalRunner
     return LocalRunner(args.pack_dir, config_path=args.config, state_dir=args.state_dir,
@@ -142,6 +153,8 @@ def cmd_validate(args):
     from workspaces_devkit.kvstore import JsonFileKeyValueStore
     from workspaces_devkit.pack_config import resolve_config
     from workspaces_devkit.st2meta import YamlFileError, load_yaml
+
+    _import_pack_code(args)
     from workspaces_pack.core.urls import url_problems
 
     warnings = []
@@ -153,7 +166,7 @@ def cmd_validate(args):
     if args.rules_dir and pack:
         errors += overlay_rules(pack, args.rules_dir, warnings)
     if args.config and pack:
-        state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+        state_dir = _state_dir(args)
         store = JsonFileKeyValueStore(os.path.join(state_dir, "datastore.json"))
         kv_get = store.get if os.path.exists(store.path) else None
         try:
@@ -192,12 +205,10 @@ def cmd_preflight(args):
     from workspaces_devkit.runner.local import load_config
 
     pack = load_pack(args.pack_dir)
-    shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
-    if shared_lib not in sys.path:
-        sys.path.insert(0, shared_lib)
+    _import_pack_code(args)
     from workspaces_pack.flows.preflight import run_preflight
 
-    state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+    state_dir = _state_dir(args)
     path = os.path.join(state_dir, "datastore.json")
     store = JsonFileKeyValueStore(path) if os.path.exists(path) else None
 
@@ -252,10 +263,8 @@ def cmd_status(args):
     if args.rules_dir:
         for error in overlay_rules(pack, args.rules_dir):
             sys.stderr.write("workspaces-local: rule left out: %s\n" % (error,))
-    shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
-    if shared_lib not in sys.path:
-        sys.path.insert(0, shared_lib)
-    state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+    _import_pack_code(args)
+    state_dir = _state_dir(args)
     if not os.path.isdir(state_dir):
         raise CommandLineError("no state folder %s: give the --state-dir of a `workspaces-local "
                                "run` (default <pack>/.local), or run the pack first" % state_dir)

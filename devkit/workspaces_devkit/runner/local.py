@@ -7,8 +7,9 @@ its trigger type (an invalid one is dropped, as StackStorm drops it, but loudly)
 runs the matched actions in subprocesses, each held back by the pack's concurrency policies as
 StackStorm's scheduler holds it (``runner.policies``). With ``watch=True`` a change to a sensor
 file reloads that sensor within about a second, and a change to a rule file (another process, an
-editor) reloads the rules. ``rules_dir`` reads the rules from another directory than the pack's
-``rules/`` (an overlay for a read-only checkout, see ``content.load_rules``). ``observer`` (set by
+editor) reloads the rules, file by file (a bad file keeps its last good version; ``runner.watch``).
+``rules_dir`` reads the rules from another directory than the pack's ``rules/`` (an overlay for a
+read-only checkout, see ``content.load_rules``). ``observer`` (set by
 the st2 API) is told of every trigger instance and starts the matched actions itself, so that they
 appear in the API's history.
 """

@@ -91,7 +91,7 @@ class LocalRunner(object):
         errors = validate_pack(self.pack_dir, self.rule_warnings)
         if errors:
             raise ConfigInvalid("pack content is invalid:\n" + "\n".join(
-                "  %s" % e for e in errors))
+                "  %s" % (e,) for e in errors))
         self.pack = load_pack(self.pack_dir)
         self.rules_dir = os.path.abspath(rules_dir) if rules_dir else None
         if self.rules_dir:
@@ -100,7 +100,7 @@ class LocalRunner(object):
             errors = overlay_rules(self.pack, self.rules_dir, self.rule_warnings)
             if errors:
                 raise ConfigInvalid("rules in %s are invalid:\n%s" % (self.rules_dir, "\n".join(
-                    "  %s" % e for e in errors)))
+                    "  %s" % (e,) for e in errors)))
         self.policies = ConcurrencyPolicies(self.pack)
         self.observer = None
         shared_lib = os.path.join(self.pack_dir, "actions", "lib")

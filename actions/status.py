@@ -36,7 +36,8 @@ class StatusAction(Action):
             self.logger.error("%s", error)
             return action_result(False, error=error)
         rules = rules_from_st2_api(os.environ, make_client=self.make_client)
-        report = build_status(records, rules, scrubber, heartbeat_seconds(config), query)
+        report = build_status(records, rules, scrubber, heartbeat_seconds(config), query,
+                              config=config)
         print("\n".join(report.lines()))
         return action_result(report.ok, report.to_dict(),
                              None if report.ok else report.verdict())

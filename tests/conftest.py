@@ -49,18 +49,14 @@ def _cooperate_with_eventlet():
     st2tests.base patches os, select, socket, thread and time (st2common/util/monkey_patch.py),
     so the devkit's threads are green threads in one OS thread: a call that blocks without
     yielding stops them all, and a test waiting on an action's subprocess while that action calls
-    the in-process Workspaces emulator or st2 API would wait for ever. Two calls block so:
-    subprocess waits (``subprocess`` is not patched; its ``communicate`` polls with the original
-    ``select.poll``) and watchdog's inotify observer (a blocking read of its file descriptor).
-    eventlet's green ``subprocess`` yields while it waits, and watchdog's polling observer sleeps
-    between scans, which yields. Nothing of this touches the pack's own code or StackStorm's.
+    the in-process Workspaces emulator or st2 API would wait for ever. ``subprocess`` is not
+    patched (its ``communicate`` polls with the original ``select.poll``); eventlet's green
+    ``subprocess`` yields while it waits. (The runner's folder watcher polls under eventlet by
+    itself, ``runner/watch.py``.) Nothing of this touches the pack's own code or StackStorm's.
     """
     import eventlet
-    import watchdog.observers
-    from watchdog.observers.polling import PollingObserver
 
     eventlet.monkey_patch(subprocess=True)
-    watchdog.observers.Observer = PollingObserver
 
 
 EVENTLET_PATCHED = _eventlet_patched()

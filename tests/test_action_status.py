@@ -63,9 +63,9 @@ class StatusActionTest(BaseActionTestCase):
 
     action_cls = StatusAction
 
-    def run_status(self, stored, rules=None, env=API_ENV, **parameters):
+    def run_status(self, stored, rules=None, env=API_ENV, config=None, **parameters):
         """Store ``stored`` records, run the action at NOW; return (ok, result, stdout)."""
-        action = self.get_action_instance(config={})
+        action = self.get_action_instance(config=config or {})
         write_records(action.action_service.set_value, stored)
         action.make_client = client_factory(rules if rules is not None
                                             else FakeRules(SHIPPED_RULES))
@@ -98,6 +98,49 @@ class StatusActionTest(BaseActionTestCase):
                      "5s ago", "2m ago (4)"):
             self.assertIn(text, row)
         self.assertEqual("status ok: 2 sensor(s), 2 trigger(s), 0 problem(s)", lines[-1])
+
+    def test_a_fresh_install_is_idle_and_names_the_settings_still_to_make(self):
+        # the example config: the ALMA database in an unset st2 key, the VLBA tree at its
+        # default; the file rule ships disabled, yet StackStorm hands its trigger to the sensor
+        vlba = "workspaces.vlba_data"
+        stored = [
+            records.sensor_record("AlmaAsdmSensor", ASDM_TYPE, 60, 20, [ASDM_TYPE]),
+            trigger_record("AlmaAsdmSensor", ASDM_TYPE, ASDM_TYPE, {}, failures=3, problem=problem(
+                "poll_failing", "alma_archive_db_url is not set in the pack config")),
+            records.sensor_record("FileMonitorSensor", FILE_TYPE, 30, 10, [FILE_REF]),
+            trigger_record("FileMonitorSensor", FILE_REF, FILE_TYPE,
+                           {"directory": "/data/incoming"}, failures=3, problem=problem(
+                               "directory_missing", "cannot read directory /data/incoming")),
+            records.sensor_record("VlbaDataSensor", vlba, 60, 10, [vlba]),
+            trigger_record("VlbaDataSensor", vlba, vlba, {}, failures=3, problem=problem(
+                "directory_missing", "cannot read directory /data/vlba/correlator"))]
+        for record in stored[1::2]:
+            record["last_success"] = None  # none of them ever worked
+        rules = FakeRules([
+            rule_doc("file_detected_create_and_run", FILE_TYPE, FILE_REF,
+                     {"directory": "/data/incoming"}, enabled=False),
+            rule_doc("alma_asdm_reingest", ASDM_TYPE, ASDM_TYPE),
+            rule_doc("vlba_data_ingest", vlba, vlba)])
+        config = {"alma_archive_db_url": "", "vlba_data_directory": "/data/vlba/correlator"}
+        ok, result, table = self.run_status(stored, rules=rules, config=config)
+        self.assertTrue(ok, result["problems"])
+        self.assertEqual([], result["problems"])
+        self.assertEqual(["alma_archive_db_url", "vlba_data_directory"],
+                         result["settings_to_make"])
+        rows = {line.split()[0]: line for line in table.splitlines()[1:-1]}
+        self.assertIn("idle: not configured: set alma_archive_db_url", rows[ASDM_TYPE])
+        self.assertIn("idle: every rule using it is disabled", rows[FILE_REF])
+        self.assertIn("idle: not configured: set vlba_data_directory", rows[vlba])
+        self.assertEqual("status ok: 3 sensor(s), 3 trigger(s), 0 problem(s); settings to make: "
+                         "alma_archive_db_url, vlba_data_directory", table.splitlines()[-1])
+
+        # the site's own choices, or a default folder that worked once: real problems again
+        stored[-1]["last_success"] = records.iso(3600)
+        config = {"alma_archive_db_url": "postgresql://archive/alma"}
+        ok, result, table = self.run_status(stored, rules=rules, config=config)
+        self.assertFalse(ok)
+        self.assertEqual([ASDM_TYPE, vlba], [p["trigger_ref"] for p in result["problems"]])
+        self.assertEqual([], result["settings_to_make"])
 
     def test_a_trigger_problem_fails_the_execution_and_says_what_and_since_when(self):
         stored = healthy_pack() + [

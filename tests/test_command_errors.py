@@ -115,3 +115,88 @@ def test_the_emulator_on_a_port_in_use_names_the_port_and_the_flag(taken_port):
     line = _one_line(done)
     assert "port %d on 127.0.0.1 is already in use" % taken_port in line
     assert "--port PORT" in line and "capability_service_url" in line
+
+
+# --- bad files and values (issue 25) -------------------------------------------------------------
+
+BAD_YAML = "capability_service_url: [http://a\nauth_mode: none\n"  # 2:10 ends the flow sequence
+
+
+def _bad_yaml(tmp_path):
+    path = tmp_path / "workspaces.yaml"
+    path.write_text(BAD_YAML)
+    return str(path)
+
+
+@pytest.mark.parametrize("command", [
+    ["validate"], ["status"], ["preflight"], ["run", "--duration", "1", "--no-reload"]])
+def test_a_config_that_is_not_yaml_is_named_with_its_line_and_column(tmp_path, command):
+    config = _bad_yaml(tmp_path)
+    state = tmp_path / "state"
+    state.mkdir()
+    extra = ["--state-dir", str(state)] if command[0] != "validate" else []
+    done = _local(*(command + ["--config", config] + extra))
+    assert done.returncode in (1, 2), done
+    text = done.stdout + done.stderr
+    assert "%s:2:10: " % config in text, text
+
+
+def test_validate_names_every_rule_file_that_is_not_yaml_and_the_folders_other_problems(
+        tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "a.yaml").write_text("name: a\n  pack: : x\n")
+    (rules / "b.yaml").write_text("name: [b\n")
+    done = _local("validate", "--rules-dir", str(rules))
+    assert done.returncode == 1
+    assert "%s:2:7: mapping values are not allowed here" % (rules / "a.yaml") in done.stdout
+    assert "%s:2:1: expected ',' or ']'" % (rules / "b.yaml") in done.stdout
+    assert done.stdout.splitlines()[-1] == "2 problem(s)"
+
+
+def test_validate_says_in_words_what_is_wrong_with_a_rules_directory(tmp_path):
+    import yaml
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    with open(os.path.join(PACK_DIR, "rules", "file_detected_create_and_run.yaml")) as handle:
+        rule = yaml.safe_load(handle)
+    for name, directory in (("relative", "data/in"), ("dots", "/data/../in")):
+        rule["trigger"]["parameters"]["directory"] = directory
+        (rules / (name + ".yaml")).write_text(yaml.safe_dump(dict(rule, name=name)))
+    done = _local("validate", "--rules-dir", str(rules))
+    assert done.returncode == 1
+    assert "trigger.parameters.directory: 'data/in' is a relative path (give an absolute one" \
+        in done.stdout
+    assert "trigger.parameters.directory: '/data/../in' has a '..' component" in done.stdout
+    assert "does not match" not in done.stdout
+
+
+def test_validate_refuses_a_workspaces_url_naming_the_key_and_showing_the_value(tmp_path):
+    config = tmp_path / "workspaces.yaml"
+    config.write_text('capability_service_url: "http://user:pw@[::1"\n'
+                      'workflow_service_url: ""\n')
+    done = _local("validate", "--config", str(config))
+    assert done.returncode == 1
+    assert ("capability_service_url: pack config key 'capability_service_url' "
+            "('http://user:***@[::1') is not a valid URL") in done.stdout
+    assert "pack config key 'workflow_service_url' ('') is blank" in done.stdout
+    assert "pw" not in done.stdout
+
+
+def test_status_of_a_state_folder_that_does_not_exist_says_so(tmp_path):
+    done = _local("status", "--state-dir", str(tmp_path / "nowhere"))
+    assert done.returncode == 2
+    assert "no state folder %s" % (tmp_path / "nowhere") in _one_line(done)
+
+
+def test_status_into_a_closed_pipe_ends_quietly(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    reader = subprocess.Popen([sys.executable, LOCAL, "status", "--json", "--state-dir",
+                               str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+    reader.stdout.close()  # like `| head` that has read enough, long before status prints
+    _, err = reader.communicate(timeout=TIMEOUT)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert reader.returncode in (0, 1)

@@ -60,7 +60,7 @@ def test_a_file_that_does_not_parse_is_named(tmp_path):
     problems = exchange_checks.parse_problems(str(tmp_path))
     assert len(problems) == 2
     assert problems[0].startswith("data.json: does not parse")
-    assert problems[1].startswith(os.path.join("rules", "broken.yaml") + ": does not parse")
+    assert problems[1].startswith(os.path.join("rules", "broken.yaml") + ":2:1: expected")
 
 
 def test_a_license_other_than_apache_is_refused(tmp_path):

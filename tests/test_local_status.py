@@ -92,3 +92,36 @@ class LocalStatusTest(unittest.TestCase):
         code, text = self.status()
         self.assertEqual(1, code)
         self.assertIn("no health records", text)
+
+
+def test_a_fresh_install_reads_ok_and_names_the_settings_still_to_make(tmp_path):
+    """The shipped rules and the example config, nothing set in the datastore: the sensors
+    record their problems (no ALMA database, no VLBA tree, the disabled example rule's
+    placeholder folder), and status calls each trigger idle and names the settings to make."""
+    import time
+
+    from workspaces_devkit.runner.local import LocalRunner
+
+    example = os.path.join(PACK_DIR, "workspaces.yaml.example")
+    runner = LocalRunner(PACK_DIR, config_path=example, state_dir=str(tmp_path),
+                         out=io.StringIO(), poll_interval=0.1, run_actions=False)
+    deadline = time.time() + 30
+    runner.start()
+    try:
+        while True:
+            report = cli.local_status(runner.pack, runner.store, runner.config)
+            triggers = [trigger for sensor in report.to_dict()["sensors"]
+                        for trigger in sensor["triggers"]]
+            if len(triggers) == 4 and all(trigger["idle"] for trigger in triggers) or \
+                    time.time() > deadline:
+                break
+            time.sleep(0.1)
+    finally:
+        runner.stop()
+    assert report.ok, report.lines()
+    assert [] == report.problems()
+    assert "alma_archive_db_url" in report.settings_to_make()
+    file_row = [line for line in report.lines() if "file_detected_create_and_run" in line][0]
+    assert "(disabled)" in file_row and "idle: every rule using it is disabled" in file_row
+    assert report.lines()[-1].startswith("status ok: 4 sensor(s), 4 trigger(s), 0 problem(s); "
+                                         "settings to make: alma_archive_db_url")

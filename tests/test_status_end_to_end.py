@@ -90,7 +90,7 @@ class StatusEndToEndTest(SchemaCheckedSensorTestCase):
         rules = [rule_doc("incoming_ingest", "workspaces.file_detected", good["ref"],
                           good["parameters"]),
                  rule_doc("mount_ingest", "workspaces.file_detected", bad["ref"],
-                          bad["parameters"], enabled=False)]
+                          bad["parameters"])]
         sensor.setup()
         sensor.poll()
         with open(os.path.join(self.incoming, "a.tar"), "wb") as handle:
@@ -110,12 +110,21 @@ class StatusEndToEndTest(SchemaCheckedSensorTestCase):
                          [(p["sensor"], p["trigger_ref"], p["kind"])
                           for p in result["problems"]])
         rows = {line.split()[0]: line for line in table.splitlines()[1:-1]}
-        self.assertIn("workspaces.mount_ingest (disabled)", rows[bad["ref"]])
+        self.assertIn("workspaces.mount_ingest", rows[bad["ref"]])
         self.assertIn("directory_missing", rows[bad["ref"]])
         self.assertIn("workspaces.incoming_ingest", rows[good["ref"]])
         self.assertIn("ago (1)", rows[good["ref"]])
         self.assertTrue(table.splitlines()[-1].startswith("status FAILED: 1 sensor(s), "
                                                           "2 trigger(s), 1 problem(s)"), table)
+
+        # its only rule disabled (StackStorm still hands the trigger to the sensor): idle
+        ok, result, table = self.status([rules[0], dict(rules[1], enabled=False)])
+        self.assertTrue(ok, result["problems"])
+        rows = {line.split()[0]: line for line in table.splitlines()[1:-1]}
+        self.assertIn("workspaces.mount_ingest (disabled)", rows[bad["ref"]])
+        self.assertIn("idle: every rule using it is disabled", rows[bad["ref"]])
+        self.assertEqual("status ok: 1 sensor(s), 2 trigger(s), 0 problem(s)",
+                         table.splitlines()[-1])
 
         os.makedirs(self.missing)
         self.offset += interval

@@ -120,7 +120,8 @@ def test_trigger_and_action_parameters_are_checked_like_stackstorm_does():
                 "unknown": 1}}}
     problems = checker.check(rule)
     assert problems == [
-        ("trigger.parameters.directory", "'data/../x' does not match '^/[^.]*$'"),
+        ("trigger.parameters.directory", "'data/../x' has a '..' component and is a relative "
+                                         "path (give an absolute one, starting with /)"),
         ("trigger.parameters.depth", "workspaces.file_detected has no parameter depth"),
         ("criteria.trigger.owner", "trigger.owner is not in the payload of "
                                    "workspaces.file_detected"),
@@ -143,7 +144,8 @@ def test_bad_rule_files_get_one_line_each_and_the_rest_is_still_checked(tmp_path
                             "--rules-dir", str(tmp_path / "missing"))
     assert status == 2
     assert err.splitlines() == [
-        "upgrade-check: %s: not valid YAML (line 2): expected ',' or ']', but got ':'"
+        "upgrade-check: %s:2:8: expected ',' or ']', but got ':' (while parsing a flow sequence "
+        "at 1:7)"
         % os.path.join(folder, "broken.yaml"),
         "upgrade-check: %s: not a rule (a YAML mapping with trigger and action)"
         % os.path.join(folder, "list.yaml"),

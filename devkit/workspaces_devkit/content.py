@@ -10,7 +10,9 @@ in the trigger's payload_schema) and returns ``ContentError`` objects naming fil
 
 import ast
 import copy
+import functools
 import glob
+import itertools
 import os
 import re
 from collections import namedtuple
@@ -20,13 +22,13 @@ import jsonschema
 from workspaces_devkit.kvstore import JsonFileKeyValueStore
 from workspaces_devkit.pack_config import ConfigRenderError, registration_problems, resolve_config
 from workspaces_devkit.runner.operators import OPERATORS
-from workspaces_devkit.st2meta import load_yaml
+from workspaces_devkit.st2meta import YamlFileError, load_yaml
 
 __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
-    "load_rules", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "OVERLAY_FILLING",
-    "PACK_REF_RE", "trigger_paths", "path_in_schema", "strings_in",
+    "load_rules", "rule_files", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "OVERLAY_FILLING",
+    "PACK_REF_RE", "schema_error_text", "trigger_paths", "path_in_schema", "strings_in",
 ]
 
 #: The file that marks a rules overlay directory as in use (even when it holds no rule).
@@ -35,8 +37,21 @@ OVERLAY_MARKER = ".rules-overlay"
 #: overlay's rules are the pack's own (so a reload never sees a partly copied set).
 OVERLAY_FILLING = ".rules-overlay-filling"
 
-#: A problem found in a content file: the file, the field (dotted path) and what is wrong.
-ContentError = namedtuple("ContentError", "path field message")
+
+class ContentError(namedtuple("ContentError", "path field message")):
+    """A problem found in a content file: the file, the field (dotted path; empty for a file
+    that does not parse, whose ``path`` is then ``FILE:LINE:COLUMN``) and what is wrong."""
+
+    __slots__ = ()
+
+    def __str__(self):
+        return ": ".join(str(part) for part in self if part != "")
+
+    @classmethod
+    def of_yaml(cls, error):
+        """The ``ContentError`` of a ``YamlFileError``."""
+        return cls(error.where, "", error.problem)
+
 
 SensorSpec = namedtuple("SensorSpec", "path meta class_name entry_point poll_interval enabled "
                                       "trigger_types")
@@ -217,18 +232,21 @@ def load_pack(pack_dir):
     return Pack(pack_dir)
 
 
-def load_rules(pack, folder):
-    """Return the ``RuleSpec`` list of the rule files in ``folder`` (a rules overlay).
-
-    An overlay that was never written to (no rule file and no ``OVERLAY_MARKER``), or that is
-    being filled with the pack's rules (``OVERLAY_FILLING``), stands for the pack's own
-    ``rules/``, whose rules are returned.
-    """
+def rule_files(pack, folder):
+    """The rule files of overlay ``folder``. An overlay that was never written to (no rule file
+    and no ``OVERLAY_MARKER``), or that is being filled with the pack's rules
+    (``OVERLAY_FILLING``), stands for the pack's own ``rules/``, whose files are returned."""
     files = _yaml_files(os.path.dirname(os.path.abspath(folder)), os.path.basename(folder))
     unused = not files and not os.path.exists(os.path.join(folder, OVERLAY_MARKER))
     if unused or os.path.exists(os.path.join(folder, OVERLAY_FILLING)):
         files = _yaml_files(pack.pack_dir, "rules")
-    return [pack.load_rule(path) for path in files]
+    return files
+
+
+def load_rules(pack, folder):
+    """Return the ``RuleSpec`` list of the rule files in ``folder`` (a rules overlay, see
+    ``rule_files``); a file that is not YAML raises ``YamlFileError``."""
+    return [pack.load_rule(path) for path in rule_files(pack, folder)]
 
 
 def _rule_check_errors(pack, rules, require_description=True, any_pack=False, warnings=None):
@@ -264,11 +282,17 @@ def rule_errors(pack, meta, path="(rule)", require_description=True, warnings=No
 
 def overlay_rules(pack, folder, warnings=None):
     """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s
-    (warnings go to the ``warnings`` list when one is given). As in StackStorm's rule API, a
-    description is not required there (the st2 API writes rules without one)."""
-    pack.rules = load_rules(pack, folder)
-    return _rule_check_errors(pack, pack.rules, require_description=False, any_pack=True,
-                              warnings=warnings)
+    (warnings go to the ``warnings`` list when one is given); a file that is not YAML is left
+    out, with its ``ContentError``. As in StackStorm's rule API, a description is not required
+    there (the st2 API writes rules without one)."""
+    pack.rules, unparsed = [], []
+    for path in rule_files(pack, folder):
+        try:
+            pack.rules.append(pack.load_rule(path))
+        except YamlFileError as error:
+            unparsed.append(ContentError.of_yaml(error))
+    return unparsed + _rule_check_errors(pack, pack.rules, require_description=False,
+                                         any_pack=True, warnings=warnings)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -381,10 +405,15 @@ def _check_config_schema(pack, out):
     _param_definitions(pack.config_schema, path, "(config)", out)
     _schema_errors(pack.config_schema, path, "(config)", out)
     example = os.path.join(pack.pack_dir, "%s.yaml.example" % pack.ref)
-    if os.path.exists(example):
-        for field, message in config_errors(pack, load_yaml(example) or {}, example,
-                                            kv_get=_local_datastore(pack)):
-            out.add(example, field, message)
+    if not os.path.exists(example):
+        return
+    try:
+        config = load_yaml(example) or {}
+    except YamlFileError as error:
+        out.errors.append(ContentError.of_yaml(error))
+        return
+    for field, message in config_errors(pack, config, example, kv_get=_local_datastore(pack)):
+        out.add(example, field, message)
 
 
 def _local_datastore(pack):
@@ -568,6 +597,37 @@ def _check_positions_sort_in_st2_help(params, path, out):
                    POSITION_SORT_REASON))
 
 
+#: What may be wrong with a path or a file name, in words: ``(reason, applies, fix)``.
+_PATH_FIXES = (
+    ("contains a NUL character", lambda text: "\x00" in text,
+     lambda text: text.replace("\x00", "")),
+    ("has a '..' component", lambda text: ".." in text.split("/"),
+     lambda text: "/".join(part for part in text.split("/") if part != "..")),
+    ("is a relative path (give an absolute one, starting with /)",
+     lambda text: not text.startswith("/"), lambda text: "/" + text),
+    ("contains '/' (one name is wanted)", lambda text: "/" in text.strip("/"),
+     lambda text: text.replace("/", "")),
+)
+
+
+def schema_error_text(error):
+    """The message of a JSON-schema ``error`` in words: where a value fails a ``pattern`` of a
+    path or name, what is wrong with it (a relative path, a '..' component, a '/' in a name)
+    rather than the regular expression; other errors keep jsonschema's message."""
+    value, pattern = error.instance, error.validator_value
+    if error.validator != "pattern" or not isinstance(value, str):
+        return error.message
+    for count in range(1, len(_PATH_FIXES) + 1):  # the fewest fixes that make the value pass
+        for fixes in itertools.combinations(_PATH_FIXES, count):
+            if all(applies(value) for _, applies, _ in fixes):
+                fixed = functools.reduce(lambda text, item: item[2](text), fixes, value)
+                if re.search(pattern, fixed):
+                    return "%r %s" % (value, " and ".join(reason for reason, _, _ in fixes))
+    description = (error.schema or {}).get("description")
+    return "%r is not allowed here%s" % (value, ": " + description if description else
+                                         " (it must match %s)" % pattern)
+
+
 def trigger_paths(text):
     """Yield the dotted ``trigger.x.y`` paths (and ``trigger.get("x")``) used in a template."""
     for match in TRIGGER_REF_IN_TEMPLATE_RE.finditer(text):
@@ -679,7 +739,9 @@ def _check_rules(pack, out, require_description=True, any_pack=False):
                         "StackStorm needs at least one parameter to create the trigger" % type_ref)
             if schema:
                 for error in util_schema.CustomValidator(schema).iter_errors(params):
-                    out.add(path, "trigger.parameters", error.message)
+                    where = ".".join(str(part) for part in error.absolute_path)
+                    out.add(path, "trigger.parameters" + ("." + where if where else ""),
+                            schema_error_text(error))
         criteria = meta.get("criteria") or {}
         if not isinstance(criteria, dict):
             out.add(path, "criteria", "must be a mapping")
@@ -787,8 +849,8 @@ def validate_pack(pack_dir, warnings=None):
     out = _Collector(os.path.abspath(pack_dir), warnings)
     try:
         pack = load_pack(pack_dir)
-    except ValueError as error:
-        return [ContentError(pack_dir, "(yaml)", str(error))]
+    except YamlFileError as error:
+        return [ContentError.of_yaml(error)]
     for check in (_check_pack_meta, _check_config_schema, _check_sensors, _check_trigger_files,
                   _check_actions,
                   _check_rules, _check_policies, _check_module_names):

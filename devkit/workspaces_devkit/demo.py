@@ -33,6 +33,7 @@ import yaml
 
 from workspaces_devkit import archive_fixtures
 from workspaces_devkit.emulator import WorkspacesEmulator
+from workspaces_devkit.st2meta import load_yaml
 from workspaces_pack.core.uids import canonical_uid
 
 __all__ = ["run_demo", "prepare_demo", "expected_outcome"]
@@ -57,8 +58,7 @@ def prepare_demo(workdir, emulator_url):
     os.makedirs(staging)
     os.makedirs(vlba)
     rule_path = os.path.join(pack_dir, "rules", "file_detected_create_and_run.yaml")
-    with open(rule_path) as handle:
-        rule = yaml.safe_load(handle)
+    rule = load_yaml(rule_path)
     rule["trigger"]["parameters"].update({"directory": staging, "settle_seconds": 1})
     rule["enabled"] = True  # shipped disabled (site placeholders); the demo's copy enables it
     with open(rule_path, "w") as handle:

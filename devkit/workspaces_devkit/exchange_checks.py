@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 
-import yaml
+from workspaces_devkit.st2meta import YamlFileError, load_yaml
 
 __all__ = ["CHECKS", "run_checks", "compile_problems", "license_problems", "flake8_problems",
            "pylint_problems", "parse_problems", "example_config_problems",
@@ -126,14 +126,17 @@ def parse_problems(pack_dir=PACK_DIR):
     """Parse every YAML and JSON file (st2-check-validate-yaml-file / -json-file)."""
     problems = []
     for path in _files(pack_dir, (".yaml", ".yml", ".json")):
+        relative = _relative(pack_dir, path)
         try:
-            with open(path, encoding="utf-8") as stream:
-                if path.endswith(".json"):
+            if path.endswith(".json"):
+                with open(path, encoding="utf-8") as stream:
                     json.load(stream)
-                else:
-                    yaml.safe_load(stream)
-        except (ValueError, yaml.YAMLError) as error:
-            problems.append("%s: does not parse: %s" % (_relative(pack_dir, path), error))
+            else:
+                load_yaml(path)
+        except YamlFileError as error:  # FILE:LINE:COLUMN: problem
+            problems.append(relative + str(error)[len(path):])
+        except ValueError as error:
+            problems.append("%s: does not parse: %s" % (relative, error))
     return problems
 
 
@@ -143,8 +146,7 @@ def _content_errors(pack_dir):
 
 
 def _example_path(pack_dir):
-    with open(os.path.join(pack_dir, "pack.yaml"), encoding="utf-8") as stream:
-        ref = (yaml.safe_load(stream) or {}).get("ref")
+    ref = (load_yaml(os.path.join(pack_dir, "pack.yaml")) or {}).get("ref")
     return os.path.join(pack_dir, "%s.yaml.example" % ref)
 
 

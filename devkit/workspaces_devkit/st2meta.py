@@ -13,6 +13,7 @@ import yaml
 
 __all__ = [
     "load_yaml",
+    "YamlFileError",
     "pack_ref_for_path",
     "sensor_metadata_for_class",
     "trigger_types_for_sensor_class",
@@ -20,13 +21,39 @@ __all__ = [
 ]
 
 
+class YamlFileError(ValueError):
+    """A file that is not YAML: ``where`` is ``FILE:LINE:COLUMN`` (or ``FILE``), ``problem`` what
+    is wrong there; its text is one line, ``FILE:LINE:COLUMN: problem``."""
+
+    def __init__(self, where, problem):
+        ValueError.__init__(self, "%s: %s" % (where, problem))
+        self.where = where
+        self.problem = problem
+
+
 def load_yaml(path):
-    """Parse a YAML file and return its content; raise ValueError naming the file on bad YAML."""
-    with open(path) as handle:
-        try:
+    """Parse a YAML file and return its content; raise ``YamlFileError`` naming the file, line and
+    column (counted from 1, as editors do) of bad YAML, or a file that is not UTF-8 text."""
+    try:
+        with open(path, encoding="utf-8") as handle:
             return yaml.safe_load(handle)
-        except yaml.YAMLError as error:
-            raise ValueError("%s: not valid YAML: %s" % (path, error))
+    except UnicodeDecodeError as error:
+        raise YamlFileError(path, "not UTF-8 text (byte %d)" % error.start) from None
+    except yaml.reader.ReaderError as error:
+        raise YamlFileError(path, "character %d: unacceptable character #x%04x" % (
+            error.position + 1, error.character)) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        problem = getattr(error, "problem", None) or " ".join(str(error).split())
+        context, context_mark = getattr(error, "context", None), error.context_mark
+        if context and context_mark is not None and context_mark is not mark:
+            problem += " (%s at %s)" % (context, _line_column(context_mark))
+        raise YamlFileError("%s:%s" % (path, _line_column(mark)) if mark else path,
+                            problem) from None
+
+
+def _line_column(mark):
+    return "%d:%d" % (mark.line + 1, mark.column + 1)
 
 
 def pack_ref_for_path(path):

@@ -61,6 +61,17 @@ def _add_common(parser):
                              "write copies the pack's rules into it")
 
 
+def _state_dir(args):
+    return args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+
+
+def _import_pack_code(args):
+    """Make the pack's shared code (actions/lib) importable, as StackStorm has it."""
+    shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
+    if shared_lib not in sys.path:
+        sys.path.insert(0, shared_lib)
+
+
 def _runner(args, **kwargs):
     from workspaces_devkit.runner.local import LocalRunner
     return LocalRunner(args.pack_dir, config_path=args.config, state_dir=args.state_dir,
@@ -166,26 +177,42 @@ def cmd_action(args):
 
 def cmd_validate(args):
     """Validate the pack's content (and the rules of ``--rules-dir``, and a pack config, as
-    StackStorm registers and loads it)."""
-    from workspaces_devkit.content import config_errors, load_pack, overlay_rules, validate_pack
+    StackStorm registers and loads it, with its Workspaces URLs)."""
+    from workspaces_devkit.content import (ContentError, config_errors, load_pack, overlay_rules,
+                                           validate_pack)
     from workspaces_devkit.kvstore import JsonFileKeyValueStore
-    from workspaces_devkit.st2meta import load_yaml
+    from workspaces_devkit.pack_config import resolve_config
+    from workspaces_devkit.st2meta import YamlFileError, load_yaml
+
+    _import_pack_code(args)
+    from workspaces_pack.core.urls import url_problems
 
     warnings = []
     errors = validate_pack(args.pack_dir, warnings)
-    if args.rules_dir:
-        errors = errors + overlay_rules(load_pack(args.pack_dir), args.rules_dir, warnings)
-    if args.config:
+    try:
         pack = load_pack(args.pack_dir)
-        state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+    except YamlFileError:
+        pack = None  # validate_pack said where
+    if args.rules_dir and pack:
+        errors += overlay_rules(pack, args.rules_dir, warnings)
+    if args.config and pack:
+        state_dir = _state_dir(args)
         store = JsonFileKeyValueStore(os.path.join(state_dir, "datastore.json"))
         kv_get = store.get if os.path.exists(store.path) else None
-        errors += [(args.config, field, message) for field, message in config_errors(
-            pack, load_yaml(args.config) or {}, args.config, kv_get=kv_get)]
+        try:
+            config = load_yaml(args.config) or {}
+        except YamlFileError as error:
+            errors.append(ContentError.of_yaml(error))
+        else:
+            problems = config_errors(pack, config, args.config, kv_get=kv_get)
+            if not problems:
+                resolved = resolve_config(pack.config_schema, config, kv_get, pack.ref)
+                problems = url_problems(resolved, unset_ok=True)
+            errors += [ContentError(args.config, key, message) for key, message in problems]
     for warning in warnings:
-        print("warning: %s: %s: %s" % tuple(warning))
+        print("warning: %s" % (warning,))
     for error in errors:
-        print("%s: %s: %s" % tuple(error))
+        print(error)
     print("%d problem(s)%s" % (len(errors), ", %d warning(s)" % len(warnings) if warnings else ""))
     return 1 if errors else 0
 
@@ -208,13 +235,11 @@ def cmd_preflight(args):
     from workspaces_devkit.runner.local import load_config
 
     pack = load_pack(args.pack_dir)
-    shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
-    if shared_lib not in sys.path:
-        sys.path.insert(0, shared_lib)
+    _import_pack_code(args)
     from workspaces_pack.core.config import PackConfig
     from workspaces_pack.flows.preflight import run_preflight
 
-    state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+    state_dir = _state_dir(args)
     path = os.path.join(state_dir, "datastore.json")
     store = JsonFileKeyValueStore(path) if os.path.exists(path) else None
 
@@ -259,7 +284,7 @@ def local_status(pack, store, config, sensor_filter=None, problems_only=False):
     config = PackConfig(config)
     return build_status(read_health_records(service.list_values), local_rule_index(pack, store),
                         Scrubber(config), heartbeat_seconds(config),
-                        StatusQuery(sensor_filter, problems_only))
+                        StatusQuery(sensor_filter, problems_only), config=config)
 
 
 def cmd_status(args):
@@ -269,11 +294,13 @@ def cmd_status(args):
 
     pack = load_pack(args.pack_dir)
     if args.rules_dir:
-        overlay_rules(pack, args.rules_dir)
-    shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
-    if shared_lib not in sys.path:
-        sys.path.insert(0, shared_lib)
-    state_dir = args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
+        for error in overlay_rules(pack, args.rules_dir):
+            sys.stderr.write("workspaces-local: rule left out: %s\n" % (error,))
+    _import_pack_code(args)
+    state_dir = _state_dir(args)
+    if not os.path.isdir(state_dir):
+        raise CommandLineError("no state folder %s: give the --state-dir of a `workspaces-local "
+                               "run` (default <pack>/.local), or run the pack first" % state_dir)
     store = JsonFileKeyValueStore(os.path.join(state_dir, "datastore.json"))
     from workspaces_devkit.runner.local import load_config
 
@@ -459,9 +486,13 @@ def main(argv=None):
         return args.func(args)
     except CommandLineError as error:
         command.fail(str(error))
+    except BrokenPipeError:  # the reader went away (`... | head`): what it read is what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as error:  # a clear one-line error rather than a traceback for users
         from workspaces_devkit.runner.local import ConfigInvalid
-        if isinstance(error, ConfigInvalid):
+        from workspaces_devkit.st2meta import YamlFileError
+        if isinstance(error, (ConfigInvalid, YamlFileError)):
             sys.stderr.write("workspaces-local: %s\n" % error)
             return 2
         raise

@@ -7,8 +7,9 @@ its trigger type (an invalid one is dropped, as StackStorm drops it, but loudly)
 runs the matched actions in subprocesses, each held back by the pack's concurrency policies as
 StackStorm's scheduler holds it (``runner.policies``). With ``watch=True`` a change to a sensor
 file reloads that sensor within about a second, and a change to a rule file (another process, an
-editor) reloads the rules. ``rules_dir`` reads the rules from another directory than the pack's
-``rules/`` (an overlay for a read-only checkout, see ``content.load_rules``). ``observer`` (set by
+editor) reloads the rules, file by file (a bad file keeps its last good version; ``runner.watch``).
+``rules_dir`` reads the rules from another directory than the pack's ``rules/`` (an overlay for a
+read-only checkout, see ``content.load_rules``). ``observer`` (set by
 the st2 API) is told of every trigger instance and starts the matched actions itself, so that they
 appear in the API's history.
 """
@@ -21,16 +22,15 @@ import sys
 import threading
 import time
 
-import yaml
+from workspaces_devkit.content import (ContentError, config_errors, load_pack, overlay_rules,
+                                      rule_errors, rule_files, validate_pack)
 from workspaces_devkit.kvstore import JsonFileKeyValueStore
-
-from workspaces_devkit.content import config_errors, load_pack, overlay_rules, validate_pack
 from workspaces_devkit.pack_config import resolve_config
 from workspaces_devkit.runner.executor import ActionExecutor
 from workspaces_devkit.runner.policies import ConcurrencyPolicies, PolicyCanceled
 from workspaces_devkit.runner.rules import RuleEngine
 from workspaces_devkit.runner.sensors import SensorHost
-from workspaces_devkit.st2meta import payload_errors
+from workspaces_devkit.st2meta import YamlFileError, load_yaml, payload_errors
 
 __all__ = ["LocalRunner", "load_config", "ConfigInvalid"]
 
@@ -52,10 +52,9 @@ def load_config(pack, path=None, overrides=None, kv_get=None, allow_unknown_keys
     ``allow_unknown_keys`` accepts keys the schema does not know, as StackStorm does (the
     preflight then reports them, as it does in StackStorm).
     """
-    config = {}
-    if path:
-        with open(path) as handle:
-            config = yaml.safe_load(handle) or {}
+    config = (load_yaml(path) or {}) if path else {}
+    if not isinstance(config, dict):
+        raise ConfigInvalid("pack config %s is not a mapping of config keys to values" % path)
     config.update(overrides or {})
     problems = config_errors(pack, config, path or "(built in)", kv_get=kv_get)
     if allow_unknown_keys and isinstance(config, dict):
@@ -92,7 +91,7 @@ class LocalRunner(object):
         errors = validate_pack(self.pack_dir, self.rule_warnings)
         if errors:
             raise ConfigInvalid("pack content is invalid:\n" + "\n".join(
-                "  %s: %s: %s" % e for e in errors))
+                "  %s" % (e,) for e in errors))
         self.pack = load_pack(self.pack_dir)
         self.rules_dir = os.path.abspath(rules_dir) if rules_dir else None
         if self.rules_dir:
@@ -101,7 +100,7 @@ class LocalRunner(object):
             errors = overlay_rules(self.pack, self.rules_dir, self.rule_warnings)
             if errors:
                 raise ConfigInvalid("rules in %s are invalid:\n%s" % (self.rules_dir, "\n".join(
-                    "  %s: %s: %s" % e for e in errors)))
+                    "  %s" % (e,) for e in errors)))
         self.policies = ConcurrencyPolicies(self.pack)
         self.observer = None
         shared_lib = os.path.join(self.pack_dir, "actions", "lib")
@@ -129,7 +128,8 @@ class LocalRunner(object):
         self._lock = threading.RLock()
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers)
         self._futures = []
-        self._observer = None
+        self._folder_watch = None
+        self._rule_problems = set()
 
     # --- output ------------------------------------------------------------------------------
     def _print(self, line):
@@ -269,6 +269,9 @@ class LocalRunner(object):
                     % (self.pack.ref, self.pack_dir, len(self.hosts), len(self.pack.rules),
                        len(self.pack.actions), self.datastore_path))
         self._warn_rules(self.rule_warnings)
+        from workspaces_pack.core.urls import url_problems  # the pack's shared code, on sys.path
+        for _, message in url_problems(self.config):
+            self._event("warning", "%s; actions that call Workspaces fail until then" % message)
         for host in self.hosts:
             host.start()
         if watch:
@@ -276,9 +279,8 @@ class LocalRunner(object):
 
     def stop(self):
         """Stop sensors, the watcher and wait for running actions."""
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(5)
+        if self._folder_watch is not None:
+            self._folder_watch.stop()
         for host in self.hosts:
             host.stop()
         self.wait_for_actions()
@@ -309,69 +311,65 @@ class LocalRunner(object):
             self.stop()
 
     def _watch(self):
-        from watchdog.events import FileSystemEventHandler
-        from watchdog.observers import Observer
+        from workspaces_devkit.runner.watch import FolderWatch
 
-        runner = self
-        shared_lib = os.path.join(self.pack_dir, "actions", "lib") + os.sep
+        self._folder_watch = FolderWatch(self._file_changed, self._event)
+        self._folder_watch.watch(os.path.join(self.pack_dir, "sensors"))
+        self._folder_watch.watch(os.path.join(self.pack_dir, "actions", "lib"), recursive=True)
+        self._folder_watch.watch(self.rules_dir or os.path.join(self.pack_dir, "rules"))
+        self._folder_watch.start()
+
+    def _file_changed(self, path):
+        """Reload the rules, every sensor (shared code changed) or the sensor of ``path``."""
         rules_dir = self.rules_dir or os.path.join(self.pack_dir, "rules")
-
-        class Handler(FileSystemEventHandler):
-            """Reload the sensor whose file changed; all sensors when shared code changed."""
-
-            def on_any_event(self, event):
-                if event.is_directory or event.event_type not in (
-                        "modified", "created", "moved", "deleted"):
-                    return  # watchdog also reports files being opened and read
-                path = os.path.abspath(getattr(event, "dest_path", "") or event.src_path)
-                if os.path.dirname(path) == rules_dir and path.endswith((".yaml", ".yml")):
-                    runner._reload_rules(path)
-                    return
-                if path.startswith(shared_lib) and path.endswith(".py"):
-                    runner._reload_shared_code(path)
-                    return
-                for host in runner.hosts:
-                    sensor = host.sensor
-                    if path in (os.path.abspath(sensor.entry_point), os.path.abspath(sensor.path)):
-                        if not host._reload.is_set():
-                            runner._event("reload", "%s changed; reloading %s" % (
-                                os.path.relpath(path, runner.pack_dir), host.name))
-                        host.reload()
-
-        self._observer = Observer()
-        self._observer.schedule(Handler(), os.path.join(self.pack_dir, "sensors"),
-                                recursive=False)
-        if os.path.isdir(shared_lib):
-            self._observer.schedule(Handler(), shared_lib, recursive=True)
-        if os.path.isdir(rules_dir):
-            self._observer.schedule(Handler(), rules_dir, recursive=False)
-        self._observer.start()
+        if os.path.dirname(path) == rules_dir and path.endswith((".yaml", ".yml")):
+            self._reload_rules(path)
+            return
+        if path.startswith(os.path.join(self.pack_dir, "actions", "lib") + os.sep) and \
+                path.endswith(".py"):
+            self._reload_shared_code(path)
+            return
+        for host in self.hosts:
+            sensor = host.sensor
+            if path in (os.path.abspath(sensor.entry_point), os.path.abspath(sensor.path)):
+                if not host._reload.is_set():
+                    self._event("reload", "%s changed; reloading %s" % (
+                        os.path.relpath(path, self.pack_dir), host.name))
+                host.reload()
 
     def _reload_rules(self, path):
-        """Re-read the rules after ``path`` changed; keep the old ones if the new are invalid."""
+        """Re-read the rules after ``path`` changed, file by file: a file that does not parse or
+        holds an invalid rule is reported once and keeps its last good version (a new one is
+        left out until it is valid); every other file's rule is live."""
         folder = self.rules_dir or os.path.join(self.pack_dir, "rules")
-        before = self.pack.rules
-        known = sorted((rule.ref, repr(rule.meta)) for rule in before)
-        warnings = []
-        try:
-            errors = overlay_rules(self.pack, folder, warnings)
-        except FileNotFoundError:
-            # A rule file removed between the listing and its reading: the removal's own event
-            # reloads again. Raised here, it would end watchdog's thread and every later reload.
-            self.pack.rules = before
-            return
-        if errors:
-            self.pack.rules = before
-            self._event("reload", "%s changed but the rules are invalid; keeping the old ones: "
-                        "%s" % (os.path.basename(path), "; ".join(
-                            "%s: %s: %s" % (os.path.basename(e.path), e.field, e.message)
-                            for e in errors)))
-        elif sorted((rule.ref, repr(rule.meta)) for rule in self.pack.rules) != known:
-            count = len(self.pack.rules)
-            self._event("reload", "%s changed; %d rules" % (os.path.basename(path), count))
-            unchanged = set(known)
-            changed = {os.path.relpath(rule.path, self.pack_dir) for rule in self.pack.rules
-                       if (rule.ref, repr(rule.meta)) not in unchanged}
+        before = {rule.path: rule for rule in self.pack.rules}
+        known = sorted((rule.ref, repr(rule.meta)) for rule in self.pack.rules)
+        rules, problems, warnings = [], [], []
+        for rule_path in rule_files(self.pack, folder):
+            try:
+                rule = self.pack.load_rule(rule_path)
+                errors = rule_errors(self.pack, rule.meta, rule_path,
+                                     require_description=False, warnings=warnings)
+            except FileNotFoundError:
+                continue  # removed since the listing: its own event follows
+            except YamlFileError as error:
+                rule, errors = None, [ContentError.of_yaml(error)]
+            if errors:
+                problems.extend(errors)
+                rule = before.get(rule_path)
+            if rule is not None:
+                rules.append(rule)
+        self.pack.rules = rules
+        news = {str(problem) for problem in problems} - self._rule_problems
+        self._rule_problems = {str(problem) for problem in problems}
+        if news:
+            self._event("reload", "%s changed; invalid rule files keep their last good version "
+                        "(or stay out): %s" % (os.path.basename(path), "; ".join(
+                            sorted(news))))
+        if sorted((rule.ref, repr(rule.meta)) for rule in rules) != known:
+            self._event("reload", "%s changed; %d rules" % (os.path.basename(path), len(rules)))
+            changed = {os.path.relpath(rule.path, self.pack_dir) for rule in rules
+                       if before.get(rule.path) != rule}
             self._warn_rules(w for w in warnings if w.path in changed)
             self.rules_changed()
 

@@ -11,10 +11,9 @@ import glob
 import os
 import sys
 
-import yaml
-
 from workspaces_devkit.contract.compare import compare_contracts
 from workspaces_devkit.contract.snapshot import build_contract, load_snapshot, previous_release
+from workspaces_devkit.st2meta import YamlFileError, load_yaml
 from workspaces_devkit.upgrade.rule_check import RuleChecker
 from workspaces_devkit.upgrade.st2_rules import FetchError, fetch_rules
 
@@ -30,17 +29,12 @@ def rules_from_folder(folder):
     for path in sorted(glob.glob(os.path.join(folder, "*.yaml")) +
                        glob.glob(os.path.join(folder, "*.yml"))):
         try:
-            with open(path) as handle:
-                document = yaml.safe_load(handle)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            errors.append("%s: not valid YAML%s: %s" % (
-                path, " (line %d)" % (mark.line + 1) if mark else "",
-                getattr(error, "problem", None) or "cannot parse"))
+            document = load_yaml(path)
+        except YamlFileError as error:
+            errors.append(str(error))
             continue
-        except (OSError, UnicodeDecodeError) as error:
-            reason = getattr(error, "strerror", None) or type(error).__name__
-            errors.append("%s: cannot read: %s" % (path, reason))
+        except OSError as error:
+            errors.append("%s: cannot read: %s" % (path, error.strerror or type(error).__name__))
             continue
         if not isinstance(document, dict):
             errors.append("%s: not a rule (a YAML mapping with trigger and action)" % path)

@@ -14,8 +14,8 @@ from collections import namedtuple
 
 import jsonschema
 
-from workspaces_devkit.content import (RUNNER_PARAMETERS, path_in_schema, strings_in,
-                                      trigger_paths)
+from workspaces_devkit.content import (RUNNER_PARAMETERS, path_in_schema, schema_error_text,
+                                      strings_in, trigger_paths)
 from workspaces_devkit.runner.render import cast_value
 from workspaces_devkit.st2jinja import is_jinja_expression
 
@@ -141,8 +141,11 @@ class RuleChecker(object):
                 util_schema.validate({name: value}, {"type": "object", "properties": {
                     name: prop}}, util_schema.CustomValidator, use_default=False,
                     allow_default_none=True)
-            except (ValueError, SyntaxError, jsonschema.ValidationError) as error:
-                message = getattr(error, "message", None) or str(error)
+            except jsonschema.ValidationError as error:
+                problems.append(Problem("%s.%s" % (where, name), self._why(
+                    key, schema_error_text(error))))
+            except (ValueError, SyntaxError) as error:
+                message = str(error)
                 problems.append(Problem("%s.%s" % (where, name), self._why(key, message)))
         for name, prop in sorted(properties.items()):
             if isinstance(prop, dict) and prop.get("required") and "default" not in prop \

@@ -7,9 +7,9 @@ takes a ``PackConfig`` everywhere; each sensor and action makes it once, from it
 
 import difflib
 import os
-from urllib.parse import urlsplit
-
 import yaml
+
+from workspaces_pack.core.urls import url_message, url_problem
 
 __all__ = ["PackConfig", "ConfigError", "config_schema_path"]
 
@@ -76,6 +76,12 @@ class PackConfig(object):
             value = spec.get("default", default)
         return value
 
+    def is_chosen(self, key):
+        """True when ``key`` holds a value of the site's: set, not blank and not the schema
+        default (a default is the documented example, e.g. a folder of the usual layout)."""
+        value = self._values.get(key)
+        return value not in (None, "") and value != _schema()[key].get("default")
+
     def require(self, key):
         """Return the value of ``key``; raise ``ConfigError`` naming it when it is empty."""
         value = self.get(key)
@@ -85,15 +91,14 @@ class PackConfig(object):
         return value
 
     def require_url(self, key):
-        """Return the HTTP(S) base URL of ``key``; raise ``ConfigError`` naming the key when it is
-        empty or lacks a scheme and host (no request is sent to a guessed place)."""
-        value = str(self.require(key)).strip()
-        parsed = urlsplit(value)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ConfigError("pack config key %r must be an http:// or https:// URL with a host, "
-                              "e.g. https://workspaces.example.edu:3457, not %r (st2 pack config "
-                              "workspaces)" % (key, value[:80]))
-        return value
+        """Return the HTTP(S) base URL of ``key``; raise ``ConfigError`` naming the key and showing
+        the value (password masked) when it is not one (``urls.url_problem``): no request is
+        sent to a guessed place."""
+        value = self.get(key)
+        problem = url_problem(value)
+        if problem:
+            raise ConfigError(url_message(key, value, problem))
+        return str(value).strip()
 
     def unknown_keys(self):
         """Return ``[(key, closest known key or None), ...]`` for the configured keys that

@@ -9,14 +9,18 @@ Two scrubbers, one vocabulary:
   user, and the user, password, host, port and database of each configured URL (preflight and
   status reports).
 
-``mask_password(url)`` shows a URL with its password as ``***`` (for a message that must name it).
+A Workspaces URL that is not a valid HTTP(S) URL (``core.urls.url_problem``) is left out of what
+``Scrubber`` hides: the messages that name it show it with its password masked
+(``core.urls.mask_password``), so the operator sees what to fix.
 """
 
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
+
+from workspaces_pack.core.urls import HTTP_URL_KEYS, url_problem
 
 __all__ = ["MASK", "HIDDEN", "URL_KEYS", "MAX_LINE", "scrub_line", "scrub_parameters",
-           "mask_password", "url_parts", "Scrubber"]
+           "url_parts", "Scrubber"]
 
 MASK = "***"
 HIDDEN = "<hidden>"
@@ -70,18 +74,6 @@ def url_parts(url):
     return parts + [unquote(part) for part in parts if unquote(part) != part]
 
 
-def mask_password(url):
-    """``url`` with the password of its ``user:password@`` part shown as ``***``."""
-    text = str(url)
-    parsed = urlsplit(text)
-    if parsed.password is None:
-        return text
-    netloc = parsed.netloc
-    at = netloc.rfind("@")
-    user = netloc[:at].split(":", 1)[0]
-    return text.replace(netloc, "%s:%s@%s" % (user, MASK, netloc[at + 1:]), 1)
-
-
 class Scrubber(object):
     """Hides configured URLs, secrets and URL parts in text meant for a report.
 
@@ -93,8 +85,8 @@ class Scrubber(object):
         words = set()
         for key in URL_KEYS:
             value = config.get(key)
-            if not value:
-                continue
+            if not value or (key in HTTP_URL_KEYS and url_problem(value)):
+                continue  # a wrong URL is shown, its password masked, so it can be fixed
             whole.update((str(value), str(value).rstrip("/")))
             words.update(url_parts(value))
         user = config.get("auth_username")

@@ -8,7 +8,8 @@ the report fails when any item is in ``FAILING``.
 
 Nothing in a report names a URL, a user or a password: details pass through
 ``core.scrub.Scrubber``, which hides every configured URL, secret and the user, password, host,
-port and database of the configured URLs.
+port and database of the configured URLs. A Workspaces URL that is not a valid HTTP(S) URL is the
+exception: it is shown, its password masked (``core.urls``), so the operator sees what to fix.
 """
 
 import os
@@ -22,6 +23,7 @@ from workspaces_pack.core.checks import (ERROR, MISSING, NOT_CONFIGURED, OK, REF
 from workspaces_pack.core.config import ConfigError
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.scrub import Scrubber
+from workspaces_pack.core.urls import url_problems
 from workspaces_pack.workspaces_service.client import (WorkspacesClient, WorkspacesError,
                                                        WorkspacesHttpError, WorkspacesNotFound,
                                                        WorkspacesUnavailable)
@@ -95,6 +97,10 @@ def check_workspaces(config, make_client=None):
     the workflow service for its list of workflows. 401/403 mean the configured credentials are
     refused. Calls are made once, without retries, by the pack's own client.
     """
+    wrong = url_problems(config)
+    if wrong:
+        return [CheckItem("workspaces", key, MISSING if not config.get(key) else ERROR, message)
+                for key, message in wrong]
     try:
         client = (make_client or WorkspacesClient)(config.with_values(retry_count=0))
     except ConfigError as error:

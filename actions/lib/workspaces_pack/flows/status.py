@@ -33,6 +33,8 @@ STALL_INTERVALS = 3
 PAGE_SIZE = 100
 """Keys asked for per ``list_values`` call (StackStorm's default ``api.max_page_size``)."""
 MAX_PARAMETERS_TEXT = 60
+DISABLED = " (disabled)"
+"""How ``RuleIndex`` marks a disabled rule's name."""
 
 
 class StatusQuery(object):
@@ -132,7 +134,7 @@ class RuleIndex(object):
             trigger = doc.get("trigger") or {}
             name = doc.get("ref") or "%s.%s" % (doc.get("pack"), doc.get("name"))
             if not doc.get("enabled", False):
-                name += " (disabled)"
+                name += DISABLED
             refs = {trigger.get("ref")}
             if not trigger.get("parameters"):
                 refs.add(trigger.get("type"))
@@ -248,7 +250,8 @@ class StatusReport(object):
         return self._scrubbed({
             "ok": self.ok, "checked_at": self.checked_at, "problems": self.problems(),
             "rules_unknown": self.rules_unknown, "unreadable_records": self.unreadable,
-            "reconcile_requests": self.requests, "sensors": shown, "verdict": self.verdict()})
+            "reconcile_requests": self.requests, "settings_to_make": self.settings_to_make(),
+            "sensors": shown, "verdict": self.verdict()})
 
     def _shown(self):
         if not self.query.problems_only:
@@ -269,8 +272,16 @@ class StatusReport(object):
             return ("status FAILED: no health records (no sensor of the pack has run; is "
                     "st2sensorcontainer running and are the sensors enabled?)")
         triggers = sum(len(sensor["triggers"]) for sensor in self.sensors)
-        return "status %s: %d sensor(s), %d trigger(s), %d problem(s)" % (
+        verdict = "status %s: %d sensor(s), %d trigger(s), %d problem(s)" % (
             "ok" if not count else "FAILED", len(self.sensors), triggers, count)
+        settings = self.settings_to_make()
+        return verdict + ("; settings to make: %s" % ", ".join(settings) if settings else "")
+
+    def settings_to_make(self):
+        """The pack config keys idle triggers wait for (sorted, each once)."""
+        marker = "not configured: set "
+        return sorted({trigger["idle"].split(marker, 1)[1] for sensor in self.sensors
+                       for trigger in sensor["triggers"] if marker in (trigger["idle"] or "")})
 
     def _scrubbed(self, value):
         if isinstance(value, dict):
@@ -298,7 +309,7 @@ class StatusReport(object):
                 rows.append(("  " + trigger["trigger_ref"], trigger["rules"],
                              trigger["parameters_summary"], _ago(trigger["last_poll_end"], now),
                              dispatch, str(trigger["consecutive_failures"]),
-                             _problem_text(trigger["problem"])))
+                             trigger["idle"] or _problem_text(trigger["problem"])))
         out = []
         if rows:
             widths = [max(len(row[column]) for row in [header] + rows)
@@ -369,8 +380,34 @@ def _sensor_entry(record, now, triggers, heartbeat_seconds):
             "problem": problem, "triggers": triggers}
 
 
-def _trigger_entry(record, rules):
+#: The pack config key without which a trigger type's sensor cannot work: while the key is unset
+#: or at its schema default (a folder of the example layout, not the site's), the trigger's
+#: problem is a setting still to make, not a fault.
+SETTINGS = {"workspaces.alma_asdm": "alma_archive_db_url",
+            "workspaces.alma_calibration": "alma_archive_db_url",
+            "workspaces.vlba_data": "vlba_data_directory"}
+
+
+def idle_reason(trigger_type, rule_names, config, has_worked=False):
+    """Why a trigger with a problem is idle rather than failing, or None when it is failing:
+    every rule that uses it is disabled (StackStorm gives a disabled rule's trigger to the sensor
+    too), or the setting it needs (``SETTINGS``) is not made in ``config`` (a ``PackConfig``):
+    unset, or at its schema default while the trigger ``has_worked`` never (a default folder
+    that worked once and is gone is a fault)."""
+    if rule_names and all(name.endswith(DISABLED) for name in rule_names):
+        return "idle: every rule using it is disabled"
+    key = SETTINGS.get(trigger_type)
+    if key and config is not None and (not config.get(key) or
+                                       not (config.is_chosen(key) or has_worked)):
+        return "idle: not configured: set %s" % key
+    return None
+
+
+def _trigger_entry(record, rules, config):
     ref = record["trigger_ref"]
+    problem = record.get("problem")
+    idle = problem and idle_reason(record.get("trigger_type"), rules.rules_for(ref), config,
+                                   has_worked=bool(record.get("last_success")))
     return {"trigger_ref": ref, "trigger_type": record.get("trigger_type"),
             "rules": rules.text_for(ref), "rule_refs": rules.rules_for(ref),
             "parameters": scrub_parameters(record.get("parameters") or {}),
@@ -383,17 +420,21 @@ def _trigger_entry(record, rules):
             "last_error": record.get("last_error"),
             "dispatched_total": int(record.get("dispatched_total") or 0),
             "last_dispatch_at": record.get("last_dispatch_at"),
-            "problem": record.get("problem")}
+            "problem": None if idle else problem, "idle": idle or None,
+            "idle_problem": problem if idle else None}
 
 
-def build_status(records, rules, scrubber, heartbeat_seconds, query=StatusQuery(), now=None):
+def build_status(records, rules, scrubber, heartbeat_seconds, query=StatusQuery(), now=None,
+                 config=None):
     """Return the ``StatusReport`` of ``records`` (``HealthRecords``) and ``rules`` (``RuleIndex``).
 
     A trigger record whose sensor record lists other triggers only is a removed trigger's
     leftover and is not shown; a sensor record is matched by ``query.sensor`` on its class
     name or trigger type (``FileMonitorSensor``, ``workspaces.file_detected``, ``file_detected``).
     ``scrubber`` is a ``core.scrub.Scrubber``; ``heartbeat_seconds`` the pack config's
-    ``health_heartbeat_minutes`` in seconds (``stall_seconds``).
+    ``health_heartbeat_minutes`` in seconds (``stall_seconds``). A trigger's problem is shown as
+    ``idle`` instead (not failing the report) when ``idle_reason`` gives one; ``config`` (the
+    ``PackConfig``) tells which settings are made.
     """
     now = time.time() if now is None else now
     by_sensor = {}
@@ -410,7 +451,7 @@ def build_status(records, rules, scrubber, heartbeat_seconds, query=StatusQuery(
         if not _matches(query.sensor, record):
             continue
         watched = record.get("triggers")
-        triggers = [_trigger_entry(item, rules)
+        triggers = [_trigger_entry(item, rules, config)
                     for item in sorted(by_sensor.get(name, []), key=lambda r: r["trigger_ref"])
                     if watched is None or item["trigger_ref"] in watched]
         sensors.append(_sensor_entry(record, now, triggers, heartbeat_seconds))

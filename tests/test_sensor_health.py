@@ -181,8 +181,8 @@ class FileMonitorHealthTest(SchemaCheckedSensorTestCase):
         trigger = self.watch(first)
         first.poll()
         sensor = self.sensor(problem_after_failures=5)
-        sensor.add_trigger(trigger)
         with DatastoreOutage(self.sensor_service):
+            sensor.add_trigger(trigger)  # its state is not readable: loaded at a later turn
             for _ in range(4):
                 sensor.poll()
             self.assertEqual(self.problems(), [])

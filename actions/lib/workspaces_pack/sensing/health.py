@@ -27,6 +27,7 @@ import collections
 import logging
 
 from workspaces_pack.core import health_record as hr
+from workspaces_pack.core.state import list_all_values
 from workspaces_pack.sensing.trace_tags import trace_tag
 
 __all__ = ["OnceLog", "HealthRecorder", "RetiredTriggers", "RETIRED_STATE_DAYS"]
@@ -250,8 +251,7 @@ class HealthRecorder(object):
     def _delete_stale(self):
         """Once per sensor start (after one heartbeat interval, when StackStorm has added every
         trigger): delete records of triggers removed while the sensor was not running."""
-        items = self._service.list_values(local=True, prefix=hr.TRIGGER_KEY_PREFIX) or []
-        for item in items:
+        for item in list_all_values(self._service, hr.TRIGGER_KEY_PREFIX):
             ref = hr.trigger_ref_of(getattr(item, "name", ""))
             if ref and ref not in self.triggers:
                 self._service.delete_value(hr.trigger_key(ref), local=True)
@@ -297,7 +297,7 @@ class RetiredTriggers(object):
         if now - self._last_sweep < interval:
             return
         self._last_sweep = now
-        for item in self._service.list_values(local=True, prefix=RETIRED_PREFIX) or []:
+        for item in list_all_values(self._service, RETIRED_PREFIX):
             name = str(getattr(item, "name", ""))
             ref = name[name.find(RETIRED_PREFIX) + len(RETIRED_PREFIX):]
             removed = hr.parse_iso_utc(getattr(item, "value", None))

@@ -1,8 +1,14 @@
 """One trigger's turn in a sensor's poll, the same sequence for every sensor of the pack.
 
-A turn (``run_turn``) goes one way: load the trigger's stored state (once) -> the sensor's work
-(``body(turn)``: read the directory or the database, ``turn.dispatch`` each new item, mark it
-handled on the watch) -> save the state if it changed -> tell the health recorder how it went.
+A turn (``run_turn``) goes one way: load the trigger's stored state (once; a new trigger's start
+is stored before anything else, see ``load_watch``) -> the sensor's work (``body(turn)``: read the
+directory or the database, ``turn.dispatch`` each new item, mark it handled on the watch) -> save
+the state if it changed -> tell the health recorder how it went.
+
+While the state of a turn that dispatched could not be written, the trigger's next turns are held
+(``state_unsaved``, nothing read or dispatched) until the write succeeds: a process that dies then
+dispatches again at most the items of that one turn (docs/GUARANTEES.md G2). State that cannot be
+read (``get_value`` failing or raising) fails only that trigger's turn: ``state_unreadable``.
 
 The body raises ``TurnFailed(kind, message)`` when its source cannot be read (a missing directory,
 a database outage, a renamed column); any other exception is logged with its traceback and counted
@@ -14,7 +20,7 @@ is ``state_unsaved`` after ``problem_after_failures`` polls (the state is kept a
 from workspaces_pack.core.state import StateTooLarge, StateUnavailable
 from workspaces_pack.sensing.trace_tags import trace_tag
 
-__all__ = ["SensorContext", "TurnFailed", "TriggerTurn", "run_turn"]
+__all__ = ["SensorContext", "TurnFailed", "TriggerTurn", "run_turn", "load_watch"]
 
 
 class SensorContext(object):
@@ -66,10 +72,14 @@ class TriggerTurn(object):
         health.trigger_started(self.ref)
         if not self.watch.loaded:
             try:
-                self.watch.load_state(self.context.state.load(self.ref))
+                load_watch(self.context.state, self.ref, self.watch)
             except StateUnavailable as error:
                 self._failed("state_unreadable", "state not readable, poll skipped (%s)" % error)
                 return None
+        if self.context.state.holds_dispatches(self.ref):
+            self._failed("state_unsaved", "the datastore did not take the state write; new items "
+                         "are held until it does", False)
+            return None
         failure = None
         result = None
         try:
@@ -95,7 +105,7 @@ class TriggerTurn(object):
         state = self.context.state
         if self.watch.changed:
             try:
-                state.save(self.ref, self.watch.to_state())
+                state.save(self.ref, self.watch.to_state(), dispatched=bool(self.dispatched))
             except StateTooLarge as error:
                 self.context.logger.error("trigger %s: %s", self.ref, error)
                 return ("state_unsaved", "state not saved, so a restart would dispatch again: "
@@ -112,6 +122,16 @@ class TriggerTurn(object):
 
     def _failed(self, kind, message, immediate=None):
         self.context.health.failed(self.ref, kind, message, immediate, **self._facts())
+
+
+def load_watch(state, ref, watch):
+    """Load ``watch`` from the stored state of ``ref``; a new start (``watch.changed``) is saved
+    at once, so that a restart before the first poll counts new items from the same moment.
+    Raises ``StateUnavailable``; a write the datastore refuses is kept and retried."""
+    watch.load_state(state.load(ref))
+    if watch.changed:
+        state.save(ref, watch.to_state())
+        watch.changed = False
 
 
 def run_turn(context, ref, watch, body):

@@ -24,7 +24,8 @@ from workspaces_pack.archive.schema import METADATA, schema_map
 from workspaces_pack.archive.table_checks import ERROR, METADATA_AREA, UNREACHABLE, check_tables
 from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.state import (DEFAULT_MAX_BYTES, WINDOW_OVERHEAD, DatastoreState,
-                                        StateTooLarge, StateUnavailable, entry_bytes)
+                                        StateTooLarge, StateUnavailable, entry_bytes,
+                                        list_all_values)
 from workspaces_pack.sensing.health import OnceLog
 from workspaces_pack.sensing.table_gate import describe_mismatch
 from workspaces_pack.sensing.trace_tags import trace_tag
@@ -169,7 +170,7 @@ class AlmaReconciler(object):
     def pending_requests(self):
         """Return ``[(key, request)]`` left by the action; unreadable ones are logged, deleted."""
         try:
-            items = self._service.list_values(local=False, prefix=REQUEST_PREFIX)
+            items = list_all_values(self._service, REQUEST_PREFIX, local=False)
         except Exception as error:
             self._logger.warning("reconciliation requests not readable (%s); will look again "
                                  "next poll", error)

@@ -212,20 +212,22 @@ class DirectoryWatch(object):
         return self._window is not None
 
     def load_state(self, state):
-        """Start from stored state, or from a fresh baseline when ``state`` is None."""
-        if state and state.get("directory") == self.spec.directory and \
-                state.get("pattern") == self.spec.pattern:
-            self._window = SeenWindow.from_state(state.get("window") or {},
-                                                 max_entries=self._max_entries,
-                                                 max_bytes=self._max_bytes)
-            self._baseline_needed = False
-        else:
-            self._window = SeenWindow(max_entries=self._max_entries, max_bytes=self._max_bytes)
-            self._baseline_needed = True
+        """Start from stored state, or from a fresh baseline when ``state`` is None (or is another
+        directory's). A stored state whose baseline is not taken yet (``baseline_from``) keeps the
+        moment its trigger was added, so files are new from then on however late the first poll
+        comes; a fresh start is ``changed`` so that this moment is stored before anything else."""
+        same = bool(state) and state.get("directory") == self.spec.directory and \
+            state.get("pattern") == self.spec.pattern
+        self._window = SeenWindow.from_state((state.get("window") if same else None) or {},
+                                             max_entries=self._max_entries,
+                                             max_bytes=self._max_bytes)
+        self._baseline_needed = not same or "baseline_from" in state
+        if same and self._baseline_needed:
+            self._added_ns = state["baseline_from"]
         self._listings = {}
         self._pending = {}
         self._last_full_pass = None
-        self.changed = self._baseline_needed
+        self.changed = not same
 
     @property
     def baseline_taken(self):
@@ -234,8 +236,11 @@ class DirectoryWatch(object):
 
     def to_state(self):
         """Return the JSON-ready persistent state (directory, pattern and the seen window)."""
-        return {"directory": self.spec.directory, "pattern": self.spec.pattern,
-                "window": self._window.to_state()}
+        state = {"directory": self.spec.directory, "pattern": self.spec.pattern,
+                 "window": self._window.to_state()}
+        if self._baseline_needed:
+            state["baseline_from"] = self._added_ns
+        return state
 
     # -- polling ---------------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ from file_monitor_sensor import FileMonitorSensor
 from pack_test_support import CountingDatastore, DatastoreOutage, SchemaCheckedSensorTestCase
 from workspaces_pack.archive.database import dispose_engines
 from workspaces_pack.archive.schema import schema_map
+from workspaces_pack.core.health_record import iso_utc
+from workspaces_pack.core.state import list_all_values
 
 FAILING_POLLS = 12
 
@@ -36,7 +38,7 @@ def touch(path, data=b"x"):
 def health_records(service):
     """``{"health" | "health:<trigger ref>": record}`` of every health record in the datastore."""
     records = {}
-    for item in service.list_values(local=False) or []:
+    for item in list_all_values(service, None, local=False):
         local_name = item.name.split(":", 1)[1] if ":" in item.name else item.name
         if local_name == "health" or local_name.startswith("health:"):
             records[local_name] = json.loads(item.value)
@@ -272,6 +274,57 @@ class FileMonitorHealthTest(SchemaCheckedSensorTestCase):
         records = health_records(self.sensor_service)
         self.assertIn("health:" + kept["ref"], records)
         self.assertNotIn("health:" + gone["ref"], records)
+
+    def test_a_raising_get_value_fails_only_that_triggers_turn(self):
+        """Guarantee G3: the other triggers of the poll go on."""
+        first = self.sensor()
+        broken = self.watch(first)
+        other = os.path.join(self.root, "other")
+        os.makedirs(other)
+        working = self.watch(first, directory=other)
+        first.poll()
+        real_get_value = self.sensor_service.get_value
+
+        def get_value(name, *args, **kwargs):
+            if name.endswith(broken["ref"]):
+                raise ConnectionError("st2 API reset the connection")
+            return real_get_value(name, *args, **kwargs)
+        self.sensor_service.get_value = get_value
+        sensor = self.sensor()
+        sensor.add_trigger(broken)
+        sensor.add_trigger(working)
+        touch(os.path.join(self.incoming, "waiting.tar"))
+        touch(os.path.join(other, "served.tar"))
+        for _ in range(FAILING_POLLS):
+            sensor.poll()
+        self.assertEqual([p["name"] for p in self.payloads(working)], ["served.tar"])
+        self.assertEqual(self.payloads(broken), [])
+        self.assertEqual(transitions(self.problems()), [("state_unreadable", "problem")])
+        self.assertEqual(self.record(broken)["problem"]["kind"], "state_unreadable")
+        self.sensor_service.get_value = real_get_value
+        sensor.poll()
+        self.assertEqual([p["name"] for p in self.payloads(broken)], ["waiting.tar"])
+        self.assertEqual(transitions(self.problems())[-1], ("state_unreadable", "recovered"))
+
+    def test_more_than_a_page_of_records_and_tombstones_are_all_swept(self):
+        """Guarantee G3: StackStorm's list_values answers 100 keys without a limit; the sweeps
+        page."""
+        removed = ["workspaces.gone%03d" % number for number in range(130)]
+        long_ago = iso_utc(time.time() - 8 * 86400)
+        for ref in removed:
+            self.sensor_service.set_value("health:" + ref, "{}", local=True)
+            self.sensor_service.set_value("retired:" + ref, long_ago, local=True)
+            self.sensor_service.set_value("state:" + ref, "{}", local=True)
+        sensor = self.sensor()
+        kept = self.watch(sensor)
+        sensor.poll()
+        self.offset += 601
+        sensor.poll()
+        self.offset += 601
+        sensor.poll()
+        left = [item.name for item in list_all_values(self.sensor_service, None)]
+        self.assertEqual(sorted(name.split(":", 1)[1] for name in left),
+                         ["health", "health:" + kept["ref"], "state:" + kept["ref"]])
 
     def test_a_file_written_after_the_trigger_was_added_is_new_though_the_first_poll_is_later(
             self):

@@ -303,12 +303,11 @@ def scenario_tests(test_class, scenarios):
 
 
 class FileWorld(object):
-    """A folder for the file sensors, with a clock of its own for the sensor.
+    """A folder for the file sensors.
 
-    A new file's times are set to the sensor's clock (ahead of the real one), so it counts as
-    arrived after the trigger started however coarse the file system's timestamps; a file made
-    before the start keeps its real times, before the trigger's start. ``tick`` moves the clock
-    one second per poll.
+    A new file's times are set to the precise clock's time, so that it counts as arrived after
+    the trigger started however coarse the file system's timestamps are; a file made before the
+    start keeps its own times.
     """
 
     baseline_dispatched = False
@@ -316,7 +315,6 @@ class FileWorld(object):
     def __init__(self, root):
         self.root = root
         self.folder = None
-        self.now = 0.0
         self.made = 0
         self.cases = 0
 
@@ -325,17 +323,11 @@ class FileWorld(object):
         self.cases += 1
         self.folder = os.path.join(self.root, "case%05d" % self.cases)
         os.makedirs(self.folder)
-        self.now = time.time() + 1000.0
         self.made = 0
         return self
 
-    def clock(self):
-        """The sensor's clock."""
-        return self.now
-
     def tick(self):
-        """A poll interval passes."""
-        self.now += 1.0
+        """A poll interval passes (the sensor reads the real clock: settle_seconds is 0)."""
 
     def existing(self):
         """Items there before the case begins: none."""
@@ -347,8 +339,8 @@ class FileWorld(object):
         path = os.path.join(folder, name)
         with open(path, "wb") as handle:
             handle.write(b"x" * 10)
-        if not before_start:  # a millisecond after the clock's time
-            stamp = int(self.now * 1000 + 1) * 1000000
+        if not before_start:  # the precise time: the file system's clock may lag a tick
+            stamp = time.time_ns()
             os.utime(path, ns=(stamp, stamp))
         return name
 

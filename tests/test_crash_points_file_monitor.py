@@ -33,7 +33,6 @@ class FileMonitorWorld(FileWorld):
     def new_sensor(self, test, triggers):
         """A sensor process: a new instance, its clock, its triggers added (as StackStorm does)."""
         sensor = test.get_sensor_instance()
-        sensor.clock = self.clock
         for trigger in triggers:
             sensor.add_trigger(trigger)
         return sensor

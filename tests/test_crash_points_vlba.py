@@ -31,7 +31,6 @@ class VlbaWorld(FileWorld):
         """A sensor process: its trigger comes with it."""
         sensor = test.get_sensor_instance(config={"vlba_data_directory": self.folder,
                                                   "vlba_settle_seconds": 0})
-        sensor.clock = self.clock
         return sensor
 
     def arrive(self, count, before_start):

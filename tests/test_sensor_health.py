@@ -328,13 +328,12 @@ class FileMonitorHealthTest(SchemaCheckedSensorTestCase):
 
     def test_a_file_written_after_the_trigger_was_added_is_new_though_the_first_poll_is_later(
             self):
-        touch(os.path.join(self.incoming, "before.tar"))
+        written = time.time() - 5  # before.tar was written 5 s before the trigger was added
+        os.utime(touch(os.path.join(self.incoming, "before.tar")), (written, written))
         sensor = self.sensor()
-        self.offset = 5.0  # the trigger is added 5 s after before.tar was written
         trigger = self.watch(sensor)
-        arrived = touch(os.path.join(self.incoming, "arrived.tar"))
-        moment = time.time() + 10  # written 5 s after the trigger was added (test clock)
-        os.utime(arrived, (moment, moment))
+        time.sleep(0.01)  # more than a tick of the file system's clock
+        touch(os.path.join(self.incoming, "arrived.tar"))
         self.offset = 60.0  # the first poll comes a minute later
         sensor.poll()
         sensor.poll()

@@ -298,7 +298,7 @@ def scenario_tests(test_class, scenarios):
         test.__doc__ = "Guarantee G1, Guarantee G2: %s." % scenario.name
         return test
     for index, scenario in enumerate(scenarios):
-        name = "".join(c if c.isalnum() else "_" for c in scenario.name).strip("_")
+        name = "_".join("".join(c if c.isalnum() else " " for c in scenario.name).split())
         setattr(test_class, "test_%d_%s" % (index, name), make(scenario))
 
 

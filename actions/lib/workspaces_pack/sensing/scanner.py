@@ -376,18 +376,11 @@ class DirectoryWatch(object):
         if settled:
             self._settled_top = max(self._settled_top, dir_stat.st_mtime_ns + 1)
         with os.scandir(directory) as entries:
+            if not previous:  # nothing to compare with: each entry on its own
+                self._consider_all(entries, listing, by_position, candidates, settled)
             for chunk in iter(lambda: list(itertools.islice(entries, CHUNK)), []):
-                names = list(map(_NAME, chunk))
-                chunk_hashes = array.array("q", map(hash, names))
+                chunk_hashes = array.array("q", map(hash, map(_NAME, chunk)))
                 hashes.extend(chunk_hashes)
-                if not previous and settled:  # all there before the trigger: baseline
-                    if self.spec.recursive:
-                        for entry in chunk:
-                            self._consider_folder(entry, listing)
-                    continue
-                if not previous:
-                    self._consider_all(chunk, names, listing, by_position, candidates)
-                    continue
                 end = index + len(chunk_hashes)
                 if previous[index:end] == chunk_hashes:
                     index = end
@@ -423,24 +416,42 @@ class DirectoryWatch(object):
             return True
         return False
 
-    def _consider_all(self, chunk, names, listing, by_position, candidates):
-        """``_consider`` each entry of ``chunk``. By position past the baseline (the first poll
-        after a restart, the periodic full pass), a file below the floor is passed over as soon as
-        it is stat'ed: that is most files, and this loop is most of that poll's time."""
+    def _consider_all(self, entries, listing, by_position, candidates, settled=False):
+        """Keep the hash of every name of ``entries`` and ``_consider`` each; with ``settled``
+        (a baseline folder not changed since well before the trigger) only note sub-folders.
+
+        The first poll after a restart and the periodic full pass stat every file: this loop is
+        most of their time, so a file below the floor is passed over as soon as it is stat'ed.
+        """
+        hashes = listing.hashes
+        if settled and not self.spec.recursive:
+            hashes.extend(map(hash, map(_NAME, entries)))
+            return
+        if settled:
+            for entry in entries:
+                hashes.append(hash(entry.name))
+                self._consider_folder(entry, listing)
+            return
         floor = self._window.floor
         if self.spec.recursive or not by_position or floor is None or self._baseline_needed:
-            for entry in chunk:
+            for entry in entries:
+                hashes.append(hash(entry.name))
                 self._consider(entry, listing, by_position, candidates)
             return
-        wanted = list(itertools.compress(chunk, map(self._wanted, names)))
-        self.stats["stat"] += len(wanted)
-        for entry in wanted:
+        wanted, stat_count = self._wanted, 0
+        for entry in entries:
+            name = entry.name
+            hashes.append(hash(name))
+            if wanted(name) is None:
+                continue
+            stat_count += 1
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
             if st.st_ctime_ns >= floor or st.st_mtime_ns >= floor:
                 self._judge(entry, st, by_position, candidates)
+        self.stats["stat"] += stat_count
 
     def _consider(self, entry, listing, by_position, candidates):
         """Add ``entry`` to ``candidates`` when it is a new matching file (sub-folders noted)."""

@@ -17,6 +17,8 @@ problem at once, and the save is tried again every poll; a datastore that does n
 is ``state_unsaved`` after ``problem_after_failures`` polls (the state is kept and retried).
 """
 
+import collections
+
 from workspaces_pack.core.state import StateTooLarge, StateUnavailable
 from workspaces_pack.sensing.trace_tags import trace_tag
 
@@ -32,6 +34,12 @@ class SensorContext(object):
         self.state = state
         self.watches = watches
         self.health = health
+
+
+Failure = collections.namedtuple("Failure", ["kind", "message", "immediate"])
+Failure.__new__.__defaults__ = (None,)
+Failure.__doc__ = ("Why a turn failed: a health problem ``kind``, the ``message``, and "
+                   "``immediate`` (a problem at once; None: as the kind says).")
 
 
 class TurnFailed(Exception):
@@ -74,54 +82,56 @@ class TriggerTurn(object):
             try:
                 load_watch(self.context.state, self.ref, self.watch)
             except StateUnavailable as error:
-                self._failed("state_unreadable", "state not readable, poll skipped (%s)" % error)
+                self._failed(Failure("state_unreadable",
+                                     "state not readable, poll skipped (%s)" % error))
                 return None
         if self.context.state.holds_dispatches(self.ref):
-            self._failed("state_unsaved", "the datastore did not take the state write; new items "
-                         "are held until it does", False)
+            self._failed(Failure("state_unsaved", "the datastore did not take the state write; "
+                                 "new items are held until it does", False))
             return None
         failure = None
         result = None
         try:
             result = body(self)
         except TurnFailed as error:
-            failure = (error.kind, error.message, error.immediate)
+            failure = Failure(error.kind, error.message, error.immediate)
         except Exception as error:
             self.context.logger.exception("poll of trigger %s failed; it will be tried again at "
                                           "the next poll", self.ref)
-            failure = ("poll_failing", "poll failed: %s: %s" % (type(error).__name__, error),
-                       None)
+            failure = Failure("poll_failing", "poll failed: %s: %s" % (type(error).__name__,
+                                                                       error))
         health.dispatched(self.ref, self.dispatched)
         unsaved = self._save()
         failure = failure or unsaved
         if failure is not None:
-            self._failed(*failure)
+            self._failed(failure)
             return None
         health.succeeded(self.ref, **self._facts())
         return result
 
     def _save(self):
-        """Save the watch's state if it changed; return a failure tuple, or None when saved."""
+        """Save the watch's state if it changed; return a ``Failure``, or None when saved."""
         state = self.context.state
         if self.watch.changed:
             try:
                 state.save(self.ref, self.watch.to_state(), dispatched=bool(self.dispatched))
             except StateTooLarge as error:
                 self.context.logger.error("trigger %s: %s", self.ref, error)
-                return ("state_unsaved", "state not saved, so a restart would dispatch again: "
-                        "%s" % error, True)  # watch.changed stays set: tried again next poll
+                return Failure("state_unsaved", "state not saved, so a restart would dispatch "
+                               "again: %s" % error, True)  # changed stays set: tried next poll
             self.watch.changed = False
         if state.is_unsaved(self.ref):
-            return ("state_unsaved", "the datastore did not take the state write; kept in "
-                    "memory and tried again every poll", False)
+            return Failure("state_unsaved", "the datastore did not take the state write; kept "
+                           "in memory and tried again every poll", False)
         return None
 
     def _facts(self):
         return {"state_bytes": self.context.state.size_of(self.ref),
                 "baseline_taken": getattr(self.watch, "baseline_taken", self.watch.loaded)}
 
-    def _failed(self, kind, message, immediate=None):
-        self.context.health.failed(self.ref, kind, message, immediate, **self._facts())
+    def _failed(self, failure):
+        self.context.health.failed(self.ref, failure.kind, failure.message, failure.immediate,
+                                   **self._facts())
 
 
 def load_watch(state, ref, watch):

@@ -93,6 +93,12 @@ class ScanError(Exception):
         self.kind = kind
 
 
+_Pending = collections.namedtuple(
+    "_Pending", ["size", "mtime_ns", "position", "last_size", "digest"])
+_Pending.__doc__ = ("A new file not reported yet: its last ``size``, ``mtime_ns`` and ``position``,"
+                    " the size at the look before (``last_size``, None when just found), and "
+                    "its path ``digest``.")
+
 WatchSpec = collections.namedtuple(
     "WatchSpec", ["directory", "pattern", "recursive", "settle_seconds", "ready_marker",
                   "group_of"])
@@ -294,9 +300,8 @@ class DirectoryWatch(object):
             raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error))
         if self._baseline_needed:
             self._end_baseline()
-        for path, (size, mtime_ns, position, digest) in candidates.items():
-            if path not in self._pending:
-                self._pending[path] = (size, mtime_ns, position, None, digest)
+        for path, pending in candidates.items():
+            self._pending.setdefault(path, pending)
         return self._settled(now)
 
     def _end_baseline(self):
@@ -482,13 +487,14 @@ class DirectoryWatch(object):
             return
         floor = self._window.floor
         if self._baseline_needed:  # arrived since the trigger was added: new, not baseline
-            candidates[path] = (st.st_size, st.st_mtime_ns, position, self._relative(path))
+            candidates[path] = _Pending(st.st_size, st.st_mtime_ns, position, None,
+                                        self._relative(path))
             return
         if by_position and floor is not None and position < floor:
             return
         digest = self._relative(path)
         if digest not in self._window.seen:
-            candidates[path] = (st.st_size, st.st_mtime_ns, position, digest)
+            candidates[path] = _Pending(st.st_size, st.st_mtime_ns, position, None, digest)
 
     def _forget_tree(self, directory):
         prefix = directory + os.sep
@@ -515,9 +521,10 @@ class DirectoryWatch(object):
         ready = []
         blocked = set()
         markers = {}
-        for path, (size, mtime_ns, position, last_size, digest) in list(self._pending.items()):
+        for path, pending in list(self._pending.items()):
+            position, last_size = pending.position, pending.last_size
             if last_size is None:  # found by this very poll: its stat is fresh
-                st_size, st_mtime_ns = size, mtime_ns
+                st_size, st_mtime_ns = pending.size, pending.mtime_ns
             else:
                 st = self._lstat(path)
                 if st is None or not stat.S_ISREG(st.st_mode):
@@ -528,7 +535,8 @@ class DirectoryWatch(object):
             directory, _, name = path.rpartition(os.sep)
             unchanged = settle_ns == 0 or last_size == st_size
             stable = unchanged and now_ns - position >= settle_ns
-            self._pending[path] = (st_size, st_mtime_ns, position, st_size, digest)
+            self._pending[path] = _Pending(st_size, st_mtime_ns, position, st_size,
+                                           pending.digest)
             if stable and self.spec.ready_marker:
                 if directory not in markers:
                     markers[directory] = os.path.exists(
@@ -550,7 +558,7 @@ class DirectoryWatch(object):
         """Record dispatched files so that they are never reported again; prune the window."""
         for found in found_files:
             pending = self._pending.pop(found.path, None)
-            digest = pending[4] if pending else self._relative(found.path)
+            digest = pending.digest if pending else self._relative(found.path)
             self._window.add(digest, found.position)
         if found_files:
             self.changed = True
@@ -558,6 +566,6 @@ class DirectoryWatch(object):
 
     def prune(self):
         """Keep the remembered paths inside the window and bound, never above pending work."""
-        hold = min(info[2] for info in self._pending.values()) if self._pending else None
+        hold = min(item.position for item in self._pending.values()) if self._pending else None
         if self._window.prune(self.window_ns, hold_below=hold):
             self.changed = True

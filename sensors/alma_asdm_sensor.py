@@ -54,7 +54,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
 
     def add_trigger(self, trigger):
         """Watch a rule's trigger; its tables are checked once at the next poll."""
-        if self._watches.add(trigger) is not None:
+        if self._watch(trigger) is not None:
             self._schema_gate.note_added(trigger_ref(trigger))
 
     def update_trigger(self, trigger):

@@ -37,7 +37,7 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
         super(AlmaCalibrationSensor, self).__init__(sensor_service=sensor_service, config=config,
                                                     poll_interval=poll_interval)
         self._schema_gate = SchemaGate()
-        if self._watches.add({"ref": TRIGGER_REF, "parameters": {}}) is not None:
+        if self._watch({"ref": TRIGGER_REF, "parameters": {}}) is not None:
             self._schema_gate.note_added(TRIGGER_REF)
 
     def _build_watch(self, trigger):

@@ -38,7 +38,7 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
     def __init__(self, sensor_service, config=None, poll_interval=60):
         super(VlbaDataSensor, self).__init__(sensor_service=sensor_service, config=config,
                                              poll_interval=poll_interval)
-        self._watches.add({"ref": TRIGGER_REF, "parameters": {}})
+        self._watch({"ref": TRIGGER_REF, "parameters": {}})
 
     def _build_watch(self, trigger):
         config = self._pack_config

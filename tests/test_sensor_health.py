@@ -23,6 +23,8 @@ from pack_test_support import CountingDatastore, DatastoreOutage, SchemaCheckedS
 from workspaces_pack.archive.engines import dispose_engines
 from workspaces_pack.archive.schema import schema_map
 from workspaces_pack.core.config import PackConfig
+from workspaces_pack.core.state import list_all_values
+from workspaces_pack.core.times import iso_from_epoch
 
 FAILING_POLLS = 12
 
@@ -37,7 +39,7 @@ def touch(path, data=b"x"):
 def health_records(service):
     """``{"health" | "health:<trigger ref>": record}`` of every health record in the datastore."""
     records = {}
-    for item in service.list_values(local=False) or []:
+    for item in list_all_values(service, None, local=False):
         local_name = item.name.split(":", 1)[1] if ":" in item.name else item.name
         if local_name == "health" or local_name.startswith("health:"):
             records[local_name] = json.loads(item.value)
@@ -182,8 +184,8 @@ class FileMonitorHealthTest(SchemaCheckedSensorTestCase):
         trigger = self.watch(first)
         first.poll()
         sensor = self.sensor(problem_after_failures=5)
-        sensor.add_trigger(trigger)
         with DatastoreOutage(self.sensor_service):
+            sensor.add_trigger(trigger)  # its state is not readable: loaded at a later turn
             for _ in range(4):
                 sensor.poll()
             self.assertEqual(self.problems(), [])
@@ -274,15 +276,65 @@ class FileMonitorHealthTest(SchemaCheckedSensorTestCase):
         self.assertIn("health:" + kept["ref"], records)
         self.assertNotIn("health:" + gone["ref"], records)
 
+    def test_a_raising_get_value_fails_only_that_triggers_turn(self):
+        """Guarantee G3: the other triggers of the poll go on."""
+        first = self.sensor()
+        broken = self.watch(first)
+        other = os.path.join(self.root, "other")
+        os.makedirs(other)
+        working = self.watch(first, directory=other)
+        first.poll()
+        real_get_value = self.sensor_service.get_value
+
+        def get_value(name, *args, **kwargs):
+            if name.endswith(broken["ref"]):
+                raise ConnectionError("st2 API reset the connection")
+            return real_get_value(name, *args, **kwargs)
+        self.sensor_service.get_value = get_value
+        sensor = self.sensor()
+        sensor.add_trigger(broken)
+        sensor.add_trigger(working)
+        touch(os.path.join(self.incoming, "waiting.tar"))
+        touch(os.path.join(other, "served.tar"))
+        for _ in range(FAILING_POLLS):
+            sensor.poll()
+        self.assertEqual([p["name"] for p in self.payloads(working)], ["served.tar"])
+        self.assertEqual(self.payloads(broken), [])
+        self.assertEqual(transitions(self.problems()), [("state_unreadable", "problem")])
+        self.assertEqual(self.record(broken)["problem"]["kind"], "state_unreadable")
+        self.sensor_service.get_value = real_get_value
+        sensor.poll()
+        self.assertEqual([p["name"] for p in self.payloads(broken)], ["waiting.tar"])
+        self.assertEqual(transitions(self.problems())[-1], ("state_unreadable", "recovered"))
+
+    def test_more_than_a_page_of_records_and_tombstones_are_all_swept(self):
+        """Guarantee G3: StackStorm's list_values answers 100 keys without a limit; the sweeps
+        page."""
+        removed = ["workspaces.gone%03d" % number for number in range(130)]
+        long_ago = iso_from_epoch(time.time() - 8 * 86400)
+        for ref in removed:
+            self.sensor_service.set_value("health:" + ref, "{}", local=True)
+            self.sensor_service.set_value("retired:" + ref, long_ago, local=True)
+            self.sensor_service.set_value("state:" + ref, "{}", local=True)
+        sensor = self.sensor()
+        kept = self.watch(sensor)
+        sensor.poll()
+        self.offset += 601
+        sensor.poll()
+        self.offset += 601
+        sensor.poll()
+        left = [item.name for item in list_all_values(self.sensor_service, None)]
+        self.assertEqual(sorted(name.split(":", 1)[1] for name in left),
+                         ["health", "health:" + kept["ref"], "state:" + kept["ref"]])
+
     def test_a_file_written_after_the_trigger_was_added_is_new_though_the_first_poll_is_later(
             self):
-        touch(os.path.join(self.incoming, "before.tar"))
+        written = time.time() - 5  # before.tar was written 5 s before the trigger was added
+        os.utime(touch(os.path.join(self.incoming, "before.tar")), (written, written))
         sensor = self.sensor()
-        self.offset = 5.0  # the trigger is added 5 s after before.tar was written
         trigger = self.watch(sensor)
-        arrived = touch(os.path.join(self.incoming, "arrived.tar"))
-        moment = time.time() + 10  # written 5 s after the trigger was added (test clock)
-        os.utime(arrived, (moment, moment))
+        time.sleep(0.01)  # more than a tick of the file system's clock
+        touch(os.path.join(self.incoming, "arrived.tar"))
         self.offset = 60.0  # the first poll comes a minute later
         sensor.poll()
         sensor.poll()

@@ -23,11 +23,34 @@ import json
 from workspaces_pack.core.keys import STATE_PREFIX
 
 __all__ = ["StateUnavailable", "StateTooLarge", "DatastoreState", "SeenWindow", "DEFAULT_MAX_BYTES",
-           "entry_bytes", "WINDOW_OVERHEAD"]
+           "entry_bytes", "WINDOW_OVERHEAD", "list_all_values"]
 
 DEFAULT_MAX_BYTES = 64 * 1024
+PAGE_SIZE = 100
+"""Keys asked for per ``list_values`` call (StackStorm's default ``[api] max_page_size``)."""
 WINDOW_OVERHEAD = 128
 """Bytes a ``SeenWindow``'s own fields (mark, floor, the braces) take at most, beside its items."""
+
+
+def list_all_values(service, prefix, local=True, page_size=PAGE_SIZE):
+    """Every key-value object under ``prefix``: ``list_values`` page by page.
+
+    StackStorm answers one page of at most ``[api] max_page_size`` keys (100 by default) when no
+    ``limit`` is given, so a caller that does not page misses the rest. Pages are asked for until
+    a short one; a page that brings no new name also ends it (a test mock that ignores
+    ``limit``/``offset`` answers everything at once). Errors propagate.
+    """
+    found = {}
+    offset = 0
+    while True:
+        page = service.list_values(local=local, prefix=prefix, limit=page_size,
+                                   offset=offset) or []
+        before = len(found)
+        for item in page:
+            found.setdefault(getattr(item, "name", None), item)
+        if len(page) < page_size or len(found) == before:
+            return list(found.values())
+        offset += len(page)
 
 
 def entry_bytes(identifier, position):
@@ -59,6 +82,7 @@ class DatastoreState(object):
         self._logger = logger
         self._max_bytes = max_bytes
         self._unsaved = {}
+        self._dispatched = set()  # unsaved keys whose state covers dispatched items
         self._sizes = {}
         self.calls = 0
 
@@ -79,7 +103,10 @@ class DatastoreState(object):
         if key in self._unsaved:
             return json.loads(self._unsaved[key])
         self.calls += 1
-        raw = self._service.get_value(key, local=True)
+        try:
+            raw = self._service.get_value(key, local=True)
+        except Exception as error:  # StackStorm's returns None; a raising one is an outage too
+            raise StateUnavailable("datastore is unavailable (get_value: %s)" % error)
         if raw is None:
             if self._key_exists(key):
                 raise StateUnavailable("datastore returned nothing for existing key %s" % key)
@@ -96,16 +123,17 @@ class DatastoreState(object):
     def _key_exists(self, key):
         self.calls += 1
         try:
-            items = self._service.list_values(local=True, prefix=key)
+            items = list_all_values(self._service, key)
         except Exception as error:
             raise StateUnavailable("datastore is unavailable (list_values: %s)" % error)
         return any(str(getattr(item, "name", "")).endswith(":" + key) or
                    getattr(item, "name", None) == key for item in items or [])
 
-    def save(self, trigger_ref, state):
+    def save(self, trigger_ref, state, dispatched=False):
         """Write ``state`` for ``trigger_ref``; return True if it reached the datastore.
 
-        On a datastore error the value is kept and retried by the next ``save`` or ``flush``.
+        On a datastore error the value is kept and retried by the next ``save`` or ``flush``;
+        ``dispatched`` says it records dispatched items (``holds_dispatches``).
         """
         key = self.key_for(trigger_ref)
         raw = json.dumps(state, sort_keys=True, separators=(",", ":"))
@@ -113,6 +141,8 @@ class DatastoreState(object):
             raise StateTooLarge("state for %s is %d bytes, over the %d byte bound"
                                 % (trigger_ref, len(raw), self._max_bytes))
         self._unsaved[key] = raw
+        if dispatched:
+            self._dispatched.add(key)
         self._sizes[key] = len(raw.encode("utf-8"))
         return self.flush()
 
@@ -127,7 +157,13 @@ class DatastoreState(object):
                                      key, error)
                 return False
             del self._unsaved[key]
+            self._dispatched.discard(key)
         return True
+
+    def holds_dispatches(self, trigger_ref):
+        """True while a state of ``trigger_ref`` that records dispatched items is not written:
+        its next items must wait, or a restart would dispatch more than one poll again."""
+        return self.key_for(trigger_ref) in self._dispatched
 
     def is_unsaved(self, trigger_ref):
         """Return True while the state of ``trigger_ref`` could not be written yet."""

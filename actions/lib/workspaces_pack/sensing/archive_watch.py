@@ -2,8 +2,9 @@
 
 Used by the ALMA sensors. Rows have an identifier (an EB uid, a delivery id) and a time. A poll
 asks the database for rows at or after ``since()``: the mark minus the look-back window, or, for
-a trigger with no history yet, now minus the look-back window. Rows already handled in that window
-are skipped, so late-arriving rows inside the window are found and nothing is dispatched twice.
+a trigger with no history yet, the moment it started (stored at once) minus the look-back
+window. Rows already handled in that window are skipped, so late-arriving rows inside the window
+are found and nothing is dispatched twice.
 """
 
 import time
@@ -16,6 +17,9 @@ from workspaces_pack.sensing.poll_cycle import TurnFailed
 
 __all__ = ["ArchiveWatch", "RowSource", "poll_rows", "problem_kind", "failing_body"]
 
+STARTED_BYTES = len(',"started":') + 24
+"""Bytes the trigger's start takes in the state beside its window (a float's longest JSON)."""
+
 
 class ArchiveWatch(object):
     """The ``SeenWindow`` of one trigger over archive rows, with the trigger's query options."""
@@ -24,9 +28,10 @@ class ArchiveWatch(object):
                  max_bytes=DEFAULT_MAX_BYTES, **options):
         self.lookback_seconds = float(lookback_seconds)
         self.max_entries = max_entries
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes - STARTED_BYTES
         self.clock = clock
         self.options = options
+        self._started = clock()
         self._window = None
         self.changed = False
 
@@ -36,9 +41,12 @@ class ArchiveWatch(object):
         return self._window is not None
 
     def load_state(self, state):
-        """Start from stored state (``to_state``) or, with None, from nothing handled yet."""
+        """Start from stored state (``to_state``) or, with None, from nothing handled yet: then
+        ``changed``, so that the moment the trigger started is stored before its first poll."""
         self._window = SeenWindow.from_state(state or {}, max_entries=self.max_entries,
                                              max_bytes=self.max_bytes)
+        self._started = (state or {}).get("started", self._started)
+        self.changed = state is None
 
     @property
     def baseline_taken(self):
@@ -47,7 +55,7 @@ class ArchiveWatch(object):
 
     def to_state(self):
         """Return the JSON-ready state."""
-        return self._window.to_state()
+        return dict(self._window.to_state(), started=self._started)
 
     def since(self):
         """Return the naive-UTC datetime from which the next query must read."""
@@ -55,7 +63,7 @@ class ArchiveWatch(object):
             return from_epoch(self._window.floor)
         if self._window.mark is not None:
             return from_epoch(self._window.mark - self.lookback_seconds)
-        return from_epoch(self.clock() - self.lookback_seconds)
+        return from_epoch(self._started - self.lookback_seconds)
 
     def select_new(self, rows, id_key, time_key):
         """Return the rows not handled yet, oldest first."""

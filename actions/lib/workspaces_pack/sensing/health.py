@@ -31,6 +31,7 @@ from workspaces_pack.core import problems
 from workspaces_pack.core.keys import HEALTH_KEY, HEALTH_PREFIX, RETIRED_PREFIX, STATE_PREFIX
 from workspaces_pack.core.scrub import scrub_line, scrub_parameters
 from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
+from workspaces_pack.core.state import list_all_values
 from workspaces_pack.sensing.trace_tags import trace_tag
 
 __all__ = ["OnceLog", "HealthRecorder", "RetiredTriggers", "RETIRED_STATE_DAYS"]
@@ -267,8 +268,7 @@ class HealthRecorder(object):
     def _delete_stale(self):
         """Once per sensor start (after one heartbeat interval, when StackStorm has added every
         trigger): delete records of triggers removed while the sensor was not running."""
-        items = self._service.list_values(local=True, prefix=HEALTH_PREFIX) or []
-        for item in items:
+        for item in list_all_values(self._service, HEALTH_PREFIX):
             ref = hr.trigger_ref_of(getattr(item, "name", ""))
             if ref and ref not in self.triggers:
                 self._service.delete_value(hr.trigger_key(ref), local=True)
@@ -314,7 +314,7 @@ class RetiredTriggers(object):
         if now - self._last_sweep < interval:
             return
         self._last_sweep = now
-        for item in self._service.list_values(local=True, prefix=RETIRED_PREFIX) or []:
+        for item in list_all_values(self._service, RETIRED_PREFIX):
             name = str(getattr(item, "name", ""))
             ref = name[name.find(RETIRED_PREFIX) + len(RETIRED_PREFIX):]
             removed = epoch_from_iso(getattr(item, "value", None))

@@ -31,15 +31,13 @@ from workspaces_pack.archive.table_checks import (METADATA_AREA, describe_mismat
                                                   table_mismatches)
 from workspaces_pack.core.keys import RECONCILE_PREFIX, REQUEST_PREFIX
 from workspaces_pack.core.state import (DEFAULT_MAX_BYTES, WINDOW_OVERHEAD, DatastoreState,
-                                        StateTooLarge, StateUnavailable, entry_bytes)
+                                        StateTooLarge, StateUnavailable, entry_bytes,
+                                        list_all_values)
 from workspaces_pack.core.problems import RECONCILE_FAILING, RECONCILE_OFF
 from workspaces_pack.core.times import from_epoch, iso_from_datetime
 from workspaces_pack.sensing.poll_cycle import TriggerTurn
 
 __all__ = ["CooldownMemory", "AlmaReconciler", "memory_entry_cap"]
-
-PAGE_SIZE = 100
-"""Keys asked for per ``list_values`` call (StackStorm's default ``api.max_page_size``)."""
 
 HOUR = 3600.0
 LONGEST_UID = "uid://A999/X%s/X%s" % ("f" * 16, "f" * 16)
@@ -252,7 +250,8 @@ class AlmaReconciler(object):
         """The action's unanswered requests ``[(key-value item, request)]``; unreadable ones
         are logged and deleted, refused ones left until their key expires."""
         try:
-            items = self._request_items()
+            items = sorted(list_all_values(self._service, REQUEST_PREFIX, local=False),
+                           key=operator.attrgetter("name"))
         except Exception as error:
             self._logger.warning("reconciliation requests not readable (%s); will look again "
                                  "next poll", error)
@@ -268,20 +267,6 @@ class AlmaReconciler(object):
             if request["refused"] is None:
                 requests.append((item, request))
         return requests
-
-    def _request_items(self):
-        """Every key under ``REQUEST_PREFIX``, sorted by name, read page by page (StackStorm
-        answers at most ``api.max_page_size`` keys per call) until a short page or one that
-        brings no new key."""
-        items, offset = {}, 0
-        while True:
-            page = self._service.list_values(local=False, prefix=REQUEST_PREFIX,
-                                             limit=PAGE_SIZE, offset=offset) or []
-            fresh = [item for item in page if item.name not in items]
-            items.update((item.name, item) for item in fresh)
-            if len(page) < PAGE_SIZE or not fresh:
-                return [items[name] for name in sorted(items)]
-            offset += len(page)
 
     def _delete(self, key):
         try:

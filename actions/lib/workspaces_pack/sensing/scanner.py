@@ -41,6 +41,11 @@ Speed
     A folder whose mtime did not change since it was listed is not listed again, unless that
     mtime was within ``RACY_SECONDS`` of the listing (file system timestamps are coarse: a name
     added just after the listing may leave the mtime unchanged). Only new names are stat'ed.
+    The baseline does not stat the files of a folder whose mtime is more than ``RACY_SECONDS``
+    older than the trigger: no name came into it since; its files count as older than that mtime
+    (a file written in place since is found by the next full pass). A pass by position filters
+    names with one regular expression per chunk and passes over files below the floor as soon as
+    they are stat'ed.
 """
 
 import array
@@ -88,6 +93,12 @@ class ScanError(Exception):
         super(ScanError, self).__init__(message)
         self.kind = kind
 
+
+_Pending = collections.namedtuple(
+    "_Pending", ["size", "mtime_ns", "position", "last_size", "digest"])
+_Pending.__doc__ = ("A new file not reported yet: its last ``size``, ``mtime_ns`` and ``position``,"
+                    " the size at the look before (``last_size``, None when just found), and "
+                    "its path ``digest``.")
 
 WatchSpec = collections.namedtuple(
     "WatchSpec", ["directory", "pattern", "recursive", "settle_seconds", "ready_marker",
@@ -192,8 +203,12 @@ class DirectoryWatch(object):
         self.full_pass_seconds = full_pass_seconds
         self.clock = clock
         self._max_entries = max_entries
-        self._matcher = re.compile(fnmatch.translate(spec.pattern)).match
-        self._hidden_ok = spec.pattern.startswith(".")
+        # One regular expression for "a file this watch wants": the pattern, not a hidden name
+        # (unless the pattern starts with "."), not the ready marker; run at C speed per chunk.
+        self._wanted = re.compile("%s%s%s" % (
+            "" if spec.pattern.startswith(".") else r"(?!\.)",
+            r"(?!%s\Z)" % re.escape(spec.ready_marker) if spec.ready_marker else "",
+            fnmatch.translate(spec.pattern))).match
         self._prefix = os.path.join(spec.directory, "")
         self._window = None
         self._listings = {}
@@ -201,6 +216,7 @@ class DirectoryWatch(object):
         self._last_full_pass = None
         self._baseline_needed = False
         self._baseline_top = (None, [])
+        self._settled_top = 0
         self.changed = False
         self.stats = {"listed": 0, "stat": 0, "skipped_dirs": 0}
 
@@ -212,20 +228,22 @@ class DirectoryWatch(object):
         return self._window is not None
 
     def load_state(self, state):
-        """Start from stored state, or from a fresh baseline when ``state`` is None."""
-        if state and state.get("directory") == self.spec.directory and \
-                state.get("pattern") == self.spec.pattern:
-            self._window = SeenWindow.from_state(state.get("window") or {},
-                                                 max_entries=self._max_entries,
-                                                 max_bytes=self._max_bytes)
-            self._baseline_needed = False
-        else:
-            self._window = SeenWindow(max_entries=self._max_entries, max_bytes=self._max_bytes)
-            self._baseline_needed = True
+        """Start from stored state, or from a fresh baseline when ``state`` is None (or is another
+        directory's). A stored state whose baseline is not taken yet (``baseline_from``) keeps the
+        moment its trigger was added, so files are new from then on however late the first poll
+        comes; a fresh start is ``changed`` so that this moment is stored before anything else."""
+        same = bool(state) and state.get("directory") == self.spec.directory and \
+            state.get("pattern") == self.spec.pattern
+        self._window = SeenWindow.from_state((state.get("window") if same else None) or {},
+                                             max_entries=self._max_entries,
+                                             max_bytes=self._max_bytes)
+        self._baseline_needed = not same or "baseline_from" in state
+        if same and self._baseline_needed:
+            self._added_ns = state["baseline_from"]
         self._listings = {}
         self._pending = {}
         self._last_full_pass = None
-        self.changed = self._baseline_needed
+        self.changed = not same
 
     @property
     def baseline_taken(self):
@@ -234,8 +252,11 @@ class DirectoryWatch(object):
 
     def to_state(self):
         """Return the JSON-ready persistent state (directory, pattern and the seen window)."""
-        return {"directory": self.spec.directory, "pattern": self.spec.pattern,
-                "window": self._window.to_state()}
+        state = {"directory": self.spec.directory, "pattern": self.spec.pattern,
+                 "window": self._window.to_state()}
+        if self._baseline_needed:
+            state["baseline_from"] = self._added_ns
+        return state
 
     # -- polling ---------------------------------------------------------------------------
 
@@ -279,27 +300,25 @@ class DirectoryWatch(object):
             raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error))
         if self._baseline_needed:
             self._end_baseline()
-        for path, (size, mtime_ns, position, digest) in candidates.items():
-            if path not in self._pending:
-                self._pending[path] = (size, mtime_ns, position, None, digest)
+        for path, pending in candidates.items():
+            self._pending.setdefault(path, pending)
         return self._settled(now)
 
     def _end_baseline(self):
         # File times come from a coarse kernel clock: a file created just after the newest
         # existing one may carry the very same time. So the floor is that time itself, and the
         # files exactly at it are remembered as seen.
+        # A folder not changed since well before the trigger was added was not stat'ed: its
+        # files are older than its last change (``_settled_top``), unless written in place since,
+        # which the next full pass finds.
         top, paths = self._baseline_top
-        self._window.floor = top or 0
+        self._window.floor = max(top or 0, self._settled_top)
         for path in paths:
             self._window.add(self._relative(path), top)
         self._baseline_top = (None, [])
+        self._settled_top = 0
         self._baseline_needed = False
         self.changed = True
-
-    def _wanted(self, name):
-        if name.startswith(".") and not self._hidden_ok:
-            return False
-        return name != self.spec.ready_marker and self._matcher(name) is not None
 
     def _full_pass(self, root, root_stat, candidates):
         """List every folder and judge every file by position against the stored window."""
@@ -357,14 +376,16 @@ class DirectoryWatch(object):
         held = []  # entries not matched in step; judged once the whole listing is read
         limit = max(MIN_HELD, len(previous) // 16) if previous else 0
         index, count, in_step = 0, len(previous or ()), True
+        settled = self._baseline_needed and self._added_ns is not None and \
+            dir_stat.st_mtime_ns + RACY_SECONDS * NS < self._added_ns
+        if settled:
+            self._settled_top = max(self._settled_top, dir_stat.st_mtime_ns + 1)
         with os.scandir(directory) as entries:
+            if not previous:  # nothing to compare with: each entry on its own
+                self._consider_all(entries, listing, by_position, candidates, settled)
             for chunk in iter(lambda: list(itertools.islice(entries, CHUNK)), []):
                 chunk_hashes = array.array("q", map(hash, map(_NAME, chunk)))
                 hashes.extend(chunk_hashes)
-                if not previous:
-                    for entry in chunk:
-                        self._consider(entry, listing, by_position, candidates)
-                    continue
                 end = index + len(chunk_hashes)
                 if previous[index:end] == chunk_hashes:
                     index = end
@@ -391,20 +412,68 @@ class DirectoryWatch(object):
         self._listings[directory] = listing
         return listing
 
+    @staticmethod
+    def _consider_folder(entry, listing):
+        """Note ``entry`` as a sub-folder to walk (recursive watches); return True if it is one."""
+        if entry.is_dir(follow_symlinks=False):
+            if not entry.name.startswith("."):
+                listing.subdirs.add(entry.path)
+            return True
+        return False
+
+    def _consider_all(self, entries, listing, by_position, candidates, settled=False):
+        """Keep the hash of every name of ``entries`` and ``_consider`` each; with ``settled``
+        (a baseline folder not changed since well before the trigger) only note sub-folders.
+
+        The first poll after a restart and the periodic full pass stat every file: this loop is
+        most of their time, so a file below the floor is passed over as soon as it is stat'ed.
+        """
+        hashes = listing.hashes
+        if settled and not self.spec.recursive:
+            hashes.extend(map(hash, map(_NAME, entries)))
+            return
+        if settled:
+            for entry in entries:
+                hashes.append(hash(entry.name))
+                self._consider_folder(entry, listing)
+            return
+        floor = self._window.floor
+        if self.spec.recursive or not by_position or floor is None or self._baseline_needed:
+            for entry in entries:
+                hashes.append(hash(entry.name))
+                self._consider(entry, listing, by_position, candidates)
+            return
+        wanted, stat_count = self._wanted, 0
+        for entry in entries:
+            name = entry.name
+            hashes.append(hash(name))
+            if wanted(name) is None:
+                continue
+            stat_count += 1
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if st.st_ctime_ns >= floor or st.st_mtime_ns >= floor:
+                self._judge(entry, st, by_position, candidates)
+        self.stats["stat"] += stat_count
+
     def _consider(self, entry, listing, by_position, candidates):
         """Add ``entry`` to ``candidates`` when it is a new matching file (sub-folders noted)."""
         name = entry.name
-        if self.spec.recursive and entry.is_dir(follow_symlinks=False):
-            if not name.startswith("."):
-                listing.subdirs.add(entry.path)
+        if self.spec.recursive and self._consider_folder(entry, listing):
             return
-        if not self._wanted(name):
+        if self._wanted(name) is None:
             return
         self.stats["stat"] += 1
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:
             return
+        self._judge(entry, st, by_position, candidates)
+
+    def _judge(self, entry, st, by_position, candidates):
+        """Add the file ``entry`` (its ``st``) to ``candidates`` when it is new."""
         if not stat.S_ISREG(st.st_mode):
             return
         path = entry.path
@@ -418,13 +487,14 @@ class DirectoryWatch(object):
             return
         floor = self._window.floor
         if self._baseline_needed:  # arrived since the trigger was added: new, not baseline
-            candidates[path] = (st.st_size, st.st_mtime_ns, position, self._relative(path))
+            candidates[path] = _Pending(st.st_size, st.st_mtime_ns, position, None,
+                                        self._relative(path))
             return
         if by_position and floor is not None and position < floor:
             return
         digest = self._relative(path)
         if digest not in self._window.seen:
-            candidates[path] = (st.st_size, st.st_mtime_ns, position, digest)
+            candidates[path] = _Pending(st.st_size, st.st_mtime_ns, position, None, digest)
 
     def _forget_tree(self, directory):
         prefix = directory + os.sep
@@ -451,9 +521,10 @@ class DirectoryWatch(object):
         ready = []
         blocked = set()
         markers = {}
-        for path, (size, mtime_ns, position, last_size, digest) in list(self._pending.items()):
+        for path, pending in list(self._pending.items()):
+            position, last_size = pending.position, pending.last_size
             if last_size is None:  # found by this very poll: its stat is fresh
-                st_size, st_mtime_ns = size, mtime_ns
+                st_size, st_mtime_ns = pending.size, pending.mtime_ns
             else:
                 st = self._lstat(path)
                 if st is None or not stat.S_ISREG(st.st_mode):
@@ -464,7 +535,8 @@ class DirectoryWatch(object):
             directory, _, name = path.rpartition(os.sep)
             unchanged = settle_ns == 0 or last_size == st_size
             stable = unchanged and now_ns - position >= settle_ns
-            self._pending[path] = (st_size, st_mtime_ns, position, st_size, digest)
+            self._pending[path] = _Pending(st_size, st_mtime_ns, position, st_size,
+                                           pending.digest)
             if stable and self.spec.ready_marker:
                 if directory not in markers:
                     markers[directory] = os.path.exists(
@@ -486,7 +558,7 @@ class DirectoryWatch(object):
         """Record dispatched files so that they are never reported again; prune the window."""
         for found in found_files:
             pending = self._pending.pop(found.path, None)
-            digest = pending[4] if pending else self._relative(found.path)
+            digest = pending.digest if pending else self._relative(found.path)
             self._window.add(digest, found.position)
         if found_files:
             self.changed = True
@@ -494,6 +566,6 @@ class DirectoryWatch(object):
 
     def prune(self):
         """Keep the remembered paths inside the window and bound, never above pending work."""
-        hold = min(info[2] for info in self._pending.values()) if self._pending else None
+        hold = min(item.position for item in self._pending.values()) if self._pending else None
         if self._window.prune(self.window_ns, hold_below=hold):
             self.changed = True

@@ -18,7 +18,7 @@ from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.keys import STATE_PREFIX
 from workspaces_pack.core.state import DatastoreState
 from workspaces_pack.sensing.health import HealthRecorder
-from workspaces_pack.sensing.poll_cycle import SensorContext
+from workspaces_pack.sensing.poll_cycle import SensorContext, load_watch
 
 __all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "poll_safely"]
 
@@ -187,11 +187,26 @@ class WatchingSensorMixin(object):
 
     def add_trigger(self, trigger):
         """Start watching for a rule's trigger (may come before setup; bad parameters logged)."""
-        self._watches.add(trigger)
+        self._watch(trigger)
 
     def update_trigger(self, trigger):
         """Apply changed parameters; unchanged ones keep the watch's progress."""
-        self._watches.add(trigger)
+        self._watch(trigger)
+
+    def _watch(self, trigger):
+        """Register ``trigger``; return its watch (None when invalid). Its state is loaded now
+        and a new trigger's start stored at once (``poll_cycle.load_watch``), so that files or
+        rows that come before its first poll are new even across a restart; when the datastore
+        does not answer, the first turn loads it."""
+        watch = self._watches.add(trigger)
+        if watch is not None and not watch.loaded:
+            ref = trigger_ref(trigger)
+            try:
+                load_watch(self._state, ref, watch)
+            except Exception as error:  # add_trigger must not raise: tried again at the turn
+                self._logger.warning("state of %s %s not loaded yet (%s); loaded at the next "
+                                     "poll", self.WATCH_KIND, ref, error)
+        return watch
 
     def remove_trigger(self, trigger):
         """Stop watching; the trigger's state is kept 7 days, then deleted (``RetiredTriggers``)."""

@@ -12,11 +12,11 @@ import os
 import pytest
 import requests
 from contract_test_support import (
-    PACK_DIR, edit_yaml, pack_copy, rename_payload_field, set_version)
+    NEXT_MAJOR, PACK_DIR, RELEASED, edit_yaml, pack_copy, rename_payload_field, set_version)
 from pack_test_support import closed_port_url
 from stackstorm_support import PASSWORD, USER, StackStormApi
 
-from workspaces_devkit.contract.snapshot import build_contract
+from workspaces_devkit.contract.snapshot import build_contract, pack_version
 from workspaces_devkit.runner.cli import main
 from workspaces_devkit.upgrade.rule_check import RuleChecker
 
@@ -54,10 +54,10 @@ def write_rules(folder, *rules):
 
 @pytest.fixture
 def renamed(tmp_path):
-    """Version 0.4.0 of the pack: alma_asdm's payload field mous_uid is now mous."""
+    """The next major version of the pack: alma_asdm's payload field mous_uid is now mous."""
     pack = pack_copy(tmp_path, "new")
     rename_payload_field(pack, "mous_uid", "mous")
-    set_version(pack, "0.4.0")
+    set_version(pack, NEXT_MAJOR)
     return pack
 
 
@@ -77,31 +77,33 @@ def test_a_rule_folder_against_the_new_version_names_the_rule_and_the_field(
     broken = [line for line in out.splitlines() if line.startswith("BROKEN")]
     assert broken == [
         "BROKEN site.uses_mous (%s): action.parameters.parameters: trigger.mous_uid is not in "
-        "the payload of workspaces.alma_asdm (removed (renamed to mous?), contract 0.3.0 -> "
-        "0.4.0)" % os.path.join(folder, "site.uses_mous.yaml")]
+        "the payload of workspaces.alma_asdm (removed (renamed to mous?), contract %s -> %s)"
+        % (os.path.join(folder, "site.uses_mous.yaml"), RELEASED, NEXT_MAJOR)]
     assert out.splitlines()[-1] == ("2 rule(s) using workspaces.* checked against workspaces "
-                                    "0.4.0 (changes since 0.3.0): 1 would break")
+                                    "%s (changes since %s): 1 would break"
+                                    % (NEXT_MAJOR, RELEASED))
     status, out, _ = _run(capsys, "--no-api", "--rules-dir", folder,
                           "--rules-dir", os.path.join(PACK_DIR, "rules"))
     assert status == 0 and "BROKEN" not in out
-    assert "%d rule(s) using workspaces.* checked against workspaces 0.3.0" % (
-        2 + len(_shipped_rules())) in out
+    assert "%d rule(s) using workspaces.* checked against workspaces %s" % (
+        2 + len(_shipped_rules()), pack_version(PACK_DIR)) in out
 
 
 def test_a_removed_trigger_type_or_action_breaks_every_rule_on_it(tmp_path, capsys):
     pack = pack_copy(tmp_path, "new")
     edit_yaml(pack, "sensors/vlba_data_sensor.yaml", lambda d: d.update(trigger_types=[]))
     os.remove(os.path.join(pack, "actions", "preflight.yaml"))
-    set_version(pack, "0.4.0")
+    set_version(pack, NEXT_MAJOR)
     folder = write_rules(tmp_path / "rules", {
         "name": "vlba", "pack": "site", "trigger": {"type": "workspaces.vlba_data"},
         "criteria": {}, "action": {"ref": "workspaces.preflight", "parameters": {}}})
     status, out, _ = _run(capsys, "--pack-dir", pack, "--no-api", "--rules-dir", folder)
     assert status == 1
     assert ("BROKEN site.vlba (%s): trigger.type: workspaces.vlba_data is not a trigger type of "
-            "this pack (trigger removed, contract 0.3.0 -> 0.4.0); action.ref: "
+            "this pack (trigger removed, contract %s -> %s); action.ref: "
             "workspaces.preflight is not an action of this pack (action removed, contract "
-            "0.3.0 -> 0.4.0)" % os.path.join(folder, "site.vlba.yaml")) in out
+            "%s -> %s)" % (os.path.join(folder, "site.vlba.yaml"), RELEASED, NEXT_MAJOR,
+                           RELEASED, NEXT_MAJOR)) in out
 
 
 def test_trigger_and_action_parameters_are_checked_like_stackstorm_does():
@@ -208,17 +210,18 @@ def test_rules_in_stackstorm_against_the_new_version_name_exactly_the_broken_rul
     assert broken == [
         "BROKEN site.uses_mous (st2 API %s): action.parameters.parameters: trigger.mous_uid is "
         "not in the payload of workspaces.alma_asdm (removed (renamed to mous?), contract "
-        "0.3.0 -> 0.4.0)" % st2api.api_url]
+        "%s -> %s)" % (st2api.api_url, RELEASED, NEXT_MAJOR)]
     # the two site rules; the pack's own are replaced by the new version's rules/
     assert out.splitlines()[-2:] == [
-        "2 rule(s) using workspaces.* checked against workspaces 0.4.0 (changes since 0.3.0): "
-        "1 would break",
+        "2 rule(s) using workspaces.* checked against workspaces %s (changes since %s): "
+        "1 would break" % (NEXT_MAJOR, RELEASED),
         "%d rule(s) of the StackStorm API not checked: the new version's rules/ ships them "
         "(validated with the pack)" % len(_shipped_rules())]
 
     status, out, err = _run(capsys, "--config-file", st2_settings)  # the unmodified pack
     assert (status, err) == (0, "") and "BROKEN" not in out
-    assert "2 rule(s) using workspaces.* checked against workspaces 0.3.0" in out
+    assert "2 rule(s) using workspaces.* checked against workspaces %s" % pack_version(
+        PACK_DIR) in out
 
 
 @pytest.mark.slow
@@ -283,10 +286,10 @@ def test_the_web_ui_rehearsal_reports_each_rule_against_the_new_version(tmp_path
         "uses_mous.yaml": asdm_rule("uses_mous", "workspaces", "mous_uid")})
     try:
         assert server.wait_for_line("upgrade-check: BROKEN workspaces.uses_mous") == (
-            "upgrade-check: BROKEN workspaces.uses_mous (against workspaces 0.4.0 in %s): "
+            "upgrade-check: BROKEN workspaces.uses_mous (against workspaces %s in %s): "
             "action.parameters.parameters: trigger.mous_uid is not in the payload of "
-            "workspaces.alma_asdm (removed (renamed to mous?), contract 0.3.0 -> 0.4.0)"
-            % renamed)
+            "workspaces.alma_asdm (removed (renamed to mous?), contract %s -> %s)"
+            % (NEXT_MAJOR, renamed, RELEASED, NEXT_MAJOR))
         token = server.token()
         for rule in (asdm_rule("uses_eb", "ops", "eb_uid"),
                      asdm_rule("uses_mous", "site", "mous_uid")):
@@ -297,5 +300,7 @@ def test_the_web_ui_rehearsal_reports_each_rule_against_the_new_version(tmp_path
         second = server.wait_for_line("upgrade-check: ")
     finally:
         server.stop()
-    assert first == "upgrade-check: ok ops.uses_eb (fits workspaces 0.4.0 in %s)" % renamed
-    assert second.startswith("upgrade-check: BROKEN site.uses_mous (against workspaces 0.4.0 in ")
+    assert first == "upgrade-check: ok ops.uses_eb (fits workspaces %s in %s)" % (
+        NEXT_MAJOR, renamed)
+    assert second.startswith("upgrade-check: BROKEN site.uses_mous (against workspaces %s in "
+                             % NEXT_MAJOR)

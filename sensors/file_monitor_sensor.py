@@ -8,7 +8,6 @@ in the datastore under ``workspaces.FileMonitorSensor:state:<trigger ref>``, hea
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.core.state import DEFAULT_MAX_BYTES
 from workspaces_pack.sensing.poll_cycle import TurnFailed, run_turn
 from workspaces_pack.sensing.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
 from workspaces_pack.sensing.watches import WatchingSensorMixin
@@ -26,8 +25,7 @@ class FileMonitorSensor(WatchingSensorMixin, PollingSensor):
     def _build_watch(self, trigger):
         spec = watch_spec_from_parameters(trigger.get("parameters"))
         return DirectoryWatch(spec, max_entries=int(self._pack_config.get("state_max_entries")),
-                              max_bytes=DEFAULT_MAX_BYTES, clock=lambda: self.clock(),
-                              added_at=self.clock())
+                              clock=lambda: self.clock(), added_at=self.clock())
 
     def _poll_watches(self):
         """Scan every watched directory once and dispatch its new settled files."""

@@ -16,7 +16,6 @@ import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.core.errors import ParameterError
-from workspaces_pack.core.state import DEFAULT_MAX_BYTES
 from workspaces_pack.sensing.poll_cycle import TurnFailed, run_turn
 from workspaces_pack.sensing.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
 from workspaces_pack.sensing.watches import WatchingSensorMixin
@@ -53,8 +52,7 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
             key = CONFIG_KEYS.get(error.parameter, error.parameter)
             raise ParameterError(key, "invalid pack config value: %s" % error)
         return DirectoryWatch(spec, max_entries=int(config.get("state_max_entries")),
-                              max_bytes=DEFAULT_MAX_BYTES, clock=lambda: self.clock(),
-                              added_at=self.clock())
+                              clock=lambda: self.clock(), added_at=self.clock())
 
     def add_trigger(self, trigger):
         """The trigger type has no parameters: StackStorm's shadow trigger needs nothing."""

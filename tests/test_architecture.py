@@ -233,14 +233,6 @@ class ArrowsTest(unittest.TestCase):
 
 MAX_PARAMETERS = 7
 """No function in actions/ or sensors/ takes more (``self`` counts; so do ``*args``, ``**kw``)."""
-NOT_YET = {
-    "workspaces_pack.archive.reconcile.compare",
-    "workspaces_pack.sensing.reconcile_schedule.AlmaReconciler._run",
-    "workspaces_pack.sensing.health.HealthRecorder.__init__",
-    "workspaces_pack.sensing.scanner.DirectoryWatch.__init__",
-}
-"""Functions with more parameters that their owners' branches (the reconciliation's gate, the
-poll path) reshape; the list only shrinks."""
 
 
 def _functions(node, prefix):
@@ -271,9 +263,8 @@ class ParametersTest(unittest.TestCase):
     def test_no_function_takes_more_than_seven_parameters(self):
         counts = parameter_counts()
         over = sorted("%s takes %d" % (name, count) for name, count in counts.items()
-                      if count > MAX_PARAMETERS and name not in NOT_YET)
+                      if count > MAX_PARAMETERS)
         self.assertEqual(over, [])
-        self.assertTrue(NOT_YET <= set(counts), "a name in NOT_YET is gone: drop it")
 
 
 def _defined_names(tree):

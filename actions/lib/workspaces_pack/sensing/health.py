@@ -34,7 +34,8 @@ from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
 from workspaces_pack.core.state import list_all_values
 from workspaces_pack.sensing.trace_tags import trace_tag
 
-__all__ = ["OnceLog", "HealthRecorder", "RetiredTriggers", "RETIRED_STATE_DAYS"]
+__all__ = ["OnceLog", "SensorIdentity", "HealthRecorder", "RetiredTriggers",
+           "RETIRED_STATE_DAYS"]
 
 RETIRED_STATE_DAYS = 7
 
@@ -67,26 +68,34 @@ class OnceLog(object):
         self._messages.pop(key, None)
 
 
+class SensorIdentity(collections.namedtuple(
+        "SensorIdentity", "name trigger_type what poll_interval")):
+    """Who a ``HealthRecorder`` records: the sensor's class ``name``, the ``trigger_type`` ref it
+    serves, ``what`` its watches are called in log lines ("trigger", "folder") and
+    ``poll_interval()``, which returns its poll interval in seconds."""
+
+
 class HealthRecorder(object):
     """The health records of one sensor; see the module docstring.
 
-    ``service`` is the sensor service (datastore and dispatch), ``sensor`` the class name,
-    ``trigger_type`` the type ref the sensor serves, ``poll_interval()`` returns its poll interval,
-    ``config`` a ``PackConfig``, ``clock()`` POSIX seconds.
+    ``service`` is the sensor service (datastore and dispatch), ``identity`` a ``SensorIdentity``,
+    ``config`` a ``PackConfig``, ``clock()`` POSIX seconds, ``state_prefixes`` the key prefixes of
+    the sensor's per-trigger state (removed triggers' state is deleted after
+    ``RETIRED_STATE_DAYS``).
     """
 
-    def __init__(self, service, logger, sensor, trigger_type, poll_interval, config, clock,
-                 what="trigger", state_prefixes=(STATE_PREFIX,)):
+    def __init__(self, service, logger, identity, config, clock, state_prefixes=(STATE_PREFIX,)):
         self._service = service
         self._logger = logger
         self._clock = clock
-        self._poll_interval = poll_interval
+        self._poll_interval = identity.poll_interval
         self.heartbeat_seconds = hr.heartbeat_seconds(config)
         self.problem_after = max(1, int(config.get("problem_after_failures")))
-        self.sensor = new = hr.new_sensor_record(sensor, trigger_type, poll_interval(),
+        self.sensor = new = hr.new_sensor_record(identity.name, identity.trigger_type,
+                                                 identity.poll_interval(),
                                                  iso_from_epoch(clock()))
         self.triggers = collections.OrderedDict()
-        self.log = OnceLog(logger, what)
+        self.log = OnceLog(logger, identity.what)
         self._written = {}       # key name -> (significant part, written at)
         self._deleted = set()    # key names of removed triggers still to delete
         self._undispatched = []  # problem payloads whose dispatch failed

@@ -182,25 +182,28 @@ class DirectoryWatch(object):
     """Follow one directory for one trigger and return its new, settled files (see module doc).
 
     ``window_seconds`` is how far below the high-water mark reported paths are remembered;
-    ``max_entries`` bounds that memory; ``full_pass_seconds`` is how often a poll stats every file
-    (to catch files replaced in place); ``clock`` returns wall-clock seconds (tests replace it).
-    ``max_bytes`` is the datastore bound of the whole state (the window gets what the directory
-    and pattern leave). ``added_at`` (POSIX seconds) is when the trigger was added: at the first
-    poll, a file whose position is at or after it is new, not baseline, however late that poll
-    comes (file times come from the kernel's coarse clock: a file written within one clock tick,
-    a few milliseconds, after the trigger was added may still carry an earlier time). ``stats``
+    ``max_entries`` bounds that memory; ``full_pass_seconds`` (``FULL_PASS_SECONDS``) is how often
+    a poll stats every file (to catch files replaced in place); ``clock`` returns wall-clock
+    seconds (tests replace it). The whole state stays within the datastore bound
+    ``DEFAULT_MAX_BYTES`` (the window gets what the directory and pattern leave). ``added_at``
+    (POSIX seconds) is when the trigger was added: at the first poll, a file whose position is at
+    or after it is new, not baseline, however late that poll comes (file times come from the
+    kernel's coarse clock: a file written within one clock tick, a few milliseconds, after the
+    trigger was added may still carry an earlier time). ``stats``
     counts folders listed, folders skipped unchanged, and files stat'ed.
     """
 
-    def __init__(self, spec, window_seconds=3600, max_entries=500, full_pass_seconds=600,
-                 clock=time.time, max_bytes=DEFAULT_MAX_BYTES, added_at=None):
+    FULL_PASS_SECONDS = 600
+
+    def __init__(self, spec, window_seconds=3600, max_entries=500, clock=time.time,
+                 added_at=None):
         self.spec = spec
-        self._max_bytes = max_bytes - len(json.dumps(
+        self._max_bytes = DEFAULT_MAX_BYTES - len(json.dumps(
             {"directory": spec.directory, "pattern": spec.pattern, "window": None},
             separators=(",", ":")))
         self._added_ns = None if added_at is None else int(added_at * NS)
         self.window_ns = int(window_seconds * NS)
-        self.full_pass_seconds = full_pass_seconds
+        self.full_pass_seconds = self.FULL_PASS_SECONDS
         self.clock = clock
         self._max_entries = max_entries
         # One regular expression for "a file this watch wants": the pattern, not a hidden name

@@ -17,7 +17,7 @@ from workspaces_pack.core.config import PackConfig
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.keys import STATE_PREFIX
 from workspaces_pack.core.state import DatastoreState
-from workspaces_pack.sensing.health import HealthRecorder
+from workspaces_pack.sensing.health import HealthRecorder, SensorIdentity
 from workspaces_pack.sensing.poll_cycle import SensorContext, load_watch
 
 __all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "poll_safely"]
@@ -147,9 +147,10 @@ class WatchingSensorMixin(object):
         self._logger = self.sensor_service.get_logger(name=self.__class__.__name__)
         self._pack_config = PackConfig(self.config)
         self._state = DatastoreState(self.sensor_service, self._logger)
-        self._health = HealthRecorder(self.sensor_service, self._logger, self.__class__.__name__,
-                                      self.TRIGGER_TYPE, self.get_poll_interval,
-                                      self._pack_config, lambda: self.clock(), self.WATCH_KIND,
+        identity = SensorIdentity(self.__class__.__name__, self.TRIGGER_TYPE, self.WATCH_KIND,
+                                  self.get_poll_interval)
+        self._health = HealthRecorder(self.sensor_service, self._logger, identity,
+                                      self._pack_config, lambda: self.clock(),
                                       self.STATE_PREFIXES)
         self._watches = TriggerWatches(self._logger, self._build_watch, self._health,
                                        kind=self.WATCH_KIND)

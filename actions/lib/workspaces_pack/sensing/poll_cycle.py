@@ -38,10 +38,10 @@ class SensorContext(object):
         self.health = health
 
 
-Failure = collections.namedtuple("Failure", ["kind", "message", "immediate"])
-Failure.__new__.__defaults__ = (None,)
-Failure.__doc__ = ("Why a turn failed: a health problem ``kind``, the ``message``, and "
-                   "``immediate`` (a problem at once; None: as the kind says).")
+class Failure(collections.namedtuple("Failure", ["kind", "message", "immediate"],
+                                     defaults=(None,))):
+    """Why a turn failed: a health problem ``kind``, the ``message``, and ``immediate`` (a
+    problem at once; None: as the kind says)."""
 
 
 class TurnFailed(Exception):

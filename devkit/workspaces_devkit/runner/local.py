@@ -331,8 +331,7 @@ class LocalRunner(object):
         for rule_path in rule_files(self.pack, folder):
             try:
                 rule = self.pack.load_rule(rule_path)
-                errors = rule_errors(self.pack, rule.meta, rule_path,
-                                     require_description=False, warnings=warnings)
+                errors = rule_errors(self.pack, [rule], warnings)
             except FileNotFoundError:
                 continue  # removed since the listing: its own event follows
             except YamlFileError as error:

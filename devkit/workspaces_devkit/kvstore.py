@@ -29,6 +29,7 @@ __all__ = [
     "MemoryKeyValueStore",
     "JsonFileKeyValueStore",
     "LocalDatastoreService",
+    "DatastoreMethods",
     "DATASTORE_NAME_SEPARATOR",
 ]
 
@@ -250,3 +251,36 @@ class LocalDatastoreService(object):
                                    full_name, error)
             return False
         return True
+
+
+class DatastoreMethods(object):
+    """The datastore methods of StackStorm's sensor and action services (same signatures), passed
+    on to the service's ``_datastore_service`` (a ``LocalDatastoreService``)."""
+
+    @property
+    def datastore_service(self):
+        """The datastore service the methods below pass on to."""
+        return self._datastore_service
+
+    def get_user_info(self):
+        """Return the user the service acts as."""
+        return self._datastore_service.get_user_info()
+
+    def list_values(self, local=True, prefix=None, limit=None, offset=None):
+        """See ``LocalDatastoreService.list_values``."""
+        return self._datastore_service.list_values(local=local, prefix=prefix, limit=limit,
+                                                   offset=offset)
+
+    def get_value(self, name, local=True, scope="system", decrypt=False):
+        """See ``LocalDatastoreService.get_value``."""
+        return self._datastore_service.get_value(name=name, local=local, scope=scope,
+                                                 decrypt=decrypt)
+
+    def set_value(self, name, value, ttl=None, local=True, scope="system", encrypt=False):
+        """See ``LocalDatastoreService.set_value``."""
+        return self._datastore_service.set_value(name=name, value=value, ttl=ttl, local=local,
+                                                 scope=scope, encrypt=encrypt)
+
+    def delete_value(self, name, local=True, scope="system"):
+        """See ``LocalDatastoreService.delete_value``."""
+        return self._datastore_service.delete_value(name=name, local=local, scope=scope)

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 
-from workspaces_devkit.kvstore import LocalDatastoreService
+from workspaces_devkit.kvstore import DatastoreMethods, LocalDatastoreService
 
 #: The runner's own log (``workspaces-local -v`` shows it): one line per finished poll.
 LOG = logging.getLogger(__name__)
@@ -28,16 +28,15 @@ MAX_RESPAWNS = 2
 _LOADS = iter(range(1, 10 ** 9))
 
 
-class LocalSensorService(object):
+class LocalSensorService(DatastoreMethods):
     """The ``sensor_service`` a sensor gets: dispatch to the runner, datastore, loggers."""
 
     def __init__(self, pack_ref, class_name, store, on_dispatch):
         self._class_name = class_name
         self._on_dispatch = on_dispatch
         self._logger = logging.getLogger("sensors.%s" % class_name)
-        self.datastore_service = LocalDatastoreService(self._logger, pack_ref, class_name, store)
-        for name in ("get_user_info", "list_values", "get_value", "set_value", "delete_value"):
-            setattr(self, name, getattr(self.datastore_service, name))
+        self._datastore_service = LocalDatastoreService(self._logger, pack_ref, class_name,
+                                                        store)
 
     def get_logger(self, name):
         """Return a logger for the sensor."""

@@ -148,7 +148,6 @@ class SensorHost(object):
         self.instance = None
         self.respawns = 0
         self.polls = 0
-        self.dead = False
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._triggers_changed = threading.Event()
@@ -177,13 +176,6 @@ class SensorHost(object):
         self._thread = threading.Thread(target=self._run, name="sensor-%s" % self.name,
                                         daemon=True)
         self._thread.start()
-
-    def poll_once(self):
-        """Run one poll in the caller's thread (starting the instance if needed)."""
-        if self.instance is None:
-            self._start_instance()
-        self.instance.poll()
-        self.polls += 1
 
     def triggers_changed(self):
         """The pack's rules changed: before its next poll the sensor gets ``add_trigger`` for
@@ -242,7 +234,6 @@ class SensorHost(object):
                 LOG.info("%s: poll %d done", self.name, self.polls)
             except Exception as error:
                 if self.respawns >= MAX_RESPAWNS:
-                    self.dead = True
                     self.on_event("sensor", "%s died: %s; not respawned again (StackStorm "
                                   "respawns at most %d times)" % (self.name, error, MAX_RESPAWNS))
                     return

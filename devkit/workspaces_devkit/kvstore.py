@@ -14,7 +14,7 @@ pluggable store (``MemoryKeyValueStore`` for tests, ``JsonFileKeyValueStore`` fo
 - a scope other than ``system`` is refused (``ValueError``).
 
 The stand-in ``st2common.services.datastore`` re-exports these; code that must also run beside the
-real StackStorm (the runner, the st2 API service) imports them from here.
+real StackStorm (the emulated runner) imports them from here.
 """
 
 import contextlib
@@ -23,6 +23,8 @@ import json
 import os
 import threading
 import time
+
+from workspaces_devkit.atomic_files import atomic_write
 
 __all__ = [
     "KeyValuePair",
@@ -131,7 +133,7 @@ class JsonFileKeyValueStore(MemoryKeyValueStore):
 
     Several processes may share the file (the runner, its action subprocesses, ``workspaces-local
     api``): every operation takes an exclusive ``flock`` on ``<path>.lock``, re-reads the file when
-    another process changed it, and writes it atomically (temporary file, then rename).
+    another process changed it, and writes it whole (``atomic_files.atomic_write``).
     """
 
     def __init__(self, path, clock=time.time):
@@ -170,10 +172,7 @@ class JsonFileKeyValueStore(MemoryKeyValueStore):
     def _persist(self):
         data = {name: {"value": value, "expires": expires}
                 for name, (value, expires) in self._items.items()}
-        tmp = "%s.%d.tmp" % (self.path, os.getpid())
-        with open(tmp, "w") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True))
         self._seen = self._signature()
 
 

@@ -166,23 +166,14 @@ def _problems_as_expected(runner, expected):
     return Counter(kind for kind, _ref in per_trigger) == expected
 
 
-def _status_report(runner):
-    """``workspaces-local status``'s report of the demo's datastore, on either engine."""
-    if hasattr(runner, "status_report"):
-        return runner.status_report()
-    from workspaces_devkit.runner.cli import local_status
-
-    return local_status(runner.pack, runner.store, runner.config)
-
-
 def _standing(runner):
     """``{kind: count}`` of the problems in the status report (the health records)."""
-    return Counter(problem["kind"] for problem in _status_report(runner).problems())
+    return Counter(problem["kind"] for problem in runner.status_report().problems())
 
 
 def _print_status(out, runner, title):
     """Print ``workspaces-local status``'s table of the demo's datastore under ``title``."""
-    report = _status_report(runner)
+    report = runner.status_report()
     out.write("demo: %s (workspaces-local status):\n%s\n" % (title, "\n".join(
         "  " + line for line in report.lines())))
 

@@ -234,6 +234,12 @@ class LocalRunner(object):
             _describe(execution.result)))
         return execution
 
+    def status_report(self):
+        """``workspaces-local status``'s report of this runner's datastore."""
+        from workspaces_devkit.runner.cli import local_status
+
+        return local_status(self.pack, self.store, self.config)
+
     def pending_actions(self):
         """Return how many started actions have not finished yet."""
         with self._lock:

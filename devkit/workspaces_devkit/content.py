@@ -438,14 +438,20 @@ def _check_sensors(pack, out):
             if not isinstance(spec, dict):
                 out.add(path, field, "must be a mapping")
                 continue
-            _require(spec, ["name", "description", "payload_schema"], path, out, field + ".")
-            _unknown_keys(spec, TRIGGER_TYPE_KEYS, path, out, field + ".")
-            if spec.get("name") and not NAME_RE.match(str(spec["name"])):
-                out.add(path, field + ".name", "%r is not a valid name" % spec["name"])
-            if spec.get("name") in names:
-                out.add(path, field + ".name", "trigger type %r is declared twice" % spec["name"])
-            names.add(spec.get("name"))
-            _check_type_schemas(spec, path, field, out)
+            _check_trigger_type(spec, path, field + ".", names, out)
+
+
+def _check_trigger_type(spec, path, prefix, declared, out):
+    """One trigger type (a sensor's, its fields under ``prefix``, or a ``triggers/`` file's) as
+    StackStorm's TriggerTypeAPI takes it; ``declared`` holds the names seen so far."""
+    _require(spec, ["name", "description", "payload_schema"], path, out, prefix)
+    _unknown_keys(spec, TRIGGER_TYPE_KEYS, path, out, prefix)
+    if spec.get("name") and not NAME_RE.match(str(spec["name"])):
+        out.add(path, prefix + "name", "%r is not a valid name" % spec["name"])
+    if spec.get("name") in declared:
+        out.add(path, prefix + "name", "trigger type %r is declared twice" % spec["name"])
+    declared.add(spec.get("name"))
+    _check_type_schemas(spec, path, prefix.rstrip("."), out)
 
 
 def _check_trigger_files(pack, out):
@@ -455,17 +461,10 @@ def _check_trigger_files(pack, out):
         path = spec["metadata_file"]
         meta = dict((key, value) for key, value in spec.items()
                     if key not in ("ref", "metadata_file"))
-        _require(meta, ["name", "description", "payload_schema"], path, out)
-        _unknown_keys(meta, TRIGGER_TYPE_KEYS, path, out)
         if meta.get("pack") and meta["pack"] != pack.ref:
             out.add(path, "pack", "%r is not this pack (%s); StackStorm refuses the file"
                     % (meta["pack"], pack.ref))
-        if meta.get("name") and not NAME_RE.match(str(meta["name"])):
-            out.add(path, "name", "%r is not a valid name" % meta["name"])
-        if meta.get("name") in declared:
-            out.add(path, "name", "trigger type %r is declared twice" % meta["name"])
-        declared.add(meta.get("name"))
-        _check_type_schemas(meta, path, "", out)
+        _check_trigger_type(meta, path, "", declared, out)
 
 
 def _check_type_schemas(spec, path, field, out):

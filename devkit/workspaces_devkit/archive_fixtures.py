@@ -20,10 +20,9 @@ from workspaces_pack.core.config import PackConfig
 
 __all__ = ["eb_uid", "mous_uid", "sb_uid", "project_code", "delivery_name", "create_alma_schema",
            "create_metadata_schema", "add_execution_block", "add_delivery", "add_metadata_row",
-           "add_vla_row", "load_sample", "bulk_fill_execution_blocks", "utc_now", "to_mjd",
+           "add_vla_row", "load_sample", "bulk_fill_execution_blocks", "utc_now",
            "alma_fixture_tables", "metadata_fixture_table"]
 
-_EPOCH = datetime.datetime(1970, 1, 1)
 _UID = sa.String(64)
 _NAME = sa.String(128)
 
@@ -63,11 +62,6 @@ _SCIENCE_COLUMNS = [("asa_ous_id", _UID), ("member_ouss_id", _UID), ("project_co
 def utc_now():
     """The current time as a naive UTC datetime (how the archive stores times)."""
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
-
-
-def to_mjd(value):
-    """Return the Modified Julian Date of a naive-UTC datetime (execution_blocks times)."""
-    return (value - _EPOCH).total_seconds() / 86400.0 + 40587.0
 
 
 def eb_uid(number):

@@ -1,4 +1,4 @@
-"""Whole-file writes into folders that something watches (the runner's rules overlay).
+"""Whole-file writes into files that something watches or reads (rule files, datastore files).
 
 A watcher that reads a file while it is being written sees part of it (a rule without its
 ``name``). ``atomic_write`` writes a hidden temporary file beside the target (``.<name>.*.tmp``,

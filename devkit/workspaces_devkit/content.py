@@ -27,15 +27,9 @@ from workspaces_devkit.st2meta import YamlFileError, load_yaml
 __all__ = [
     "ContentError", "Pack", "SensorSpec", "ActionSpec", "RuleSpec", "PolicySpec",
     "load_pack", "validate_pack", "RUNNER_PARAMETERS", "POLICY_PARAMETER_SCHEMAS",
-    "load_rules", "rule_files", "rule_errors", "overlay_rules", "OVERLAY_MARKER", "OVERLAY_FILLING",
+    "rule_files", "rule_errors", "overlay_rules",
     "PACK_REF_RE", "schema_error_text", "trigger_paths", "path_in_schema", "strings_in",
 ]
-
-#: The file that marks a rules overlay directory as in use (even when it holds no rule).
-OVERLAY_MARKER = ".rules-overlay"
-#: Present while the pack's rules are being copied into an overlay: until it is gone, the
-#: overlay's rules are the pack's own (so a reload never sees a partly copied set).
-OVERLAY_FILLING = ".rules-overlay-filling"
 
 
 class ContentError(namedtuple("ContentError", "path field message")):
@@ -160,7 +154,7 @@ class Pack(object):
         self.sensors = [self._sensor(p) for p in _yaml_files(self.pack_dir, "sensors")]
         self.triggers = [self._trigger(p) for p in _yaml_files(self.pack_dir, "triggers")]
         self.actions = [self._action(p) for p in _yaml_files(self.pack_dir, "actions")]
-        self.rules = [self._rule(p) for p in _yaml_files(self.pack_dir, "rules")]
+        self.rules = [self.load_rule(p) for p in _yaml_files(self.pack_dir, "rules")]
         self.policies = [self._policy(p) for p in _yaml_files(self.pack_dir, "policies")]
 
     def _sensor(self, path):
@@ -191,14 +185,11 @@ class Pack(object):
                           entry, meta.get("runner_type"), meta.get("parameters") or {},
                           meta.get("enabled", True))
 
-    def _rule(self, path):
+    def load_rule(self, path):
+        """Return the ``RuleSpec`` of one rule file (of this pack or an overlay)."""
         meta = _mapping(load_yaml(path))
         return RuleSpec(path, meta, "%s.%s" % (meta.get("pack", self.ref), meta.get("name")),
                         meta.get("name"), meta, meta.get("enabled", True))
-
-    def load_rule(self, path):
-        """Return the ``RuleSpec`` of one rule file (of this pack or an overlay)."""
-        return self._rule(path)
 
     def _policy(self, path):
         meta = _mapping(load_yaml(path))
@@ -233,66 +224,38 @@ def load_pack(pack_dir):
 
 
 def rule_files(pack, folder):
-    """The rule files of overlay ``folder``. An overlay that was never written to (no rule file
-    and no ``OVERLAY_MARKER``), or that is being filled with the pack's rules
-    (``OVERLAY_FILLING``), stands for the pack's own ``rules/``, whose files are returned."""
+    """The rule files of overlay ``folder``; an overlay without a rule file stands for the
+    pack's own ``rules/``, whose files are returned."""
     files = _yaml_files(os.path.dirname(os.path.abspath(folder)), os.path.basename(folder))
-    unused = not files and not os.path.exists(os.path.join(folder, OVERLAY_MARKER))
-    if unused or os.path.exists(os.path.join(folder, OVERLAY_FILLING)):
-        files = _yaml_files(pack.pack_dir, "rules")
-    return files
+    return files or _yaml_files(pack.pack_dir, "rules")
 
 
-def load_rules(pack, folder):
-    """Return the ``RuleSpec`` list of the rule files in ``folder`` (a rules overlay, see
-    ``rule_files``); a file that is not YAML raises ``YamlFileError``."""
-    return [pack.load_rule(path) for path in rule_files(pack, folder)]
+def rule_errors(pack, rules, warnings=None):
+    """Return the ``ContentError`` list of ``rules`` (RuleSpecs of an overlay) against ``pack``.
 
-
-def _rule_check_errors(pack, rules, require_description=True, any_pack=False, warnings=None):
-    """Run the rule checks of ``validate_pack`` over ``rules`` (RuleSpecs) against ``pack``.
-
-    ``any_pack``: the rules may belong to other packs (a site's rules, written through the API),
-    as StackStorm allows; a rule file in the pack's own rules/ must be of the pack. Warnings go
-    to the ``warnings`` list when one is given.
+    The rule checks of ``validate_pack``, except that, as in StackStorm's rule API, a rule may be
+    of any pack and needs no description (the pack's own rules/ must carry one: the web UI shows
+    it). Warnings (what StackStorm accepts but will not do as the author may expect) are
+    appended to the ``warnings`` list when one is given.
     """
     view = copy.copy(pack)  # the same pack, seen with these rules only
     view.rules = list(rules)
     out = _Collector(pack.pack_dir, warnings)
-    _check_rules(view, out, require_description, any_pack)
+    _check_rules(view, out, own_rules=False)
     return out.errors
-
-
-def rule_errors(pack, meta, path="(rule)", require_description=True, warnings=None):
-    """Return the ``ContentError`` list of one rule document ``meta`` against ``pack``.
-
-    The same checks ``validate_pack`` applies to each rule file (the st2 API uses it to refuse a
-    rule before writing it). The pack's own rules must carry a description (house rule: the web
-    UI shows it); StackStorm's rule API does not ask for one, so the st2 API passes
-    ``require_description=False``. The rule may be of any pack, as in StackStorm's rule API; the
-    caller decides which packs it accepts. Warnings (what StackStorm accepts but will not do as
-    the author may expect) are appended to the ``warnings`` list when one is given.
-    """
-    meta = meta if isinstance(meta, dict) else {}
-    spec = RuleSpec(path, meta, "%s.%s" % (meta.get("pack", pack.ref), meta.get("name")),
-                    meta.get("name"), meta, meta.get("enabled", True))
-    return _rule_check_errors(pack, [spec], require_description, any_pack=True,
-                              warnings=warnings)
 
 
 def overlay_rules(pack, folder, warnings=None):
     """Load the rules of overlay ``folder`` into ``pack.rules``; return their ``ContentError``s
-    (warnings go to the ``warnings`` list when one is given); a file that is not YAML is left
-    out, with its ``ContentError``. As in StackStorm's rule API, a description is not required
-    there (the st2 API writes rules without one)."""
+    (see ``rule_errors``; warnings go to the ``warnings`` list when one is given); a file that is
+    not YAML is left out, with its ``ContentError``."""
     pack.rules, unparsed = [], []
     for path in rule_files(pack, folder):
         try:
             pack.rules.append(pack.load_rule(path))
         except YamlFileError as error:
             unparsed.append(ContentError.of_yaml(error))
-    return unparsed + _rule_check_errors(pack, pack.rules, require_description=False,
-                                         any_pack=True, warnings=warnings)
+    return unparsed + rule_errors(pack, pack.rules, warnings)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -310,7 +273,7 @@ class _Collector(object):
         self.warnings.append(ContentError(os.path.relpath(path, self.pack_dir), field, message))
 
 
-def _schema_errors(properties, path, field, out, allow_runner=None):
+def _schema_errors(properties, path, field, out):
     """Check a properties map is a valid schema in StackStorm's dialect."""
     from st2common.util import schema as util_schema
 
@@ -475,14 +438,20 @@ def _check_sensors(pack, out):
             if not isinstance(spec, dict):
                 out.add(path, field, "must be a mapping")
                 continue
-            _require(spec, ["name", "description", "payload_schema"], path, out, field + ".")
-            _unknown_keys(spec, TRIGGER_TYPE_KEYS, path, out, field + ".")
-            if spec.get("name") and not NAME_RE.match(str(spec["name"])):
-                out.add(path, field + ".name", "%r is not a valid name" % spec["name"])
-            if spec.get("name") in names:
-                out.add(path, field + ".name", "trigger type %r is declared twice" % spec["name"])
-            names.add(spec.get("name"))
-            _check_type_schemas(spec, path, field, out)
+            _check_trigger_type(spec, path, field + ".", names, out)
+
+
+def _check_trigger_type(spec, path, prefix, declared, out):
+    """One trigger type (a sensor's, its fields under ``prefix``, or a ``triggers/`` file's) as
+    StackStorm's TriggerTypeAPI takes it; ``declared`` holds the names seen so far."""
+    _require(spec, ["name", "description", "payload_schema"], path, out, prefix)
+    _unknown_keys(spec, TRIGGER_TYPE_KEYS, path, out, prefix)
+    if spec.get("name") and not NAME_RE.match(str(spec["name"])):
+        out.add(path, prefix + "name", "%r is not a valid name" % spec["name"])
+    if spec.get("name") in declared:
+        out.add(path, prefix + "name", "trigger type %r is declared twice" % spec["name"])
+    declared.add(spec.get("name"))
+    _check_type_schemas(spec, path, prefix.rstrip("."), out)
 
 
 def _check_trigger_files(pack, out):
@@ -492,17 +461,10 @@ def _check_trigger_files(pack, out):
         path = spec["metadata_file"]
         meta = dict((key, value) for key, value in spec.items()
                     if key not in ("ref", "metadata_file"))
-        _require(meta, ["name", "description", "payload_schema"], path, out)
-        _unknown_keys(meta, TRIGGER_TYPE_KEYS, path, out)
         if meta.get("pack") and meta["pack"] != pack.ref:
             out.add(path, "pack", "%r is not this pack (%s); StackStorm refuses the file"
                     % (meta["pack"], pack.ref))
-        if meta.get("name") and not NAME_RE.match(str(meta["name"])):
-            out.add(path, "name", "%r is not a valid name" % meta["name"])
-        if meta.get("name") in declared:
-            out.add(path, "name", "trigger type %r is declared twice" % meta["name"])
-        declared.add(meta.get("name"))
-        _check_type_schemas(meta, path, "", out)
+        _check_trigger_type(meta, path, "", declared, out)
 
 
 def _check_type_schemas(spec, path, field, out):
@@ -707,18 +669,20 @@ def _nested_texts(value, payload_schema, where=""):
                     if field.get("type") != "string" else "a missing value becomes \"None\""))
 
 
-def _check_rules(pack, out, require_description=True, any_pack=False):
+def _check_rules(pack, out, own_rules=True):
+    """Check ``pack.rules``; ``own_rules``: they are the pack's rules/ (of the pack, each with a
+    description)."""
     from st2common.util import schema as util_schema
 
     trigger_types = pack.trigger_types()
     required = ["name", "pack", "trigger", "action"]
-    if require_description:
+    if own_rules:
         required.insert(2, "description")
     for rule in pack.rules:
         path, meta = rule.path, rule.meta
         _require(meta, required, path, out)
         _unknown_keys(meta, RULE_KEYS, path, out)
-        if meta.get("pack") and meta["pack"] != pack.ref and not any_pack:
+        if meta.get("pack") and meta["pack"] != pack.ref and own_rules:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
         if "enabled" not in meta:
             out.add(path, "enabled", "required field is missing (StackStorm registers a rule "

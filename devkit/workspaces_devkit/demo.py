@@ -27,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 
 import sqlalchemy as sa
 import yaml
@@ -150,8 +151,7 @@ def _problem_counts(runner):
     """``{kind: {state: count}}`` of the ``workspaces.sensor_problem`` dispatches."""
     counts = {}
     for kind, _ref, state in _problem_transitions(runner):
-        counts.setdefault(kind, {}).setdefault(state, 0)
-        counts[kind][state] += 1
+        counts.setdefault(kind, Counter())[state] += 1
     return counts
 
 
@@ -161,34 +161,19 @@ def _problems_as_expected(runner, expected):
     per_trigger = {}
     for kind, ref, state in _problem_transitions(runner):
         per_trigger.setdefault((kind, ref), []).append(state)
-    triggers = {}
-    for (kind, _ref), states in per_trigger.items():
-        if sorted(states) != ["problem", "recovered"]:
-            return False
-        triggers[kind] = triggers.get(kind, 0) + 1
-    return triggers == expected
-
-
-def _status_report(runner):
-    """``workspaces-local status``'s report of the demo's datastore, on either engine."""
-    if hasattr(runner, "status_report"):
-        return runner.status_report()
-    from workspaces_devkit.runner.cli import local_status
-
-    return local_status(runner.pack, runner.store, runner.config)
+    if any(sorted(states) != ["problem", "recovered"] for states in per_trigger.values()):
+        return False
+    return Counter(kind for kind, _ref in per_trigger) == expected
 
 
 def _standing(runner):
     """``{kind: count}`` of the problems in the status report (the health records)."""
-    kinds = {}
-    for problem in _status_report(runner).problems():
-        kinds[problem["kind"]] = kinds.get(problem["kind"], 0) + 1
-    return kinds
+    return Counter(problem["kind"] for problem in runner.status_report().problems())
 
 
 def _print_status(out, runner, title):
     """Print ``workspaces-local status``'s table of the demo's datastore under ``title``."""
-    report = _status_report(runner)
+    report = runner.status_report()
     out.write("demo: %s (workspaces-local status):\n%s\n" % (title, "\n".join(
         "  " + line for line in report.lines())))
 
@@ -238,12 +223,9 @@ def _drop_samples(staging, vlba):
 
 
 def _counts(emulator):
-    counts = {"capability": {}, "workflow": {}}
-    for kind in counts:
-        for request in emulator.requests(kind):
-            name = request.get("capability_name") or request.get("workflow_name")
-            counts[kind][name] = counts[kind].get(name, 0) + 1
-    return counts
+    return {kind: Counter(request.get("capability_name") or request.get("workflow_name")
+                          for request in emulator.requests(kind))
+            for kind in ("capability", "workflow")}
 
 
 def _marked(metadata_url, status):
@@ -341,15 +323,9 @@ def run_demo(duration=60.0, keep=False, out=None, workdir=None, engine="emulated
 
 def _summary(out, runner, emulator, counts, expected, marked, ok, seconds, engine):
     """Print the demo's summary, the verdict last."""
-    by_type = {}
-    for item in runner.dispatches:
-        by_type[item["type"]] = by_type.get(item["type"], 0) + 1
-    statuses = {}
-    for execution in runner.executions:
-        statuses[execution.status] = statuses.get(execution.status, 0) + 1
-    states = {}
-    for request in emulator.requests():
-        states[request["state"]] = states.get(request["state"], 0) + 1
+    by_type = Counter(item["type"] for item in runner.dispatches)
+    statuses = Counter(execution.status for execution in runner.executions)
+    states = Counter(request["state"] for request in emulator.requests())
     lines = ["", "demo summary (%.1f s, %s)" % (seconds, datetime.datetime.now().strftime("%H:%M")),
              "  engine:              " + engine,
              "  triggers dispatched: " + (", ".join("%s x%d" % item for item in

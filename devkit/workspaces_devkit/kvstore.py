@@ -14,7 +14,7 @@ pluggable store (``MemoryKeyValueStore`` for tests, ``JsonFileKeyValueStore`` fo
 - a scope other than ``system`` is refused (``ValueError``).
 
 The stand-in ``st2common.services.datastore`` re-exports these; code that must also run beside the
-real StackStorm (the runner, the st2 API service) imports them from here.
+real StackStorm (the emulated runner) imports them from here.
 """
 
 import contextlib
@@ -24,11 +24,14 @@ import os
 import threading
 import time
 
+from workspaces_devkit.atomic_files import atomic_write
+
 __all__ = [
     "KeyValuePair",
     "MemoryKeyValueStore",
     "JsonFileKeyValueStore",
     "LocalDatastoreService",
+    "DatastoreMethods",
     "DATASTORE_NAME_SEPARATOR",
 ]
 
@@ -130,7 +133,7 @@ class JsonFileKeyValueStore(MemoryKeyValueStore):
 
     Several processes may share the file (the runner, its action subprocesses, ``workspaces-local
     api``): every operation takes an exclusive ``flock`` on ``<path>.lock``, re-reads the file when
-    another process changed it, and writes it atomically (temporary file, then rename).
+    another process changed it, and writes it whole (``atomic_files.atomic_write``).
     """
 
     def __init__(self, path, clock=time.time):
@@ -169,10 +172,7 @@ class JsonFileKeyValueStore(MemoryKeyValueStore):
     def _persist(self):
         data = {name: {"value": value, "expires": expires}
                 for name, (value, expires) in self._items.items()}
-        tmp = "%s.%d.tmp" % (self.path, os.getpid())
-        with open(tmp, "w") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True))
         self._seen = self._signature()
 
 
@@ -250,3 +250,36 @@ class LocalDatastoreService(object):
                                    full_name, error)
             return False
         return True
+
+
+class DatastoreMethods(object):
+    """The datastore methods of StackStorm's sensor and action services (same signatures), passed
+    on to the service's ``_datastore_service`` (a ``LocalDatastoreService``)."""
+
+    @property
+    def datastore_service(self):
+        """The datastore service the methods below pass on to."""
+        return self._datastore_service
+
+    def get_user_info(self):
+        """Return the user the service acts as."""
+        return self._datastore_service.get_user_info()
+
+    def list_values(self, local=True, prefix=None, limit=None, offset=None):
+        """See ``LocalDatastoreService.list_values``."""
+        return self._datastore_service.list_values(local=local, prefix=prefix, limit=limit,
+                                                   offset=offset)
+
+    def get_value(self, name, local=True, scope="system", decrypt=False):
+        """See ``LocalDatastoreService.get_value``."""
+        return self._datastore_service.get_value(name=name, local=local, scope=scope,
+                                                 decrypt=decrypt)
+
+    def set_value(self, name, value, ttl=None, local=True, scope="system", encrypt=False):
+        """See ``LocalDatastoreService.set_value``."""
+        return self._datastore_service.set_value(name=name, value=value, ttl=ttl, local=local,
+                                                 scope=scope, encrypt=encrypt)
+
+    def delete_value(self, name, local=True, scope="system"):
+        """See ``LocalDatastoreService.delete_value``."""
+        return self._datastore_service.delete_value(name=name, local=local, scope=scope)

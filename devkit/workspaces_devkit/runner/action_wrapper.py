@@ -43,22 +43,19 @@ def _action_class(entry_point):
 
 
 def _service(job, class_name):
-    from workspaces_devkit.kvstore import (JsonFileKeyValueStore, LocalDatastoreService,
-                                           MemoryKeyValueStore)
+    from workspaces_devkit.kvstore import (DatastoreMethods, JsonFileKeyValueStore,
+                                           LocalDatastoreService, MemoryKeyValueStore)
 
     path = job.get("datastore_path")
     # The runner's datastore file, shared safely between processes; in memory without one.
     store = JsonFileKeyValueStore(path) if path else MemoryKeyValueStore()
 
-    class LocalActionService(object):
+    class LocalActionService(DatastoreMethods):
         """The action service: datastore access to the runner's datastore, as in StackStorm."""
 
         def __init__(self):
-            self.datastore_service = LocalDatastoreService(
+            self._datastore_service = LocalDatastoreService(
                 logging.getLogger("actions"), job.get("pack", "workspaces"), class_name, store)
-            for name in ("get_user_info", "list_values", "get_value", "set_value",
-                         "delete_value"):
-                setattr(self, name, getattr(self.datastore_service, name))
 
     return LocalActionService()
 

@@ -65,6 +65,15 @@ def _state_dir(args):
     return args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
 
 
+def _local_kv_get(args):
+    """What ``{{ st2kv.system.x }}`` reads: the local datastore of ``--state-dir``, or None
+    when it has no file yet."""
+    from workspaces_devkit.kvstore import JsonFileKeyValueStore
+
+    path = os.path.join(_state_dir(args), "datastore.json")
+    return JsonFileKeyValueStore(path).get if os.path.exists(path) else None
+
+
 def _import_pack_code(args):
     """Make the pack's shared code (actions/lib) importable, as StackStorm has it."""
     shared_lib = os.path.join(os.path.abspath(args.pack_dir), "actions", "lib")
@@ -180,7 +189,6 @@ def cmd_validate(args):
     StackStorm registers and loads it, with its Workspaces URLs)."""
     from workspaces_devkit.content import (ContentError, config_errors, load_pack, overlay_rules,
                                            validate_pack)
-    from workspaces_devkit.kvstore import JsonFileKeyValueStore
     from workspaces_devkit.pack_config import resolve_config
     from workspaces_devkit.st2meta import YamlFileError, load_yaml
 
@@ -196,9 +204,7 @@ def cmd_validate(args):
     if args.rules_dir and pack:
         errors += overlay_rules(pack, args.rules_dir, warnings)
     if args.config and pack:
-        state_dir = _state_dir(args)
-        store = JsonFileKeyValueStore(os.path.join(state_dir, "datastore.json"))
-        kv_get = store.get if os.path.exists(store.path) else None
+        kv_get = _local_kv_get(args)
         try:
             config = load_yaml(args.config) or {}
         except YamlFileError as error:
@@ -231,7 +237,6 @@ def rule_directories(pack):
 def cmd_preflight(args):
     """Run the pack's preflight with the local config; exit 1 when anything is wrong."""
     from workspaces_devkit.content import load_pack
-    from workspaces_devkit.kvstore import JsonFileKeyValueStore
     from workspaces_devkit.runner.local import load_config
 
     pack = load_pack(args.pack_dir)
@@ -239,13 +244,7 @@ def cmd_preflight(args):
     from workspaces_pack.core.config import PackConfig
     from workspaces_pack.flows.preflight import run_preflight
 
-    state_dir = _state_dir(args)
-    path = os.path.join(state_dir, "datastore.json")
-    store = JsonFileKeyValueStore(path) if os.path.exists(path) else None
-
-    def kv_get(name):  # {{ st2kv.system.x }} config values, from the runner's datastore
-        return store.get(name) if store is not None else None
-    config = load_config(pack, args.config, kv_get=kv_get, allow_unknown_keys=True)
+    config = load_config(pack, args.config, kv_get=_local_kv_get(args), allow_unknown_keys=True)
     report = run_preflight(PackConfig(config), directories=rule_directories(pack))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))

@@ -55,18 +55,12 @@ class Execution(object):
         """Seconds from start to end (or to now while running)."""
         return (self.end_timestamp or time.time()) - self.start_timestamp
 
-    def to_dict(self):
-        """Return a JSON-ready dict."""
-        return {"id": self.id, "action": self.action_ref, "parameters": self.parameters,
-                "status": self.status, "result": self.result,
-                "start_timestamp": self.start_timestamp, "end_timestamp": self.end_timestamp}
 
-
-def validate_parameters(action, parameters, check_immutable=False):
+def validate_parameters(action, parameters):
     """Return ``parameters`` validated and with defaults, as StackStorm's create_request does.
 
-    With ``check_immutable`` a given value for an ``immutable`` parameter (the action's or the
-    runner's) is refused with StackStorm's message, as its API refuses it.
+    A given value for an ``immutable`` parameter (the action's or the runner's) is refused with
+    StackStorm's message, as its API refuses it.
     """
     import jsonschema
     from st2common.util import schema as util_schema
@@ -84,11 +78,10 @@ def validate_parameters(action, parameters, check_immutable=False):
         where = ".".join(str(p) for p in error.absolute_path)
         raise ParameterError("%s%s" % ("parameter %r: " % where if where else "", error.message),
                              api_message=error.message)
-    if check_immutable:
-        overridden = [name for name in parameters if properties.get(name, {}).get("immutable")]
-        if overridden:
-            raise ParameterError("Override of immutable parameter(s) %s is unsupported."
-                                 % str(overridden))
+    overridden = [name for name in parameters if properties.get(name, {}).get("immutable")]
+    if overridden:
+        raise ParameterError("Override of immutable parameter(s) %s is unsupported."
+                             % str(overridden))
     return live
 
 
@@ -126,7 +119,7 @@ class ActionExecutor(object):
         runner_params = RUNNER_PARAMETERS.get(action.runner_type, {})
         context = dict(action_context or {"user": "stanley"}, pack=self.pack.ref)
         try:
-            validate_parameters(action, execution.parameters, check_immutable=True)
+            validate_parameters(action, execution.parameters)
             runner_values, action_values = render_final_params(
                 runner_params, action.parameters, execution.parameters, context,
                 config=self.config, kv_get=self._kv_get)

@@ -9,9 +9,7 @@ StackStorm's scheduler holds it (``runner.policies``). With ``watch=True`` a cha
 file reloads that sensor within about a second, and a change to a rule file (another process, an
 editor) reloads the rules, file by file (a bad file keeps its last good version; ``runner.watch``).
 ``rules_dir`` reads the rules from another directory than the pack's ``rules/`` (an overlay for a
-read-only checkout, see ``content.load_rules``). ``observer`` (set by
-the st2 API) is told of every trigger instance and starts the matched actions itself, so that they
-appear in the API's history.
+read-only checkout, see ``content.rule_files``).
 """
 
 import concurrent.futures
@@ -102,7 +100,6 @@ class LocalRunner(object):
                 raise ConfigInvalid("rules in %s are invalid:\n%s" % (self.rules_dir, "\n".join(
                     "  %s" % (e,) for e in errors)))
         self.policies = ConcurrencyPolicies(self.pack)
-        self.observer = None
         shared_lib = os.path.join(self.pack_dir, "actions", "lib")
         if shared_lib in sys.path:
             sys.path.remove(shared_lib)
@@ -190,11 +187,6 @@ class LocalRunner(object):
                                     "payload": payload, "trace_tag": trace_tag})
         self._event("trigger", "%s %s" % (type_ref, _short(payload)))
         futures = []
-        observer = self.observer
-        instance = None
-        if observer is not None:
-            instance = observer.trigger_instance(type_ref, trigger_ref or type_ref, payload,
-                                                 parameters)
         for match in self.engine.match(type_ref, payload, parameters):
             if not match.matched:
                 self._event("rule", "%s not matched: %s" % (match.rule_ref, match.reason))
@@ -202,13 +194,9 @@ class LocalRunner(object):
             if match.error:
                 self._event("rule", "%s matched but its enforcement failed: %s"
                             % (match.rule_ref, match.error))
-                if observer is not None:
-                    observer.enforcement_failed(match, instance)
                 continue
             self._event("rule", "%s matched -> %s" % (match.rule_ref, match.action_ref))
-            if observer is not None and self.run_actions:
-                futures.append(observer.start_action(match, instance))
-            elif self.run_actions:
+            if self.run_actions:
                 futures.append(self._pool.submit(self.run_action, match.action_ref,
                                                  match.parameters, match.rule_ref))
         with self._lock:
@@ -216,14 +204,12 @@ class LocalRunner(object):
         return futures
 
     # --- actions -----------------------------------------------------------------------------
-    def run_action(self, action_ref, parameters, rule_ref=None, on_status=None):
+    def run_action(self, action_ref, parameters, rule_ref=None):
         """Execute one action (blocking) and print its outcome; return the Execution.
 
-        The pack's concurrency policy for the action applies first: ``on_status(status)`` hears
-        ``delayed`` / ``requested`` (policy), ``scheduled`` and ``running``; a cancel policy
-        gives an execution with status ``canceled``.
+        The pack's concurrency policy for the action applies first (a delay is printed); a
+        cancel policy gives an execution with status ``canceled``.
         """
-        notify = on_status or (lambda status: None)
         is_rule = any(rule.ref == rule_ref for rule in self.pack.rules)
         context = self.engine.action_context(rule_ref) if is_rule else None
 
@@ -232,14 +218,11 @@ class LocalRunner(object):
                 self._event("policy", "%s delayed: %d executions already scheduled or running "
                             "(concurrency threshold)" % (action_ref, self.policies.active(
                                 action_ref)))
-            notify(status)
 
         try:
             with self.policies.admit(action_ref, policy_status):
-                notify("scheduled")
                 self._event("action", "%s started%s" % (
                     action_ref, " by %s" % rule_ref if rule_ref else ""))
-                notify("running")
                 execution = self.executor.execute(action_ref, parameters,
                                                   action_context=context)
         except PolicyCanceled as error:
@@ -250,6 +233,12 @@ class LocalRunner(object):
             action_ref, execution.id, execution.status, execution.elapsed,
             _describe(execution.result)))
         return execution
+
+    def status_report(self):
+        """``workspaces-local status``'s report of this runner's datastore."""
+        from workspaces_devkit.runner.cli import local_status
+
+        return local_status(self.pack, self.store, self.config)
 
     def pending_actions(self):
         """Return how many started actions have not finished yet."""
@@ -348,8 +337,7 @@ class LocalRunner(object):
         for rule_path in rule_files(self.pack, folder):
             try:
                 rule = self.pack.load_rule(rule_path)
-                errors = rule_errors(self.pack, rule.meta, rule_path,
-                                     require_description=False, warnings=warnings)
+                errors = rule_errors(self.pack, [rule], warnings)
             except FileNotFoundError:
                 continue  # removed since the listing: its own event follows
             except YamlFileError as error:

@@ -172,7 +172,7 @@ class RuleEngine(object):
         if not spec.enabled:
             return None, 'Unable to execute. Action "%s" is disabled.' % action_ref
         try:
-            validate_parameters(spec, parameters, check_immutable=True)
+            validate_parameters(spec, parameters)
         except ParameterError as error:
             return None, error.api_message
         return parameters, None

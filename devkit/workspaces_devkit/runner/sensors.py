@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 
-from workspaces_devkit.kvstore import LocalDatastoreService
+from workspaces_devkit.kvstore import DatastoreMethods, LocalDatastoreService
 
 #: The runner's own log (``workspaces-local -v`` shows it): one line per finished poll.
 LOG = logging.getLogger(__name__)
@@ -28,16 +28,15 @@ MAX_RESPAWNS = 2
 _LOADS = iter(range(1, 10 ** 9))
 
 
-class LocalSensorService(object):
+class LocalSensorService(DatastoreMethods):
     """The ``sensor_service`` a sensor gets: dispatch to the runner, datastore, loggers."""
 
     def __init__(self, pack_ref, class_name, store, on_dispatch):
         self._class_name = class_name
         self._on_dispatch = on_dispatch
         self._logger = logging.getLogger("sensors.%s" % class_name)
-        self.datastore_service = LocalDatastoreService(self._logger, pack_ref, class_name, store)
-        for name in ("get_user_info", "list_values", "get_value", "set_value", "delete_value"):
-            setattr(self, name, getattr(self.datastore_service, name))
+        self._datastore_service = LocalDatastoreService(self._logger, pack_ref, class_name,
+                                                        store)
 
     def get_logger(self, name):
         """Return a logger for the sensor."""
@@ -149,7 +148,6 @@ class SensorHost(object):
         self.instance = None
         self.respawns = 0
         self.polls = 0
-        self.dead = False
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._triggers_changed = threading.Event()
@@ -178,13 +176,6 @@ class SensorHost(object):
         self._thread = threading.Thread(target=self._run, name="sensor-%s" % self.name,
                                         daemon=True)
         self._thread.start()
-
-    def poll_once(self):
-        """Run one poll in the caller's thread (starting the instance if needed)."""
-        if self.instance is None:
-            self._start_instance()
-        self.instance.poll()
-        self.polls += 1
 
     def triggers_changed(self):
         """The pack's rules changed: before its next poll the sensor gets ``add_trigger`` for
@@ -243,7 +234,6 @@ class SensorHost(object):
                 LOG.info("%s: poll %d done", self.name, self.polls)
             except Exception as error:
                 if self.respawns >= MAX_RESPAWNS:
-                    self.dead = True
                     self.on_event("sensor", "%s died: %s; not respawned again (StackStorm "
                                   "respawns at most %d times)" % (self.name, error, MAX_RESPAWNS))
                     return

@@ -35,7 +35,6 @@ class Activity(object):
 
     def __init__(self, engine):
         self.engine = engine
-        self.pack = None  # the emulated runner's attribute; the demo reads status_report()
         self._types = {}
         self._dropped = _Dropped()
         logging.getLogger().addHandler(self._dropped)

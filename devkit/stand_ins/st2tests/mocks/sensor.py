@@ -3,6 +3,7 @@
 import logging
 
 from st2tests.mocks.datastore import MockDatastoreService
+from workspaces_devkit.kvstore import DatastoreMethods
 
 __all__ = ["MockSensorWrapper", "MockSensorService", "TraceContext"]
 
@@ -30,7 +31,7 @@ class MockSensorWrapper(object):
         self._class_name = class_name
 
 
-class MockSensorService(object):
+class MockSensorService(DatastoreMethods):
     """Sensor service for tests: records every dispatch and keeps an in-memory datastore.
 
     Unlike StackStorm's own mock, when ``trigger_types`` (``{type_ref: spec}``) is given, every
@@ -81,32 +82,3 @@ class MockSensorService(object):
             return ["dispatch to %r: not a known trigger ref or trigger type of this sensor "
                     "(known types: %s)" % (trigger, ", ".join(sorted(self.trigger_types)))]
         return payload_errors(type_ref, spec, payload)
-
-    # --- datastore ------------------------------------------------------------------------
-    @property
-    def datastore_service(self):
-        """The in-memory datastore service."""
-        return self._datastore_service
-
-    def get_user_info(self):
-        """Return the user the service acts as."""
-        return self._datastore_service.get_user_info()
-
-    def list_values(self, local=True, prefix=None, limit=None, offset=None):
-        """See ``st2common.services.datastore.BaseDatastoreService.list_values``."""
-        return self._datastore_service.list_values(local=local, prefix=prefix, limit=limit,
-                                                   offset=offset)
-
-    def get_value(self, name, local=True, scope="system", decrypt=False):
-        """See ``st2common.services.datastore.BaseDatastoreService.get_value``."""
-        return self._datastore_service.get_value(name=name, local=local, scope=scope,
-                                                 decrypt=decrypt)
-
-    def set_value(self, name, value, ttl=None, local=True, scope="system", encrypt=False):
-        """See ``st2common.services.datastore.BaseDatastoreService.set_value``."""
-        return self._datastore_service.set_value(name=name, value=value, ttl=ttl, local=local,
-                                                 scope=scope, encrypt=encrypt)
-
-    def delete_value(self, name, local=True, scope="system"):
-        """See ``st2common.services.datastore.BaseDatastoreService.delete_value``."""
-        return self._datastore_service.delete_value(name=name, local=local, scope=scope)

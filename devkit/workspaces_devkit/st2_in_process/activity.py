@@ -77,17 +77,20 @@ class Activity(object):
         from st2common.models.db.keyvalue import KeyValuePairDB
         from st2common.persistence.rule import Rule
         from st2common.util.config_loader import ContentPackConfigLoader
+        from workspaces_pack.core.config import PackConfig
         from workspaces_pack.core.health_record import heartbeat_seconds
-        from workspaces_pack.flows.status import RuleIndex, build_status, read_health_records
+        from workspaces_pack.core.scrub import Scrubber
+        from workspaces_pack.flows.status import (RuleIndex, StatusQuery, build_status,
+                                                  read_health_records)
 
         def list_values(local=False, prefix="", limit=100, offset=0):
             pairs = KeyValuePairDB.objects(name__startswith=prefix).order_by("name")
             return list(pairs[offset:offset + limit])
 
         rules = RuleIndex([RuleAPI.from_model(rule).__json__() for rule in Rule.get_all()])
-        config = ContentPackConfigLoader(self.engine.pack_ref).get_config()
-        return build_status(read_health_records(list_values), rules,
-                            heartbeat_seconds=heartbeat_seconds(config))
+        config = PackConfig(ContentPackConfigLoader(self.engine.pack_ref).get_config())
+        return build_status(read_health_records(list_values), rules, Scrubber(config),
+                            heartbeat_seconds(config), StatusQuery(), config=config)
 
     def follow(self, out, every=0.5):
         """Print a line per trigger instance and per finished execution (a green thread)."""

@@ -39,7 +39,7 @@ def touch(path, data=b"x"):
 def health_records(service):
     """``{"health" | "health:<trigger ref>": record}`` of every health record in the datastore."""
     records = {}
-    for item in list_all_values(service, None, local=False):
+    for item in list_all_values(service.list_values, None, local=False):
         local_name = item.name.split(":", 1)[1] if ":" in item.name else item.name
         if local_name == "health" or local_name.startswith("health:"):
             records[local_name] = json.loads(item.value)
@@ -323,7 +323,7 @@ class FileMonitorHealthTest(SchemaCheckedSensorTestCase):
         sensor.poll()
         self.offset += 601
         sensor.poll()
-        left = [item.name for item in list_all_values(self.sensor_service, None)]
+        left = [item.name for item in list_all_values(self.sensor_service.list_values, None)]
         self.assertEqual(sorted(name.split(":", 1)[1] for name in left),
                          ["health", "health:" + kept["ref"], "state:" + kept["ref"]])
 

@@ -23,7 +23,7 @@ import json
 from workspaces_pack.core.keys import STATE_PREFIX
 
 __all__ = ["StateUnavailable", "StateTooLarge", "DatastoreState", "SeenWindow", "DEFAULT_MAX_BYTES",
-           "entry_bytes", "WINDOW_OVERHEAD", "list_all_values"]
+           "entry_bytes", "WINDOW_OVERHEAD", "PAGE_SIZE", "list_all_values"]
 
 DEFAULT_MAX_BYTES = 64 * 1024
 PAGE_SIZE = 100
@@ -32,8 +32,9 @@ WINDOW_OVERHEAD = 128
 """Bytes a ``SeenWindow``'s own fields (mark, floor, the braces) take at most, beside its items."""
 
 
-def list_all_values(service, prefix, local=True, page_size=PAGE_SIZE):
-    """Every key-value object under ``prefix``: ``list_values`` page by page.
+def list_all_values(list_values, prefix, local=True, page_size=PAGE_SIZE):
+    """Every key-value object under ``prefix``: ``list_values`` (a sensor or action service's
+    method) page by page.
 
     StackStorm answers one page of at most ``[api] max_page_size`` keys (100 by default) when no
     ``limit`` is given, so a caller that does not page misses the rest. Pages are asked for until
@@ -43,8 +44,7 @@ def list_all_values(service, prefix, local=True, page_size=PAGE_SIZE):
     found = {}
     offset = 0
     while True:
-        page = service.list_values(local=local, prefix=prefix, limit=page_size,
-                                   offset=offset) or []
+        page = list_values(local=local, prefix=prefix, limit=page_size, offset=offset) or []
         before = len(found)
         for item in page:
             found.setdefault(getattr(item, "name", None), item)
@@ -123,7 +123,7 @@ class DatastoreState(object):
     def _key_exists(self, key):
         self.calls += 1
         try:
-            items = list_all_values(self._service, key)
+            items = list_all_values(self._service.list_values, key)
         except Exception as error:
             raise StateUnavailable("datastore is unavailable (list_values: %s)" % error)
         return any(str(getattr(item, "name", "")).endswith(":" + key) or

@@ -23,15 +23,14 @@ from workspaces_pack.core.health_record import is_health_name, loads, trigger_re
 from workspaces_pack.core.keys import PACK_PREFIX, REQUEST_PREFIX
 from workspaces_pack.core.problems import STALLED
 from workspaces_pack.core.scrub import scrub_parameters
+from workspaces_pack.core.state import PAGE_SIZE, list_all_values
 from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
 
-__all__ = ["STALL_INTERVALS", "PAGE_SIZE", "StatusQuery", "HealthRecords", "RuleIndex",
+__all__ = ["STALL_INTERVALS", "StatusQuery", "HealthRecords", "RuleIndex",
            "StatusReport", "stall_seconds", "read_health_records", "rules_from_st2_api",
            "build_status", "check_parameters"]
 
 STALL_INTERVALS = 3
-PAGE_SIZE = 100
-"""Keys asked for per ``list_values`` call (StackStorm's default ``api.max_page_size``)."""
 MAX_PARAMETERS_TEXT = 60
 DISABLED = " (disabled)"
 """How ``RuleIndex`` marks a disabled rule's name."""
@@ -97,25 +96,13 @@ def check_parameters(sensor, problems_only):
     return StatusQuery(sensor or None, problems_only)
 
 
-def read_health_records(list_values, page_size=PAGE_SIZE):
-    """Read every health record with ``list_values`` (a datastore service's method).
-
-    StackStorm's ``list_values(local=False, prefix=...)`` answers one page of at most
-    ``api.max_page_size`` keys and raises when the st2 API fails (st2common/services/datastore.py);
-    pages are read until one brings no new key. Errors propagate to the caller.
-    """
+def read_health_records(list_values):
+    """Read every health record with ``list_values`` (a datastore service's method), page by
+    page (``core.state.list_all_values``). Errors propagate to the caller."""
     records = HealthRecords()
-    seen = set()
-    offset = 0
-    while True:
-        page = list_values(local=False, prefix=PACK_PREFIX, limit=page_size, offset=offset)
-        fresh = [item for item in page or [] if item.name not in seen]
-        for item in fresh:
-            seen.add(item.name)
-            records.add(item.name, item.value)
-        if len(page or []) < page_size or not fresh:
-            return records
-        offset += len(page)
+    for item in list_all_values(list_values, PACK_PREFIX, local=False):
+        records.add(item.name, item.value)
+    return records
 
 
 class RuleIndex(object):

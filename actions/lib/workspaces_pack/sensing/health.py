@@ -277,7 +277,7 @@ class HealthRecorder(object):
     def _delete_stale(self):
         """Once per sensor start (after one heartbeat interval, when StackStorm has added every
         trigger): delete records of triggers removed while the sensor was not running."""
-        for item in list_all_values(self._service, HEALTH_PREFIX):
+        for item in list_all_values(self._service.list_values, HEALTH_PREFIX):
             ref = hr.trigger_ref_of(getattr(item, "name", ""))
             if ref and ref not in self.triggers:
                 self._service.delete_value(hr.trigger_key(ref), local=True)
@@ -323,7 +323,7 @@ class RetiredTriggers(object):
         if now - self._last_sweep < interval:
             return
         self._last_sweep = now
-        for item in list_all_values(self._service, RETIRED_PREFIX):
+        for item in list_all_values(self._service.list_values, RETIRED_PREFIX):
             name = str(getattr(item, "name", ""))
             ref = name[name.find(RETIRED_PREFIX) + len(RETIRED_PREFIX):]
             removed = epoch_from_iso(getattr(item, "value", None))

@@ -250,7 +250,7 @@ class AlmaReconciler(object):
         """The action's unanswered requests ``[(key-value item, request)]``; unreadable ones
         are logged and deleted, refused ones left until their key expires."""
         try:
-            items = sorted(list_all_values(self._service, REQUEST_PREFIX, local=False),
+            items = sorted(list_all_values(self._service.list_values, REQUEST_PREFIX, local=False),
                            key=operator.attrgetter("name"))
         except Exception as error:
             self._logger.warning("reconciliation requests not readable (%s); will look again "

@@ -161,13 +161,19 @@ def _stackstorm(python, workdir, emulator, rounds):
     return rows
 
 
-def _stackstorm_file(python, workdir, emulator):
-    staging = os.path.join(workdir, "incoming")
-    rules = os.path.join(workdir, "file-rules")
+def _file_rule_folders(workdir, name):
+    """A staging folder and a rules folder holding the file rule on it: ``(staging, rules)``."""
+    staging = os.path.join(workdir, name + "-incoming")
+    rules = os.path.join(workdir, name + "-rules")
     os.makedirs(staging)
     os.makedirs(rules)
     with open(os.path.join(rules, "file.yaml"), "w") as handle:
         yaml.safe_dump(_file_rule(staging), handle)
+    return staging, rules
+
+
+def _stackstorm_file(python, workdir, emulator):
+    staging, rules = _file_rule_folders(workdir, "stackstorm")
     run = _Process(python, ["run", "--config", workdir + "/workspaces.yaml", "--poll-interval",
                             "1", "--state-dir", workdir + "/run-state", "--rules-dir", rules])
     try:
@@ -191,12 +197,7 @@ def _drop_and_wait(staging, emulator):
 def _emulated(workdir, emulator, rounds):
     from workspaces_devkit.runner.local import LocalRunner
 
-    staging = os.path.join(workdir, "emulated-incoming")
-    rules = os.path.join(workdir, "emulated-rules")
-    os.makedirs(staging)
-    os.makedirs(rules)
-    with open(os.path.join(rules, "file.yaml"), "w") as handle:
-        yaml.safe_dump(_file_rule(staging), handle)
+    staging, rules = _file_rule_folders(workdir, "emulated")
     config = {"capability_service_url": emulator.url, "workflow_service_url": emulator.url}
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()

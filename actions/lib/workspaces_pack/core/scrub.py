@@ -25,8 +25,7 @@ __all__ = ["MASK", "HIDDEN", "URL_KEYS", "MAX_LINE", "scrub_line", "scrub_parame
 MASK = "***"
 HIDDEN = "<hidden>"
 MAX_LINE = 300
-URL_KEYS = ("capability_service_url", "workflow_service_url", "alma_archive_db_url",
-            "archive_metadata_db_url")
+URL_KEYS = HTTP_URL_KEYS + ("alma_archive_db_url", "archive_metadata_db_url")
 """The pack config keys that hold URLs (a database URL may hold a password)."""
 
 _SECRET_NAME = re.compile(r"password|secret|token|url", re.IGNORECASE)

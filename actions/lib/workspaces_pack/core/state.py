@@ -6,19 +6,19 @@ Keys
 
 Outage rule
     StackStorm's ``get_value`` returns None both for a missing key and for any API error. A None is
-    therefore only taken as "no state yet" once ``list_values`` (which raises on errors)
-    confirms the
-    key does not exist; otherwise ``StateUnavailable`` is raised and the caller skips this poll.
+    therefore only taken as "no state yet" once ``list_values`` (which raises on errors) confirms
+    the key does not exist; otherwise ``StateUnavailable`` is raised and the caller skips this poll.
 
 Size bound
     A value larger than ``max_bytes`` is refused with ``StateTooLarge`` before it is written.
     ``SeenWindow`` keeps itself under both its entry bound (``state_max_entries``) and a byte
     budget (the datastore bound minus what its owner stores beside it), measured on the real
-    identifiers: the entry cap that counts is whichever is smaller, so a save is never refused at
-    any allowed ``state_max_entries``. ``entry_bytes`` is the size one remembered item adds.
+    identifiers, so a save is never refused at any allowed ``state_max_entries``.
 """
 
+import itertools
 import json
+import operator
 
 from workspaces_pack.core.keys import STATE_PREFIX
 
@@ -32,23 +32,23 @@ WINDOW_OVERHEAD = 128
 """Bytes a ``SeenWindow``'s own fields (mark, floor, the braces) take at most, beside its items."""
 
 
-def list_all_values(list_values, prefix, local=True, page_size=PAGE_SIZE):
+def list_all_values(list_values, prefix, local=True):
     """Every key-value object under ``prefix``: ``list_values`` (a sensor or action service's
     method) page by page.
 
-    StackStorm answers one page of at most ``[api] max_page_size`` keys (100 by default) when no
-    ``limit`` is given, so a caller that does not page misses the rest. Pages are asked for until
-    a short one; a page that brings no new name also ends it (a test mock that ignores
-    ``limit``/``offset`` answers everything at once). Errors propagate.
+    StackStorm answers one page of at most ``[api] max_page_size`` keys when no ``limit`` is
+    given, so a caller that does not page misses the rest. Pages are asked for until a short one;
+    a page that brings no new name also ends it (a test mock that ignores ``limit``/``offset``
+    answers everything at once). Errors propagate.
     """
     found = {}
     offset = 0
     while True:
-        page = list_values(local=local, prefix=prefix, limit=page_size, offset=offset) or []
+        page = list_values(local=local, prefix=prefix, limit=PAGE_SIZE, offset=offset) or []
         before = len(found)
         for item in page:
             found.setdefault(getattr(item, "name", None), item)
-        if len(page) < page_size or len(found) == before:
+        if len(page) < PAGE_SIZE or len(found) == before:
             return list(found.values())
         offset += len(page)
 
@@ -70,39 +70,28 @@ class DatastoreState(object):
     """Load and save JSON state per trigger through a sensor (or action) service.
 
     ``service`` is anything with StackStorm's datastore methods (``get_value``, ``set_value``,
-    ``list_values``, ``delete_value``). Writes that fail are kept and retried by ``flush``, so state
-    reaches the datastore once it is back.
+    ``list_values``, ``delete_value``). Keys are ``key_prefix`` + trigger ref (the ASDM sensor
+    keeps its reconciliation memory under ``reconcile:``). Writes that fail are kept and retried
+    by ``flush``, so state reaches the datastore once it is back.
     """
 
-    KEY_PREFIX = STATE_PREFIX
-
-    def __init__(self, service, logger, max_bytes=DEFAULT_MAX_BYTES, key_prefix=None):
+    def __init__(self, service, logger, max_bytes=DEFAULT_MAX_BYTES, key_prefix=STATE_PREFIX):
         self._service = service
-        self._key_prefix = key_prefix or self.KEY_PREFIX
+        self._key_prefix = key_prefix
         self._logger = logger
         self._max_bytes = max_bytes
         self._unsaved = {}
         self._dispatched = set()  # unsaved keys whose state covers dispatched items
         self._sizes = {}
-        self.calls = 0
-
-    def key_for(self, trigger_ref):
-        """Return the datastore key (without the local prefix) for a trigger ref.
-
-        ``<key_prefix><trigger ref>``; the prefix is ``state:`` unless another was given (the
-        ASDM sensor keeps its reconciliation memory under ``reconcile:``).
-        """
-        return self._key_prefix + trigger_ref
 
     def load(self, trigger_ref):
         """Return the stored state dict for ``trigger_ref``, or None when there is none yet.
 
         Raises ``StateUnavailable`` when the datastore cannot be read or holds undecodable data.
         """
-        key = self.key_for(trigger_ref)
+        key = self._key_prefix + trigger_ref
         if key in self._unsaved:
             return json.loads(self._unsaved[key])
-        self.calls += 1
         try:
             raw = self._service.get_value(key, local=True)
         except Exception as error:  # StackStorm's returns None; a raising one is an outage too
@@ -121,7 +110,6 @@ class DatastoreState(object):
         return value
 
     def _key_exists(self, key):
-        self.calls += 1
         try:
             items = list_all_values(self._service.list_values, key)
         except Exception as error:
@@ -135,7 +123,7 @@ class DatastoreState(object):
         On a datastore error the value is kept and retried by the next ``save`` or ``flush``;
         ``dispatched`` says it records dispatched items (``holds_dispatches``).
         """
-        key = self.key_for(trigger_ref)
+        key = self._key_prefix + trigger_ref
         raw = json.dumps(state, sort_keys=True, separators=(",", ":"))
         if len(raw.encode("utf-8")) > self._max_bytes:
             raise StateTooLarge("state for %s is %d bytes, over the %d byte bound"
@@ -149,7 +137,6 @@ class DatastoreState(object):
     def flush(self):
         """Retry writes that failed earlier; return True when nothing is left unsaved."""
         for key in sorted(self._unsaved):
-            self.calls += 1
             try:
                 self._service.set_value(key, self._unsaved[key], local=True)
             except Exception as error:
@@ -163,15 +150,15 @@ class DatastoreState(object):
     def holds_dispatches(self, trigger_ref):
         """True while a state of ``trigger_ref`` that records dispatched items is not written:
         its next items must wait, or a restart would dispatch more than one poll again."""
-        return self.key_for(trigger_ref) in self._dispatched
+        return self._key_prefix + trigger_ref in self._dispatched
 
     def is_unsaved(self, trigger_ref):
         """Return True while the state of ``trigger_ref`` could not be written yet."""
-        return self.key_for(trigger_ref) in self._unsaved
+        return self._key_prefix + trigger_ref in self._unsaved
 
     def size_of(self, trigger_ref):
         """Bytes of the state of ``trigger_ref`` last loaded or saved (0 when none)."""
-        return self._sizes.get(self.key_for(trigger_ref), 0)
+        return self._sizes.get(self._key_prefix + trigger_ref, 0)
 
 
 class SeenWindow(object):
@@ -217,57 +204,44 @@ class SeenWindow(object):
             self.mark = position
 
     def prune(self, window, hold_below=None):
-        """Forget identifiers below ``mark - window`` (and beyond ``max_entries``).
-
-        Returns how many identifiers were forgotten.
-        """
+        """Forget identifiers below ``mark - window``, then the oldest beyond ``max_entries`` and
+        ``max_bytes``."""
         if self.mark is None:
-            return 0
+            return
         floor = self.mark - window
         if hold_below is not None:
             floor = min(floor, hold_below)
         if self.floor is not None:
             floor = max(floor, self.floor)
         kept = {key: pos for key, pos in self.seen.items() if pos >= floor}
-        if len(kept) > self.max_entries:
-            newest = sorted(kept.items(), key=lambda item: item[1], reverse=True)
-            cutoff = newest[self.max_entries - 1][1]
-            if hold_below is not None:
-                cutoff = min(cutoff, hold_below)
-            floor = max(floor, cutoff)
-            kept = {key: pos for key, pos in kept.items() if pos >= floor}
-        cutoff = self._byte_cutoff(kept)
-        if cutoff is not None:
-            if hold_below is not None:
-                cutoff = min(cutoff, hold_below)
-            floor = max(floor, cutoff)
-            kept = {key: pos for key, pos in kept.items() if pos >= floor}
-        dropped = len(self.seen) - len(kept)
+        for cutoff_of in (self._entry_cutoff, self._byte_cutoff):
+            cutoff = cutoff_of(kept)
+            if cutoff is not None:
+                if hold_below is not None:
+                    cutoff = min(cutoff, hold_below)
+                floor = max(floor, cutoff)
+                kept = {key: pos for key, pos in kept.items() if pos >= floor}
         self.seen = kept
         self.floor = floor
-        return dropped
+
+    def _entry_cutoff(self, kept):
+        """The position of the ``max_entries``-th newest item; None when fewer are kept."""
+        if len(kept) <= self.max_entries:
+            return None
+        return sorted(kept.values(), reverse=True)[self.max_entries - 1]
 
     def _byte_cutoff(self, kept):
         """The lowest position whose items, with every newer one, fit ``max_bytes``; None when
-        everything fits. Items sharing a position are kept or forgotten together."""
+        everything fits. Items sharing a position are kept or forgotten together; one position
+        alone too big is kept (the save is then refused and shown as a state_unsaved problem)."""
         budget = self.max_bytes - WINDOW_OVERHEAD
-        sizes = [(pos, entry_bytes(key, pos)) for key, pos in kept.items()]
+        sizes = sorted(((pos, entry_bytes(key, pos)) for key, pos in kept.items()), reverse=True)
         if sum(size for _, size in sizes) <= budget:
             return None
-        sizes.sort(key=lambda item: item[0], reverse=True)
-        total = 0
-        cutoff = None
-        index = 0
-        while index < len(sizes):
-            position = sizes[index][0]
-            group = 0
-            while index < len(sizes) and sizes[index][0] == position:
-                group += sizes[index][1]
-                index += 1
-            if total + group > budget:
+        total, cutoff = 0, sizes[0][0]
+        for position, group in itertools.groupby(sizes, key=operator.itemgetter(0)):
+            total += sum(size for _, size in group)
+            if total > budget:
                 break
-            total += group
             cutoff = position
-        if cutoff is None:  # one position alone is too big: keep it (the save is then refused
-            return sizes[0][0]  # and shown as a state_unsaved problem)
         return cutoff

@@ -1,7 +1,5 @@
 """The health records the sensors write and ``workspaces.status`` reads (format 1, HEALTH_SPEC).
 
-Pure functions and constants.
-
 Keys (``core.keys``): per sensor ``health`` and per trigger ``health:<trigger ref>``.
 
 Values are JSON objects (``dumps``) with ``"format": 1``; times are ``core.times.iso_from_epoch``
@@ -60,12 +58,13 @@ def new_trigger_record(sensor, trigger_ref, trigger_type, parameters):
             "heartbeat_at": None}
 
 
-def problem_payload(record, problem, state):
-    """The ``workspaces.sensor_problem`` payload for ``problem`` of a record (sensor or trigger)."""
+def problem_payload(record, standing, state):
+    """The ``workspaces.sensor_problem`` payload of a record (sensor or trigger) and its
+    ``standing`` problem (the record's ``problem`` field); ``state`` is PROBLEM or RECOVERED."""
     return {"sensor": record["sensor"], "trigger_ref": record.get("trigger_ref") or "",
             "trigger_parameters": scrub_parameters(record.get("parameters") or {}),
-            "kind": problem["kind"], "message": scrub_line(problem["message"]),
-            "since": problem["since"],
+            "kind": standing["kind"], "message": scrub_line(standing["message"]),
+            "since": standing["since"],
             "consecutive_failures": int(record.get("consecutive_failures") or 0),
             "state": state}
 

@@ -2,70 +2,38 @@
 
 ``HealthRecorder`` keeps the records of one sensor in memory (format: ``core.health_record``) and
 writes them best-effort at the end of a poll, after the sensor's state: a record is written when
-something a human would care about changed (watched or not, a problem, a new error line, the
-baseline, the trigger list, the count of failed polls in a row) and otherwise once per
+something a human would care about changed (``_significant``) and otherwise once per
 ``health_heartbeat_minutes``, so a quiet poll costs no datastore write. A write that fails is
-retried at the next poll; it never raises into the poll and never holds up a dispatch.
+retried at the next poll; it never raises into the poll and never holds up a dispatch. A failing
+trigger is logged once per change of its error line, and once when it works again.
 
-Problems: a kind in ``IMMEDIATE_KINDS`` is a problem at once; a failing poll (``poll_failing``,
-``database_unreachable``, ``state_unreadable``, a datastore refusing writes) only after
-``problem_after_failures`` consecutive failures. Each transition (into a problem, back to healthy)
-dispatches ``workspaces.sensor_problem`` once; a dispatch that fails is retried at the next poll.
+Problems: a problem kind in ``IMMEDIATE_KINDS`` is a problem at once; a failing poll
+(``poll_failing``, ``database_unreachable``, ``state_unreadable``, a datastore refusing writes)
+only after ``problem_after_failures`` consecutive failures. Each transition (into a problem, back
+to healthy) dispatches ``workspaces.sensor_problem`` once; a dispatch that fails is retried at the
+next poll.
 
 Removed triggers: a trigger's health record is deleted when StackStorm removes the trigger; its
-state (``state:<ref>``, and ``reconcile:<ref>`` for ALMA ASDM) is kept for ``RETIRED_STATE_DAYS``
-days (a tombstone ``retired:<ref>`` holds the removal time), then deleted, unless the trigger
-comes back first (``RetiredTriggers``). StackStorm deletes a parameterised trigger only when no
-rule uses it any more and never gives its ref to another trigger
-(st2common/services/triggers.py ``cleanup_trigger_db_for_rule``), so the kept state serves only a
-trigger that comes back, e.g. when a sensor container briefly saw it deleted.
-
-``OnceLog`` is the pack's one "log a condition once per change, not once per poll" helper.
+state is kept for ``RETIRED_STATE_DAYS`` days (``RetiredTriggers``). StackStorm deletes a
+parameterised trigger only when no rule uses it any more and never gives its ref to another
+trigger (st2common/services/triggers.py ``cleanup_trigger_db_for_rule``), so the kept state
+serves only a trigger that comes back, e.g. when a sensor container briefly saw it deleted.
 """
 
 import collections
-import logging
 
 from workspaces_pack.core import health_record as hr
 from workspaces_pack.core import problems
-from workspaces_pack.core.keys import HEALTH_KEY, HEALTH_PREFIX, RETIRED_PREFIX, STATE_PREFIX
+from workspaces_pack.core.keys import HEALTH_KEY, HEALTH_PREFIX, RETIRED_PREFIX, STATE_PREFIX, \
+    ref_after
 from workspaces_pack.core.scrub import scrub_line, scrub_parameters
 from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
 from workspaces_pack.core.state import list_all_values
 from workspaces_pack.sensing.trace_tags import trace_tag
 
-__all__ = ["OnceLog", "SensorIdentity", "HealthRecorder", "RetiredTriggers",
-           "RETIRED_STATE_DAYS"]
+__all__ = ["SensorIdentity", "HealthRecorder", "RetiredTriggers", "RETIRED_STATE_DAYS"]
 
 RETIRED_STATE_DAYS = 7
-
-
-class OnceLog(object):
-    """Log a condition per key once, again only when its message changes, and its clearing."""
-
-    def __init__(self, logger, what="trigger"):
-        self._logger = logger
-        self._what = what
-        self._messages = {}
-
-    def note(self, key, message, level=logging.WARNING):
-        """Log ``message`` for ``key`` unless it is the one logged last; return True if logged."""
-        if self._messages.get(key) == message:
-            return False
-        self._messages[key] = message
-        self._logger.log(level, "%s %s: %s", self._what, key, message)
-        return True
-
-    def clear(self, key):
-        """``key`` works again: log it once if a condition was logged; return True if so."""
-        if self._messages.pop(key, None) is None:
-            return False
-        self._logger.info("%s %s: working again", self._what, key)
-        return True
-
-    def forget(self, key):
-        """Drop ``key`` silently (a removed trigger)."""
-        self._messages.pop(key, None)
 
 
 class SensorIdentity(collections.namedtuple(
@@ -80,27 +48,24 @@ class HealthRecorder(object):
 
     ``service`` is the sensor service (datastore and dispatch), ``identity`` a ``SensorIdentity``,
     ``config`` a ``PackConfig``, ``clock()`` POSIX seconds, ``state_prefixes`` the key prefixes of
-    the sensor's per-trigger state (removed triggers' state is deleted after
-    ``RETIRED_STATE_DAYS``).
+    the sensor's per-trigger state (``RetiredTriggers``).
     """
 
     def __init__(self, service, logger, identity, config, clock, state_prefixes=(STATE_PREFIX,)):
         self._service = service
         self._logger = logger
         self._clock = clock
-        self._poll_interval = identity.poll_interval
+        self._identity = identity
         self.heartbeat_seconds = hr.heartbeat_seconds(config)
         self.problem_after = max(1, int(config.get("problem_after_failures")))
-        self.sensor = new = hr.new_sensor_record(identity.name, identity.trigger_type,
-                                                 identity.poll_interval(),
-                                                 iso_from_epoch(clock()))
+        self.sensor = hr.new_sensor_record(identity.name, identity.trigger_type,
+                                           identity.poll_interval(), iso_from_epoch(clock()))
         self.triggers = collections.OrderedDict()
-        self.log = OnceLog(logger, identity.what)
+        self._logged = {}        # trigger ref -> the error line logged last
         self._written = {}       # key name -> (significant part, written at)
         self._deleted = set()    # key names of removed triggers still to delete
         self._undispatched = []  # problem payloads whose dispatch failed
         self._stale_checked = False
-        self._trigger_type = new["trigger_type"]
         self._started = clock()
         self.retired = RetiredTriggers(service, logger, clock, state_prefixes)
 
@@ -110,7 +75,7 @@ class HealthRecorder(object):
         if record is None:
             trigger = trigger or {}
             record = hr.new_trigger_record(self.sensor["sensor"], ref,
-                                           trigger.get("type") or self._trigger_type,
+                                           trigger.get("type") or self.sensor["trigger_type"],
                                            trigger.get("parameters"))
             self.triggers[ref] = record
             self._deleted.discard(hr.trigger_key(ref))
@@ -128,12 +93,12 @@ class HealthRecorder(object):
                                                                problems.TABLE_MISMATCH):
             self._recover(record)
 
-    def not_watched(self, ref, trigger, reason, kind=problems.NOT_WATCHED):
+    def not_watched(self, ref, trigger, reason, problem=problems.NOT_WATCHED):
         """``ref`` is not watched (bad parameters, tables that do not match): a problem at once."""
         record = self._record(ref, trigger)
         record["watched"] = False
         record["not_watched_reason"] = scrub_line(reason)
-        self._enter(record, kind, reason)
+        self._enter(record, problem, reason)
 
     def removed(self, ref):
         """``ref`` is gone: its record is deleted from the datastore (its state is kept)."""
@@ -141,7 +106,7 @@ class HealthRecorder(object):
             self._deleted.add(hr.trigger_key(ref))
             self._written.pop(hr.trigger_key(ref), None)
             self.retired.retire(ref)
-        self.log.forget(ref)
+        self._logged.pop(ref, None)
 
     # --- a poll ------------------------------------------------------------------------------
     def poll_started(self):
@@ -154,28 +119,21 @@ class HealthRecorder(object):
 
     def succeeded(self, ref, state_bytes=None, baseline_taken=None):
         """``ref``'s turn ended well: failures reset, a standing problem recovered."""
-        record = self._record(ref)
-        now = iso_from_epoch(self._clock())
-        record["last_poll_end"] = record["last_success"] = now
-        record["consecutive_failures"] = 0
-        self._facts(record, state_bytes, baseline_taken)
-        self.log.clear(ref)
-        if record["problem"] is not None:
-            self._recover(record)
+        record = self._turn_ended(ref, state_bytes, baseline_taken)
+        record["last_success"] = record["last_poll_end"]
+        if self._logged.pop(ref, None) is not None:
+            self._logger.info("%s %s: working again", self._identity.what, ref)
+        self._worked(record)
 
-    def failed(self, ref, kind, message, immediate=None, state_bytes=None, baseline_taken=None):
-        """``ref``'s turn failed with a problem ``kind``; a problem at once when ``immediate``
-        (default: the kind is in ``IMMEDIATE_KINDS``), else after ``problem_after_failures``."""
-        record = self._record(ref)
-        record["last_poll_end"] = iso_from_epoch(self._clock())
-        record["consecutive_failures"] += 1
+    def failed(self, ref, problem, message, immediate=None, state_bytes=None, baseline_taken=None):
+        """``ref``'s turn failed with ``problem``; a problem at once when ``immediate`` (default:
+        the problem kind is in ``IMMEDIATE_KINDS``), else after ``problem_after_failures``."""
+        record = self._turn_ended(ref, state_bytes, baseline_taken)
         record["last_error"] = scrub_line(message)
-        self._facts(record, state_bytes, baseline_taken)
-        self.log.note(ref, message)
-        if immediate is None:
-            immediate = kind in problems.IMMEDIATE_KINDS
-        if immediate or record["consecutive_failures"] >= self.problem_after:
-            self._enter(record, kind, message)
+        if self._logged.get(ref) != message:
+            self._logged[ref] = message
+            self._logger.warning("%s %s: %s", self._identity.what, ref, message)
+        self._failure(record, problem, message, immediate)
 
     def dispatched(self, ref, count):
         """``count`` trigger instances of ``ref`` were dispatched."""
@@ -184,32 +142,19 @@ class HealthRecorder(object):
             record["dispatched_total"] += count
             record["last_dispatch_at"] = iso_from_epoch(self._clock())
 
-    # --- a sensor-wide job (the ASDM sensor's reconciliation) --------------------------------
-    def sensor_failed(self, kind, message):
-        """The sensor-wide job failed with a problem ``kind``: a problem of the sensor record at
-        once for a kind in ``IMMEDIATE_KINDS``, else after ``problem_after_failures`` in a row."""
-        failures = self.sensor.get("consecutive_failures", 0) + 1
-        self.sensor["consecutive_failures"] = failures
-        if kind in problems.IMMEDIATE_KINDS or failures >= self.problem_after:
-            self._enter(self.sensor, kind, message)
+    def sensor_failed(self, problem, message):
+        """The sensor-wide job (the ASDM sensor's reconciliation) failed with ``problem``: a
+        problem of the sensor record as ``failed`` decides for a trigger's."""
+        self._failure(self.sensor, problem, message)
 
     def sensor_succeeded(self):
         """The sensor-wide job worked: failures reset, its standing problem recovered."""
-        self.sensor["consecutive_failures"] = 0
-        if self.sensor["problem"] is not None:
-            self._recover(self.sensor)
-
-    @staticmethod
-    def _facts(record, state_bytes, baseline_taken):
-        if state_bytes is not None:
-            record["state_bytes"] = int(state_bytes)
-        if baseline_taken is not None:
-            record["baseline_taken"] = bool(baseline_taken)
+        self._worked(self.sensor)
 
     def poll_ended(self):
         """The poll is over: retry failed problem dispatches, write what changed; never raises."""
         self.sensor["last_poll_end"] = iso_from_epoch(self._clock())
-        self.sensor["poll_interval_seconds"] = int(self._poll_interval())
+        self.sensor["poll_interval_seconds"] = int(self._identity.poll_interval())
         self.sensor["triggers"] = list(self.triggers)
         try:
             self._retry_dispatches()
@@ -218,19 +163,40 @@ class HealthRecorder(object):
             self._logger.warning("health records not written (%s); tried again next poll",
                                  error)
 
+    def _turn_ended(self, ref, state_bytes, baseline_taken):
+        record = self._record(ref)
+        record["last_poll_end"] = iso_from_epoch(self._clock())
+        if state_bytes is not None:
+            record["state_bytes"] = int(state_bytes)
+        if baseline_taken is not None:
+            record["baseline_taken"] = bool(baseline_taken)
+        return record
+
     # --- problems ----------------------------------------------------------------------------
-    def _enter(self, record, kind, message):
-        now = iso_from_epoch(self._clock())
+    def _failure(self, record, problem, message, immediate=None):
+        record["consecutive_failures"] = record.get("consecutive_failures", 0) + 1
+        if immediate is None:
+            immediate = problem in problems.IMMEDIATE_KINDS
+        if immediate or record["consecutive_failures"] >= self.problem_after:
+            self._enter(record, problem, message)
+
+    def _worked(self, record):
+        record["consecutive_failures"] = 0
+        if record["problem"] is not None:
+            self._recover(record)
+
+    def _enter(self, record, problem, message):
         standing = record["problem"]
-        if standing is not None and standing["kind"] == kind:
+        if standing is not None and standing["kind"] == problem:
             standing["message"] = scrub_line(message)
             return
-        record["problem"] = {"kind": kind, "message": scrub_line(message), "since": now}
+        record["problem"] = {"kind": problem, "message": scrub_line(message),
+                             "since": iso_from_epoch(self._clock())}
         self._dispatch(hr.problem_payload(record, record["problem"], hr.PROBLEM))
 
     def _recover(self, record):
-        problem, record["problem"] = record["problem"], None
-        self._dispatch(hr.problem_payload(record, problem, hr.RECOVERED))
+        standing, record["problem"] = record["problem"], None
+        self._dispatch(hr.problem_payload(record, standing, hr.RECOVERED))
 
     def _dispatch(self, payload):
         self._undispatched.append(payload)
@@ -275,8 +241,7 @@ class HealthRecorder(object):
             self._written[key] = (significant, now)
 
     def _delete_stale(self):
-        """Once per sensor start (after one heartbeat interval, when StackStorm has added every
-        trigger): delete records of triggers removed while the sensor was not running."""
+        """Delete the records of triggers removed while the sensor was not running."""
         for item in list_all_values(self._service.list_values, HEALTH_PREFIX):
             ref = hr.trigger_ref_of(getattr(item, "name", ""))
             if ref and ref not in self.triggers:
@@ -301,7 +266,6 @@ class RetiredTriggers(object):
         self._prefixes = tuple(state_prefixes)
         self._to_write = {}
         self._last_sweep = None
-        self.keep_seconds = RETIRED_STATE_DAYS * 86400.0
 
     def retire(self, ref):
         """``ref`` was removed now."""
@@ -324,20 +288,15 @@ class RetiredTriggers(object):
             return
         self._last_sweep = now
         for item in list_all_values(self._service.list_values, RETIRED_PREFIX):
-            name = str(getattr(item, "name", ""))
-            ref = name[name.find(RETIRED_PREFIX) + len(RETIRED_PREFIX):]
+            ref = ref_after(RETIRED_PREFIX, getattr(item, "name", ""))
             removed = epoch_from_iso(getattr(item, "value", None))
             if ref in watched:
-                self._delete(RETIRED_PREFIX + ref)
-            elif removed is None or now - removed >= self.keep_seconds:
-                for prefix in self._prefixes:
-                    self._delete(prefix + ref)
-                self._delete(RETIRED_PREFIX + ref)
+                self._service.delete_value(RETIRED_PREFIX + ref, local=True)
+            elif removed is None or now - removed >= RETIRED_STATE_DAYS * 86400.0:
+                for prefix in self._prefixes + (RETIRED_PREFIX,):
+                    self._service.delete_value(prefix + ref, local=True)
                 self._logger.info("trigger %s: state deleted, %d days after the trigger was "
                                   "removed", ref, RETIRED_STATE_DAYS)
-
-    def _delete(self, key):
-        self._service.delete_value(key, local=True)
 
 
 def _significant(record):

@@ -37,7 +37,7 @@ class FileMonitorSensor(WatchingSensorMixin, PollingSensor):
         try:
             found = watch.poll()
         except ScanError as error:
-            raise TurnFailed(error.kind, "%s; will look again next poll" % error)
+            raise TurnFailed(error.problem, "%s; will look again next poll" % error)
         dispatched = []
         for item in found:
             payload = {"path": item.path, "directory": item.directory, "name": item.name,

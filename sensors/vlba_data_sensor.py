@@ -75,7 +75,7 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
         try:
             found = watch.poll()
         except ScanError as error:
-            raise TurnFailed(error.kind, "%s; will look again next poll" % error)
+            raise TurnFailed(error.problem, "%s; will look again next poll" % error)
         unparsed = [item for item in found if obs_code_of(item.name) is None]
         for item in unparsed:
             self._logger.warning("VLBA file %s skipped: its name is not VLBA_<OBSCODE>_<job>_BIN<n>"

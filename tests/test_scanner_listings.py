@@ -99,9 +99,9 @@ class ListingTest(unittest.TestCase):
         touch(os.path.join(self.root, "late.dat"))
         os.utime(self.root, ns=(mtime_ns, mtime_ns))  # the change left no trace on the folder
         self.assertEqual(self.reported(watch), [])
-        self.offset += watch.full_pass_seconds
+        self.offset += scanner.FULL_PASS_SECONDS
         self.assertEqual(self.reported(watch), ["late.dat"])
-        self.offset += watch.full_pass_seconds
+        self.offset += scanner.FULL_PASS_SECONDS
         self.assertEqual(self.reported(watch), [], "the full pass reported a file twice")
 
     def test_names_removed_and_added_in_one_interval(self):

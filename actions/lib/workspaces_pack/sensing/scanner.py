@@ -10,26 +10,24 @@ What counts as new
     A file's *position* is ``max(st_ctime_ns, st_mtime_ns)``: creating, writing, or renaming a file
     into the directory all raise it, and a copy that preserves mtime cannot lower it.
     While the sensor runs, a name that was not in the folder's previous listing is a new file.
-    After a restart (no listing in memory), on a periodic full pass, and whenever a listing
-    cannot be compared name by name (see Listings), a matching file is new when its position is
-    at or above the floor and its path was not reported before ("by position"), so files created
-    while the sensor was down are found and old ones are not replayed. When a trigger is first
-    seen, the files already there are the baseline and are not reported; a file whose position is
-    at or after the moment the trigger was added (``added_at``) is new even when the first poll
-    comes later.
+    After a restart, on a full pass (every ``FULL_PASS_SECONDS``), and whenever a listing cannot
+    be compared name by name, a matching file is new when its position is at or above the floor
+    and its path was not reported before ("by position"), so files created while the sensor was
+    down are found and old ones are not replayed. When a trigger is first seen, the files already
+    there are the baseline and are not reported; a file whose position is at or after the moment
+    the trigger was added (``added_at``) is new even when the first poll comes later.
 
 Listings (memory: 8 bytes per file)
     A folder's previous listing is kept as the 64-bit hashes of its names, in the order the
-    file system returned them (``array('q')``), not as the names. Directory order normally stays
-    put while a folder only gains names (ext4's hashed directories insert new names without moving
-    the others), so a new listing is compared with the old one in step, 1,024 entries at a time at
-    C speed; entries that do not line up are the new names. When the old listing was not matched
-    in full and in order (names removed, or a file system that reorders), the entries that did
-    not line up are judged by position instead, and a folder with more of them than it is worth
-    holding is listed again by position: reordering costs speed, never correctness. Hash
-    collisions (odds about 2^-64 per pair of names): a new name whose hash equals an old one's is
-    still found, unless the directory order puts it exactly where that old name's hash was
-    expected; then the periodic full pass, which judges every file by position, finds it.
+    file system returned them (``array('q')``). Directory order normally stays put while a folder
+    only gains names (ext4's hashed directories insert new names without moving the others), so a
+    new listing is compared with the old one in step, ``CHUNK`` entries at a time at C speed;
+    entries that do not line up are the new names. When the old listing was not matched in full
+    and in order (names removed, or a file system that reorders), the entries that did not line
+    up are judged by position instead, and a folder with more of them than it is worth holding is
+    listed again by position: reordering costs speed, never correctness. A new name whose hash
+    equals an old one's (odds about 2^-64 per pair) is missed only if the directory order puts it
+    exactly where that old name's hash was expected; then the full pass finds it.
 
 Settling
     A new file is reported once ``settle_seconds`` have passed since its last change (position)
@@ -39,13 +37,11 @@ Settling
 
 Speed
     A folder whose mtime did not change since it was listed is not listed again, unless that
-    mtime was within ``RACY_SECONDS`` of the listing (file system timestamps are coarse: a name
-    added just after the listing may leave the mtime unchanged). Only new names are stat'ed.
-    The baseline does not stat the files of a folder whose mtime is more than ``RACY_SECONDS``
-    older than the trigger: no name came into it since; its files count as older than that mtime
-    (a file written in place since is found by the next full pass). A pass by position filters
-    names with one regular expression per chunk and passes over files below the floor as soon as
-    they are stat'ed.
+    mtime was within ``RACY_SECONDS`` of the listing (file system timestamps are coarse). Only new
+    names are stat'ed. The baseline does not stat the files of a folder whose mtime is more than
+    ``RACY_SECONDS`` older than the trigger (a quiet folder): no name came into it since; its
+    files count as older than that mtime (a file written in place since is found by the next full
+    pass). A pass by position passes over files below the floor as soon as they are stat'ed.
 """
 
 import array
@@ -64,11 +60,11 @@ from workspaces_pack.core import problems
 from workspaces_pack.core.errors import ParameterError
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 
-__all__ = ["FoundFile", "WatchSpec", "DirectoryWatch", "ScanError", "watch_spec_from_parameters",
-           "path_digest"]
+__all__ = ["FoundFile", "WatchSpec", "DirectoryWatch", "ScanError", "watch_spec_from_parameters"]
 
 NS = 1000000000
 RACY_SECONDS = 2
+FULL_PASS_SECONDS = 600
 MAX_SETTLE_SECONDS = 7 * 24 * 3600
 MAX_PATTERN_LENGTH = 255
 CHUNK = 1024
@@ -83,15 +79,12 @@ FoundFile.__doc__ = ("A settled new file: absolute ``path``, its ``directory`` a
 
 
 class ScanError(Exception):
-    """The watched directory cannot be listed (missing, not a directory, no permission).
+    """The watched directory cannot be listed; ``problem`` is the health problem kind:
+    ``directory_missing`` (missing or not a directory), else ``poll_failing``."""
 
-    ``kind`` is the health problem kind: ``directory_missing`` for a directory that does not
-    exist or is not a directory, else ``poll_failing``.
-    """
-
-    def __init__(self, message, kind=problems.POLL_FAILING):
+    def __init__(self, message, problem=problems.POLL_FAILING):
         super(ScanError, self).__init__(message)
-        self.kind = kind
+        self.problem = problem
 
 
 _Pending = collections.namedtuple(
@@ -115,7 +108,6 @@ def _plain_name(parameter, value, what):
     if len(value) > MAX_PATTERN_LENGTH:
         raise ParameterError(parameter, "is %d characters long, at most %d allowed"
                              % (len(value), MAX_PATTERN_LENGTH))
-    return value
 
 
 def watch_spec_from_parameters(parameters, group_of=None):
@@ -141,7 +133,7 @@ def watch_spec_from_parameters(parameters, group_of=None):
     pattern = parameters.get("pattern")
     pattern = "*" if pattern is None else pattern
     _plain_name("pattern", pattern, "glob")
-    recursive = parameters.get("recursive", False)
+    recursive = parameters.get("recursive")
     recursive = False if recursive is None else recursive
     if not isinstance(recursive, bool):
         raise ParameterError("recursive", "must be true or false, got %r" % (recursive,))
@@ -160,12 +152,6 @@ def watch_spec_from_parameters(parameters, group_of=None):
                      group_of)
 
 
-def path_digest(relative_path):
-    """Return the short, fixed-size identifier a reported path is remembered by in the state."""
-    return hashlib.blake2b(relative_path.encode("utf-8", "surrogateescape"),
-                           digest_size=8).hexdigest()
-
-
 class _Listing(object):
     """What the previous poll saw in one folder: name hashes in directory order, sub-folders."""
 
@@ -182,18 +168,14 @@ class DirectoryWatch(object):
     """Follow one directory for one trigger and return its new, settled files (see module doc).
 
     ``window_seconds`` is how far below the high-water mark reported paths are remembered;
-    ``max_entries`` bounds that memory; ``full_pass_seconds`` (``FULL_PASS_SECONDS``) is how often
-    a poll stats every file (to catch files replaced in place); ``clock`` returns wall-clock
-    seconds (tests replace it). The whole state stays within the datastore bound
-    ``DEFAULT_MAX_BYTES`` (the window gets what the directory and pattern leave). ``added_at``
-    (POSIX seconds) is when the trigger was added: at the first poll, a file whose position is at
-    or after it is new, not baseline, however late that poll comes (file times come from the
-    kernel's coarse clock: a file written within one clock tick, a few milliseconds, after the
-    trigger was added may still carry an earlier time). ``stats``
-    counts folders listed, folders skipped unchanged, and files stat'ed.
+    ``max_entries`` bounds that memory; the whole state stays within ``DEFAULT_MAX_BYTES`` (the
+    window gets what the directory and pattern leave). ``clock`` returns wall-clock seconds
+    (tests replace it). ``added_at`` (POSIX seconds) is when the trigger was added: at the first
+    poll, a file whose position is at or after it is new, however late that poll comes (file
+    times come from the kernel's coarse clock: a file written within one tick, a few
+    milliseconds, after the trigger was added may still carry an earlier time). ``stats`` counts
+    folders listed, folders skipped unchanged, and files stat'ed.
     """
-
-    FULL_PASS_SECONDS = 600
 
     def __init__(self, spec, window_seconds=3600, max_entries=500, clock=time.time,
                  added_at=None):
@@ -202,12 +184,11 @@ class DirectoryWatch(object):
             {"directory": spec.directory, "pattern": spec.pattern, "window": None},
             separators=(",", ":")))
         self._added_ns = None if added_at is None else int(added_at * NS)
-        self.window_ns = int(window_seconds * NS)
-        self.full_pass_seconds = self.FULL_PASS_SECONDS
-        self.clock = clock
+        self._window_ns = int(window_seconds * NS)
+        self._clock = clock
         self._max_entries = max_entries
         # One regular expression for "a file this watch wants": the pattern, not a hidden name
-        # (unless the pattern starts with "."), not the ready marker; run at C speed per chunk.
+        # (unless the pattern starts with "."), not the ready marker.
         self._wanted = re.compile("%s%s%s" % (
             "" if spec.pattern.startswith(".") else r"(?!\.)",
             r"(?!%s\Z)" % re.escape(spec.ready_marker) if spec.ready_marker else "",
@@ -219,7 +200,7 @@ class DirectoryWatch(object):
         self._last_full_pass = None
         self._baseline_needed = False
         self._baseline_top = (None, [])
-        self._settled_top = 0
+        self._quiet_top = 0
         self.changed = False
         self.stats = {"listed": 0, "stat": 0, "skipped_dirs": 0}
 
@@ -233,8 +214,8 @@ class DirectoryWatch(object):
     def load_state(self, state):
         """Start from stored state, or from a fresh baseline when ``state`` is None (or is another
         directory's). A stored state whose baseline is not taken yet (``baseline_from``) keeps the
-        moment its trigger was added, so files are new from then on however late the first poll
-        comes; a fresh start is ``changed`` so that this moment is stored before anything else."""
+        moment its trigger was added; a fresh start is ``changed``, so that moment is stored
+        before anything else."""
         same = bool(state) and state.get("directory") == self.spec.directory and \
             state.get("pattern") == self.spec.pattern
         self._window = SeenWindow.from_state((state.get("window") if same else None) or {},
@@ -271,7 +252,7 @@ class DirectoryWatch(object):
         """
         if self._window is None:
             raise RuntimeError("load_state() must be called before poll()")
-        now = self.clock()
+        now = self._clock()
         root = self.spec.directory
         try:
             root_stat = os.stat(root)
@@ -289,18 +270,16 @@ class DirectoryWatch(object):
         if not stat.S_ISDIR(root_stat.st_mode):
             self._listings = {}
             raise ScanError("%s is not a directory" % root, problems.DIRECTORY_MISSING)
-        due = self._last_full_pass is None or now - self._last_full_pass >= self.full_pass_seconds
-        full = due or not self._listings
+        full = not self._listings or self._last_full_pass is None or \
+            now - self._last_full_pass >= FULL_PASS_SECONDS
         candidates = {}
         try:
-            if full:
-                self._full_pass(root, root_stat, candidates)
-                self._last_full_pass = now
-            else:
-                self._quick_pass(root, root_stat, candidates)
+            self._walk(root_stat, full, candidates)
         except OSError as error:
             self._listings = {}
             raise ScanError("cannot read directory %s: %s" % (root, error.strerror or error))
+        if full:
+            self._last_full_pass = now
         if self._baseline_needed:
             self._end_baseline()
         for path, pending in candidates.items():
@@ -310,82 +289,69 @@ class DirectoryWatch(object):
     def _end_baseline(self):
         # File times come from a coarse kernel clock: a file created just after the newest
         # existing one may carry the very same time. So the floor is that time itself, and the
-        # files exactly at it are remembered as seen.
-        # A folder not changed since well before the trigger was added was not stat'ed: its
-        # files are older than its last change (``_settled_top``), unless written in place since,
-        # which the next full pass finds.
+        # files exactly at it are remembered as seen. A quiet folder's files were not stat'ed:
+        # they are older than its last change (``_quiet_top``).
         top, paths = self._baseline_top
-        self._window.floor = max(top or 0, self._settled_top)
+        self._window.floor = max(top or 0, self._quiet_top)
         for path in paths:
-            self._window.add(self._relative(path), top)
+            self._window.add(self._digest_of(path), top)
         self._baseline_top = (None, [])
-        self._settled_top = 0
+        self._quiet_top = 0
         self._baseline_needed = False
         self.changed = True
 
-    def _full_pass(self, root, root_stat, candidates):
-        """List every folder and judge every file by position against the stored window."""
-        self._listings = {}
-        stack = [(root, root_stat)]
-        while stack:
-            directory, dir_stat = stack.pop()
-            try:
-                listing = self._list(directory, dir_stat or os.stat(directory), True, candidates)
-            except OSError:
-                if directory == root:
-                    raise
-                continue
-            stack.extend((sub, None) for sub in listing.subdirs)
-
-    def _quick_pass(self, root, root_stat, candidates):
-        """List only folders that changed; stat only names not in their previous listing."""
+    def _walk(self, root_stat, full, candidates):
+        """List the tree into ``candidates``: a ``full`` pass lists every folder and judges every
+        file by position; otherwise only folders that changed are listed, and only names not in
+        their previous listing stat'ed. A sub-folder that cannot be read is tried next poll."""
+        root = self.spec.directory
+        if full:
+            self._listings = {}
         stack = [(root, root_stat)]
         while stack:
             directory, dir_stat = stack.pop()
             listing = self._listings.get(directory)
             try:
                 dir_stat = dir_stat or os.stat(directory)
-                version = (dir_stat.st_ino, dir_stat.st_mtime_ns)
-                same = listing is not None and listing.version == version
-                if same and not listing.racy:
+                if listing is not None and not listing.racy and \
+                        listing.version == (dir_stat.st_ino, dir_stat.st_mtime_ns):
                     self.stats["skipped_dirs"] += 1
                 else:
-                    listing = self._list(directory, dir_stat, False, candidates)
-            except OSError:  # gone (the full pass forgets it) or unreadable: tried next poll
+                    listing = self._list(directory, dir_stat, full, candidates)
+            except OSError:
                 if directory == root:
                     raise
-                self._forget_tree(directory)
+                if not full:
+                    self._forget_tree(directory)
                 continue
             stack.extend((sub, None) for sub in listing.subdirs)
 
     def _list(self, directory, dir_stat, by_position, candidates):
         """List one folder, keep its name hashes, and add its new files to ``candidates``.
 
-        ``by_position`` judges every file by position (full pass); otherwise the listing is
-        compared in step with the previous one (module doc, "Listings"); a folder that was
-        removed and made again (another inode) counts as new.
+        ``by_position`` judges every file by position; otherwise the listing is compared in step
+        with the previous one (module doc, "Listings"); a folder that was removed and made again
+        (another inode) counts as new.
         """
         self.stats["listed"] += 1
         listed_ns = time.time_ns()
         version = (dir_stat.st_ino, dir_stat.st_mtime_ns)
         old = self._listings.get(directory)
-        if old is not None and old.version is not None and old.version[0] != version[0]:
-            old = None
-        previous = old.hashes if (old is not None and not by_position) else None
         listing = _Listing()
-        if old is not None and not by_position:
-            listing.subdirs = old.subdirs
+        previous = None
+        if old is not None and not by_position and old.version[0] == version[0]:
+            previous, listing.subdirs = old.hashes, old.subdirs
         hashes = listing.hashes
         held = []  # entries not matched in step; judged once the whole listing is read
         limit = max(MIN_HELD, len(previous) // 16) if previous else 0
         index, count, in_step = 0, len(previous or ()), True
-        settled = self._baseline_needed and self._added_ns is not None and \
+        quiet = self._baseline_needed and self._added_ns is not None and \
             dir_stat.st_mtime_ns + RACY_SECONDS * NS < self._added_ns
-        if settled:
-            self._settled_top = max(self._settled_top, dir_stat.st_mtime_ns + 1)
+        if quiet:
+            self._quiet_top = max(self._quiet_top, dir_stat.st_mtime_ns + 1)
         with os.scandir(directory) as entries:
             if not previous:  # nothing to compare with: each entry on its own
-                self._consider_all(entries, listing, by_position, candidates, settled)
+                self._consider_all(entries, listing, by_position, candidates, quiet)
             for chunk in iter(lambda: list(itertools.islice(entries, CHUNK)), []):
                 chunk_hashes = array.array("q", map(hash, map(_NAME, chunk)))
                 hashes.extend(chunk_hashes)
@@ -424,18 +390,18 @@ class DirectoryWatch(object):
             return True
         return False
 
-    def _consider_all(self, entries, listing, by_position, candidates, settled=False):
-        """Keep the hash of every name of ``entries`` and ``_consider`` each; with ``settled``
-        (a baseline folder not changed since well before the trigger) only note sub-folders.
+    def _consider_all(self, entries, listing, by_position, candidates, quiet):
+        """Keep the hash of every name of ``entries`` and ``_consider`` each; in a ``quiet``
+        folder only note sub-folders.
 
-        The first poll after a restart and the periodic full pass stat every file: this loop is
-        most of their time, so a file below the floor is passed over as soon as it is stat'ed.
+        The first poll after a restart and the full pass stat every file: this loop is most of
+        their time, so a file below the floor is passed over as soon as it is stat'ed.
         """
         hashes = listing.hashes
-        if settled and not self.spec.recursive:
+        if quiet and not self.spec.recursive:
             hashes.extend(map(hash, map(_NAME, entries)))
             return
-        if settled:
+        if quiet:
             for entry in entries:
                 hashes.append(hash(entry.name))
                 self._consider_folder(entry, listing)
@@ -463,10 +429,9 @@ class DirectoryWatch(object):
 
     def _consider(self, entry, listing, by_position, candidates):
         """Add ``entry`` to ``candidates`` when it is a new matching file (sub-folders noted)."""
-        name = entry.name
         if self.spec.recursive and self._consider_folder(entry, listing):
             return
-        if self._wanted(name) is None:
+        if self._wanted(entry.name) is None:
             return
         self.stats["stat"] += 1
         try:
@@ -489,14 +454,11 @@ class DirectoryWatch(object):
                 paths.append(path)
             return
         floor = self._window.floor
-        if self._baseline_needed:  # arrived since the trigger was added: new, not baseline
-            candidates[path] = _Pending(st.st_size, st.st_mtime_ns, position, None,
-                                        self._relative(path))
+        if by_position and floor is not None and position < floor and not self._baseline_needed:
             return
-        if by_position and floor is not None and position < floor:
-            return
-        digest = self._relative(path)
-        if digest not in self._window.seen:
+        digest = self._digest_of(path)
+        # While the baseline is taken, a file that came since the trigger was added is new.
+        if self._baseline_needed or digest not in self._window.seen:
             candidates[path] = _Pending(st.st_size, st.st_mtime_ns, position, None, digest)
 
     def _forget_tree(self, directory):
@@ -506,15 +468,12 @@ class DirectoryWatch(object):
         for key in [k for k in self._pending if k.startswith(prefix)]:
             del self._pending[key]
 
-    def _lstat(self, path):
-        self.stats["stat"] += 1
-        try:
-            return os.lstat(path)
-        except OSError:
-            return None
-
-    def _relative(self, path):
-        return path_digest(path[len(self._prefix):])
+    def _digest_of(self, path):
+        """The short, fixed-size identifier the state remembers a reported file by: a digest of
+        its path relative to the watched directory."""
+        relative = path[len(self._prefix):]
+        return hashlib.blake2b(relative.encode("utf-8", "surrogateescape"),
+                               digest_size=8).hexdigest()
 
     def _settled(self, now):
         """Re-check pending files; return those that settled, holding back unsettled groups."""
@@ -525,32 +484,32 @@ class DirectoryWatch(object):
         blocked = set()
         markers = {}
         for path, pending in list(self._pending.items()):
-            position, last_size = pending.position, pending.last_size
-            if last_size is None:  # found by this very poll: its stat is fresh
-                st_size, st_mtime_ns = pending.size, pending.mtime_ns
-            else:
-                st = self._lstat(path)
+            size, mtime_ns, position = pending.size, pending.mtime_ns, pending.position
+            if pending.last_size is not None:  # found by an earlier poll: look again
+                self.stats["stat"] += 1
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    st = None
                 if st is None or not stat.S_ISREG(st.st_mode):
                     del self._pending[path]
                     continue
-                st_size, st_mtime_ns = st.st_size, st.st_mtime_ns
-                position = max(st.st_ctime_ns, st_mtime_ns)
+                size, mtime_ns = st.st_size, st.st_mtime_ns
+                position = max(st.st_ctime_ns, mtime_ns)
+            self._pending[path] = _Pending(size, mtime_ns, position, size, pending.digest)
             directory, _, name = path.rpartition(os.sep)
-            unchanged = settle_ns == 0 or last_size == st_size
-            stable = unchanged and now_ns - position >= settle_ns
-            self._pending[path] = _Pending(st_size, st_mtime_ns, position, st_size,
-                                           pending.digest)
+            stable = (settle_ns == 0 or pending.last_size == size) and \
+                now_ns - position >= settle_ns
             if stable and self.spec.ready_marker:
                 if directory not in markers:
                     markers[directory] = os.path.exists(
                         os.path.join(directory, self.spec.ready_marker))
                 stable = markers[directory]
-            if not stable:
-                if group_of is not None:
-                    blocked.add(group_of(name))
-                continue
-            ready.append(FoundFile(path, directory, name, st_size, st_mtime_ns / float(NS),
-                                   position))
+            if stable:
+                ready.append(FoundFile(path, directory, name, size, mtime_ns / float(NS),
+                                       position))
+            elif group_of is not None:
+                blocked.add(group_of(name))
         if group_of is not None:
             blocked.discard(None)
             ready = [found for found in ready if group_of(found.name) not in blocked]
@@ -558,17 +517,14 @@ class DirectoryWatch(object):
         return ready
 
     def mark_reported(self, found_files):
-        """Record dispatched files so that they are never reported again; prune the window."""
+        """Record dispatched files so that they are never reported again; prune the window to
+        its bounds, never above pending work."""
         for found in found_files:
             pending = self._pending.pop(found.path, None)
-            digest = pending.digest if pending else self._relative(found.path)
+            digest = pending.digest if pending else self._digest_of(found.path)
             self._window.add(digest, found.position)
         if found_files:
             self.changed = True
-            self.prune()
-
-    def prune(self):
-        """Keep the remembered paths inside the window and bound, never above pending work."""
-        hold = min(item.position for item in self._pending.values()) if self._pending else None
-        if self._window.prune(self.window_ns, hold_below=hold):
-            self.changed = True
+            hold = min(item.position for item in self._pending.values()) \
+                if self._pending else None
+            self._window.prune(self._window_ns, hold_below=hold)

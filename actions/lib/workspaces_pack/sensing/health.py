@@ -1,23 +1,22 @@
 """A sensor's health: one record per sensor and per trigger, and the ``sensor_problem`` trigger.
 
-``HealthRecorder`` keeps the records of one sensor in memory (format: ``core.health_record``) and
-writes them best-effort at the end of a poll, after the sensor's state: a record is written when
-something a human would care about changed (``_significant``) and otherwise once per
-``health_heartbeat_minutes``, so a quiet poll costs no datastore write. A write that fails is
-retried at the next poll; it never raises into the poll and never holds up a dispatch. A failing
-trigger is logged once per change of its error line, and once when it works again.
+``HealthRecorder`` keeps the records of one sensor (format: ``core.health_record``) and writes
+them best-effort at the end of a poll, after the sensor's state: a record is written when
+something a human would care about changed (``_significant``), else once per
+``health_heartbeat_minutes``, so a quiet poll costs no datastore write. A failed write is retried
+at the next poll; it never raises into the poll. A failing trigger is logged once per change of
+its error line, and once when it works again.
 
-Problems: a problem kind in ``IMMEDIATE_KINDS`` is a problem at once; a failing poll
-(``poll_failing``, ``database_unreachable``, ``state_unreadable``, a datastore refusing writes)
-only after ``problem_after_failures`` consecutive failures. Each transition (into a problem, back
-to healthy) dispatches ``workspaces.sensor_problem`` once; a dispatch that fails is retried at the
-next poll.
+Problems: a problem kind in ``IMMEDIATE_KINDS`` is a problem at once, any other after
+``problem_after_failures`` consecutive failures. Each transition (into a problem, back to
+healthy) dispatches ``workspaces.sensor_problem`` once (retried at the next poll if it fails).
 
-Removed triggers: a trigger's health record is deleted when StackStorm removes the trigger; its
-state is kept for ``RETIRED_STATE_DAYS`` days (``RetiredTriggers``). StackStorm deletes a
-parameterised trigger only when no rule uses it any more and never gives its ref to another
-trigger (st2common/services/triggers.py ``cleanup_trigger_db_for_rule``), so the kept state
-serves only a trigger that comes back, e.g. when a sensor container briefly saw it deleted.
+Removed triggers: a trigger's record is deleted when StackStorm removes the trigger; its state is
+kept ``RETIRED_STATE_DAYS`` days (the tombstone ``retired:<ref>`` holds the removal time), then
+deleted, unless the trigger comes back first. StackStorm deletes a parameterised trigger only when
+no rule uses it any more and never gives its ref to another trigger (st2common/services/triggers.py
+``cleanup_trigger_db_for_rule``), so the kept state serves only a trigger that comes back, e.g.
+when a sensor container briefly saw it deleted.
 """
 
 import collections
@@ -31,7 +30,7 @@ from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
 from workspaces_pack.core.state import list_all_values
 from workspaces_pack.sensing.trace_tags import trace_tag
 
-__all__ = ["SensorIdentity", "HealthRecorder", "RetiredTriggers", "RETIRED_STATE_DAYS"]
+__all__ = ["SensorIdentity", "HealthRecorder", "RETIRED_STATE_DAYS"]
 
 RETIRED_STATE_DAYS = 7
 
@@ -44,12 +43,9 @@ class SensorIdentity(collections.namedtuple(
 
 
 class HealthRecorder(object):
-    """The health records of one sensor; see the module docstring.
-
-    ``service`` is the sensor service (datastore and dispatch), ``identity`` a ``SensorIdentity``,
-    ``config`` a ``PackConfig``, ``clock()`` POSIX seconds, ``state_prefixes`` the key prefixes of
-    the sensor's per-trigger state (``RetiredTriggers``).
-    """
+    """The health records of one sensor (module docstring): ``service`` is the sensor service,
+    ``identity`` a ``SensorIdentity``, ``config`` a ``PackConfig``, ``clock()`` POSIX seconds,
+    ``state_prefixes`` the key prefixes of a trigger's state (deleted after it was removed)."""
 
     def __init__(self, service, logger, identity, config, clock, state_prefixes=(STATE_PREFIX,)):
         self._service = service
@@ -65,9 +61,9 @@ class HealthRecorder(object):
         self._written = {}       # key name -> (significant part, written at)
         self._deleted = set()    # key names of removed triggers still to delete
         self._undispatched = []  # problem payloads whose dispatch failed
-        self._stale_checked = False
-        self._started = clock()
-        self.retired = RetiredTriggers(service, logger, clock, state_prefixes)
+        self._state_prefixes = tuple(state_prefixes)
+        self._tombstones = {}    # removed trigger ref -> removal time, still to write
+        self._last_sweep = clock()
 
     # --- the trigger list --------------------------------------------------------------------
     def _record(self, ref, trigger=None):
@@ -79,7 +75,7 @@ class HealthRecorder(object):
                                            trigger.get("parameters"))
             self.triggers[ref] = record
             self._deleted.discard(hr.trigger_key(ref))
-            self.retired.revive(ref)
+            self._tombstones.pop(ref, None)  # a stored one is dropped by the next sweep
         elif trigger is not None:
             record["parameters"] = scrub_parameters(trigger.get("parameters") or {})
         return record
@@ -105,7 +101,7 @@ class HealthRecorder(object):
         if self.triggers.pop(ref, None) is not None:
             self._deleted.add(hr.trigger_key(ref))
             self._written.pop(hr.trigger_key(ref), None)
-            self.retired.retire(ref)
+            self._tombstones[ref] = iso_from_epoch(self._clock())
         self._logged.pop(ref, None)
 
     # --- a poll ------------------------------------------------------------------------------
@@ -192,14 +188,12 @@ class HealthRecorder(object):
             return
         record["problem"] = {"kind": problem, "message": scrub_line(message),
                              "since": iso_from_epoch(self._clock())}
-        self._dispatch(hr.problem_payload(record, record["problem"], hr.PROBLEM))
+        self._undispatched.append(hr.problem_payload(record, record["problem"], hr.PROBLEM))
+        self._retry_dispatches()
 
     def _recover(self, record):
         standing, record["problem"] = record["problem"], None
-        self._dispatch(hr.problem_payload(record, standing, hr.RECOVERED))
-
-    def _dispatch(self, payload):
-        self._undispatched.append(payload)
+        self._undispatched.append(hr.problem_payload(record, standing, hr.RECOVERED))
         self._retry_dispatches()
 
     def _retry_dispatches(self):
@@ -225,75 +219,39 @@ class HealthRecorder(object):
         for key in sorted(self._deleted):
             self._service.delete_value(key, local=True)
             self._deleted.discard(key)
-        if not self._stale_checked and now - self._started >= self.heartbeat_seconds:
-            self._delete_stale()  # after one interval: StackStorm adds triggers asynchronously
-        self.retired.flush(now, self.heartbeat_seconds, list(self.triggers))
+        for ref in sorted(self._tombstones):
+            self._service.set_value(RETIRED_PREFIX + ref, self._tombstones[ref], local=True)
+            del self._tombstones[ref]
+        if now - self._last_sweep >= self.heartbeat_seconds:
+            self._sweep(now)
+            self._last_sweep = now
         records = [(hr.trigger_key(ref), record) for ref, record in self.triggers.items()]
         records.append((HEALTH_KEY, self.sensor))
         for key, record in records:
             significant = _significant(record)
-            last = self._written.get(key)
-            if last is not None and last[0] == significant and \
-                    now - last[1] < self.heartbeat_seconds:
+            written, written_at = self._written.get(key, (None, None))
+            if written == significant and now - written_at < self.heartbeat_seconds:
                 continue
             record["heartbeat_at"] = iso_from_epoch(now)
             self._service.set_value(key, hr.dumps(record), local=True)
             self._written[key] = (significant, now)
 
-    def _delete_stale(self):
-        """Delete the records of triggers removed while the sensor was not running."""
+    def _sweep(self, now):
+        """Once per heartbeat interval, from one interval after the start (StackStorm adds
+        triggers asynchronously): delete the records of triggers not watched, drop the tombstones
+        of triggers that came back, and delete the state and tombstone of triggers removed
+        ``RETIRED_STATE_DAYS`` ago."""
         for item in list_all_values(self._service.list_values, HEALTH_PREFIX):
             ref = hr.trigger_ref_of(getattr(item, "name", ""))
             if ref and ref not in self.triggers:
                 self._service.delete_value(hr.trigger_key(ref), local=True)
-        self._stale_checked = True
-
-
-class RetiredTriggers(object):
-    """The state of removed triggers: kept ``RETIRED_STATE_DAYS`` days, then deleted.
-
-    ``retire(ref)`` writes the tombstone ``retired:<ref>`` (the removal time); ``flush`` writes
-    pending tombstones and, once per ``interval``, sweeps the stored ones: a watched trigger's
-    tombstone is dropped (it came back); an older one than the keeping time has its state keys
-    (``state_prefixes`` + ref) deleted, then itself. Best-effort: errors propagate to the caller,
-    which retries at the next poll.
-    """
-
-    def __init__(self, service, logger, clock, state_prefixes):
-        self._service = service
-        self._logger = logger
-        self._clock = clock
-        self._prefixes = tuple(state_prefixes)
-        self._to_write = {}
-        self._last_sweep = None
-
-    def retire(self, ref):
-        """``ref`` was removed now."""
-        self._to_write[ref] = iso_from_epoch(self._clock())
-
-    def revive(self, ref):
-        """``ref`` is watched again: its state is not to be deleted (a stored tombstone is
-        dropped at the next sweep)."""
-        self._to_write.pop(ref, None)
-
-    def flush(self, now, interval, watched):
-        """Write pending tombstones; sweep stored ones once per ``interval`` (the first sweep one
-        interval after the sensor started, when StackStorm has added every trigger)."""
-        for ref in sorted(self._to_write):
-            self._service.set_value(RETIRED_PREFIX + ref, self._to_write[ref], local=True)
-            del self._to_write[ref]
-        if self._last_sweep is None:
-            self._last_sweep = now
-        if now - self._last_sweep < interval:
-            return
-        self._last_sweep = now
         for item in list_all_values(self._service.list_values, RETIRED_PREFIX):
             ref = ref_after(RETIRED_PREFIX, getattr(item, "name", ""))
             removed = epoch_from_iso(getattr(item, "value", None))
-            if ref in watched:
+            if ref in self.triggers:
                 self._service.delete_value(RETIRED_PREFIX + ref, local=True)
             elif removed is None or now - removed >= RETIRED_STATE_DAYS * 86400.0:
-                for prefix in self._prefixes + (RETIRED_PREFIX,):
+                for prefix in self._state_prefixes + (RETIRED_PREFIX,):
                     self._service.delete_value(prefix + ref, local=True)
                 self._logger.info("trigger %s: state deleted, %d days after the trigger was "
                                   "removed", ref, RETIRED_STATE_DAYS)

@@ -130,7 +130,7 @@ class WatchingSensorMixin(object):
     around the sensor's ``_poll_watches()`` and runs even with no trigger (the sensor's record
     stays alive). ``add_trigger``/``update_trigger`` register a trigger's watch (bad parameters
     are logged, never raised), ``remove_trigger`` forgets it (its health record is deleted, its
-    state kept 7 days: ``sensing.health.RetiredTriggers``), ``setup`` takes the poll interval
+    state kept 7 days: ``sensing.health.RETIRED_STATE_DAYS``), ``setup`` takes the poll interval
     from the pack config key ``POLL_INTERVAL_KEY`` and ``cleanup`` writes state that could not
     be saved yet.
     """
@@ -210,5 +210,5 @@ class WatchingSensorMixin(object):
         return watch
 
     def remove_trigger(self, trigger):
-        """Stop watching; the trigger's state is kept 7 days, then deleted (``RetiredTriggers``)."""
+        """Stop watching; the trigger's state is kept 7 days, then deleted (``sensing.health``)."""
         self._watches.remove(trigger)

@@ -1,19 +1,12 @@
 """Per-trigger sensor state in the StackStorm datastore: one helper for every sensor of the pack.
 
-Keys
-    ``state:<trigger ref>`` under the sensor's local prefix, so a stored key reads
-    ``workspaces.<SensorClass>:state:<trigger ref>``. One key per trigger, holding compact JSON.
-
-Outage rule
-    StackStorm's ``get_value`` returns None both for a missing key and for any API error. A None is
-    therefore only taken as "no state yet" once ``list_values`` (which raises on errors) confirms
-    the key does not exist; otherwise ``StateUnavailable`` is raised and the caller skips this poll.
-
-Size bound
-    A value larger than ``max_bytes`` is refused with ``StateTooLarge`` before it is written.
-    ``SeenWindow`` keeps itself under both its entry bound (``state_max_entries``) and a byte
-    budget (the datastore bound minus what its owner stores beside it), measured on the real
-    identifiers, so a save is never refused at any allowed ``state_max_entries``.
+One key per trigger, ``state:<trigger ref>`` under the sensor's local prefix, holding compact JSON.
+StackStorm's ``get_value`` returns None both for a missing key and for any API error, so a None is
+"no state yet" only once ``list_values`` (which raises on errors) confirms the key does not exist;
+otherwise ``StateUnavailable`` is raised and the caller skips this poll. A value over
+``max_bytes`` is refused with ``StateTooLarge``; ``SeenWindow`` keeps itself under both its entry
+bound (``state_max_entries``) and its share of the byte bound, measured on the real identifiers,
+so a save is never refused at any allowed ``state_max_entries``.
 """
 
 import itertools
@@ -33,14 +26,9 @@ WINDOW_OVERHEAD = 128
 
 
 def list_all_values(list_values, prefix, local=True):
-    """Every key-value object under ``prefix``: ``list_values`` (a sensor or action service's
-    method) page by page.
-
-    StackStorm answers one page of at most ``[api] max_page_size`` keys when no ``limit`` is
-    given, so a caller that does not page misses the rest. Pages are asked for until a short one;
-    a page that brings no new name also ends it (a test mock that ignores ``limit``/``offset``
-    answers everything at once). Errors propagate.
-    """
+    """Every key-value object under ``prefix``, asking ``list_values`` (a sensor or action
+    service's method) page by page, as StackStorm answers one page when no ``limit`` is given.
+    A short page ends it, and so does one with no new name (a mock that ignores ``limit``)."""
     found = {}
     offset = 0
     while True:
@@ -67,13 +55,8 @@ class StateTooLarge(ValueError):
 
 
 class DatastoreState(object):
-    """Load and save JSON state per trigger through a sensor (or action) service.
-
-    ``service`` is anything with StackStorm's datastore methods (``get_value``, ``set_value``,
-    ``list_values``, ``delete_value``). Keys are ``key_prefix`` + trigger ref (the ASDM sensor
-    keeps its reconciliation memory under ``reconcile:``). Writes that fail are kept and retried
-    by ``flush``, so state reaches the datastore once it is back.
-    """
+    """Load and save JSON state per trigger (key ``key_prefix`` + ref) through a sensor or action
+    ``service``; writes that fail are kept and retried by ``flush``."""
 
     def __init__(self, service, logger, max_bytes=DEFAULT_MAX_BYTES, key_prefix=STATE_PREFIX):
         self._service = service
@@ -85,10 +68,8 @@ class DatastoreState(object):
         self._sizes = {}
 
     def load(self, trigger_ref):
-        """Return the stored state dict for ``trigger_ref``, or None when there is none yet.
-
-        Raises ``StateUnavailable`` when the datastore cannot be read or holds undecodable data.
-        """
+        """Return the stored state dict for ``trigger_ref``, or None when there is none yet;
+        raise ``StateUnavailable`` when the datastore cannot be read or holds undecodable data."""
         key = self._key_prefix + trigger_ref
         if key in self._unsaved:
             return json.loads(self._unsaved[key])
@@ -118,11 +99,8 @@ class DatastoreState(object):
                    getattr(item, "name", None) == key for item in items or [])
 
     def save(self, trigger_ref, state, dispatched=False):
-        """Write ``state`` for ``trigger_ref``; return True if it reached the datastore.
-
-        On a datastore error the value is kept and retried by the next ``save`` or ``flush``;
-        ``dispatched`` says it records dispatched items (``holds_dispatches``).
-        """
+        """Write ``state`` for ``trigger_ref``; return True if it reached the datastore (else it
+        is kept for ``flush``). ``dispatched``: it records dispatched items."""
         key = self._key_prefix + trigger_ref
         raw = json.dumps(state, sort_keys=True, separators=(",", ":"))
         if len(raw.encode("utf-8")) > self._max_bytes:
@@ -162,15 +140,10 @@ class DatastoreState(object):
 
 
 class SeenWindow(object):
-    """A high-water mark plus the identifiers seen inside a look-back window, bounded in size.
+    """A high-water ``mark`` plus the identifiers ``seen`` inside a look-back window, bounded.
 
-    Every item has an identifier and a numeric position (a file's change time, an EB's end time).
-    Items are "new" when their position is at or above ``floor`` and their identifier is not in
-    ``seen``. ``prune`` raises the floor to ``mark - window`` (never above ``hold_below``, the
-    position of work still pending) and forgets identifiers below it; when more than
-    ``max_entries`` remain, or their JSON passes ``max_bytes`` (this window's share of the
-    datastore bound), the oldest are forgotten and the floor rises to match, so the state stays
-    small. Anything below the floor counts as already handled.
+    Every item has an identifier and a numeric position (a file's change time, an EB's end time);
+    it is new when its position is at or above ``floor`` and its identifier not in ``seen``.
     """
 
     def __init__(self, mark=None, floor=None, seen=None, max_entries=500,
@@ -204,8 +177,9 @@ class SeenWindow(object):
             self.mark = position
 
     def prune(self, window, hold_below=None):
-        """Forget identifiers below ``mark - window``, then the oldest beyond ``max_entries`` and
-        ``max_bytes``."""
+        """Raise the floor to ``mark - window`` (never above ``hold_below``, the position of work
+        still pending), then as far as keeping ``max_entries`` and ``max_bytes`` (this window's
+        share of the datastore bound) needs; forget the identifiers below it."""
         if self.mark is None:
             return
         floor = self.mark - window

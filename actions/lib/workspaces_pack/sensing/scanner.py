@@ -1,47 +1,43 @@
 """Find new, settled files in a directory tree: one scanner for the file monitor and VLBA sensors.
 
-A ``DirectoryWatch`` follows one directory for one trigger. Each ``poll`` returns the files that
-are new and settled since the files it returned before; ``mark_reported`` records the ones the
-sensor dispatched. Its persistent part (``to_state``/``load_state``) is a ``SeenWindow``: a
-high-water floor of file positions plus a bounded set of path digests reported inside a window,
-so it stays a few kilobytes however many files the directory holds.
+A ``DirectoryWatch`` follows one directory for one trigger: ``poll`` returns the files that are
+new and settled, ``mark_reported`` records those the sensor dispatched. Its stored state is a
+``SeenWindow`` (a floor of file positions plus the digests of the paths reported inside a
+window): a few kilobytes however many files the directory holds.
 
 What counts as new
-    A file's *position* is ``max(st_ctime_ns, st_mtime_ns)``: creating, writing, or renaming a file
-    into the directory all raise it, and a copy that preserves mtime cannot lower it.
-    While the sensor runs, a name that was not in the folder's previous listing is a new file.
-    After a restart, on a full pass (every ``FULL_PASS_SECONDS``), and whenever a listing cannot
-    be compared name by name, a matching file is new when its position is at or above the floor
-    and its path was not reported before ("by position"), so files created while the sensor was
-    down are found and old ones are not replayed. When a trigger is first seen, the files already
-    there are the baseline and are not reported; a file whose position is at or after the moment
-    the trigger was added (``added_at``) is new even when the first poll comes later.
+    A file's *position* is ``max(st_ctime_ns, st_mtime_ns)``: creating, writing or renaming a file
+    into the directory raises it; a copy that preserves mtime cannot lower it. While the sensor
+    runs, a name not in the folder's previous listing is new. After a restart, on a full pass
+    (every ``FULL_PASS_SECONDS``) and where listings cannot be compared name by name, a file is
+    new when its position is at or above the floor and its path was not reported ("by
+    position"): files created while the sensor was down are found, old ones not replayed. The
+    files there when a trigger is first seen are its baseline, not reported; a file whose position
+    is at or after ``added_at`` (when the trigger was added) is new, however late the first poll.
 
-Listings (memory: 8 bytes per file)
-    A folder's previous listing is kept as the 64-bit hashes of its names, in the order the
-    file system returned them (``array('q')``). Directory order normally stays put while a folder
-    only gains names (ext4's hashed directories insert new names without moving the others), so a
-    new listing is compared with the old one in step, ``CHUNK`` entries at a time at C speed;
-    entries that do not line up are the new names. When the old listing was not matched in full
-    and in order (names removed, or a file system that reorders), the entries that did not line
-    up are judged by position instead, and a folder with more of them than it is worth holding is
-    listed again by position: reordering costs speed, never correctness. A new name whose hash
-    equals an old one's (odds about 2^-64 per pair) is missed only if the directory order puts it
-    exactly where that old name's hash was expected; then the full pass finds it.
+Listings (8 bytes per file)
+    A folder's listing is kept as the 64-bit hashes of its names in directory order, which stays
+    put while a folder only gains names (ext4's hashed directories): a new listing is compared
+    with the old one in step, ``CHUNK`` entries at a time at C speed, and entries that do not line
+    up are the new names. When the old listing was not matched in full and in order (names
+    removed, a file system that reorders), those entries are judged by position, and a folder
+    with too many of them is listed again by position: reordering costs speed, never correctness.
+    A new name whose hash equals an old one's (odds about 2^-64 per pair) is missed only where the
+    order puts it in that old name's place; the full pass finds it.
 
 Settling
-    A new file is reported once ``settle_seconds`` have passed since its last change (position)
-    and its size did not change between two looks; with ``ready_marker`` only once that file
-    exists in the same folder; with ``group_of`` (a function of the file name) only once every new
-    file of its group has settled (a VLBA project is reported whole).
+    A new file is reported once ``settle_seconds`` have passed since its position and its size did
+    not change between two looks; with ``ready_marker``, once that file exists in its folder; with
+    ``group_of`` (a function of the file name), once every new file of its group has settled (a
+    VLBA project is reported whole).
 
 Speed
     A folder whose mtime did not change since it was listed is not listed again, unless that
-    mtime was within ``RACY_SECONDS`` of the listing (file system timestamps are coarse). Only new
-    names are stat'ed. The baseline does not stat the files of a folder whose mtime is more than
-    ``RACY_SECONDS`` older than the trigger (a quiet folder): no name came into it since; its
-    files count as older than that mtime (a file written in place since is found by the next full
-    pass). A pass by position passes over files below the floor as soon as they are stat'ed.
+    mtime was within ``RACY_SECONDS`` of the listing (coarse file system times). Only new names
+    are stat'ed. The baseline stats no file of a quiet folder (mtime more than ``RACY_SECONDS``
+    before the trigger was added): its files count as older than that mtime (one written in place
+    since is found by the next full pass). A pass by position passes over files below the floor
+    as soon as they are stat'ed.
 """
 
 import array
@@ -87,11 +83,9 @@ class ScanError(Exception):
         self.problem = problem
 
 
+# A new file not reported yet; ``last_size`` is its size at the look before (None: just found).
 _Pending = collections.namedtuple(
     "_Pending", ["size", "mtime_ns", "position", "last_size", "digest"])
-_Pending.__doc__ = ("A new file not reported yet: its last ``size``, ``mtime_ns`` and ``position``,"
-                    " the size at the look before (``last_size``, None when just found), and "
-                    "its path ``digest``.")
 
 WatchSpec = collections.namedtuple(
     "WatchSpec", ["directory", "pattern", "recursive", "settle_seconds", "ready_marker",
@@ -118,8 +112,8 @@ def watch_spec_from_parameters(parameters, group_of=None):
     0 to one week; ``recursive`` a boolean. ``group_of(name)`` (not a trigger parameter) returns
     the group a file belongs to (None for none): a group's files are reported together.
     """
-    parameters = parameters or {}
-    directory = parameters.get("directory")
+    given = {name: value for name, value in (parameters or {}).items() if value is not None}
+    directory = given.get("directory")
     if directory is None or directory == "":
         raise ParameterError("directory", "is required (an absolute directory path)")
     if not isinstance(directory, str):
@@ -130,20 +124,17 @@ def watch_spec_from_parameters(parameters, group_of=None):
         raise ParameterError("directory", "must be an absolute path, got %r" % directory)
     if ".." in directory.split("/"):
         raise ParameterError("directory", "must not contain '..' parts, got %r" % directory)
-    pattern = parameters.get("pattern")
-    pattern = "*" if pattern is None else pattern
+    pattern = given.get("pattern", "*")
     _plain_name("pattern", pattern, "glob")
-    recursive = parameters.get("recursive")
-    recursive = False if recursive is None else recursive
+    recursive = given.get("recursive", False)
     if not isinstance(recursive, bool):
         raise ParameterError("recursive", "must be true or false, got %r" % (recursive,))
-    settle = parameters.get("settle_seconds")
-    settle = 30.0 if settle is None else settle
+    settle = given.get("settle_seconds", 30.0)
     if isinstance(settle, bool) or not isinstance(settle, (int, float)) or \
             not (0 <= settle <= MAX_SETTLE_SECONDS):
         raise ParameterError("settle_seconds", "must be a number of seconds from 0 to %d, got %r"
                              % (MAX_SETTLE_SECONDS, settle))
-    marker = parameters.get("ready_marker")
+    marker = given.get("ready_marker")
     if marker == "":
         marker = None
     if marker is not None:
@@ -165,16 +156,13 @@ class _Listing(object):
 
 
 class DirectoryWatch(object):
-    """Follow one directory for one trigger and return its new, settled files (see module doc).
+    """Follow one directory for one trigger and return its new, settled files (module doc).
 
-    ``window_seconds`` is how far below the high-water mark reported paths are remembered;
-    ``max_entries`` bounds that memory; the whole state stays within ``DEFAULT_MAX_BYTES`` (the
-    window gets what the directory and pattern leave). ``clock`` returns wall-clock seconds
-    (tests replace it). ``added_at`` (POSIX seconds) is when the trigger was added: at the first
-    poll, a file whose position is at or after it is new, however late that poll comes (file
-    times come from the kernel's coarse clock: a file written within one tick, a few
-    milliseconds, after the trigger was added may still carry an earlier time). ``stats`` counts
-    folders listed, folders skipped unchanged, and files stat'ed.
+    ``window_seconds`` is how far below the high-water mark reported paths are remembered,
+    ``max_entries`` how many at most (the whole state stays within ``DEFAULT_MAX_BYTES``);
+    ``clock()`` returns POSIX seconds; ``added_at`` (POSIX seconds) is when the trigger was added
+    (a file written within one tick of the kernel's coarse clock after it may carry an earlier
+    time). ``stats["listed"]`` counts the folders listed.
     """
 
     def __init__(self, spec, window_seconds=3600, max_entries=500, clock=time.time,
@@ -202,7 +190,7 @@ class DirectoryWatch(object):
         self._baseline_top = (None, [])
         self._quiet_top = 0
         self.changed = False
-        self.stats = {"listed": 0, "stat": 0, "skipped_dirs": 0}
+        self.stats = {"listed": 0}
 
     # -- state -----------------------------------------------------------------------------
 
@@ -212,10 +200,8 @@ class DirectoryWatch(object):
         return self._window is not None
 
     def load_state(self, state):
-        """Start from stored state, or from a fresh baseline when ``state`` is None (or is another
-        directory's). A stored state whose baseline is not taken yet (``baseline_from``) keeps the
-        moment its trigger was added; a fresh start is ``changed``, so that moment is stored
-        before anything else."""
+        """Start from stored state, or from a fresh baseline when ``state`` is None or another
+        directory's (then ``changed``, so that ``added_at`` is stored before anything else)."""
         same = bool(state) and state.get("directory") == self.spec.directory and \
             state.get("pattern") == self.spec.pattern
         self._window = SeenWindow.from_state((state.get("window") if same else None) or {},
@@ -287,10 +273,9 @@ class DirectoryWatch(object):
         return self._settled(now)
 
     def _end_baseline(self):
-        # File times come from a coarse kernel clock: a file created just after the newest
-        # existing one may carry the very same time. So the floor is that time itself, and the
-        # files exactly at it are remembered as seen. A quiet folder's files were not stat'ed:
-        # they are older than its last change (``_quiet_top``).
+        # The floor is the newest baseline time itself and the files exactly at it are seen (a
+        # file made just after may carry the same coarse time); a quiet folder's files are older
+        # than its last change (``_quiet_top``).
         top, paths = self._baseline_top
         self._window.floor = max(top or 0, self._quiet_top)
         for path in paths:
@@ -301,9 +286,8 @@ class DirectoryWatch(object):
         self.changed = True
 
     def _walk(self, root_stat, full, candidates):
-        """List the tree into ``candidates``: a ``full`` pass lists every folder and judges every
-        file by position; otherwise only folders that changed are listed, and only names not in
-        their previous listing stat'ed. A sub-folder that cannot be read is tried next poll."""
+        """List the tree's changed folders (every folder in a ``full`` pass) into ``candidates``;
+        a sub-folder that cannot be read is tried next poll."""
         root = self.spec.directory
         if full:
             self._listings = {}
@@ -313,10 +297,8 @@ class DirectoryWatch(object):
             listing = self._listings.get(directory)
             try:
                 dir_stat = dir_stat or os.stat(directory)
-                if listing is not None and not listing.racy and \
-                        listing.version == (dir_stat.st_ino, dir_stat.st_mtime_ns):
-                    self.stats["skipped_dirs"] += 1
-                else:
+                if listing is None or listing.racy or \
+                        listing.version != (dir_stat.st_ino, dir_stat.st_mtime_ns):
                     listing = self._list(directory, dir_stat, full, candidates)
             except OSError:
                 if directory == root:
@@ -327,12 +309,8 @@ class DirectoryWatch(object):
             stack.extend((sub, None) for sub in listing.subdirs)
 
     def _list(self, directory, dir_stat, by_position, candidates):
-        """List one folder, keep its name hashes, and add its new files to ``candidates``.
-
-        ``by_position`` judges every file by position; otherwise the listing is compared in step
-        with the previous one (module doc, "Listings"); a folder that was removed and made again
-        (another inode) counts as new.
-        """
+        """List one folder, keep its name hashes, add its new files to ``candidates`` (each judged
+        ``by_position``, else compared in step with the previous listing of the same inode)."""
         self.stats["listed"] += 1
         listed_ns = time.time_ns()
         version = (dir_stat.st_ino, dir_stat.st_mtime_ns)
@@ -391,41 +369,34 @@ class DirectoryWatch(object):
         return False
 
     def _consider_all(self, entries, listing, by_position, candidates, quiet):
-        """Keep the hash of every name of ``entries`` and ``_consider`` each; in a ``quiet``
-        folder only note sub-folders.
-
-        The first poll after a restart and the full pass stat every file: this loop is most of
-        their time, so a file below the floor is passed over as soon as it is stat'ed.
-        """
+        """Keep the hash of every name of ``entries`` and ``_consider`` each (in a ``quiet`` folder
+        only note sub-folders); a flat folder by position has a faster loop of its own."""
         hashes = listing.hashes
         if quiet and not self.spec.recursive:
             hashes.extend(map(hash, map(_NAME, entries)))
             return
-        if quiet:
-            for entry in entries:
-                hashes.append(hash(entry.name))
-                self._consider_folder(entry, listing)
-            return
         floor = self._window.floor
-        if self.spec.recursive or not by_position or floor is None or self._baseline_needed:
+        if quiet or self.spec.recursive or not by_position or floor is None or \
+                self._baseline_needed:
             for entry in entries:
                 hashes.append(hash(entry.name))
-                self._consider(entry, listing, by_position, candidates)
+                if quiet:
+                    self._consider_folder(entry, listing)
+                else:
+                    self._consider(entry, listing, by_position, candidates)
             return
-        wanted, stat_count = self._wanted, 0
+        wanted = self._wanted
         for entry in entries:
             name = entry.name
             hashes.append(hash(name))
             if wanted(name) is None:
                 continue
-            stat_count += 1
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
             if st.st_ctime_ns >= floor or st.st_mtime_ns >= floor:
                 self._judge(entry, st, by_position, candidates)
-        self.stats["stat"] += stat_count
 
     def _consider(self, entry, listing, by_position, candidates):
         """Add ``entry`` to ``candidates`` when it is a new matching file (sub-folders noted)."""
@@ -433,7 +404,6 @@ class DirectoryWatch(object):
             return
         if self._wanted(entry.name) is None:
             return
-        self.stats["stat"] += 1
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:
@@ -486,7 +456,6 @@ class DirectoryWatch(object):
         for path, pending in list(self._pending.items()):
             size, mtime_ns, position = pending.size, pending.mtime_ns, pending.position
             if pending.last_size is not None:  # found by an earlier poll: look again
-                self.stats["stat"] += 1
                 try:
                     st = os.lstat(path)
                 except OSError:

@@ -80,9 +80,7 @@ def loads(text):
         record = json.loads(text)
     except (TypeError, ValueError):
         return None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        return None
-    return record
+    return record if isinstance(record, dict) and record.get("format") == FORMAT else None
 
 
 def heartbeat_seconds(config):

@@ -13,10 +13,8 @@ healthy) dispatches ``workspaces.sensor_problem`` once (retried at the next poll
 
 Removed triggers: a trigger's record is deleted when StackStorm removes the trigger; its state is
 kept ``RETIRED_STATE_DAYS`` days (the tombstone ``retired:<ref>`` holds the removal time), then
-deleted, unless the trigger comes back first. StackStorm deletes a parameterised trigger only when
-no rule uses it any more and never gives its ref to another trigger (st2common/services/triggers.py
-``cleanup_trigger_db_for_rule``), so the kept state serves only a trigger that comes back, e.g.
-when a sensor container briefly saw it deleted.
+deleted, unless the trigger comes back first (StackStorm never gives a deleted trigger's ref to
+another trigger: st2common/services/triggers.py ``cleanup_trigger_db_for_rule``).
 """
 
 import collections
@@ -37,9 +35,8 @@ RETIRED_STATE_DAYS = 7
 
 class SensorIdentity(collections.namedtuple(
         "SensorIdentity", "name trigger_type what poll_interval")):
-    """Who a ``HealthRecorder`` records: the sensor's class ``name``, the ``trigger_type`` ref it
-    serves, ``what`` its watches are called in log lines ("trigger", "folder") and
-    ``poll_interval()``, which returns its poll interval in seconds."""
+    """Who a ``HealthRecorder`` records: the sensor's class ``name``, its ``trigger_type``, ``what``
+    log lines call its watches ("trigger", "folder"), ``poll_interval()`` in seconds."""
 
 
 class HealthRecorder(object):
@@ -258,9 +255,8 @@ class HealthRecorder(object):
 
 
 def _significant(record):
-    """What a human would care about in a record (a change is written before the heartbeat):
-    a failing trigger's record is written at each failed poll, a working one's only on change
-    or heartbeat."""
+    """What a human would care about in a record: a change is written before the heartbeat (a
+    failing trigger's record at each failed poll, as its failure count changes)."""
     return hr.dumps(dict((key, record.get(key)) for key in (
         "watched", "not_watched_reason", "problem", "last_error", "baseline_taken", "parameters",
         "triggers", "poll_interval_seconds", "consecutive_failures")))

@@ -106,15 +106,11 @@ def _plain_name(parameter, value, what):
 
 def watch_spec_from_parameters(parameters, group_of=None):
     """Validate trigger parameters and return a ``WatchSpec``; raise ``ParameterError``.
-
-    ``directory`` must be an absolute path without ``..`` parts; ``pattern`` and
-    ``ready_marker`` are single file names (``pattern`` a glob); ``settle_seconds`` a number from
-    0 to one week; ``recursive`` a boolean. ``group_of(name)`` (not a trigger parameter) returns
-    the group a file belongs to (None for none): a group's files are reported together.
-    """
+    ``group_of(name)`` (not a trigger parameter) returns the group a file belongs to (None for
+    none): a group's files are reported together."""
     given = {name: value for name, value in (parameters or {}).items() if value is not None}
-    directory = given.get("directory")
-    if directory is None or directory == "":
+    directory = given.get("directory", "")
+    if directory == "":
         raise ParameterError("directory", "is required (an absolute directory path)")
     if not isinstance(directory, str):
         raise ParameterError("directory", "must be a string path, got %r" % (directory,))
@@ -134,13 +130,11 @@ def watch_spec_from_parameters(parameters, group_of=None):
             not (0 <= settle <= MAX_SETTLE_SECONDS):
         raise ParameterError("settle_seconds", "must be a number of seconds from 0 to %d, got %r"
                              % (MAX_SETTLE_SECONDS, settle))
-    marker = given.get("ready_marker")
-    if marker == "":
-        marker = None
-    if marker is not None:
+    marker = given.get("ready_marker", "")
+    if marker != "":
         _plain_name("ready_marker", marker, "file name")
-    return WatchSpec(os.path.normpath(directory), pattern, recursive, float(settle), marker,
-                     group_of)
+    return WatchSpec(os.path.normpath(directory), pattern, recursive, float(settle),
+                     marker or None, group_of)
 
 
 class _Listing(object):
@@ -345,12 +339,9 @@ class DirectoryWatch(object):
                     if value in ahead:  # names were removed: back in step, judged by position
                         index += ahead.index(value) + 2
                         in_step = False
-                    if held is not None:
-                        held.append(entry)
-                        if len(held) > limit:
-                            held = None  # too many to hold: list the folder by position
-        if held is None:
-            return self._list(directory, dir_stat, True, candidates)
+                    held.append(entry)
+                    if len(held) > limit:  # too many to hold: list the folder by position
+                        return self._list(directory, dir_stat, True, candidates)
         in_step = in_step and index == count
         for entry in held:
             self._consider(entry, listing, not in_step, candidates)
@@ -358,15 +349,6 @@ class DirectoryWatch(object):
         listing.racy = dir_stat.st_mtime_ns + RACY_SECONDS * NS > listed_ns
         self._listings[directory] = listing
         return listing
-
-    @staticmethod
-    def _consider_folder(entry, listing):
-        """Note ``entry`` as a sub-folder to walk (recursive watches); return True if it is one."""
-        if entry.is_dir(follow_symlinks=False):
-            if not entry.name.startswith("."):
-                listing.subdirs.add(entry.path)
-            return True
-        return False
 
     def _consider_all(self, entries, listing, by_position, candidates, quiet):
         """Keep the hash of every name of ``entries`` and ``_consider`` each (in a ``quiet`` folder
@@ -380,10 +362,7 @@ class DirectoryWatch(object):
                 self._baseline_needed:
             for entry in entries:
                 hashes.append(hash(entry.name))
-                if quiet:
-                    self._consider_folder(entry, listing)
-                else:
-                    self._consider(entry, listing, by_position, candidates)
+                self._consider(entry, listing, by_position, candidates, quiet)
             return
         wanted = self._wanted
         for entry in entries:
@@ -398,11 +377,14 @@ class DirectoryWatch(object):
             if st.st_ctime_ns >= floor or st.st_mtime_ns >= floor:
                 self._judge(entry, st, by_position, candidates)
 
-    def _consider(self, entry, listing, by_position, candidates):
-        """Add ``entry`` to ``candidates`` when it is a new matching file (sub-folders noted)."""
-        if self.spec.recursive and self._consider_folder(entry, listing):
+    def _consider(self, entry, listing, by_position, candidates, quiet=False):
+        """Add ``entry`` to ``candidates`` when it is a new matching file; note a sub-folder to
+        walk (recursive watches)."""
+        if self.spec.recursive and entry.is_dir(follow_symlinks=False):
+            if not entry.name.startswith("."):
+                listing.subdirs.add(entry.path)
             return
-        if self._wanted(entry.name) is None:
+        if quiet or self._wanted(entry.name) is None:
             return
         try:
             st = entry.stat(follow_symlinks=False)
@@ -494,6 +476,5 @@ class DirectoryWatch(object):
             self._window.add(digest, found.position)
         if found_files:
             self.changed = True
-            hold = min(item.position for item in self._pending.values()) \
-                if self._pending else None
+            hold = min((item.position for item in self._pending.values()), default=None)
             self._window.prune(self._window_ns, hold_below=hold)

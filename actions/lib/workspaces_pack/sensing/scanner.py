@@ -137,16 +137,9 @@ def watch_spec_from_parameters(parameters, group_of=None):
                      marker or None, group_of)
 
 
-class _Listing(object):
-    """What the previous poll saw in one folder: name hashes in directory order, sub-folders."""
-
-    __slots__ = ("hashes", "version", "racy", "subdirs")
-
-    def __init__(self):
-        self.hashes = array.array("q")
-        self.version = None  # (inode, mtime) of the folder when it was listed
-        self.racy = True
-        self.subdirs = set()
+# What a poll saw in one folder: its name hashes in directory order, its sub-folders, its
+# (inode, mtime) when listed, and whether that mtime was too close to the listing to trust.
+_Listing = collections.namedtuple("_Listing", ["hashes", "subdirs", "version", "racy"])
 
 
 class DirectoryWatch(object):
@@ -225,11 +218,9 @@ class DirectoryWatch(object):
     # -- polling ---------------------------------------------------------------------------
 
     def poll(self):
-        """Look at the directory; return new settled files (``FoundFile``), oldest first.
-
-        Raises ``ScanError`` when the watched directory itself cannot be listed; the caller keeps
-        the watch and tries again next poll (a recreated directory's files are then new).
-        """
+        """Look at the directory; return new settled files (``FoundFile``), oldest first. Raise
+        ``ScanError`` when the directory itself cannot be listed; the caller keeps the watch and
+        tries again next poll (a recreated directory's files are then new)."""
         if self._window is None:
             raise RuntimeError("load_state() must be called before poll()")
         now = self._clock()
@@ -309,10 +300,10 @@ class DirectoryWatch(object):
         listed_ns = time.time_ns()
         version = (dir_stat.st_ino, dir_stat.st_mtime_ns)
         old = self._listings.get(directory)
-        listing = _Listing()
-        previous = None
-        if old is not None and not by_position and old.version[0] == version[0]:
-            previous, listing.subdirs = old.hashes, old.subdirs
+        compared = old is not None and not by_position and old.version[0] == version[0]
+        previous = old.hashes if compared else None
+        listing = _Listing(array.array("q"), old.subdirs if compared else set(), version,
+                           dir_stat.st_mtime_ns + RACY_SECONDS * NS > listed_ns)
         hashes = listing.hashes
         held = []  # entries not matched in step; judged once the whole listing is read
         limit = max(MIN_HELD, len(previous) // 16) if previous else 0
@@ -345,8 +336,6 @@ class DirectoryWatch(object):
         in_step = in_step and index == count
         for entry in held:
             self._consider(entry, listing, not in_step, candidates)
-        listing.version = version
-        listing.racy = dir_stat.st_mtime_ns + RACY_SECONDS * NS > listed_ns
         self._listings[directory] = listing
         return listing
 
@@ -415,10 +404,9 @@ class DirectoryWatch(object):
 
     def _forget_tree(self, directory):
         prefix = directory + os.sep
-        for key in [k for k in self._listings if k == directory or k.startswith(prefix)]:
-            del self._listings[key]
-        for key in [k for k in self._pending if k.startswith(prefix)]:
-            del self._pending[key]
+        for table in (self._listings, self._pending):
+            for key in [k for k in table if k == directory or k.startswith(prefix)]:
+                del table[key]
 
     def _digest_of(self, path):
         """The short, fixed-size identifier the state remembers a reported file by: a digest of

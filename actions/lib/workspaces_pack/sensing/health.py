@@ -1,11 +1,10 @@
 """A sensor's health: one record per sensor and per trigger, and the ``sensor_problem`` trigger.
 
 ``HealthRecorder`` keeps the records of one sensor (format: ``core.health_record``) and writes
-them best-effort at the end of a poll, after the sensor's state: a record is written when
-something a human would care about changed (``_significant``), else once per
-``health_heartbeat_minutes``, so a quiet poll costs no datastore write. A failed write is retried
-at the next poll; it never raises into the poll. A failing trigger is logged once per change of
-its error line, and once when it works again.
+them at the end of a poll, after the sensor's state, when something a human would care about
+changed (``_significant``), else once per ``health_heartbeat_minutes``: a quiet poll costs no
+write. A failed write is retried at the next poll, never raised into it. A failing trigger is
+logged once per change of its error line, and once when it works again.
 
 Problems: a problem kind in ``IMMEDIATE_KINDS`` is a problem at once, any other after
 ``problem_after_failures`` consecutive failures. Each transition (into a problem, back to
@@ -49,11 +48,12 @@ class HealthRecorder(object):
         self._logger = logger
         self._clock = clock
         self._identity = identity
-        self.heartbeat_seconds = hr.heartbeat_seconds(config)
-        self.problem_after = max(1, int(config.get("problem_after_failures")))
-        self.sensor = hr.new_sensor_record(identity.name, identity.trigger_type,
-                                           identity.poll_interval(), iso_from_epoch(clock()))
-        self.triggers = collections.OrderedDict()
+        self._heartbeat_seconds = hr.heartbeat_seconds(config)
+        self._problem_after = max(1, int(config.get("problem_after_failures")))
+        self._sensor_record = hr.new_sensor_record(identity.name, identity.trigger_type,
+                                                   identity.poll_interval(),
+                                                   iso_from_epoch(clock()))
+        self._trigger_records = collections.OrderedDict()
         self._logged = {}        # trigger ref -> the error line logged last
         self._written = {}       # key name -> (significant part, written at)
         self._deleted = set()    # key names of removed triggers still to delete
@@ -64,13 +64,13 @@ class HealthRecorder(object):
 
     # --- the trigger list --------------------------------------------------------------------
     def _record(self, ref, trigger=None):
-        record = self.triggers.get(ref)
+        record = self._trigger_records.get(ref)
         if record is None:
             trigger = trigger or {}
-            record = hr.new_trigger_record(self.sensor["sensor"], ref,
-                                           trigger.get("type") or self.sensor["trigger_type"],
+            record = hr.new_trigger_record(self._identity.name, ref,
+                                           trigger.get("type") or self._identity.trigger_type,
                                            trigger.get("parameters"))
-            self.triggers[ref] = record
+            self._trigger_records[ref] = record
             self._deleted.discard(hr.trigger_key(ref))
             self._tombstones.pop(ref, None)  # a stored one is dropped by the next sweep
         elif trigger is not None:
@@ -95,7 +95,7 @@ class HealthRecorder(object):
 
     def removed(self, ref):
         """``ref`` is gone: its record is deleted from the datastore (its state is kept)."""
-        if self.triggers.pop(ref, None) is not None:
+        if self._trigger_records.pop(ref, None) is not None:
             self._deleted.add(hr.trigger_key(ref))
             self._written.pop(hr.trigger_key(ref), None)
             self._tombstones[ref] = iso_from_epoch(self._clock())
@@ -104,7 +104,7 @@ class HealthRecorder(object):
     # --- a poll ------------------------------------------------------------------------------
     def poll_started(self):
         """A poll begins."""
-        self.sensor["last_poll_start"] = iso_from_epoch(self._clock())
+        self._sensor_record["last_poll_start"] = iso_from_epoch(self._clock())
 
     def trigger_started(self, ref):
         """One trigger's turn in the poll begins."""
@@ -138,17 +138,17 @@ class HealthRecorder(object):
     def sensor_failed(self, problem, message):
         """The sensor-wide job (the ASDM sensor's reconciliation) failed with ``problem``: a
         problem of the sensor record as ``failed`` decides for a trigger's."""
-        self._failure(self.sensor, problem, message)
+        self._failure(self._sensor_record, problem, message)
 
     def sensor_succeeded(self):
         """The sensor-wide job worked: failures reset, its standing problem recovered."""
-        self._worked(self.sensor)
+        self._worked(self._sensor_record)
 
     def poll_ended(self):
         """The poll is over: retry failed problem dispatches, write what changed; never raises."""
-        self.sensor["last_poll_end"] = iso_from_epoch(self._clock())
-        self.sensor["poll_interval_seconds"] = int(self._identity.poll_interval())
-        self.sensor["triggers"] = list(self.triggers)
+        self._sensor_record["last_poll_end"] = iso_from_epoch(self._clock())
+        self._sensor_record["poll_interval_seconds"] = int(self._identity.poll_interval())
+        self._sensor_record["triggers"] = list(self._trigger_records)
         try:
             self._retry_dispatches()
             self._write_records()
@@ -170,7 +170,7 @@ class HealthRecorder(object):
         record["consecutive_failures"] = record.get("consecutive_failures", 0) + 1
         if immediate is None:
             immediate = problem in problems.IMMEDIATE_KINDS
-        if immediate or record["consecutive_failures"] >= self.problem_after:
+        if immediate or record["consecutive_failures"] >= self._problem_after:
             self._enter(record, problem, message)
 
     def _worked(self, record):
@@ -206,7 +206,7 @@ class HealthRecorder(object):
                                      hr.PROBLEM_TRIGGER, error)
                 return
             self._undispatched.pop(0)
-            self._logger.info("%s %s: %s %s (%s dispatched)", self.sensor["sensor"],
+            self._logger.info("%s %s: %s %s (%s dispatched)", self._identity.name,
                               payload["trigger_ref"] or "(sensor)", payload["kind"],
                               payload["state"], hr.PROBLEM_TRIGGER)
 
@@ -219,15 +219,15 @@ class HealthRecorder(object):
         for ref in sorted(self._tombstones):
             self._service.set_value(RETIRED_PREFIX + ref, self._tombstones[ref], local=True)
             del self._tombstones[ref]
-        if now - self._last_sweep >= self.heartbeat_seconds:
+        if now - self._last_sweep >= self._heartbeat_seconds:
             self._sweep(now)
             self._last_sweep = now
-        records = [(hr.trigger_key(ref), record) for ref, record in self.triggers.items()]
-        records.append((HEALTH_KEY, self.sensor))
+        records = [(hr.trigger_key(ref), record) for ref, record in self._trigger_records.items()]
+        records.append((HEALTH_KEY, self._sensor_record))
         for key, record in records:
             significant = _significant(record)
             written, written_at = self._written.get(key, (None, None))
-            if written == significant and now - written_at < self.heartbeat_seconds:
+            if written == significant and now - written_at < self._heartbeat_seconds:
                 continue
             record["heartbeat_at"] = iso_from_epoch(now)
             self._service.set_value(key, hr.dumps(record), local=True)
@@ -240,12 +240,12 @@ class HealthRecorder(object):
         ``RETIRED_STATE_DAYS`` ago."""
         for item in list_all_values(self._service.list_values, HEALTH_PREFIX):
             ref = hr.trigger_ref_of(getattr(item, "name", ""))
-            if ref and ref not in self.triggers:
+            if ref and ref not in self._trigger_records:
                 self._service.delete_value(hr.trigger_key(ref), local=True)
         for item in list_all_values(self._service.list_values, RETIRED_PREFIX):
             ref = ref_after(RETIRED_PREFIX, getattr(item, "name", ""))
             removed = epoch_from_iso(getattr(item, "value", None))
-            if ref in self.triggers:
+            if ref in self._trigger_records:
                 self._service.delete_value(RETIRED_PREFIX + ref, local=True)
             elif removed is None or now - removed >= RETIRED_STATE_DAYS * 86400.0:
                 for prefix in self._state_prefixes + (RETIRED_PREFIX,):

@@ -36,8 +36,7 @@ Speed
     mtime was within ``RACY_SECONDS`` of the listing (coarse file system times). Only new names
     are stat'ed. The baseline stats no file of a quiet folder (mtime more than ``RACY_SECONDS``
     before the trigger was added): its files count as older than that mtime (one written in place
-    since is found by the next full pass). A pass by position passes over files below the floor
-    as soon as they are stat'ed.
+    since is found by the next full pass).
 """
 
 import array
@@ -341,7 +340,8 @@ class DirectoryWatch(object):
 
     def _consider_all(self, entries, listing, by_position, candidates, quiet):
         """Keep the hash of every name of ``entries`` and ``_consider`` each (in a ``quiet`` folder
-        only note sub-folders); a flat folder by position has a faster loop of its own."""
+        only note sub-folders); a flat folder by position passes over files below the floor as
+        soon as they are stat'ed, in a loop of its own."""
         hashes = listing.hashes
         if quiet and not self.spec.recursive:
             hashes.extend(map(hash, map(_NAME, entries)))

@@ -11,6 +11,7 @@ __all__ = ["QA0_STATUSES", "asdm_query_options", "glob_to_like"]
 
 QA0_STATUSES = ("Pass", "SemiPass", "Fail", "Pending", "Unset")
 _PROJECT_GLOB = re.compile(r"^[A-Za-z0-9.*?_-]{1,64}$")
+_GLOB_TO_LIKE = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\", "*": "%", "?": "_"})
 
 
 def asdm_query_options(parameters, config):
@@ -43,14 +44,4 @@ def asdm_query_options(parameters, config):
 
 def glob_to_like(pattern):
     """Translate a glob (``*``, ``?``) into a LIKE pattern with ``\\`` as escape character."""
-    out = []
-    for char in pattern:
-        if char in "%_\\":
-            out.append("\\" + char)
-        elif char == "*":
-            out.append("%")
-        elif char == "?":
-            out.append("_")
-        else:
-            out.append(char)
-    return "".join(out)
+    return pattern.translate(_GLOB_TO_LIKE)

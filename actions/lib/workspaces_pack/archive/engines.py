@@ -4,8 +4,6 @@ Portable SQL only, every value a bound parameter and every IN list at most ``IN_
 the same statements run on PostgreSQL, SQLite (the local demo) and Oracle (the ALMA archive).
 """
 
-import threading
-
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
@@ -20,7 +18,6 @@ URL_KEYS = {"alma_archive_db_url": "the ALMA sensors and the reconciliation stay
             "archive_metadata_db_url": "the reconciliation and the not-calibrateable mark need it"}
 """The pack config keys of the two database URLs, each with what stays undone without it."""
 _ENGINES = {}
-_ENGINES_LOCK = threading.Lock()
 
 
 class ArchiveError(Exception):
@@ -63,11 +60,10 @@ def database_engine(config, key):
         raise NotConfigured("%s is not set in the pack config (st2 pack config workspaces); %s"
                             % (key, URL_KEYS[key]))
     timeout_seconds = config.get("database_timeout_seconds")
-    with _ENGINES_LOCK:
-        engine = _ENGINES.get((url, timeout_seconds))
-        if engine is None:
-            engine = _ENGINES[(url, timeout_seconds)] = _new_engine(url, timeout_seconds)
-        return engine
+    engine = _ENGINES.get((url, timeout_seconds))
+    if engine is None:  # an engine connects only when used: a race's loser is simply dropped
+        engine = _ENGINES.setdefault((url, timeout_seconds), _new_engine(url, timeout_seconds))
+    return engine
 
 
 def _new_engine(url, timeout_seconds):
@@ -96,11 +92,9 @@ def dispose_engines():
     A process that goes through many databases (the test suite: a fresh database per test) calls
     this between them, or the idle pooled connections add up to the server's connection limit.
     """
-    with _ENGINES_LOCK:
-        engines = list(_ENGINES.values())
-        _ENGINES.clear()
-    for engine in engines:
+    for engine in list(_ENGINES.values()):
         engine.dispose()
+    _ENGINES.clear()
 
 
 def chunks(values, size=IN_CHUNK):

@@ -19,9 +19,9 @@ NOT_CONFIGURED = "not configured"
 UNKNOWN_KEY = "unknown key"
 STATUSES = (OK, MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, NOT_CONFIGURED,
             UNKNOWN_KEY)
-FAILING = (MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, UNKNOWN_KEY)
-"""Statuses that fail the preflight. ``not configured`` is reported but does not fail: a pack
-without an ALMA database simply leaves its ALMA sensors idle."""
+FAILING = tuple(status for status in STATUSES if status not in (OK, NOT_CONFIGURED))
+"""Statuses that fail the preflight: all but ``ok`` and ``not configured`` (a pack without an ALMA
+database simply leaves its ALMA sensors idle)."""
 
 
 class CheckItem(object):

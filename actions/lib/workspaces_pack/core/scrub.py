@@ -1,17 +1,11 @@
 """Keeping secrets out of what the pack shows: records, payloads, reports, logs.
 
-Two scrubbers, one vocabulary:
-
-- ``scrub_line`` / ``scrub_parameters`` know nothing of the config: any URL becomes ``<url>``, a
-  ``user:password@`` part ``<user>@``, a ``password=...`` value ``***``, and parameters whose name
-  holds password/secret/token/url are ``***`` (health records, ``sensor_problem`` payloads);
-- ``Scrubber(config)`` hides the configured values themselves: every configured URL, secret, the
-  user, and the user, password, host, port and database of each configured URL (preflight and
-  status reports).
-
-A Workspaces URL that is not a valid HTTP(S) URL (``core.urls.url_problem``) is left out of what
-``Scrubber`` hides: the messages that name it show it with its password masked
-(``core.urls.mask_password``), so the operator sees what to fix.
+- ``scrub_line`` / ``scrub_parameters`` know nothing of the config (health records,
+  ``sensor_problem`` payloads): any URL becomes ``<url>``, a ``user:password@`` part ``<user>@``,
+  a ``password=...`` value ``***``, a parameter whose name holds password/secret/token/url ``***``;
+- ``Scrubber(config)`` hides the configured values themselves (preflight and status reports): every
+  configured URL and secret, the user, and each configured URL's parts. A Workspaces URL that
+  ``core.urls.url_problem`` refuses is not hidden: its messages show it, password masked.
 """
 
 import re
@@ -74,10 +68,7 @@ def url_parts(url):
 
 
 class Scrubber(object):
-    """Hides configured URLs, secrets and URL parts in text meant for a report.
-
-    ``config`` is a ``PackConfig``.
-    """
+    """Hides the configured URLs, secrets and URL parts of ``config`` (a ``PackConfig``)."""
 
     def __init__(self, config):
         whole = set(config.secrets())

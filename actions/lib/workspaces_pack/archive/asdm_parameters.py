@@ -7,10 +7,11 @@ import re
 
 from workspaces_pack.core.errors import ParameterError
 
-__all__ = ["QA0_STATUSES", "asdm_query_options", "glob_to_like"]
+__all__ = ["QA0_STATUSES", "asdm_query_options"]
 
 QA0_STATUSES = ("Pass", "SemiPass", "Fail", "Pending", "Unset")
 _PROJECT_GLOB = re.compile(r"^[A-Za-z0-9.*?_-]{1,64}$")
+# A glob (*, ?) as a LIKE pattern with \ as the escape character
 _GLOB_TO_LIKE = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\", "*": "%", "?": "_"})
 
 
@@ -29,7 +30,7 @@ def asdm_query_options(parameters, config):
             raise ParameterError("project_code_pattern",
                                  "must be a glob of letters, digits, '.', '-', '_', '*', '?' "
                                  "(at most 64), got %r" % (pattern,))
-        like = glob_to_like(pattern)
+        like = pattern.translate(_GLOB_TO_LIKE)
     statuses = parameters.get("qa0_statuses")
     if statuses is None:
         statuses = config.get("alma_asdm_qa0_statuses")
@@ -40,8 +41,3 @@ def asdm_query_options(parameters, config):
         raise ParameterError("qa0_statuses", "unknown QA0 status(es) %r; allowed: %s"
                              % (unknown, ", ".join(QA0_STATUSES)))
     return {"project_like": like, "qa0_statuses": list(statuses)}
-
-
-def glob_to_like(pattern):
-    """Translate a glob (``*``, ``?``) into a LIKE pattern with ``\\`` as escape character."""
-    return pattern.translate(_GLOB_TO_LIKE)

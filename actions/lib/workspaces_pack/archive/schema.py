@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from workspaces_pack.core.config import ConfigError
 
-__all__ = ["ALMA", "METADATA", "TEXT", "TIME", "ANY", "PARTS", "ColumnSpec", "TableSpec",
-           "SchemaMap", "schema_map", "identifier", "labelled"]
+__all__ = ["ALMA", "METADATA", "TEXT", "TIME", "ANY", "SQL_TYPES", "PARTS", "ColumnSpec",
+           "TableSpec", "SchemaMap", "schema_map", "identifier", "labelled"]
 
 ALMA = "alma"
 METADATA = "metadata"
@@ -28,7 +28,9 @@ TIME = "time"
 ANY = "any"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$#]{0,127}$")
-_SQL_TYPES = {TEXT: sa.String(256), TIME: sa.DateTime(), ANY: sa.String(256)}
+SQL_TYPES = {TEXT: (sa.String,), TIME: (sa.DateTime, sa.Date),
+             ANY: (sa.String, sa.types.TypeEngine)}
+"""The SQL types that hold each type of value; the queries' tables use the first."""
 
 # (table role, config key of its names, ((column role, value type), ...))
 _ALMA_TABLES = (
@@ -104,7 +106,7 @@ class TableSpec(object):
         self.schema = schema
         self.config_key = config_key
         self.columns = dict((column.role, column) for column in columns)
-        sql_columns = [sa.Column(column.name, _SQL_TYPES[column.value_type], key=column.role)
+        sql_columns = [sa.Column(column.name, SQL_TYPES[column.value_type][0], key=column.role)
                        for column in columns]
         self.table = sa.Table(name, sa.MetaData(), *sql_columns, schema=schema)
 

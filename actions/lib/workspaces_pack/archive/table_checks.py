@@ -9,7 +9,7 @@ archive queries after a failed statement (``mismatched``), and the one table gat
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive.schema import ANY, TEXT, TIME
+from workspaces_pack.archive.schema import SQL_TYPES
 from workspaces_pack.core.checks import ERROR, MISSING, OK, UNREACHABLE, WRONG_TYPE, CheckItem
 
 __all__ = ["ALMA_AREA", "METADATA_AREA", "Finding", "inspect_tables", "mismatched",
@@ -41,14 +41,6 @@ class Finding(object):
         return text + (" (%s)" % self.detail if self.detail else "")
 
 
-def _value_type_of(sql_type):
-    if isinstance(sql_type, sa.String):
-        return TEXT
-    if isinstance(sql_type, (sa.DateTime, sa.Date)):
-        return TIME
-    return type(sql_type).__name__
-
-
 def inspect_tables(connection, specs):
     """Compare ``specs`` with the database of ``connection``; return one ``Finding`` per table
     and per column, in order (status ``OK``, ``MISSING`` or ``WRONG_TYPE``: a ``TEXT`` column
@@ -70,7 +62,7 @@ def inspect_tables(connection, specs):
             sql_type = present.get(column.name)
             if sql_type is None:
                 findings.append(Finding(spec, column, MISSING, "no such column"))
-            elif column.value_type not in (ANY, _value_type_of(sql_type)):
+            elif not isinstance(sql_type, SQL_TYPES[column.value_type]):
                 findings.append(Finding(spec, column, WRONG_TYPE, "is %s, must be %s" % (
                     sql_type, column.value_type)))
             else:

@@ -29,13 +29,12 @@ def alma_archive(config):
     return AlmaArchive(engine, mapping)
 
 
-def _since(since):
-    return sa.bindparam("since", since, type_=sa.DateTime)
+def _time(name, value):
+    return sa.bindparam(name, value, type_=sa.DateTime)
 
 
 class AlmaArchive(object):
-    """Read-only queries on the ALMA archive used by the ALMA sensors (names from the schema map).
-    """
+    """Read-only queries on the ALMA archive (names from the schema map)."""
 
     def __init__(self, engine, mapping):
         self.engine = engine
@@ -47,7 +46,7 @@ class AlmaArchive(object):
         eb = self.schema.table("execblock")
         query = (sa.select(*labelled(eb, "eb_uid", "project_code", "qa0_status", "end_time",
                                      "sched_block_uid"))
-                 .where(eb.c.end_time >= _since(since))
+                 .where(eb.c.end_time >= _time("since", since))
                  .where(eb.c.qa0_status.in_(expanding("statuses", qa0_statuses)))
                  .order_by(eb.c.end_time, eb.c.eb_uid))
         if project_like is not None:
@@ -76,14 +75,11 @@ class AlmaArchive(object):
             item.update(mous_uid=mous or "", mous_found=mous is not None)
 
     def new_execution_blocks(self, since, qa0_statuses, project_like=None):
-        """Return EBs ended at or after ``since`` (a naive-UTC datetime), oldest first.
+        """Return EBs ended at or after ``since`` (naive UTC), oldest first, each once: dicts of
+        eb_uid, project_code, mous_uid ("" when not found), mous_found, qa0_status, end_time.
 
-        Each is a dict: eb_uid, project_code, mous_uid ("" when not found), mous_found,
-        qa0_status, end_time (datetime). An EB appears once.
-
-        The MOUS is looked up by the window's scheduling blocks in a second, indexed query (a
-        left join in Python): in one statement PostgreSQL's planner chose to hash-join the whole
-        scheduling block table, reading far more than the window's rows.
+        The MOUS is looked up in a second, indexed query (a left join in Python): in one
+        statement PostgreSQL's planner hash-joined the whole scheduling block table.
         """
         statement = self.execution_blocks_statement(since, qa0_statuses, project_like)
 
@@ -97,20 +93,16 @@ class AlmaArchive(object):
         return run_checked(self.engine, query, self.schema.specs_for("alma_asdm_sensor"), "ALMA")
 
     def delivered_mouses(self, since, until=None, qa2_values=("Y",)):
-        """Return deliveries dated from ``since`` to ``until`` (default now), oldest first.
-
-        Each is a dict: delivery_id, delivery_name, delivered_at (datetime) and, parsed from the
-        name, project_code and mous_uid; calibrateable (NRAO's rule: a science product file and
-        no ``MANUAL_CALIBRATION_SCRIPT`` script) and eb_uids (from the delivery-ASDM table,
-        sorted; possibly empty). A delivery whose name cannot be parsed has ``skip_reason``
-        instead of those keys.
-        """
+        """Return deliveries dated from ``since`` to ``until`` (default now), oldest first: dicts
+        of delivery_id, delivery_name, delivered_at and, parsed from the name, project_code and
+        mous_uid; calibrateable (NRAO's rule: a science product file and no manual calibration
+        script) and eb_uids (sorted, possibly empty). A name that cannot be parsed gives
+        ``skip_reason`` instead of those keys."""
         until = until if until is not None else from_epoch(time.time())
         delivery = self.schema.table("delivery")
         statement = (sa.select(*labelled(delivery, "delivery_id", "delivery_name", "delivered_at"))
-                     .where(delivery.c.delivered_at >= _since(since))
-                     .where(delivery.c.delivered_at <= sa.bindparam("until", until,
-                                                                    type_=sa.DateTime))
+                     .where(delivery.c.delivered_at >= _time("since", since))
+                     .where(delivery.c.delivered_at <= _time("until", until))
                      .order_by(delivery.c.delivered_at, delivery.c.delivery_id))
         if qa2_values:
             statement = statement.where(delivery.c.qa2_passed.in_(expanding("qa2", qa2_values)))

@@ -108,8 +108,8 @@ def expanding(name, values):
     return sa.bindparam(name, list(values), expanding=True)
 
 
-def run_checked(engine, function, specs, what="archive", begin=False):
-    """Run ``function(connection)`` (in a transaction with ``begin``); turn driver errors into
+def run_checked(engine, function, specs, what="archive"):
+    """Run ``function(connection)`` (it commits what it writes); turn driver errors into
     ``ArchiveError``s without SQL text, URLs or passwords. A failed statement is followed by a
     check of ``specs`` (the tables it uses): a configured table or column that is missing raises
     ``SchemaMismatch`` naming it and its config key."""
@@ -119,27 +119,16 @@ def run_checked(engine, function, specs, what="archive", begin=False):
         raise _archive_error(what, error)
     with connection:
         try:
-            if begin:
-                with connection.begin():
-                    return function(connection)
             return function(connection)
-        except SchemaMismatch:
-            raise
         except sa_exc.SQLAlchemyError as error:
-            mismatch = _mismatch(connection, specs)
+            try:
+                connection.rollback()
+                mismatch = mismatched(connection, specs)
+            except Exception:  # the check failed too: the statement's own error is reported
+                mismatch = []
             if mismatch:
                 raise SchemaMismatch(mismatch)
             raise _archive_error(what, error)
-
-
-def _mismatch(connection, specs):
-    """The findings that are not ok for ``specs``, or [] when the check itself fails."""
-    try:
-        if connection.in_transaction():
-            connection.rollback()
-        return mismatched(connection, specs)
-    except Exception:
-        return []
 
 
 def _archive_error(what, error):

@@ -65,6 +65,7 @@ class MetadataArchive(object):
                          if any(value != status for value in previous[form])]
             for chunk in chunks(to_change, half):
                 connection.execute(self._of_telescope(update, stored_uid_forms(chunk)))
+            connection.commit()  # all or nothing: an error before this rolls every change back
             return [{"eb_uid": uid, "previous_status": previous[form][0], "new_status": status,
                      "changed": form in to_change} for uid, form in canonical]
-        return run_checked(self.engine, mark, [self.spec], "archive metadata", begin=True)
+        return run_checked(self.engine, mark, [self.spec], "archive metadata")

@@ -1,14 +1,10 @@
 """The schema map: every archive table, view and column the pack reads or writes, from the config.
 
-One place names them all, so the queries, the table checks, the preflight and the test fixtures
-agree. The names come from the pack config (``config.schema.yaml``; the defaults are the names of
-NRAO's and ALMA's published schemas) and are case-insensitive identifiers, used in lower case:
-SQLAlchemy writes them unquoted, so Oracle resolves them to its upper-case views
-(``AQUA_V_EXECBLOCK``) and PostgreSQL and SQLite to their lower-case tables.
-
-Two databases: ``ALMA`` (``alma_archive_db_url``; every table in the schema ``alma_table_prefix``)
-and ``METADATA`` (``archive_metadata_db_url``; the table ``execution_blocks``). Each column has
-the type of value the pack needs: ``TEXT`` for uids, ``TIME`` for windows, ``ANY``.
+One place names them all, for the queries, the table checks, the preflight and the test fixtures.
+The names come from the pack config (the defaults are NRAO's and ALMA's published names) and are
+used in lower case, which SQLAlchemy writes unquoted: Oracle resolves them to its upper-case views,
+PostgreSQL and SQLite to their lower-case tables. Two databases: ``ALMA`` (``alma_archive_db_url``,
+in the schema ``alma_table_prefix``) and ``METADATA`` (``archive_metadata_db_url``).
 """
 
 import collections
@@ -63,7 +59,8 @@ _CONFIG_KEYS = tuple(key for _, key, _ in _ALMA_TABLES) + (
     "alma_table_prefix", _DELIVERY_TIME, _METADATA_TABLE, _METADATA_UID, _METADATA_COLUMNS)
 
 ColumnSpec = collections.namedtuple("ColumnSpec", "role name config_key value_type")
-ColumnSpec.__doc__ = "One column the pack uses: its role in the queries, its name, its config key."
+ColumnSpec.__doc__ = """One column the pack uses: its role in the queries, its name, its config
+key, and the type of value it must hold (``TEXT`` for uids, ``TIME`` for windows, ``ANY``)."""
 
 
 def identifier(value, config_key, what="column"):
@@ -93,11 +90,8 @@ def _names(config, key):
 
 
 class TableSpec(object):
-    """One table or view the pack uses, in one database, with the columns it uses there.
-
-    ``config_key`` names the table's name; ``table`` is its ``sqlalchemy.Table``, the columns keyed
-    by role.
-    """
+    """One table or view the pack uses, in one database, with the columns it uses there; its
+    ``table`` is the ``sqlalchemy.Table`` (columns keyed by role), ``config_key`` sets its name."""
 
     def __init__(self, database, role, name, schema, config_key, columns):
         self.database = database

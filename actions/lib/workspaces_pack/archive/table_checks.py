@@ -6,6 +6,8 @@ archive queries after a failed statement (``mismatched``), and the one table gat
 ``workspaces.alma_reconcile``. The statuses and ``CheckItem`` are ``core.checks``'.
 """
 
+import collections
+
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
@@ -26,15 +28,9 @@ def describe_database_error(error):
     return "%s: %s" % (type(original).__name__, text[:200])
 
 
-class Finding(object):
-    """The outcome of checking one configured table (``column`` None) or column: ``item`` is
-    ``table`` or ``table.column`` as configured, ``config_key`` the pack config key naming it."""
-
-    def __init__(self, spec, column, status, detail=""):
-        self.status = status
-        self.detail = detail
-        self.config_key = (column or spec).config_key
-        self.item = spec.display + ("." + column.name if column else "")
+class Finding(collections.namedtuple("Finding", "item config_key status detail")):
+    """The outcome of checking one configured table or column: ``item`` is ``table`` or
+    ``table.column`` as configured, ``config_key`` the pack config key that names it."""
 
     def __str__(self):
         text = "%s (pack config %s): %s" % (self.item, self.config_key, self.status)
@@ -54,19 +50,21 @@ def inspect_tables(connection, specs):
         except sa_exc.NoSuchTableError:
             columns = None
         if not columns:
-            findings.append(Finding(spec, None, MISSING, "no such table or view"))
+            findings.append(Finding(spec.display, spec.config_key, MISSING,
+                                    "no such table or view"))
             continue
-        findings.append(Finding(spec, None, OK))
+        findings.append(Finding(spec.display, spec.config_key, OK, ""))
         present = dict((column["name"].lower(), column["type"]) for column in columns)
         for column in spec.columns.values():
             sql_type = present.get(column.name)
             if sql_type is None:
-                findings.append(Finding(spec, column, MISSING, "no such column"))
+                status, detail = MISSING, "no such column"
             elif not isinstance(sql_type, SQL_TYPES[column.value_type]):
-                findings.append(Finding(spec, column, WRONG_TYPE, "is %s, must be %s" % (
-                    sql_type, column.value_type)))
+                status, detail = WRONG_TYPE, "is %s, must be %s" % (sql_type, column.value_type)
             else:
-                findings.append(Finding(spec, column, OK))
+                status, detail = OK, ""
+            item = "%s.%s" % (spec.display, column.name)
+            findings.append(Finding(item, column.config_key, status, detail))
     return findings
 
 

@@ -51,9 +51,7 @@ class PackConfig(object):
 
     def with_values(self, **values):
         """Return a new ``PackConfig``: this one with ``values`` set over it."""
-        merged = dict(self._values)
-        merged.update(values)
-        return PackConfig(merged)
+        return PackConfig(dict(self._values, **values))
 
     def get(self, key, default=None):
         """Return the configured value of ``key``, else the schema default, else ``default``.

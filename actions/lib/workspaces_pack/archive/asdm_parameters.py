@@ -1,7 +1,5 @@
-"""The parameters of trigger ``workspaces.alma_asdm``, checked: what the ASDM sensor queries.
-
-Used by the ASDM sensor for each trigger and by the action ``workspaces.alma_reconcile``.
-"""
+"""The parameters of trigger ``workspaces.alma_asdm``, checked: what the ASDM sensor (and the
+action ``workspaces.alma_reconcile``) queries."""
 
 import re
 
@@ -16,12 +14,10 @@ _GLOB_TO_LIKE = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\", "*": "%", "
 
 
 def asdm_query_options(parameters, config):
-    """Validate ``workspaces.alma_asdm`` trigger parameters; return the query options.
-
-    ``project_code_pattern``: a glob over project codes (letters, digits, ``.``, ``-``, ``_``,
-    ``*``, ``?``); ``qa0_statuses``: a non-empty list from ``QA0_STATUSES``, defaulting to the
-    pack config's ``alma_asdm_qa0_statuses`` (``config``: a ``PackConfig``).
-    """
+    """Return the query options of ``workspaces.alma_asdm`` trigger ``parameters``:
+    ``project_code_pattern`` a glob over project codes (letters, digits, ``.-_*?``),
+    ``qa0_statuses`` a non-empty list from ``QA0_STATUSES`` (default: ``config``'s
+    ``alma_asdm_qa0_statuses``). Raises ``ParameterError`` naming a bad one."""
     parameters = parameters or {}
     pattern = parameters.get("project_code_pattern")
     like = None

@@ -87,11 +87,8 @@ def _new_engine(url, timeout_seconds):
 
 
 def dispose_engines():
-    """Close the pooled connections of every engine ``database_engine`` made, and forget them.
-
-    A process that goes through many databases (the test suite: a fresh database per test) calls
-    this between them, or the idle pooled connections add up to the server's connection limit.
-    """
+    """Close the pooled connections of every engine ``database_engine`` made, and forget them
+    (between the many databases of the test suite, lest idle connections reach the limit)."""
     for engine in list(_ENGINES.values()):
         engine.dispose()
     _ENGINES.clear()

@@ -29,15 +29,11 @@ class MetadataArchive(object):
                 .where(table.c.eb_uid.in_(expanding("uids", stored_uids))))
 
     def mark_calibration_status(self, uids, status):
-        """Set the calibration status of the ALMA EBs ``uids`` to ``status`` in one transaction.
-
-        ``uids`` may be in either form (``uid://A002/Xc7111c/X3979`` or
-        ``uid___A002_Xc7111c_X3979``); rows holding either form match, and only rows of this
-        telescope are read or changed. Returns one dict per uid (eb_uid as given,
-        previous_status, new_status, changed). Raises ``UnknownUids`` (and changes nothing) when
-        a uid has no row, ``SchemaMismatch`` when the configured table or columns are missing
-        or the uid column is not text.
-        """
+        """Set the calibration status of the ALMA EBs ``uids`` (either uid form; rows holding
+        either match, only this telescope's) to ``status`` in one transaction. Returns one dict
+        per uid (eb_uid as given, previous_status, new_status, changed). Raises ``UnknownUids``
+        (and changes nothing) when a uid has no row, ``SchemaMismatch`` when the configured table
+        or columns are missing or the uid column is not text."""
         canonical = [(uid, canonical_uid(uid)) for uid in uids]
         bad = [uid for uid, form in canonical if form is None]
         if bad:

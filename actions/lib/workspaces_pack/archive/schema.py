@@ -133,9 +133,8 @@ def _execution_blocks(config):
     schema, name = (None, names[0]) if len(names) == 1 else names
     specs = [_column("eb_uid", config.get(_METADATA_UID), _METADATA_UID, TEXT)]
     columns = _names(config, _METADATA_COLUMNS)
-    for role in ("telescope", "calibration_status"):
-        where = "%s.%s" % (_METADATA_COLUMNS, role)
-        specs.append(_column(role, columns.get(role), where, TEXT))
+    specs += [_column(role, columns.get(role), "%s.%s" % (_METADATA_COLUMNS, role), TEXT)
+              for role in ("telescope", "calibration_status")]
     return TableSpec(METADATA, "execution_blocks", name, schema, _METADATA_TABLE, specs)
 
 

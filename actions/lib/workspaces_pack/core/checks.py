@@ -1,8 +1,6 @@
-"""Check statuses and the check item: the preflight's vocabulary, used by every check.
-
-A check (tables and columns, a Workspaces service, a config key, a directory) reports one
-``CheckItem`` per checked thing, with one of ``STATUSES``; an item whose status is in ``FAILING``
-fails the preflight and, for a sensor's own table check, disables its trigger.
+"""Check statuses and the check item: every check (tables and columns, a Workspaces service, a
+config key, a directory) reports one ``CheckItem`` per checked thing; an item whose status is in
+``FAILING`` fails the preflight and, for a sensor's own table check, disables its trigger.
 """
 
 __all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",

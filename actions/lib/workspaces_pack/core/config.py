@@ -1,8 +1,6 @@
-"""The pack config with the defaults of ``config.schema.yaml`` filled in.
-
-StackStorm fills config defaults itself when it loads ``/opt/stackstorm/configs/workspaces.yaml``;
-tests and hand-made configs may omit keys, so every reader goes through ``PackConfig``. The library
-takes a ``PackConfig`` everywhere; each sensor and action makes it once, from its ``self.config``.
+"""The pack config with the defaults of ``config.schema.yaml`` filled in (as StackStorm does when
+it loads the config; tests and hand-made configs may omit keys). The library's one config type:
+each sensor and action makes its ``PackConfig`` once, from its ``self.config``.
 """
 
 import difflib
@@ -54,11 +52,9 @@ class PackConfig(object):
         return PackConfig(dict(self._values, **values))
 
     def get(self, key, default=None):
-        """Return the configured value of ``key``, else the schema default, else ``default``.
-
-        An object key whose schema lists ``properties`` is returned as a new dict: the configured
-        properties over the properties' defaults (as StackStorm's config loader fills them).
-        """
+        """Return the configured value of ``key``, else the schema default, else ``default``; an
+        object key whose schema lists ``properties``: a new dict of the configured properties over
+        the properties' defaults (as StackStorm's config loader fills them)."""
         value = self._values.get(key)
         spec = _schema().get(key)
         if spec is None:

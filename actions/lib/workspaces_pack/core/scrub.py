@@ -13,8 +13,7 @@ from urllib.parse import unquote
 
 from workspaces_pack.core.urls import HTTP_URL_KEYS, url_problem
 
-__all__ = ["MASK", "HIDDEN", "URL_KEYS", "MAX_LINE", "scrub_line", "scrub_parameters",
-           "url_parts", "Scrubber"]
+__all__ = ["URL_KEYS", "scrub_line", "scrub_parameters", "url_parts", "Scrubber"]
 
 MASK = "***"
 HIDDEN = "<hidden>"
@@ -79,9 +78,7 @@ class Scrubber(object):
                 continue  # a wrong URL is shown, its password masked, so it can be fixed
             whole.update((str(value), str(value).rstrip("/")))
             words.update(url_parts(value))
-        user = config.get("auth_username")
-        if user:
-            words.add(str(user))
+        words.add(str(config.get("auth_username") or ""))  # "" (unset) is dropped below
         self._whole = sorted((text for text in whole if text), key=len, reverse=True)
         self._words = [re.compile(r"(?<![\w.-])%s(?![\w-])" % re.escape(word))
                        for word in sorted(words, key=len, reverse=True) if len(word) >= 2]

@@ -36,9 +36,7 @@ def from_epoch(seconds):
 
 def iso_from_epoch(epoch):
     """``2026-12-04T15:04:05Z`` for POSIX seconds, None for None."""
-    if epoch is None:
-        return None
-    return from_epoch(float(epoch)).strftime(_SECONDS_FORMAT)
+    return None if epoch is None else from_epoch(float(epoch)).strftime(_SECONDS_FORMAT)
 
 
 def epoch_from_iso(text):

@@ -1,9 +1,8 @@
 """The one check of the pack's HTTP(S) URLs (the Workspaces services' config keys).
 
-Used by the Workspaces client before any request, by the preflight, and by the dev kit's
-``workspaces-local validate`` and ``run``. A URL must be ``http://`` or ``https://`` with a host
-(and a numeric port, if any); anything else is refused with a message that names the config key
-and shows the wrong value, its password masked.
+Used by the Workspaces client before any request, the preflight and ``workspaces-local``. A URL
+must be ``http://`` or ``https://`` with a host (and a numeric port, if any); anything else is
+refused with a message naming the config key and showing the value, its password masked.
 """
 
 import re

@@ -37,8 +37,7 @@ def scrub_line(text, limit=MAX_LINE):
     line = " ".join(str(text).split())
     line = _URL.sub("<url>", line)
     line = _USER_AT.sub("<user>@", line)
-    line = _SECRET_VALUE.sub(lambda match: "%s%s%s" % (match.group(1), match.group(2), MASK),
-                             line)
+    line = _SECRET_VALUE.sub(r"\1\2" + MASK, line)
     if limit is not None and len(line) > limit:
         line = line[:limit - 3] + "..."
     return line

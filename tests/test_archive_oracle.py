@@ -128,8 +128,8 @@ class OracleCompileTest(unittest.TestCase):
             [archive_fixtures.eb_uid(n) for n in range(7) if n != 3], "Do Not Calibrate")
         self.assertEqual(len(marked), 6)
         self.assertTrue(self.sent)
-        kinds = set(type(statement).__name__ for statement in self.sent)
-        self.assertEqual(kinds, {"Select", "Update"})
+        statement_types = set(type(statement).__name__ for statement in self.sent)
+        self.assertEqual(statement_types, {"Select", "Update"})
         for statement in self.sent:
             self._check(statement, "archive")
 

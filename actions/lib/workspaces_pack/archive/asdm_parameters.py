@@ -1,25 +1,23 @@
-"""The parameters of trigger ``workspaces.alma_asdm``, checked: what the ASDM sensor queries.
-
-Used by the ASDM sensor for each trigger and by the action ``workspaces.alma_reconcile``.
-"""
+"""The parameters of trigger ``workspaces.alma_asdm``, checked: what the ASDM sensor (and the
+action ``workspaces.alma_reconcile``) queries."""
 
 import re
 
 from workspaces_pack.core.errors import ParameterError
 
-__all__ = ["QA0_STATUSES", "asdm_query_options", "glob_to_like"]
+__all__ = ["QA0_STATUSES", "asdm_query_options"]
 
 QA0_STATUSES = ("Pass", "SemiPass", "Fail", "Pending", "Unset")
 _PROJECT_GLOB = re.compile(r"^[A-Za-z0-9.*?_-]{1,64}$")
+# A glob (*, ?) as a LIKE pattern with \ as the escape character
+_GLOB_TO_LIKE = str.maketrans({"%": "\\%", "_": "\\_", "\\": "\\\\", "*": "%", "?": "_"})
 
 
 def asdm_query_options(parameters, config):
-    """Validate ``workspaces.alma_asdm`` trigger parameters; return the query options.
-
-    ``project_code_pattern``: a glob over project codes (letters, digits, ``.``, ``-``, ``_``,
-    ``*``, ``?``); ``qa0_statuses``: a non-empty list from ``QA0_STATUSES``, defaulting to the
-    pack config's ``alma_asdm_qa0_statuses`` (``config``: a ``PackConfig``).
-    """
+    """Return the query options of ``workspaces.alma_asdm`` trigger ``parameters``:
+    ``project_code_pattern`` a glob over project codes (letters, digits, ``.-_*?``),
+    ``qa0_statuses`` a non-empty list from ``QA0_STATUSES`` (default: ``config``'s
+    ``alma_asdm_qa0_statuses``). Raises ``ParameterError`` naming a bad one."""
     parameters = parameters or {}
     pattern = parameters.get("project_code_pattern")
     like = None
@@ -28,7 +26,7 @@ def asdm_query_options(parameters, config):
             raise ParameterError("project_code_pattern",
                                  "must be a glob of letters, digits, '.', '-', '_', '*', '?' "
                                  "(at most 64), got %r" % (pattern,))
-        like = glob_to_like(pattern)
+        like = pattern.translate(_GLOB_TO_LIKE)
     statuses = parameters.get("qa0_statuses")
     if statuses is None:
         statuses = config.get("alma_asdm_qa0_statuses")
@@ -39,18 +37,3 @@ def asdm_query_options(parameters, config):
         raise ParameterError("qa0_statuses", "unknown QA0 status(es) %r; allowed: %s"
                              % (unknown, ", ".join(QA0_STATUSES)))
     return {"project_like": like, "qa0_statuses": list(statuses)}
-
-
-def glob_to_like(pattern):
-    """Translate a glob (``*``, ``?``) into a LIKE pattern with ``\\`` as escape character."""
-    out = []
-    for char in pattern:
-        if char in "%_\\":
-            out.append("\\" + char)
-        elif char == "*":
-            out.append("%")
-        elif char == "?":
-            out.append("_")
-        else:
-            out.append(char)
-    return "".join(out)

@@ -1,22 +1,13 @@
 """The archive databases' engines, and running statements on them with errors that say what failed.
 
-``database_engine(config, key)`` is the one way to a database: the engine of the URL under pack
-config ``key`` (one pool per URL and process), or ``NotConfigured`` naming the key. ``run_checked``
-runs a function on a connection and turns driver errors into ``ArchiveError``s without SQL text,
-URLs or passwords; after a failed statement it compares the configured tables it uses with the
-database, so a missing table or column raises ``SchemaMismatch`` naming it and its config key.
-
 Portable SQL only, every value a bound parameter and every IN list at most ``IN_CHUNK`` values, so
 the same statements run on PostgreSQL, SQLite (the local demo) and Oracle (the ALMA archive).
 """
 
-import threading
-
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from workspaces_pack.archive.table_checks import describe_database_error, inspect_tables
-from workspaces_pack.core.checks import OK
+from workspaces_pack.archive.table_checks import describe_database_error, mismatched
 
 __all__ = ["ArchiveError", "NotConfigured", "ArchiveUnavailable", "SchemaMismatch", "UnknownUids",
            "URL_KEYS", "IN_CHUNK", "database_engine", "dispose_engines", "run_checked", "chunks",
@@ -27,7 +18,6 @@ URL_KEYS = {"alma_archive_db_url": "the ALMA sensors and the reconciliation stay
             "archive_metadata_db_url": "the reconciliation and the not-calibrateable mark need it"}
 """The pack config keys of the two database URLs, each with what stays undone without it."""
 _ENGINES = {}
-_ENGINES_LOCK = threading.Lock()
 
 
 class ArchiveError(Exception):
@@ -43,11 +33,8 @@ class ArchiveUnavailable(ArchiveError):
 
 
 class SchemaMismatch(ArchiveError):
-    """A configured table or column is missing from the database, or has the wrong type.
-
-    ``findings`` lists the ``table_checks.Finding``s that are not ok; the message names each
-    table or column and the pack config key that names it.
-    """
+    """A configured table or column is missing from the database, or has the wrong type;
+    ``findings`` lists the ``table_checks.Finding``s that are not ok."""
 
     def __init__(self, findings):
         super(SchemaMismatch, self).__init__(
@@ -65,19 +52,18 @@ class UnknownUids(ArchiveError):
 
 
 def database_engine(config, key):
-    """Return the engine of the database URL under ``key`` of ``URL_KEYS`` in ``config`` (a
-    ``PackConfig``); raise ``NotConfigured`` naming the key and what stays undone when it is not
-    set, ``ArchiveError`` when it is not a usable URL."""
+    """The one way to a database: the engine (one pool per URL and process) of the URL under
+    ``key`` of ``URL_KEYS`` in ``config`` (a ``PackConfig``). Raises ``NotConfigured`` naming the
+    key and what stays undone when it is not set, ``ArchiveError`` when it is not a usable URL."""
     url = config.get(key)
     if not url:
         raise NotConfigured("%s is not set in the pack config (st2 pack config workspaces); %s"
                             % (key, URL_KEYS[key]))
     timeout_seconds = config.get("database_timeout_seconds")
-    with _ENGINES_LOCK:
-        engine = _ENGINES.get((url, timeout_seconds))
-        if engine is None:
-            engine = _ENGINES[(url, timeout_seconds)] = _new_engine(url, timeout_seconds)
-        return engine
+    engine = _ENGINES.get((url, timeout_seconds))
+    if engine is None:  # an engine connects only when used: a race's loser is simply dropped
+        engine = _ENGINES.setdefault((url, timeout_seconds), _new_engine(url, timeout_seconds))
+    return engine
 
 
 def _new_engine(url, timeout_seconds):
@@ -101,17 +87,11 @@ def _new_engine(url, timeout_seconds):
 
 
 def dispose_engines():
-    """Close the pooled connections of every engine ``database_engine`` made, and forget them.
-
-    A sensor or action process uses one or two URLs for its life; a process that goes through
-    many databases (the test suite: a fresh database per test) calls this between them, or the
-    idle pooled connections add up to the server's connection limit.
-    """
-    with _ENGINES_LOCK:
-        engines = list(_ENGINES.values())
-        _ENGINES.clear()
-    for engine in engines:
+    """Close the pooled connections of every engine ``database_engine`` made, and forget them
+    (between the many databases of the test suite, lest idle connections reach the limit)."""
+    for engine in list(_ENGINES.values()):
         engine.dispose()
+    _ENGINES.clear()
 
 
 def chunks(values, size=IN_CHUNK):
@@ -125,36 +105,24 @@ def expanding(name, values):
     return sa.bindparam(name, list(values), expanding=True)
 
 
-def _mismatch(connection, specs):
-    """Return the findings that are not ok for ``specs``, or [] when the check itself fails."""
-    try:
-        if connection.in_transaction():
-            connection.rollback()
-        return [found for found in inspect_tables(connection, specs) if found.status != OK]
-    except Exception:
-        return []
-
-
-def run_checked(engine, function, specs, what="archive", begin=False):
-    """Run ``function(connection)``; turn driver errors into ``ArchiveError``s without SQL text.
-
-    A failed statement is followed by a check of ``specs`` (the tables it uses): a configured
-    table or column that is missing raises ``SchemaMismatch`` naming it.
-    """
+def run_checked(engine, function, specs, what="archive"):
+    """Run ``function(connection)`` (it commits what it writes); turn driver errors into
+    ``ArchiveError``s without SQL text, URLs or passwords. A failed statement is followed by a
+    check of ``specs`` (the tables it uses): a configured table or column that is missing raises
+    ``SchemaMismatch`` naming it and its config key."""
     try:
         connection = engine.connect()
     except sa_exc.SQLAlchemyError as error:
         raise _archive_error(what, error)
     with connection:
         try:
-            if begin:
-                with connection.begin():
-                    return function(connection)
             return function(connection)
-        except SchemaMismatch:
-            raise
         except sa_exc.SQLAlchemyError as error:
-            mismatch = _mismatch(connection, specs)
+            try:
+                connection.rollback()
+                mismatch = mismatched(connection, specs)
+            except Exception:  # the check failed too: the statement's own error is reported
+                mismatch = []
             if mismatch:
                 raise SchemaMismatch(mismatch)
             raise _archive_error(what, error)

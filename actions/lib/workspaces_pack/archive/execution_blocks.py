@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from workspaces_pack.archive.engines import (IN_CHUNK, ArchiveError, SchemaMismatch, UnknownUids,
                                              chunks, expanding, run_checked)
-from workspaces_pack.archive.table_checks import inspect_tables
-from workspaces_pack.core.checks import OK
+from workspaces_pack.archive.schema import labelled
+from workspaces_pack.archive.table_checks import mismatched
 from workspaces_pack.core.uids import canonical_uid, stored_uid_forms
 
 __all__ = ["MetadataArchive"]
@@ -23,47 +23,35 @@ class MetadataArchive(object):
         self.spec = mapping.spec("execution_blocks")
         self.telescope = telescope
 
-    def _rows_statement(self, stored_uids):
-        table = self.spec.table()
-        return (sa.select(table.c.eb_uid.label("eb_uid"),
-                          table.c.calibration_status.label("calibration_status"))
-                .where(table.c.telescope == sa.bindparam("telescope", self.telescope))
-                .where(table.c.eb_uid.in_(expanding("uids", stored_uids)))
-                .with_for_update())
-
-    def _update_statement(self, stored_uids, status):
-        table = self.spec.table()
-        return (table.update()
-                .where(table.c.telescope == sa.bindparam("telescope", self.telescope))
-                .where(table.c.eb_uid.in_(expanding("uids", stored_uids)))
-                .values(calibration_status=sa.bindparam("status", status)))
+    def _of_telescope(self, statement, stored_uids):
+        table = self.spec.table
+        return (statement.where(table.c.telescope == sa.bindparam("telescope", self.telescope))
+                .where(table.c.eb_uid.in_(expanding("uids", stored_uids))))
 
     def mark_calibration_status(self, uids, status):
-        """Set the calibration status of the ALMA EBs ``uids`` to ``status`` in one transaction.
-
-        ``uids`` may be in either form (``uid://A002/Xc7111c/X3979`` or
-        ``uid___A002_Xc7111c_X3979``); rows holding either form match, and only rows of this
-        telescope are read or changed. Returns one dict per uid (eb_uid as given,
-        previous_status, new_status, changed). Raises ``UnknownUids`` (and changes nothing) when
-        a uid has no row, ``SchemaMismatch`` when the configured table or columns are missing
-        or the uid column is not text.
-        """
+        """Set the calibration status of the ALMA EBs ``uids`` (either uid form; rows holding
+        either match, only this telescope's) to ``status`` in one transaction. Returns one dict
+        per uid (eb_uid as given, previous_status, new_status, changed). Raises ``UnknownUids``
+        (and changes nothing) when a uid has no row, ``SchemaMismatch`` when the configured table
+        or columns are missing or the uid column is not text."""
         canonical = [(uid, canonical_uid(uid)) for uid in uids]
         bad = [uid for uid, form in canonical if form is None]
         if bad:
             raise ArchiveError("not an ALMA uid: %s" % ", ".join(map(str, bad)))
         half = IN_CHUNK // 2
+        table = self.spec.table
+        read = sa.select(*labelled(table, "eb_uid", "calibration_status")).with_for_update()
+        update = table.update().values(calibration_status=sa.bindparam("status", status))
 
         def mark(connection):
-            mismatch = [found for found in inspect_tables(connection, [self.spec])
-                        if found.status != OK]
+            mismatch = mismatched(connection, [self.spec])
             if mismatch:
                 raise SchemaMismatch(mismatch)
             previous = {}
             forms = sorted(set(form for _, form in canonical))
             for chunk in chunks(forms, half):
-                stored = stored_uid_forms(chunk)
-                for row in connection.execute(self._rows_statement(stored)):
+                rows = connection.execute(self._of_telescope(read, stored_uid_forms(chunk)))
+                for row in rows:
                     previous.setdefault(canonical_uid(row.eb_uid), []).append(
                         row.calibration_status)
             missing = [uid for uid, form in canonical if form not in previous]
@@ -72,7 +60,8 @@ class MetadataArchive(object):
             to_change = [form for form in forms
                          if any(value != status for value in previous[form])]
             for chunk in chunks(to_change, half):
-                connection.execute(self._update_statement(stored_uid_forms(chunk), status))
+                connection.execute(self._of_telescope(update, stored_uid_forms(chunk)))
+            connection.commit()  # all or nothing: an error before this rolls every change back
             return [{"eb_uid": uid, "previous_status": previous[form][0], "new_status": status,
                      "changed": form in to_change} for uid, form in canonical]
-        return run_checked(self.engine, mark, [self.spec], "archive metadata", begin=True)
+        return run_checked(self.engine, mark, [self.spec], "archive metadata")

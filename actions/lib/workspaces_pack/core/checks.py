@@ -1,8 +1,6 @@
-"""Check statuses and the check item: the preflight's vocabulary, used by every check.
-
-A check (tables and columns, a Workspaces service, a config key, a directory) reports one
-``CheckItem`` per checked thing, with one of ``STATUSES``; an item whose status is in ``FAILING``
-fails the preflight and, for a sensor's own table check, disables its trigger.
+"""Check statuses and the check item: every check (tables and columns, a Workspaces service, a
+config key, a directory) reports one ``CheckItem`` per checked thing; an item whose status is in
+``FAILING`` fails the preflight and, for a sensor's own table check, disables its trigger.
 """
 
 __all__ = ["OK", "MISSING", "WRONG_TYPE", "UNREACHABLE", "UNREADABLE", "REFUSED", "ERROR",
@@ -19,9 +17,9 @@ NOT_CONFIGURED = "not configured"
 UNKNOWN_KEY = "unknown key"
 STATUSES = (OK, MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, NOT_CONFIGURED,
             UNKNOWN_KEY)
-FAILING = (MISSING, WRONG_TYPE, UNREACHABLE, UNREADABLE, REFUSED, ERROR, UNKNOWN_KEY)
-"""Statuses that fail the preflight. ``not configured`` is reported but does not fail: a pack
-without an ALMA database simply leaves its ALMA sensors idle."""
+FAILING = tuple(status for status in STATUSES if status not in (OK, NOT_CONFIGURED))
+"""Statuses that fail the preflight: all but ``ok`` and ``not configured`` (a pack without an ALMA
+database simply leaves its ALMA sensors idle)."""
 
 
 class CheckItem(object):

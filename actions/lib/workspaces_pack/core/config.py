@@ -1,12 +1,12 @@
-"""The pack config with the defaults of ``config.schema.yaml`` filled in.
-
-StackStorm fills config defaults itself when it loads ``/opt/stackstorm/configs/workspaces.yaml``;
-tests and hand-made configs may omit keys, so every reader goes through ``PackConfig``. The library
-takes a ``PackConfig`` everywhere; each sensor and action makes it once, from its ``self.config``.
+"""The pack config with the defaults of ``config.schema.yaml`` filled in (as StackStorm does when
+it loads the config; tests and hand-made configs may omit keys). The library's one config type:
+each sensor and action makes its ``PackConfig`` once, from its ``self.config``.
 """
 
 import difflib
+import functools
 import os
+
 import yaml
 
 from workspaces_pack.core.urls import url_message, url_problem
@@ -19,22 +19,15 @@ class ConfigError(ValueError):
 
 
 def config_schema_path():
-    """Return the path of the pack's ``config.schema.yaml``."""
+    """Return the path of the pack's ``config.schema.yaml`` (four folders above ``core/``)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    # core/ -> workspaces_pack/ -> lib/ -> actions/ -> the pack
-    return os.path.normpath(os.path.join(here, os.pardir, os.pardir, os.pardir, os.pardir,
-                                         "config.schema.yaml"))
+    return os.path.normpath(os.path.join(here, "../../../..", "config.schema.yaml"))
 
 
-_SCHEMA_CACHE = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _schema():
-    path = config_schema_path()
-    if path not in _SCHEMA_CACHE:
-        with open(path) as handle:
-            _SCHEMA_CACHE[path] = yaml.safe_load(handle) or {}
-    return _SCHEMA_CACHE[path]
+    with open(config_schema_path()) as handle:
+        return yaml.safe_load(handle) or {}
 
 
 def _object_with_defaults(spec, value):
@@ -56,16 +49,12 @@ class PackConfig(object):
 
     def with_values(self, **values):
         """Return a new ``PackConfig``: this one with ``values`` set over it."""
-        merged = dict(self._values)
-        merged.update(values)
-        return PackConfig(merged)
+        return PackConfig(dict(self._values, **values))
 
     def get(self, key, default=None):
-        """Return the configured value of ``key``, else the schema default, else ``default``.
-
-        An object key whose schema lists ``properties`` is returned as a new dict: the configured
-        properties over the properties' defaults (as StackStorm's config loader fills them).
-        """
+        """Return the configured value of ``key``, else the schema default, else ``default``; an
+        object key whose schema lists ``properties``: a new dict of the configured properties over
+        the properties' defaults (as StackStorm's config loader fills them)."""
         value = self._values.get(key)
         spec = _schema().get(key)
         if spec is None:
@@ -92,8 +81,7 @@ class PackConfig(object):
 
     def require_url(self, key):
         """Return the HTTP(S) base URL of ``key``; raise ``ConfigError`` naming the key and showing
-        the value (password masked) when it is not one (``urls.url_problem``): no request is
-        sent to a guessed place."""
+        the value (password masked) when it is not one: no request is sent to a guessed place."""
         value = self.get(key)
         problem = url_problem(value)
         if problem:
@@ -102,9 +90,8 @@ class PackConfig(object):
 
     def unknown_keys(self):
         """Return ``[(key, closest known key or None), ...]`` for the configured keys that
-        config.schema.yaml does not know. StackStorm accepts them (st2common/util/pack.py
-        validates the config with additional properties allowed) but nothing reads them, so
-        each is most likely a misspelt key whose setting is silently not applied."""
+        config.schema.yaml does not know: StackStorm accepts them (st2common/util/pack.py), but
+        nothing reads them, so each is most likely a misspelt key."""
         known = sorted(_schema())
         return [(key, next(iter(difflib.get_close_matches(str(key), known, n=1)), None))
                 for key in sorted(self._values, key=str) if key not in known]

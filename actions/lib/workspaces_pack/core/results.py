@@ -1,20 +1,16 @@
-"""The one shape of every action's result, success and failure alike.
+"""The one shape of every action's result, success and failure alike (README, "Actions").
 
-An action returns ``(ok, result)`` (StackStorm's python runner takes the first as the execution's
-status). ``result`` is a JSON object with at least ``ok`` (the same boolean), ``error`` (one line
-saying what failed, or null) and ``parameter`` (the name of the bad parameter, or null), plus what
-the action reports (README, "Actions").
+An action returns ``(ok, result)``; StackStorm's python runner takes ``ok`` as the execution's
+status.
 """
 
 __all__ = ["action_result"]
 
 
 def action_result(ok, fields=None, error=None, parameter=None):
-    """Return ``(ok, result)``: ``fields`` with ``ok``, ``error`` and ``parameter`` set.
-
-    ``error`` (an exception or text) gives ``error`` its line and, for a ``ParameterError``,
-    ``parameter`` its name; an ``error`` already in ``fields`` is kept when none is given.
-    """
+    """Return ``(ok, result)``: ``fields`` with ``ok`` (the same boolean), ``error`` (one line,
+    or null; one already in ``fields`` is kept when none is given) and ``parameter`` (the bad
+    parameter's name, taken from a ``ParameterError``, or null)."""
     result = dict(fields or {})
     if error is not None:
         result["error"] = str(error)

@@ -1,17 +1,11 @@
 """Keeping secrets out of what the pack shows: records, payloads, reports, logs.
 
-Two scrubbers, one vocabulary:
-
-- ``scrub_line`` / ``scrub_parameters`` know nothing of the config: any URL becomes ``<url>``, a
-  ``user:password@`` part ``<user>@``, a ``password=...`` value ``***``, and parameters whose name
-  holds password/secret/token/url are ``***`` (health records, ``sensor_problem`` payloads);
-- ``Scrubber(config)`` hides the configured values themselves: every configured URL, secret, the
-  user, and the user, password, host, port and database of each configured URL (preflight and
-  status reports).
-
-A Workspaces URL that is not a valid HTTP(S) URL (``core.urls.url_problem``) is left out of what
-``Scrubber`` hides: the messages that name it show it with its password masked
-(``core.urls.mask_password``), so the operator sees what to fix.
+- ``scrub_line`` / ``scrub_parameters`` know nothing of the config (health records,
+  ``sensor_problem`` payloads): any URL becomes ``<url>``, a ``user:password@`` part ``<user>@``,
+  a ``password=...`` value ``***``, a parameter whose name holds password/secret/token/url ``***``;
+- ``Scrubber(config)`` hides the configured values themselves (preflight and status reports): every
+  configured URL and secret, the user, and each configured URL's parts. A Workspaces URL that
+  ``core.urls.url_problem`` refuses is not hidden: its messages show it, password masked.
 """
 
 import re
@@ -19,8 +13,7 @@ from urllib.parse import unquote
 
 from workspaces_pack.core.urls import HTTP_URL_KEYS, url_problem
 
-__all__ = ["MASK", "HIDDEN", "URL_KEYS", "MAX_LINE", "scrub_line", "scrub_parameters",
-           "url_parts", "Scrubber"]
+__all__ = ["URL_KEYS", "scrub_line", "scrub_parameters", "url_parts", "Scrubber"]
 
 MASK = "***"
 HIDDEN = "<hidden>"
@@ -44,8 +37,7 @@ def scrub_line(text, limit=MAX_LINE):
     line = " ".join(str(text).split())
     line = _URL.sub("<url>", line)
     line = _USER_AT.sub("<user>@", line)
-    line = _SECRET_VALUE.sub(lambda match: "%s%s%s" % (match.group(1), match.group(2), MASK),
-                             line)
+    line = _SECRET_VALUE.sub(r"\1\2" + MASK, line)
     if limit is not None and len(line) > limit:
         line = line[:limit - 3] + "..."
     return line
@@ -74,10 +66,7 @@ def url_parts(url):
 
 
 class Scrubber(object):
-    """Hides configured URLs, secrets and URL parts in text meant for a report.
-
-    ``config`` is a ``PackConfig``.
-    """
+    """Hides the configured URLs, secrets and URL parts of ``config`` (a ``PackConfig``)."""
 
     def __init__(self, config):
         whole = set(config.secrets())
@@ -88,9 +77,7 @@ class Scrubber(object):
                 continue  # a wrong URL is shown, its password masked, so it can be fixed
             whole.update((str(value), str(value).rstrip("/")))
             words.update(url_parts(value))
-        user = config.get("auth_username")
-        if user:
-            words.add(str(user))
+        words.add(str(config.get("auth_username") or ""))  # "" (unset) is dropped below
         self._whole = sorted((text for text in whole if text), key=len, reverse=True)
         self._words = [re.compile(r"(?<![\w.-])%s(?![\w-])" % re.escape(word))
                        for word in sorted(words, key=len, reverse=True) if len(word) >= 2]

@@ -1,8 +1,7 @@
 """Time in the pack: POSIX seconds, naive-UTC datetimes, and their ISO-8601 texts.
 
-Two texts, for two uses: ``iso_from_epoch`` (whole seconds: health records, status, tombstones)
-and ``iso_from_datetime`` (microseconds kept: the times of trigger payloads and action results).
-Both end in ``Z``. Logs use ``iso_from_datetime`` too.
+Two texts, both ending in ``Z``: ``iso_from_epoch`` (whole seconds: health records, status,
+tombstones) and ``iso_from_datetime`` (microseconds kept: trigger payloads, action results, logs).
 """
 
 import datetime
@@ -16,13 +15,18 @@ _EPOCH = datetime.datetime(1970, 1, 1)
 _SECONDS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def to_epoch(value):
-    """Return POSIX seconds for a naive-UTC or aware datetime (or an ISO string, from SQLite)."""
+def _naive_utc(value):
+    """``value`` (a naive-UTC or aware datetime, or an ISO string from SQLite) in naive UTC."""
     if isinstance(value, str):
         value = datetime.datetime.fromisoformat(value)
     if value.tzinfo is not None:
         value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return (value - _EPOCH).total_seconds()
+    return value
+
+
+def to_epoch(value):
+    """Return POSIX seconds for a naive-UTC or aware datetime (or an ISO string, from SQLite)."""
+    return (_naive_utc(value) - _EPOCH).total_seconds()
 
 
 def from_epoch(seconds):
@@ -32,25 +36,20 @@ def from_epoch(seconds):
 
 def iso_from_epoch(epoch):
     """``2026-12-04T15:04:05Z`` for POSIX seconds, None for None."""
-    if epoch is None:
-        return None
-    return from_epoch(float(epoch)).strftime(_SECONDS_FORMAT)
+    return None if epoch is None else from_epoch(float(epoch)).strftime(_SECONDS_FORMAT)
 
 
 def epoch_from_iso(text):
     """POSIX seconds of an ``iso_from_epoch`` text (None for None or an unreadable value)."""
-    if not text:
-        return None
     try:
-        moment = datetime.datetime.strptime(str(text), _SECONDS_FORMAT)
+        return to_epoch(datetime.datetime.strptime(str(text), _SECONDS_FORMAT)) if text else None
     except ValueError:
         return None
-    return to_epoch(moment)
 
 
 def iso_from_datetime(value):
     """``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` for a naive-UTC or aware datetime."""
-    return from_epoch(to_epoch(value)).isoformat() + "Z"
+    return _naive_utc(value).isoformat() + "Z"
 
 
 def parse_time(value, parameter):
@@ -63,10 +62,7 @@ def parse_time(value, parameter):
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.datetime.fromisoformat(text)
+        return _naive_utc(datetime.datetime.fromisoformat(text))
     except ValueError:
         raise ParameterError(parameter, "%r is not a date (2026-11-01) or an ISO 8601 time "
                                         "(2026-11-01T12:00:00Z)" % (value,))
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return parsed

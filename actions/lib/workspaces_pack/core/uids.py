@@ -1,8 +1,5 @@
 """Identifier formats of the ALMA archive: uids (two forms), project codes, delivery names.
 
-(VLBA observation codes are read from file names by ``sensors/vlba_data_sensor.py``, the one
-place that needs them.)
-
 Checked before any identifier reaches a database query or a Workspaces request, so a malformed one
 fails with a message naming it (queries are parameterised anyway).
 """
@@ -56,20 +53,12 @@ def file_safe_uid(uid):
 def stored_uid_forms(canonical_uids):
     """Return both forms of each canonical uid (``uid://...``, ``uid___...``), in order: the
     values to look for in a column that may hold either."""
-    values = []
-    for uid in canonical_uids:
-        values.extend((uid, file_safe_uid(uid)))
-    return values
+    return [form for uid in canonical_uids for form in (uid, file_safe_uid(uid))]
 
 
 def parse_delivery_name(name):
-    """Return ``(project_code, mous_uid)`` of an ALMA delivery name; raise ValueError if it is not
-    one.
-
-    A delivery is named ``<project code>_<file-safe MOUS uid>``:
-    ``2017.1.00886.L_uid___A001_X1284_X265f`` gives ``("2017.1.00886.L",
-    "uid://A001/X1284/X265f")``.
-    """
+    """Return ``(project_code, mous_uid)`` of a delivery name ``<project code>_<file-safe MOUS
+    uid>`` (``2017.1.00886.L_uid___A001_X1284_X265f``); raise ValueError if it is not one."""
     text = name.strip() if isinstance(name, str) else None
     project, separator, uid = (text or "").partition("_uid___")
     mous = canonical_uid("uid___" + uid) if separator else None

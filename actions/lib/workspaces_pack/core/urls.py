@@ -1,9 +1,8 @@
 """The one check of the pack's HTTP(S) URLs (the Workspaces services' config keys).
 
-Used by the Workspaces client before any request (so by every action that calls Workspaces), by
-the preflight, and by the dev kit's ``workspaces-local validate`` and ``run``. A URL must be
-``http://`` or ``https://`` with a host (and a numeric port, if any); anything else is refused
-with a message that names the config key and shows the wrong value, its password masked.
+Used by the Workspaces client before any request, the preflight and ``workspaces-local``. A URL
+must be ``http://`` or ``https://`` with a host (and a numeric port, if any); anything else is
+refused with a message naming the config key and showing the value, its password masked.
 """
 
 import re
@@ -11,7 +10,6 @@ from urllib.parse import urlsplit
 
 __all__ = ["HTTP_URL_KEYS", "url_problem", "url_message", "url_problems", "mask_password"]
 
-#: The pack config keys that hold an HTTP(S) base URL.
 HTTP_URL_KEYS = ("capability_service_url", "workflow_service_url")
 EXAMPLE = "https://workspaces.example.edu:3457"
 _PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^/]*@")
@@ -23,8 +21,7 @@ def mask_password(url):
 
 
 def url_problem(value):
-    """Return what is wrong with ``value`` as an HTTP(S) base URL, in words; None when it is
-    fine."""
+    """Return what is wrong with ``value`` as an HTTP(S) base URL, in words; None if nothing."""
     if value is None:
         return "is not set"
     text = str(value).strip()

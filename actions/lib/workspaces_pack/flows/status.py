@@ -3,51 +3,52 @@
 Run by the action ``workspaces.status`` and by ``workspaces-local status`` (the same code). The
 records are read from the datastore only (``read_health_records``); which rules use each trigger
 comes from a list of rule documents (``RuleIndex``: the st2 API's, or the local runner's). The
-answer (``StatusReport``) is a JSON-ready dict and a text table; it fails when any problem stands:
-a trigger's or a sensor's problem, or a sensor that has missed three polls ("stalled or not
-running": nothing recorded for its heartbeat interval plus three poll intervals, since a live
-sensor rewrites its quiet records only once per heartbeat).
-
-The reconciliation requests the action ``workspaces.alma_reconcile`` left are listed too: waiting
-for the ASDM sensor, or refused with the sensor's reason (``reconcile_requests``).
+report (``StatusReport``) fails while a trigger's or a sensor's problem stands, including a sensor
+that has stalled (``STALL_INTERVALS``). It lists the reconciliation requests the action
+``workspaces.alma_reconcile`` left too: waiting for the ASDM sensor, or refused with its reason.
 
 Every text of a report passes through a ``core.scrub.Scrubber``, so no configured URL, user or
 secret is shown even if a record held one.
 """
 
+import collections
 import time
 
 from workspaces_pack.archive.reconcile import parse_request
 from workspaces_pack.core.errors import ParameterError
-from workspaces_pack.core.health_record import is_health_name, loads, trigger_ref_of
+from workspaces_pack.core.health_record import (is_health_name, loads, new_sensor_record,
+                                                trigger_ref_of)
 from workspaces_pack.core.keys import PACK_PREFIX, REQUEST_PREFIX
 from workspaces_pack.core.problems import STALLED
 from workspaces_pack.core.scrub import scrub_parameters
 from workspaces_pack.core.state import PAGE_SIZE, list_all_values
 from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
 
-__all__ = ["STALL_INTERVALS", "StatusQuery", "HealthRecords", "RuleIndex",
-           "StatusReport", "stall_seconds", "read_health_records", "rules_from_st2_api",
-           "build_status", "check_parameters"]
+__all__ = ["STALL_INTERVALS", "StatusQuery", "HealthRecords", "RuleIndex", "StatusReport",
+           "read_health_records", "rules_from_st2_api", "build_status", "check_parameters"]
 
 STALL_INTERVALS = 3
+"""A sensor rewrites a quiet record once per heartbeat, at its next poll: nothing recorded for the
+heartbeat plus this many poll intervals means it missed that many polls (stalled or not running)."""
 MAX_PARAMETERS_TEXT = 60
 DISABLED = " (disabled)"
 """How ``RuleIndex`` marks a disabled rule's name."""
+SETTINGS = {"workspaces.alma_asdm": "alma_archive_db_url",
+            "workspaces.alma_calibration": "alma_archive_db_url",
+            "workspaces.vlba_data": "vlba_data_directory"}
+"""The pack config key without which a trigger type's sensor cannot work (``idle_reason``)."""
+NOT_CONFIGURED = "idle: not configured: set "
 
 
-class StatusQuery(object):
+class StatusQuery(collections.namedtuple("StatusQuery", "sensor problems_only",
+                                         defaults=(None, False))):
     """What a status run shows: ``sensor`` (a class name or trigger type; None: every sensor)
     and whether ``problems_only``."""
 
-    def __init__(self, sensor=None, problems_only=False):
-        self.sensor = sensor
-        self.problems_only = problems_only
-
 
 class HealthRecords(object):
-    """The records read from the datastore: per-sensor, per-trigger, the unreadable keys and the
-    reconciliation requests."""
+    """The records read from the datastore: per-sensor (by sensor name), per-trigger, the
+    unreadable keys and the reconciliation requests."""
 
     def __init__(self):
         self.sensors = {}
@@ -58,19 +59,18 @@ class HealthRecords(object):
     def add(self, name, value):
         """File one datastore key-value pair (ignored unless it is a health record or a
         reconciliation request)."""
-        if str(name).startswith(REQUEST_PREFIX):
-            self._add_request(str(name), value)
-            return
-        if not is_health_name(name):
-            return
-        record = loads(value)
-        if record is None or not record.get("sensor"):
-            self.unreadable.append(str(name))
-        elif trigger_ref_of(name) is None:
-            self.sensors[record["sensor"]] = record
-        else:
-            record.setdefault("trigger_ref", trigger_ref_of(name))
-            self.triggers.append(record)
+        name = str(name)
+        if name.startswith(REQUEST_PREFIX):
+            self._add_request(name, value)
+        elif is_health_name(name):
+            record = loads(value)
+            if record is None or not record.get("sensor"):
+                self.unreadable.append(name)
+            elif trigger_ref_of(name) is None:
+                self.sensors[record["sensor"]] = record
+            else:
+                record.setdefault("trigger_ref", trigger_ref_of(name))
+                self.triggers.append(record)
 
     def _add_request(self, name, value):
         try:
@@ -188,17 +188,22 @@ def _ago(stamp, now):
 
 def _parameters_text(parameters):
     parts = []
-    parameters = scrub_parameters(parameters or {})
-    for key in sorted(parameters):
-        value = parameters[key]
-        parts.append("%s=%s" % (key, _one_line(value if not isinstance(value, list)
-                                               else ",".join(str(v) for v in value))))
+    for key, value in sorted(parameters.items()):
+        if isinstance(value, list):
+            value = ",".join(str(item) for item in value)
+        parts.append("%s=%s" % (key, _one_line(value)))
     text = " ".join(parts) or "-"
     return text if len(text) <= MAX_PARAMETERS_TEXT else text[:MAX_PARAMETERS_TEXT - 3] + "..."
 
 
 def _problem(kind, message, since):
     return {"kind": kind, "message": message, "since": since}
+
+
+def _problem_text(problem):
+    if not problem:
+        return "-"
+    return "%s: %s" % (problem["kind"], _one_line(problem.get("message") or ""))
 
 
 class StatusReport(object):
@@ -219,10 +224,9 @@ class StatusReport(object):
         for sensor in self.sensors:
             if sensor["problem"]:
                 found.append(dict(sensor["problem"], sensor=sensor["sensor"], trigger_ref=None))
-            for trigger in sensor["triggers"]:
-                if trigger["problem"]:
-                    found.append(dict(trigger["problem"], sensor=sensor["sensor"],
-                                      trigger_ref=trigger["trigger_ref"]))
+            found.extend(dict(trigger["problem"], sensor=sensor["sensor"],
+                              trigger_ref=trigger["trigger_ref"])
+                         for trigger in sensor["triggers"] if trigger["problem"])
         return found
 
     @property
@@ -233,12 +237,11 @@ class StatusReport(object):
 
     def to_dict(self):
         """Return the report as a JSON-ready dict (the action's result)."""
-        shown = self._shown()
         return self._scrubbed({
             "ok": self.ok, "checked_at": self.checked_at, "problems": self.problems(),
             "rules_unknown": self.rules_unknown, "unreadable_records": self.unreadable,
             "reconcile_requests": self.requests, "settings_to_make": self.settings_to_make(),
-            "sensors": shown, "verdict": self.verdict()})
+            "sensors": self._shown(), "verdict": self.verdict()})
 
     def _shown(self):
         if not self.query.problems_only:
@@ -266,9 +269,9 @@ class StatusReport(object):
 
     def settings_to_make(self):
         """The pack config keys idle triggers wait for (sorted, each once)."""
-        marker = "not configured: set "
-        return sorted({trigger["idle"].split(marker, 1)[1] for sensor in self.sensors
-                       for trigger in sensor["triggers"] if marker in (trigger["idle"] or "")})
+        return sorted({trigger["idle"][len(NOT_CONFIGURED):] for sensor in self.sensors
+                       for trigger in sensor["triggers"]
+                       if (trigger["idle"] or "").startswith(NOT_CONFIGURED)})
 
     def _scrubbed(self, value):
         if isinstance(value, dict):
@@ -282,8 +285,6 @@ class StatusReport(object):
     def lines(self, now=None):
         """Return the report as a table, one row per sensor then its triggers, verdict last."""
         now = epoch_from_iso(self.checked_at) if now is None else now
-        header = ("SENSOR / TRIGGER", "RULES", "PARAMETERS", "LAST POLL", "LAST DISPATCH",
-                  "FAILS", "PROBLEM")
         rows = []
         for sensor in self._shown():
             rows.append((sensor["sensor"], "-", "every %ss" % sensor["poll_interval_seconds"],
@@ -299,11 +300,11 @@ class StatusReport(object):
                              trigger["idle"] or _problem_text(trigger["problem"])))
         out = []
         if rows:
-            widths = [max(len(row[column]) for row in [header] + rows)
-                      for column in range(len(header) - 1)]
-            for row in [header] + rows:
-                cells = ["%-*s" % (width, cell) for width, cell in zip(widths, row)]
-                out.append("  ".join(cells + [row[-1]]).rstrip())
+            rows.insert(0, ("SENSOR / TRIGGER", "RULES", "PARAMETERS", "LAST POLL",
+                            "LAST DISPATCH", "FAILS", "PROBLEM"))
+            widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+            out = ["  ".join(["%-*s" % (width, cell) for width, cell in zip(widths, row)] +
+                             [row[-1]]).rstrip() for row in rows]
         for request in self.requests:
             out.append("reconciliation request %s: %s" % (request["key"], (
                 "refused: %s" % request["refused"] if request["refused"] else
@@ -312,12 +313,6 @@ class StatusReport(object):
             out.append("unreadable health records: %s" % ", ".join(self.unreadable))
         out.append(self.verdict())
         return [self.scrubber.scrub(line) for line in out]
-
-
-def _problem_text(problem):
-    if not problem:
-        return "-"
-    return "%s: %s" % (problem["kind"], _one_line(problem.get("message") or ""))
 
 
 def _matches(sensor_filter, record):
@@ -329,31 +324,18 @@ def _matches(sensor_filter, record):
                       trigger_type.split(".", 1)[-1])
 
 
-def _last_sign_of_life(record):
-    """The newest of the record's poll end, heartbeat and start (POSIX seconds), or None."""
-    times = [epoch_from_iso(record.get(field))
-             for field in ("last_poll_end", "heartbeat_at", "started_at")]
-    times = [moment for moment in times if moment is not None]
-    return max(times) if times else None
-
-
-def stall_seconds(record, heartbeat_seconds):
-    """How long a sensor may be silent in the datastore before it counts as stalled.
-
-    A sensor rewrites its records only when something changed or at the first poll after its
-    heartbeat is due, so a live sensor's record can be ``heartbeat_seconds`` old plus the poll
-    that writes it; three poll intervals past that, three polls were missed.
-    """
-    interval = float(record.get("poll_interval_seconds") or 0)
-    return float(heartbeat_seconds or 0) + STALL_INTERVALS * interval
-
-
 def _sensor_entry(record, now, triggers, heartbeat_seconds):
+    """The report's entry of a per-sensor record; its problem is ``stalled`` when nothing was
+    recorded (last poll end, heartbeat or start) for the heartbeat and ``STALL_INTERVALS`` poll
+    intervals, unless it has another."""
     interval = int(record.get("poll_interval_seconds") or 0)
-    problem = record.get("problem")
-    last = _last_sign_of_life(record)
-    allowed = stall_seconds(record, heartbeat_seconds)
+    signs = [epoch_from_iso(record.get(field))
+             for field in ("last_poll_end", "heartbeat_at", "started_at")]
+    last = max((moment for moment in signs if moment is not None), default=None)
+    allowed = float(heartbeat_seconds or 0) + STALL_INTERVALS * float(
+        record.get("poll_interval_seconds") or 0)
     stalled = last is None or now - last > allowed
+    problem = record.get("problem")
     if stalled and not problem:
         since = iso_from_epoch(last) if last else None
         problem = _problem(STALLED, "stalled or not running: nothing recorded since %s, more "
@@ -367,14 +349,6 @@ def _sensor_entry(record, now, triggers, heartbeat_seconds):
             "problem": problem, "triggers": triggers}
 
 
-#: The pack config key without which a trigger type's sensor cannot work: while the key is unset
-#: or at its schema default (a folder of the example layout, not the site's), the trigger's
-#: problem is a setting still to make, not a fault.
-SETTINGS = {"workspaces.alma_asdm": "alma_archive_db_url",
-            "workspaces.alma_calibration": "alma_archive_db_url",
-            "workspaces.vlba_data": "vlba_data_directory"}
-
-
 def idle_reason(trigger_type, rule_names, config, has_worked=False):
     """Why a trigger with a problem is idle rather than failing, or None when it is failing:
     every rule that uses it is disabled (StackStorm gives a disabled rule's trigger to the sensor
@@ -386,7 +360,7 @@ def idle_reason(trigger_type, rule_names, config, has_worked=False):
     key = SETTINGS.get(trigger_type)
     if key and config is not None and (not config.get(key) or
                                        not (config.is_chosen(key) or has_worked)):
-        return "idle: not configured: set %s" % key
+        return NOT_CONFIGURED + key
     return None
 
 
@@ -395,10 +369,10 @@ def _trigger_entry(record, rules, config):
     problem = record.get("problem")
     idle = problem and idle_reason(record.get("trigger_type"), rules.rules_for(ref), config,
                                    has_worked=bool(record.get("last_success")))
+    parameters = scrub_parameters(record.get("parameters") or {})
     return {"trigger_ref": ref, "trigger_type": record.get("trigger_type"),
             "rules": rules.text_for(ref), "rule_refs": rules.rules_for(ref),
-            "parameters": scrub_parameters(record.get("parameters") or {}),
-            "parameters_summary": _parameters_text(record.get("parameters")),
+            "parameters": parameters, "parameters_summary": _parameters_text(parameters),
             "watched": bool(record.get("watched", True)),
             "not_watched_reason": record.get("not_watched_reason"),
             "last_poll_end": record.get("last_poll_end"),
@@ -419,22 +393,20 @@ def build_status(records, rules, scrubber, heartbeat_seconds, query=StatusQuery(
     leftover and is not shown; a sensor record is matched by ``query.sensor`` on its class
     name or trigger type (``FileMonitorSensor``, ``workspaces.file_detected``, ``file_detected``).
     ``scrubber`` is a ``core.scrub.Scrubber``; ``heartbeat_seconds`` the pack config's
-    ``health_heartbeat_minutes`` in seconds (``stall_seconds``). A trigger's problem is shown as
-    ``idle`` instead (not failing the report) when ``idle_reason`` gives one; ``config`` (the
-    ``PackConfig``) tells which settings are made.
+    ``health_heartbeat_minutes`` in seconds. A trigger's problem is shown as ``idle`` instead (not
+    failing the report) when ``idle_reason`` gives one; ``config`` (the ``PackConfig``) tells
+    which settings are made.
     """
     now = time.time() if now is None else now
     by_sensor = {}
     for record in records.triggers:
         by_sensor.setdefault(record["sensor"], []).append(record)
-    names = sorted(set(records.sensors) | set(by_sensor))
     sensors = []
-    for name in names:
-        record = records.sensors.get(name) or {
-            "sensor": name, "trigger_type": (by_sensor[name][0].get("trigger_type")),
-            "poll_interval_seconds": 0, "started_at": None, "last_poll_end": None,
-            "problem": _problem(STALLED, "no sensor record: the sensor has not written its "
-                                "health (not running?)", None)}
+    for name in sorted(set(records.sensors) | set(by_sensor)):
+        record = records.sensors.get(name) or dict(
+            new_sensor_record(name, by_sensor[name][0].get("trigger_type"), 0, None),
+            triggers=None, problem=_problem(STALLED, "no sensor record: the sensor has not "
+                                            "written its health (not running?)", None))
         if not _matches(query.sensor, record):
             continue
         watched = record.get("triggers")

@@ -21,6 +21,8 @@ __all__ = ["RunOptions", "RequestFlow", "create_and_run"]
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # used with fullmatch
 MAX_SECONDS = 7 * 24 * 3600
 MAX_POLL_SECONDS = 60.0
+RUN_OPTIONS = ("submit", "wait", "wait_timeout", "poll_interval")
+"""The action parameters that make the ``RunOptions``."""
 PAYLOAD_PARAMETER = {"capability": "parameters", "workflow": "arguments"}
 """The action parameter that holds what a request of each type is created with."""
 ID_KEYS = {"capability": ("id", "capability_request_id"),
@@ -29,11 +31,10 @@ ID_KEYS = {"capability": ("id", "capability_request_id"),
 
 
 class RunOptions(object):
-    """How far to go after create: submit, wait, how long, how often to look (``clock()`` and
-    ``sleep(seconds)`` measure and pass the wait)."""
+    """How far to go after create: ``submit``, ``wait``, and while waiting how long
+    (``wait_timeout``) and how often to look (``poll_interval``), in seconds."""
 
-    def __init__(self, submit=True, wait=False, wait_timeout=3600, poll_interval=10.0,
-                 clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, submit=True, wait=False, wait_timeout=3600, poll_interval=10):
         for name, value in (("submit", submit), ("wait", wait)):
             if not isinstance(value, bool):
                 raise ParameterError(name, "must be true or false, got %r" % (value,))
@@ -49,8 +50,6 @@ class RunOptions(object):
         self.wait = wait
         self.wait_timeout = float(wait_timeout)
         self.poll_interval = float(poll_interval)
-        self.clock = clock
-        self.sleep = sleep
 
 
 def _check_name(parameter, value):
@@ -138,9 +137,8 @@ class RequestFlow(object):
 
     def _wait(self):
         self.result["waited"] = True
-        started = self.options.clock()
+        started = time.monotonic()
         interval = self.options.poll_interval
-        last_error = None
         while True:
             try:
                 self._update(self.client.get_request(self.request_type, self.address))
@@ -150,14 +148,13 @@ class RequestFlow(object):
                 self.logger.warning("could not read %s request %s (will retry): %s",
                                     self.request_type, self.address["id"], error)
             state = self.result["state"]
-            elapsed = self.options.clock() - started
+            elapsed = time.monotonic() - started
+            self.result["elapsed_seconds"] = round(elapsed, 3)
             if last_error is None and state in TERMINAL_STATES:
-                self.result["elapsed_seconds"] = round(elapsed, 3)
                 return state not in FAILED_STATES, self._done(
                     "%s request %s ended %s" % (self.request_type, self.address["id"], state),
                     failed=state in FAILED_STATES)
             if elapsed >= self.options.wait_timeout:
-                self.result["elapsed_seconds"] = round(elapsed, 3)
                 message = "wait_timeout of %gs passed; %s request %s is still %s and keeps " \
                           "running in Workspaces (%s)" % (self.options.wait_timeout,
                                                           self.request_type, self.address["id"],
@@ -165,7 +162,7 @@ class RequestFlow(object):
                 if last_error is not None:
                     message += "; last error: %s" % last_error
                 return False, self._done(message, failed=True)
-            self.options.sleep(min(interval, max(0.0, self.options.wait_timeout - elapsed)))
+            time.sleep(min(interval, max(0.0, self.options.wait_timeout - elapsed)))
             interval = min(interval * 1.5, max(MAX_POLL_SECONDS, self.options.poll_interval))
 
     def _update(self, document):
@@ -197,10 +194,8 @@ def create_and_run(request_type, config, logger, **parameters):
     """
     client = None
     try:
-        options = RunOptions(submit=parameters.pop("submit", True),
-                             wait=parameters.pop("wait", False),
-                             wait_timeout=parameters.pop("wait_timeout", 3600),
-                             poll_interval=parameters.pop("poll_interval", 10))
+        options = RunOptions(**{name: parameters.pop(name) for name in RUN_OPTIONS
+                                if name in parameters})
         client = WorkspacesClient(config)
         name = _check_name(request_type + "_name", parameters.pop(request_type + "_name"))
         payload_parameter = PAYLOAD_PARAMETER[request_type]

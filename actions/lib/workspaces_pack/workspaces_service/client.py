@@ -2,14 +2,13 @@
 
 A ``requests.Session`` reuses connections; every call has (connect, read) timeouts from the pack
 config; urllib3 retries connection errors (safe for every method: nothing was sent) and, for the
-idempotent GET and PUT only, 502/503/504 answers, with exponential backoff. A POST that creates or
-submits is never retried after it reached the service, so nothing is created twice.
+idempotent GET and PUT only, 502/503/504 answers, with exponential backoff (the last answer is
+then returned as it is). A POST that creates or submits is never retried after it reached the
+service, so nothing is created twice.
 
 A request is of type ``capability`` (addressed by its ``id``) or ``workflow`` (by the workflow's
-``name`` and its ``id``); each call uses the pack config route ``<type>_<route>_route``.
-
-Errors are ``WorkspacesError`` subclasses whose message names the call, the path, the HTTP status
-and the service's own message; secrets never appear in them.
+``name`` and its ``id``); each call uses the pack config route ``<type>_<route>_route``. Errors are
+``WorkspacesError``s naming the call, the path, the HTTP status and the service's own message.
 """
 
 import json
@@ -23,14 +22,15 @@ from urllib3.util.retry import Retry
 
 from workspaces_pack.core.config import ConfigError
 
-__all__ = [
-    "WorkspacesClient", "WorkspacesError", "WorkspacesUnavailable", "WorkspacesHttpError",
-    "WorkspacesNotFound", "WorkspacesBadResponse", "TERMINAL_STATES", "FAILED_STATES",
-]
+__all__ = ["WorkspacesClient", "WorkspacesError", "WorkspacesUnavailable", "WorkspacesHttpError",
+           "WorkspacesNotFound", "WorkspacesBadResponse", "TERMINAL_STATES", "FAILED_STATES"]
 
 TERMINAL_STATES = ("Complete", "Failed", "Cancelled", "Error")
 FAILED_STATES = ("Failed", "Cancelled", "Error")
 RETRY_STATUSES = (502, 503, 504)
+NEVER_SENT = ("NewConnectionError", "Connection refused", "Name or service not known")
+"""What the text of a connection error holds when the call never reached the service."""
+KNOWN_REASONS = ("Read timed out", "Connection aborted", "RemoteDisconnected")
 
 
 class WorkspacesError(Exception):
@@ -128,9 +128,6 @@ class WorkspacesClient(object):
         try:
             response = self.session.request(method, base + path, headers=headers,
                                             timeout=self.timeout, **body)
-        except requests.exceptions.RetryError as error:
-            raise WorkspacesHttpError("%s: %s %s kept failing after retries (%s)"
-                                      % (call, method, path, _reason(error)), call, path)
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
             unavailable = WorkspacesUnavailable(
                 "%s: %s %s: Workspaces service at %s is unreachable (%s)"
@@ -194,13 +191,9 @@ class WorkspacesClient(object):
 
 def _never_sent(error):
     """True when a requests error shows the call never reached the service (connect failed)."""
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return True
     if isinstance(error, requests.exceptions.Timeout):
-        return False
-    text = repr(error)
-    return "NewConnectionError" in text or "Connection refused" in text or \
-        "Name or service not known" in text
+        return isinstance(error, requests.exceptions.ConnectTimeout)
+    return any(text in repr(error) for text in NEVER_SENT)
 
 
 def _reason(error):
@@ -209,11 +202,7 @@ def _reason(error):
     errno = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
     if errno:
         return errno.group(0).strip()
-    for known in ("Read timed out", "Connection aborted", "RemoteDisconnected",
-                  "too many 50"):
-        if known in text:
-            return known if known != "too many 50" else "too many 5xx error responses"
-    return text.strip()[:200]
+    return next((known for known in KNOWN_REASONS if known in text), text.strip()[:200])
 
 
 def _service_message(response):

@@ -1,14 +1,10 @@
 """What every sensor of the pack is doing, from the health records the sensors keep.
 
-Run by the action ``workspaces.status`` and by ``workspaces-local status`` (the same code). The
-records are read from the datastore only (``read_health_records``); which rules use each trigger
-comes from a list of rule documents (``RuleIndex``: the st2 API's, or the local runner's). The
-report (``StatusReport``) fails while a trigger's or a sensor's problem stands, including a sensor
-that has stalled (``STALL_INTERVALS``). It lists the reconciliation requests the action
-``workspaces.alma_reconcile`` left too: waiting for the ASDM sensor, or refused with its reason.
-
-Every text of a report passes through a ``core.scrub.Scrubber``, so no configured URL, user or
-secret is shown even if a record held one.
+Run by the action ``workspaces.status`` and by ``workspaces-local status`` (the same code): the
+records come from the datastore, the rules that use each trigger from rule documents (the st2
+API's or the local runner's). The report fails while a problem stands (a stalled sensor's too) and
+lists the reconciliation requests ``workspaces.alma_reconcile`` left. Every text of it passes
+through a ``core.scrub.Scrubber``, so no configured URL, user or secret is shown.
 """
 
 import collections
@@ -38,6 +34,10 @@ SETTINGS = {"workspaces.alma_asdm": "alma_archive_db_url",
             "workspaces.vlba_data": "vlba_data_directory"}
 """The pack config key without which a trigger type's sensor cannot work (``idle_reason``)."""
 NOT_CONFIGURED = "idle: not configured: set "
+SENSOR_FIELDS = ("sensor", "trigger_type", "started_at", "last_poll_end", "heartbeat_at")
+TRIGGER_FIELDS = ("trigger_ref", "trigger_type", "not_watched_reason", "last_poll_end",
+                  "last_success", "last_error", "last_dispatch_at")
+"""The fields of the health records (``core.health_record``) the report shows as they are."""
 
 
 class StatusQuery(collections.namedtuple("StatusQuery", "sensor problems_only",
@@ -57,8 +57,7 @@ class HealthRecords(object):
         self.requests = []
 
     def add(self, name, value):
-        """File one datastore key-value pair (ignored unless it is a health record or a
-        reconciliation request)."""
+        """File one datastore pair; anything but a health record or a request is ignored."""
         name = str(name)
         if name.startswith(REQUEST_PREFIX):
             self._add_request(name, value)
@@ -83,8 +82,7 @@ class HealthRecords(object):
 
 
 def check_parameters(sensor, problems_only):
-    """Return the ``StatusQuery`` of the action's parameters; raise ``ParameterError`` naming a
-    bad one."""
+    """Return the ``StatusQuery`` of the action's parameters (``ParameterError`` for a bad one)."""
     if sensor is not None and (not isinstance(sensor, str) or len(sensor) > 200 or
                                "\x00" in sensor):
         raise ParameterError("sensor", "must be a sensor class name or trigger type, got %r"
@@ -97,8 +95,7 @@ def check_parameters(sensor, problems_only):
 
 
 def read_health_records(list_values):
-    """Read every health record with ``list_values`` (a datastore service's method), page by
-    page (``core.state.list_all_values``). Errors propagate to the caller."""
+    """Read every record and request with ``list_values`` (a datastore service's method)."""
     records = HealthRecords()
     for item in list_all_values(list_values, PACK_PREFIX, local=False):
         records.add(item.name, item.value)
@@ -106,12 +103,8 @@ def read_health_records(list_values):
 
 
 class RuleIndex(object):
-    """Which rules use which trigger, from rule documents shaped like st2's ``RuleAPI``.
-
-    ``rules`` holds dicts (or st2client ``Rule`` objects) with ``ref``, ``enabled`` and
-    ``trigger`` (``type``, ``ref``, ``parameters``). ``unknown`` is a reason when the rules could
-    not be listed; every trigger then shows ``rules unknown: <reason>``.
-    """
+    """Which rules use which trigger, from rule documents shaped like st2's ``RuleAPI`` (dicts or
+    st2client ``Rule`` objects); ``unknown`` is the reason when the rules could not be listed."""
 
     def __init__(self, rules=(), unknown=None):
         self.unknown = unknown
@@ -143,12 +136,9 @@ class RuleIndex(object):
 
 
 def rules_from_st2_api(environ, make_client=None):
-    """List every rule through the st2 API the python runner names; return a ``RuleIndex``.
-
-    StackStorm's python runner gives the action ``ST2_API_URL`` and ``ST2_AUTH_TOKEN``
-    (contrib/runners/python_runner/python_runner/python_runner.py); st2client is installed in
-    StackStorm's virtualenv. Without either, or when the API fails, the index says why.
-    """
+    """List every rule through the st2 API that StackStorm's python runner names in
+    ``ST2_API_URL`` and ``ST2_AUTH_TOKEN``, with st2client; return a ``RuleIndex`` (one that says
+    why when either is missing or the API fails)."""
     url = environ.get("ST2_API_URL")
     if not url:
         return RuleIndex(unknown="ST2_API_URL is not set (not run by StackStorm's python runner)")
@@ -196,10 +186,6 @@ def _parameters_text(parameters):
     return text if len(text) <= MAX_PARAMETERS_TEXT else text[:MAX_PARAMETERS_TEXT - 3] + "..."
 
 
-def _problem(kind, message, since):
-    return {"kind": kind, "message": message, "since": since}
-
-
 def _problem_text(problem):
     if not problem:
         return "-"
@@ -231,8 +217,7 @@ class StatusReport(object):
 
     @property
     def ok(self):
-        """True when at least one sensor reported (and matched the filter) and no problem
-        stands."""
+        """True when a sensor reported (and matched the filter) and no problem stands."""
         return bool(self.sensors) and not self.problems()
 
     def to_dict(self):
@@ -325,10 +310,7 @@ def _matches(sensor_filter, record):
 
 
 def _sensor_entry(record, now, triggers, heartbeat_seconds):
-    """The report's entry of a per-sensor record; its problem is ``stalled`` when nothing was
-    recorded (last poll end, heartbeat or start) for the heartbeat and ``STALL_INTERVALS`` poll
-    intervals, unless it has another."""
-    interval = int(record.get("poll_interval_seconds") or 0)
+    """The report's entry of a per-sensor record, ``stalled`` per ``STALL_INTERVALS``."""
     signs = [epoch_from_iso(record.get(field))
              for field in ("last_poll_end", "heartbeat_at", "started_at")]
     last = max((moment for moment in signs if moment is not None), default=None)
@@ -338,15 +320,14 @@ def _sensor_entry(record, now, triggers, heartbeat_seconds):
     problem = record.get("problem")
     if stalled and not problem:
         since = iso_from_epoch(last) if last else None
-        problem = _problem(STALLED, "stalled or not running: nothing recorded since %s, more "
-                           "than its heartbeat and %d poll intervals (%ds) ago; or its health "
-                           "records cannot be written" % (since or "it started",
-                                                          STALL_INTERVALS, int(allowed)), since)
-    return {"sensor": record["sensor"], "trigger_type": record.get("trigger_type"),
-            "poll_interval_seconds": interval, "started_at": record.get("started_at"),
-            "last_poll_end": record.get("last_poll_end"),
-            "heartbeat_at": record.get("heartbeat_at"), "stalled": stalled,
-            "problem": problem, "triggers": triggers}
+        problem = {"kind": STALLED, "message": (
+            "stalled or not running: nothing recorded since %s, more than its heartbeat and %d "
+            "poll intervals (%ds) ago; or its health records cannot be written"
+            % (since or "it started", STALL_INTERVALS, int(allowed))), "since": since}
+    entry = {field: record.get(field) for field in SENSOR_FIELDS}
+    entry.update(poll_interval_seconds=int(record.get("poll_interval_seconds") or 0),
+                 stalled=stalled, problem=problem, triggers=triggers)
+    return entry
 
 
 def idle_reason(trigger_type, rule_names, config, has_worked=False):
@@ -369,49 +350,41 @@ def _trigger_entry(record, rules, config):
     problem = record.get("problem")
     idle = problem and idle_reason(record.get("trigger_type"), rules.rules_for(ref), config,
                                    has_worked=bool(record.get("last_success")))
-    parameters = scrub_parameters(record.get("parameters") or {})
-    return {"trigger_ref": ref, "trigger_type": record.get("trigger_type"),
-            "rules": rules.text_for(ref), "rule_refs": rules.rules_for(ref),
-            "parameters": parameters, "parameters_summary": _parameters_text(parameters),
-            "watched": bool(record.get("watched", True)),
-            "not_watched_reason": record.get("not_watched_reason"),
-            "last_poll_end": record.get("last_poll_end"),
-            "last_success": record.get("last_success"),
-            "consecutive_failures": int(record.get("consecutive_failures") or 0),
-            "last_error": record.get("last_error"),
-            "dispatched_total": int(record.get("dispatched_total") or 0),
-            "last_dispatch_at": record.get("last_dispatch_at"),
-            "problem": None if idle else problem, "idle": idle or None,
-            "idle_problem": problem if idle else None}
+    entry = {field: record.get(field) for field in TRIGGER_FIELDS}
+    entry.update(rules=rules.text_for(ref), rule_refs=rules.rules_for(ref),
+                 parameters=scrub_parameters(record.get("parameters") or {}),
+                 watched=bool(record.get("watched", True)),
+                 consecutive_failures=int(record.get("consecutive_failures") or 0),
+                 dispatched_total=int(record.get("dispatched_total") or 0),
+                 problem=None if idle else problem, idle=idle or None,
+                 idle_problem=problem if idle else None)
+    entry["parameters_summary"] = _parameters_text(entry["parameters"])
+    return entry
 
 
 def build_status(records, rules, scrubber, heartbeat_seconds, query=StatusQuery(), now=None,
                  config=None):
     """Return the ``StatusReport`` of ``records`` (``HealthRecords``) and ``rules`` (``RuleIndex``).
 
-    A trigger record whose sensor record lists other triggers only is a removed trigger's
-    leftover and is not shown; a sensor record is matched by ``query.sensor`` on its class
-    name or trigger type (``FileMonitorSensor``, ``workspaces.file_detected``, ``file_detected``).
-    ``scrubber`` is a ``core.scrub.Scrubber``; ``heartbeat_seconds`` the pack config's
-    ``health_heartbeat_minutes`` in seconds. A trigger's problem is shown as ``idle`` instead (not
-    failing the report) when ``idle_reason`` gives one; ``config`` (the ``PackConfig``) tells
-    which settings are made.
+    A trigger record its sensor's record does not list is a removed trigger's leftover, not shown;
+    ``query.sensor`` matches a class name or trigger type (``FileMonitorSensor``,
+    ``workspaces.file_detected``, ``file_detected``). ``heartbeat_seconds``: the pack config's
+    ``health_heartbeat_minutes`` in seconds; ``config`` (``PackConfig``): for ``idle_reason``.
     """
     now = time.time() if now is None else now
     by_sensor = {}
-    for record in records.triggers:
+    for record in sorted(records.triggers, key=lambda trigger: trigger["trigger_ref"]):
         by_sensor.setdefault(record["sensor"], []).append(record)
     sensors = []
     for name in sorted(set(records.sensors) | set(by_sensor)):
         record = records.sensors.get(name) or dict(
             new_sensor_record(name, by_sensor[name][0].get("trigger_type"), 0, None),
-            triggers=None, problem=_problem(STALLED, "no sensor record: the sensor has not "
-                                            "written its health (not running?)", None))
+            triggers=None, problem={"kind": STALLED, "message": "no sensor record: the sensor "
+                                    "has not written its health (not running?)", "since": None})
         if not _matches(query.sensor, record):
             continue
         watched = record.get("triggers")
-        triggers = [_trigger_entry(item, rules, config)
-                    for item in sorted(by_sensor.get(name, []), key=lambda r: r["trigger_ref"])
+        triggers = [_trigger_entry(item, rules, config) for item in by_sensor.get(name, [])
                     if watched is None or item["trigger_ref"] in watched]
         sensors.append(_sensor_entry(record, now, triggers, heartbeat_seconds))
     return StatusReport(sensors, iso_from_epoch(now), records, rules.unknown, scrubber, query)

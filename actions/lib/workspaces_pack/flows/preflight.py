@@ -1,14 +1,10 @@
 """The preflight check: is the pack configured against systems that look the way it expects?
 
 Run by the action ``workspaces.preflight`` and by ``workspaces-local preflight`` (the same code):
-each configured database is inspected (``archive.table_checks``: every table or view and column
-the pack reads or writes exists; uid columns hold text), the Workspaces services are asked whether
-they answer, and the watched directories are listed. Each item is a ``core.checks.CheckItem``; the
-report fails when any item fails.
-
-Nothing in a report names a URL, a user or a password: details pass through
-``core.scrub.Scrubber``. A Workspaces URL that is not a valid HTTP(S) URL is the exception: it is
-shown, its password masked (``core.urls``), so the operator sees what to fix.
+the tables and columns of the schema map in each configured database (``archive.table_checks``),
+whether the Workspaces services answer, and the watched directories, one ``core.checks.CheckItem``
+each. Details pass through ``core.scrub.Scrubber``: no URL, user or password is shown, except a
+Workspaces URL that is not a valid HTTP(S) URL, its password masked (``core.urls``), to be fixed.
 """
 
 import collections
@@ -35,8 +31,7 @@ MAX_PATH = 4096
 
 
 class PreflightReport(object):
-    """The ``CheckItem``s of one preflight run, in the order they were checked, each detail
-    scrubbed by ``scrubber``."""
+    """The ``CheckItem``s of one preflight run, in order, their details scrubbed."""
 
     def __init__(self, items, scrubber):
         self.items = [CheckItem(entry.area, entry.item, entry.status, scrubber.scrub(entry.detail))
@@ -80,9 +75,9 @@ def check_config_keys(config):
 
 
 def check_workspaces(config):
-    """Ask each Workspaces service whether it answers, once, without retries; return two
-    ``CheckItem``s. The capability service is asked for a request that does not exist (a 404
-    proves it answers), the workflow service for its list of workflows."""
+    """Ask each Workspaces service once, without retries, whether it answers: the capability
+    service for a request that does not exist (a 404 proves it answers), the workflow service for
+    its list of workflows."""
     wrong = url_problems(config)
     if wrong:
         return [CheckItem("workspaces", key, MISSING if not config.get(key) else ERROR, message)
@@ -100,8 +95,7 @@ def check_workspaces(config):
 
 
 def _probe(call, *arguments):
-    """Make one Workspaces ``call``; return its ``(status, detail)`` (401/403: the configured
-    credentials are refused)."""
+    """Make one Workspaces ``call``; return its ``(status, detail)``."""
     try:
         call(*arguments)
         return OK, "answers"
@@ -125,11 +119,8 @@ def _client_reason(error):
 
 
 def check_directories_parameter(directories):
-    """Return the ``directories`` action parameter as a list of absolute paths.
-
-    Raises ``ParameterError`` naming the parameter for anything else (not a list, empty or relative
-    paths, NUL bytes, paths longer than ``MAX_PATH``, more than 100 entries).
-    """
+    """Return the ``directories`` action parameter, at most 100 absolute paths (each at most
+    ``MAX_PATH`` long, without NUL); raise ``ParameterError`` for anything else."""
     if directories is None:
         return []
     if not isinstance(directories, list) or len(directories) > 100:
@@ -150,33 +141,28 @@ def _short(value):
 def check_directories(directories):
     """One ``CheckItem`` per ``(label, path)``: ``ok`` with how many entries it holds,
     ``missing`` when it is not a directory, ``unreadable`` when this process cannot list it."""
-    items = []
-    for label, path in directories:
-        if not path:
-            items.append(CheckItem("directories", label, NOT_CONFIGURED, "not set"))
-            continue
-        shown = "%s %s" % (label, path)
-        if not os.path.isdir(path):
-            detail = "not a directory" if os.path.exists(path) else "does not exist"
-            items.append(CheckItem("directories", shown, MISSING, detail))
-            continue
-        try:
-            with os.scandir(path) as entries:
-                count = sum(1 for _ in entries)
-        except OSError as error:
-            items.append(CheckItem("directories", shown, UNREADABLE,
-                                   error.strerror or type(error).__name__))
-            continue
-        items.append(CheckItem("directories", shown, OK, "%d entries" % count))
-    return items
+    return [_directory_item(label, path) for label, path in directories]
+
+
+def _directory_item(label, path):
+    if not path:
+        return CheckItem("directories", label, NOT_CONFIGURED, "not set")
+    shown = "%s %s" % (label, path)
+    if not os.path.isdir(path):
+        return CheckItem("directories", shown, MISSING,
+                         "not a directory" if os.path.exists(path) else "does not exist")
+    try:
+        with os.scandir(path) as entries:
+            return CheckItem("directories", shown, OK, "%d entries" % sum(1 for _ in entries))
+    except OSError as error:
+        return CheckItem("directories", shown, UNREADABLE, error.strerror or type(error).__name__)
 
 
 def run_preflight(config, directories=()):
     """Run every check with the pack config ``config``; return a ``PreflightReport``.
 
-    Every table of the schema map (``archive/schema.py``) is checked, so preflight checks exactly
-    what the sensors and actions query. ``directories`` are extra ``(label, path)`` pairs to check
-    (e.g. the directories of the file monitor's triggers); ``vlba_data_directory`` always is.
+    ``directories``: ``(label, path)`` pairs to check besides ``vlba_data_directory`` (e.g. the
+    directories of the file monitor's triggers).
     """
     items = check_config_keys(config)
     try:

@@ -124,35 +124,32 @@ class WorkspacesClient(object):
         """Send one request (``json`` or ``data``: bytes sent as application/octet-stream); return
         the service's JSON object or raise the ``WorkspacesError`` that says what failed."""
         base = self.base_urls[request_type]
+        what = "%s: %s %s" % (call, method, path)
         headers = {"Content-Type": "application/octet-stream"} if "data" in body else None
         try:
             response = self.session.request(method, base + path, headers=headers,
                                             timeout=self.timeout, **body)
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-            unavailable = WorkspacesUnavailable(
-                "%s: %s %s: Workspaces service at %s is unreachable (%s)"
-                % (call, method, path, base, _reason(error)), call, path)
+            unavailable = WorkspacesUnavailable("%s: Workspaces service at %s is unreachable (%s)"
+                                                % (what, base, _reason(error)), call, path)
             unavailable.maybe_processed = not _never_sent(error)
             raise unavailable
         except requests.exceptions.RequestException as error:
-            raise WorkspacesError("%s: %s %s failed: %s" % (call, method, path, _reason(error)),
-                                  call, path)
-        if response.status_code >= 400:
+            raise WorkspacesError("%s failed: %s" % (what, _reason(error)), call, path)
+        status = response.status_code
+        if status >= 400:
             message = _service_message(response)
-            cls = WorkspacesNotFound if response.status_code == 404 else WorkspacesHttpError
-            raise cls("%s: %s %s answered HTTP %d: %s"
-                      % (call, method, path, response.status_code, message),
-                      call, path, response.status_code, message)
+            cls = WorkspacesNotFound if status == 404 else WorkspacesHttpError
+            raise cls("%s answered HTTP %d: %s" % (what, status, message), call, path, status,
+                      message)
         try:
             document = response.json()
         except ValueError:
-            snippet = response.text[:120]
-            raise WorkspacesBadResponse("%s: %s %s answered HTTP %d with a body that is not JSON: "
-                                        "%r" % (call, method, path, response.status_code, snippet),
-                                        call, path, response.status_code)
+            raise WorkspacesBadResponse("%s answered HTTP %d with a body that is not JSON: %r"
+                                        % (what, status, response.text[:120]), call, path, status)
         if not isinstance(document, dict):
-            raise WorkspacesBadResponse("%s: %s %s answered JSON that is not an object"
-                                        % (call, method, path), call, path, response.status_code)
+            raise WorkspacesBadResponse("%s answered JSON that is not an object" % what, call,
+                                        path, status)
         return document
 
     def create_request(self, request_type, name, payload):

@@ -1,7 +1,6 @@
 """The work of action workspaces.alma_reconcile, kept out of the action module."""
 
 import datetime
-import math
 
 from workspaces_pack.archive.asdm_parameters import asdm_query_options
 from workspaces_pack.archive.engines import ArchiveError, database_engine
@@ -32,7 +31,7 @@ def _range(config, parameters, now):
     else:
         days = config.get("alma_reconcile_days") if days is None else days
         if isinstance(days, bool) or not isinstance(days, (int, float)) or \
-                not math.isfinite(days) or not 0 < days <= MAX_RANGE_DAYS:
+                not 0 < days <= MAX_RANGE_DAYS:  # NaN fails every comparison
             raise ParameterError("days", "must be a number of days above 0 and at most %d, got %r"
                                  % (MAX_RANGE_DAYS, days))
         start_time = end_time - datetime.timedelta(days=float(days))

@@ -190,8 +190,7 @@ class RequestFlow(object):
 
 def create_and_run(request_type, config, logger, **parameters):
     """Run the ``capability`` or ``workflow`` flow for an action; return its ``(ok, result)``
-    (``core.results``). Invalid parameters and config fail with a message naming the bad value.
-    """
+    (``core.results``), a bad parameter or config value named."""
     client = None
     try:
         options = RunOptions(**{name: parameters.pop(name) for name in RUN_OPTIONS

@@ -65,13 +65,10 @@ class PreflightReport(object):
 def check_config_keys(config):
     """One ``unknown key`` item per configured key config.schema.yaml does not know, with the
     closest known key ("did you mean"): a misspelt key leaves its setting at the default."""
-    items = []
-    for key, near in config.unknown_keys():
-        detail = "not in config.schema.yaml, so nothing reads it"
-        if near:
-            detail += "; did you mean %s?" % near
-        items.append(CheckItem("configuration", str(key), UNKNOWN_KEY, detail))
-    return items
+    return [CheckItem("configuration", str(key), UNKNOWN_KEY,
+                      "not in config.schema.yaml, so nothing reads it" +
+                      ("; did you mean %s?" % near if near else ""))
+            for key, near in config.unknown_keys()]
 
 
 def check_workspaces(config):

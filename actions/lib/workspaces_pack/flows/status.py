@@ -198,8 +198,7 @@ class StatusReport(object):
     def __init__(self, sensors, checked_at, records, rules_unknown, scrubber, query):
         self.sensors = sensors
         self.checked_at = checked_at
-        self.unreadable = list(records.unreadable)
-        self.requests = list(records.requests)
+        self.records = records
         self.rules_unknown = rules_unknown
         self.scrubber = scrubber
         self.query = query
@@ -224,9 +223,10 @@ class StatusReport(object):
         """Return the report as a JSON-ready dict (the action's result)."""
         return self._scrubbed({
             "ok": self.ok, "checked_at": self.checked_at, "problems": self.problems(),
-            "rules_unknown": self.rules_unknown, "unreadable_records": self.unreadable,
-            "reconcile_requests": self.requests, "settings_to_make": self.settings_to_make(),
-            "sensors": self._shown(), "verdict": self.verdict()})
+            "rules_unknown": self.rules_unknown, "unreadable_records": self.records.unreadable,
+            "reconcile_requests": self.records.requests,
+            "settings_to_make": self.settings_to_make(), "sensors": self._shown(),
+            "verdict": self.verdict()})
 
     def _shown(self):
         if not self.query.problems_only:
@@ -267,9 +267,9 @@ class StatusReport(object):
             return self.scrubber.scrub(value)
         return value
 
-    def lines(self, now=None):
+    def lines(self):
         """Return the report as a table, one row per sensor then its triggers, verdict last."""
-        now = epoch_from_iso(self.checked_at) if now is None else now
+        now = epoch_from_iso(self.checked_at)
         rows = []
         for sensor in self._shown():
             rows.append((sensor["sensor"], "-", "every %ss" % sensor["poll_interval_seconds"],
@@ -290,12 +290,12 @@ class StatusReport(object):
             widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
             out = ["  ".join(["%-*s" % (width, cell) for width, cell in zip(widths, row)] +
                              [row[-1]]).rstrip() for row in rows]
-        for request in self.requests:
+        for request in self.records.requests:
             out.append("reconciliation request %s: %s" % (request["key"], (
                 "refused: %s" % request["refused"] if request["refused"] else
                 "waiting for AlmaAsdmSensor (requested %s)" % _ago(request["requested_at"], now))))
-        if self.unreadable:
-            out.append("unreadable health records: %s" % ", ".join(self.unreadable))
+        if self.records.unreadable:
+            out.append("unreadable health records: %s" % ", ".join(self.records.unreadable))
         out.append(self.verdict())
         return [self.scrubber.scrub(line) for line in out]
 
@@ -331,11 +331,9 @@ def _sensor_entry(record, now, triggers, heartbeat_seconds):
 
 
 def idle_reason(trigger_type, rule_names, config, has_worked=False):
-    """Why a trigger with a problem is idle rather than failing, or None when it is failing:
-    every rule that uses it is disabled (StackStorm gives a disabled rule's trigger to the sensor
-    too), or the setting it needs (``SETTINGS``) is not made in ``config`` (a ``PackConfig``):
-    unset, or at its schema default while the trigger ``has_worked`` never (a default folder
-    that worked once and is gone is a fault)."""
+    """Why a trigger with a problem is idle rather than failing (None: it is failing): every rule
+    using it is disabled (StackStorm gives a disabled rule's trigger to the sensor too), or its
+    ``SETTINGS`` key is unset in ``config``, or at its schema default while it never worked."""
     if rule_names and all(name.endswith(DISABLED) for name in rule_names):
         return "idle: every rule using it is disabled"
     key = SETTINGS.get(trigger_type)

@@ -74,13 +74,13 @@ class WorkspacesBadResponse(WorkspacesError):
 class WorkspacesClient(object):
     """Calls the capability and workflow services as configured in the pack config."""
 
-    def __init__(self, config, session=None):
+    def __init__(self, config):
         self.config = config
         self.base_urls = {kind: config.require_url(kind + "_service_url").rstrip("/")
                           for kind in ("capability", "workflow")}
         self.timeout = (float(config.get("connect_timeout_seconds")),
                         float(config.get("read_timeout_seconds")))
-        self.session = session or self._make_session()
+        self.session = self._make_session()
 
     def _make_session(self):
         retries = int(self.config.get("retry_count"))

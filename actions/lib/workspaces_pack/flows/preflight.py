@@ -104,7 +104,7 @@ def _probe(call, *arguments):
         if error.status in (401, 403):
             return REFUSED, ("HTTP %s: the configured credentials (auth_mode) are refused"
                              % error.status)
-        return ERROR, "HTTP %s" % error.status if error.status else _client_reason(error)
+        return ERROR, "HTTP %s" % error.status
     except WorkspacesError as error:
         return ERROR, _client_reason(error)
 

@@ -60,7 +60,13 @@ class HealthRecords(object):
         """File one datastore pair; anything but a health record or a request is ignored."""
         name = str(name)
         if name.startswith(REQUEST_PREFIX):
-            self._add_request(name, value)
+            try:
+                request = parse_request(value)
+                self.requests.append({"key": name,
+                                      "requested_at": iso_from_epoch(request["requested_at"]),
+                                      "refused": request["refused"]})
+            except (TypeError, ValueError, OverflowError):
+                pass  # not a request: the ASDM sensor logs and deletes it
         elif is_health_name(name):
             record = loads(value)
             if record is None or not record.get("sensor"):
@@ -70,15 +76,6 @@ class HealthRecords(object):
             else:
                 record.setdefault("trigger_ref", trigger_ref_of(name))
                 self.triggers.append(record)
-
-    def _add_request(self, name, value):
-        try:
-            request = parse_request(value)
-            requested_at = iso_from_epoch(request["requested_at"])
-        except (TypeError, ValueError, OverflowError):
-            return  # not a request: the ASDM sensor logs and deletes it
-        self.requests.append({"key": name, "requested_at": requested_at,
-                              "refused": request["refused"]})
 
 
 def check_parameters(sensor, problems_only):

@@ -1,10 +1,9 @@
 """The one client of the NRAO Workspaces capability and workflow services.
 
 A ``requests.Session`` reuses connections; every call has (connect, read) timeouts from the pack
-config; urllib3 retries connection errors (safe for every method: nothing was sent) and, for the
-idempotent GET and PUT only, 502/503/504 answers, with exponential backoff (the last answer is
-then returned as it is). A POST that creates or submits is never retried after it reached the
-service, so nothing is created twice.
+config. urllib3 retries connection errors (nothing was sent) and, for the idempotent GET and PUT
+only, 502/503/504 answers, with exponential backoff; a POST that creates or submits is never
+retried after it reached the service, so nothing is created twice.
 
 A request is of type ``capability`` (addressed by its ``id``) or ``workflow`` (by the workflow's
 ``name`` and its ``id``); each call uses the pack config route ``<type>_<route>_route``. Errors are

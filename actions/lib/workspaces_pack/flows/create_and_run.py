@@ -6,6 +6,7 @@ carries ``request_id`` and a hint, so that an operator resubmits that request in
 a duplicate.
 """
 
+import collections
 import os
 import re
 import time
@@ -21,8 +22,6 @@ __all__ = ["RunOptions", "RequestFlow", "create_and_run"]
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # used with fullmatch
 MAX_SECONDS = 7 * 24 * 3600
 MAX_POLL_SECONDS = 60.0
-RUN_OPTIONS = ("submit", "wait", "wait_timeout", "poll_interval")
-"""The action parameters that make the ``RunOptions``."""
 PAYLOAD_PARAMETER = {"capability": "parameters", "workflow": "arguments"}
 """The action parameter that holds what a request of each type is created with."""
 ID_KEYS = {"capability": ("id", "capability_request_id"),
@@ -30,11 +29,11 @@ ID_KEYS = {"capability": ("id", "capability_request_id"),
 """Where the create answer of each request type holds the new request's id (first found)."""
 
 
-class RunOptions(object):
+class RunOptions(collections.namedtuple("RunOptions", "submit wait wait_timeout poll_interval")):
     """How far to go after create: ``submit``, ``wait``, and while waiting how long
     (``wait_timeout``) and how often to look (``poll_interval``), in seconds."""
 
-    def __init__(self, submit=True, wait=False, wait_timeout=3600, poll_interval=10):
+    def __new__(cls, submit=True, wait=False, wait_timeout=3600, poll_interval=10):
         for name, value in (("submit", submit), ("wait", wait)):
             if not isinstance(value, bool):
                 raise ParameterError(name, "must be true or false, got %r" % (value,))
@@ -46,10 +45,8 @@ class RunOptions(object):
         if wait and not submit:
             raise ParameterError("wait", "cannot wait for a request that is not submitted "
                                          "(submit is false)")
-        self.submit = submit
-        self.wait = wait
-        self.wait_timeout = float(wait_timeout)
-        self.poll_interval = float(poll_interval)
+        return super(RunOptions, cls).__new__(cls, submit, wait, float(wait_timeout),
+                                              float(poll_interval))
 
 
 def _check_name(parameter, value):
@@ -193,7 +190,7 @@ def create_and_run(request_type, config, logger, **parameters):
     (``core.results``), a bad parameter or config value named."""
     client = None
     try:
-        options = RunOptions(**{name: parameters.pop(name) for name in RUN_OPTIONS
+        options = RunOptions(**{name: parameters.pop(name) for name in RunOptions._fields
                                 if name in parameters})
         client = WorkspacesClient(config)
         name = _check_name(request_type + "_name", parameters.pop(request_type + "_name"))

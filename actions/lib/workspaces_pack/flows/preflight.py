@@ -10,6 +10,7 @@ Workspaces URL that is not a valid HTTP(S) URL, its password masked (``core.urls
 import collections
 import os
 import re
+import reprlib
 
 from workspaces_pack.archive.engines import ArchiveError, NotConfigured, database_engine
 from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
@@ -122,17 +123,12 @@ def check_directories_parameter(directories):
         return []
     if not isinstance(directories, list) or len(directories) > 100:
         raise ParameterError("directories", "must be a list of at most 100 absolute paths, got %s"
-                             % _short(directories))
+                             % reprlib.repr(directories))
     for path in directories:
         if not isinstance(path, str) or not path.startswith("/") or "\x00" in path \
                 or len(path) > MAX_PATH:
-            raise ParameterError("directories", "%s is not an absolute path" % _short(path))
+            raise ParameterError("directories", "%s is not an absolute path" % reprlib.repr(path))
     return list(directories)
-
-
-def _short(value):
-    text = repr(value)
-    return text if len(text) <= 80 else text[:60] + "...(%d chars)" % len(text)
 
 
 def check_directories(directories):

@@ -180,9 +180,8 @@ class WorkspacesClient(object):
         filename = os.path.basename(file_path)
         path = self._path("workflow", "file", dict(address, filename=filename))
         with open(file_path, "rb") as handle:
-            content = handle.read()
-        return self._call("upload workflow file %s" % filename, "PUT", "workflow", path,
-                          data=content)
+            return self._call("upload workflow file %s" % filename, "PUT", "workflow", path,
+                              data=handle.read())
 
 
 def _never_sent(error):

@@ -84,8 +84,7 @@ def check_parameters(sensor, problems_only):
                                "\x00" in sensor):
         raise ParameterError("sensor", "must be a sensor class name or trigger type, got %r"
                              % (sensor if not isinstance(sensor, str) else sensor[:60],))
-    if problems_only is None:
-        problems_only = False
+    problems_only = False if problems_only is None else problems_only
     if not isinstance(problems_only, bool):
         raise ParameterError("problems_only", "must be true or false, got %r" % (problems_only,))
     return StatusQuery(sensor or None, problems_only)
@@ -300,10 +299,9 @@ class StatusReport(object):
 def _matches(sensor_filter, record):
     if not sensor_filter:
         return True
-    wanted = sensor_filter.strip().lower()
     trigger_type = str(record.get("trigger_type") or "").lower()
-    return wanted in (str(record.get("sensor", "")).lower(), trigger_type,
-                      trigger_type.split(".", 1)[-1])
+    return sensor_filter.strip().lower() in (str(record.get("sensor", "")).lower(), trigger_type,
+                                             trigger_type.split(".", 1)[-1])
 
 
 def _sensor_entry(record, now, triggers, heartbeat_seconds):

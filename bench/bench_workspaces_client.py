@@ -16,7 +16,7 @@ if __name__ == "__main__":
     setup_path()
 
 from workspaces_pack.core.config import PackConfig  # noqa: E402
-from workspaces_pack.flows.create_and_run import RunOptions, run_capability  # noqa: E402
+from workspaces_pack.flows.create_and_run import RequestFlow, RunOptions  # noqa: E402
 from workspaces_pack.workspaces_service.client import WorkspacesClient  # noqa: E402
 
 from workspaces_devkit.emulator import WorkspacesEmulator  # noqa: E402
@@ -35,7 +35,7 @@ def _measure(calls, reuse):
         if not reuse:
             client.close()
             client = WorkspacesClient(config)
-        succeeded, _ = run_capability(client, options, LOG, "null", {"n": index})
+        succeeded, _ = RequestFlow(client, "capability", "null", options, LOG).run({"n": index})
         assert succeeded
     elapsed = time.perf_counter() - started
     client.close()

@@ -1,5 +1,3 @@
-"""The actions' flows: create and run a Workspaces request, preflight, the reconcile report,
-marking ASDMs not calibrateable, status.
-
-Used by actions only. Imports ``core``, ``archive`` and ``workspaces_service``; never ``sensing``.
-"""
+"""The actions' flows: what one action does (create and run, preflight, reconcile, marking ASDMs
+not calibrateable, status). Used by actions only; imports ``core``, ``archive`` and
+``workspaces_service``, never ``sensing``."""

@@ -1,7 +1,6 @@
 """The work of action workspaces.alma_reconcile, kept out of the action module."""
 
 import datetime
-import math
 
 from workspaces_pack.archive.asdm_parameters import asdm_query_options
 from workspaces_pack.archive.engines import ArchiveError, database_engine
@@ -17,6 +16,12 @@ from workspaces_pack.core.times import iso_from_datetime, parse_time
 
 __all__ = ["reconcile"]
 
+DISPATCH_NOTE = ("the ASDM sensor dispatches these EBs (source reconcile) at its next poll through "
+                 "the enabled workspaces.alma_asdm rules, except those dispatched within "
+                 "alma_reconcile_cooldown_hours, then deletes the request; when it cannot "
+                 "(reconciliation off), it writes why into the request's key (refused), which "
+                 "workspaces.status lists; a request expires after 7 days")
+
 
 def _range(config, parameters, now):
     end, start, days = (parameters.get(name) for name in ("end", "start", "days"))
@@ -26,7 +31,7 @@ def _range(config, parameters, now):
     else:
         days = config.get("alma_reconcile_days") if days is None else days
         if isinstance(days, bool) or not isinstance(days, (int, float)) or \
-                not math.isfinite(days) or not 0 < days <= MAX_RANGE_DAYS:
+                not 0 < days <= MAX_RANGE_DAYS:  # NaN fails every comparison
             raise ParameterError("days", "must be a number of days above 0 and at most %d, got %r"
                                  % (MAX_RANGE_DAYS, days))
         start_time = end_time - datetime.timedelta(days=float(days))
@@ -34,14 +39,9 @@ def _range(config, parameters, now):
     return start_time, end_time
 
 
-def _mismatches(config, alma, meta):
-    """The table gate's failing items for the tables the comparison reads (a database that did
-    not answer is left to the comparison, which names it)."""
-    mapping = schema_map(config)
-    alma_items = table_mismatches(ALMA_AREA, alma, mapping.specs_for("alma_reconcile", ALMA))
-    meta_items = table_mismatches(METADATA_AREA, meta,
-                                  mapping.specs_for("alma_reconcile", METADATA))
-    return (alma_items or []) + (meta_items or [])
+def _failed(logger, error, fields=None):
+    logger.error("%s", error)
+    return action_result(False, fields, error)
 
 
 def reconcile(config, logger, service, parameters, now=None):
@@ -50,33 +50,32 @@ def reconcile(config, logger, service, parameters, now=None):
 
     The result lists the EBs missing from ``execution_blocks`` (the first ``MAX_LISTED``; all are
     counted). With ``dispatch`` a request is left in the datastore (``service.set_value``) that
-    the ASDM sensor serves at its next poll, through each ``workspaces.alma_asdm`` trigger whose
-    parameters select the EB, skipping EBs dispatched within the cooldown.
+    the ASDM sensor serves at its next poll (``DISPATCH_NOTE``). Before comparing, the tables it
+    reads pass the table gate; a database that does not answer is named by the comparison.
     """
     now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     dispatch = parameters.get("dispatch", False)
-    pattern = parameters.get("project_code_pattern")
     try:
         if not isinstance(dispatch, bool):
             raise ParameterError("dispatch", "must be true or false, got %r" % (dispatch,))
         start_time, end_time = _range(config, parameters, now)
-        options = asdm_query_options({"qa0_statuses": parameters.get("qa0_statuses"),
-                                      "project_code_pattern": pattern}, config)
-        alma = database_engine(config, "alma_archive_db_url")
-        meta = database_engine(config, "archive_metadata_db_url")
-        mismatches = _mismatches(config, alma, meta)
+        options = asdm_query_options(parameters, config)
+        engines = {ALMA: database_engine(config, "alma_archive_db_url"),
+                   METADATA: database_engine(config, "archive_metadata_db_url")}
+        mapping = schema_map(config)
+        mismatches = []
+        for area, database in ((ALMA_AREA, ALMA), (METADATA_AREA, METADATA)):
+            mismatches += table_mismatches(area, engines[database], mapping.specs_for(
+                "alma_reconcile", database)) or []
         if mismatches:
-            error = "the archives do not match the pack config: %s" % describe_mismatches(
-                mismatches)
-            logger.error("%s", error)
-            return action_result(False, {"mismatches": [item.to_dict() for item in mismatches]},
-                                 error)
+            return _failed(logger, "the archives do not match the pack config: %s"
+                           % describe_mismatches(mismatches),
+                           {"mismatches": [item.to_dict() for item in mismatches]})
         selection = Selection(start_time, end_time, options["qa0_statuses"],
                               options["project_like"], None)
-        result = compare(config, alma, meta, selection, keep=MAX_LISTED)
+        result = compare(config, engines[ALMA], engines[METADATA], selection, keep=MAX_LISTED)
     except (ParameterError, ConfigError, ArchiveError) as error:
-        logger.error("%s", error)
-        return action_result(False, error=error)
+        return _failed(logger, error)
     missing = [{"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
                 "mous_uid": row["mous_uid"] or "", "qa0_status": row["qa0_status"],
                 "end_time": iso_from_datetime(row["end_time"])} for row in result.missing]
@@ -87,19 +86,13 @@ def reconcile(config, logger, service, parameters, now=None):
     logger.info("EBs ended %s .. %s: %d checked, %d missing in execution_blocks",
                 report["start"], report["end"], result.checked, result.missing_count)
     if dispatch and result.missing_count:
-        key, document = make_request(start_time, end_time, options["qa0_statuses"], pattern)
+        key, document = make_request(start_time, end_time, options["qa0_statuses"],
+                                     parameters.get("project_code_pattern"))
         try:
             service.set_value(key, document, ttl=REQUEST_TTL_SECONDS, local=False)
         except Exception as error:
-            error = "could not leave the dispatch request in the datastore (%s)" % error
-            logger.error("%s", error)
-            return action_result(False, report, error)
-        report.update({"dispatch_requested": True, "request_key": key,
-                       "note": "the ASDM sensor dispatches these EBs (source reconcile) at its "
-                               "next poll through the enabled workspaces.alma_asdm rules, except "
-                               "those dispatched within alma_reconcile_cooldown_hours, then "
-                               "deletes the request; when it cannot (reconciliation off), it "
-                               "writes why into the request's key (refused), which "
-                               "workspaces.status lists; a request expires after 7 days"})
+            return _failed(logger, "could not leave the dispatch request in the datastore (%s)"
+                           % error, report)
+        report.update(dispatch_requested=True, request_key=key, note=DISPATCH_NOTE)
         logger.info("dispatch requested: datastore key %s", key)
     return action_result(True, report)

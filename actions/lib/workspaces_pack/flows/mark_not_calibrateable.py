@@ -16,13 +16,8 @@ MAX_STATUS_LENGTH = 64
 
 
 def collect_uids(eb_uid=None, eb_uids=None):
-    """Return the uids to mark (``eb_uid`` and ``eb_uids`` together, as given, an EB given twice
-    in either form once).
-
-    Raises ``ParameterError`` naming the parameter and the value for a missing, malformed or
-    oversized input. A uid may be written ``uid://A002/Xc7111c/X3979`` or
-    ``uid___A002_Xc7111c_X3979``.
-    """
+    """Return the uids to mark: ``eb_uid`` and ``eb_uids`` together, as given (either form of a
+    uid, ``core.uids``), an EB given twice once; raise ``ParameterError`` for a bad input."""
     given = []
     if eb_uid not in (None, ""):
         given.append((eb_uid, check_alma_uid(eb_uid, "eb_uid")))
@@ -46,9 +41,8 @@ def mark_not_calibrateable(config, logger, eb_uid=None, eb_uids=None, status=Non
     """Set the EBs' calibration_status to the not-calibrateable value; return the action's
     ``(ok, result)`` (``core.results``).
 
-    All EBs change in one transaction, or none do (unknown uid, table or column not as configured,
-    database error). Only rows of the ALMA telescope are touched. Marking an EB
-    that already has the status succeeds and says so (``changed: false``).
+    All EBs change in one transaction, or none do; only rows of the ALMA telescope are touched.
+    Marking an EB that already has the status succeeds and says so (``changed: false``).
     """
     try:
         uids = collect_uids(eb_uid, eb_uids)
@@ -57,9 +51,8 @@ def mark_not_calibrateable(config, logger, eb_uid=None, eb_uids=None, status=Non
         if not isinstance(status, str) or len(status) > MAX_STATUS_LENGTH or not status.strip():
             raise ParameterError("status", "must be a non-empty text of at most %d characters, "
                                            "got %r" % (MAX_STATUS_LENGTH, status))
-        archive = MetadataArchive(
-            database_engine(config, "archive_metadata_db_url"),
-            schema_map(config), config.get("execution_blocks_alma_telescope"))
+        archive = MetadataArchive(database_engine(config, "archive_metadata_db_url"),
+                                  schema_map(config), config.get("execution_blocks_alma_telescope"))
         marked = archive.mark_calibration_status(uids, status)
     except UnknownUids as error:
         return _failed(logger, error, unknown_uids=error.uids)
@@ -76,6 +69,6 @@ def mark_not_calibrateable(config, logger, eb_uid=None, eb_uids=None, status=Non
 
 
 def _failed(logger, error, **fields):
-    """Log ``error``; return the action's failed result (nothing was marked)."""
+    """Log ``error``; return the action's result of nothing marked."""
     logger.error("%s", error)
     return action_result(False, dict(fields, marked=[]), error)

@@ -1,53 +1,54 @@
 """What every sensor of the pack is doing, from the health records the sensors keep.
 
-Run by the action ``workspaces.status`` and by ``workspaces-local status`` (the same code). The
-records are read from the datastore only (``read_health_records``); which rules use each trigger
-comes from a list of rule documents (``RuleIndex``: the st2 API's, or the local runner's). The
-answer (``StatusReport``) is a JSON-ready dict and a text table; it fails when any problem stands:
-a trigger's or a sensor's problem, or a sensor that has missed three polls ("stalled or not
-running": nothing recorded for its heartbeat interval plus three poll intervals, since a live
-sensor rewrites its quiet records only once per heartbeat).
-
-The reconciliation requests the action ``workspaces.alma_reconcile`` left are listed too: waiting
-for the ASDM sensor, or refused with the sensor's reason (``reconcile_requests``).
-
-Every text of a report passes through a ``core.scrub.Scrubber``, so no configured URL, user or
-secret is shown even if a record held one.
+Run by the action ``workspaces.status`` and by ``workspaces-local status`` (the same code): the
+records come from the datastore, the rules that use each trigger from rule documents (the st2
+API's or the local runner's). The report fails while a problem stands (a stalled sensor's too) and
+lists the reconciliation requests ``workspaces.alma_reconcile`` left. Every text of it passes
+through a ``core.scrub.Scrubber``, so no configured URL, user or secret is shown.
 """
 
+import collections
 import time
 
 from workspaces_pack.archive.reconcile import parse_request
 from workspaces_pack.core.errors import ParameterError
-from workspaces_pack.core.health_record import is_health_name, loads, trigger_ref_of
+from workspaces_pack.core.health_record import (is_health_name, loads, new_sensor_record,
+                                                trigger_ref_of)
 from workspaces_pack.core.keys import PACK_PREFIX, REQUEST_PREFIX
 from workspaces_pack.core.problems import STALLED
 from workspaces_pack.core.scrub import scrub_parameters
 from workspaces_pack.core.state import PAGE_SIZE, list_all_values
 from workspaces_pack.core.times import epoch_from_iso, iso_from_epoch
 
-__all__ = ["STALL_INTERVALS", "StatusQuery", "HealthRecords", "RuleIndex",
-           "StatusReport", "stall_seconds", "read_health_records", "rules_from_st2_api",
-           "build_status", "check_parameters"]
+__all__ = ["STALL_INTERVALS", "StatusQuery", "HealthRecords", "RuleIndex", "StatusReport",
+           "read_health_records", "rules_from_st2_api", "build_status", "check_parameters"]
 
 STALL_INTERVALS = 3
+"""A sensor rewrites a quiet record once per heartbeat, at its next poll: nothing recorded for the
+heartbeat plus this many poll intervals means it missed that many polls (stalled or not running)."""
 MAX_PARAMETERS_TEXT = 60
 DISABLED = " (disabled)"
 """How ``RuleIndex`` marks a disabled rule's name."""
+SETTINGS = {"workspaces.alma_asdm": "alma_archive_db_url",
+            "workspaces.alma_calibration": "alma_archive_db_url",
+            "workspaces.vlba_data": "vlba_data_directory"}
+"""The pack config key without which a trigger type's sensor cannot work (``idle_reason``)."""
+NOT_CONFIGURED = "idle: not configured: set "
+SENSOR_FIELDS = ("sensor", "trigger_type", "started_at", "last_poll_end", "heartbeat_at")
+TRIGGER_FIELDS = ("trigger_ref", "trigger_type", "not_watched_reason", "last_poll_end",
+                  "last_success", "last_error", "last_dispatch_at")
+"""The fields of the health records (``core.health_record``) the report shows as they are."""
 
 
-class StatusQuery(object):
+class StatusQuery(collections.namedtuple("StatusQuery", "sensor problems_only",
+                                         defaults=(None, False))):
     """What a status run shows: ``sensor`` (a class name or trigger type; None: every sensor)
     and whether ``problems_only``."""
 
-    def __init__(self, sensor=None, problems_only=False):
-        self.sensor = sensor
-        self.problems_only = problems_only
-
 
 class HealthRecords(object):
-    """The records read from the datastore: per-sensor, per-trigger, the unreadable keys and the
-    reconciliation requests."""
+    """The records read from the datastore: per-sensor (by sensor name), per-trigger, the
+    unreadable keys and the reconciliation requests."""
 
     def __init__(self):
         self.sensors = {}
@@ -56,49 +57,41 @@ class HealthRecords(object):
         self.requests = []
 
     def add(self, name, value):
-        """File one datastore key-value pair (ignored unless it is a health record or a
-        reconciliation request)."""
-        if str(name).startswith(REQUEST_PREFIX):
-            self._add_request(str(name), value)
-            return
-        if not is_health_name(name):
-            return
-        record = loads(value)
-        if record is None or not record.get("sensor"):
-            self.unreadable.append(str(name))
-        elif trigger_ref_of(name) is None:
-            self.sensors[record["sensor"]] = record
-        else:
-            record.setdefault("trigger_ref", trigger_ref_of(name))
-            self.triggers.append(record)
-
-    def _add_request(self, name, value):
-        try:
-            request = parse_request(value)
-            requested_at = iso_from_epoch(request["requested_at"])
-        except (TypeError, ValueError, OverflowError):
-            return  # not a request: the ASDM sensor logs and deletes it
-        self.requests.append({"key": name, "requested_at": requested_at,
-                              "refused": request["refused"]})
+        """File one datastore pair; anything but a health record or a request is ignored."""
+        name = str(name)
+        if name.startswith(REQUEST_PREFIX):
+            try:
+                request = parse_request(value)
+                self.requests.append({"key": name,
+                                      "requested_at": iso_from_epoch(request["requested_at"]),
+                                      "refused": request["refused"]})
+            except (TypeError, ValueError, OverflowError):
+                pass  # not a request: the ASDM sensor logs and deletes it
+        elif is_health_name(name):
+            record = loads(value)
+            if record is None or not record.get("sensor"):
+                self.unreadable.append(name)
+            elif trigger_ref_of(name) is None:
+                self.sensors[record["sensor"]] = record
+            else:
+                record.setdefault("trigger_ref", trigger_ref_of(name))
+                self.triggers.append(record)
 
 
 def check_parameters(sensor, problems_only):
-    """Return the ``StatusQuery`` of the action's parameters; raise ``ParameterError`` naming a
-    bad one."""
+    """Return the ``StatusQuery`` of the action's parameters (``ParameterError`` for a bad one)."""
     if sensor is not None and (not isinstance(sensor, str) or len(sensor) > 200 or
                                "\x00" in sensor):
         raise ParameterError("sensor", "must be a sensor class name or trigger type, got %r"
                              % (sensor if not isinstance(sensor, str) else sensor[:60],))
-    if problems_only is None:
-        problems_only = False
+    problems_only = False if problems_only is None else problems_only
     if not isinstance(problems_only, bool):
         raise ParameterError("problems_only", "must be true or false, got %r" % (problems_only,))
     return StatusQuery(sensor or None, problems_only)
 
 
 def read_health_records(list_values):
-    """Read every health record with ``list_values`` (a datastore service's method), page by
-    page (``core.state.list_all_values``). Errors propagate to the caller."""
+    """Read every record and request with ``list_values`` (a datastore service's method)."""
     records = HealthRecords()
     for item in list_all_values(list_values, PACK_PREFIX, local=False):
         records.add(item.name, item.value)
@@ -106,12 +99,8 @@ def read_health_records(list_values):
 
 
 class RuleIndex(object):
-    """Which rules use which trigger, from rule documents shaped like st2's ``RuleAPI``.
-
-    ``rules`` holds dicts (or st2client ``Rule`` objects) with ``ref``, ``enabled`` and
-    ``trigger`` (``type``, ``ref``, ``parameters``). ``unknown`` is a reason when the rules could
-    not be listed; every trigger then shows ``rules unknown: <reason>``.
-    """
+    """Which rules use which trigger, from rule documents shaped like st2's ``RuleAPI`` (dicts or
+    st2client ``Rule`` objects); ``unknown`` is the reason when the rules could not be listed."""
 
     def __init__(self, rules=(), unknown=None):
         self.unknown = unknown
@@ -143,12 +132,9 @@ class RuleIndex(object):
 
 
 def rules_from_st2_api(environ, make_client=None):
-    """List every rule through the st2 API the python runner names; return a ``RuleIndex``.
-
-    StackStorm's python runner gives the action ``ST2_API_URL`` and ``ST2_AUTH_TOKEN``
-    (contrib/runners/python_runner/python_runner/python_runner.py); st2client is installed in
-    StackStorm's virtualenv. Without either, or when the API fails, the index says why.
-    """
+    """List every rule through the st2 API that StackStorm's python runner names in
+    ``ST2_API_URL`` and ``ST2_AUTH_TOKEN``, with st2client; return a ``RuleIndex`` (one that says
+    why when either is missing or the API fails)."""
     url = environ.get("ST2_API_URL")
     if not url:
         return RuleIndex(unknown="ST2_API_URL is not set (not run by StackStorm's python runner)")
@@ -188,17 +174,18 @@ def _ago(stamp, now):
 
 def _parameters_text(parameters):
     parts = []
-    parameters = scrub_parameters(parameters or {})
-    for key in sorted(parameters):
-        value = parameters[key]
-        parts.append("%s=%s" % (key, _one_line(value if not isinstance(value, list)
-                                               else ",".join(str(v) for v in value))))
+    for key, value in sorted(parameters.items()):
+        if isinstance(value, list):
+            value = ",".join(str(item) for item in value)
+        parts.append("%s=%s" % (key, _one_line(value)))
     text = " ".join(parts) or "-"
     return text if len(text) <= MAX_PARAMETERS_TEXT else text[:MAX_PARAMETERS_TEXT - 3] + "..."
 
 
-def _problem(kind, message, since):
-    return {"kind": kind, "message": message, "since": since}
+def _problem_text(problem):
+    if not problem:
+        return "-"
+    return "%s: %s" % (problem["kind"], _one_line(problem.get("message") or ""))
 
 
 class StatusReport(object):
@@ -207,8 +194,7 @@ class StatusReport(object):
     def __init__(self, sensors, checked_at, records, rules_unknown, scrubber, query):
         self.sensors = sensors
         self.checked_at = checked_at
-        self.unreadable = list(records.unreadable)
-        self.requests = list(records.requests)
+        self.records = records
         self.rules_unknown = rules_unknown
         self.scrubber = scrubber
         self.query = query
@@ -219,26 +205,24 @@ class StatusReport(object):
         for sensor in self.sensors:
             if sensor["problem"]:
                 found.append(dict(sensor["problem"], sensor=sensor["sensor"], trigger_ref=None))
-            for trigger in sensor["triggers"]:
-                if trigger["problem"]:
-                    found.append(dict(trigger["problem"], sensor=sensor["sensor"],
-                                      trigger_ref=trigger["trigger_ref"]))
+            found.extend(dict(trigger["problem"], sensor=sensor["sensor"],
+                              trigger_ref=trigger["trigger_ref"])
+                         for trigger in sensor["triggers"] if trigger["problem"])
         return found
 
     @property
     def ok(self):
-        """True when at least one sensor reported (and matched the filter) and no problem
-        stands."""
+        """True when a sensor reported (and matched the filter) and no problem stands."""
         return bool(self.sensors) and not self.problems()
 
     def to_dict(self):
         """Return the report as a JSON-ready dict (the action's result)."""
-        shown = self._shown()
         return self._scrubbed({
             "ok": self.ok, "checked_at": self.checked_at, "problems": self.problems(),
-            "rules_unknown": self.rules_unknown, "unreadable_records": self.unreadable,
-            "reconcile_requests": self.requests, "settings_to_make": self.settings_to_make(),
-            "sensors": shown, "verdict": self.verdict()})
+            "rules_unknown": self.rules_unknown, "unreadable_records": self.records.unreadable,
+            "reconcile_requests": self.records.requests,
+            "settings_to_make": self.settings_to_make(), "sensors": self._shown(),
+            "verdict": self.verdict()})
 
     def _shown(self):
         if not self.query.problems_only:
@@ -266,9 +250,9 @@ class StatusReport(object):
 
     def settings_to_make(self):
         """The pack config keys idle triggers wait for (sorted, each once)."""
-        marker = "not configured: set "
-        return sorted({trigger["idle"].split(marker, 1)[1] for sensor in self.sensors
-                       for trigger in sensor["triggers"] if marker in (trigger["idle"] or "")})
+        return sorted({trigger["idle"][len(NOT_CONFIGURED):] for sensor in self.sensors
+                       for trigger in sensor["triggers"]
+                       if (trigger["idle"] or "").startswith(NOT_CONFIGURED)})
 
     def _scrubbed(self, value):
         if isinstance(value, dict):
@@ -279,11 +263,9 @@ class StatusReport(object):
             return self.scrubber.scrub(value)
         return value
 
-    def lines(self, now=None):
+    def lines(self):
         """Return the report as a table, one row per sensor then its triggers, verdict last."""
-        now = epoch_from_iso(self.checked_at) if now is None else now
-        header = ("SENSOR / TRIGGER", "RULES", "PARAMETERS", "LAST POLL", "LAST DISPATCH",
-                  "FAILS", "PROBLEM")
+        now = epoch_from_iso(self.checked_at)
         rows = []
         for sensor in self._shown():
             rows.append((sensor["sensor"], "-", "every %ss" % sensor["poll_interval_seconds"],
@@ -299,94 +281,60 @@ class StatusReport(object):
                              trigger["idle"] or _problem_text(trigger["problem"])))
         out = []
         if rows:
-            widths = [max(len(row[column]) for row in [header] + rows)
-                      for column in range(len(header) - 1)]
-            for row in [header] + rows:
-                cells = ["%-*s" % (width, cell) for width, cell in zip(widths, row)]
-                out.append("  ".join(cells + [row[-1]]).rstrip())
-        for request in self.requests:
+            rows.insert(0, ("SENSOR / TRIGGER", "RULES", "PARAMETERS", "LAST POLL",
+                            "LAST DISPATCH", "FAILS", "PROBLEM"))
+            widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+            out = ["  ".join(["%-*s" % (width, cell) for width, cell in zip(widths, row)] +
+                             [row[-1]]).rstrip() for row in rows]
+        for request in self.records.requests:
             out.append("reconciliation request %s: %s" % (request["key"], (
                 "refused: %s" % request["refused"] if request["refused"] else
                 "waiting for AlmaAsdmSensor (requested %s)" % _ago(request["requested_at"], now))))
-        if self.unreadable:
-            out.append("unreadable health records: %s" % ", ".join(self.unreadable))
+        if self.records.unreadable:
+            out.append("unreadable health records: %s" % ", ".join(self.records.unreadable))
         out.append(self.verdict())
         return [self.scrubber.scrub(line) for line in out]
-
-
-def _problem_text(problem):
-    if not problem:
-        return "-"
-    return "%s: %s" % (problem["kind"], _one_line(problem.get("message") or ""))
 
 
 def _matches(sensor_filter, record):
     if not sensor_filter:
         return True
-    wanted = sensor_filter.strip().lower()
     trigger_type = str(record.get("trigger_type") or "").lower()
-    return wanted in (str(record.get("sensor", "")).lower(), trigger_type,
-                      trigger_type.split(".", 1)[-1])
-
-
-def _last_sign_of_life(record):
-    """The newest of the record's poll end, heartbeat and start (POSIX seconds), or None."""
-    times = [epoch_from_iso(record.get(field))
-             for field in ("last_poll_end", "heartbeat_at", "started_at")]
-    times = [moment for moment in times if moment is not None]
-    return max(times) if times else None
-
-
-def stall_seconds(record, heartbeat_seconds):
-    """How long a sensor may be silent in the datastore before it counts as stalled.
-
-    A sensor rewrites its records only when something changed or at the first poll after its
-    heartbeat is due, so a live sensor's record can be ``heartbeat_seconds`` old plus the poll
-    that writes it; three poll intervals past that, three polls were missed.
-    """
-    interval = float(record.get("poll_interval_seconds") or 0)
-    return float(heartbeat_seconds or 0) + STALL_INTERVALS * interval
+    return sensor_filter.strip().lower() in (str(record.get("sensor", "")).lower(), trigger_type,
+                                             trigger_type.split(".", 1)[-1])
 
 
 def _sensor_entry(record, now, triggers, heartbeat_seconds):
-    interval = int(record.get("poll_interval_seconds") or 0)
-    problem = record.get("problem")
-    last = _last_sign_of_life(record)
-    allowed = stall_seconds(record, heartbeat_seconds)
+    """The report's entry of a per-sensor record, ``stalled`` per ``STALL_INTERVALS``."""
+    signs = [epoch_from_iso(record.get(field))
+             for field in ("last_poll_end", "heartbeat_at", "started_at")]
+    last = max((moment for moment in signs if moment is not None), default=None)
+    allowed = float(heartbeat_seconds or 0) + STALL_INTERVALS * float(
+        record.get("poll_interval_seconds") or 0)
     stalled = last is None or now - last > allowed
+    problem = record.get("problem")
     if stalled and not problem:
         since = iso_from_epoch(last) if last else None
-        problem = _problem(STALLED, "stalled or not running: nothing recorded since %s, more "
-                           "than its heartbeat and %d poll intervals (%ds) ago; or its health "
-                           "records cannot be written" % (since or "it started",
-                                                          STALL_INTERVALS, int(allowed)), since)
-    return {"sensor": record["sensor"], "trigger_type": record.get("trigger_type"),
-            "poll_interval_seconds": interval, "started_at": record.get("started_at"),
-            "last_poll_end": record.get("last_poll_end"),
-            "heartbeat_at": record.get("heartbeat_at"), "stalled": stalled,
-            "problem": problem, "triggers": triggers}
-
-
-#: The pack config key without which a trigger type's sensor cannot work: while the key is unset
-#: or at its schema default (a folder of the example layout, not the site's), the trigger's
-#: problem is a setting still to make, not a fault.
-SETTINGS = {"workspaces.alma_asdm": "alma_archive_db_url",
-            "workspaces.alma_calibration": "alma_archive_db_url",
-            "workspaces.vlba_data": "vlba_data_directory"}
+        problem = {"kind": STALLED, "message": (
+            "stalled or not running: nothing recorded since %s, more than its heartbeat and %d "
+            "poll intervals (%ds) ago; or its health records cannot be written"
+            % (since or "it started", STALL_INTERVALS, int(allowed))), "since": since}
+    entry = {field: record.get(field) for field in SENSOR_FIELDS}
+    entry.update(poll_interval_seconds=int(record.get("poll_interval_seconds") or 0),
+                 stalled=stalled, problem=problem, triggers=triggers)
+    return entry
 
 
 def idle_reason(trigger_type, rule_names, config, has_worked=False):
-    """Why a trigger with a problem is idle rather than failing, or None when it is failing:
-    every rule that uses it is disabled (StackStorm gives a disabled rule's trigger to the sensor
-    too), or the setting it needs (``SETTINGS``) is not made in ``config`` (a ``PackConfig``):
-    unset, or at its schema default while the trigger ``has_worked`` never (a default folder
-    that worked once and is gone is a fault)."""
+    """Why a trigger with a problem is idle rather than failing (None: it is failing): every rule
+    using it is disabled (StackStorm gives a disabled rule's trigger to the sensor too), or its
+    ``SETTINGS`` key is unset in ``config``, or at its schema default while it never worked."""
     if rule_names and all(name.endswith(DISABLED) for name in rule_names):
         return "idle: every rule using it is disabled"
     key = SETTINGS.get(trigger_type)
     if key and config is not None and (not config.get(key) or
                                        not (config.is_chosen(key) or has_worked)):
-        return "idle: not configured: set %s" % key
+        return NOT_CONFIGURED + key
     return None
 
 
@@ -395,51 +343,41 @@ def _trigger_entry(record, rules, config):
     problem = record.get("problem")
     idle = problem and idle_reason(record.get("trigger_type"), rules.rules_for(ref), config,
                                    has_worked=bool(record.get("last_success")))
-    return {"trigger_ref": ref, "trigger_type": record.get("trigger_type"),
-            "rules": rules.text_for(ref), "rule_refs": rules.rules_for(ref),
-            "parameters": scrub_parameters(record.get("parameters") or {}),
-            "parameters_summary": _parameters_text(record.get("parameters")),
-            "watched": bool(record.get("watched", True)),
-            "not_watched_reason": record.get("not_watched_reason"),
-            "last_poll_end": record.get("last_poll_end"),
-            "last_success": record.get("last_success"),
-            "consecutive_failures": int(record.get("consecutive_failures") or 0),
-            "last_error": record.get("last_error"),
-            "dispatched_total": int(record.get("dispatched_total") or 0),
-            "last_dispatch_at": record.get("last_dispatch_at"),
-            "problem": None if idle else problem, "idle": idle or None,
-            "idle_problem": problem if idle else None}
+    entry = {field: record.get(field) for field in TRIGGER_FIELDS}
+    entry.update(rules=rules.text_for(ref), rule_refs=rules.rules_for(ref),
+                 parameters=scrub_parameters(record.get("parameters") or {}),
+                 watched=bool(record.get("watched", True)),
+                 consecutive_failures=int(record.get("consecutive_failures") or 0),
+                 dispatched_total=int(record.get("dispatched_total") or 0),
+                 problem=None if idle else problem, idle=idle or None,
+                 idle_problem=problem if idle else None)
+    entry["parameters_summary"] = _parameters_text(entry["parameters"])
+    return entry
 
 
 def build_status(records, rules, scrubber, heartbeat_seconds, query=StatusQuery(), now=None,
                  config=None):
     """Return the ``StatusReport`` of ``records`` (``HealthRecords``) and ``rules`` (``RuleIndex``).
 
-    A trigger record whose sensor record lists other triggers only is a removed trigger's
-    leftover and is not shown; a sensor record is matched by ``query.sensor`` on its class
-    name or trigger type (``FileMonitorSensor``, ``workspaces.file_detected``, ``file_detected``).
-    ``scrubber`` is a ``core.scrub.Scrubber``; ``heartbeat_seconds`` the pack config's
-    ``health_heartbeat_minutes`` in seconds (``stall_seconds``). A trigger's problem is shown as
-    ``idle`` instead (not failing the report) when ``idle_reason`` gives one; ``config`` (the
-    ``PackConfig``) tells which settings are made.
+    A trigger record its sensor's record does not list is a removed trigger's leftover, not shown;
+    ``query.sensor`` matches a class name or trigger type (``FileMonitorSensor``,
+    ``workspaces.file_detected``, ``file_detected``). ``heartbeat_seconds``: the pack config's
+    ``health_heartbeat_minutes`` in seconds; ``config`` (``PackConfig``): for ``idle_reason``.
     """
     now = time.time() if now is None else now
     by_sensor = {}
-    for record in records.triggers:
+    for record in sorted(records.triggers, key=lambda trigger: trigger["trigger_ref"]):
         by_sensor.setdefault(record["sensor"], []).append(record)
-    names = sorted(set(records.sensors) | set(by_sensor))
     sensors = []
-    for name in names:
-        record = records.sensors.get(name) or {
-            "sensor": name, "trigger_type": (by_sensor[name][0].get("trigger_type")),
-            "poll_interval_seconds": 0, "started_at": None, "last_poll_end": None,
-            "problem": _problem(STALLED, "no sensor record: the sensor has not written its "
-                                "health (not running?)", None)}
+    for name in sorted(set(records.sensors) | set(by_sensor)):
+        record = records.sensors.get(name) or dict(
+            new_sensor_record(name, by_sensor[name][0].get("trigger_type"), 0, None),
+            triggers=None, problem={"kind": STALLED, "message": "no sensor record: the sensor "
+                                    "has not written its health (not running?)", "since": None})
         if not _matches(query.sensor, record):
             continue
         watched = record.get("triggers")
-        triggers = [_trigger_entry(item, rules, config)
-                    for item in sorted(by_sensor.get(name, []), key=lambda r: r["trigger_ref"])
+        triggers = [_trigger_entry(item, rules, config) for item in by_sensor.get(name, [])
                     if watched is None or item["trigger_ref"] in watched]
         sensors.append(_sensor_entry(record, now, triggers, heartbeat_seconds))
     return StatusReport(sensors, iso_from_epoch(now), records, rules.unknown, scrubber, query)

@@ -1,4 +1,2 @@
-"""The NRAO Workspaces side: the HTTP client of the capability and workflow services.
-
-Used by the actions' flows. Imports only ``core``.
-"""
+"""The NRAO Workspaces side: the HTTP client of the capability and workflow services, used by the
+actions' flows. Imports only ``core``."""

@@ -1,12 +1,13 @@
 """The one client of the NRAO Workspaces capability and workflow services.
 
 A ``requests.Session`` reuses connections; every call has (connect, read) timeouts from the pack
-config; urllib3 retries connection errors (safe for every method: nothing was sent) and, for the
-idempotent GET and PUT only, 502/503/504 answers, with exponential backoff. A POST that creates or
-submits is never retried after it reached the service, so nothing is created twice.
+config. urllib3 retries connection errors (nothing was sent) and, for the idempotent GET and PUT
+only, 502/503/504 answers, with exponential backoff; a POST that creates or submits is never
+retried after it reached the service, so nothing is created twice.
 
-Errors are ``WorkspacesError`` subclasses whose message names the call, the path, the HTTP status
-and the service's own message; secrets never appear in them.
+A request is of type ``capability`` (addressed by its ``id``) or ``workflow`` (by the workflow's
+``name`` and its ``id``); each call uses the pack config route ``<type>_<route>_route``. Errors are
+``WorkspacesError``s naming the call, the path, the HTTP status and the service's own message.
 """
 
 import json
@@ -20,14 +21,15 @@ from urllib3.util.retry import Retry
 
 from workspaces_pack.core.config import ConfigError
 
-__all__ = [
-    "WorkspacesClient", "WorkspacesError", "WorkspacesUnavailable", "WorkspacesHttpError",
-    "WorkspacesNotFound", "WorkspacesBadResponse", "TERMINAL_STATES", "FAILED_STATES",
-]
+__all__ = ["WorkspacesClient", "WorkspacesError", "WorkspacesUnavailable", "WorkspacesHttpError",
+           "WorkspacesNotFound", "WorkspacesBadResponse", "TERMINAL_STATES", "FAILED_STATES"]
 
 TERMINAL_STATES = ("Complete", "Failed", "Cancelled", "Error")
 FAILED_STATES = ("Failed", "Cancelled", "Error")
 RETRY_STATUSES = (502, 503, 504)
+NEVER_SENT = ("NewConnectionError", "Connection refused", "Name or service not known")
+"""What the text of a connection error holds when the call never reached the service."""
+KNOWN_REASONS = ("Read timed out", "Connection aborted", "RemoteDisconnected")
 
 
 class WorkspacesError(Exception):
@@ -68,21 +70,16 @@ class WorkspacesBadResponse(WorkspacesError):
     maybe_processed = True
 
 
-def _segment(value):
-    """Quote one path segment (a name or id can never add path parts)."""
-    return quote(str(value), safe="")
-
-
 class WorkspacesClient(object):
     """Calls the capability and workflow services as configured in the pack config."""
 
-    def __init__(self, config, session=None):
+    def __init__(self, config):
         self.config = config
-        self.capability_url = self.config.require_url("capability_service_url").rstrip("/")
-        self.workflow_url = self.config.require_url("workflow_service_url").rstrip("/")
-        self.timeout = (float(self.config.get("connect_timeout_seconds")),
-                        float(self.config.get("read_timeout_seconds")))
-        self.session = session or self._make_session()
+        self.base_urls = {kind: config.require_url(kind + "_service_url").rstrip("/")
+                          for kind in ("capability", "workflow")}
+        self.timeout = (float(config.get("connect_timeout_seconds")),
+                        float(config.get("read_timeout_seconds")))
+        self.session = self._make_session()
 
     def _make_session(self):
         retries = int(self.config.get("retry_count"))
@@ -111,121 +108,87 @@ class WorkspacesClient(object):
         """Close the pooled connections."""
         self.session.close()
 
-    # --- plumbing ----------------------------------------------------------------------------
-    def _route(self, key, **values):
+    def _path(self, request_type, route, address):
+        """The path of route ``<request_type>_<route>_route``, each value of ``address`` quoted
+        as one path segment (a name or id can never add path parts)."""
+        key = "%s_%s_route" % (request_type, route)
         template = str(self.config.get(key))
         try:
-            return template.format(**{k: _segment(v) for k, v in values.items()})
+            return template.format(**{k: quote(str(v), safe="") for k, v in address.items()})
         except (KeyError, IndexError) as error:
             raise ConfigError("pack config key %r: route %r uses an unknown placeholder %s"
                               % (key, template, error))
 
-    def _call(self, call, method, base, path, json_body=None, content=None):
-        """Send one request (``content``: bytes sent as application/octet-stream); return the
-        service's JSON object or raise the ``WorkspacesError`` that says what failed."""
-        url = base + path
-        headers = {"Content-Type": "application/octet-stream"} if content is not None else None
+    def _call(self, call, method, request_type, path, **body):
+        """Send one request (``json`` or ``data``: bytes sent as application/octet-stream); return
+        the service's JSON object or raise the ``WorkspacesError`` that says what failed."""
+        base = self.base_urls[request_type]
+        what = "%s: %s %s" % (call, method, path)
+        headers = {"Content-Type": "application/octet-stream"} if "data" in body else None
         try:
-            response = self.session.request(method, url, json=json_body, data=content,
-                                            headers=headers, timeout=self.timeout)
-        except requests.exceptions.RetryError as error:
-            raise WorkspacesHttpError("%s: %s %s kept failing after retries (%s)"
-                                      % (call, method, path, _reason(error)), call, path)
+            response = self.session.request(method, base + path, headers=headers,
+                                            timeout=self.timeout, **body)
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
-            unavailable = WorkspacesUnavailable(
-                "%s: %s %s: Workspaces service at %s is unreachable (%s)"
-                % (call, method, path, base, _reason(error)), call, path)
+            unavailable = WorkspacesUnavailable("%s: Workspaces service at %s is unreachable (%s)"
+                                                % (what, base, _reason(error)), call, path)
             unavailable.maybe_processed = not _never_sent(error)
             raise unavailable
         except requests.exceptions.RequestException as error:
-            raise WorkspacesError("%s: %s %s failed: %s" % (call, method, path, _reason(error)),
-                                  call, path)
-        if response.status_code >= 400:
+            raise WorkspacesError("%s failed: %s" % (what, _reason(error)), call, path)
+        status = response.status_code
+        if status >= 400:
             message = _service_message(response)
-            cls = WorkspacesNotFound if response.status_code == 404 else WorkspacesHttpError
-            raise cls("%s: %s %s answered HTTP %d: %s"
-                      % (call, method, path, response.status_code, message),
-                      call, path, response.status_code, message)
+            cls = WorkspacesNotFound if status == 404 else WorkspacesHttpError
+            raise cls("%s answered HTTP %d: %s" % (what, status, message), call, path, status,
+                      message)
         try:
             document = response.json()
         except ValueError:
-            snippet = response.text[:120]
-            raise WorkspacesBadResponse("%s: %s %s answered HTTP %d with a body that is not JSON: "
-                                        "%r" % (call, method, path, response.status_code, snippet),
-                                        call, path, response.status_code)
+            raise WorkspacesBadResponse("%s answered HTTP %d with a body that is not JSON: %r"
+                                        % (what, status, response.text[:120]), call, path, status)
         if not isinstance(document, dict):
-            raise WorkspacesBadResponse("%s: %s %s answered JSON that is not an object"
-                                        % (call, method, path), call, path, response.status_code)
+            raise WorkspacesBadResponse("%s answered JSON that is not an object" % what, call,
+                                        path, status)
         return document
 
-    def capability_request_url(self, request_id):
-        """Return the service URL of a capability request."""
-        return self.capability_url + self._route("capability_request_route", id=request_id)
+    def create_request(self, request_type, name, payload):
+        """Create a request of capability or workflow ``name``; return the service's document."""
+        return self._call("create %s request" % request_type, "POST", request_type,
+                          self._path(request_type, "create", {"name": name}), json=payload or {})
 
-    def workflow_request_url(self, workflow_name, request_id):
-        """Return the service URL of a workflow request."""
-        return self.workflow_url + self._route("workflow_request_route", name=workflow_name,
-                                               id=request_id)
+    def submit_request(self, request_type, address):
+        """Submit the request at ``address`` (starts an execution); return its document."""
+        return self._call("submit %s request" % request_type, "POST", request_type,
+                          self._path(request_type, "submit", address))
 
-    # --- capability service ------------------------------------------------------------------
-    def create_capability_request(self, capability_name, parameters):
-        """Create a capability request (version 1) and return the service's document."""
-        path = self._route("capability_create_route", name=capability_name)
-        return self._call("create capability request", "POST", self.capability_url, path,
-                          json_body=parameters or {})
+    def get_request(self, request_type, address):
+        """Return the document (state, versions, execution) of the request at ``address``."""
+        return self._call("get %s request" % request_type, "GET", request_type,
+                          self._path(request_type, "request", address))
 
-    def submit_capability_request(self, request_id):
-        """Submit a capability request (starts an execution); return the document."""
-        path = self._route("capability_submit_route", id=request_id)
-        return self._call("submit capability request", "POST", self.capability_url, path)
+    def request_url(self, request_type, address):
+        """Return the service URL of the request at ``address``."""
+        return self.base_urls[request_type] + self._path(request_type, "request", address)
 
-    def get_capability_request(self, request_id):
-        """Return a capability request's document (state, versions, execution)."""
-        path = self._route("capability_request_route", id=request_id)
-        return self._call("get capability request", "GET", self.capability_url, path)
-
-    # --- workflow service --------------------------------------------------------------------
     def list_workflows(self):
         """Return the workflow service's list of workflows."""
-        return self._call("list workflows", "GET", self.workflow_url,
-                          self._route("workflow_list_route"))
+        return self._call("list workflows", "GET", "workflow", self._path("workflow", "list", {}))
 
-    def create_workflow_request(self, workflow_name, arguments):
-        """Create a workflow request and return its document."""
-        path = self._route("workflow_create_route", name=workflow_name)
-        return self._call("create workflow request", "POST", self.workflow_url, path,
-                          json_body=arguments or {})
-
-    def upload_workflow_file(self, workflow_name, request_id, file_path):
-        """Attach the file at ``file_path`` to a workflow request (PUT, retried when safe)."""
+    def upload_workflow_file(self, address, file_path):
+        """Attach the file at ``file_path`` to the workflow request at ``address`` (PUT, retried
+        when safe)."""
         filename = os.path.basename(file_path)
-        path = self._route("workflow_file_route", name=workflow_name, id=request_id,
-                           filename=filename)
+        path = self._path("workflow", "file", dict(address, filename=filename))
         with open(file_path, "rb") as handle:
-            content = handle.read()
-        return self._call("upload workflow file %s" % filename, "PUT", self.workflow_url, path,
-                          content=content)
-
-    def submit_workflow_request(self, workflow_name, request_id):
-        """Submit a workflow request; return its document."""
-        path = self._route("workflow_submit_route", name=workflow_name, id=request_id)
-        return self._call("submit workflow request", "POST", self.workflow_url, path)
-
-    def get_workflow_request(self, workflow_name, request_id):
-        """Return a workflow request's document."""
-        path = self._route("workflow_request_route", name=workflow_name, id=request_id)
-        return self._call("get workflow request", "GET", self.workflow_url, path)
+            return self._call("upload workflow file %s" % filename, "PUT", "workflow", path,
+                              data=handle.read())
 
 
 def _never_sent(error):
     """True when a requests error shows the call never reached the service (connect failed)."""
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return True
     if isinstance(error, requests.exceptions.Timeout):
-        return False
-    text = repr(error)
-    return "NewConnectionError" in text or "Connection refused" in text or \
-        "Name or service not known" in text
+        return isinstance(error, requests.exceptions.ConnectTimeout)
+    return any(text in repr(error) for text in NEVER_SENT)
 
 
 def _reason(error):
@@ -234,11 +197,7 @@ def _reason(error):
     errno = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
     if errno:
         return errno.group(0).strip()
-    for known in ("Read timed out", "Connection aborted", "RemoteDisconnected",
-                  "too many 50"):
-        if known in text:
-            return known if known != "too many 50" else "too many 5xx error responses"
-    return text.strip()[:200]
+    return next((known for known in KNOWN_REASONS if known in text), text.strip()[:200])
 
 
 def _service_message(response):

@@ -1,22 +1,13 @@
-"""A pack config registered and loaded as StackStorm does it.
+"""A pack config registered and loaded as StackStorm 3.9.0 does it.
 
-Two steps, as in StackStorm 3.9.0:
-
-1. Registration (``st2ctl reload --register-configs``; st2common/bootstrap/configsregistrar.py,
-   which calls st2common/util/pack.py ``validate_config_against_schema``): the config file is
-   validated against config.schema.yaml in StackStorm's dialect (keys missing from the schema are
-   accepted; Jinja expressions are checked as the strings they are), and ``decrypt_kv`` on a
-   ``secret: true`` key is refused. ``registration_problems`` calls StackStorm's function (the
-   stand-in's where StackStorm is not installed) and returns its refusal, worded as StackStorm
-   words it.
+1. Registration (st2common/bootstrap/configsregistrar.py): ``registration_problems`` calls
+   StackStorm's ``validate_config_against_schema`` (the stand-in's where StackStorm is not
+   installed) and returns its refusal in StackStorm's words.
 2. Loading, each time a sensor or action starts (st2common/util/config_loader.py
-   ``ContentPackConfigLoader``): every Jinja expression in the config, at any depth, is rendered
-   with ``st2kv`` over the datastore (a missing key renders as ``""``, and an empty result becomes
-   None); then defaults from the schema are filled in where a key is ABSENT (a key present with
-   None keeps None), at any depth: nested objects through ``properties``, ``patternProperties``
-   and ``additionalProperties``, arrays through ``items`` and ``additionalItems``; an object or
-   array with such sub-schemas is created empty when missing so its own defaults apply.
-   ``resolve_config`` does this over the local runner's datastore (``kvstore``).
+   ``ContentPackConfigLoader``): every Jinja expression, at any depth, is rendered with ``st2kv``
+   (an empty result becomes None); then the schema's defaults are filled in where a key is ABSENT,
+   at any depth (through ``properties``, ``patternProperties``, ``additionalProperties``,
+   ``items`` and ``additionalItems``); ``resolve_config`` does this over the local datastore.
 """
 
 import copy

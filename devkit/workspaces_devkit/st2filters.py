@@ -1,19 +1,9 @@
 """StackStorm's Jinja filters for times, versions, regex substrings and JSONPath, for the devkit.
 
 Behaviour read from StackStorm 3.9.0 (st2common/expressions/functions/time.py, version.py,
-regex.py, data.py), written here, not copied:
-
-- ``to_human_time_from_seconds``: ``0s``; below one second the number with ``μs``; otherwise
-  whole seconds as ``[Ny][Nd][Nh][Nm]Ns`` from the first non-zero part on (``3m5s``, ``1h0m0s``);
-  a value that is not a number is refused.
-- ``version_*``: semantic versions (``semver.Version``): ``version_compare`` gives -1, 0 or 1
-  (pre-releases sort before their release; build metadata is ignored); ``version_match`` takes
-  ``<``, ``<=``, ``>``, ``>=``, ``==`` or ``!=`` and a version; the bumps reset the lower parts
-  and drop pre-release and build; ``version_strip_patch`` gives ``major.minor``. A text that is
-  not a semantic version is refused with ``ValueError``.
-- ``regex_substring``: the ``result_index``-th match of ``re.findall``.
-- ``jsonpath_query``: the values a JSONPath query finds (None when none), with ``jsonpath_rw``,
-  which StackStorm ships; where it is not installed the filter says so.
+regex.py, data.py), written here, not copied. Versions are semantic versions (``semver``): build
+metadata is ignored, the bumps reset the lower parts and drop pre-release and build, and a text
+that is not a semantic version is refused with ``ValueError``.
 """
 
 import datetime
@@ -30,26 +20,6 @@ _MATCH_RE = re.compile(r"^(<=|>=|==|!=|<|>)(.*)$")
 
 def _flags(ignorecase):
     return re.I if ignorecase else 0
-
-
-def regex_match(value, pattern, ignorecase=False):
-    """True when ``pattern`` matches at the start of ``value`` (as text)."""
-    return bool(re.match(pattern, str(value), _flags(ignorecase)))
-
-
-def regex_search(value, pattern, ignorecase=False):
-    """True when ``pattern`` matches anywhere in ``value`` (as text)."""
-    return bool(re.search(pattern, str(value), _flags(ignorecase)))
-
-
-def regex_replace(value, pattern, replacement, ignorecase=False):
-    """``value`` (as text) with every match of ``pattern`` replaced."""
-    return re.compile(pattern, _flags(ignorecase)).sub(replacement, str(value))
-
-
-def regex_substring(value, pattern, result_index=0, ignorecase=False):
-    """The ``result_index``-th match of ``pattern`` in ``value`` (IndexError when none)."""
-    return re.findall(pattern, str(value), _flags(ignorecase))[result_index]
 
 
 def to_human_time_from_seconds(seconds):
@@ -77,21 +47,20 @@ def _parse(text):
     return int(major), int(minor), int(patch), pre
 
 
-def _pre_key(pre):
+def _sort_key(text):
+    """Semantic versions sort by major, minor, patch, then a release after its pre-releases,
+    whose dot-separated parts sort numbers before words."""
+    major, minor, patch, pre = _parse(text)
     if pre is None:
-        return (1,)  # a release sorts after its pre-releases
-    key = []
-    for part in pre.split("."):
-        key.append((0, int(part), "") if part.isdigit() else (1, 0, part))
-    return (0, key)
+        return major, minor, patch, (1,)
+    return major, minor, patch, (0, [(0, int(part), "") if part.isdigit() else (1, 0, part)
+                                     for part in pre.split(".")])
 
 
 def version_compare(value, pattern):
     """-1, 0 or 1 as ``value`` is lower than, equal to or higher than ``pattern``."""
-    left, right = _parse(value), _parse(pattern)
-    left_key = left[:3] + (_pre_key(left[3]),)
-    right_key = right[:3] + (_pre_key(right[3]),)
-    return (left_key > right_key) - (left_key < right_key)
+    left, right = _sort_key(value), _sort_key(pattern)
+    return (left > right) - (left < right)
 
 
 def version_match(value, pattern):
@@ -125,10 +94,14 @@ def jsonpath_query(value, query):
 
 
 MORE_FILTERS = {
-    "regex_match": regex_match,
-    "regex_search": regex_search,
-    "regex_replace": regex_replace,
-    "regex_substring": regex_substring,
+    "regex_match": lambda value, pattern, ignorecase=False: bool(
+        re.match(pattern, str(value), _flags(ignorecase))),
+    "regex_search": lambda value, pattern, ignorecase=False: bool(
+        re.search(pattern, str(value), _flags(ignorecase))),
+    "regex_replace": lambda value, pattern, replacement, ignorecase=False: re.compile(
+        pattern, _flags(ignorecase)).sub(replacement, str(value)),
+    "regex_substring": lambda value, pattern, result_index=0, ignorecase=False: re.findall(
+        pattern, str(value), _flags(ignorecase))[result_index],
     "to_human_time_from_seconds": to_human_time_from_seconds,
     "version_compare": version_compare,
     "version_more_than": lambda value, pattern: version_compare(value, pattern) == 1,

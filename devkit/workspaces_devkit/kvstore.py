@@ -1,20 +1,9 @@
 """Key-value stores and the datastore service of the local runner, with StackStorm's semantics.
 
-StackStorm's ``SensorDatastoreService`` / ``ActionDatastoreService`` talk to the st2 API over HTTP.
-``LocalDatastoreService`` keeps the same method signatures and observable semantics over a
-pluggable store (``MemoryKeyValueStore`` for tests, ``JsonFileKeyValueStore`` for the runner):
-
-- ``local=True`` prefixes the key with ``<pack>.<ClassName>:``;
-- ``set_value`` stores ``str(value)``; a ``ttl`` (seconds; 0 or None: none) makes the key expire;
-- ``list_values`` returns key-value objects whose ``name`` is the full key, filtered by prefix,
-  at most ``limit`` of them (default: the st2 API's page size, 100);
-- ``get_value`` catches every error and returns None (an outage looks like a missing key);
-  ``delete_value`` returns True for a missing key too (st2client takes the API's 404 as done)
-  and catches every other error, returning False; ``set_value`` and ``list_values`` raise;
-- a scope other than ``system`` is refused (``ValueError``).
-
-The stand-in ``st2common.services.datastore`` re-exports these; code that must also run beside the
-real StackStorm (the emulated runner) imports them from here.
+StackStorm's ``SensorDatastoreService`` / ``ActionDatastoreService`` talk to the st2 API over HTTP;
+``LocalDatastoreService`` keeps their method signatures and observable semantics (each method's
+docstring says which) over a ``MemoryKeyValueStore`` (tests) or a ``JsonFileKeyValueStore`` (the
+runner). The stand-in ``st2common.services.datastore`` re-exports them.
 """
 
 import contextlib
@@ -189,19 +178,12 @@ class LocalDatastoreService(object):
         self._class_name = class_name
         self._store = store if store is not None else MemoryKeyValueStore()
 
-    def _get_datastore_key_prefix(self):
-        return "%s.%s" % (self._pack_name, self._class_name)
-
-    def _get_full_key_name(self, name, local):
-        if local:
-            return self._get_datastore_key_prefix() + DATASTORE_NAME_SEPARATOR + name
-        return name
-
-    def _get_full_key_prefix(self, local, prefix=None):
-        if local:
-            key_prefix = self._get_datastore_key_prefix() + DATASTORE_NAME_SEPARATOR
-            return key_prefix + prefix if prefix else key_prefix
-        return prefix
+    def _full_name(self, name, local):
+        """``<pack>.<ClassName>:name`` for a ``local`` key, else ``name``."""
+        if not local:
+            return name
+        return "%s.%s%s%s" % (self._pack_name, self._class_name, DATASTORE_NAME_SEPARATOR,
+                              name or "")
 
     def get_user_info(self):
         """Return information about the user the service acts as (a fixed local user here)."""
@@ -210,7 +192,7 @@ class LocalDatastoreService(object):
     def list_values(self, local=True, prefix=None, limit=None, offset=0):
         """List key-value objects (full names) under the local prefix, at most ``limit`` (default
         100, the API's page size); raises on error."""
-        items = self._store.list(prefix=self._get_full_key_prefix(local, prefix))
+        items = self._store.list(prefix=self._full_name(prefix, local))
         return items[offset:][:limit or DEFAULT_LIST_LIMIT]
 
     @staticmethod
@@ -221,7 +203,7 @@ class LocalDatastoreService(object):
     def get_value(self, name, local=True, scope="system", decrypt=False):
         """Return the stored string for ``name``, or None when missing OR when the store fails."""
         self._check_scope(scope)
-        full_name = self._get_full_key_name(name, local)
+        full_name = self._full_name(name, local)
         try:
             return self._store.get(full_name)
         except Exception as error:  # StackStorm swallows every error here
@@ -233,14 +215,14 @@ class LocalDatastoreService(object):
         """Store ``str(value)`` under ``name``; ``ttl`` seconds make it expire (0 or None: never).
         Raises on error."""
         self._check_scope(scope)
-        self._store.set(self._get_full_key_name(name, local), str(value), ttl=ttl or None)
+        self._store.set(self._full_name(name, local), str(value), ttl=ttl or None)
         return True
 
     def delete_value(self, name, local=True, scope="system"):
         """Delete ``name``; return True (also when it did not exist), or False when the store
         fails."""
         self._check_scope(scope)
-        full_name = self._get_full_key_name(name, local)
+        full_name = self._full_name(name, local)
         try:
             self._store.delete(full_name)
         except KeyError:  # the API answers 404, which st2client counts as deleted

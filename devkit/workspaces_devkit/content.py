@@ -1,11 +1,10 @@
 """Load and validate the pack's content the way StackStorm's registration does.
 
-``load_pack`` reads pack.yaml, config.schema.yaml, sensors (with their trigger types), actions,
-rules and policies into small spec objects; the local runner loads the pack through it, so what runs
-locally is what StackStorm registers. ``validate_pack`` applies the checks StackStorm's registrars
-and API models apply (plus a few this pack adds, such as every ``{{ trigger.x }}`` in a rule
-existing
-in the trigger's payload_schema) and returns ``ContentError`` objects naming file and field.
+``load_pack`` reads pack.yaml, config.schema.yaml, sensors (with their trigger types), triggers,
+actions, rules and policies into small spec objects, so what runs locally is what StackStorm
+registers. ``validate_pack`` applies the checks StackStorm's registrars and API models apply (plus
+a few this pack adds, such as every ``{{ trigger.x }}`` in a rule existing in the trigger's
+payload_schema) and returns ``ContentError`` objects naming file and field.
 """
 
 import ast
@@ -64,7 +63,6 @@ TRIGGER_REF_IN_TEMPLATE_RE = re.compile(
     r"(?:\(\s*['\"]([^'\"]+)['\"])?")
 #: A nested parameter value that is exactly one payload field: ``{{ trigger.a.b }}``.
 NESTED_TRIGGER_FIELD_RE = re.compile(r"^\s*{{\s*trigger\.([A-Za-z_][\w.]*)\s*}}\s*$")
-JSON_TYPES = {"string", "integer", "number", "boolean", "object", "array", "null"}
 PARAM_NAME_RE = re.compile(r"^\w+$")
 ST2_VERSION_RE = re.compile(r"^((>?>|>=|=|<=|<?<)\s*[0-9]+\.[0-9]+\.[0-9]+?(\s*,)?\s*)+$")
 #: Attributes StackStorm's action_params meta-schema allows on an action parameter or config key.
@@ -284,12 +282,8 @@ def _schema_errors(properties, path, field, out):
         if not isinstance(prop, dict):
             out.add(path, "%s.%s" % (field, name), "must be a mapping")
             continue
-        kind = prop.get("type")
-        kinds = kind if isinstance(kind, list) else [kind]
-        if kind is None and "$ref" not in prop and "anyOf" not in prop and "oneOf" not in prop:
+        if not {"type", "$ref", "anyOf", "oneOf"} & set(prop):
             out.add(path, "%s.%s.type" % (field, name), "is missing")
-        elif kind is not None and not all(k in JSON_TYPES for k in kinds):
-            out.add(path, "%s.%s.type" % (field, name), "%r is not a JSON-schema type" % (kind,))
     try:
         util_schema.CustomValidator.check_schema({"type": "object", "properties": properties})
     except jsonschema.SchemaError as error:
@@ -342,14 +336,12 @@ def _check_pack_meta(pack, out):
             meta["version"],))
     if meta.get("email") and not EMAIL_RE.match(str(meta["email"])):
         out.add(path, "email", "%r is not an email address" % meta["email"])
-    if "3" not in [str(v) for v in meta.get("python_versions") or []]:
-        out.add(path, "python_versions", 'must list "3"')
+    versions = meta.get("python_versions") or []
+    if "3" not in versions or not all(version in ("2", "3") for version in versions):
+        out.add(path, "python_versions", 'must list "3" (items: the strings "2" or "3")')
     if meta.get("stackstorm_version") and not ST2_VERSION_RE.match(str(meta["stackstorm_version"])):
         out.add(path, "stackstorm_version", "%r must look like \">=3.8.0\"" % (
             meta["stackstorm_version"],))
-    if not set(str(v) for v in meta.get("python_versions") or []) <= {"2", "3"} or \
-            not all(isinstance(v, str) for v in meta.get("python_versions") or []):
-        out.add(path, "python_versions", 'items must be the strings "2" or "3"')
     if not isinstance(meta.get("keywords", []), list):
         out.add(path, "keywords", "must be a list")
 
@@ -621,14 +613,9 @@ def strings_in(value):
     """Yield every string in ``value`` (a rule's parameters or patterns), nested ones included."""
     if isinstance(value, str):
         yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            for text in strings_in(item):
-                yield text
-    elif isinstance(value, list):
-        for item in value:
-            for text in strings_in(item):
-                yield text
+    for item in value.values() if isinstance(value, dict) else \
+            value if isinstance(value, list) else []:
+        yield from strings_in(item)
 
 
 def _field_schema(parts, schema):
@@ -653,8 +640,7 @@ def _nested_texts(value, payload_schema, where=""):
     for key, item in items:
         here = "%s.%s" % (where, key) if isinstance(value, dict) else "%s[%d]" % (where, key)
         if isinstance(item, (dict, list)):
-            for found in _nested_texts(item, payload_schema, here):
-                yield found
+            yield from _nested_texts(item, payload_schema, here)
             continue
         match = NESTED_TRIGGER_FIELD_RE.match(item) if isinstance(item, str) else None
         field = _field_schema(match.group(1).split("."), payload_schema) if match else None
@@ -669,11 +655,18 @@ def _nested_texts(value, payload_schema, where=""):
                     if field.get("type") != "string" else "a missing value becomes \"None\""))
 
 
+def _value_errors(schema, value, path, field, out):
+    """Add what ``schema`` (StackStorm's dialect) refuses in ``value``, under ``field``."""
+    from st2common.util import schema as util_schema
+
+    for error in util_schema.CustomValidator(schema).iter_errors(value):
+        where = ".".join(str(part) for part in error.absolute_path)
+        out.add(path, field + ("." + where if where else ""), schema_error_text(error))
+
+
 def _check_rules(pack, out, own_rules=True):
     """Check ``pack.rules``; ``own_rules``: they are the pack's rules/ (of the pack, each with a
     description)."""
-    from st2common.util import schema as util_schema
-
     trigger_types = pack.trigger_types()
     required = ["name", "pack", "trigger", "action"]
     if own_rules:
@@ -702,10 +695,7 @@ def _check_rules(pack, out, own_rules=True):
                 out.add(path, "trigger.parameters", "trigger type %s has a parameters_schema, so "
                         "StackStorm needs at least one parameter to create the trigger" % type_ref)
             if schema:
-                for error in util_schema.CustomValidator(schema).iter_errors(params):
-                    where = ".".join(str(part) for part in error.absolute_path)
-                    out.add(path, "trigger.parameters" + ("." + where if where else ""),
-                            schema_error_text(error))
+                _value_errors(schema, params, path, "trigger.parameters", out)
         criteria = meta.get("criteria") or {}
         if not isinstance(criteria, dict):
             out.add(path, "criteria", "must be a mapping")
@@ -760,8 +750,6 @@ def _check_rules(pack, out, own_rules=True):
 
 
 def _check_policies(pack, out):
-    from st2common.util import schema as util_schema
-
     for policy in pack.policies:
         path, meta = policy.path, policy.meta
         _require(meta, ["name", "pack", "resource_ref", "policy_type"], path, out)
@@ -775,11 +763,9 @@ def _check_policies(pack, out):
             out.add(path, "policy_type", "%r is not a StackStorm policy type (known: %s)"
                     % (policy.policy_type, ", ".join(sorted(POLICY_PARAMETER_SCHEMAS))))
         if params_schema is not None:
-            schema = {"type": "object", "properties": params_schema,
-                      "additionalProperties": False}
-            for error in util_schema.CustomValidator(schema).iter_errors(policy.parameters):
-                where = ".".join(str(p) for p in error.absolute_path)
-                out.add(path, "parameters" + ("." + where if where else ""), error.message)
+            _value_errors({"type": "object", "properties": params_schema,
+                           "additionalProperties": False}, policy.parameters, path, "parameters",
+                          out)
 
 
 def _check_module_names(pack, out):

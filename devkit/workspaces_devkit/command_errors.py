@@ -1,11 +1,7 @@
 """What the devkit's commands say when their command line cannot be carried out: one line.
 
-``OneLineParser`` is an ``argparse.ArgumentParser`` whose errors (a bad flag, a missing option,
-an unknown subcommand) print one line that names what to do, and exit 2, instead of argparse's
-usage block. ``listening(make_server, host, port, flag)`` opens a listener and turns "address
-already in use" into ``PortInUse``, whose message names the port and the flag that changes it
-(``workspaces-local api``, ``workspaces-local run --api-htpasswd``, the Workspaces emulator).
-A command raises ``CommandLineError`` for a value it cannot use (a payload that is not JSON).
+``OneLineParser``'s errors name what to do instead of printing argparse's usage block;
+``listening`` turns "address already in use" into ``PortInUse``, naming the flag that changes it.
 """
 
 import argparse

@@ -1,10 +1,8 @@
 """Run one python-script action in this process, as StackStorm's python runner wrapper does.
 
-Reads a JSON job from stdin (``entry_point``, ``config``, ``parameters``, ``pack``,
-``datastore_path``), loads the action class from its file (the alphabetically first class in the
-file that has a ``run`` method, as StackStorm picks it), runs it, and prints the outcome as JSON
-on the last stdout line after ``RESULT_MARKER``. The action's own output goes to stdout/stderr as
-usual.
+Reads a JSON job from stdin, runs the alphabetically first class of the action's file that has a
+``run`` method (as StackStorm picks it), and prints the outcome as JSON on the last stdout line,
+after ``RESULT_MARKER``.
 """
 
 import importlib.util

@@ -234,6 +234,15 @@ def rule_directories(pack):
     return found
 
 
+def _print_report(report, as_json):
+    """Print a preflight or status ``report`` (as JSON when ``as_json``); return the exit code."""
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
 def cmd_preflight(args):
     """Run the pack's preflight with the local config; exit 1 when anything is wrong."""
     from workspaces_devkit.content import load_pack
@@ -245,12 +254,8 @@ def cmd_preflight(args):
     from workspaces_pack.flows.preflight import run_preflight
 
     config = load_config(pack, args.config, kv_get=_local_kv_get(args), allow_unknown_keys=True)
-    report = run_preflight(PackConfig(config), directories=rule_directories(pack))
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-    else:
-        print("\n".join(report.lines()))
-    return 0 if report.ok else 1
+    return _print_report(run_preflight(PackConfig(config), directories=rule_directories(pack)),
+                         args.json)
 
 
 def local_rule_index(pack, store):
@@ -290,6 +295,7 @@ def cmd_status(args):
     """Print the status table from the local datastore's health records; exit 1 on a problem."""
     from workspaces_devkit.content import load_pack, overlay_rules
     from workspaces_devkit.kvstore import JsonFileKeyValueStore
+    from workspaces_devkit.runner.local import load_config
 
     pack = load_pack(args.pack_dir)
     if args.rules_dir:
@@ -301,16 +307,9 @@ def cmd_status(args):
         raise CommandLineError("no state folder %s: give the --state-dir of a `workspaces-local "
                                "run` (default <pack>/.local), or run the pack first" % state_dir)
     store = JsonFileKeyValueStore(os.path.join(state_dir, "datastore.json"))
-    from workspaces_devkit.runner.local import load_config
-
     config = load_config(pack, args.config, kv_get=store.get, allow_unknown_keys=True)
-    report = local_status(pack, store, config, sensor_filter=args.sensor,
-                          problems_only=args.problems_only)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-    else:
-        print("\n".join(report.lines()))
-    return 0 if report.ok else 1
+    return _print_report(local_status(pack, store, config, sensor_filter=args.sensor,
+                                      problems_only=args.problems_only), args.json)
 
 
 def cmd_demo(args):
@@ -460,18 +459,13 @@ def build_parser():
     return parser
 
 
-def _command_parser(parser, args):
-    """The parser of the subcommand in ``args`` (its errors name it), else ``parser``."""
-    return parser.commands.get(getattr(args, "command", None), parser)
-
-
 def main(argv=None):
     """Entry point; returns the exit status (2: the command line cannot be carried out)."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args, unknown = parser.parse_known_args(argv)
     args.argv = argv  # run again as it is in StackStorm's virtualenv (``_on_stackstorm``)
-    command = _command_parser(parser, args)
+    command = parser.commands.get(args.command, parser)  # its errors name the subcommand
     if unknown:
         command.error("unrecognized arguments: %s" % " ".join(unknown))
     config = getattr(args, "config", None)

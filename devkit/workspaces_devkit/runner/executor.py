@@ -1,13 +1,9 @@
 """Execute the pack's actions as StackStorm's python runner does: one subprocess per run.
 
-``ActionExecutor.execute(action_ref, parameters)`` validates the parameters against the action's
-(and runner's) parameter schema exactly as StackStorm's API does before it schedules anything
-(an ``immutable`` parameter given a value is refused), completes them as StackStorm's action
-runner does (``render.render_final_params``: defaults, templated defaults with ``config_context``,
-every declared action parameter passed, None when it has no value), then runs ``action_wrapper``
-in a new Python process with the pack's ``actions/`` and ``actions/lib`` on its path, enforcing
-the ``timeout`` runner parameter. The result has the python runner's shape: ``{"result",
-"stdout", "stderr", "exit_code"}``.
+Parameters are validated as StackStorm's API validates them and completed as its action runner
+completes them (``render.render_final_params``); ``action_wrapper`` runs the action in a new Python
+process within the ``timeout`` runner parameter. The result has the python runner's shape:
+``{"result", "stdout", "stderr", "exit_code"}``.
 """
 
 import itertools
@@ -97,9 +93,12 @@ class ActionExecutor(object):
         self._lock = threading.Lock()
 
     def _kv_get(self, name):
-        if not self.datastore_path:
-            return None
-        return JsonFileKeyValueStore(self.datastore_path).get(name)
+        return JsonFileKeyValueStore(self.datastore_path).get(name) if self.datastore_path \
+            else None
+
+    def _new(self, action_ref, parameters):
+        with self._lock:
+            return Execution(next(self._ids), action_ref, dict(parameters or {}))
 
     def execute(self, action_ref, parameters, action_context=None):
         """Run ``action_ref`` with ``parameters`` and return the finished ``Execution``.
@@ -107,8 +106,7 @@ class ActionExecutor(object):
         ``action_context`` is what templated defaults see as ``action_context`` (StackStorm's
         rule enforcer gives ``rule``, ``user``, ``pack`` and ``trigger_instance``).
         """
-        with self._lock:
-            execution = Execution(next(self._ids), action_ref, dict(parameters or {}))
+        execution = self._new(action_ref, parameters)
         action = self.pack.action(action_ref)
         if action is None:
             return self._finish(execution, "failed", {"error": 'Action "%s" cannot be found.'
@@ -151,9 +149,7 @@ class ActionExecutor(object):
 
     def canceled(self, action_ref, parameters, reason):
         """Return an ``Execution`` that never ran: status ``canceled`` (by a policy)."""
-        with self._lock:
-            execution = Execution(next(self._ids), action_ref, dict(parameters or {}))
-        return self._finish(execution, "canceled", {"error": reason})
+        return self._finish(self._new(action_ref, parameters), "canceled", {"error": reason})
 
     def _finish(self, execution, status, result):
         execution.status = status

@@ -1,15 +1,10 @@
 """The local runner: the whole pack on one machine, with one readable line per step.
 
-``LocalRunner`` loads the pack with ``content.load_pack`` (as StackStorm registers it), loads and
-registers and resolves the pack config as StackStorm does (``load_config``), keeps the datastore in
-a JSON file of the state directory, hosts the sensors, validates every dispatched payload against
-its trigger type (an invalid one is dropped, as StackStorm drops it, but loudly), matches rules and
-runs the matched actions in subprocesses, each held back by the pack's concurrency policies as
-StackStorm's scheduler holds it (``runner.policies``). With ``watch=True`` a change to a sensor
-file reloads that sensor within about a second, and a change to a rule file (another process, an
-editor) reloads the rules, file by file (a bad file keeps its last good version; ``runner.watch``).
-``rules_dir`` reads the rules from another directory than the pack's ``rules/`` (an overlay for a
-read-only checkout, see ``content.rule_files``).
+``LocalRunner`` loads the pack and its config as StackStorm registers them, keeps the datastore in
+a JSON file of the state directory, hosts the sensors, drops (loudly) a dispatched payload its
+trigger type refuses, matches rules and runs the matched actions in subprocesses under the pack's
+concurrency policies. With ``watch=True`` a changed sensor file reloads that sensor and a changed
+rule file reloads the rules, file by file (a bad file keeps its last good version).
 """
 
 import concurrent.futures
@@ -64,10 +59,6 @@ def load_config(pack, path=None, overrides=None, kv_get=None, allow_unknown_keys
     return resolve_config(pack.config_schema, config, kv_get, pack.ref)
 
 
-def _now():
-    return datetime.datetime.now().strftime("%H:%M:%S")
-
-
 def _short(payload):
     if not isinstance(payload, dict):
         return repr(payload)
@@ -108,8 +99,8 @@ class LocalRunner(object):
         os.makedirs(self.state_dir, exist_ok=True)
         self.datastore_path = os.path.join(self.state_dir, "datastore.json")
         self.store = JsonFileKeyValueStore(self.datastore_path)
-        self.config = load_config(self.pack, config_path, config_overrides, kv_get=self._kv_get)
-        self.engine = RuleEngine(self.pack, kv_get=self._kv_get, config=self.config)
+        self.config = load_config(self.pack, config_path, config_overrides, kv_get=self.store.get)
+        self.engine = RuleEngine(self.pack, kv_get=self.store.get, config=self.config)
         self.executor = ActionExecutor(self.pack, self.config, self.datastore_path)
         self.run_actions = run_actions
         self.poll_interval = poll_interval
@@ -128,30 +119,12 @@ class LocalRunner(object):
         self._folder_watch = None
         self._rule_problems = set()
 
-    # --- output ------------------------------------------------------------------------------
-    def _print(self, line):
-        with self._lock:
-            self.out.write("%s %s\n" % (_now(), line))
-            self.out.flush()
-
     def _event(self, kind, text):
-        self._print("%-8s %s" % (kind, text))
-
-    def rules_changed(self):
-        """Rules were written or reloaded: the sensors get the triggers of the new rule set.
-
-        A rule on a trigger type with parameters needs a sensor trigger with those parameters;
-        each sensor gets ``add_trigger`` / ``remove_trigger`` before its next poll.
-        """
-        for host in self.hosts:
-            host.triggers_changed()
-
-    def log(self, kind, text):
-        """Print one line of the runner's output (``kind`` in the second column)."""
-        self._event(kind, text)
-
-    def _kv_get(self, name):
-        return self.store.get(name)
+        """Print one line of output: the time, ``kind`` and ``text``."""
+        now = datetime.datetime.now().strftime("%H:%M:%S")
+        with self._lock:
+            self.out.write("%s %-8s %s\n" % (now, kind, text))
+            self.out.flush()
 
     # --- triggers ----------------------------------------------------------------------------
     def _trigger_of(self, ref):
@@ -359,7 +332,8 @@ class LocalRunner(object):
             changed = {os.path.relpath(rule.path, self.pack_dir) for rule in rules
                        if before.get(rule.path) != rule}
             self._warn_rules(w for w in warnings if w.path in changed)
-            self.rules_changed()
+            for host in self.hosts:  # a new rule may need a sensor trigger with its parameters
+                host.triggers_changed()
 
     def _warn_rules(self, warnings):
         """Print one ``warning`` line per rule warning (file, field, what StackStorm does)."""

@@ -1,12 +1,8 @@
 """The pack's ``action.concurrency`` policies, applied before an action runs, as StackStorm does.
 
-StackStorm's scheduler applies a concurrency policy to each new execution (st2actions'
-``ConcurrencyApplicator``): it counts the action's executions that are ``scheduled`` or
-``running``; below ``threshold`` the execution goes on, at or above it the execution becomes
-``delayed`` (``action: delay``, scheduled again later, not in order) or is canceled (``action:
-cancel``: ``canceling`` then ``canceled``). ``ConcurrencyPolicies.admit`` does that for the local
-runner: it blocks a delayed execution until a slot frees and reports each status change through
-``on_status``. Disabled policies and other policy types are not applied here.
+StackStorm's scheduler (st2actions' ``ConcurrencyApplicator``) counts the action's ``scheduled``
+and ``running`` executions; at ``threshold`` a new one is ``delayed`` (``action: delay``, not in
+order) or canceled (``action: cancel``). Disabled policies and other policy types are not applied.
 """
 
 import threading

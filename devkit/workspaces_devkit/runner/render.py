@@ -1,23 +1,12 @@
 """Action parameters rendered and cast as StackStorm renders them (rules engine and runner).
 
-Behaviour read from StackStorm 3.9.0 (written here, not copied):
-
-- st2common/util/param.py ``render_live_params`` (the rules engine, for a rule's
-  ``action.parameters``) and ``render_final_params`` (the action runner, before the run): every
-  parameter, every action/runner default, ``st2kv``, ``action_context``, ``config_context`` (the
-  pack config) and the extra contexts (``trigger``: the payload) are nodes of one dependency
-  graph; templates are rendered in dependency order, so a parameter may use another by name.
-  A parameter that is missing or None takes its default; an ``immutable`` parameter always
-  takes its default.
-- ``_render``: a string template renders to a STRING. A list or dict value is encoded as JSON,
-  rendered as one text and decoded again, so a Jinja expression nested in it stays a string
-  (``"{{ trigger.size }}"`` gives ``"1000"``, a None gives ``"None"``); only the exact form
-  ``"{{name}}"`` (no spaces, a bare name) is rendered through ``to_complex`` and keeps its type.
-- ``_cast_params_from`` / ``_cast`` with st2common/util/casts.py: each TOP-LEVEL parameter given
-  is cast to its declared type: object/array from JSON text, else from a Python literal
-  (``ast.literal_eval``); boolean from ``"true"``/``"False"``...; integer with ``int()``; number
-  with ``float()``; string stays a string (a non-string is refused); the ``use_none`` marker
-  becomes None.
+Behaviour read from StackStorm 3.9.0 (st2common/util/param.py and casts.py; written here, not
+copied): parameters, defaults (always for an ``immutable`` parameter), ``st2kv``,
+``action_context``, ``config_context`` and ``trigger`` are nodes of one dependency graph rendered
+in dependency order, so a parameter may use another by name. A template renders to a STRING; a
+list or dict is rendered as its JSON text, so a Jinja expression nested in it stays a string
+(``"{{ trigger.size }}"`` gives ``"1000"``), except the exact form ``"{{name}}"``. Each top-level
+parameter is then cast to its declared type (``cast_value``).
 """
 
 import ast
@@ -63,14 +52,6 @@ def _cast_boolean(value):
     return value
 
 
-def _cast_integer(value):
-    return int(_none_marker_to_none(value))
-
-
-def _cast_number(value):
-    return float(_none_marker_to_none(value))
-
-
 def _cast_string(value):
     if value is None:
         return value
@@ -81,7 +62,8 @@ def _cast_string(value):
 
 
 CASTS = {"array": _cast_object, "object": _cast_object, "boolean": _cast_boolean,
-         "integer": _cast_integer, "number": _cast_number, "string": _cast_string}
+         "integer": lambda value: int(_none_marker_to_none(value)),
+         "number": lambda value: float(_none_marker_to_none(value)), "string": _cast_string}
 
 
 def cast_value(value, schema):
@@ -140,11 +122,15 @@ class _Graph(object):
         return order
 
 
-def _create_graph(action_context, config, kv_get):
+def _create_graph(values, action_context, config, kv_get):
+    """The graph of ``values`` (the contexts, or parameters taken as they are) and the
+    ``st2kv``, ``action_context`` and ``config_context`` nodes."""
     graph = _Graph()
     graph.add_node("st2kv", value=datastore_context(kv_get))
     graph.add_node("action_context", value=action_context)
-    graph.add_node("config_context", value=config)
+    graph.add_node("config_context", value=config or {})
+    for name, value in values.items():
+        graph.add_node(name, value=value)
     return graph
 
 
@@ -174,12 +160,6 @@ def _process_defaults(graph, schemas):
                 _process(graph, name, spec.get("default"))
 
 
-def _check_dependencies(graph):
-    for name, node in graph.nodes.items():
-        if "value" not in node and "template" not in node:
-            raise ParamError('Dependency unsatisfied in variable "%s"' % name)
-
-
 def _render_node(node, context):
     if "template" not in node:
         return node.get("value")
@@ -191,7 +171,12 @@ def _render_node(node, context):
     return ENV.from_string(str(template)).render(context)
 
 
-def _resolve(graph):
+def _resolve(graph, schemas):
+    """Render every node in dependency order, defaults from ``schemas`` filled in first."""
+    _process_defaults(graph, schemas)
+    for name, node in graph.nodes.items():
+        if "value" not in node and "template" not in node:
+            raise ParamError('Dependency unsatisfied in variable "%s"' % name)
     context = {}
     for name in graph.order():
         try:
@@ -242,15 +227,11 @@ def render_live_params(runner_parameters, action_parameters, params, action_cont
     pack config (``config_context``); ``kv_get`` reads the datastore for ``st2kv``. Only the
     parameters given (and those left to a templated default) are returned. Raises ParamError.
     """
-    graph = _create_graph(action_context, config or {}, kv_get)
-    for name, value in (additional_contexts or {}).items():
-        graph.add_node(name, value=value)
+    graph = _create_graph(additional_contexts or {}, action_context, config, kv_get)
     for name, value in params.items():
         _process(graph, name, value)
     schemas = [action_parameters, runner_parameters]
-    _process_defaults(graph, schemas)
-    _check_dependencies(graph)
-    context = _resolve(graph)
+    context = _resolve(graph, schemas)
     names = list(params) + _templated_defaults(params, context, schemas)
     return _cast_all(names, context, schemas)
 
@@ -262,13 +243,8 @@ def render_final_params(runner_parameters, action_parameters, params, action_con
     Given values are taken as they are (not rendered again); every other declared parameter gets
     its default (rendered when it is a template) or None; all are cast to their types.
     """
-    graph = _create_graph(action_context, config or {}, kv_get)
-    for name, value in params.items():
-        graph.add_node(name, value=value)
     schemas = [action_parameters, runner_parameters]
-    _process_defaults(graph, schemas)
-    _check_dependencies(graph)
-    context = _resolve(graph)
+    context = _resolve(_create_graph(params, action_context, config, kv_get), schemas)
     final = _cast_all(list(context), context, schemas)
     runner = {k: v for k, v in final.items() if k in runner_parameters}
     action = {k: v for k, v in final.items()

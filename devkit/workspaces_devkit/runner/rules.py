@@ -1,14 +1,10 @@
 """Rule matching and action parameter rendering, as StackStorm's rules engine does it.
 
-A dispatched trigger is routed to the enabled rules whose trigger type and trigger parameters are
-those of the trigger (StackStorm shares one trigger between rules with identical type and
-parameters). Criteria keys (``trigger.a.b``) are looked up in the payload; patterns are rendered
-with StackStorm's Jinja environment (``workspaces_devkit.st2jinja``), and the action parameters
-with ``render.render_live_params``, StackStorm's rendering and casting (nested Jinja strings stay
-strings; top-level values are cast to the declared type); a ``search``'s child patterns are
-rendered for each list item with ``item`` in the context. A matched rule whose enforcement would
-fail in StackStorm (an unknown action, parameters that do not render or fail the action's
-schema) carries the failure_reason StackStorm records, and starts nothing.
+A dispatched trigger goes to the enabled rules of its trigger type and trigger parameters.
+Criteria keys (``trigger.a.b``) are looked up in the payload, patterns rendered with StackStorm's
+Jinja environment and action parameters with ``render.render_live_params``. A matched rule whose
+enforcement would fail in StackStorm carries the failure_reason StackStorm records, and starts
+nothing.
 """
 
 import json
@@ -21,7 +17,7 @@ from workspaces_devkit.runner.operators import evaluate
 from workspaces_devkit.runner.render import ParamError, render_live_params
 from workspaces_devkit.st2jinja import datastore_context, jinja_environment
 
-__all__ = ["RuleEngine", "RuleMatch", "RenderError", "render_template", "lookup_key"]
+__all__ = ["RuleEngine", "RuleMatch", "render_pattern", "lookup_key"]
 
 #: One rule considered for a trigger: matched or not, why, and the rendered action parameters.
 RuleMatch = namedtuple("RuleMatch", "rule_ref action_ref matched reason parameters error")
@@ -31,27 +27,18 @@ _INDEX_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _ENV = jinja_environment()
 
 
-class RenderError(ValueError):
-    """A template could not be rendered."""
-
-
-def render_template(text, context):
-    """Render one template string; raise RenderError naming the undefined variable or problem."""
-    try:
-        return _ENV.from_string(text).render(context)
-    except Exception as error:  # jinja raises many kinds; all mean "cannot render"
-        raise RenderError("cannot render %r: %s" % (text, error))
-
-
 def render_pattern(pattern, context):
     """Render a criteria pattern as StackStorm does: typed through ``to_complex`` when possible."""
     if not isinstance(pattern, str) or "{{" not in pattern:
         return pattern
     complex_text = _WRAP_RE.sub(r"\1 \2 | to_complex \3", pattern)
     try:
-        return json.loads(render_template(complex_text, context))
-    except (RenderError, ValueError):
-        return render_template(pattern, context)
+        return json.loads(_ENV.from_string(complex_text).render(context))
+    except Exception:  # not JSON, or not renderable through to_complex: rendered as text
+        try:
+            return _ENV.from_string(pattern).render(context)
+        except Exception as error:  # jinja raises many kinds; all mean "cannot render"
+            raise ValueError("cannot render %r: %s" % (pattern, error))
 
 
 def lookup_key(key, payload):

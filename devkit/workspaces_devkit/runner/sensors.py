@@ -1,10 +1,8 @@
 """Host the pack's sensors as StackStorm's sensor container does, in threads of one process.
 
-Each sensor class is loaded from its file (its folder appended to ``sys.path``), instantiated once
-with a sensor service, given its triggers through ``add_trigger`` BEFORE ``setup()`` (StackStorm's
-trigger watcher starts first), then polled every ``poll_interval`` seconds. As in StackStorm an
-exception out of ``poll()`` kills the sensor; it is respawned at most twice. A changed sensor
-file is reloaded by ``SensorHost.reload``.
+Each sensor gets its triggers through ``add_trigger`` BEFORE ``setup()`` (StackStorm's trigger
+watcher starts first), then polls every ``poll_interval`` seconds. As in StackStorm an exception
+out of ``poll()`` kills the sensor; it is respawned at most twice.
 """
 
 import hashlib

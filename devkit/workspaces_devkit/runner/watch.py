@@ -1,12 +1,9 @@
-"""Folder watching for the dev kit: ``FolderWatch(on_change, log)`` calls ``on_change(path)`` for
-every file created, changed, moved or deleted in the folders given to ``watch``.
+"""Folder watching for the dev kit, in a thread that never dies (``FolderWatch``).
 
-The watching thread never dies: an exception raised by ``on_change`` is logged in one line through
-``log(kind, text)`` and the next event is handled as usual. Under eventlet (StackStorm's own
-processes, st2-run-pack-tests) an inotify read would block every green thread, so the folders are
-polled (watchdog's ``PollingObserver``), and the observer gets eventlet's green queue:
-watchdog 7's own event queue compares the queue size, which eventlet's patched ``queue`` keeps as
-None for an unbounded queue, with 0, and the observer's thread stops on the TypeError.
+Under eventlet (StackStorm's own processes, st2-run-pack-tests) an inotify read would block every
+green thread, so the folders are polled, and the observer gets eventlet's green queue: watchdog
+7's own event queue compares the queue size, which eventlet's patched ``queue`` keeps as None for
+an unbounded queue, with 0, and the observer's thread stops on the TypeError.
 """
 
 import os

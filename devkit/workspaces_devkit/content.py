@@ -18,7 +18,7 @@ from collections import namedtuple
 
 import jsonschema
 
-from workspaces_devkit.kvstore import JsonFileKeyValueStore
+from workspaces_devkit.kvstore import datastore_reader
 from workspaces_devkit.pack_config import ConfigRenderError, registration_problems, resolve_config
 from workspaces_devkit.runner.operators import OPERATORS
 from workspaces_devkit.st2meta import YamlFileError, load_yaml
@@ -229,13 +229,9 @@ def rule_files(pack, folder):
 
 
 def rule_errors(pack, rules, warnings=None):
-    """Return the ``ContentError`` list of ``rules`` (RuleSpecs of an overlay) against ``pack``.
-
-    The rule checks of ``validate_pack``, except that, as in StackStorm's rule API, a rule may be
-    of any pack and needs no description (the pack's own rules/ must carry one: the web UI shows
-    it). Warnings (what StackStorm accepts but will not do as the author may expect) are
-    appended to the ``warnings`` list when one is given.
-    """
+    """Return the ``ContentError`` list of ``rules`` (RuleSpecs of an overlay) against ``pack``:
+    the rule checks of ``validate_pack``, except that a rule may be of any pack and needs no
+    description, as in StackStorm's rule API."""
     view = copy.copy(pack)  # the same pack, seen with these rules only
     view.rules = list(rules)
     out = _Collector(pack.pack_dir, warnings)
@@ -367,25 +363,15 @@ def _check_config_schema(pack, out):
     except YamlFileError as error:
         out.errors.append(ContentError.of_yaml(error))
         return
-    for field, message in config_errors(pack, config, example, kv_get=_local_datastore(pack)):
+    kv_get = datastore_reader(os.path.join(pack.pack_dir, ".local"))
+    for field, message in config_errors(pack, config, example, kv_get=kv_get):
         out.add(example, field, message)
 
 
-def _local_datastore(pack):
-    """``kv_get`` over the local runner's datastore of this pack (empty when it has none)."""
-    path = os.path.join(pack.pack_dir, ".local", "datastore.json")
-    return JsonFileKeyValueStore(path).get if os.path.exists(path) else (lambda name: None)
-
-
 def config_errors(pack, config, config_path, kv_get=None):
-    """Return ``[(field, message)]`` for a pack config, as StackStorm registers and loads it.
-
-    StackStorm's registration refusal (schema, ``decrypt_kv`` on a secret key; see
-    ``pack_config.registration_problems``), then the failure to render a dynamic value
-    (``{{ st2kv.system.x }}``, from ``kv_get``), each in StackStorm's words. Keys missing from
-    config.schema.yaml are reported too: StackStorm accepts them, but nothing reads them, so they
-    are most likely misspelt.
-    """
+    """Return ``[(field, message)]`` for a pack config: StackStorm's refusal at registration or
+    at loading, in its words, and keys config.schema.yaml does not have (StackStorm accepts them,
+    but nothing reads them)."""
     problems = [(str(key), "is not in config.schema.yaml (StackStorm accepts it, but nothing "
                  "reads it)") for key in (config if isinstance(config, dict) else {})
                 if key not in pack.config_schema]
@@ -789,13 +775,8 @@ def _check_module_names(pack, out):
 
 
 def validate_pack(pack_dir, warnings=None):
-    """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid).
-
-    What StackStorm accepts but will not do as the author may expect (a payload field nested in
-    an object parameter, sent as text; a rule's action or action parameter that does not exist,
-    so every enforcement fails; a criterion on a field the payload does not have) is appended to
-    ``warnings`` when a list is given.
-    """
+    """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid); what
+    StackStorm accepts but will not do as the author may expect goes to the ``warnings`` list."""
     out = _Collector(os.path.abspath(pack_dir), warnings)
     try:
         pack = load_pack(pack_dir)

@@ -21,6 +21,7 @@ __all__ = [
     "JsonFileKeyValueStore",
     "LocalDatastoreService",
     "DatastoreMethods",
+    "datastore_reader",
     "DATASTORE_NAME_SEPARATOR",
 ]
 
@@ -118,12 +119,8 @@ class MemoryKeyValueStore(object):
 
 
 class JsonFileKeyValueStore(MemoryKeyValueStore):
-    """A ``MemoryKeyValueStore`` kept in a JSON file, so that state survives between local runs.
-
-    Several processes may share the file (the runner, its action subprocesses, ``workspaces-local
-    api``): every operation takes an exclusive ``flock`` on ``<path>.lock``, re-reads the file when
-    another process changed it, and writes it whole (``atomic_files.atomic_write``).
-    """
+    """A ``MemoryKeyValueStore`` kept in a JSON file, shared by the runner and its action
+    processes: each operation holds a ``flock`` on ``<path>.lock`` and re-reads a changed file."""
 
     def __init__(self, path, clock=time.time):
         super(JsonFileKeyValueStore, self).__init__(clock=clock)
@@ -165,12 +162,14 @@ class JsonFileKeyValueStore(MemoryKeyValueStore):
         self._seen = self._signature()
 
 
-class LocalDatastoreService(object):
-    """Datastore access for one sensor or action class, with StackStorm's semantics.
+def datastore_reader(state_dir):
+    """``kv_get`` over the local datastore of ``state_dir``; None when it has no file yet."""
+    path = os.path.join(state_dir, "datastore.json")
+    return JsonFileKeyValueStore(path).get if os.path.exists(path) else None
 
-    The local runner gives it to sensors and actions; the stand-in ``st2common.services.datastore``
-    exposes it as ``SensorDatastoreService``/``ActionDatastoreService``.
-    """
+
+class LocalDatastoreService(object):
+    """Datastore access for one sensor or action class, with StackStorm's semantics."""
 
     def __init__(self, logger, pack_name, class_name, store=None):
         self._logger = logger

@@ -24,10 +24,8 @@ _ATTRIBUTE_RE = re.compile(r'^Failed validating attribute "([^"]*)"')
 
 
 class ConfigRenderError(RuntimeError):
-    """A dynamic config value could not be rendered; the message is StackStorm's.
-
-    ``key`` is the dotted config key whose value failed.
-    """
+    """A dynamic config value (at the dotted ``key``) could not be rendered; the message is
+    StackStorm's."""
 
     def __init__(self, message, key):
         super(ConfigRenderError, self).__init__(message)
@@ -35,12 +33,8 @@ class ConfigRenderError(RuntimeError):
 
 
 def registration_problems(config_schema, config, config_path, pack_name):
-    """Return StackStorm's refusal of ``config`` at registration as ``[(field, message)]``.
-
-    Empty when StackStorm accepts the config. StackStorm stops at the first problem, so there is
-    at most one; the message is StackStorm's first line (its log adds jsonschema's detail of the
-    failing schema). ``field`` is the dotted config key, or ``(config)``.
-    """
+    """Return StackStorm's refusal of ``config`` at registration as ``[(field, message)]``: at
+    most one, its first line, ``field`` the dotted config key or ``(config)``."""
     from st2common.exceptions.apivalidation import ValueValidationException
     from st2common.util.pack import validate_config_against_schema
 
@@ -160,11 +154,8 @@ def _assign_defaults(schema, config):
 
 
 def resolve_config(config_schema, config, kv_get=None, pack_name="workspaces"):
-    """Return the config a sensor or action of the pack receives (a new dict).
-
-    ``kv_get(name)`` reads ``st2kv.system.<name>`` (None when missing). Raises
-    ``ConfigRenderError`` (StackStorm's wording) when a Jinja expression cannot be rendered.
-    """
+    """Return the config a sensor or action of the pack receives (a new dict); ``kv_get(name)``
+    reads ``st2kv.system.<name>``. Raises ``ConfigRenderError``."""
     resolved = copy.deepcopy(config or {})
     _assign_dynamic_values(config_schema or {}, resolved, kv_get, pack_name, [])
     _assign_defaults(config_schema or {}, resolved)

@@ -24,10 +24,8 @@ NONE_MAGIC_VALUE = "%*****__%NONE%__*****%"
 
 
 class KeyValueLookup(object):
-    """``st2kv.system`` in templates: attribute or item access extends the key, ``str`` reads it.
-
-    ``st2kv.system.a.b`` reads the key ``a.b``; a missing key reads as ``""``.
-    """
+    """``st2kv.system`` in templates: ``st2kv.system.a.b`` reads the key ``a.b`` (``""`` when
+    missing)."""
 
     def __init__(self, kv_get, key="", scope="system"):
         self._kv_get = kv_get

@@ -72,13 +72,8 @@ def trigger_types_for_sensor_class(sensor_cls):
 
 
 def payload_errors(trigger_type_ref, trigger_type_spec, payload):
-    """Return a list of messages (empty when valid) for ``payload``.
-
-    The payload is checked against the trigger type's payload_schema.
-
-    Uses ``st2common.util.schema`` (the real one inside StackStorm, the stand-in elsewhere) with the
-    options StackStorm's dispatcher uses, so a payload StackStorm would drop is reported here.
-    """
+    """Return what the trigger type's payload_schema refuses in ``payload`` (empty when valid),
+    with the options of StackStorm's dispatcher: a payload StackStorm would drop."""
     import jsonschema
     from st2common.util import schema as util_schema
 

@@ -23,11 +23,8 @@ __all__ = ["ActionExecutor", "Execution", "ParameterError", "validate_parameters
 
 
 class ParameterError(ValueError):
-    """The parameters of an execution are invalid; the message is StackStorm's.
-
-    ``api_message`` is the message alone, without the ``parameter 'x': `` prefix, as StackStorm's
-    API answers it in the faultstring of its 400 (``'x' is not of type 'boolean'``).
-    """
+    """The parameters of an execution are invalid; the message is StackStorm's (``api_message``:
+    without the ``parameter 'x': `` prefix, as StackStorm records it)."""
 
     def __init__(self, message, api_message=None):
         super(ParameterError, self).__init__(message)
@@ -53,11 +50,8 @@ class Execution(object):
 
 
 def validate_parameters(action, parameters):
-    """Return ``parameters`` validated and with defaults, as StackStorm's create_request does.
-
-    A given value for an ``immutable`` parameter (the action's or the runner's) is refused with
-    StackStorm's message, as its API refuses it.
-    """
+    """Return ``parameters`` validated and with defaults, as StackStorm's create_request does
+    (a value given to an ``immutable`` parameter is refused)."""
     import jsonschema
     from st2common.util import schema as util_schema
 
@@ -101,11 +95,8 @@ class ActionExecutor(object):
             return Execution(next(self._ids), action_ref, dict(parameters or {}))
 
     def execute(self, action_ref, parameters, action_context=None):
-        """Run ``action_ref`` with ``parameters`` and return the finished ``Execution``.
-
-        ``action_context`` is what templated defaults see as ``action_context`` (StackStorm's
-        rule enforcer gives ``rule``, ``user``, ``pack`` and ``trigger_instance``).
-        """
+        """Run ``action_ref`` with ``parameters`` and return the finished ``Execution``;
+        templated defaults see ``action_context``."""
         execution = self._new(action_ref, parameters)
         action = self.pack.action(action_ref)
         if action is None:

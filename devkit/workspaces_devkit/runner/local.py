@@ -36,15 +36,9 @@ class ConfigInvalid(ValueError):
 
 
 def load_config(pack, path=None, overrides=None, kv_get=None, allow_unknown_keys=False):
-    """Return the pack config a sensor or action receives, as StackStorm registers and loads it.
-
-    The YAML at ``path`` (updated with ``overrides``) must pass StackStorm's registration (schema,
-    no ``decrypt_kv`` on secret keys) and name only keys of config.schema.yaml; then its
-    ``{{ st2kv.system.x }}`` values are read from ``kv_get`` (the runner's datastore) and the
-    schema's defaults filled in, nested ones included. Raises ``ConfigInvalid``.
-    ``allow_unknown_keys`` accepts keys the schema does not know, as StackStorm does (the
-    preflight then reports them, as it does in StackStorm).
-    """
+    """Return the pack config a sensor or action receives, as StackStorm registers and loads it
+    (``content.config_errors`` raise ``ConfigInvalid``; ``allow_unknown_keys`` accepts keys the
+    schema does not know, as StackStorm does, for the preflight to report)."""
     config = (load_yaml(path) or {}) if path else {}
     if not isinstance(config, dict):
         raise ConfigInvalid("pack config %s is not a mapping of config keys to values" % path)
@@ -178,11 +172,8 @@ class LocalRunner(object):
 
     # --- actions -----------------------------------------------------------------------------
     def run_action(self, action_ref, parameters, rule_ref=None):
-        """Execute one action (blocking) and print its outcome; return the Execution.
-
-        The pack's concurrency policy for the action applies first (a delay is printed); a
-        cancel policy gives an execution with status ``canceled``.
-        """
+        """Execute one action (blocking) under its concurrency policy and print its outcome;
+        return the Execution."""
         is_rule = any(rule.ref == rule_ref for rule in self.pack.rules)
         context = self.engine.action_context(rule_ref) if is_rule else None
 
@@ -251,9 +242,7 @@ class LocalRunner(object):
     def run_for(self, seconds, watch=False):
         """Run in the foreground for ``seconds`` (None: until Ctrl-C), then stop cleanly.
 
-        Ctrl-C (SIGINT) sets an event rather than raising ``KeyboardInterrupt``: raised while the
-        main thread runs a weakref callback (an import's module lock, a collected object),
-        Python prints "Exception ignored" and the interrupt would be lost.
+        Ctrl-C sets an event: a ``KeyboardInterrupt`` raised in a weakref callback is lost.
         """
         interrupted = threading.Event()
         previous = _handle_sigint(interrupted)

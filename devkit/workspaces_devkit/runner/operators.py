@@ -49,12 +49,8 @@ def _lookup(item, path):
 
 
 def _search(value, pattern, condition, render=None):
-    """Child criteria (``item.<path>``) applied to the items of a list payload field.
-
-    Each child's pattern is rendered for its item by ``render(pattern, item)`` when given (the
-    rule filter renders it with ``item`` in the context); a child whose rendering or operator
-    fails does not match, and the other children still count.
-    """
+    """Child criteria (``item.<path>``, patterns rendered by ``render(pattern, item)``) applied
+    to the items of a list payload field; a child that fails does not match."""
     items = [value] if isinstance(value, dict) else list(value or [])
     criteria = dict(pattern or {})
 

@@ -56,13 +56,9 @@ class ConcurrencyPolicies(object):
 
     @contextmanager
     def admit(self, action_ref, on_status=None):
-        """Hold a scheduled/running slot of ``action_ref`` for the ``with`` block.
-
-        Calls ``on_status("delayed")`` when the threshold is reached and the policy delays, then
-        ``on_status("requested")`` once a slot is free again, as StackStorm's scheduler moves a
-        delayed execution; raises ``PolicyCanceled`` (after ``on_status("canceling")``) for a
-        cancel policy.
-        """
+        """Hold a scheduled/running slot of ``action_ref`` for the ``with`` block; tell
+        ``on_status`` "delayed" then "requested" as a delayed execution waits, or "canceling"
+        before raising ``PolicyCanceled``."""
         notify = on_status or (lambda status: None)
         delayed = False
         while True:

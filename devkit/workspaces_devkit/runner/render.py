@@ -67,11 +67,8 @@ CASTS = {"array": _cast_object, "object": _cast_object, "boolean": _cast_boolean
 
 
 def cast_value(value, schema):
-    """Cast one top-level parameter value to the type its ``schema`` declares (param.py ``_cast``).
-
-    None stays None; a schema without a type (or with a list of types) leaves the value alone.
-    Raises the cast's own error (ValueError, SyntaxError) for a value that cannot be cast.
-    """
+    """Cast one top-level parameter value to the type its ``schema`` declares (param.py ``_cast``);
+    a value that cannot be cast raises the cast's own error (ValueError, SyntaxError)."""
     if value is None or not schema:
         return value
     kind = schema.get("type")
@@ -94,7 +91,6 @@ class _Graph(object):
 
     def add_edge(self, dependency, name):
         self.add_node(dependency)
-        self.add_node(name)
         self.edges[name].add(dependency)
 
     def order(self):
@@ -221,12 +217,9 @@ def _templated_defaults(params, context, schemas):
 
 def render_live_params(runner_parameters, action_parameters, params, action_context,
                        additional_contexts=None, config=None, kv_get=None):
-    """Render a rule's (or an API call's) parameters as the rules engine does; return them cast.
-
-    ``additional_contexts`` holds ``{"trigger": payload}`` for a rule; ``config`` is the resolved
-    pack config (``config_context``); ``kv_get`` reads the datastore for ``st2kv``. Only the
-    parameters given (and those left to a templated default) are returned. Raises ParamError.
-    """
+    """Render a rule's parameters as the rules engine does (``additional_contexts``: ``{"trigger":
+    payload}``); return those given and those left to a templated default, cast. Raises
+    ParamError."""
     graph = _create_graph(additional_contexts or {}, action_context, config, kv_get)
     for name, value in params.items():
         _process(graph, name, value)
@@ -239,10 +232,7 @@ def render_live_params(runner_parameters, action_parameters, params, action_cont
 def render_final_params(runner_parameters, action_parameters, params, action_context,
                         config=None, kv_get=None):
     """Complete live parameters as the action runner does; return ``(runner, action)`` dicts.
-
-    Given values are taken as they are (not rendered again); every other declared parameter gets
-    its default (rendered when it is a template) or None; all are cast to their types.
-    """
+    Given values are not rendered again; every other declared parameter gets its default or None."""
     schemas = [action_parameters, runner_parameters]
     context = _resolve(_create_graph(params, action_context, config, kv_get), schemas)
     final = _cast_all(list(context), context, schemas)

@@ -84,11 +84,8 @@ class RuleEngine(object):
                 "trigger_instance": None}
 
     def render_parameters(self, rule, payload):
-        """Return the rule's action parameters rendered for ``payload`` as StackStorm renders them.
-
-        Raises ``ParamError`` (StackStorm's wording) when a template cannot be rendered or a value
-        cannot be cast to its declared type.
-        """
+        """Return the rule's action parameters rendered for ``payload`` as StackStorm renders them
+        (``ParamError`` in StackStorm's words)."""
         action = rule.raw.get("action") or {}
         spec = self.pack.action(action.get("ref"))
         action_params = spec.parameters if spec is not None else {}
@@ -137,15 +134,9 @@ class RuleEngine(object):
         return RuleMatch(rule.ref, action_ref, True, "matched", parameters, error)
 
     def _enforce(self, rule, action_ref, payload):
-        """Return ``(rendered action parameters, None)``, or ``(None, why StackStorm's
-        enforcement of the matched rule fails)``.
-
-        In the order of st2reactor/rules/enforcer.py and st2common/services/action.py
-        ``create_request``: the action must exist, its parameters render, the action is enabled
-        and the rendered parameters pass its (and its runner's) parameter schema. The reason is
-        the failure_reason StackStorm records on the rule enforcement (for a schema error, its
-        first line: StackStorm's adds the schema).
-        """
+        """Return ``(rendered action parameters, None)``, or ``(None, the failure_reason
+        StackStorm records on the enforcement)``, checked in the order of
+        st2reactor/rules/enforcer.py and st2common/services/action.py ``create_request``."""
         spec = self.pack.action(action_ref)
         stackstorms_own = str(action_ref).startswith(STACKSTORM_ACTION_PREFIXES)
         if spec is None and not stackstorms_own:

@@ -295,10 +295,17 @@ def _schema_errors(properties, path, field, out):
                         "default does not match its schema: %s" % errors[0].message)
 
 
-def _unknown_keys(meta, allowed, path, out, prefix=""):
-    for key in sorted(set(meta) - allowed) if isinstance(meta, dict) else []:
+def _fields(meta, path, out, required=(), allowed=None, prefix=""):
+    """Refuse a ``required`` field that is missing or empty, a field not in ``allowed`` (when
+    given) and an allowed ``enabled`` that is not true or false."""
+    for key in required:
+        if meta.get(key) in (None, "", [], {}):
+            out.add(path, prefix + key, "required field is missing or empty")
+    for key in sorted(set(meta) - allowed) if allowed is not None else []:
         out.add(path, prefix + str(key), "is not a field StackStorm accepts here (allowed: %s)"
                 % ", ".join(sorted(allowed)))
+    if "enabled" in (allowed or ()) and not isinstance(meta.get("enabled", True), bool):
+        out.add(path, prefix + "enabled", "must be true or false")
 
 
 def _param_definitions(params, path, field, out):
@@ -309,21 +316,15 @@ def _param_definitions(params, path, field, out):
             out.add(path, where, "parameter names must match ^\\w+$")
         if not isinstance(prop, dict):
             continue
-        _unknown_keys(prop, PARAM_ATTRIBUTES, path, out, where + ".")
+        _fields(prop, path, out, allowed=PARAM_ATTRIBUTES, prefix=where + ".")
         if isinstance(prop.get("type"), list):
             out.add(path, where + ".type", "StackStorm accepts one type name here, not a list")
-
-
-def _require(meta, keys, path, out, prefix=""):
-    for key in keys:
-        if meta.get(key) in (None, "", [], {}):
-            out.add(path, prefix + key, "required field is missing or empty")
 
 
 def _check_pack_meta(pack, out):
     path = os.path.join(pack.pack_dir, "pack.yaml")
     meta = pack.meta
-    _require(meta, ["ref", "name", "description", "version", "author", "email"], path, out)
+    _fields(meta, path, out, ["ref", "name", "description", "version", "author", "email"])
     if meta.get("ref") and not PACK_REF_RE.match(str(meta["ref"])):
         out.add(path, "ref", "%r does not match ^[a-z0-9_]+$" % meta["ref"])
     if "version" in meta and not (isinstance(meta["version"], str) and
@@ -350,7 +351,7 @@ def _check_config_schema(pack, out):
         if not isinstance(spec, dict):
             out.add(path, key, "must be a mapping")
             continue
-        _require(spec, ["type", "description"], path, out, prefix=key + ".")
+        _fields(spec, path, out, ["type", "description"], prefix=key + ".")
         if "secret" in spec and not isinstance(spec["secret"], bool):
             out.add(path, key + ".secret", "must be true or false")
     _param_definitions(pack.config_schema, path, "(config)", out)
@@ -395,10 +396,7 @@ def _check_sensors(pack, out):
     names = set()
     for sensor in pack.sensors:
         path, meta = sensor.path, sensor.meta
-        _require(meta, ["class_name", "entry_point", "description"], path, out)
-        _unknown_keys(meta, SENSOR_KEYS, path, out)
-        if not isinstance(meta.get("enabled", True), bool):
-            out.add(path, "enabled", "must be true or false")
+        _fields(meta, path, out, ["class_name", "entry_point", "description"], SENSOR_KEYS)
         if sensor.poll_interval is not None and (not isinstance(sensor.poll_interval, int) or
                                                  sensor.poll_interval < 4):
             out.add(path, "poll_interval", "must be an integer >= 4 seconds")
@@ -422,8 +420,7 @@ def _check_sensors(pack, out):
 def _check_trigger_type(spec, path, prefix, declared, out):
     """One trigger type (a sensor's, its fields under ``prefix``, or a ``triggers/`` file's) as
     StackStorm's TriggerTypeAPI takes it; ``declared`` holds the names seen so far."""
-    _require(spec, ["name", "description", "payload_schema"], path, out, prefix)
-    _unknown_keys(spec, TRIGGER_TYPE_KEYS, path, out, prefix)
+    _fields(spec, path, out, ["name", "description", "payload_schema"], TRIGGER_TYPE_KEYS, prefix)
     if spec.get("name") and not NAME_RE.match(str(spec["name"])):
         out.add(path, prefix + "name", "%r is not a valid name" % spec["name"])
     if spec.get("name") in declared:
@@ -465,8 +462,7 @@ def _check_type_schemas(spec, path, field, out):
 def _check_actions(pack, out):
     for action in pack.actions:
         path, meta = action.path, action.meta
-        _require(meta, ["name", "runner_type", "description"], path, out)
-        _unknown_keys(meta, ACTION_KEYS, path, out)
+        _fields(meta, path, out, ["name", "runner_type", "description"], ACTION_KEYS)
         if meta.get("name") and not NAME_RE.match(str(meta["name"])):
             out.add(path, "name", "%r is not a valid action name" % meta["name"])
         if meta.get("runner_type") and meta["runner_type"] not in KNOWN_RUNNERS:
@@ -476,8 +472,6 @@ def _check_actions(pack, out):
                 out.add(path, "entry_point", "required for runner %s" % meta["runner_type"])
             elif not os.path.isfile(action.entry_point):
                 out.add(path, "entry_point", "file %s does not exist" % meta["entry_point"])
-        if not isinstance(meta.get("enabled", True), bool):
-            out.add(path, "enabled", "must be true or false")
         params = meta.get("parameters") or {}
         _param_definitions(params, path, "parameters", out)
         _schema_errors(params, path, "parameters", out)
@@ -659,15 +653,12 @@ def _check_rules(pack, out, own_rules=True):
         required.insert(2, "description")
     for rule in pack.rules:
         path, meta = rule.path, rule.meta
-        _require(meta, required, path, out)
-        _unknown_keys(meta, RULE_KEYS, path, out)
+        _fields(meta, path, out, required, RULE_KEYS)
         if meta.get("pack") and meta["pack"] != pack.ref and own_rules:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
         if "enabled" not in meta:
             out.add(path, "enabled", "required field is missing (StackStorm registers a rule "
                     "without it as disabled)")
-        elif not isinstance(meta["enabled"], bool):
-            out.add(path, "enabled", "must be true or false")
         trigger = meta.get("trigger") if isinstance(meta.get("trigger"), dict) else {}
         type_ref = trigger.get("type")
         spec = trigger_types.get(type_ref)
@@ -702,7 +693,7 @@ def _check_rules(pack, out, own_rules=True):
                 out.add(path, field + ".pattern", "StackStorm needs a pattern on every criterion "
                         "(even exists/nexists)")
         action = meta.get("action") if isinstance(meta.get("action"), dict) else {}
-        _unknown_keys(action, RULE_ACTION_KEYS, path, out, "action.")
+        _fields(action, path, out, allowed=RULE_ACTION_KEYS, prefix="action.")
         action_spec = pack.action(action.get("ref"))
         if action.get("ref") and action_spec is None and not str(action.get("ref")).startswith(
                 STACKSTORM_ACTION_PREFIXES):
@@ -738,8 +729,7 @@ def _check_rules(pack, out, own_rules=True):
 def _check_policies(pack, out):
     for policy in pack.policies:
         path, meta = policy.path, policy.meta
-        _require(meta, ["name", "pack", "resource_ref", "policy_type"], path, out)
-        _unknown_keys(meta, POLICY_KEYS, path, out)
+        _fields(meta, path, out, ["name", "pack", "resource_ref", "policy_type"], POLICY_KEYS)
         if meta.get("pack") and meta["pack"] != pack.ref:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
         if policy.resource_ref and pack.action(policy.resource_ref) is None:

@@ -99,8 +99,9 @@ RUNNER_PARAMETERS = {
 KNOWN_RUNNERS = {"python-script", "local-shell-cmd", "local-shell-script", "remote-shell-cmd",
                  "remote-shell-script", "orquesta", "action-chain", "http-request", "noop",
                  "inquirer", "announcement", "winrm-cmd", "winrm-ps-cmd", "winrm-ps-script"}
-#: Attributes of a runner parameter an action may override (StackStorm refuses "type" changes).
-RUNNER_OVERRIDABLE = {"default", "description", "enum", "immutable", "required", "position"}
+#: Attributes of a runner parameter an action may override ("type" only to the same type).
+RUNNER_OVERRIDABLE = {"default", "description", "enum", "immutable", "required", "position",
+                      "type"}
 
 POLICY_PARAMETER_SCHEMAS = {
     "action.concurrency": {
@@ -476,13 +477,12 @@ def _check_actions(pack, out):
         _param_definitions(params, path, "parameters", out)
         _schema_errors(params, path, "parameters", out)
         runner_params = RUNNER_PARAMETERS.get(meta.get("runner_type"), {})
-        positions = {}
         for name, prop in params.items() if isinstance(params, dict) else []:
             if not isinstance(prop, dict):
                 continue
             if name in runner_params:
                 for attr in prop:
-                    if attr not in RUNNER_OVERRIDABLE and attr != "type":
+                    if attr not in RUNNER_OVERRIDABLE:
                         out.add(path, "parameters.%s.%s" % (name, attr),
                                 "runner parameter attribute %r cannot be overridden" % attr)
                 if prop.get("type", runner_params[name]["type"]) != runner_params[name]["type"]:
@@ -492,17 +492,7 @@ def _check_actions(pack, out):
             elif not prop.get("description"):
                 out.add(path, "parameters.%s.description" % name,
                         "every parameter needs a description (the web UI and st2 run show it)")
-            if "position" in prop:
-                if not isinstance(prop["position"], int) or prop["position"] < 0:
-                    out.add(path, "parameters.%s.position" % name, "must be an integer >= 0")
-                elif prop["position"] in positions:
-                    out.add(path, "parameters.%s.position" % name, "position %d is also used by %s"
-                            % (prop["position"], positions[prop["position"]]))
-                else:
-                    positions[prop["position"]] = name
-        if positions and sorted(positions) != list(range(min(positions), max(positions) + 1)):
-            out.add(path, "parameters", "positions must be contiguous, got %s" % sorted(positions))
-        _check_positions_sort_in_st2_help(params, path, out)
+        _check_positions(params, path, out)
 
 
 #: Why ``position`` is refused on optional parameters (st2client 3.9.0, ``st2 run <action> -h``).
@@ -512,19 +502,31 @@ POSITION_SORT_REASON = (
     "when one list mixes both; the runner's own optional parameters have no position")
 
 
-def _check_positions_sort_in_st2_help(params, path, out):
-    """Refuse positions that make ``st2 run <action> -h`` fail with st2client 3.9."""
-    if not isinstance(params, dict):
-        return
-    required = {}
-    for name, prop in params.items():
-        if not isinstance(prop, dict) or prop.get("immutable") is True:
+def _check_positions(params, path, out):
+    """Positions each their own and contiguous, and as ``st2 run <action> -h`` of st2client 3.9
+    can sort them: on required parameters only, on all of them or none."""
+    positions, required = {}, {}
+    for name, prop in params.items() if isinstance(params, dict) else []:
+        if not isinstance(prop, dict):
+            continue
+        where = "parameters.%s.position" % name
+        if "position" in prop:
+            if not isinstance(prop["position"], int) or prop["position"] < 0:
+                out.add(path, where, "must be an integer >= 0")
+            elif prop["position"] in positions:
+                out.add(path, where, "position %d is also used by %s"
+                        % (prop["position"], positions[prop["position"]]))
+            else:
+                positions[prop["position"]] = name
+        if prop.get("immutable") is True:
             continue
         if prop.get("required") is True:
             required[name] = "position" in prop
         elif "position" in prop:
-            out.add(path, "parameters.%s.position" % name,
-                    "position is allowed only on required parameters: %s" % POSITION_SORT_REASON)
+            out.add(path, where, "position is allowed only on required parameters: %s"
+                    % POSITION_SORT_REASON)
+    if positions and sorted(positions) != list(range(min(positions), max(positions) + 1)):
+        out.add(path, "parameters", "positions must be contiguous, got %s" % sorted(positions))
     if len(set(required.values())) > 1:
         out.add(path, "parameters", "give every required parameter a position or none (%s): %s"
                 % (", ".join(sorted(n for n, has in required.items() if not has)),
@@ -745,23 +747,19 @@ def _check_policies(pack, out):
 
 
 def _check_module_names(pack, out):
+    """A module or package name may be in only one of sensors/, actions/ and actions/lib."""
     seen = {}
-    folders = ["sensors", "actions", os.path.join("actions", "lib")]
-    for folder in folders:
-        for py in sorted(glob.glob(os.path.join(pack.pack_dir, folder, "*.py"))):
-            name = os.path.basename(py)
-            if name == "__init__.py":
-                continue
+    for folder in ("sensors", "actions", os.path.join("actions", "lib")):
+        found = [(py, os.path.basename(py)[:-3]) for py in sorted(glob.glob(os.path.join(
+            pack.pack_dir, folder, "*.py"))) if not py.endswith("__init__.py")]
+        found += [(pkg, os.path.basename(os.path.dirname(pkg))) for pkg in sorted(glob.glob(
+            os.path.join(pack.pack_dir, folder, "*", "__init__.py")))]
+        for path, name in found:
             if name in seen:
-                out.add(py, "(module name)", "%s also exists as %s; st2-run-pack-tests puts both "
-                        "folders on one path" % (name, os.path.relpath(seen[name], pack.pack_dir)))
-            seen[name] = py
-        for pkg in sorted(glob.glob(os.path.join(pack.pack_dir, folder, "*", "__init__.py"))):
-            name = os.path.basename(os.path.dirname(pkg)) + ".py"
-            if name in seen:
-                out.add(pkg, "(module name)", "package %s clashes with %s" % (
-                    name[:-3], os.path.relpath(seen[name], pack.pack_dir)))
-            seen[name] = pkg
+                out.add(path, "(module name)", "%s also exists as %s; st2-run-pack-tests puts "
+                        "both folders on one path" % (name, os.path.relpath(seen[name],
+                                                                            pack.pack_dir)))
+            seen[name] = path
 
 
 def validate_pack(pack_dir, warnings=None):

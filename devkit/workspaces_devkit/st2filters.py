@@ -1,21 +1,16 @@
 """StackStorm's Jinja filters for times, versions, regex substrings and JSONPath, for the devkit.
 
 Behaviour read from StackStorm 3.9.0 (st2common/expressions/functions/time.py, version.py,
-regex.py, data.py), written here, not copied. Versions are semantic versions (``semver``): build
-metadata is ignored, the bumps reset the lower parts and drop pre-release and build, and a text
-that is not a semantic version is refused with ``ValueError``.
+regex.py, data.py), written here, not copied; versions are read by ``semver``, as StackStorm
+reads them.
 """
 
 import datetime
 import re
 
-__all__ = ["MORE_FILTERS"]
+import semver
 
-_PRE_PART = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
-_SEMVER_RE = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-(%s(?:\.%s)*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$" % (_PRE_PART, _PRE_PART))
-_MATCH_RE = re.compile(r"^(<=|>=|==|!=|<|>)(.*)$")
+__all__ = ["MORE_FILTERS"]
 
 
 def _flags(ignorecase):
@@ -23,7 +18,8 @@ def _flags(ignorecase):
 
 
 def to_human_time_from_seconds(seconds):
-    """``1h3m5s`` for 3785 seconds (see the module's description)."""
+    """``1h3m5s`` for 3785 seconds: whole seconds from the first non-zero part on (``0s`` for 0,
+    the number with ``μs`` below one second)."""
     if not isinstance(seconds, (int, float)):
         raise AssertionError("to_human_time_from_seconds needs a number of seconds")
     if seconds == 0:
@@ -39,47 +35,9 @@ def to_human_time_from_seconds(seconds):
     return "".join("%s%s" % (part, unit) for part, unit in zip(parts[first:], units))
 
 
-def _parse(text):
-    match = _SEMVER_RE.match(str(text))
-    if not match:
-        raise ValueError("%s is not valid SemVer string" % (text,))
-    major, minor, patch, pre, _build = match.groups()
-    return int(major), int(minor), int(patch), pre
-
-
-def _sort_key(text):
-    """Semantic versions sort by major, minor, patch, then a release after its pre-releases,
-    whose dot-separated parts sort numbers before words."""
-    major, minor, patch, pre = _parse(text)
-    if pre is None:
-        return major, minor, patch, (1,)
-    return major, minor, patch, (0, [(0, int(part), "") if part.isdigit() else (1, 0, part)
-                                     for part in pre.split(".")])
-
-
-def version_compare(value, pattern):
-    """-1, 0 or 1 as ``value`` is lower than, equal to or higher than ``pattern``."""
-    left, right = _sort_key(value), _sort_key(pattern)
-    return (left > right) - (left < right)
-
-
-def version_match(value, pattern):
-    """True when ``value`` satisfies ``pattern`` (``>=1.2.0``, ``!=2.0.0`` ...)."""
-    match = _MATCH_RE.match(str(pattern).strip())
-    if not match:
-        raise ValueError("%s is not a version match expression" % (pattern,))
-    operator, version = match.group(1), match.group(2).strip()
-    result = version_compare(value, version)
-    return {"<": result < 0, "<=": result <= 0, ">": result > 0, ">=": result >= 0,
-            "==": result == 0, "!=": result != 0}[operator]
-
-
-def _bump(value, index):
-    parts = list(_parse(value)[:3])
-    parts[index] += 1
-    for lower in range(index + 1, 3):
-        parts[lower] = 0
-    return "%d.%d.%d" % tuple(parts)
+def _version(text):
+    """The ``semver.Version`` of ``text`` (``ValueError`` when it is not a semantic version)."""
+    return semver.Version.parse(str(text))
 
 
 def jsonpath_query(value, query):
@@ -103,14 +61,14 @@ MORE_FILTERS = {
     "regex_substring": lambda value, pattern, result_index=0, ignorecase=False: re.findall(
         pattern, str(value), _flags(ignorecase))[result_index],
     "to_human_time_from_seconds": to_human_time_from_seconds,
-    "version_compare": version_compare,
-    "version_more_than": lambda value, pattern: version_compare(value, pattern) == 1,
-    "version_less_than": lambda value, pattern: version_compare(value, pattern) == -1,
-    "version_equal": lambda value, pattern: version_compare(value, pattern) == 0,
-    "version_match": version_match,
-    "version_bump_major": lambda value: _bump(value, 0),
-    "version_bump_minor": lambda value: _bump(value, 1),
-    "version_bump_patch": lambda value: _bump(value, 2),
-    "version_strip_patch": lambda value: "%d.%d" % _parse(value)[:2],
+    "version_compare": lambda value, pattern: _version(value).compare(pattern),
+    "version_more_than": lambda value, pattern: _version(value).compare(pattern) == 1,
+    "version_less_than": lambda value, pattern: _version(value).compare(pattern) == -1,
+    "version_equal": lambda value, pattern: _version(value).compare(pattern) == 0,
+    "version_match": lambda value, pattern: _version(value).match(pattern),
+    "version_bump_major": lambda value: str(_version(value).bump_major()),
+    "version_bump_minor": lambda value: str(_version(value).bump_minor()),
+    "version_bump_patch": lambda value: str(_version(value).bump_patch()),
+    "version_strip_patch": lambda value: "%d.%d" % _version(value).to_tuple()[:2],
     "jsonpath_query": jsonpath_query,
 }

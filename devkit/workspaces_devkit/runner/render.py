@@ -13,6 +13,7 @@ import ast
 import json
 import re
 
+import networkx as nx
 from jinja2 import TemplateSyntaxError, meta
 
 from workspaces_devkit.st2jinja import (NONE_MAGIC_VALUE, datastore_context,
@@ -76,52 +77,12 @@ def cast_value(value, schema):
     return cast(value) if cast else value
 
 
-# --- the dependency graph (param.py _create_graph, _process, _validate, _resolve) ----------------
-
-class _Graph(object):
-    """Nodes holding a ``value`` or a ``template`` (later attributes update earlier ones)."""
-
-    def __init__(self):
-        self.nodes = {}
-        self.edges = {}  # name -> the names it depends on
-
-    def add_node(self, name, **attributes):
-        self.nodes.setdefault(name, {}).update(attributes)
-        self.edges.setdefault(name, set())
-
-    def add_edge(self, dependency, name):
-        self.add_node(dependency)
-        self.edges[name].add(dependency)
-
-    def order(self):
-        """Return the names in dependency order; raise ParamError naming the cycle's variables."""
-        done, order, visiting, cyclic = set(), [], set(), set()
-
-        def visit(name):
-            if name in done:
-                return
-            if name in visiting:
-                cyclic.add(name)
-                return
-            visiting.add(name)
-            for dependency in sorted(self.edges[name]):
-                visit(dependency)
-            visiting.discard(name)
-            done.add(name)
-            order.append(name)
-
-        for name in sorted(self.nodes):
-            visit(name)
-        if cyclic:
-            raise ParamError("Cyclic dependency found in the following variables: %s. Likely the "
-                             "variable is referencing itself" % ", ".join(sorted(cyclic)))
-        return order
-
+# --- the dependency graph (param.py _create_graph, _process, _validate, _resolve), networkx's ----
 
 def _create_graph(values, action_context, config, kv_get):
     """The graph of ``values`` (the contexts, or parameters taken as they are) and the
     ``st2kv``, ``action_context`` and ``config_context`` nodes."""
-    graph = _Graph()
+    graph = nx.DiGraph()
     graph.add_node("st2kv", value=datastore_context(kv_get))
     graph.add_node("action_context", value=action_context)
     graph.add_node("config_context", value=config or {})
@@ -173,8 +134,12 @@ def _resolve(graph, schemas):
     for name, node in graph.nodes.items():
         if "value" not in node and "template" not in node:
             raise ParamError('Dependency unsatisfied in variable "%s"' % name)
+    if not nx.is_directed_acyclic_graph(graph):
+        raise ParamError("Cyclic dependency found in the following variables: %s. Likely the "
+                         "variable is referencing itself" % ", ".join(sorted(
+                             cycle[0] for cycle in nx.simple_cycles(graph) if cycle)))
     context = {}
-    for name in graph.order():
+    for name in nx.topological_sort(graph):
         try:
             context[name] = _render_node(graph.nodes[name], context)
         except Exception as error:  # StackStorm wraps every rendering error the same way

@@ -344,12 +344,6 @@ def _add_api_arguments(parser, prefix=""):
                              "the API's origin, with a generated config.js")
 
 
-def _add_engine_argument(parser):
-    parser.add_argument("--engine", choices=("auto", "stackstorm", "emulated"), default="auto",
-                        help="StackStorm's own services (installed by devkit/bin/setup) or the "
-                             "emulated runner (default auto: StackStorm where installed)")
-
-
 def cmd_api_user(args):
     """``api-user``: add or replace a user in the htpasswd file; return 0."""
     import getpass
@@ -440,7 +434,10 @@ def build_parser():
                           "changed) fares with the pack version in NEW_PACK_DIR "
                           "(docs/UPGRADING.md)")
     for command in (run, api, demo):
-        _add_engine_argument(command)
+        command.add_argument("--engine", choices=("auto", "stackstorm", "emulated"),
+                             default="auto", help="StackStorm's own services (installed by "
+                             "devkit/bin/setup) or the emulated runner (default auto: StackStorm "
+                             "where installed)")
     user = _command(sub, "api-user", cmd_api_user, common=False,
                     help="add or replace a user in an htpasswd file")
     user.add_argument("--htpasswd", required=True, help="htpasswd file (created if missing)")

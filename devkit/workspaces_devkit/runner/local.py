@@ -77,6 +77,7 @@ class LocalRunner(object):
                 "  %s" % (e,) for e in errors))
         self.pack = load_pack(self.pack_dir)
         self.rules_dir = os.path.abspath(rules_dir) if rules_dir else None
+        self._rules_folder = self.rules_dir or os.path.join(self.pack_dir, "rules")
         if self.rules_dir:
             os.makedirs(self.rules_dir, exist_ok=True)
             self.rule_warnings = []
@@ -248,10 +249,6 @@ class LocalRunner(object):
         previous = _handle_sigint(interrupted)
         try:
             self.start(watch=watch)
-        except BaseException:
-            _restore_sigint(previous)
-            raise
-        try:
             deadline = None if seconds is None else time.time() + seconds
             while deadline is None or time.time() < deadline:
                 if interrupted.wait(0.2):
@@ -267,13 +264,12 @@ class LocalRunner(object):
         self._folder_watch = FolderWatch(self._file_changed, self._event)
         self._folder_watch.watch(os.path.join(self.pack_dir, "sensors"))
         self._folder_watch.watch(os.path.join(self.pack_dir, "actions", "lib"), recursive=True)
-        self._folder_watch.watch(self.rules_dir or os.path.join(self.pack_dir, "rules"))
+        self._folder_watch.watch(self._rules_folder)
         self._folder_watch.start()
 
     def _file_changed(self, path):
         """Reload the rules, every sensor (shared code changed) or the sensor of ``path``."""
-        rules_dir = self.rules_dir or os.path.join(self.pack_dir, "rules")
-        if os.path.dirname(path) == rules_dir and path.endswith((".yaml", ".yml")):
+        if os.path.dirname(path) == self._rules_folder and path.endswith((".yaml", ".yml")):
             self._reload_rules(path)
             return
         if path.startswith(os.path.join(self.pack_dir, "actions", "lib") + os.sep) and \
@@ -292,11 +288,10 @@ class LocalRunner(object):
         """Re-read the rules after ``path`` changed, file by file: a file that does not parse or
         holds an invalid rule is reported once and keeps its last good version (a new one is
         left out until it is valid); every other file's rule is live."""
-        folder = self.rules_dir or os.path.join(self.pack_dir, "rules")
         before = {rule.path: rule for rule in self.pack.rules}
         known = sorted((rule.ref, repr(rule.meta)) for rule in self.pack.rules)
         rules, problems, warnings = [], [], []
-        for rule_path in rule_files(self.pack, folder):
+        for rule_path in rule_files(self.pack, self._rules_folder):
             try:
                 rule = self.pack.load_rule(rule_path)
                 errors = rule_errors(self.pack, [rule], warnings)

@@ -17,25 +17,16 @@ class UnknownOperator(ValueError):
 
 
 def _guard(function):
-    def guarded(value, pattern):
-        if pattern is None:
-            return False
-        return function(value, pattern)
-    guarded.__doc__ = function.__doc__
-    return guarded
-
-
-def _parse_time(value):
-    text = str(value).strip().replace("Z", "+00:00")
-    moment = datetime.datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment
+    """``function``, False for a None pattern."""
+    return lambda value, pattern: False if pattern is None else function(value, pattern)
 
 
 def _timediff(value):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return (now - _parse_time(value)).total_seconds()
+    """Seconds from the ISO time ``value`` (UTC when it names no zone) to now."""
+    moment = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return (datetime.datetime.now(datetime.timezone.utc) - moment).total_seconds()
 
 
 def _lookup(item, path):

@@ -31,10 +31,8 @@ def _action_class(entry_point):
         os.path.splitext(os.path.basename(entry_point))[0], entry_point)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    own_classes = [(name, obj) for name, obj in vars(module).items()
-                   if inspect.isclass(obj) and obj.__module__ == module.__name__]
-    classes = sorted((name, obj) for name, obj in own_classes
-                     if callable(getattr(obj, "run", None)))
+    classes = sorted((name, obj) for name, obj in vars(module).items() if inspect.isclass(obj) and
+                     obj.__module__ == module.__name__ and callable(getattr(obj, "run", None)))
     if not classes:
         raise RuntimeError("%s defines no class with a run method" % entry_point)
     return classes[0][1]

@@ -15,7 +15,7 @@ import threading
 import time
 
 from workspaces_devkit.content import RUNNER_PARAMETERS
-from workspaces_devkit.kvstore import JsonFileKeyValueStore
+from workspaces_devkit.kvstore import datastore_reader
 from workspaces_devkit.runner.action_wrapper import RESULT_MARKER
 from workspaces_devkit.runner.render import ParamError, render_final_params
 
@@ -86,10 +86,6 @@ class ActionExecutor(object):
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def _kv_get(self, name):
-        return JsonFileKeyValueStore(self.datastore_path).get(name) if self.datastore_path \
-            else None
-
     def _new(self, action_ref, parameters):
         with self._lock:
             return Execution(next(self._ids), action_ref, dict(parameters or {}))
@@ -111,7 +107,8 @@ class ActionExecutor(object):
             validate_parameters(action, execution.parameters)
             runner_values, action_values = render_final_params(
                 runner_params, action.parameters, execution.parameters, context,
-                config=self.config, kv_get=self._kv_get)
+                config=self.config, kv_get=datastore_reader(os.path.dirname(self.datastore_path))
+                if self.datastore_path else None)
         except (ParameterError, ParamError) as error:
             return self._finish(execution, "failed", {"error": str(error)})
         timeout = runner_values.get("timeout") or 600

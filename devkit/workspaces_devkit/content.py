@@ -159,12 +159,8 @@ class Pack(object):
     def _sensor(self, path):
         meta = _mapping(load_yaml(path))
         entry = os.path.join(os.path.dirname(path), str(meta.get("entry_point", "")))
-        types = []
-        for spec in meta.get("trigger_types") or []:
-            if isinstance(spec, dict):
-                spec = dict(spec)
-                spec["ref"] = "%s.%s" % (self.ref, spec.get("name"))
-                types.append(spec)
+        types = [dict(spec, ref="%s.%s" % (self.ref, spec.get("name")))
+                 for spec in meta.get("trigger_types") or [] if isinstance(spec, dict)]
         return SensorSpec(path, meta, meta.get("class_name"), entry, meta.get("poll_interval"),
                           meta.get("enabled", True), types)
 
@@ -172,10 +168,8 @@ class Pack(object):
         """A trigger type of the pack's ``triggers/`` folder (StackStorm's TriggersRegistrar,
         st2common/bootstrap/triggersregistrar.py: ``pack`` defaults to the pack's ref)."""
         meta = _mapping(load_yaml(path))
-        spec = dict(meta)
-        spec["ref"] = "%s.%s" % (meta.get("pack") or self.ref, meta.get("name"))
-        spec["metadata_file"] = path
-        return spec
+        return dict(meta, ref="%s.%s" % (meta.get("pack") or self.ref, meta.get("name")),
+                    metadata_file=path)
 
     def _action(self, path):
         meta = _mapping(load_yaml(path))
@@ -703,12 +697,11 @@ def _check_rules(pack, out, own_rules=True):
                                                                    action.get("ref")))
         given = action.get("parameters") or {}
         if action_spec is not None:
-            known = dict(RUNNER_PARAMETERS.get(action_spec.runner_type, {}))
-            known.update(action_spec.parameters)
-            for name in given:
-                if name not in known:
-                    out.warn(path, "action.parameters.%s" % name,
-                             UNKNOWN_PARAMETER_WARNING % (action_spec.ref, name, name))
+            runner_params = RUNNER_PARAMETERS.get(action_spec.runner_type, {})
+            for name in [n for n in given if n not in runner_params and
+                         n not in action_spec.parameters]:
+                out.warn(path, "action.parameters.%s" % name,
+                         UNKNOWN_PARAMETER_WARNING % (action_spec.ref, name, name))
             for name, prop in action_spec.parameters.items():
                 if isinstance(prop, dict) and prop.get("required") and "default" not in prop \
                         and name not in given:
@@ -717,12 +710,10 @@ def _check_rules(pack, out, own_rules=True):
         if spec is not None:
             texts = list(strings_in(given)) + [str(c.get("pattern")) for c in criteria.values()
                                              if isinstance(c, dict)]
-            for text in texts:
-                for parts in trigger_paths(text):
-                    if not path_in_schema(parts, spec.get("payload_schema")):
-                        out.add(path, "action.parameters",
-                                "{{ trigger.%s }} is not in the payload_schema of %s"
-                                % (".".join(parts), type_ref))
+            for parts in [parts for text in texts for parts in trigger_paths(text)]:
+                if not path_in_schema(parts, spec.get("payload_schema")):
+                    out.add(path, "action.parameters", "{{ trigger.%s }} is not in the "
+                            "payload_schema of %s" % (".".join(parts), type_ref))
             for name, value in given.items():
                 for where, problem in _nested_texts(value, spec.get("payload_schema")):
                     out.warn(path, "action.parameters.%s%s" % (name, where), problem % name)

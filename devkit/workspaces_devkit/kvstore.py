@@ -64,12 +64,10 @@ class MemoryKeyValueStore(object):
         if self.fail_with is not None:
             raise self.fail_with
 
-    def _expired(self, name):
+    def _drop_if_expired(self, name):
         item = self._items.get(name)
         if item is not None and item[1] is not None and item[1] <= self._clock():
             del self._items[name]
-            return True
-        return False
 
     def _locked(self):
         """Context for one operation: the thread lock (file stores add a process lock)."""
@@ -79,8 +77,7 @@ class MemoryKeyValueStore(object):
         """Return the stored string for ``name`` or None."""
         with self._locked():
             self._check("get")
-            if self._expired(name):
-                return None
+            self._drop_if_expired(name)
             item = self._items.get(name)
             return None if item is None else item[0]
 
@@ -96,7 +93,7 @@ class MemoryKeyValueStore(object):
         """Delete ``name``; raise KeyError when it does not exist (the API answers 404)."""
         with self._locked():
             self._check("delete")
-            self._expired(name)
+            self._drop_if_expired(name)
             if name not in self._items:
                 raise KeyError('Resource with a reference or id "%s" not found' % name)
             del self._items[name]
@@ -107,7 +104,7 @@ class MemoryKeyValueStore(object):
         with self._locked():
             self._check("list")
             for name in list(self._items):
-                self._expired(name)
+                self._drop_if_expired(name)
             return [
                 KeyValuePair(name, value, expire_timestamp=expires)
                 for name, (value, expires) in sorted(self._items.items())

@@ -25,25 +25,17 @@ class ConcurrencyPolicies(object):
     """Counts scheduled/running executions per action and holds back those over a threshold."""
 
     def __init__(self, pack):
+        """Apply the enabled ``action.concurrency`` policies of ``pack`` (a ``content.Pack``)."""
         self._policies = {}
         self._active = {}
         self._condition = threading.Condition()
-        self.reload(pack)
-
-    def reload(self, pack):
-        """Read the enabled ``action.concurrency`` policies of ``pack`` (a ``content.Pack``)."""
-        policies = {}
         for policy in pack.policies:
-            if policy.policy_type != "action.concurrency":
-                continue
-            if not policy.meta.get("enabled", True) or not policy.resource_ref:
-                continue
             parameters = policy.parameters or {}
-            policies[policy.resource_ref] = (policy.ref, int(parameters.get("threshold", 0)),
-                                             parameters.get("action", "delay"))
-        with self._condition:
-            self._policies = policies
-            self._condition.notify_all()
+            if policy.policy_type == "action.concurrency" and policy.resource_ref and \
+                    policy.meta.get("enabled", True):
+                self._policies[policy.resource_ref] = (
+                    policy.ref, int(parameters.get("threshold", 0)),
+                    parameters.get("action", "delay"))
 
     def policy_for(self, action_ref):
         """Return ``(policy ref, threshold, action)`` for ``action_ref`` or None."""

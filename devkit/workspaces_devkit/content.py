@@ -576,12 +576,9 @@ def path_in_schema(parts, schema):
         props = (node or {}).get("properties") or {}
         if part in props:
             node = props[part]
-        elif (node or {}).get("type") == "object" and not props:
-            return True  # free-form object: anything below is allowed
-        elif (node or {}).get("type") == "array":
-            return True
-        else:
-            return False
+        else:  # anything is allowed below a free-form object or an array
+            return (node or {}).get("type") == "array" or \
+                ((node or {}).get("type") == "object" and not props)
     return True
 
 
@@ -762,7 +759,6 @@ def validate_pack(pack_dir, warnings=None):
     except YamlFileError as error:
         return [ContentError.of_yaml(error)]
     for check in (_check_pack_meta, _check_config_schema, _check_sensors, _check_trigger_files,
-                  _check_actions,
-                  _check_rules, _check_policies, _check_module_names):
+                  _check_actions, _check_rules, _check_policies, _check_module_names):
         check(pack, out)
     return out.errors

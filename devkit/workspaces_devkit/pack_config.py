@@ -74,11 +74,9 @@ def _object_properties_schema(object_schema, keys):
     if extra and patterns and isinstance(patterns, dict):
         for key in sorted(extra):
             matched = [schema for pattern, schema in patterns.items() if re.search(pattern, key)]
-            if matched:
-                combined = {}
-                for schema in matched:
-                    combined.update(schema)
-                flattened[key] = combined
+            if matched:  # one schema of all that match
+                flattened[key] = {name: value for schema in matched for name, value in
+                                  schema.items()}
                 extra.discard(key)
     additional = object_schema.get("additionalProperties", {})
     if extra and additional and isinstance(additional, dict):

@@ -32,17 +32,14 @@ class KeyValueLookup(object):
         self._key = key
         self._scope = scope
 
-    def _get(self, name):
-        key = "%s.%s" % (self._key, name) if self._key else name
-        return KeyValueLookup(self._kv_get, key, self._scope)
-
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        return self._get(name)
+        return self[name]
 
     def __getitem__(self, name):
-        return self._get(name)
+        key = "%s.%s" % (self._key, name) if self._key else name
+        return KeyValueLookup(self._kv_get, key, self._scope)
 
     def __str__(self):
         value = self._kv_get(self._key) if self._kv_get and self._key else None

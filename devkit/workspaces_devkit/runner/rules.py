@@ -97,15 +97,10 @@ class RuleEngine(object):
 
     def rules_for(self, trigger_type_ref, trigger_parameters=None):
         """Return the enabled rules listening to this trigger type with these parameters."""
-        wanted = trigger_parameters or {}
-        found = []
-        for rule in self.pack.rules:
-            trigger = rule.raw.get("trigger") or {}
-            if not rule.enabled or trigger.get("type") != trigger_type_ref:
-                continue
-            if (trigger.get("parameters") or {}) == wanted:
-                found.append(rule)
-        return found
+        wanted = (trigger_type_ref, trigger_parameters or {})
+        return [rule for rule in self.pack.rules if rule.enabled and wanted == (
+            (rule.raw.get("trigger") or {}).get("type"),
+            (rule.raw.get("trigger") or {}).get("parameters") or {})]
 
     def match(self, trigger_type_ref, payload, trigger_parameters=None):
         """Return a ``RuleMatch`` for every rule of this trigger: matched or not, and why."""

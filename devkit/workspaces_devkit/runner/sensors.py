@@ -46,8 +46,7 @@ class LocalSensorService(DatastoreMethods):
 
     def dispatch_with_context(self, trigger, payload=None, trace_context=None):
         """Hand a trigger instance with a trace context to the runner."""
-        tag = getattr(trace_context, "trace_tag", None)
-        self._on_dispatch(trigger, payload, tag, self._class_name)
+        self.dispatch(trigger, payload, getattr(trace_context, "trace_tag", None))
 
 
 def _trigger_name_key(type_ref, parameters):

@@ -14,11 +14,8 @@ USAGE_ERROR = 2
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line naming what to do (exit status 2).
-
-    ``hints`` maps an option (e.g. ``"--payload"``) to a sentence added when that option is
-    missing or wrong. Subparsers made with ``add_subparsers`` are of this class too.
-    """
+    """An argument parser whose errors are one line naming what to do (exit status 2); ``hints``
+    maps an option (``"--payload"``) to a sentence added when that option is missing or wrong."""
 
     def __init__(self, *args, **kwargs):
         self.hints = kwargs.pop("hints", None) or {}

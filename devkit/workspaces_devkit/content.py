@@ -17,6 +17,7 @@ import re
 from collections import namedtuple
 
 import jsonschema
+import semver
 
 from workspaces_devkit.kvstore import datastore_reader
 from workspaces_devkit.pack_config import ConfigRenderError, registration_problems, resolve_config
@@ -54,8 +55,6 @@ RuleSpec = namedtuple("RuleSpec", "path meta ref name raw enabled")
 PolicySpec = namedtuple("PolicySpec", "path meta ref name resource_ref policy_type parameters")
 
 PACK_REF_RE = re.compile(r"^[a-z0-9_]+$")
-SEMVER_RE = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 TRIGGER_REF_IN_TEMPLATE_RE = re.compile(
@@ -323,7 +322,7 @@ def _check_pack_meta(pack, out):
     if meta.get("ref") and not PACK_REF_RE.match(str(meta["ref"])):
         out.add(path, "ref", "%r does not match ^[a-z0-9_]+$" % meta["ref"])
     if "version" in meta and not (isinstance(meta["version"], str) and
-                                  SEMVER_RE.match(meta["version"])):
+                                  semver.Version.is_valid(meta["version"])):
         out.add(path, "version", "%r must be a quoted semver string like \"1.2.3\"" % (
             meta["version"],))
     if meta.get("email") and not EMAIL_RE.match(str(meta["email"])):
@@ -429,8 +428,7 @@ def _check_trigger_files(pack, out):
     declared = set(spec.get("name") for sensor in pack.sensors for spec in sensor.trigger_types)
     for spec in pack.triggers:
         path = spec["metadata_file"]
-        meta = dict((key, value) for key, value in spec.items()
-                    if key not in ("ref", "metadata_file"))
+        meta = {key: value for key, value in spec.items() if key not in ("ref", "metadata_file")}
         if meta.get("pack") and meta["pack"] != pack.ref:
             out.add(path, "pack", "%r is not this pack (%s); StackStorm refuses the file"
                     % (meta["pack"], pack.ref))

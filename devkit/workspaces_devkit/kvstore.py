@@ -46,11 +46,8 @@ class KeyValuePair(object):
 
 
 class MemoryKeyValueStore(object):
-    """Thread-safe in-memory key-value store with expiry; the backend of the test datastore.
-
-    ``fail_with`` can be set to an exception instance to simulate a st2 API outage: every call then
-    raises it (``get_value`` turns that into None, as StackStorm does).
-    """
+    """Thread-safe in-memory key-value store with expiry; ``fail_with`` (an exception every call
+    raises) stands for an st2 API outage."""
 
     def __init__(self, clock=time.time):
         self._items = {}

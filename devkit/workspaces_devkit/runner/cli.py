@@ -90,9 +90,8 @@ def _runner(args, **kwargs):
 
 
 def _on_stackstorm(args, serve_here, fallback):
-    """Run a command on StackStorm's own services where they are installed (``--engine``);
-    return its exit code, or None after one line saying why ``fallback`` runs instead (with
-    ``fallback`` None the command cannot run and exits with that line)."""
+    """Run a command on StackStorm's own services where installed (``--engine``): its exit code,
+    or None after one line saying why ``fallback`` runs instead (exit when there is none)."""
     from workspaces_devkit.st2_in_process.commands import HERE, engine_for, run_in_stackstorm
 
     pack_dir = getattr(args, "pack_dir", PACK_DIR)
@@ -277,9 +276,8 @@ def local_rule_index(pack, store):
 
 
 def local_status(pack, store, config, sensor_filter=None, problems_only=False):
-    """The ``StatusReport`` of the health records in the local datastore ``store`` (what
-    ``workspaces-local status`` prints; the demo prints it too). ``pack`` is loaded, its shared
-    code importable; ``config`` is the resolved pack config."""
+    """The ``StatusReport`` that ``workspaces-local status`` prints of the local datastore
+    ``store`` (``pack``'s shared code importable; ``config`` resolved)."""
     from workspaces_devkit.kvstore import LocalDatastoreService
     from workspaces_pack.core.config import PackConfig
     from workspaces_pack.core.health_record import heartbeat_seconds

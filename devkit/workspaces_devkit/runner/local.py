@@ -330,9 +330,7 @@ class LocalRunner(object):
         packages = [os.path.splitext(entry)[0] for entry in os.listdir(lib)
                     if entry.endswith(".py") or
                     os.path.isfile(os.path.join(lib, entry, "__init__.py"))]
-        stale = [name for name in list(sys.modules)
-                 if any(name == package or name.startswith(package + ".")
-                        for package in packages)]
+        stale = [name for name in list(sys.modules) if name.split(".")[0] in packages]
         if not any(host._reload.is_set() for host in self.hosts):
             self._event("reload", "%s changed; reloading every sensor (actions run fresh "
                         "anyway)" % os.path.relpath(path, self.pack_dir))

@@ -148,11 +148,8 @@ def _resolve(graph, schemas):
 
 
 def _schema_of(name, schemas):
-    found = {}
-    for schema in schemas:
-        if name in schema:
-            found = schema[name] or {}
-    return found
+    """The schema of ``name`` in the last of ``schemas`` that has it (``{}`` when none does)."""
+    return next((schema[name] or {} for schema in reversed(schemas) if name in schema), {})
 
 
 def _cast_all(names, context, schemas):
@@ -168,16 +165,9 @@ def _cast_all(names, context, schemas):
 
 def _templated_defaults(params, context, schemas):
     """Parameters left to a default that is a Jinja template (rendered into the live set)."""
-    names = []
-    for schema in schemas:
-        for name, spec in schema.items():
-            spec = spec or {}
-            if spec.get("immutable") or "default" not in spec or name in params:
-                continue
-            if spec.get("default") == context[name] or not is_jinja_expression(spec["default"]):
-                continue
-            names.append(name)
-    return names
+    return [name for schema in schemas for name, spec in schema.items()
+            if spec and "default" in spec and not spec.get("immutable") and name not in params and
+            spec["default"] != context[name] and is_jinja_expression(spec["default"])]
 
 
 def render_live_params(runner_parameters, action_parameters, params, action_context,

@@ -1,9 +1,8 @@
 """Whole-file writes into files that something watches or reads (rule files, datastore files).
 
-A watcher that reads a file while it is being written sees part of it (a rule without its
-``name``). ``atomic_write`` writes a hidden temporary file beside the target (``.<name>.*.tmp``,
-which no ``*.yaml`` glob picks up) and renames it over the target: a reader sees the old file or
-the new one, never a part.
+A reader sees the old file or the new one, never a part (a rule without its ``name``): the text
+goes to a hidden ``.<name>.*.tmp`` beside the target, which no ``*.yaml`` glob picks up, then is
+renamed over it.
 """
 
 import os

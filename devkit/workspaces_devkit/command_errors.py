@@ -1,11 +1,7 @@
 """What the devkit's commands say when their command line cannot be carried out: one line.
 
-``OneLineParser`` is an ``argparse.ArgumentParser`` whose errors (a bad flag, a missing option,
-an unknown subcommand) print one line that names what to do, and exit 2, instead of argparse's
-usage block. ``listening(make_server, host, port, flag)`` opens a listener and turns "address
-already in use" into ``PortInUse``, whose message names the port and the flag that changes it
-(``workspaces-local api``, ``workspaces-local run --api-htpasswd``, the Workspaces emulator).
-A command raises ``CommandLineError`` for a value it cannot use (a payload that is not JSON).
+``OneLineParser``'s errors name what to do instead of printing argparse's usage block;
+``listening`` turns "address already in use" into ``PortInUse``, naming the flag that changes it.
 """
 
 import argparse
@@ -18,11 +14,8 @@ USAGE_ERROR = 2
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line naming what to do (exit status 2).
-
-    ``hints`` maps an option (e.g. ``"--payload"``) to a sentence added when that option is
-    missing or wrong. Subparsers made with ``add_subparsers`` are of this class too.
-    """
+    """An argument parser whose errors are one line naming what to do (exit status 2); ``hints``
+    maps an option (``"--payload"``) to a sentence added when that option is missing or wrong."""
 
     def __init__(self, *args, **kwargs):
         self.hints = kwargs.pop("hints", None) or {}

@@ -1,11 +1,10 @@
 """Load and validate the pack's content the way StackStorm's registration does.
 
-``load_pack`` reads pack.yaml, config.schema.yaml, sensors (with their trigger types), actions,
-rules and policies into small spec objects; the local runner loads the pack through it, so what runs
-locally is what StackStorm registers. ``validate_pack`` applies the checks StackStorm's registrars
-and API models apply (plus a few this pack adds, such as every ``{{ trigger.x }}`` in a rule
-existing
-in the trigger's payload_schema) and returns ``ContentError`` objects naming file and field.
+``load_pack`` reads pack.yaml, config.schema.yaml, sensors (with their trigger types), triggers,
+actions, rules and policies into small spec objects, so what runs locally is what StackStorm
+registers. ``validate_pack`` applies the checks StackStorm's registrars and API models apply (plus
+a few this pack adds, such as every ``{{ trigger.x }}`` in a rule existing in the trigger's
+payload_schema) and returns ``ContentError`` objects naming file and field.
 """
 
 import ast
@@ -18,8 +17,9 @@ import re
 from collections import namedtuple
 
 import jsonschema
+import semver
 
-from workspaces_devkit.kvstore import JsonFileKeyValueStore
+from workspaces_devkit.kvstore import datastore_reader
 from workspaces_devkit.pack_config import ConfigRenderError, registration_problems, resolve_config
 from workspaces_devkit.runner.operators import OPERATORS
 from workspaces_devkit.st2meta import YamlFileError, load_yaml
@@ -55,8 +55,6 @@ RuleSpec = namedtuple("RuleSpec", "path meta ref name raw enabled")
 PolicySpec = namedtuple("PolicySpec", "path meta ref name resource_ref policy_type parameters")
 
 PACK_REF_RE = re.compile(r"^[a-z0-9_]+$")
-SEMVER_RE = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 TRIGGER_REF_IN_TEMPLATE_RE = re.compile(
@@ -64,7 +62,6 @@ TRIGGER_REF_IN_TEMPLATE_RE = re.compile(
     r"(?:\(\s*['\"]([^'\"]+)['\"])?")
 #: A nested parameter value that is exactly one payload field: ``{{ trigger.a.b }}``.
 NESTED_TRIGGER_FIELD_RE = re.compile(r"^\s*{{\s*trigger\.([A-Za-z_][\w.]*)\s*}}\s*$")
-JSON_TYPES = {"string", "integer", "number", "boolean", "object", "array", "null"}
 PARAM_NAME_RE = re.compile(r"^\w+$")
 ST2_VERSION_RE = re.compile(r"^((>?>|>=|=|<=|<?<)\s*[0-9]+\.[0-9]+\.[0-9]+?(\s*,)?\s*)+$")
 #: Attributes StackStorm's action_params meta-schema allows on an action parameter or config key.
@@ -101,8 +98,9 @@ RUNNER_PARAMETERS = {
 KNOWN_RUNNERS = {"python-script", "local-shell-cmd", "local-shell-script", "remote-shell-cmd",
                  "remote-shell-script", "orquesta", "action-chain", "http-request", "noop",
                  "inquirer", "announcement", "winrm-cmd", "winrm-ps-cmd", "winrm-ps-script"}
-#: Attributes of a runner parameter an action may override (StackStorm refuses "type" changes).
-RUNNER_OVERRIDABLE = {"default", "description", "enum", "immutable", "required", "position"}
+#: Attributes of a runner parameter an action may override ("type" only to the same type).
+RUNNER_OVERRIDABLE = {"default", "description", "enum", "immutable", "required", "position",
+                      "type"}
 
 POLICY_PARAMETER_SCHEMAS = {
     "action.concurrency": {
@@ -160,12 +158,8 @@ class Pack(object):
     def _sensor(self, path):
         meta = _mapping(load_yaml(path))
         entry = os.path.join(os.path.dirname(path), str(meta.get("entry_point", "")))
-        types = []
-        for spec in meta.get("trigger_types") or []:
-            if isinstance(spec, dict):
-                spec = dict(spec)
-                spec["ref"] = "%s.%s" % (self.ref, spec.get("name"))
-                types.append(spec)
+        types = [dict(spec, ref="%s.%s" % (self.ref, spec.get("name")))
+                 for spec in meta.get("trigger_types") or [] if isinstance(spec, dict)]
         return SensorSpec(path, meta, meta.get("class_name"), entry, meta.get("poll_interval"),
                           meta.get("enabled", True), types)
 
@@ -173,10 +167,8 @@ class Pack(object):
         """A trigger type of the pack's ``triggers/`` folder (StackStorm's TriggersRegistrar,
         st2common/bootstrap/triggersregistrar.py: ``pack`` defaults to the pack's ref)."""
         meta = _mapping(load_yaml(path))
-        spec = dict(meta)
-        spec["ref"] = "%s.%s" % (meta.get("pack") or self.ref, meta.get("name"))
-        spec["metadata_file"] = path
-        return spec
+        return dict(meta, ref="%s.%s" % (meta.get("pack") or self.ref, meta.get("name")),
+                    metadata_file=path)
 
     def _action(self, path):
         meta = _mapping(load_yaml(path))
@@ -231,13 +223,9 @@ def rule_files(pack, folder):
 
 
 def rule_errors(pack, rules, warnings=None):
-    """Return the ``ContentError`` list of ``rules`` (RuleSpecs of an overlay) against ``pack``.
-
-    The rule checks of ``validate_pack``, except that, as in StackStorm's rule API, a rule may be
-    of any pack and needs no description (the pack's own rules/ must carry one: the web UI shows
-    it). Warnings (what StackStorm accepts but will not do as the author may expect) are
-    appended to the ``warnings`` list when one is given.
-    """
+    """Return the ``ContentError`` list of ``rules`` (RuleSpecs of an overlay) against ``pack``:
+    the rule checks of ``validate_pack``, except that a rule may be of any pack and needs no
+    description, as in StackStorm's rule API."""
     view = copy.copy(pack)  # the same pack, seen with these rules only
     view.rules = list(rules)
     out = _Collector(pack.pack_dir, warnings)
@@ -284,12 +272,8 @@ def _schema_errors(properties, path, field, out):
         if not isinstance(prop, dict):
             out.add(path, "%s.%s" % (field, name), "must be a mapping")
             continue
-        kind = prop.get("type")
-        kinds = kind if isinstance(kind, list) else [kind]
-        if kind is None and "$ref" not in prop and "anyOf" not in prop and "oneOf" not in prop:
+        if not {"type", "$ref", "anyOf", "oneOf"} & set(prop):
             out.add(path, "%s.%s.type" % (field, name), "is missing")
-        elif kind is not None and not all(k in JSON_TYPES for k in kinds):
-            out.add(path, "%s.%s.type" % (field, name), "%r is not a JSON-schema type" % (kind,))
     try:
         util_schema.CustomValidator.check_schema({"type": "object", "properties": properties})
     except jsonschema.SchemaError as error:
@@ -305,10 +289,17 @@ def _schema_errors(properties, path, field, out):
                         "default does not match its schema: %s" % errors[0].message)
 
 
-def _unknown_keys(meta, allowed, path, out, prefix=""):
-    for key in sorted(set(meta) - allowed) if isinstance(meta, dict) else []:
+def _fields(meta, path, out, required=(), allowed=None, prefix=""):
+    """Refuse a ``required`` field that is missing or empty, a field not in ``allowed`` (when
+    given) and an allowed ``enabled`` that is not true or false."""
+    for key in required:
+        if meta.get(key) in (None, "", [], {}):
+            out.add(path, prefix + key, "required field is missing or empty")
+    for key in sorted(set(meta) - allowed) if allowed is not None else []:
         out.add(path, prefix + str(key), "is not a field StackStorm accepts here (allowed: %s)"
                 % ", ".join(sorted(allowed)))
+    if "enabled" in (allowed or ()) and not isinstance(meta.get("enabled", True), bool):
+        out.add(path, prefix + "enabled", "must be true or false")
 
 
 def _param_definitions(params, path, field, out):
@@ -319,37 +310,29 @@ def _param_definitions(params, path, field, out):
             out.add(path, where, "parameter names must match ^\\w+$")
         if not isinstance(prop, dict):
             continue
-        _unknown_keys(prop, PARAM_ATTRIBUTES, path, out, where + ".")
+        _fields(prop, path, out, allowed=PARAM_ATTRIBUTES, prefix=where + ".")
         if isinstance(prop.get("type"), list):
             out.add(path, where + ".type", "StackStorm accepts one type name here, not a list")
-
-
-def _require(meta, keys, path, out, prefix=""):
-    for key in keys:
-        if meta.get(key) in (None, "", [], {}):
-            out.add(path, prefix + key, "required field is missing or empty")
 
 
 def _check_pack_meta(pack, out):
     path = os.path.join(pack.pack_dir, "pack.yaml")
     meta = pack.meta
-    _require(meta, ["ref", "name", "description", "version", "author", "email"], path, out)
+    _fields(meta, path, out, ["ref", "name", "description", "version", "author", "email"])
     if meta.get("ref") and not PACK_REF_RE.match(str(meta["ref"])):
         out.add(path, "ref", "%r does not match ^[a-z0-9_]+$" % meta["ref"])
     if "version" in meta and not (isinstance(meta["version"], str) and
-                                  SEMVER_RE.match(meta["version"])):
+                                  semver.Version.is_valid(meta["version"])):
         out.add(path, "version", "%r must be a quoted semver string like \"1.2.3\"" % (
             meta["version"],))
     if meta.get("email") and not EMAIL_RE.match(str(meta["email"])):
         out.add(path, "email", "%r is not an email address" % meta["email"])
-    if "3" not in [str(v) for v in meta.get("python_versions") or []]:
-        out.add(path, "python_versions", 'must list "3"')
+    versions = meta.get("python_versions") or []
+    if "3" not in versions or not all(version in ("2", "3") for version in versions):
+        out.add(path, "python_versions", 'must list "3" (items: the strings "2" or "3")')
     if meta.get("stackstorm_version") and not ST2_VERSION_RE.match(str(meta["stackstorm_version"])):
         out.add(path, "stackstorm_version", "%r must look like \">=3.8.0\"" % (
             meta["stackstorm_version"],))
-    if not set(str(v) for v in meta.get("python_versions") or []) <= {"2", "3"} or \
-            not all(isinstance(v, str) for v in meta.get("python_versions") or []):
-        out.add(path, "python_versions", 'items must be the strings "2" or "3"')
     if not isinstance(meta.get("keywords", []), list):
         out.add(path, "keywords", "must be a list")
 
@@ -362,7 +345,7 @@ def _check_config_schema(pack, out):
         if not isinstance(spec, dict):
             out.add(path, key, "must be a mapping")
             continue
-        _require(spec, ["type", "description"], path, out, prefix=key + ".")
+        _fields(spec, path, out, ["type", "description"], prefix=key + ".")
         if "secret" in spec and not isinstance(spec["secret"], bool):
             out.add(path, key + ".secret", "must be true or false")
     _param_definitions(pack.config_schema, path, "(config)", out)
@@ -375,25 +358,15 @@ def _check_config_schema(pack, out):
     except YamlFileError as error:
         out.errors.append(ContentError.of_yaml(error))
         return
-    for field, message in config_errors(pack, config, example, kv_get=_local_datastore(pack)):
+    kv_get = datastore_reader(os.path.join(pack.pack_dir, ".local"))
+    for field, message in config_errors(pack, config, example, kv_get=kv_get):
         out.add(example, field, message)
 
 
-def _local_datastore(pack):
-    """``kv_get`` over the local runner's datastore of this pack (empty when it has none)."""
-    path = os.path.join(pack.pack_dir, ".local", "datastore.json")
-    return JsonFileKeyValueStore(path).get if os.path.exists(path) else (lambda name: None)
-
-
 def config_errors(pack, config, config_path, kv_get=None):
-    """Return ``[(field, message)]`` for a pack config, as StackStorm registers and loads it.
-
-    StackStorm's registration refusal (schema, ``decrypt_kv`` on a secret key; see
-    ``pack_config.registration_problems``), then the failure to render a dynamic value
-    (``{{ st2kv.system.x }}``, from ``kv_get``), each in StackStorm's words. Keys missing from
-    config.schema.yaml are reported too: StackStorm accepts them, but nothing reads them, so they
-    are most likely misspelt.
-    """
+    """Return ``[(field, message)]`` for a pack config: StackStorm's refusal at registration or
+    at loading, in its words, and keys config.schema.yaml does not have (StackStorm accepts them,
+    but nothing reads them)."""
     problems = [(str(key), "is not in config.schema.yaml (StackStorm accepts it, but nothing "
                  "reads it)") for key in (config if isinstance(config, dict) else {})
                 if key not in pack.config_schema]
@@ -417,10 +390,7 @@ def _check_sensors(pack, out):
     names = set()
     for sensor in pack.sensors:
         path, meta = sensor.path, sensor.meta
-        _require(meta, ["class_name", "entry_point", "description"], path, out)
-        _unknown_keys(meta, SENSOR_KEYS, path, out)
-        if not isinstance(meta.get("enabled", True), bool):
-            out.add(path, "enabled", "must be true or false")
+        _fields(meta, path, out, ["class_name", "entry_point", "description"], SENSOR_KEYS)
         if sensor.poll_interval is not None and (not isinstance(sensor.poll_interval, int) or
                                                  sensor.poll_interval < 4):
             out.add(path, "poll_interval", "must be an integer >= 4 seconds")
@@ -444,8 +414,7 @@ def _check_sensors(pack, out):
 def _check_trigger_type(spec, path, prefix, declared, out):
     """One trigger type (a sensor's, its fields under ``prefix``, or a ``triggers/`` file's) as
     StackStorm's TriggerTypeAPI takes it; ``declared`` holds the names seen so far."""
-    _require(spec, ["name", "description", "payload_schema"], path, out, prefix)
-    _unknown_keys(spec, TRIGGER_TYPE_KEYS, path, out, prefix)
+    _fields(spec, path, out, ["name", "description", "payload_schema"], TRIGGER_TYPE_KEYS, prefix)
     if spec.get("name") and not NAME_RE.match(str(spec["name"])):
         out.add(path, prefix + "name", "%r is not a valid name" % spec["name"])
     if spec.get("name") in declared:
@@ -459,8 +428,7 @@ def _check_trigger_files(pack, out):
     declared = set(spec.get("name") for sensor in pack.sensors for spec in sensor.trigger_types)
     for spec in pack.triggers:
         path = spec["metadata_file"]
-        meta = dict((key, value) for key, value in spec.items()
-                    if key not in ("ref", "metadata_file"))
+        meta = {key: value for key, value in spec.items() if key not in ("ref", "metadata_file")}
         if meta.get("pack") and meta["pack"] != pack.ref:
             out.add(path, "pack", "%r is not this pack (%s); StackStorm refuses the file"
                     % (meta["pack"], pack.ref))
@@ -487,8 +455,7 @@ def _check_type_schemas(spec, path, field, out):
 def _check_actions(pack, out):
     for action in pack.actions:
         path, meta = action.path, action.meta
-        _require(meta, ["name", "runner_type", "description"], path, out)
-        _unknown_keys(meta, ACTION_KEYS, path, out)
+        _fields(meta, path, out, ["name", "runner_type", "description"], ACTION_KEYS)
         if meta.get("name") and not NAME_RE.match(str(meta["name"])):
             out.add(path, "name", "%r is not a valid action name" % meta["name"])
         if meta.get("runner_type") and meta["runner_type"] not in KNOWN_RUNNERS:
@@ -498,19 +465,16 @@ def _check_actions(pack, out):
                 out.add(path, "entry_point", "required for runner %s" % meta["runner_type"])
             elif not os.path.isfile(action.entry_point):
                 out.add(path, "entry_point", "file %s does not exist" % meta["entry_point"])
-        if not isinstance(meta.get("enabled", True), bool):
-            out.add(path, "enabled", "must be true or false")
         params = meta.get("parameters") or {}
         _param_definitions(params, path, "parameters", out)
         _schema_errors(params, path, "parameters", out)
         runner_params = RUNNER_PARAMETERS.get(meta.get("runner_type"), {})
-        positions = {}
         for name, prop in params.items() if isinstance(params, dict) else []:
             if not isinstance(prop, dict):
                 continue
             if name in runner_params:
                 for attr in prop:
-                    if attr not in RUNNER_OVERRIDABLE and attr != "type":
+                    if attr not in RUNNER_OVERRIDABLE:
                         out.add(path, "parameters.%s.%s" % (name, attr),
                                 "runner parameter attribute %r cannot be overridden" % attr)
                 if prop.get("type", runner_params[name]["type"]) != runner_params[name]["type"]:
@@ -520,17 +484,7 @@ def _check_actions(pack, out):
             elif not prop.get("description"):
                 out.add(path, "parameters.%s.description" % name,
                         "every parameter needs a description (the web UI and st2 run show it)")
-            if "position" in prop:
-                if not isinstance(prop["position"], int) or prop["position"] < 0:
-                    out.add(path, "parameters.%s.position" % name, "must be an integer >= 0")
-                elif prop["position"] in positions:
-                    out.add(path, "parameters.%s.position" % name, "position %d is also used by %s"
-                            % (prop["position"], positions[prop["position"]]))
-                else:
-                    positions[prop["position"]] = name
-        if positions and sorted(positions) != list(range(min(positions), max(positions) + 1)):
-            out.add(path, "parameters", "positions must be contiguous, got %s" % sorted(positions))
-        _check_positions_sort_in_st2_help(params, path, out)
+        _check_positions(params, path, out)
 
 
 #: Why ``position`` is refused on optional parameters (st2client 3.9.0, ``st2 run <action> -h``).
@@ -540,19 +494,31 @@ POSITION_SORT_REASON = (
     "when one list mixes both; the runner's own optional parameters have no position")
 
 
-def _check_positions_sort_in_st2_help(params, path, out):
-    """Refuse positions that make ``st2 run <action> -h`` fail with st2client 3.9."""
-    if not isinstance(params, dict):
-        return
-    required = {}
-    for name, prop in params.items():
-        if not isinstance(prop, dict) or prop.get("immutable") is True:
+def _check_positions(params, path, out):
+    """Positions each their own and contiguous, and as ``st2 run <action> -h`` of st2client 3.9
+    can sort them: on required parameters only, on all of them or none."""
+    positions, required = {}, {}
+    for name, prop in params.items() if isinstance(params, dict) else []:
+        if not isinstance(prop, dict):
+            continue
+        where = "parameters.%s.position" % name
+        if "position" in prop:
+            if not isinstance(prop["position"], int) or prop["position"] < 0:
+                out.add(path, where, "must be an integer >= 0")
+            elif prop["position"] in positions:
+                out.add(path, where, "position %d is also used by %s"
+                        % (prop["position"], positions[prop["position"]]))
+            else:
+                positions[prop["position"]] = name
+        if prop.get("immutable") is True:
             continue
         if prop.get("required") is True:
             required[name] = "position" in prop
         elif "position" in prop:
-            out.add(path, "parameters.%s.position" % name,
-                    "position is allowed only on required parameters: %s" % POSITION_SORT_REASON)
+            out.add(path, where, "position is allowed only on required parameters: %s"
+                    % POSITION_SORT_REASON)
+    if positions and sorted(positions) != list(range(min(positions), max(positions) + 1)):
+        out.add(path, "parameters", "positions must be contiguous, got %s" % sorted(positions))
     if len(set(required.values())) > 1:
         out.add(path, "parameters", "give every required parameter a position or none (%s): %s"
                 % (", ".join(sorted(n for n, has in required.items() if not has)),
@@ -608,12 +574,9 @@ def path_in_schema(parts, schema):
         props = (node or {}).get("properties") or {}
         if part in props:
             node = props[part]
-        elif (node or {}).get("type") == "object" and not props:
-            return True  # free-form object: anything below is allowed
-        elif (node or {}).get("type") == "array":
-            return True
-        else:
-            return False
+        else:  # anything is allowed below a free-form object or an array
+            return (node or {}).get("type") == "array" or \
+                ((node or {}).get("type") == "object" and not props)
     return True
 
 
@@ -621,14 +584,9 @@ def strings_in(value):
     """Yield every string in ``value`` (a rule's parameters or patterns), nested ones included."""
     if isinstance(value, str):
         yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            for text in strings_in(item):
-                yield text
-    elif isinstance(value, list):
-        for item in value:
-            for text in strings_in(item):
-                yield text
+    for item in value.values() if isinstance(value, dict) else \
+            value if isinstance(value, list) else []:
+        yield from strings_in(item)
 
 
 def _field_schema(parts, schema):
@@ -653,8 +611,7 @@ def _nested_texts(value, payload_schema, where=""):
     for key, item in items:
         here = "%s.%s" % (where, key) if isinstance(value, dict) else "%s[%d]" % (where, key)
         if isinstance(item, (dict, list)):
-            for found in _nested_texts(item, payload_schema, here):
-                yield found
+            yield from _nested_texts(item, payload_schema, here)
             continue
         match = NESTED_TRIGGER_FIELD_RE.match(item) if isinstance(item, str) else None
         field = _field_schema(match.group(1).split("."), payload_schema) if match else None
@@ -669,26 +626,30 @@ def _nested_texts(value, payload_schema, where=""):
                     if field.get("type") != "string" else "a missing value becomes \"None\""))
 
 
+def _value_errors(schema, value, path, field, out):
+    """Add what ``schema`` (StackStorm's dialect) refuses in ``value``, under ``field``."""
+    from st2common.util import schema as util_schema
+
+    for error in util_schema.CustomValidator(schema).iter_errors(value):
+        where = ".".join(str(part) for part in error.absolute_path)
+        out.add(path, field + ("." + where if where else ""), schema_error_text(error))
+
+
 def _check_rules(pack, out, own_rules=True):
     """Check ``pack.rules``; ``own_rules``: they are the pack's rules/ (of the pack, each with a
     description)."""
-    from st2common.util import schema as util_schema
-
     trigger_types = pack.trigger_types()
     required = ["name", "pack", "trigger", "action"]
     if own_rules:
         required.insert(2, "description")
     for rule in pack.rules:
         path, meta = rule.path, rule.meta
-        _require(meta, required, path, out)
-        _unknown_keys(meta, RULE_KEYS, path, out)
+        _fields(meta, path, out, required, RULE_KEYS)
         if meta.get("pack") and meta["pack"] != pack.ref and own_rules:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
         if "enabled" not in meta:
             out.add(path, "enabled", "required field is missing (StackStorm registers a rule "
                     "without it as disabled)")
-        elif not isinstance(meta["enabled"], bool):
-            out.add(path, "enabled", "must be true or false")
         trigger = meta.get("trigger") if isinstance(meta.get("trigger"), dict) else {}
         type_ref = trigger.get("type")
         spec = trigger_types.get(type_ref)
@@ -702,10 +663,7 @@ def _check_rules(pack, out, own_rules=True):
                 out.add(path, "trigger.parameters", "trigger type %s has a parameters_schema, so "
                         "StackStorm needs at least one parameter to create the trigger" % type_ref)
             if schema:
-                for error in util_schema.CustomValidator(schema).iter_errors(params):
-                    where = ".".join(str(part) for part in error.absolute_path)
-                    out.add(path, "trigger.parameters" + ("." + where if where else ""),
-                            schema_error_text(error))
+                _value_errors(schema, params, path, "trigger.parameters", out)
         criteria = meta.get("criteria") or {}
         if not isinstance(criteria, dict):
             out.add(path, "criteria", "must be a mapping")
@@ -726,7 +684,7 @@ def _check_rules(pack, out, own_rules=True):
                 out.add(path, field + ".pattern", "StackStorm needs a pattern on every criterion "
                         "(even exists/nexists)")
         action = meta.get("action") if isinstance(meta.get("action"), dict) else {}
-        _unknown_keys(action, RULE_ACTION_KEYS, path, out, "action.")
+        _fields(action, path, out, allowed=RULE_ACTION_KEYS, prefix="action.")
         action_spec = pack.action(action.get("ref"))
         if action.get("ref") and action_spec is None and not str(action.get("ref")).startswith(
                 STACKSTORM_ACTION_PREFIXES):
@@ -734,12 +692,11 @@ def _check_rules(pack, out, own_rules=True):
                                                                    action.get("ref")))
         given = action.get("parameters") or {}
         if action_spec is not None:
-            known = dict(RUNNER_PARAMETERS.get(action_spec.runner_type, {}))
-            known.update(action_spec.parameters)
-            for name in given:
-                if name not in known:
-                    out.warn(path, "action.parameters.%s" % name,
-                             UNKNOWN_PARAMETER_WARNING % (action_spec.ref, name, name))
+            runner_params = RUNNER_PARAMETERS.get(action_spec.runner_type, {})
+            for name in [n for n in given if n not in runner_params and
+                         n not in action_spec.parameters]:
+                out.warn(path, "action.parameters.%s" % name,
+                         UNKNOWN_PARAMETER_WARNING % (action_spec.ref, name, name))
             for name, prop in action_spec.parameters.items():
                 if isinstance(prop, dict) and prop.get("required") and "default" not in prop \
                         and name not in given:
@@ -748,24 +705,19 @@ def _check_rules(pack, out, own_rules=True):
         if spec is not None:
             texts = list(strings_in(given)) + [str(c.get("pattern")) for c in criteria.values()
                                              if isinstance(c, dict)]
-            for text in texts:
-                for parts in trigger_paths(text):
-                    if not path_in_schema(parts, spec.get("payload_schema")):
-                        out.add(path, "action.parameters",
-                                "{{ trigger.%s }} is not in the payload_schema of %s"
-                                % (".".join(parts), type_ref))
+            for parts in [parts for text in texts for parts in trigger_paths(text)]:
+                if not path_in_schema(parts, spec.get("payload_schema")):
+                    out.add(path, "action.parameters", "{{ trigger.%s }} is not in the "
+                            "payload_schema of %s" % (".".join(parts), type_ref))
             for name, value in given.items():
                 for where, problem in _nested_texts(value, spec.get("payload_schema")):
                     out.warn(path, "action.parameters.%s%s" % (name, where), problem % name)
 
 
 def _check_policies(pack, out):
-    from st2common.util import schema as util_schema
-
     for policy in pack.policies:
         path, meta = policy.path, policy.meta
-        _require(meta, ["name", "pack", "resource_ref", "policy_type"], path, out)
-        _unknown_keys(meta, POLICY_KEYS, path, out)
+        _fields(meta, path, out, ["name", "pack", "resource_ref", "policy_type"], POLICY_KEYS)
         if meta.get("pack") and meta["pack"] != pack.ref:
             out.add(path, "pack", "%r is not this pack (%s)" % (meta["pack"], pack.ref))
         if policy.resource_ref and pack.action(policy.resource_ref) is None:
@@ -775,48 +727,36 @@ def _check_policies(pack, out):
             out.add(path, "policy_type", "%r is not a StackStorm policy type (known: %s)"
                     % (policy.policy_type, ", ".join(sorted(POLICY_PARAMETER_SCHEMAS))))
         if params_schema is not None:
-            schema = {"type": "object", "properties": params_schema,
-                      "additionalProperties": False}
-            for error in util_schema.CustomValidator(schema).iter_errors(policy.parameters):
-                where = ".".join(str(p) for p in error.absolute_path)
-                out.add(path, "parameters" + ("." + where if where else ""), error.message)
+            _value_errors({"type": "object", "properties": params_schema,
+                           "additionalProperties": False}, policy.parameters, path, "parameters",
+                          out)
 
 
 def _check_module_names(pack, out):
+    """A module or package name may be in only one of sensors/, actions/ and actions/lib."""
     seen = {}
-    folders = ["sensors", "actions", os.path.join("actions", "lib")]
-    for folder in folders:
-        for py in sorted(glob.glob(os.path.join(pack.pack_dir, folder, "*.py"))):
-            name = os.path.basename(py)
-            if name == "__init__.py":
-                continue
+    for folder in ("sensors", "actions", os.path.join("actions", "lib")):
+        found = [(py, os.path.basename(py)[:-3]) for py in sorted(glob.glob(os.path.join(
+            pack.pack_dir, folder, "*.py"))) if not py.endswith("__init__.py")]
+        found += [(pkg, os.path.basename(os.path.dirname(pkg))) for pkg in sorted(glob.glob(
+            os.path.join(pack.pack_dir, folder, "*", "__init__.py")))]
+        for path, name in found:
             if name in seen:
-                out.add(py, "(module name)", "%s also exists as %s; st2-run-pack-tests puts both "
-                        "folders on one path" % (name, os.path.relpath(seen[name], pack.pack_dir)))
-            seen[name] = py
-        for pkg in sorted(glob.glob(os.path.join(pack.pack_dir, folder, "*", "__init__.py"))):
-            name = os.path.basename(os.path.dirname(pkg)) + ".py"
-            if name in seen:
-                out.add(pkg, "(module name)", "package %s clashes with %s" % (
-                    name[:-3], os.path.relpath(seen[name], pack.pack_dir)))
-            seen[name] = pkg
+                out.add(path, "(module name)", "%s also exists as %s; st2-run-pack-tests puts "
+                        "both folders on one path" % (name, os.path.relpath(seen[name],
+                                                                            pack.pack_dir)))
+            seen[name] = path
 
 
 def validate_pack(pack_dir, warnings=None):
-    """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid).
-
-    What StackStorm accepts but will not do as the author may expect (a payload field nested in
-    an object parameter, sent as text; a rule's action or action parameter that does not exist,
-    so every enforcement fails; a criterion on a field the payload does not have) is appended to
-    ``warnings`` when a list is given.
-    """
+    """Return every ``ContentError`` in the pack at ``pack_dir`` (empty when valid); what
+    StackStorm accepts but will not do as the author may expect goes to the ``warnings`` list."""
     out = _Collector(os.path.abspath(pack_dir), warnings)
     try:
         pack = load_pack(pack_dir)
     except YamlFileError as error:
         return [ContentError.of_yaml(error)]
     for check in (_check_pack_meta, _check_config_schema, _check_sensors, _check_trigger_files,
-                  _check_actions,
-                  _check_rules, _check_policies, _check_module_names):
+                  _check_actions, _check_rules, _check_policies, _check_module_names):
         check(pack, out)
     return out.errors

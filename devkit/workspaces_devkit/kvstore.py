@@ -1,20 +1,9 @@
 """Key-value stores and the datastore service of the local runner, with StackStorm's semantics.
 
-StackStorm's ``SensorDatastoreService`` / ``ActionDatastoreService`` talk to the st2 API over HTTP.
-``LocalDatastoreService`` keeps the same method signatures and observable semantics over a
-pluggable store (``MemoryKeyValueStore`` for tests, ``JsonFileKeyValueStore`` for the runner):
-
-- ``local=True`` prefixes the key with ``<pack>.<ClassName>:``;
-- ``set_value`` stores ``str(value)``; a ``ttl`` (seconds; 0 or None: none) makes the key expire;
-- ``list_values`` returns key-value objects whose ``name`` is the full key, filtered by prefix,
-  at most ``limit`` of them (default: the st2 API's page size, 100);
-- ``get_value`` catches every error and returns None (an outage looks like a missing key);
-  ``delete_value`` returns True for a missing key too (st2client takes the API's 404 as done)
-  and catches every other error, returning False; ``set_value`` and ``list_values`` raise;
-- a scope other than ``system`` is refused (``ValueError``).
-
-The stand-in ``st2common.services.datastore`` re-exports these; code that must also run beside the
-real StackStorm (the emulated runner) imports them from here.
+StackStorm's ``SensorDatastoreService`` / ``ActionDatastoreService`` talk to the st2 API over HTTP;
+``LocalDatastoreService`` keeps their method signatures and observable semantics (each method's
+docstring says which) over a ``MemoryKeyValueStore`` (tests) or a ``JsonFileKeyValueStore`` (the
+runner). The stand-in ``st2common.services.datastore`` re-exports them.
 """
 
 import contextlib
@@ -32,6 +21,7 @@ __all__ = [
     "JsonFileKeyValueStore",
     "LocalDatastoreService",
     "DatastoreMethods",
+    "datastore_reader",
     "DATASTORE_NAME_SEPARATOR",
 ]
 
@@ -56,11 +46,8 @@ class KeyValuePair(object):
 
 
 class MemoryKeyValueStore(object):
-    """Thread-safe in-memory key-value store with expiry; the backend of the test datastore.
-
-    ``fail_with`` can be set to an exception instance to simulate a st2 API outage: every call then
-    raises it (``get_value`` turns that into None, as StackStorm does).
-    """
+    """Thread-safe in-memory key-value store with expiry; ``fail_with`` (an exception every call
+    raises) stands for an st2 API outage."""
 
     def __init__(self, clock=time.time):
         self._items = {}
@@ -74,12 +61,10 @@ class MemoryKeyValueStore(object):
         if self.fail_with is not None:
             raise self.fail_with
 
-    def _expired(self, name):
+    def _drop_if_expired(self, name):
         item = self._items.get(name)
         if item is not None and item[1] is not None and item[1] <= self._clock():
             del self._items[name]
-            return True
-        return False
 
     def _locked(self):
         """Context for one operation: the thread lock (file stores add a process lock)."""
@@ -89,8 +74,7 @@ class MemoryKeyValueStore(object):
         """Return the stored string for ``name`` or None."""
         with self._locked():
             self._check("get")
-            if self._expired(name):
-                return None
+            self._drop_if_expired(name)
             item = self._items.get(name)
             return None if item is None else item[0]
 
@@ -106,7 +90,7 @@ class MemoryKeyValueStore(object):
         """Delete ``name``; raise KeyError when it does not exist (the API answers 404)."""
         with self._locked():
             self._check("delete")
-            self._expired(name)
+            self._drop_if_expired(name)
             if name not in self._items:
                 raise KeyError('Resource with a reference or id "%s" not found' % name)
             del self._items[name]
@@ -117,7 +101,7 @@ class MemoryKeyValueStore(object):
         with self._locked():
             self._check("list")
             for name in list(self._items):
-                self._expired(name)
+                self._drop_if_expired(name)
             return [
                 KeyValuePair(name, value, expire_timestamp=expires)
                 for name, (value, expires) in sorted(self._items.items())
@@ -129,12 +113,8 @@ class MemoryKeyValueStore(object):
 
 
 class JsonFileKeyValueStore(MemoryKeyValueStore):
-    """A ``MemoryKeyValueStore`` kept in a JSON file, so that state survives between local runs.
-
-    Several processes may share the file (the runner, its action subprocesses, ``workspaces-local
-    api``): every operation takes an exclusive ``flock`` on ``<path>.lock``, re-reads the file when
-    another process changed it, and writes it whole (``atomic_files.atomic_write``).
-    """
+    """A ``MemoryKeyValueStore`` kept in a JSON file, shared by the runner and its action
+    processes: each operation holds a ``flock`` on ``<path>.lock`` and re-reads a changed file."""
 
     def __init__(self, path, clock=time.time):
         super(JsonFileKeyValueStore, self).__init__(clock=clock)
@@ -176,12 +156,14 @@ class JsonFileKeyValueStore(MemoryKeyValueStore):
         self._seen = self._signature()
 
 
-class LocalDatastoreService(object):
-    """Datastore access for one sensor or action class, with StackStorm's semantics.
+def datastore_reader(state_dir):
+    """``kv_get`` over the local datastore of ``state_dir``; None when it has no file yet."""
+    path = os.path.join(state_dir, "datastore.json")
+    return JsonFileKeyValueStore(path).get if os.path.exists(path) else None
 
-    The local runner gives it to sensors and actions; the stand-in ``st2common.services.datastore``
-    exposes it as ``SensorDatastoreService``/``ActionDatastoreService``.
-    """
+
+class LocalDatastoreService(object):
+    """Datastore access for one sensor or action class, with StackStorm's semantics."""
 
     def __init__(self, logger, pack_name, class_name, store=None):
         self._logger = logger
@@ -189,19 +171,12 @@ class LocalDatastoreService(object):
         self._class_name = class_name
         self._store = store if store is not None else MemoryKeyValueStore()
 
-    def _get_datastore_key_prefix(self):
-        return "%s.%s" % (self._pack_name, self._class_name)
-
-    def _get_full_key_name(self, name, local):
-        if local:
-            return self._get_datastore_key_prefix() + DATASTORE_NAME_SEPARATOR + name
-        return name
-
-    def _get_full_key_prefix(self, local, prefix=None):
-        if local:
-            key_prefix = self._get_datastore_key_prefix() + DATASTORE_NAME_SEPARATOR
-            return key_prefix + prefix if prefix else key_prefix
-        return prefix
+    def _full_name(self, name, local):
+        """``<pack>.<ClassName>:name`` for a ``local`` key, else ``name``."""
+        if not local:
+            return name
+        return "%s.%s%s%s" % (self._pack_name, self._class_name, DATASTORE_NAME_SEPARATOR,
+                              name or "")
 
     def get_user_info(self):
         """Return information about the user the service acts as (a fixed local user here)."""
@@ -210,7 +185,7 @@ class LocalDatastoreService(object):
     def list_values(self, local=True, prefix=None, limit=None, offset=0):
         """List key-value objects (full names) under the local prefix, at most ``limit`` (default
         100, the API's page size); raises on error."""
-        items = self._store.list(prefix=self._get_full_key_prefix(local, prefix))
+        items = self._store.list(prefix=self._full_name(prefix, local))
         return items[offset:][:limit or DEFAULT_LIST_LIMIT]
 
     @staticmethod
@@ -221,7 +196,7 @@ class LocalDatastoreService(object):
     def get_value(self, name, local=True, scope="system", decrypt=False):
         """Return the stored string for ``name``, or None when missing OR when the store fails."""
         self._check_scope(scope)
-        full_name = self._get_full_key_name(name, local)
+        full_name = self._full_name(name, local)
         try:
             return self._store.get(full_name)
         except Exception as error:  # StackStorm swallows every error here
@@ -233,14 +208,14 @@ class LocalDatastoreService(object):
         """Store ``str(value)`` under ``name``; ``ttl`` seconds make it expire (0 or None: never).
         Raises on error."""
         self._check_scope(scope)
-        self._store.set(self._get_full_key_name(name, local), str(value), ttl=ttl or None)
+        self._store.set(self._full_name(name, local), str(value), ttl=ttl or None)
         return True
 
     def delete_value(self, name, local=True, scope="system"):
         """Delete ``name``; return True (also when it did not exist), or False when the store
         fails."""
         self._check_scope(scope)
-        full_name = self._get_full_key_name(name, local)
+        full_name = self._full_name(name, local)
         try:
             self._store.delete(full_name)
         except KeyError:  # the API answers 404, which st2client counts as deleted

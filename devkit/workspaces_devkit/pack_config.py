@@ -1,22 +1,13 @@
-"""A pack config registered and loaded as StackStorm does it.
+"""A pack config registered and loaded as StackStorm 3.9.0 does it.
 
-Two steps, as in StackStorm 3.9.0:
-
-1. Registration (``st2ctl reload --register-configs``; st2common/bootstrap/configsregistrar.py,
-   which calls st2common/util/pack.py ``validate_config_against_schema``): the config file is
-   validated against config.schema.yaml in StackStorm's dialect (keys missing from the schema are
-   accepted; Jinja expressions are checked as the strings they are), and ``decrypt_kv`` on a
-   ``secret: true`` key is refused. ``registration_problems`` calls StackStorm's function (the
-   stand-in's where StackStorm is not installed) and returns its refusal, worded as StackStorm
-   words it.
+1. Registration (st2common/bootstrap/configsregistrar.py): ``registration_problems`` calls
+   StackStorm's ``validate_config_against_schema`` (the stand-in's where StackStorm is not
+   installed) and returns its refusal in StackStorm's words.
 2. Loading, each time a sensor or action starts (st2common/util/config_loader.py
-   ``ContentPackConfigLoader``): every Jinja expression in the config, at any depth, is rendered
-   with ``st2kv`` over the datastore (a missing key renders as ``""``, and an empty result becomes
-   None); then defaults from the schema are filled in where a key is ABSENT (a key present with
-   None keeps None), at any depth: nested objects through ``properties``, ``patternProperties``
-   and ``additionalProperties``, arrays through ``items`` and ``additionalItems``; an object or
-   array with such sub-schemas is created empty when missing so its own defaults apply.
-   ``resolve_config`` does this over the local runner's datastore (``kvstore``).
+   ``ContentPackConfigLoader``): every Jinja expression, at any depth, is rendered with ``st2kv``
+   (an empty result becomes None); then the schema's defaults are filled in where a key is ABSENT,
+   at any depth (through ``properties``, ``patternProperties``, ``additionalProperties``,
+   ``items`` and ``additionalItems``); ``resolve_config`` does this over the local datastore.
 """
 
 import copy
@@ -33,10 +24,8 @@ _ATTRIBUTE_RE = re.compile(r'^Failed validating attribute "([^"]*)"')
 
 
 class ConfigRenderError(RuntimeError):
-    """A dynamic config value could not be rendered; the message is StackStorm's.
-
-    ``key`` is the dotted config key whose value failed.
-    """
+    """A dynamic config value (at the dotted ``key``) could not be rendered; the message is
+    StackStorm's."""
 
     def __init__(self, message, key):
         super(ConfigRenderError, self).__init__(message)
@@ -44,12 +33,8 @@ class ConfigRenderError(RuntimeError):
 
 
 def registration_problems(config_schema, config, config_path, pack_name):
-    """Return StackStorm's refusal of ``config`` at registration as ``[(field, message)]``.
-
-    Empty when StackStorm accepts the config. StackStorm stops at the first problem, so there is
-    at most one; the message is StackStorm's first line (its log adds jsonschema's detail of the
-    failing schema). ``field`` is the dotted config key, or ``(config)``.
-    """
+    """Return StackStorm's refusal of ``config`` at registration as ``[(field, message)]``: at
+    most one, its first line, ``field`` the dotted config key or ``(config)``."""
     from st2common.exceptions.apivalidation import ValueValidationException
     from st2common.util.pack import validate_config_against_schema
 
@@ -89,11 +74,9 @@ def _object_properties_schema(object_schema, keys):
     if extra and patterns and isinstance(patterns, dict):
         for key in sorted(extra):
             matched = [schema for pattern, schema in patterns.items() if re.search(pattern, key)]
-            if matched:
-                combined = {}
-                for schema in matched:
-                    combined.update(schema)
-                flattened[key] = combined
+            if matched:  # one schema of all that match
+                flattened[key] = {name: value for schema in matched for name, value in
+                                  schema.items()}
                 extra.discard(key)
     additional = object_schema.get("additionalProperties", {})
     if extra and additional and isinstance(additional, dict):
@@ -169,11 +152,8 @@ def _assign_defaults(schema, config):
 
 
 def resolve_config(config_schema, config, kv_get=None, pack_name="workspaces"):
-    """Return the config a sensor or action of the pack receives (a new dict).
-
-    ``kv_get(name)`` reads ``st2kv.system.<name>`` (None when missing). Raises
-    ``ConfigRenderError`` (StackStorm's wording) when a Jinja expression cannot be rendered.
-    """
+    """Return the config a sensor or action of the pack receives (a new dict); ``kv_get(name)``
+    reads ``st2kv.system.<name>``. Raises ``ConfigRenderError``."""
     resolved = copy.deepcopy(config or {})
     _assign_dynamic_values(config_schema or {}, resolved, kv_get, pack_name, [])
     _assign_defaults(config_schema or {}, resolved)

@@ -1,59 +1,25 @@
 """StackStorm's Jinja filters for times, versions, regex substrings and JSONPath, for the devkit.
 
 Behaviour read from StackStorm 3.9.0 (st2common/expressions/functions/time.py, version.py,
-regex.py, data.py), written here, not copied:
-
-- ``to_human_time_from_seconds``: ``0s``; below one second the number with ``μs``; otherwise
-  whole seconds as ``[Ny][Nd][Nh][Nm]Ns`` from the first non-zero part on (``3m5s``, ``1h0m0s``);
-  a value that is not a number is refused.
-- ``version_*``: semantic versions (``semver.Version``): ``version_compare`` gives -1, 0 or 1
-  (pre-releases sort before their release; build metadata is ignored); ``version_match`` takes
-  ``<``, ``<=``, ``>``, ``>=``, ``==`` or ``!=`` and a version; the bumps reset the lower parts
-  and drop pre-release and build; ``version_strip_patch`` gives ``major.minor``. A text that is
-  not a semantic version is refused with ``ValueError``.
-- ``regex_substring``: the ``result_index``-th match of ``re.findall``.
-- ``jsonpath_query``: the values a JSONPath query finds (None when none), with ``jsonpath_rw``,
-  which StackStorm ships; where it is not installed the filter says so.
+regex.py, data.py), written here, not copied; versions are read by ``semver``, as StackStorm
+reads them.
 """
 
 import datetime
 import re
 
-__all__ = ["MORE_FILTERS"]
+import semver
 
-_PRE_PART = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
-_SEMVER_RE = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-(%s(?:\.%s)*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$" % (_PRE_PART, _PRE_PART))
-_MATCH_RE = re.compile(r"^(<=|>=|==|!=|<|>)(.*)$")
+__all__ = ["MORE_FILTERS"]
 
 
 def _flags(ignorecase):
     return re.I if ignorecase else 0
 
 
-def regex_match(value, pattern, ignorecase=False):
-    """True when ``pattern`` matches at the start of ``value`` (as text)."""
-    return bool(re.match(pattern, str(value), _flags(ignorecase)))
-
-
-def regex_search(value, pattern, ignorecase=False):
-    """True when ``pattern`` matches anywhere in ``value`` (as text)."""
-    return bool(re.search(pattern, str(value), _flags(ignorecase)))
-
-
-def regex_replace(value, pattern, replacement, ignorecase=False):
-    """``value`` (as text) with every match of ``pattern`` replaced."""
-    return re.compile(pattern, _flags(ignorecase)).sub(replacement, str(value))
-
-
-def regex_substring(value, pattern, result_index=0, ignorecase=False):
-    """The ``result_index``-th match of ``pattern`` in ``value`` (IndexError when none)."""
-    return re.findall(pattern, str(value), _flags(ignorecase))[result_index]
-
-
 def to_human_time_from_seconds(seconds):
-    """``1h3m5s`` for 3785 seconds (see the module's description)."""
+    """``1h3m5s`` for 3785 seconds: whole seconds from the first non-zero part on (``0s`` for 0,
+    the number with ``μs`` below one second)."""
     if not isinstance(seconds, (int, float)):
         raise AssertionError("to_human_time_from_seconds needs a number of seconds")
     if seconds == 0:
@@ -69,48 +35,9 @@ def to_human_time_from_seconds(seconds):
     return "".join("%s%s" % (part, unit) for part, unit in zip(parts[first:], units))
 
 
-def _parse(text):
-    match = _SEMVER_RE.match(str(text))
-    if not match:
-        raise ValueError("%s is not valid SemVer string" % (text,))
-    major, minor, patch, pre, _build = match.groups()
-    return int(major), int(minor), int(patch), pre
-
-
-def _pre_key(pre):
-    if pre is None:
-        return (1,)  # a release sorts after its pre-releases
-    key = []
-    for part in pre.split("."):
-        key.append((0, int(part), "") if part.isdigit() else (1, 0, part))
-    return (0, key)
-
-
-def version_compare(value, pattern):
-    """-1, 0 or 1 as ``value`` is lower than, equal to or higher than ``pattern``."""
-    left, right = _parse(value), _parse(pattern)
-    left_key = left[:3] + (_pre_key(left[3]),)
-    right_key = right[:3] + (_pre_key(right[3]),)
-    return (left_key > right_key) - (left_key < right_key)
-
-
-def version_match(value, pattern):
-    """True when ``value`` satisfies ``pattern`` (``>=1.2.0``, ``!=2.0.0`` ...)."""
-    match = _MATCH_RE.match(str(pattern).strip())
-    if not match:
-        raise ValueError("%s is not a version match expression" % (pattern,))
-    operator, version = match.group(1), match.group(2).strip()
-    result = version_compare(value, version)
-    return {"<": result < 0, "<=": result <= 0, ">": result > 0, ">=": result >= 0,
-            "==": result == 0, "!=": result != 0}[operator]
-
-
-def _bump(value, index):
-    parts = list(_parse(value)[:3])
-    parts[index] += 1
-    for lower in range(index + 1, 3):
-        parts[lower] = 0
-    return "%d.%d.%d" % tuple(parts)
+def _version(text):
+    """The ``semver.Version`` of ``text`` (``ValueError`` when it is not a semantic version)."""
+    return semver.Version.parse(str(text))
 
 
 def jsonpath_query(value, query):
@@ -125,19 +52,23 @@ def jsonpath_query(value, query):
 
 
 MORE_FILTERS = {
-    "regex_match": regex_match,
-    "regex_search": regex_search,
-    "regex_replace": regex_replace,
-    "regex_substring": regex_substring,
+    "regex_match": lambda value, pattern, ignorecase=False: bool(
+        re.match(pattern, str(value), _flags(ignorecase))),
+    "regex_search": lambda value, pattern, ignorecase=False: bool(
+        re.search(pattern, str(value), _flags(ignorecase))),
+    "regex_replace": lambda value, pattern, replacement, ignorecase=False: re.compile(
+        pattern, _flags(ignorecase)).sub(replacement, str(value)),
+    "regex_substring": lambda value, pattern, result_index=0, ignorecase=False: re.findall(
+        pattern, str(value), _flags(ignorecase))[result_index],
     "to_human_time_from_seconds": to_human_time_from_seconds,
-    "version_compare": version_compare,
-    "version_more_than": lambda value, pattern: version_compare(value, pattern) == 1,
-    "version_less_than": lambda value, pattern: version_compare(value, pattern) == -1,
-    "version_equal": lambda value, pattern: version_compare(value, pattern) == 0,
-    "version_match": version_match,
-    "version_bump_major": lambda value: _bump(value, 0),
-    "version_bump_minor": lambda value: _bump(value, 1),
-    "version_bump_patch": lambda value: _bump(value, 2),
-    "version_strip_patch": lambda value: "%d.%d" % _parse(value)[:2],
+    "version_compare": lambda value, pattern: _version(value).compare(pattern),
+    "version_more_than": lambda value, pattern: _version(value).compare(pattern) == 1,
+    "version_less_than": lambda value, pattern: _version(value).compare(pattern) == -1,
+    "version_equal": lambda value, pattern: _version(value).compare(pattern) == 0,
+    "version_match": lambda value, pattern: _version(value).match(pattern),
+    "version_bump_major": lambda value: str(_version(value).bump_major()),
+    "version_bump_minor": lambda value: str(_version(value).bump_minor()),
+    "version_bump_patch": lambda value: str(_version(value).bump_patch()),
+    "version_strip_patch": lambda value: "%d.%d" % _version(value).to_tuple()[:2],
     "jsonpath_query": jsonpath_query,
 }

@@ -1,15 +1,9 @@
 """StackStorm's Jinja environment and datastore lookup, for code that renders as StackStorm does.
 
-Rule and action parameters, criteria patterns and dynamic pack config values are all rendered by
-StackStorm with one kind of environment (st2common/util/jinja.py ``get_jinja_environment``): a
-sandboxed Jinja environment with ``StrictUndefined``, ``trim_blocks`` and ``lstrip_blocks``, and
-StackStorm's filters (st2common/expressions/functions/*). ``st2kv.system.<key>`` is a lookup
-object (st2common/services/keyvalues.py ``KeyValueLookup``) whose text is the stored value, or
-``""`` when the key does not exist.
-
-Here the datastore is the local runner's (``workspaces_devkit.kvstore``), read through a
-``kv_get(name) -> str or None`` callable. There is no encryption locally: ``decrypt_kv`` returns
-the stored text (and refuses a missing key with StackStorm's words).
+StackStorm renders rule and action parameters, criteria patterns and dynamic pack config values
+in one kind of environment (st2common/util/jinja.py ``get_jinja_environment``). Here
+``st2kv.system.<key>`` reads the local datastore through a ``kv_get(name) -> str or None``
+callable; nothing is encrypted locally, so ``decrypt_kv`` returns the stored text.
 """
 
 import json
@@ -30,27 +24,22 @@ NONE_MAGIC_VALUE = "%*****__%NONE%__*****%"
 
 
 class KeyValueLookup(object):
-    """``st2kv.system`` in templates: attribute or item access extends the key, ``str`` reads it.
-
-    ``st2kv.system.a.b`` reads the key ``a.b``; a missing key reads as ``""``.
-    """
+    """``st2kv.system`` in templates: ``st2kv.system.a.b`` reads the key ``a.b`` (``""`` when
+    missing)."""
 
     def __init__(self, kv_get, key="", scope="system"):
         self._kv_get = kv_get
         self._key = key
         self._scope = scope
 
-    def _get(self, name):
-        key = "%s.%s" % (self._key, name) if self._key else name
-        return KeyValueLookup(self._kv_get, key, self._scope)
-
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        return self._get(name)
+        return self[name]
 
     def __getitem__(self, name):
-        return self._get(name)
+        key = "%s.%s" % (self._key, name) if self._key else name
+        return KeyValueLookup(self._kv_get, key, self._scope)
 
     def __str__(self):
         value = self._kv_get(self._key) if self._kv_get and self._key else None
@@ -79,19 +68,12 @@ def _decrypt_kv(value):
 
 
 def _to_json_string(value, indent=None, sort_keys=False, separators=(",", ": ")):
-    options = {"sort_keys": sort_keys}
-    if indent is not None:
-        options["indent"] = indent
-    if separators is not None:
-        options["separators"] = separators
-    return json.dumps(value, **options)
+    return json.dumps(value, indent=indent, sort_keys=sort_keys, separators=separators)
 
 
 def _to_yaml_string(value, indent=None, allow_unicode=True):
-    options = {"default_flow_style": False, "allow_unicode": allow_unicode}
-    if indent is not None:
-        options["indent"] = indent
-    return yaml.safe_dump(value, **options)
+    return yaml.safe_dump(value, indent=indent, allow_unicode=allow_unicode,
+                          default_flow_style=False)
 
 
 FILTERS = {

@@ -1,9 +1,7 @@
-"""Reading a pack's StackStorm metadata the way StackStorm does.
+"""Reading a pack's StackStorm metadata the way StackStorm does (tests, stand-ins, runner).
 
-Used by the tests, the stand-ins and the local runner.
-
-Generic over packs: finds a sensor class's metadata file, its trigger types (keyed by
-``<pack>.<name>`` refs) and validates payloads in StackStorm's schema dialect.
+YAML files with errors of one line, a sensor class's trigger types (keyed by ``<pack>.<name>``
+refs), and payloads validated in StackStorm's schema dialect.
 """
 
 import inspect
@@ -14,8 +12,6 @@ import yaml
 __all__ = [
     "load_yaml",
     "YamlFileError",
-    "pack_ref_for_path",
-    "sensor_metadata_for_class",
     "trigger_types_for_sensor_class",
     "payload_errors",
 ]
@@ -56,66 +52,28 @@ def _line_column(mark):
     return "%d:%d" % (mark.line + 1, mark.column + 1)
 
 
-def pack_ref_for_path(path):
-    """Return the ``ref`` of the pack that holds ``path`` (from the nearest pack.yaml above it)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    while True:
-        candidate = os.path.join(directory, "pack.yaml")
-        if os.path.exists(candidate):
-            meta = load_yaml(candidate) or {}
-            return meta.get("ref") or meta.get("name")
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            raise ValueError("no pack.yaml above %s" % path)
-        directory = parent
-
-
-def sensor_metadata_for_class(sensor_cls):
-    """Return ``(yaml_path, metadata)`` of the sensor metadata file declaring ``sensor_cls``."""
-    module_file = os.path.abspath(inspect.getfile(sensor_cls))
-    directory = os.path.dirname(module_file)
-    module_name = os.path.basename(module_file)
-    for name in sorted(os.listdir(directory)):
-        if not name.endswith((".yaml", ".yml")):
-            continue
-        path = os.path.join(directory, name)
-        meta = load_yaml(path) or {}
-        if not isinstance(meta, dict):
-            continue
-        if meta.get("class_name") == sensor_cls.__name__ and \
-                os.path.basename(str(meta.get("entry_point", ""))) == module_name:
-            return path, meta
-    raise LookupError("no sensor metadata in %s declares class_name %s with entry_point %s"
-                      % (directory, sensor_cls.__name__, module_name))
-
-
 def trigger_types_for_sensor_class(sensor_cls):
     """Return ``{"<pack>.<trigger name>": trigger_type_spec}`` a sensor class may dispatch: its
-    own trigger types and those of its pack's ``triggers/`` folder (registered by StackStorm's
-    TriggersRegistrar, st2common/bootstrap/triggersregistrar.py, for any sensor to dispatch)."""
-    path, meta = sensor_metadata_for_class(sensor_cls)
-    pack = pack_ref_for_path(path)
-    types = {}
-    pack_dir = os.path.dirname(os.path.dirname(os.path.abspath(path)))
-    triggers_dir = os.path.join(pack_dir, "triggers")
-    if os.path.isdir(triggers_dir):
-        for name in sorted(os.listdir(triggers_dir)):
-            if name.endswith((".yaml", ".yml")):
-                spec = load_yaml(os.path.join(triggers_dir, name)) or {}
-                if isinstance(spec, dict) and spec.get("name"):
-                    types["%s.%s" % (spec.get("pack") or pack, spec["name"])] = spec
-    types.update(("%s.%s" % (pack, spec["name"]), spec) for spec in meta.get("trigger_types") or [])
-    return types
+    own trigger types (from the sensor metadata naming its class and file) and those of its pack's
+    ``triggers/`` folder, which StackStorm's TriggersRegistrar registers for any sensor."""
+    from workspaces_devkit.content import load_pack
+
+    module_file = os.path.abspath(inspect.getfile(sensor_cls))
+    pack = load_pack(os.path.dirname(os.path.dirname(module_file)))
+    for sensor in pack.sensors:
+        if sensor.class_name == sensor_cls.__name__ and \
+                os.path.abspath(sensor.entry_point) == module_file:
+            types = {spec["ref"]: spec for spec in pack.triggers}
+            types.update((spec["ref"], spec) for spec in sensor.trigger_types)
+            return types
+    raise LookupError("no sensor metadata in %s declares class_name %s with entry_point %s"
+                      % (os.path.dirname(module_file), sensor_cls.__name__,
+                         os.path.basename(module_file)))
 
 
 def payload_errors(trigger_type_ref, trigger_type_spec, payload):
-    """Return a list of messages (empty when valid) for ``payload``.
-
-    The payload is checked against the trigger type's payload_schema.
-
-    Uses ``st2common.util.schema`` (the real one inside StackStorm, the stand-in elsewhere) with the
-    options StackStorm's dispatcher uses, so a payload StackStorm would drop is reported here.
-    """
+    """Return what the trigger type's payload_schema refuses in ``payload`` (empty when valid),
+    with the options of StackStorm's dispatcher: a payload StackStorm would drop."""
     import jsonschema
     from st2common.util import schema as util_schema
 

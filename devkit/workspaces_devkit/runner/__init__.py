@@ -1,5 +1,3 @@
-"""The local pack runner: loads the pack as StackStorm does and runs sensors, rules and actions.
-
-Modules: ``local`` (LocalRunner), ``sensors`` (sensor hosting), ``rules`` (matching and rendering),
-``operators`` (StackStorm's criteria operators), ``executor`` (actions in subprocesses), ``cli``.
+"""The emulated runner: the pack's sensors, rules and actions run as StackStorm runs them, where
+StackStorm cannot be installed (``local.LocalRunner``); ``cli`` is ``workspaces-local``.
 """

@@ -1,10 +1,8 @@
 """Run one python-script action in this process, as StackStorm's python runner wrapper does.
 
-Reads a JSON job from stdin (``entry_point``, ``config``, ``parameters``, ``pack``,
-``datastore_path``), loads the action class from its file (the alphabetically first class in the
-file that has a ``run`` method, as StackStorm picks it), runs it, and prints the outcome as JSON
-on the last stdout line after ``RESULT_MARKER``. The action's own output goes to stdout/stderr as
-usual.
+Reads a JSON job from stdin, runs the alphabetically first class of the action's file that has a
+``run`` method (as StackStorm picks it), and prints the outcome as JSON on the last stdout line,
+after ``RESULT_MARKER``.
 """
 
 import importlib.util
@@ -33,10 +31,8 @@ def _action_class(entry_point):
         os.path.splitext(os.path.basename(entry_point))[0], entry_point)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    own_classes = [(name, obj) for name, obj in vars(module).items()
-                   if inspect.isclass(obj) and obj.__module__ == module.__name__]
-    classes = sorted((name, obj) for name, obj in own_classes
-                     if callable(getattr(obj, "run", None)))
+    classes = sorted((name, obj) for name, obj in vars(module).items() if inspect.isclass(obj) and
+                     obj.__module__ == module.__name__ and callable(getattr(obj, "run", None)))
     if not classes:
         raise RuntimeError("%s defines no class with a run method" % entry_point)
     return classes[0][1]

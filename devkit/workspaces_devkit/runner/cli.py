@@ -24,6 +24,7 @@ import os
 import sys
 
 from workspaces_devkit.command_errors import CommandLineError, OneLineParser
+from workspaces_devkit.kvstore import datastore_reader
 
 __all__ = ["main", "parse_kv"]
 
@@ -51,6 +52,16 @@ def parse_kv(pairs, spec=None):
     return parameters
 
 
+def _command(sub, name, func, common=True, **kwargs):
+    """Add the subcommand ``name`` that runs ``func`` (with the pack's options when ``common``);
+    ``kwargs`` go to ``add_parser``."""
+    command = sub.add_parser(name, **kwargs)
+    command.set_defaults(func=func)
+    if common:
+        _add_common(command)
+    return command
+
+
 def _add_common(parser):
     parser.add_argument("--pack-dir", default=PACK_DIR, help="pack to run (default: this one)")
     parser.add_argument("--config", help="pack config YAML (default: config.schema.yaml defaults)")
@@ -63,15 +74,6 @@ def _add_common(parser):
 
 def _state_dir(args):
     return args.state_dir or os.path.join(os.path.abspath(args.pack_dir), ".local")
-
-
-def _local_kv_get(args):
-    """What ``{{ st2kv.system.x }}`` reads: the local datastore of ``--state-dir``, or None
-    when it has no file yet."""
-    from workspaces_devkit.kvstore import JsonFileKeyValueStore
-
-    path = os.path.join(_state_dir(args), "datastore.json")
-    return JsonFileKeyValueStore(path).get if os.path.exists(path) else None
 
 
 def _import_pack_code(args):
@@ -88,9 +90,8 @@ def _runner(args, **kwargs):
 
 
 def _on_stackstorm(args, serve_here, fallback):
-    """Run a command on StackStorm's own services where they are installed (``--engine``);
-    return its exit code, or None after one line saying why ``fallback`` runs instead (with
-    ``fallback`` None the command cannot run and exits with that line)."""
+    """Run a command on StackStorm's own services where installed (``--engine``): its exit code,
+    or None after one line saying why ``fallback`` runs instead (exit when there is none)."""
     from workspaces_devkit.st2_in_process.commands import HERE, engine_for, run_in_stackstorm
 
     pack_dir = getattr(args, "pack_dir", PACK_DIR)
@@ -204,7 +205,7 @@ def cmd_validate(args):
     if args.rules_dir and pack:
         errors += overlay_rules(pack, args.rules_dir, warnings)
     if args.config and pack:
-        kv_get = _local_kv_get(args)
+        kv_get = datastore_reader(_state_dir(args))
         try:
             config = load_yaml(args.config) or {}
         except YamlFileError as error:
@@ -234,6 +235,15 @@ def rule_directories(pack):
     return found
 
 
+def _print_report(report, as_json):
+    """Print a preflight or status ``report`` (as JSON when ``as_json``); return the exit code."""
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
 def cmd_preflight(args):
     """Run the pack's preflight with the local config; exit 1 when anything is wrong."""
     from workspaces_devkit.content import load_pack
@@ -244,13 +254,10 @@ def cmd_preflight(args):
     from workspaces_pack.core.config import PackConfig
     from workspaces_pack.flows.preflight import run_preflight
 
-    config = load_config(pack, args.config, kv_get=_local_kv_get(args), allow_unknown_keys=True)
-    report = run_preflight(PackConfig(config), directories=rule_directories(pack))
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-    else:
-        print("\n".join(report.lines()))
-    return 0 if report.ok else 1
+    config = load_config(pack, args.config, kv_get=datastore_reader(_state_dir(args)),
+                         allow_unknown_keys=True)
+    return _print_report(run_preflight(PackConfig(config), directories=rule_directories(pack)),
+                         args.json)
 
 
 def local_rule_index(pack, store):
@@ -269,9 +276,8 @@ def local_rule_index(pack, store):
 
 
 def local_status(pack, store, config, sensor_filter=None, problems_only=False):
-    """The ``StatusReport`` of the health records in the local datastore ``store`` (what
-    ``workspaces-local status`` prints; the demo prints it too). ``pack`` is loaded, its shared
-    code importable; ``config`` is the resolved pack config."""
+    """The ``StatusReport`` that ``workspaces-local status`` prints of the local datastore
+    ``store`` (``pack``'s shared code importable; ``config`` resolved)."""
     from workspaces_devkit.kvstore import LocalDatastoreService
     from workspaces_pack.core.config import PackConfig
     from workspaces_pack.core.health_record import heartbeat_seconds
@@ -290,6 +296,7 @@ def cmd_status(args):
     """Print the status table from the local datastore's health records; exit 1 on a problem."""
     from workspaces_devkit.content import load_pack, overlay_rules
     from workspaces_devkit.kvstore import JsonFileKeyValueStore
+    from workspaces_devkit.runner.local import load_config
 
     pack = load_pack(args.pack_dir)
     if args.rules_dir:
@@ -301,16 +308,9 @@ def cmd_status(args):
         raise CommandLineError("no state folder %s: give the --state-dir of a `workspaces-local "
                                "run` (default <pack>/.local), or run the pack first" % state_dir)
     store = JsonFileKeyValueStore(os.path.join(state_dir, "datastore.json"))
-    from workspaces_devkit.runner.local import load_config
-
     config = load_config(pack, args.config, kv_get=store.get, allow_unknown_keys=True)
-    report = local_status(pack, store, config, sensor_filter=args.sensor,
-                          problems_only=args.problems_only)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-    else:
-        print("\n".join(report.lines()))
-    return 0 if report.ok else 1
+    return _print_report(local_status(pack, store, config, sensor_filter=args.sensor,
+                                      problems_only=args.problems_only), args.json)
 
 
 def cmd_demo(args):
@@ -340,12 +340,6 @@ def _add_api_arguments(parser, prefix=""):
     parser.add_argument("--webui", metavar="DIR",
                         help="an st2web build (StackStorm's web UI; docs/WEBUI.md) to serve on "
                              "the API's origin, with a generated config.js")
-
-
-def _add_engine_argument(parser):
-    parser.add_argument("--engine", choices=("auto", "stackstorm", "emulated"), default="auto",
-                        help="StackStorm's own services (installed by devkit/bin/setup) or the "
-                             "emulated runner (default auto: StackStorm where installed)")
 
 
 def cmd_api_user(args):
@@ -382,66 +376,54 @@ def build_parser():
     parser.add_argument("-v", "--verbose", action="store_true", help="show the pack's logs")
     sub = parser.add_subparsers(dest="command", required=True)
     parser.commands = sub.choices  # {name: subcommand parser}, for errors that name it
-    run = sub.add_parser("run", help="run sensors, rules and actions in the foreground")
-    sensor = sub.add_parser("sensor", help="run one sensor and print its dispatches")
+    run = _command(sub, "run", cmd_run, help="run sensors, rules and actions in the foreground")
+    sensor = _command(sub, "sensor", cmd_sensor, help="run one sensor and print its dispatches")
     sensor.add_argument("name", help="sensor class name (e.g. FileMonitorSensor) or file name")
     for command in (run, sensor):
-        _add_common(command)
         command.add_argument("--duration", type=float, help="stop after this many seconds")
         command.add_argument("--poll-interval", type=float,
                              help="override every sensor's poll interval (seconds)")
         command.add_argument("--no-reload", action="store_true",
                              help="do not reload sensors when their files change")
-    run.set_defaults(func=cmd_run)
-    sensor.set_defaults(func=cmd_sensor)
-    dispatch = sub.add_parser("dispatch", help="dispatch a trigger by hand", hints={
+    dispatch = _command(sub, "dispatch", cmd_dispatch, help="dispatch a trigger by hand", hints={
         "--payload": "give the trigger instance's payload as JSON with the fields of the "
                      "trigger type's payload_schema, e.g. --payload "
                      "'{\"path\": \"/data/a.dat\", ...}'"})
-    _add_common(dispatch)
     dispatch.add_argument("trigger", help="trigger type, e.g. workspaces.alma_asdm")
     dispatch.add_argument("--payload", required=True, help="payload as JSON")
     dispatch.add_argument("--parameters", help="trigger parameters as JSON (parameterised types)")
-    dispatch.set_defaults(func=cmd_dispatch)
-    action = sub.add_parser("action", help="run one action (local twin of `st2 run`)")
-    _add_common(action)
+    action = _command(sub, "action", cmd_action, help="run one action (local twin of `st2 run`)")
     action.add_argument("ref", help="action ref, e.g. workspaces.capability_create_and_run")
     action.add_argument("parameters", nargs="*", help="name=value ...")
-    action.set_defaults(func=cmd_action)
-    validate = sub.add_parser("validate", help="validate the pack's content files")
+    validate = _command(sub, "validate", cmd_validate, common=False,
+                        help="validate the pack's content files")
     validate.add_argument("--pack-dir", default=PACK_DIR)
     validate.add_argument("--rules-dir", help="also validate the rules in this overlay directory")
     validate.add_argument("--config", help="also check this pack config (YAML) as StackStorm "
                           "registers and loads it; st2kv values come from the local datastore")
     validate.add_argument("--state-dir", help="folder of the local datastore (default "
                           "<pack>/.local)")
-    validate.set_defaults(func=cmd_validate)
-    preflight = sub.add_parser("preflight", help="check the config against databases, Workspaces"
-                               " and folders")
-    _add_common(preflight)
-    preflight.add_argument("--json", action="store_true", help="print the report as JSON")
-    preflight.set_defaults(func=cmd_preflight)
-    status = sub.add_parser("status", help="what every sensor and trigger is doing, from the "
-                            "local datastore")
-    _add_common(status)
+    preflight = _command(sub, "preflight", cmd_preflight, help="check the config against "
+                         "databases, Workspaces and folders")
+    status = _command(sub, "status", cmd_status, help="what every sensor and trigger is doing, "
+                      "from the local datastore")
     status.add_argument("--sensor", help="only this sensor (class name or trigger type)")
     status.add_argument("--problems-only", action="store_true",
                         help="only the sensors and triggers with a problem")
-    status.add_argument("--json", action="store_true", help="print the report as JSON")
-    status.set_defaults(func=cmd_status)
-    demo = sub.add_parser("demo", help="run the end-to-end demo and print a summary")
+    for command in (preflight, status):
+        command.add_argument("--json", action="store_true", help="print the report as JSON")
+    demo = _command(sub, "demo", cmd_demo, common=False,
+                    help="run the end-to-end demo and print a summary")
     demo.add_argument("--duration", type=float, default=120.0,
                       help="longest the pack runs (it stops earlier once all is done)")
     demo.add_argument("--keep", action="store_true", help="keep the demo's temporary files")
-    demo.set_defaults(func=cmd_demo)
     from workspaces_devkit.contract.cli import add_contract_command
     add_contract_command(sub, PACK_DIR)
     from workspaces_devkit.upgrade.cli import add_upgrade_check_command
     add_upgrade_check_command(sub, PACK_DIR)
     _add_api_arguments(run, prefix="api-")
-    api = sub.add_parser("api", help="serve StackStorm's own API, auth and stream (with its rules "
-                         "engine and runners) for the st2 CLI and st2web")
-    _add_common(api)
+    api = _command(sub, "api", cmd_api, help="serve StackStorm's own API, auth and stream (with "
+                   "its rules engine and runners) for the st2 CLI and st2web")
     _add_api_arguments(api)
     api.add_argument("--no-reload", action="store_true",
                      help="do not register content again when its files change")
@@ -449,20 +431,17 @@ def build_parser():
                      help="print how each stored rule (at start, then each one created or "
                           "changed) fares with the pack version in NEW_PACK_DIR "
                           "(docs/UPGRADING.md)")
-    api.set_defaults(func=cmd_api)
     for command in (run, api, demo):
-        _add_engine_argument(command)
-    user = sub.add_parser("api-user", help="add or replace a user in an htpasswd file")
+        command.add_argument("--engine", choices=("auto", "stackstorm", "emulated"),
+                             default="auto", help="StackStorm's own services (installed by "
+                             "devkit/bin/setup) or the emulated runner (default auto: StackStorm "
+                             "where installed)")
+    user = _command(sub, "api-user", cmd_api_user, common=False,
+                    help="add or replace a user in an htpasswd file")
     user.add_argument("--htpasswd", required=True, help="htpasswd file (created if missing)")
     user.add_argument("username")
     user.add_argument("--password", help="the password (prompted for when omitted)")
-    user.set_defaults(func=cmd_api_user)
     return parser
-
-
-def _command_parser(parser, args):
-    """The parser of the subcommand in ``args`` (its errors name it), else ``parser``."""
-    return parser.commands.get(getattr(args, "command", None), parser)
 
 
 def main(argv=None):
@@ -471,7 +450,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args, unknown = parser.parse_known_args(argv)
     args.argv = argv  # run again as it is in StackStorm's virtualenv (``_on_stackstorm``)
-    command = _command_parser(parser, args)
+    command = parser.commands.get(args.command, parser)  # its errors name the subcommand
     if unknown:
         command.error("unrecognized arguments: %s" % " ".join(unknown))
     config = getattr(args, "config", None)

@@ -1,13 +1,9 @@
 """Execute the pack's actions as StackStorm's python runner does: one subprocess per run.
 
-``ActionExecutor.execute(action_ref, parameters)`` validates the parameters against the action's
-(and runner's) parameter schema exactly as StackStorm's API does before it schedules anything
-(an ``immutable`` parameter given a value is refused), completes them as StackStorm's action
-runner does (``render.render_final_params``: defaults, templated defaults with ``config_context``,
-every declared action parameter passed, None when it has no value), then runs ``action_wrapper``
-in a new Python process with the pack's ``actions/`` and ``actions/lib`` on its path, enforcing
-the ``timeout`` runner parameter. The result has the python runner's shape: ``{"result",
-"stdout", "stderr", "exit_code"}``.
+Parameters are validated as StackStorm's API validates them and completed as its action runner
+completes them (``render.render_final_params``); ``action_wrapper`` runs the action in a new Python
+process within the ``timeout`` runner parameter. The result has the python runner's shape:
+``{"result", "stdout", "stderr", "exit_code"}``.
 """
 
 import itertools
@@ -19,7 +15,7 @@ import threading
 import time
 
 from workspaces_devkit.content import RUNNER_PARAMETERS
-from workspaces_devkit.kvstore import JsonFileKeyValueStore
+from workspaces_devkit.kvstore import datastore_reader
 from workspaces_devkit.runner.action_wrapper import RESULT_MARKER
 from workspaces_devkit.runner.render import ParamError, render_final_params
 
@@ -27,11 +23,8 @@ __all__ = ["ActionExecutor", "Execution", "ParameterError", "validate_parameters
 
 
 class ParameterError(ValueError):
-    """The parameters of an execution are invalid; the message is StackStorm's.
-
-    ``api_message`` is the message alone, without the ``parameter 'x': `` prefix, as StackStorm's
-    API answers it in the faultstring of its 400 (``'x' is not of type 'boolean'``).
-    """
+    """The parameters of an execution are invalid; the message is StackStorm's (``api_message``:
+    without the ``parameter 'x': `` prefix, as StackStorm records it)."""
 
     def __init__(self, message, api_message=None):
         super(ParameterError, self).__init__(message)
@@ -57,11 +50,8 @@ class Execution(object):
 
 
 def validate_parameters(action, parameters):
-    """Return ``parameters`` validated and with defaults, as StackStorm's create_request does.
-
-    A given value for an ``immutable`` parameter (the action's or the runner's) is refused with
-    StackStorm's message, as its API refuses it.
-    """
+    """Return ``parameters`` validated and with defaults, as StackStorm's create_request does
+    (a value given to an ``immutable`` parameter is refused)."""
     import jsonschema
     from st2common.util import schema as util_schema
 
@@ -96,19 +86,14 @@ class ActionExecutor(object):
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def _kv_get(self, name):
-        if not self.datastore_path:
-            return None
-        return JsonFileKeyValueStore(self.datastore_path).get(name)
+    def _new(self, action_ref, parameters):
+        with self._lock:
+            return Execution(next(self._ids), action_ref, dict(parameters or {}))
 
     def execute(self, action_ref, parameters, action_context=None):
-        """Run ``action_ref`` with ``parameters`` and return the finished ``Execution``.
-
-        ``action_context`` is what templated defaults see as ``action_context`` (StackStorm's
-        rule enforcer gives ``rule``, ``user``, ``pack`` and ``trigger_instance``).
-        """
-        with self._lock:
-            execution = Execution(next(self._ids), action_ref, dict(parameters or {}))
+        """Run ``action_ref`` with ``parameters`` and return the finished ``Execution``;
+        templated defaults see ``action_context``."""
+        execution = self._new(action_ref, parameters)
         action = self.pack.action(action_ref)
         if action is None:
             return self._finish(execution, "failed", {"error": 'Action "%s" cannot be found.'
@@ -122,7 +107,8 @@ class ActionExecutor(object):
             validate_parameters(action, execution.parameters)
             runner_values, action_values = render_final_params(
                 runner_params, action.parameters, execution.parameters, context,
-                config=self.config, kv_get=self._kv_get)
+                config=self.config, kv_get=datastore_reader(os.path.dirname(self.datastore_path))
+                if self.datastore_path else None)
         except (ParameterError, ParamError) as error:
             return self._finish(execution, "failed", {"error": str(error)})
         timeout = runner_values.get("timeout") or 600
@@ -151,9 +137,7 @@ class ActionExecutor(object):
 
     def canceled(self, action_ref, parameters, reason):
         """Return an ``Execution`` that never ran: status ``canceled`` (by a policy)."""
-        with self._lock:
-            execution = Execution(next(self._ids), action_ref, dict(parameters or {}))
-        return self._finish(execution, "canceled", {"error": reason})
+        return self._finish(self._new(action_ref, parameters), "canceled", {"error": reason})
 
     def _finish(self, execution, status, result):
         execution.status = status

@@ -1,15 +1,10 @@
 """The local runner: the whole pack on one machine, with one readable line per step.
 
-``LocalRunner`` loads the pack with ``content.load_pack`` (as StackStorm registers it), loads and
-registers and resolves the pack config as StackStorm does (``load_config``), keeps the datastore in
-a JSON file of the state directory, hosts the sensors, validates every dispatched payload against
-its trigger type (an invalid one is dropped, as StackStorm drops it, but loudly), matches rules and
-runs the matched actions in subprocesses, each held back by the pack's concurrency policies as
-StackStorm's scheduler holds it (``runner.policies``). With ``watch=True`` a change to a sensor
-file reloads that sensor within about a second, and a change to a rule file (another process, an
-editor) reloads the rules, file by file (a bad file keeps its last good version; ``runner.watch``).
-``rules_dir`` reads the rules from another directory than the pack's ``rules/`` (an overlay for a
-read-only checkout, see ``content.rule_files``).
+``LocalRunner`` loads the pack and its config as StackStorm registers them, keeps the datastore in
+a JSON file of the state directory, hosts the sensors, drops (loudly) a dispatched payload its
+trigger type refuses, matches rules and runs the matched actions in subprocesses under the pack's
+concurrency policies. With ``watch=True`` a changed sensor file reloads that sensor and a changed
+rule file reloads the rules, file by file (a bad file keeps its last good version).
 """
 
 import concurrent.futures
@@ -41,15 +36,9 @@ class ConfigInvalid(ValueError):
 
 
 def load_config(pack, path=None, overrides=None, kv_get=None, allow_unknown_keys=False):
-    """Return the pack config a sensor or action receives, as StackStorm registers and loads it.
-
-    The YAML at ``path`` (updated with ``overrides``) must pass StackStorm's registration (schema,
-    no ``decrypt_kv`` on secret keys) and name only keys of config.schema.yaml; then its
-    ``{{ st2kv.system.x }}`` values are read from ``kv_get`` (the runner's datastore) and the
-    schema's defaults filled in, nested ones included. Raises ``ConfigInvalid``.
-    ``allow_unknown_keys`` accepts keys the schema does not know, as StackStorm does (the
-    preflight then reports them, as it does in StackStorm).
-    """
+    """Return the pack config a sensor or action receives, as StackStorm registers and loads it
+    (``content.config_errors`` raise ``ConfigInvalid``; ``allow_unknown_keys`` accepts keys the
+    schema does not know, as StackStorm does, for the preflight to report)."""
     config = (load_yaml(path) or {}) if path else {}
     if not isinstance(config, dict):
         raise ConfigInvalid("pack config %s is not a mapping of config keys to values" % path)
@@ -62,10 +51,6 @@ def load_config(pack, path=None, overrides=None, kv_get=None, allow_unknown_keys
         raise ConfigInvalid("pack config %s is invalid: %s" % (
             path or "(built in)", "; ".join("%s: %s" % p for p in problems)))
     return resolve_config(pack.config_schema, config, kv_get, pack.ref)
-
-
-def _now():
-    return datetime.datetime.now().strftime("%H:%M:%S")
 
 
 def _short(payload):
@@ -92,6 +77,7 @@ class LocalRunner(object):
                 "  %s" % (e,) for e in errors))
         self.pack = load_pack(self.pack_dir)
         self.rules_dir = os.path.abspath(rules_dir) if rules_dir else None
+        self._rules_folder = self.rules_dir or os.path.join(self.pack_dir, "rules")
         if self.rules_dir:
             os.makedirs(self.rules_dir, exist_ok=True)
             self.rule_warnings = []
@@ -108,8 +94,8 @@ class LocalRunner(object):
         os.makedirs(self.state_dir, exist_ok=True)
         self.datastore_path = os.path.join(self.state_dir, "datastore.json")
         self.store = JsonFileKeyValueStore(self.datastore_path)
-        self.config = load_config(self.pack, config_path, config_overrides, kv_get=self._kv_get)
-        self.engine = RuleEngine(self.pack, kv_get=self._kv_get, config=self.config)
+        self.config = load_config(self.pack, config_path, config_overrides, kv_get=self.store.get)
+        self.engine = RuleEngine(self.pack, kv_get=self.store.get, config=self.config)
         self.executor = ActionExecutor(self.pack, self.config, self.datastore_path)
         self.run_actions = run_actions
         self.poll_interval = poll_interval
@@ -128,30 +114,12 @@ class LocalRunner(object):
         self._folder_watch = None
         self._rule_problems = set()
 
-    # --- output ------------------------------------------------------------------------------
-    def _print(self, line):
-        with self._lock:
-            self.out.write("%s %s\n" % (_now(), line))
-            self.out.flush()
-
     def _event(self, kind, text):
-        self._print("%-8s %s" % (kind, text))
-
-    def rules_changed(self):
-        """Rules were written or reloaded: the sensors get the triggers of the new rule set.
-
-        A rule on a trigger type with parameters needs a sensor trigger with those parameters;
-        each sensor gets ``add_trigger`` / ``remove_trigger`` before its next poll.
-        """
-        for host in self.hosts:
-            host.triggers_changed()
-
-    def log(self, kind, text):
-        """Print one line of the runner's output (``kind`` in the second column)."""
-        self._event(kind, text)
-
-    def _kv_get(self, name):
-        return self.store.get(name)
+        """Print one line of output: the time, ``kind`` and ``text``."""
+        now = datetime.datetime.now().strftime("%H:%M:%S")
+        with self._lock:
+            self.out.write("%s %-8s %s\n" % (now, kind, text))
+            self.out.flush()
 
     # --- triggers ----------------------------------------------------------------------------
     def _trigger_of(self, ref):
@@ -205,11 +173,8 @@ class LocalRunner(object):
 
     # --- actions -----------------------------------------------------------------------------
     def run_action(self, action_ref, parameters, rule_ref=None):
-        """Execute one action (blocking) and print its outcome; return the Execution.
-
-        The pack's concurrency policy for the action applies first (a delay is printed); a
-        cancel policy gives an execution with status ``canceled``.
-        """
+        """Execute one action (blocking) under its concurrency policy and print its outcome;
+        return the Execution."""
         is_rule = any(rule.ref == rule_ref for rule in self.pack.rules)
         context = self.engine.action_context(rule_ref) if is_rule else None
 
@@ -278,18 +243,12 @@ class LocalRunner(object):
     def run_for(self, seconds, watch=False):
         """Run in the foreground for ``seconds`` (None: until Ctrl-C), then stop cleanly.
 
-        Ctrl-C (SIGINT) sets an event rather than raising ``KeyboardInterrupt``: raised while the
-        main thread runs a weakref callback (an import's module lock, a collected object),
-        Python prints "Exception ignored" and the interrupt would be lost.
+        Ctrl-C sets an event: a ``KeyboardInterrupt`` raised in a weakref callback is lost.
         """
         interrupted = threading.Event()
         previous = _handle_sigint(interrupted)
         try:
             self.start(watch=watch)
-        except BaseException:
-            _restore_sigint(previous)
-            raise
-        try:
             deadline = None if seconds is None else time.time() + seconds
             while deadline is None or time.time() < deadline:
                 if interrupted.wait(0.2):
@@ -305,13 +264,12 @@ class LocalRunner(object):
         self._folder_watch = FolderWatch(self._file_changed, self._event)
         self._folder_watch.watch(os.path.join(self.pack_dir, "sensors"))
         self._folder_watch.watch(os.path.join(self.pack_dir, "actions", "lib"), recursive=True)
-        self._folder_watch.watch(self.rules_dir or os.path.join(self.pack_dir, "rules"))
+        self._folder_watch.watch(self._rules_folder)
         self._folder_watch.start()
 
     def _file_changed(self, path):
         """Reload the rules, every sensor (shared code changed) or the sensor of ``path``."""
-        rules_dir = self.rules_dir or os.path.join(self.pack_dir, "rules")
-        if os.path.dirname(path) == rules_dir and path.endswith((".yaml", ".yml")):
+        if os.path.dirname(path) == self._rules_folder and path.endswith((".yaml", ".yml")):
             self._reload_rules(path)
             return
         if path.startswith(os.path.join(self.pack_dir, "actions", "lib") + os.sep) and \
@@ -330,11 +288,10 @@ class LocalRunner(object):
         """Re-read the rules after ``path`` changed, file by file: a file that does not parse or
         holds an invalid rule is reported once and keeps its last good version (a new one is
         left out until it is valid); every other file's rule is live."""
-        folder = self.rules_dir or os.path.join(self.pack_dir, "rules")
         before = {rule.path: rule for rule in self.pack.rules}
         known = sorted((rule.ref, repr(rule.meta)) for rule in self.pack.rules)
         rules, problems, warnings = [], [], []
-        for rule_path in rule_files(self.pack, folder):
+        for rule_path in rule_files(self.pack, self._rules_folder):
             try:
                 rule = self.pack.load_rule(rule_path)
                 errors = rule_errors(self.pack, [rule], warnings)
@@ -359,7 +316,8 @@ class LocalRunner(object):
             changed = {os.path.relpath(rule.path, self.pack_dir) for rule in rules
                        if before.get(rule.path) != rule}
             self._warn_rules(w for w in warnings if w.path in changed)
-            self.rules_changed()
+            for host in self.hosts:  # a new rule may need a sensor trigger with its parameters
+                host.triggers_changed()
 
     def _warn_rules(self, warnings):
         """Print one ``warning`` line per rule warning (file, field, what StackStorm does)."""
@@ -372,9 +330,7 @@ class LocalRunner(object):
         packages = [os.path.splitext(entry)[0] for entry in os.listdir(lib)
                     if entry.endswith(".py") or
                     os.path.isfile(os.path.join(lib, entry, "__init__.py"))]
-        stale = [name for name in list(sys.modules)
-                 if any(name == package or name.startswith(package + ".")
-                        for package in packages)]
+        stale = [name for name in list(sys.modules) if name.split(".")[0] in packages]
         if not any(host._reload.is_set() for host in self.hosts):
             self._event("reload", "%s changed; reloading every sensor (actions run fresh "
                         "anyway)" % os.path.relpath(path, self.pack_dir))

@@ -17,25 +17,16 @@ class UnknownOperator(ValueError):
 
 
 def _guard(function):
-    def guarded(value, pattern):
-        if pattern is None:
-            return False
-        return function(value, pattern)
-    guarded.__doc__ = function.__doc__
-    return guarded
-
-
-def _parse_time(value):
-    text = str(value).strip().replace("Z", "+00:00")
-    moment = datetime.datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment
+    """``function``, False for a None pattern."""
+    return lambda value, pattern: False if pattern is None else function(value, pattern)
 
 
 def _timediff(value):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return (now - _parse_time(value)).total_seconds()
+    """Seconds from the ISO time ``value`` (UTC when it names no zone) to now."""
+    moment = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return (datetime.datetime.now(datetime.timezone.utc) - moment).total_seconds()
 
 
 def _lookup(item, path):
@@ -49,12 +40,8 @@ def _lookup(item, path):
 
 
 def _search(value, pattern, condition, render=None):
-    """Child criteria (``item.<path>``) applied to the items of a list payload field.
-
-    Each child's pattern is rendered for its item by ``render(pattern, item)`` when given (the
-    rule filter renders it with ``item`` in the context); a child whose rendering or operator
-    fails does not match, and the other children still count.
-    """
+    """Child criteria (``item.<path>``, patterns rendered by ``render(pattern, item)``) applied
+    to the items of a list payload field; a child that fails does not match."""
     items = [value] if isinstance(value, dict) else list(value or [])
     criteria = dict(pattern or {})
 

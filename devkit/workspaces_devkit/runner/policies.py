@@ -1,12 +1,8 @@
 """The pack's ``action.concurrency`` policies, applied before an action runs, as StackStorm does.
 
-StackStorm's scheduler applies a concurrency policy to each new execution (st2actions'
-``ConcurrencyApplicator``): it counts the action's executions that are ``scheduled`` or
-``running``; below ``threshold`` the execution goes on, at or above it the execution becomes
-``delayed`` (``action: delay``, scheduled again later, not in order) or is canceled (``action:
-cancel``: ``canceling`` then ``canceled``). ``ConcurrencyPolicies.admit`` does that for the local
-runner: it blocks a delayed execution until a slot frees and reports each status change through
-``on_status``. Disabled policies and other policy types are not applied here.
+StackStorm's scheduler (st2actions' ``ConcurrencyApplicator``) counts the action's ``scheduled``
+and ``running`` executions; at ``threshold`` a new one is ``delayed`` (``action: delay``, not in
+order) or canceled (``action: cancel``). Disabled policies and other policy types are not applied.
 """
 
 import threading
@@ -29,25 +25,17 @@ class ConcurrencyPolicies(object):
     """Counts scheduled/running executions per action and holds back those over a threshold."""
 
     def __init__(self, pack):
+        """Apply the enabled ``action.concurrency`` policies of ``pack`` (a ``content.Pack``)."""
         self._policies = {}
         self._active = {}
         self._condition = threading.Condition()
-        self.reload(pack)
-
-    def reload(self, pack):
-        """Read the enabled ``action.concurrency`` policies of ``pack`` (a ``content.Pack``)."""
-        policies = {}
         for policy in pack.policies:
-            if policy.policy_type != "action.concurrency":
-                continue
-            if not policy.meta.get("enabled", True) or not policy.resource_ref:
-                continue
             parameters = policy.parameters or {}
-            policies[policy.resource_ref] = (policy.ref, int(parameters.get("threshold", 0)),
-                                             parameters.get("action", "delay"))
-        with self._condition:
-            self._policies = policies
-            self._condition.notify_all()
+            if policy.policy_type == "action.concurrency" and policy.resource_ref and \
+                    policy.meta.get("enabled", True):
+                self._policies[policy.resource_ref] = (
+                    policy.ref, int(parameters.get("threshold", 0)),
+                    parameters.get("action", "delay"))
 
     def policy_for(self, action_ref):
         """Return ``(policy ref, threshold, action)`` for ``action_ref`` or None."""
@@ -60,13 +48,9 @@ class ConcurrencyPolicies(object):
 
     @contextmanager
     def admit(self, action_ref, on_status=None):
-        """Hold a scheduled/running slot of ``action_ref`` for the ``with`` block.
-
-        Calls ``on_status("delayed")`` when the threshold is reached and the policy delays, then
-        ``on_status("requested")`` once a slot is free again, as StackStorm's scheduler moves a
-        delayed execution; raises ``PolicyCanceled`` (after ``on_status("canceling")``) for a
-        cancel policy.
-        """
+        """Hold a scheduled/running slot of ``action_ref`` for the ``with`` block; tell
+        ``on_status`` "delayed" then "requested" as a delayed execution waits, or "canceling"
+        before raising ``PolicyCanceled``."""
         notify = on_status or (lambda status: None)
         delayed = False
         while True:

@@ -1,29 +1,19 @@
 """Action parameters rendered and cast as StackStorm renders them (rules engine and runner).
 
-Behaviour read from StackStorm 3.9.0 (written here, not copied):
-
-- st2common/util/param.py ``render_live_params`` (the rules engine, for a rule's
-  ``action.parameters``) and ``render_final_params`` (the action runner, before the run): every
-  parameter, every action/runner default, ``st2kv``, ``action_context``, ``config_context`` (the
-  pack config) and the extra contexts (``trigger``: the payload) are nodes of one dependency
-  graph; templates are rendered in dependency order, so a parameter may use another by name.
-  A parameter that is missing or None takes its default; an ``immutable`` parameter always
-  takes its default.
-- ``_render``: a string template renders to a STRING. A list or dict value is encoded as JSON,
-  rendered as one text and decoded again, so a Jinja expression nested in it stays a string
-  (``"{{ trigger.size }}"`` gives ``"1000"``, a None gives ``"None"``); only the exact form
-  ``"{{name}}"`` (no spaces, a bare name) is rendered through ``to_complex`` and keeps its type.
-- ``_cast_params_from`` / ``_cast`` with st2common/util/casts.py: each TOP-LEVEL parameter given
-  is cast to its declared type: object/array from JSON text, else from a Python literal
-  (``ast.literal_eval``); boolean from ``"true"``/``"False"``...; integer with ``int()``; number
-  with ``float()``; string stays a string (a non-string is refused); the ``use_none`` marker
-  becomes None.
+Behaviour read from StackStorm 3.9.0 (st2common/util/param.py and casts.py; written here, not
+copied): parameters, defaults (always for an ``immutable`` parameter), ``st2kv``,
+``action_context``, ``config_context`` and ``trigger`` are nodes of one dependency graph rendered
+in dependency order, so a parameter may use another by name. A template renders to a STRING; a
+list or dict is rendered as its JSON text, so a Jinja expression nested in it stays a string
+(``"{{ trigger.size }}"`` gives ``"1000"``), except the exact form ``"{{name}}"``. Each top-level
+parameter is then cast to its declared type (``cast_value``).
 """
 
 import ast
 import json
 import re
 
+import networkx as nx
 from jinja2 import TemplateSyntaxError, meta
 
 from workspaces_devkit.st2jinja import (NONE_MAGIC_VALUE, datastore_context,
@@ -63,14 +53,6 @@ def _cast_boolean(value):
     return value
 
 
-def _cast_integer(value):
-    return int(_none_marker_to_none(value))
-
-
-def _cast_number(value):
-    return float(_none_marker_to_none(value))
-
-
 def _cast_string(value):
     if value is None:
         return value
@@ -81,15 +63,13 @@ def _cast_string(value):
 
 
 CASTS = {"array": _cast_object, "object": _cast_object, "boolean": _cast_boolean,
-         "integer": _cast_integer, "number": _cast_number, "string": _cast_string}
+         "integer": lambda value: int(_none_marker_to_none(value)),
+         "number": lambda value: float(_none_marker_to_none(value)), "string": _cast_string}
 
 
 def cast_value(value, schema):
-    """Cast one top-level parameter value to the type its ``schema`` declares (param.py ``_cast``).
-
-    None stays None; a schema without a type (or with a list of types) leaves the value alone.
-    Raises the cast's own error (ValueError, SyntaxError) for a value that cannot be cast.
-    """
+    """Cast one top-level parameter value to the type its ``schema`` declares (param.py ``_cast``);
+    a value that cannot be cast raises the cast's own error (ValueError, SyntaxError)."""
     if value is None or not schema:
         return value
     kind = schema.get("type")
@@ -97,54 +77,17 @@ def cast_value(value, schema):
     return cast(value) if cast else value
 
 
-# --- the dependency graph (param.py _create_graph, _process, _validate, _resolve) ----------------
+# --- the dependency graph (param.py _create_graph, _process, _validate, _resolve), networkx's ----
 
-class _Graph(object):
-    """Nodes holding a ``value`` or a ``template`` (later attributes update earlier ones)."""
-
-    def __init__(self):
-        self.nodes = {}
-        self.edges = {}  # name -> the names it depends on
-
-    def add_node(self, name, **attributes):
-        self.nodes.setdefault(name, {}).update(attributes)
-        self.edges.setdefault(name, set())
-
-    def add_edge(self, dependency, name):
-        self.add_node(dependency)
-        self.add_node(name)
-        self.edges[name].add(dependency)
-
-    def order(self):
-        """Return the names in dependency order; raise ParamError naming the cycle's variables."""
-        done, order, visiting, cyclic = set(), [], set(), set()
-
-        def visit(name):
-            if name in done:
-                return
-            if name in visiting:
-                cyclic.add(name)
-                return
-            visiting.add(name)
-            for dependency in sorted(self.edges[name]):
-                visit(dependency)
-            visiting.discard(name)
-            done.add(name)
-            order.append(name)
-
-        for name in sorted(self.nodes):
-            visit(name)
-        if cyclic:
-            raise ParamError("Cyclic dependency found in the following variables: %s. Likely the "
-                             "variable is referencing itself" % ", ".join(sorted(cyclic)))
-        return order
-
-
-def _create_graph(action_context, config, kv_get):
-    graph = _Graph()
+def _create_graph(values, action_context, config, kv_get):
+    """The graph of ``values`` (the contexts, or parameters taken as they are) and the
+    ``st2kv``, ``action_context`` and ``config_context`` nodes."""
+    graph = nx.DiGraph()
     graph.add_node("st2kv", value=datastore_context(kv_get))
     graph.add_node("action_context", value=action_context)
-    graph.add_node("config_context", value=config)
+    graph.add_node("config_context", value=config or {})
+    for name, value in values.items():
+        graph.add_node(name, value=value)
     return graph
 
 
@@ -174,12 +117,6 @@ def _process_defaults(graph, schemas):
                 _process(graph, name, spec.get("default"))
 
 
-def _check_dependencies(graph):
-    for name, node in graph.nodes.items():
-        if "value" not in node and "template" not in node:
-            raise ParamError('Dependency unsatisfied in variable "%s"' % name)
-
-
 def _render_node(node, context):
     if "template" not in node:
         return node.get("value")
@@ -191,9 +128,18 @@ def _render_node(node, context):
     return ENV.from_string(str(template)).render(context)
 
 
-def _resolve(graph):
+def _resolve(graph, schemas):
+    """Render every node in dependency order, defaults from ``schemas`` filled in first."""
+    _process_defaults(graph, schemas)
+    for name, node in graph.nodes.items():
+        if "value" not in node and "template" not in node:
+            raise ParamError('Dependency unsatisfied in variable "%s"' % name)
+    if not nx.is_directed_acyclic_graph(graph):
+        raise ParamError("Cyclic dependency found in the following variables: %s. Likely the "
+                         "variable is referencing itself" % ", ".join(sorted(
+                             cycle[0] for cycle in nx.simple_cycles(graph) if cycle)))
     context = {}
-    for name in graph.order():
+    for name in nx.topological_sort(graph):
         try:
             context[name] = _render_node(graph.nodes[name], context)
         except Exception as error:  # StackStorm wraps every rendering error the same way
@@ -202,11 +148,8 @@ def _resolve(graph):
 
 
 def _schema_of(name, schemas):
-    found = {}
-    for schema in schemas:
-        if name in schema:
-            found = schema[name] or {}
-    return found
+    """The schema of ``name`` in the last of ``schemas`` that has it (``{}`` when none does)."""
+    return next((schema[name] or {} for schema in reversed(schemas) if name in schema), {})
 
 
 def _cast_all(names, context, schemas):
@@ -222,35 +165,21 @@ def _cast_all(names, context, schemas):
 
 def _templated_defaults(params, context, schemas):
     """Parameters left to a default that is a Jinja template (rendered into the live set)."""
-    names = []
-    for schema in schemas:
-        for name, spec in schema.items():
-            spec = spec or {}
-            if spec.get("immutable") or "default" not in spec or name in params:
-                continue
-            if spec.get("default") == context[name] or not is_jinja_expression(spec["default"]):
-                continue
-            names.append(name)
-    return names
+    return [name for schema in schemas for name, spec in schema.items()
+            if spec and "default" in spec and not spec.get("immutable") and name not in params and
+            spec["default"] != context[name] and is_jinja_expression(spec["default"])]
 
 
 def render_live_params(runner_parameters, action_parameters, params, action_context,
                        additional_contexts=None, config=None, kv_get=None):
-    """Render a rule's (or an API call's) parameters as the rules engine does; return them cast.
-
-    ``additional_contexts`` holds ``{"trigger": payload}`` for a rule; ``config`` is the resolved
-    pack config (``config_context``); ``kv_get`` reads the datastore for ``st2kv``. Only the
-    parameters given (and those left to a templated default) are returned. Raises ParamError.
-    """
-    graph = _create_graph(action_context, config or {}, kv_get)
-    for name, value in (additional_contexts or {}).items():
-        graph.add_node(name, value=value)
+    """Render a rule's parameters as the rules engine does (``additional_contexts``: ``{"trigger":
+    payload}``); return those given and those left to a templated default, cast. Raises
+    ParamError."""
+    graph = _create_graph(additional_contexts or {}, action_context, config, kv_get)
     for name, value in params.items():
         _process(graph, name, value)
     schemas = [action_parameters, runner_parameters]
-    _process_defaults(graph, schemas)
-    _check_dependencies(graph)
-    context = _resolve(graph)
+    context = _resolve(graph, schemas)
     names = list(params) + _templated_defaults(params, context, schemas)
     return _cast_all(names, context, schemas)
 
@@ -258,17 +187,9 @@ def render_live_params(runner_parameters, action_parameters, params, action_cont
 def render_final_params(runner_parameters, action_parameters, params, action_context,
                         config=None, kv_get=None):
     """Complete live parameters as the action runner does; return ``(runner, action)`` dicts.
-
-    Given values are taken as they are (not rendered again); every other declared parameter gets
-    its default (rendered when it is a template) or None; all are cast to their types.
-    """
-    graph = _create_graph(action_context, config or {}, kv_get)
-    for name, value in params.items():
-        graph.add_node(name, value=value)
+    Given values are not rendered again; every other declared parameter gets its default or None."""
     schemas = [action_parameters, runner_parameters]
-    _process_defaults(graph, schemas)
-    _check_dependencies(graph)
-    context = _resolve(graph)
+    context = _resolve(_create_graph(params, action_context, config, kv_get), schemas)
     final = _cast_all(list(context), context, schemas)
     runner = {k: v for k, v in final.items() if k in runner_parameters}
     action = {k: v for k, v in final.items()

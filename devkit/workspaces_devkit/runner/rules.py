@@ -1,14 +1,10 @@
 """Rule matching and action parameter rendering, as StackStorm's rules engine does it.
 
-A dispatched trigger is routed to the enabled rules whose trigger type and trigger parameters are
-those of the trigger (StackStorm shares one trigger between rules with identical type and
-parameters). Criteria keys (``trigger.a.b``) are looked up in the payload; patterns are rendered
-with StackStorm's Jinja environment (``workspaces_devkit.st2jinja``), and the action parameters
-with ``render.render_live_params``, StackStorm's rendering and casting (nested Jinja strings stay
-strings; top-level values are cast to the declared type); a ``search``'s child patterns are
-rendered for each list item with ``item`` in the context. A matched rule whose enforcement would
-fail in StackStorm (an unknown action, parameters that do not render or fail the action's
-schema) carries the failure_reason StackStorm records, and starts nothing.
+A dispatched trigger goes to the enabled rules of its trigger type and trigger parameters.
+Criteria keys (``trigger.a.b``) are looked up in the payload, patterns rendered with StackStorm's
+Jinja environment and action parameters with ``render.render_live_params``. A matched rule whose
+enforcement would fail in StackStorm carries the failure_reason StackStorm records, and starts
+nothing.
 """
 
 import json
@@ -21,7 +17,7 @@ from workspaces_devkit.runner.operators import evaluate
 from workspaces_devkit.runner.render import ParamError, render_live_params
 from workspaces_devkit.st2jinja import datastore_context, jinja_environment
 
-__all__ = ["RuleEngine", "RuleMatch", "RenderError", "render_template", "lookup_key"]
+__all__ = ["RuleEngine", "RuleMatch", "render_pattern", "lookup_key"]
 
 #: One rule considered for a trigger: matched or not, why, and the rendered action parameters.
 RuleMatch = namedtuple("RuleMatch", "rule_ref action_ref matched reason parameters error")
@@ -31,27 +27,18 @@ _INDEX_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _ENV = jinja_environment()
 
 
-class RenderError(ValueError):
-    """A template could not be rendered."""
-
-
-def render_template(text, context):
-    """Render one template string; raise RenderError naming the undefined variable or problem."""
-    try:
-        return _ENV.from_string(text).render(context)
-    except Exception as error:  # jinja raises many kinds; all mean "cannot render"
-        raise RenderError("cannot render %r: %s" % (text, error))
-
-
 def render_pattern(pattern, context):
     """Render a criteria pattern as StackStorm does: typed through ``to_complex`` when possible."""
     if not isinstance(pattern, str) or "{{" not in pattern:
         return pattern
     complex_text = _WRAP_RE.sub(r"\1 \2 | to_complex \3", pattern)
     try:
-        return json.loads(render_template(complex_text, context))
-    except (RenderError, ValueError):
-        return render_template(pattern, context)
+        return json.loads(_ENV.from_string(complex_text).render(context))
+    except Exception:  # not JSON, or not renderable through to_complex: rendered as text
+        try:
+            return _ENV.from_string(pattern).render(context)
+        except Exception as error:  # jinja raises many kinds; all mean "cannot render"
+            raise ValueError("cannot render %r: %s" % (pattern, error))
 
 
 def lookup_key(key, payload):
@@ -97,11 +84,8 @@ class RuleEngine(object):
                 "trigger_instance": None}
 
     def render_parameters(self, rule, payload):
-        """Return the rule's action parameters rendered for ``payload`` as StackStorm renders them.
-
-        Raises ``ParamError`` (StackStorm's wording) when a template cannot be rendered or a value
-        cannot be cast to its declared type.
-        """
+        """Return the rule's action parameters rendered for ``payload`` as StackStorm renders them
+        (``ParamError`` in StackStorm's words)."""
         action = rule.raw.get("action") or {}
         spec = self.pack.action(action.get("ref"))
         action_params = spec.parameters if spec is not None else {}
@@ -113,15 +97,10 @@ class RuleEngine(object):
 
     def rules_for(self, trigger_type_ref, trigger_parameters=None):
         """Return the enabled rules listening to this trigger type with these parameters."""
-        wanted = trigger_parameters or {}
-        found = []
-        for rule in self.pack.rules:
-            trigger = rule.raw.get("trigger") or {}
-            if not rule.enabled or trigger.get("type") != trigger_type_ref:
-                continue
-            if (trigger.get("parameters") or {}) == wanted:
-                found.append(rule)
-        return found
+        wanted = (trigger_type_ref, trigger_parameters or {})
+        return [rule for rule in self.pack.rules if rule.enabled and wanted == (
+            (rule.raw.get("trigger") or {}).get("type"),
+            (rule.raw.get("trigger") or {}).get("parameters") or {})]
 
     def match(self, trigger_type_ref, payload, trigger_parameters=None):
         """Return a ``RuleMatch`` for every rule of this trigger: matched or not, and why."""
@@ -150,15 +129,9 @@ class RuleEngine(object):
         return RuleMatch(rule.ref, action_ref, True, "matched", parameters, error)
 
     def _enforce(self, rule, action_ref, payload):
-        """Return ``(rendered action parameters, None)``, or ``(None, why StackStorm's
-        enforcement of the matched rule fails)``.
-
-        In the order of st2reactor/rules/enforcer.py and st2common/services/action.py
-        ``create_request``: the action must exist, its parameters render, the action is enabled
-        and the rendered parameters pass its (and its runner's) parameter schema. The reason is
-        the failure_reason StackStorm records on the rule enforcement (for a schema error, its
-        first line: StackStorm's adds the schema).
-        """
+        """Return ``(rendered action parameters, None)``, or ``(None, the failure_reason
+        StackStorm records on the enforcement)``, checked in the order of
+        st2reactor/rules/enforcer.py and st2common/services/action.py ``create_request``."""
         spec = self.pack.action(action_ref)
         stackstorms_own = str(action_ref).startswith(STACKSTORM_ACTION_PREFIXES)
         if spec is None and not stackstorms_own:

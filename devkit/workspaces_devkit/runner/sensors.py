@@ -1,10 +1,8 @@
 """Host the pack's sensors as StackStorm's sensor container does, in threads of one process.
 
-Each sensor class is loaded from its file (its folder appended to ``sys.path``), instantiated once
-with a sensor service, given its triggers through ``add_trigger`` BEFORE ``setup()`` (StackStorm's
-trigger watcher starts first), then polled every ``poll_interval`` seconds. As in StackStorm an
-exception out of ``poll()`` kills the sensor; it is respawned at most twice. A changed sensor
-file is reloaded by ``SensorHost.reload``.
+Each sensor gets its triggers through ``add_trigger`` BEFORE ``setup()`` (StackStorm's trigger
+watcher starts first), then polls every ``poll_interval`` seconds. As in StackStorm an exception
+out of ``poll()`` kills the sensor; it is respawned at most twice.
 """
 
 import hashlib
@@ -48,8 +46,7 @@ class LocalSensorService(DatastoreMethods):
 
     def dispatch_with_context(self, trigger, payload=None, trace_context=None):
         """Hand a trigger instance with a trace context to the runner."""
-        tag = getattr(trace_context, "trace_tag", None)
-        self._on_dispatch(trigger, payload, tag, self._class_name)
+        self.dispatch(trigger, payload, getattr(trace_context, "trace_tag", None))
 
 
 def _trigger_name_key(type_ref, parameters):
@@ -58,17 +55,18 @@ def _trigger_name_key(type_ref, parameters):
     return digest, "runner.trigger_name:%s:%s" % (type_ref, digest)
 
 
+def _parameterised(spec):
+    return bool((spec.get("parameters_schema") or {}).get("properties"))
+
+
 def rule_trigger_ref(pack, rule, store):
     """The ref of the trigger the sensors got for ``rule`` (a ``RuleSpec``), as
     ``triggers_for_sensor`` names it; None when no sensor has been given that trigger yet."""
     trigger = rule.raw.get("trigger") or {}
-    type_ref = trigger.get("type")
-    spec = pack.trigger_types().get(type_ref) or {}
-    if not (spec.get("parameters_schema") or {}).get("properties"):
-        return type_ref
-    if not trigger.get("parameters"):
-        return None
-    name = store.get(_trigger_name_key(type_ref, trigger["parameters"])[1])
+    if not _parameterised(pack.trigger_types().get(trigger.get("type")) or {}):
+        return trigger.get("type")
+    name = store.get(_trigger_name_key(trigger.get("type"), trigger["parameters"])[1]) \
+        if trigger.get("parameters") else None
     return "%s.%s" % (pack.ref, name) if name else None
 
 
@@ -82,7 +80,7 @@ def triggers_for_sensor(pack, sensor, store):
     triggers = []
     for spec in sensor.trigger_types:
         type_ref = spec["ref"]
-        if not (spec.get("parameters_schema") or {}).get("properties"):
+        if not _parameterised(spec):
             triggers.append({"id": hashlib.md5(type_ref.encode()).hexdigest()[:24],
                              "uid": "trigger:%s:%s" % (pack.ref, spec["name"]), "ref": type_ref,
                              "name": spec["name"], "pack": pack.ref, "type": type_ref,
@@ -91,9 +89,9 @@ def triggers_for_sensor(pack, sensor, store):
         seen = set()
         for rule in pack.rules:
             trigger = rule.raw.get("trigger") or {}
-            if trigger.get("type") != type_ref or not trigger.get("parameters"):
+            params = trigger.get("parameters")
+            if trigger.get("type") != type_ref or not params:
                 continue
-            params = trigger["parameters"]
             digest, key = _trigger_name_key(type_ref, params)
             if digest in seen:
                 continue
@@ -102,10 +100,9 @@ def triggers_for_sensor(pack, sensor, store):
             if not name:
                 name = str(uuid.uuid4())
                 store.set(key, name)
-            triggers.append({"id": digest[:24], "uid": "trigger:%s:%s:%s" % (pack.ref, name,
-                                                                             digest),
-                             "ref": "%s.%s" % (pack.ref, name), "name": name, "pack": pack.ref,
-                             "type": type_ref, "parameters": params})
+            triggers.append({"id": digest[:24], "ref": "%s.%s" % (pack.ref, name),
+                             "uid": "trigger:%s:%s:%s" % (pack.ref, name, digest), "name": name,
+                             "pack": pack.ref, "type": type_ref, "parameters": params})
     return triggers
 
 
@@ -113,11 +110,8 @@ _IMPORT_LOCK = threading.Lock()
 
 
 def load_sensor_class(sensor, forget_modules=()):
-    """Load the sensor class from its file, fresh each call (so edits are picked up).
-
-    ``forget_modules`` are dropped from ``sys.modules`` first (changed shared code), under a lock
-    so that no other sensor thread imports while they are gone.
-    """
+    """Load the sensor class from its file, fresh each call, after dropping ``forget_modules``
+    from ``sys.modules`` (under a lock, so no other sensor thread imports meanwhile)."""
     with _IMPORT_LOCK:
         for name in forget_modules:
             sys.modules.pop(name, None)
@@ -178,9 +172,8 @@ class SensorHost(object):
         self._thread.start()
 
     def triggers_changed(self):
-        """The pack's rules changed: before its next poll the sensor gets ``add_trigger`` for
-        each new trigger and ``remove_trigger`` for each one no rule uses any more, as
-        StackStorm's trigger watcher hands them to a running sensor."""
+        """The pack's rules changed: before its next poll the sensor gets ``add_trigger`` and
+        ``remove_trigger`` calls, as from StackStorm's trigger watcher."""
         self._triggers_changed.set()
 
     def _sync_triggers(self):

@@ -1,12 +1,9 @@
-"""Folder watching for the dev kit: ``FolderWatch(on_change, log)`` calls ``on_change(path)`` for
-every file created, changed, moved or deleted in the folders given to ``watch``.
+"""Folder watching for the dev kit, in a thread that never dies (``FolderWatch``).
 
-The watching thread never dies: an exception raised by ``on_change`` is logged in one line through
-``log(kind, text)`` and the next event is handled as usual. Under eventlet (StackStorm's own
-processes, st2-run-pack-tests) an inotify read would block every green thread, so the folders are
-polled (watchdog's ``PollingObserver``), and the observer gets eventlet's green queue:
-watchdog 7's own event queue compares the queue size, which eventlet's patched ``queue`` keeps as
-None for an unbounded queue, with 0, and the observer's thread stops on the TypeError.
+Under eventlet (StackStorm's own processes, st2-run-pack-tests) an inotify read would block every
+green thread, so the folders are polled, and the observer gets eventlet's green queue: watchdog
+7's own event queue compares the queue size, which eventlet's patched ``queue`` keeps as None for
+an unbounded queue, with 0, and the observer's thread stops on the TypeError.
 """
 
 import os
@@ -31,10 +28,12 @@ def eventlet_patched():
     return patcher.is_monkey_patched("thread")
 
 
-class FolderWatch(object):
-    """Watch folders in a background thread; ``on_change(path)`` hears every changed file."""
+class FolderWatch(FileSystemEventHandler):
+    """Watch folders in a background thread; ``on_change(path)`` hears every changed file and
+    ``log(kind, text)`` each exception it raises."""
 
     def __init__(self, on_change, log):
+        FileSystemEventHandler.__init__(self)
         self.on_change = on_change
         self.log = log
         if eventlet_patched():
@@ -46,7 +45,7 @@ class FolderWatch(object):
     def watch(self, folder, recursive=False):
         """Watch ``folder`` (and its sub-folders when ``recursive``) if it exists."""
         if os.path.isdir(folder):
-            self._observer.schedule(_Handler(self), folder, recursive=recursive)
+            self._observer.schedule(self, folder, recursive=recursive)
 
     def start(self):
         """Start the watching thread."""
@@ -57,23 +56,14 @@ class FolderWatch(object):
         self._observer.stop()
         self._observer.join(5)
 
-    def changed(self, path):
-        """Hand ``path`` to ``on_change``; log an exception in one line instead of raising it."""
-        try:
-            self.on_change(path)
-        except Exception as error:  # the thread must outlive any one bad event
-            self.log("watch", "%s: %s: %s (still watching)" % (
-                path, type(error).__name__, " ".join(str(error).split())))
-
-
-class _Handler(FileSystemEventHandler):
-    """Hand a changed file's path to its ``FolderWatch``."""
-
-    def __init__(self, owner):
-        FileSystemEventHandler.__init__(self)
-        self.owner = owner
-
     def on_any_event(self, event):
+        """Hand a changed file's path to ``on_change``; log an exception in one line instead of
+        raising it (the thread must outlive any one bad event)."""
         if event.is_directory or event.event_type not in CHANGES:
             return  # watchdog also reports folders, and files being opened and read
-        self.owner.changed(os.path.abspath(getattr(event, "dest_path", "") or event.src_path))
+        path = os.path.abspath(getattr(event, "dest_path", "") or event.src_path)
+        try:
+            self.on_change(path)
+        except Exception as error:
+            self.log("watch", "%s: %s: %s (still watching)" % (
+                path, type(error).__name__, " ".join(str(error).split())))

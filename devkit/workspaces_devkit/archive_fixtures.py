@@ -115,38 +115,28 @@ def alma_fixture_tables(metadata=None, mapping=None):
     return tables
 
 
+#: NRAO's published ``execution_blocks`` columns after its key: name, type, options.
+_METADATA_COLUMNS = [
+    ("ost_exec_block_id", sa.Integer, {}), ("filegroup_id", sa.Integer, {"nullable": False}),
+    ("calibration_level", sa.String, {"nullable": False}),
+    ("telescope", sa.String, {"nullable": False}), ("configuration", sa.String, {}),
+    ("scheduling_block_id", sa.Integer, {}), ("ngas_fileset_id", sa.String, {"index": True}),
+    ("project_code", sa.String, {"nullable": False}), ("starttime", sa.Float, {}),
+    ("endtime", sa.Float, {}),
+    ("calibration_status", sa.String, {"nullable": False, "server_default": "Unknown"}),
+    ("scheduling_block_type", sa.String, {}), ("band_code", sa.String, {}),
+]
+
+
 def metadata_fixture_table(metadata=None, mapping=None):
     """Return NRAO's ``execution_blocks`` (published DDL; the pack's columns keyed by role)."""
     metadata = metadata if metadata is not None else sa.MetaData()
     spec = _mapping(mapping).spec("execution_blocks")
     roles = dict((column.name, column.role) for column in spec.columns.values())
-    published = [
-        ("execution_block_id", lambda key: sa.Column("execution_block_id", sa.Integer,
-                                                     primary_key=True, autoincrement=True)),
-        ("ost_exec_block_id", lambda key: sa.Column("ost_exec_block_id", sa.Integer, key=key)),
-        ("filegroup_id", lambda key: sa.Column("filegroup_id", sa.Integer, nullable=False,
-                                               key=key)),
-        ("calibration_level", lambda key: sa.Column("calibration_level", sa.String,
-                                                    nullable=False, key=key)),
-        ("telescope", lambda key: sa.Column("telescope", sa.String, nullable=False, key=key)),
-        ("configuration", lambda key: sa.Column("configuration", sa.String, key=key)),
-        ("scheduling_block_id", lambda key: sa.Column("scheduling_block_id", sa.Integer,
-                                                      key=key)),
-        ("ngas_fileset_id", lambda key: sa.Column("ngas_fileset_id", sa.String, key=key,
-                                                  index=True)),
-        ("project_code", lambda key: sa.Column("project_code", sa.String, nullable=False,
-                                               key=key)),
-        ("starttime", lambda key: sa.Column("starttime", sa.Float, key=key)),
-        ("endtime", lambda key: sa.Column("endtime", sa.Float, key=key)),
-        ("calibration_status", lambda key: sa.Column("calibration_status", sa.String,
-                                                     nullable=False, server_default="Unknown",
-                                                     key=key)),
-        ("scheduling_block_type", lambda key: sa.Column("scheduling_block_type", sa.String,
-                                                        key=key)),
-        ("band_code", lambda key: sa.Column("band_code", sa.String, key=key)),
-    ]
-    names = set(name for name, _ in published)
-    columns = [make(roles.get(name, name)) for name, make in published]
+    columns = [sa.Column("execution_block_id", sa.Integer, primary_key=True, autoincrement=True)]
+    columns += [sa.Column(name, kind, key=roles.get(name, name), **options)
+                for name, kind, options in _METADATA_COLUMNS]
+    names = set(column.name for column in columns)
     columns += [sa.Column(column.name, sa.String, key=column.role, index=True)
                 for column in spec.columns.values() if column.name not in names]
     return sa.Table(spec.name, metadata, *columns, schema=spec.schema)
@@ -154,17 +144,15 @@ def metadata_fixture_table(metadata=None, mapping=None):
 
 def create_alma_schema(engine, mapping=None):
     """Create the ALMA tables (empty) in ``engine``; return them by role."""
-    metadata = sa.MetaData()
-    tables = alma_fixture_tables(metadata, mapping)
-    metadata.create_all(engine)
+    tables = alma_fixture_tables(mapping=mapping)
+    tables["execblock"].metadata.create_all(engine)
     return tables
 
 
 def create_metadata_schema(engine, mapping=None):
     """Create the archive metadata ``execution_blocks`` table (empty); return it."""
-    metadata = sa.MetaData()
-    table = metadata_fixture_table(metadata, mapping)
-    metadata.create_all(engine)
+    table = metadata_fixture_table(mapping=mapping)
+    table.metadata.create_all(engine)
     return table
 
 
@@ -240,29 +228,28 @@ def add_metadata_row(engine, uid, project, status="Ready", stored_form="file_saf
                      telescope="ALMA", mapping=None):
     """Insert an ``execution_blocks`` row for an ALMA EB; the uid column holds ``uid`` in
     ``stored_form`` (``file_safe``: ``uid___A002_...``, or ``canonical``: ``uid://A002/...``)."""
-    table = metadata_fixture_table(mapping=mapping)
     stored = uid.replace(":", "_").replace("/", "_") if stored_form == "file_safe" else uid
     row = {"eb_uid": stored, "telescope": telescope, "calibration_status": status,
            "filegroup_id": 1, "calibration_level": "RAW", "project_code": project,
            "starttime": 61000.0, "endtime": 61000.04, "configuration": "C-5", "band_code": "6"}
-    with engine.begin() as connection:
-        connection.execute(table.insert().values(**_by_key(table, row)))
+    _insert_metadata(engine, row, mapping)
 
 
 def add_vla_row(engine, name, ost_id, project, status="Unknown", mapping=None):
     """Insert a VLA ``execution_blocks`` row (integer ``ost_exec_block_id``, a VLA EB name)."""
-    table = metadata_fixture_table(mapping=mapping)
     row = {"eb_uid": name, "telescope": "VLA", "calibration_status": status,
            "ost_exec_block_id": ost_id, "filegroup_id": 2, "calibration_level": "RAW",
            "project_code": project, "scheduling_block_id": 28862036, "starttime": 56782.57,
            "endtime": 56782.61, "configuration": "B", "band_code": "L"}
-    with engine.begin() as connection:
-        connection.execute(table.insert().values(**_by_key(table, row)))
+    _insert_metadata(engine, row, mapping)
 
 
-def _by_key(table, row):
+def _insert_metadata(engine, row, mapping):
+    """Insert ``row`` (by column key; keys the table has not are left out)."""
+    table = metadata_fixture_table(mapping=mapping)
     keys = set(column.key for column in table.columns)
-    return dict((key, value) for key, value in row.items() if key in keys)
+    with engine.begin() as connection:
+        connection.execute(table.insert().values(**{k: v for k, v in row.items() if k in keys}))
 
 
 def load_sample(alma_engine, metadata_engine, now=None, mapping=None):

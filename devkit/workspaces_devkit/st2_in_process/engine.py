@@ -18,6 +18,7 @@ imported (``python -m workspaces_devkit.st2_in_process`` does that).
 
 import atexit
 import getpass
+import importlib
 import json
 import logging
 import os
@@ -36,6 +37,10 @@ CORE_PACK_PLACES = ("../shared/stackstorm-3.9.0/packs/core", "../stackstorm-3.9.
 """Where StackStorm's ``core`` pack is looked for, relative to the pack folder (ST2_CORE_PACK
 names another)."""
 
+_SERVICES = ("st2api", "st2auth", "st2stream", "st2actions", "st2actions.scheduler",
+             "st2actions.notifier", "st2reactor.rules", "st2reactor.sensor")
+_CONTENT_KINDS = ("triggers", "sensors", "runners", "actions", "rules", "aliases", "policies",
+                  "configs")  # the order of register_content(): what --register-all registers
 _ST2_CONF = """\
 [api]
 host = {host}
@@ -70,6 +75,8 @@ sleep_interval = 0.05
 gc_interval = 5
 [timersengine]
 enable = False
+[register]
+no_fail_on_failure = True
 """ + "".join("[%s]\nlogging = {logging}\n" % section for section in (
     "api", "auth", "stream", "actionrunner", "scheduler", "notifier", "rulesengine",
     "sensorcontainer", "garbagecollector"))
@@ -240,7 +247,7 @@ class StackStormInProcess(object):
         kombu.transport.memory.Transport.polling_interval = 0.05
         connect = mongoengine.connection.connect
         if not getattr(connect, "mongomock", False):
-            clients = []  # one mongomock store, whatever each connect asks
+            clients = []  # one mongomock store, made as the first connect asks (tz_aware ...)
 
             def mongomock_client(*args, **kwargs):
                 if not clients:
@@ -256,41 +263,23 @@ class StackStormInProcess(object):
 
         import st2common.content.bootstrap  # noqa: F401 (its CLI options, before parsing)
         from st2common.service_setup import setup as common_setup
-        import st2actions.config
-        import st2actions.notifier.config
-        import st2actions.scheduler.config
-        import st2api.config
-        import st2auth.config
-        import st2reactor.rules.config
-        import st2reactor.sensor.config
-        import st2stream.config
 
-        for module in (st2api.config, st2auth.config, st2stream.config, st2actions.config,
-                       st2actions.scheduler.config, st2actions.notifier.config,
-                       st2reactor.rules.config, st2reactor.sensor.config):
-            module.register_opts(ignore_errors=True)
-        common_setup(service="workspaces-local", config=st2api.config, setup_db=True,
-                     register_mq_exchanges=True, register_signal_handlers=False,
+        for service in _SERVICES:  # every service's options, before the config is parsed
+            importlib.import_module(service + ".config").register_opts(ignore_errors=True)
+        common_setup(service="workspaces-local", config=importlib.import_module("st2api.config"),
+                     setup_db=True, register_mq_exchanges=True, register_signal_handlers=False,
                      register_internal_trigger_types=True, service_registry=False,
                      config_args=["--config-file", self.conf_path])
         sys.stderr = sys.__stderr__  # StackStorm's logging set-up sends it to a logger
 
     def register(self, what="all"):
-        """Register content with ``register_content`` (``what``: all, or one of triggers,
-        sensors, actions, rules, policies, configs); rules whose file is gone are deleted."""
-        from oslo_config import cfg
+        """Register content with StackStorm's registrars (``what``: all, as ``register_content``
+        with ``--register-all``, or one of triggers, sensors, actions, rules, policies, configs);
+        rules whose file is gone are deleted."""
         from st2common.content import bootstrap
 
-        options = ["all", "triggers", "sensors", "runners", "actions", "rules", "aliases",
-                   "policies", "configs", "no_fail_on_failure"]
-        for option in options:
-            cfg.CONF.set_override(option, option in (what, "no_fail_on_failure"),
-                                  group="register")
-        try:
-            bootstrap.register_content()
-        finally:
-            for option in options:
-                cfg.CONF.clear_override(option, group="register")
+        for kind in _CONTENT_KINDS if what == "all" else (what,):
+            getattr(bootstrap, "register_" + kind)()
         if what in ("all", "rules"):
             self._delete_rules_without_file()
 

@@ -15,8 +15,7 @@ import eventlet
 
 __all__ = ["Reloader"]
 
-_KINDS = (("sensors", "sensors"), ("actions", "actions"), ("policies", "policies"),
-          ("triggers", "triggers"))
+_FOLDERS = ("sensors", "actions", "policies", "triggers")  # each registered as its own kind
 
 
 class Reloader(object):
@@ -29,7 +28,7 @@ class Reloader(object):
 
     def _files(self):
         pack = self.engine.pack_dir
-        for folder in ("sensors", "actions", "policies", "triggers", self.engine.rules_dir):
+        for folder in _FOLDERS + (self.engine.rules_dir,):
             top = os.path.join(pack, folder)
             for root, dirs, names in os.walk(top):
                 dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
@@ -80,9 +79,8 @@ class Reloader(object):
             elif relative.startswith(os.path.join("actions", "lib") + os.sep):
                 restart.add(None)
             else:
-                for folder, kind in _KINDS:
-                    if relative.startswith(folder + os.sep):
-                        kinds.add(kind)
+                kinds.update(folder for folder in _FOLDERS
+                             if relative.startswith(folder + os.sep))
                 if relative.startswith("sensors" + os.sep):
                     restart.add(self._sensor_of(path))
         for kind in sorted(kinds):

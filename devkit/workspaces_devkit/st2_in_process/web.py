@@ -13,6 +13,7 @@ the rules folder once StackStorm has answered 2xx (``rule_files``).
 
 import json
 import re
+from http import HTTPStatus
 
 __all__ = ["Origin", "route"]
 
@@ -61,7 +62,7 @@ class Origin(object):
             answer = self.webui.answer(environ["REQUEST_METHOD"], path, environ.get("HTTP_HOST"))
             if answer is not None:
                 headers = dict(answer.headers, **{"Content-Length": str(len(answer.body))})
-                start_response("%d %s" % (answer.status, _REASONS.get(answer.status, "")),
+                start_response("%d %s" % (answer.status, HTTPStatus(answer.status).phrase),
                                list(headers.items()))
                 return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [answer.body]
         environ["PATH_INFO"] = service_path  # the server's own dict: StackStorm's streaming
@@ -86,13 +87,13 @@ class Origin(object):
         if 200 <= answered.get("status", 500) < 300:
             folder = self.engine.rules_dir
             if environ["REQUEST_METHOD"] == "DELETE":
-                if before is not None and before["pack"] == self.engine.pack_ref:
-                    rule_files.delete_rule(folder, before["name"])
+                if before is not None and before.pack == self.engine.pack_ref:
+                    rule_files.delete_rule(folder, before.name)
             else:
                 rule = json.loads(body.decode("utf-8"))
                 if rule.get("pack") == self.engine.pack_ref:
-                    if before is not None and before["name"] != rule["name"]:
-                        rule_files.delete_rule(folder, before["name"])
+                    if before is not None and before.name != rule["name"]:
+                        rule_files.delete_rule(folder, before.name)
                     rule_files.write_rule(folder, rule)
                 for listener in self.engine.rule_listeners:
                     listener(rule)
@@ -100,19 +101,10 @@ class Origin(object):
 
 
 def _rule_of(ref_or_id):
-    """``{"name", "pack"}`` of a stored rule by ref or id, or None."""
-    from st2common.models.db.rule import RuleDB
-    from st2common.models.system.common import ResourceReference
+    """The stored rule of a ref or an id, or None."""
+    from st2common.persistence.rule import Rule
 
-    if ResourceReference.is_resource_reference(ref_or_id):
-        reference = ResourceReference.from_string_reference(ref_or_id)
-        found = RuleDB.objects(pack=reference.pack, name=reference.name).first()
-    else:
-        try:
-            found = RuleDB.objects(id=ref_or_id).first()
-        except Exception:  # not an id either: StackStorm answers 404
-            found = None
-    return None if found is None else {"name": found.name, "pack": found.pack}
-
-
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+    try:
+        return Rule.get_by_ref(ref_or_id) if "." in ref_or_id else Rule.get_by_id(ref_or_id)
+    except Exception:  # no such rule: StackStorm answers 404
+        return None

@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 
+from workspaces_devkit.content import validate_pack
 from workspaces_devkit.st2meta import YamlFileError, load_yaml
 
 __all__ = ["CHECKS", "run_checks", "compile_problems", "license_problems", "flake8_problems",
@@ -52,10 +53,6 @@ def python_files(pack_dir=PACK_DIR, folder=None):
     return _files(top, (".py",)) if os.path.isdir(top) else []
 
 
-def _relative(pack_dir, path):
-    return os.path.relpath(path, pack_dir)
-
-
 def compile_problems(pack_dir=PACK_DIR):
     """Compile every Python file with this interpreter (the Exchange's ``compile`` target)."""
     problems = []
@@ -66,7 +63,7 @@ def compile_problems(pack_dir=PACK_DIR):
             compile(code, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError) as error:
             problems.append("%s: does not compile on Python %d.%d: %s" % (
-                _relative(pack_dir, path), sys.version_info[0], sys.version_info[1], error))
+                os.path.relpath(path, pack_dir), sys.version_info[0], sys.version_info[1], error))
     return problems
 
 
@@ -81,20 +78,21 @@ def license_problems(pack_dir=PACK_DIR):
             % marker for marker in LICENSE_MARKERS if marker not in text]
 
 
-def _run(command, pack_dir, env=None):
-    proc = subprocess.run(command, cwd=pack_dir, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True)
-    return proc.returncode, proc.stdout
+def _tool_problems(arguments, pack_dir, env=None):
+    """Run ``python -m <arguments>`` in ``pack_dir``: its output lines, none when it passed."""
+    proc = subprocess.run([sys.executable, "-m"] + arguments, cwd=pack_dir, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+    if proc.returncode == 0:
+        return []
+    return [line for line in proc.stdout.splitlines() if line.strip()] or [
+        "%s exited %d without output" % (arguments[0], proc.returncode)]
 
 
 def flake8_problems(pack_dir=PACK_DIR):
     """Run flake8 with the pack's config (setup.cfg: StackStorm's Exchange settings)."""
-    config = os.path.join(pack_dir, "setup.cfg")
-    status, output = _run([sys.executable, "-m", "flake8", "--config", config, "."], pack_dir)
-    if status == 0:
-        return []
-    return [line for line in output.splitlines() if line.strip()] or [
-        "flake8 exited %d without output" % status]
+    return _tool_problems(["flake8", "--config", os.path.join(pack_dir, "setup.cfg"), "."],
+                          pack_dir)
 
 
 def pylint_problems(pack_dir=PACK_DIR, folders=PYLINT_FOLDERS):
@@ -111,14 +109,10 @@ def pylint_problems(pack_dir=PACK_DIR, folders=PYLINT_FOLDERS):
     rcfile = os.path.join(pack_dir, ".pylintrc")
     problems = []
     for folder in folders:
-        files = [_relative(pack_dir, p) for p in python_files(pack_dir, folder)]
-        if not files:
-            continue
-        status, output = _run([sys.executable, "-m", "pylint", "-E", "--rcfile", rcfile,
-                               "--score=n"] + files, pack_dir, env=env)
-        if status != 0:
-            lines = [line for line in output.splitlines() if line.strip()]
-            problems.extend(lines or ["pylint exited %d on %s without output" % (status, folder)])
+        files = [os.path.relpath(p, pack_dir) for p in python_files(pack_dir, folder)]
+        if files:
+            problems.extend(_tool_problems(["pylint", "-E", "--rcfile", rcfile, "--score=n"] +
+                                           files, pack_dir, env=env))
     return problems
 
 
@@ -126,7 +120,7 @@ def parse_problems(pack_dir=PACK_DIR):
     """Parse every YAML and JSON file (st2-check-validate-yaml-file / -json-file)."""
     problems = []
     for path in _files(pack_dir, (".yaml", ".yml", ".json")):
-        relative = _relative(pack_dir, path)
+        relative = os.path.relpath(path, pack_dir)
         try:
             if path.endswith(".json"):
                 with open(path, encoding="utf-8") as stream:
@@ -140,18 +134,13 @@ def parse_problems(pack_dir=PACK_DIR):
     return problems
 
 
-def _content_errors(pack_dir):
-    from workspaces_devkit.content import validate_pack
-    return validate_pack(pack_dir)
-
-
 def _example_path(pack_dir):
     ref = (load_yaml(os.path.join(pack_dir, "pack.yaml")) or {}).get("ref")
     return os.path.join(pack_dir, "%s.yaml.example" % ref)
 
 
 def _format(pack_dir, error):
-    return "%s: %s: %s" % (_relative(pack_dir, error.path), error.field, error.message)
+    return "%s: %s: %s" % (os.path.relpath(error.path, pack_dir), error.field, error.message)
 
 
 def example_config_problems(pack_dir=PACK_DIR):
@@ -159,15 +148,15 @@ def example_config_problems(pack_dir=PACK_DIR):
     example = os.path.abspath(_example_path(pack_dir))
     if not os.path.isfile(example):
         return ["%s is missing: the Exchange expects an example config"
-                % _relative(pack_dir, example)]
-    return [_format(pack_dir, e) for e in _content_errors(pack_dir)
+                % os.path.relpath(example, pack_dir)]
+    return [_format(pack_dir, e) for e in validate_pack(pack_dir)
             if os.path.abspath(e.path) == example]
 
 
 def registration_problems(pack_dir=PACK_DIR):
     """Every other content error StackStorm's registration would refuse (content validator)."""
     example = os.path.abspath(_example_path(pack_dir))
-    return [_format(pack_dir, e) for e in _content_errors(pack_dir)
+    return [_format(pack_dir, e) for e in validate_pack(pack_dir)
             if os.path.abspath(e.path) != example]
 
 
@@ -175,11 +164,7 @@ def dead_code_problems(pack_dir=PACK_DIR, whitelist=VULTURE_WHITELIST):
     """Run vulture over actions/ and sensors/ with the whitelist: one line per unused name."""
     folders = [folder for folder in DEAD_CODE_FOLDERS
                if os.path.isdir(os.path.join(pack_dir, folder))]
-    status, output = _run([sys.executable, "-m", "vulture"] + folders + [whitelist], pack_dir)
-    if status == 0:
-        return []
-    return [line for line in output.splitlines() if line.strip()] or [
-        "vulture exited %d without output" % status]
+    return _tool_problems(["vulture"] + folders + [whitelist], pack_dir)
 
 
 #: ``(name, function)`` in the order the Exchange CI runs them (the project's own step last).

@@ -237,7 +237,7 @@ def _start(engine, pack_dir, config, state_dir, out):
                                          "alma_calibration_poll_interval_seconds",
                                          "vlba_poll_interval_seconds"))
         stackstorm = StackStormInProcess(pack_dir, state_dir, port=0, config=dict(config, **fast),
-                                         poll_interval=1, out=out, core_pack_near=PACK_DIR)
+                                         poll_interval=1, out=out)
         stackstorm.start()
         run = Activity(stackstorm)
         stackstorm.spawn(lambda: run.follow(out))

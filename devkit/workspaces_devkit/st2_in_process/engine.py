@@ -1,19 +1,13 @@
 """StackStorm 3.9's own services in this (eventlet-patched) process.
 
-``StackStormInProcess(pack_dir, state_dir, ...)`` writes one ``st2.conf`` under
-``<state_dir>/st2`` and, on ``start()``: puts the database on mongomock (every mongoengine
-``connect`` gets ``mongo_client_class=mongomock.MongoClient``) and the message bus on kombu's
-``memory://`` transport (polled every 50 ms), runs StackStorm's ``common_setup``, registers the
-pack and StackStorm's ``core`` pack with ``st2common.content.bootstrap.register_content`` (what
-``st2ctl reload --register-all --register-configs`` runs), starts the scheduler, the action
-runner, the notifier and the rules engine, serves st2api, st2auth and st2stream on one origin
-(``web.Origin``) and runs each of the pack's sensors in StackStorm's ``SensorWrapper`` in a green
-thread of its own. Python actions run in StackStorm's python runner with the pack virtualenv
-``<base_path>/virtualenvs/workspaces``: a link to this process's virtualenv, which holds the pack's
-requirements. The datastore is kept in ``<state_dir>/st2-datastore.json``.
-
-The process must have been patched by ``eventlet.monkey_patch()`` before anything else was
-imported (``python -m workspaces_devkit.st2_in_process`` does that).
+``StackStormInProcess.start()`` writes one ``st2.conf`` under ``<state_dir>/st2``, puts the
+database on mongomock and the message bus on kombu's ``memory://`` transport, runs StackStorm's
+``common_setup``, registers the pack and StackStorm's ``core`` pack with StackStorm's registrars,
+starts the scheduler, the action runner, the notifier and the rules engine, serves st2api, st2auth
+and st2stream on one origin (``web.Origin``) and runs each of the pack's sensors in a
+``SensorWrapper`` in a green thread of its own. Python actions run with the pack virtualenv
+``<base_path>/virtualenvs/workspaces``: a link to this process's virtualenv. The process must be
+patched by ``eventlet.monkey_patch()`` before anything else is imported (``__main__`` does that).
 """
 
 import atexit
@@ -33,9 +27,12 @@ from workspaces_devkit.st2_in_process import datastore_file, htpasswd
 __all__ = ["StackStormInProcess", "PACK_REF"]
 
 PACK_REF = "workspaces"
-CORE_PACK_PLACES = ("../shared/stackstorm-3.9.0/packs/core", "../stackstorm-3.9.0/packs/core")
-"""Where StackStorm's ``core`` pack is looked for, relative to the pack folder (ST2_CORE_PACK
-names another)."""
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+#: Where StackStorm's ``core`` pack is looked for (ST2_CORE_PACK names another).
+CORE_PACK_PLACES = [os.environ.get("ST2_CORE_PACK")] + [
+    os.path.join(CHECKOUT, place) for place in ("../shared/stackstorm-3.9.0/packs/core",
+                                                "../stackstorm-3.9.0/packs/core")]
 
 _SERVICES = ("st2api", "st2auth", "st2stream", "st2actions", "st2actions.scheduler",
              "st2actions.notifier", "st2reactor.rules", "st2reactor.sensor")
@@ -101,15 +98,6 @@ format=%(asctime)s %(levelname)s %(name)s: %(message)s
 """
 
 
-def _core_pack(*pack_dirs):
-    candidates = [os.environ.get("ST2_CORE_PACK")] + [
-        os.path.join(pack_dir, place) for pack_dir in pack_dirs for place in CORE_PACK_PLACES]
-    for candidate in candidates:
-        if candidate and os.path.isfile(os.path.join(candidate, "pack.yaml")):
-            return os.path.abspath(candidate)
-    return None
-
-
 def _link(target, link):
     if os.path.lexists(link):
         os.remove(link) if os.path.islink(link) else shutil.rmtree(link)
@@ -117,7 +105,7 @@ def _link(target, link):
 
 
 class StackStormInProcess(object):
-    """StackStorm's services for the pack in ``pack_dir`` (see the module docstring).
+    """StackStorm's services for the pack in ``pack_dir``.
 
     ``htpasswd_path``: the users who may log in (None: a generated one-user file in the state
     folder). ``rules_dir``: the rules folder StackStorm registers and the API writes (default
@@ -126,7 +114,7 @@ class StackStormInProcess(object):
 
     def __init__(self, pack_dir, state_dir, htpasswd_path=None, host="127.0.0.1", port=9101,
                  rules_dir=None, config_path=None, config=None, webui_dir=None, token_ttl=86400,
-                 poll_interval=None, verbose=False, out=sys.stdout, core_pack_near=None):
+                 poll_interval=None, verbose=False, out=sys.stdout):
         self.pack_dir = os.path.abspath(pack_dir)
         self.state_dir = os.path.abspath(state_dir)
         self.base = os.path.join(self.state_dir, "st2")
@@ -136,7 +124,6 @@ class StackStormInProcess(object):
         self.config_path, self.config = config_path, config
         self.webui_dir, self.poll_interval, self.verbose = webui_dir, poll_interval, verbose
         self.out = out
-        self.core_pack_near = core_pack_near or self.pack_dir  # a copy of the pack looks there
         self.conf_path = os.path.join(self.base, "st2.conf")
         self.sensors = {}  # class name -> (SensorWrapper, green thread)
         self._threads = []
@@ -159,12 +146,13 @@ class StackStormInProcess(object):
                 _link(os.path.join(self.pack_dir, name), os.path.join(overlay, name))
         self._seed_rules_dir()
         _link(self.rules_dir, os.path.join(overlay, "rules"))
-        core = _core_pack(self.pack_dir, self.core_pack_near)
+        core = next((place for place in CORE_PACK_PLACES
+                     if place and os.path.isfile(os.path.join(place, "pack.yaml"))), None)
         if core is None:
             self.out.write("StackStorm's core pack not found (ST2_CORE_PACK names its folder); "
                            "core.* actions are not registered\n")
         else:
-            _link(core, os.path.join(self.base, "system_packs", "core"))
+            _link(os.path.abspath(core), os.path.join(self.base, "system_packs", "core"))
         _link(sys.prefix, os.path.join(self.base, "virtualenvs", PACK_REF))
         self._write_pack_config()
         key = os.path.join(self.state_dir, "st2-datastore.key")
@@ -230,7 +218,11 @@ class StackStormInProcess(object):
         from workspaces_devkit.st2_in_process.web import Origin
 
         self.origin = Origin(self, webui_dir=self.webui_dir)
-        self._serve(sock, self.origin)
+        from eventlet import wsgi
+
+        self.spawn(lambda: wsgi.server(  # requests and errors at INFO: shown with -v
+            sock, self.origin, log_output=self.verbose, socket_timeout=None,
+            log=logging.getLogger("workspaces-local.http")))
         if sensors:
             self.start_sensors()
         self.spawn(self._store.keep_saved)
@@ -305,13 +297,6 @@ class StackStormInProcess(object):
                           notifier.get_notifier(), rules_worker.get_worker()):
             component.start(wait=False)
             self._workers.append(component)
-
-    def _serve(self, sock, app):
-        from eventlet import wsgi
-
-        self._threads.append(eventlet.spawn(  # requests and errors at INFO: shown with -v
-            wsgi.server, sock, app, log_output=self.verbose, socket_timeout=None,
-            log=logging.getLogger("workspaces-local.http")))
 
     # --- sensors -------------------------------------------------------------------------------
 

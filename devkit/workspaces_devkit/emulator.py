@@ -1,25 +1,15 @@
-"""An emulator of the NRAO Workspaces HTTP API (capability and workflow services).
+"""An emulator of the NRAO Workspaces HTTP API (capability and workflow services), for the tests
+and the demo: a real HTTP/1.1 server on loopback with keep-alive, serving the routes of
+``config.schema.yaml``'s ``*_route`` defaults and the request state machine ``Created ->
+Submitted -> Executing -> Complete | Failed`` (also ``Cancelled``), driven by time.
 
-For the tests and the demo.
+Controls, from Python or over HTTP under ``/_emulator/``: ``latency`` (seconds added to every API
+call); ``inject(kind, count, status=503, seconds=1.0)``: the next ``count`` API calls answer
+``status``, or ``drop`` the connection, or are ``slow`` by ``seconds``, or answer ``garbage``
+(not JSON); parameters ``"emulator_outcome": "Failed"`` and ``"emulator_executing_seconds": N``
+steer a request; ``requests()``, ``log``, ``connections`` and ``handler_seconds`` report.
 
-It is a real HTTP/1.1 server on loopback with keep-alive, implementing the routes of
-``config.schema.yaml``'s ``*_route`` defaults (marked [U]: unconfirmed) and the request state
-machine ``Created -> Submitted -> Executing -> Complete | Failed`` (also ``Cancelled``), driven by
-time.
-
-Controls, from Python or over HTTP under ``/_emulator/``:
-
-- ``latency``: seconds added to every API call;
-- ``inject(kind, count, status=503, seconds=1.0)``: the next ``count`` API calls fail:
-  ``status`` answers that HTTP status, ``drop`` closes the connection without an answer,
-  ``slow`` sleeps ``seconds`` first, ``garbage`` answers 200 with a body that is not JSON;
-- a capability or workflow request whose parameters hold ``"emulator_outcome": "Failed"`` ends
-  Failed; ``"emulator_executing_seconds": N`` makes it run longer;
-- ``requests()``, ``log`` (method, path, status of each call), ``connections`` (TCP connections
-  accepted) and ``handler_seconds`` (time spent handling API calls).
-
-Run it alone with ``python -m workspaces_devkit.emulator --port 3457``: both services are served on
-the one port (the capability routes and the workflow routes do not overlap).
+``python -m workspaces_devkit.emulator --port 3457`` serves both services on the one port.
 """
 
 import base64
@@ -124,19 +114,15 @@ class WorkspacesEmulator(object):
         self._requests = {}
         self._faults = []
         self._server = None
-        self._thread = None
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self, host="127.0.0.1", port=0):
-        """Serve on ``host:port`` (0 picks a free port) in a background thread; return the URL.
-
-        A port another program holds raises ``command_errors.PortInUse`` naming ``--port``.
-        """
+        """Serve on ``host:port`` (0: a free port) in a thread; return the URL (``PortInUse``
+        naming ``--port`` when another program holds it)."""
         self._server = listening(lambda: _Server((host, port), _Handler, self), host, port,
                                  "--port")
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="ws-emulator", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="ws-emulator",
+                         daemon=True).start()
         return self.url
 
     @property
@@ -169,7 +155,7 @@ class WorkspacesEmulator(object):
         """Forget requests, log, faults and counters."""
         with self._lock:
             self._requests.clear()
-            self._faults = []
+            self.clear_faults()
             self.log = []
             self.connections = self.api_calls = 0
             self.handler_seconds = 0.0

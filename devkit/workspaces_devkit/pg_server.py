@@ -10,6 +10,7 @@ import atexit
 import glob
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -24,12 +25,9 @@ class PostgresUnavailable(RuntimeError):
 
 def find_bin_dir():
     """Return the folder holding ``initdb`` and ``pg_ctl`` (newest version), or None."""
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
-                        key=lambda path: int(path.split("/")[4]) if
-                        path.split("/")[4].isdigit() else 0)
-    if candidates:
-        return os.path.dirname(candidates[-1])
-    found = shutil.which("pg_ctl")
+    versions = glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")
+    found = max(versions, key=lambda path: [int(n) for n in re.findall(r"[0-9]+", path)],
+                default=None) or shutil.which("pg_ctl")
     return os.path.dirname(found) if found else None
 
 
@@ -86,13 +84,11 @@ class PostgresServer(object):
 
     def start(self):
         """Create the cluster on first use and start the server; return self."""
-        if not self._initialised:
+        first = not self._initialised
+        if first:
             self._run("initdb", "-D", self.data_dir, "-U", "postgres", "-A", "trust",
                       "--no-sync", "-E", "UTF8")
             self._initialised = True
-            first = True
-        else:
-            first = False
         for attempt in range(3):
             options = "-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off " \
                       "-c synchronous_commit=off -c full_page_writes=off" % (self.port, self.root)

@@ -110,12 +110,8 @@ def _property_rows(properties, with_default=True, only=None):
     for name, prop in _flattened(properties):
         if only is not None and name not in only:
             continue
-        flags = []
-        if prop.get("required"):
-            flags.append("required")
-        if prop.get("secret"):
-            flags.append("secret")
-        cells = ["`%s`" % name, _cell(_type(prop)), ", ".join(flags)]
+        flags = ", ".join(flag for flag in ("required", "secret") if prop.get(flag))
+        cells = ["`%s`" % name, _cell(_type(prop)), flags]
         if with_default:
             cells.append(_cell(_default(prop)))
         cells.append(_cell(prop.get("description")))

@@ -13,7 +13,6 @@ the rules folder once StackStorm has answered 2xx (``rule_files``).
 
 import json
 import re
-from http import HTTPStatus
 
 __all__ = ["Origin", "route"]
 
@@ -59,12 +58,9 @@ class Origin(object):
         path = environ.get("PATH_INFO") or "/"
         service, service_path = route(path)
         if self.webui is not None and not _PREFIXED.match(path) and not path.startswith("/v1"):
-            answer = self.webui.answer(environ["REQUEST_METHOD"], path, environ.get("HTTP_HOST"))
+            answer = self.webui(environ, start_response)
             if answer is not None:
-                headers = dict(answer.headers, **{"Content-Length": str(len(answer.body))})
-                start_response("%d %s" % (answer.status, HTTPStatus(answer.status).phrase),
-                               list(headers.items()))
-                return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [answer.body]
+                return answer
         environ["PATH_INFO"] = service_path  # the server's own dict: StackStorm's streaming
         # middleware sets eventlet.minimum_write_chunk_size in it (each event sent as it comes)
         rule = _RULE_PATH.match(service_path) if service == "api" else None

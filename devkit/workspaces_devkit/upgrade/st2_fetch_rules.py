@@ -31,20 +31,13 @@ def _without_userinfo(url):
 
 
 def _options(argv):
+    """The options given, in the namespace ``BaseCLIApp.get_client`` reads (the st2 CLI's)."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--config-file")
-    parser.add_argument("--base-url")
-    parser.add_argument("--api-url")
-    parser.add_argument("--auth-url")
+    for option in ("--config-file", "--base-url", "--api-url", "--auth-url"):
+        parser.add_argument(option)
+    parser.set_defaults(skip_config=False, stream_url=None, api_version=None, cacert=None,
+                        basic_auth=None, token=None, api_key=None)
     return parser.parse_args(argv)
-
-
-def _client_args(options):
-    """The argparse namespace ``BaseCLIApp.get_client`` reads (the st2 CLI's own options)."""
-    return argparse.Namespace(
-        skip_config=False, config_file=options.config_file, base_url=options.base_url,
-        api_url=options.api_url, auth_url=options.auth_url, stream_url=None, api_version=None,
-        cacert=None, basic_auth=None, token=None, api_key=None)
 
 
 def _fetch(options, seen):
@@ -53,9 +46,8 @@ def _fetch(options, seen):
     from st2client.config import set_config
 
     app = BaseCLIApp()
-    args = _client_args(options)
-    set_config(app._parse_config_file(args=args))  # as st2client's shell does before get_client
-    client = app.get_client(args=args)
+    set_config(app._parse_config_file(args=options))  # as st2client's shell does first
+    client = app.get_client(args=options)
     seen["api_url"] = client.endpoints.get("api")
     rules, offset = [], 0
     while True:

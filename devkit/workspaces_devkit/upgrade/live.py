@@ -7,7 +7,7 @@ check prints one line in the API's output, the same line ``workspaces-local upgr
 prints for a broken rule.
 """
 
-from workspaces_devkit.upgrade.cli import broken_line, make_checker, shipped_rule_refs
+from workspaces_devkit.upgrade.cli import broken_line, make_checker
 
 __all__ = ["UpgradeWatch"]
 
@@ -20,7 +20,6 @@ class UpgradeWatch(object):
 
     def __init__(self, new_pack_dir, out, on_line=None):
         self.checker = make_checker(new_pack_dir)
-        self.shipped = shipped_rule_refs(new_pack_dir, self.checker.contract["pack"])
         self.out = out
         self.on_line = on_line or (lambda line: None)
         self.label = "%s %s in %s" % (self.checker.contract["pack"],
@@ -35,7 +34,7 @@ class UpgradeWatch(object):
         """Check one rule document (skipped when it does not use the pack, or the new version
         ships it); write its line."""
         if not isinstance(doc, dict) or not self.checker.concerns(doc) or \
-                doc.get("ref") in self.shipped:
+                doc.get("ref") in self.checker.shipped:
             return
         problems = self.checker.check(doc)
         if problems:

@@ -31,10 +31,12 @@ def _mapping(value):
 
 class RuleChecker(object):
     """Checks rules against ``contract`` (``snapshot.build_contract``); ``differences`` (from the
-    release a site upgrades from, ``from_version``) explain what changed."""
+    release a site upgrades from, ``from_version``) explain what changed; ``shipped``: the refs of
+    the rules the pack ships (an upgrade replaces the installed ones)."""
 
-    def __init__(self, contract, differences=(), from_version=None):
+    def __init__(self, contract, differences=(), from_version=None, shipped=()):
         self.contract = contract
+        self.shipped = set(shipped)
         self.prefix = "%s." % contract["pack"]
         self.changes = {difference.key: difference for difference in differences}
         self.from_version = from_version

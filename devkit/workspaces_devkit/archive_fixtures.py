@@ -1,14 +1,11 @@
 """Archive databases with realistic content, for tests, benchmarks and the local demo.
 
-The tables have the published shapes (the defaults of ``config.schema.yaml`` name them): the ALMA
-views and tables (``AQUA_V_EXECBLOCK``, ``SCHED_BLOCK_STATUS``, ``ASA_DELIVERY_STATUS``,
-``ASA_DELIVERY_ASDM_OUS``, ``ASA_PRODUCT_FILES``, ``ASA_SCIENCE``) and NRAO's ``execution_blocks``
-(the published DDL). Every table of the schema map (``archive/schema.py``, whose ``PARTS`` says
-which part reads which) is built, its columns named by the map, so a fixture built for a renamed
-config has the renamed columns; the other published columns are there too. Identifiers follow
-the archive's formats: EB uids like ``uid://A002/Xc7111c/X3979``, MOUS uids like
-``uid://A001/X1284/X265f``, project codes like ``2017.1.00886.L``, delivery names like
-``2017.1.00886.L_uid___A001_X1284_X265f``.
+Every table of the schema map (``archive/schema.py``) is built with its published shape: the ALMA
+views and tables (and ``ASA_SCIENCE``) and NRAO's ``execution_blocks``, the pack's columns named
+(and keyed by role) as the map says, so a fixture built for a renamed config has the renamed
+columns; the other published columns are there too. Identifiers follow the archive's formats
+(EB uid ``uid://A002/Xc7111c/X3979``, MOUS uid ``uid://A001/X1284/X265f``, project code
+``2017.1.00886.L``, delivery name ``2017.1.00886.L_uid___A001_X1284_X265f``).
 """
 
 import datetime
@@ -17,6 +14,7 @@ import sqlalchemy as sa
 
 from workspaces_pack.archive.schema import ALMA, schema_map
 from workspaces_pack.core.config import PackConfig
+from workspaces_pack.core.uids import file_safe_uid
 
 __all__ = ["eb_uid", "mous_uid", "sb_uid", "project_code", "delivery_name", "create_alma_schema",
            "create_metadata_schema", "add_execution_block", "add_delivery", "add_metadata_row",
@@ -86,17 +84,17 @@ def project_code(number):
 
 def delivery_name(project, mous):
     """Return the delivery name of ``mous``: ``<project>_<file-safe MOUS uid>``."""
-    return "%s_%s" % (project, mous.replace(":", "_").replace("/", "_"))
+    return "%s_%s" % (project, file_safe_uid(mous))
 
 
 def _mapping(mapping):
     return mapping if mapping is not None else schema_map(PackConfig({}))
 
 
-def alma_fixture_tables(metadata=None, mapping=None):
+def alma_fixture_tables(mapping=None):
     """Return the full ALMA tables (``sqlalchemy.Table``, the pack's columns keyed by role) by
     role, plus ``science`` (ASA_SCIENCE, which the pack does not read)."""
-    metadata = metadata if metadata is not None else sa.MetaData()
+    metadata = sa.MetaData()
     mapping = _mapping(mapping)
     tables = {}
     schema = None
@@ -128,9 +126,8 @@ _METADATA_COLUMNS = [
 ]
 
 
-def metadata_fixture_table(metadata=None, mapping=None):
+def metadata_fixture_table(mapping=None):
     """Return NRAO's ``execution_blocks`` (published DDL; the pack's columns keyed by role)."""
-    metadata = metadata if metadata is not None else sa.MetaData()
     spec = _mapping(mapping).spec("execution_blocks")
     roles = dict((column.name, column.role) for column in spec.columns.values())
     columns = [sa.Column("execution_block_id", sa.Integer, primary_key=True, autoincrement=True)]
@@ -139,7 +136,7 @@ def metadata_fixture_table(metadata=None, mapping=None):
     names = set(column.name for column in columns)
     columns += [sa.Column(column.name, sa.String, key=column.role, index=True)
                 for column in spec.columns.values() if column.name not in names]
-    return sa.Table(spec.name, metadata, *columns, schema=spec.schema)
+    return sa.Table(spec.name, sa.MetaData(), *columns, schema=spec.schema)
 
 
 def create_alma_schema(engine, mapping=None):
@@ -199,7 +196,7 @@ def add_delivery(engine, delivery_id, mous, project, delivered_at, eb_uids=(),
     """
     tables = alma_fixture_tables(mapping=mapping)
     name = name or delivery_name(project, mous)
-    safe = mous.replace(":", "_").replace("/", "_")
+    safe = file_safe_uid(mous)
     link = delivery_id if linked_by == "delivery_id" else name
     with engine.begin() as connection:
         next_id = connection.execute(sa.select(sa.func.count()).select_from(
@@ -228,7 +225,7 @@ def add_metadata_row(engine, uid, project, status="Ready", stored_form="file_saf
                      telescope="ALMA", mapping=None):
     """Insert an ``execution_blocks`` row for an ALMA EB; the uid column holds ``uid`` in
     ``stored_form`` (``file_safe``: ``uid___A002_...``, or ``canonical``: ``uid://A002/...``)."""
-    stored = uid.replace(":", "_").replace("/", "_") if stored_form == "file_safe" else uid
+    stored = file_safe_uid(uid) if stored_form == "file_safe" else uid
     row = {"eb_uid": stored, "telescope": telescope, "calibration_status": status,
            "filegroup_id": 1, "calibration_level": "RAW", "project_code": project,
            "starttime": 61000.0, "endtime": 61000.04, "configuration": "C-5", "band_code": "6"}

@@ -1,16 +1,10 @@
 """The StackStorm Exchange CI checks that need no StackStorm install, run on this checkout.
 
-The Exchange CI (StackStorm-Exchange/ci, ``make all-ci`` on Python 3.8 to 3.10) checks every pack
-with: compile all Python, a LICENSE with the Apache 2.0 text, flake8 with StackStorm's lint
-configuration, ``pylint -E`` over actions/ and sensors/ with the Exchange's rc, every YAML/JSON file
-parsed, the example config validated against config.schema.yaml, every resource registered, then
-the pack tests. Each function here runs one of those checks the same way and returns a list of
-problems (strings; empty when the check passes). Registration is stood in for by the project's
-content validator (``workspaces_devkit.content.validate_pack``), which also validates the example
-config. One step is the project's own, not the Exchange's: the dead code finder (vulture) over
-actions/ and sensors/, with ``devkit/vulture_whitelist.py`` naming the entry points StackStorm
-calls. ``devkit/bin/exchange-checks`` runs them all (``.ci/run`` before the suite);
-``tests/test_exchange_checks.py`` checks that each one names a problem planted in a small copy.
+Each function runs one check of the Exchange CI (StackStorm-Exchange/ci, ``make all-ci``) the
+same way and returns its problems (strings; none when it passes); ``CHECKS`` lists them in the
+Exchange's order. Registration is stood in for by the content validator
+(``content.validate_pack``), which also validates the example config. The dead code finder
+(vulture, with ``devkit/vulture_whitelist.py``) is the project's own step, not the Exchange's.
 """
 
 import json

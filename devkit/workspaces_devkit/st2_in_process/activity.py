@@ -1,11 +1,8 @@
 """What StackStorm did, read from its database: trigger instances, executions, health records.
 
-``Activity(engine)`` gives the demo (and ``workspaces-local run``'s output) the same view the
-emulated runner keeps: ``dispatches`` (``{"type", "payload"}`` of each trigger instance),
-``executions`` (each with ``status``), ``pending_actions()``, ``dropped`` (payloads StackStorm's
-trigger dispatcher refused) and ``status_report()`` (``workspaces-local status``'s table from
-StackStorm's datastore and rules). ``follow()`` prints one line per trigger instance and per
-finished execution.
+``Activity(engine)`` gives the demo (and ``workspaces-local run``'s output) the view the emulated
+runner keeps (``dispatches``, ``executions``, ``pending_actions()``, ``dropped``,
+``status_report()``); ``follow()`` prints one line per trigger instance and finished execution.
 """
 
 import logging

@@ -1,9 +1,5 @@
-"""``workspaces-local api`` and ``run`` on StackStorm's own services, and the choice of engine.
-
-``engine_for(pack_dir, wanted)`` says where a command runs: ``"here"`` (this process runs
-StackStorm: ``python -m workspaces_devkit.st2_in_process``), the python of the pack's StackStorm
-virtualenv (the command is run again there), or ``None`` with the one line saying why the emulated
-runner is used instead. ``serve(args, sensors)`` starts the engine from the command's options,
+"""``workspaces-local api`` and ``run`` on StackStorm's own services, and the choice of engine:
+``engine_for`` says where a command runs, ``serve`` starts the engine from the command's options,
 prints the lines the ``st2`` CLI needs and serves until Ctrl-C, SIGTERM or ``--duration``.
 """
 
@@ -23,8 +19,9 @@ HERE = "here"
 
 
 def engine_for(pack_dir, wanted="auto"):
-    """``(engine, why)``: ``"here"``, a python path, or None (the emulated runner, ``why`` says
-    why in one line)."""
+    """``(engine, why)``: ``"here"`` (this process runs StackStorm), the python of the pack's
+    StackStorm virtualenv (the command runs again there), or None (the emulated runner; ``why``
+    says why in one line)."""
     if os.environ.get(ENGINE_ENV) == "stackstorm-here":
         return HERE, None
     if wanted == "emulated" or os.environ.get(ENGINE_ENV) == "emulated":

@@ -22,7 +22,7 @@ import sys
 
 import eventlet
 
-from workspaces_devkit.st2_in_process import datastore_file, htpasswd
+from workspaces_devkit.st2_in_process import htpasswd
 
 __all__ = ["StackStormInProcess", "PACK_REF"]
 
@@ -210,8 +210,9 @@ class StackStormInProcess(object):
         self._prepare_files(self.port)
         sys.argv[1:] = ["--config-file", self.conf_path]  # the python runner passes them on
         self._setup()
-        self._store = datastore_file.DatastoreFile(
-            os.path.join(self.state_dir, "st2-datastore.json"))
+        from workspaces_devkit.st2_in_process.datastore_file import DatastoreFile
+
+        self._store = DatastoreFile(os.path.join(self.state_dir, "st2-datastore.json"))
         self._store.load()
         self.register()
         self._start_workers()
@@ -277,9 +278,9 @@ class StackStormInProcess(object):
 
     def _delete_rules_without_file(self):
         from st2common.persistence.rule import Rule
-        from workspaces_devkit.st2_in_process.rule_files import rule_names_on_disk
+        from workspaces_devkit.st2_in_process.rule_files import rules_on_disk
 
-        on_disk = rule_names_on_disk(self.rules_dir)
+        on_disk = rules_on_disk(self.rules_dir)
         for rule in Rule.query(pack=PACK_REF):
             if rule.name not in on_disk:
                 Rule.delete(rule)

@@ -26,22 +26,19 @@ class Reloader(object):
         self.every = every
         self._seen = self._snapshot()
 
-    def _files(self):
-        pack = self.engine.pack_dir
-        for folder in _FOLDERS + (self.engine.rules_dir,):
-            top = os.path.join(pack, folder)
-            for root, dirs, names in os.walk(top):
-                dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
-                for name in names:
-                    if name.endswith((".py", ".yaml", ".yml")) and not name.startswith("."):
-                        yield os.path.join(root, name)
-        for path in (self.engine.config_path, os.path.join(pack, "config.schema.yaml")):
-            if path:
-                yield os.path.abspath(path)
-
     def _snapshot(self):
+        """``{path: (mtime, size)}`` of the pack's content files, the rules and the config."""
+        engine = self.engine
+        paths = [os.path.join(engine.pack_dir, "config.schema.yaml")]
+        if engine.config_path:
+            paths.append(os.path.abspath(engine.config_path))
+        for folder in _FOLDERS + (engine.rules_dir,):
+            for root, dirs, names in os.walk(os.path.join(engine.pack_dir, folder)):
+                dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
+                paths += [os.path.join(root, name) for name in names
+                          if name.endswith((".py", ".yaml", ".yml")) and not name.startswith(".")]
         seen = {}
-        for path in self._files():
+        for path in paths:
             try:
                 stat = os.stat(path)
             except OSError:

@@ -36,12 +36,8 @@ def caret_major(version):
 
 def next_major(version):
     """The lowest version that is a major bump from ``version`` (0.2.0 -> 0.3.0)."""
-    major, minor, patch = parse_version(version)
-    if major:
-        return "%d.0.0" % (major + 1)
-    if minor:
-        return "0.%d.0" % (minor + 1)
-    return "0.0.%d" % (patch + 1)
+    kept = caret_major(version)
+    return "%d.%d.%d" % (kept[:-1] + (kept[-1] + 1, 0, 0))[:3]
 
 
 def is_major_bump(old, new):

@@ -135,9 +135,9 @@ class StackStormInProcess(object):
 
     # --- files -----------------------------------------------------------------------------
 
-    def _prepare_files(self, port):
+    def _prepare_files(self):
         """Write st2.conf, the logging file, the packs folder, the pack config, the key."""
-        for folder in ("packs", "system_packs", "configs", "virtualenvs", "keys"):
+        for folder in ("packs", "system_packs", "configs", "virtualenvs"):
             os.makedirs(os.path.join(self.base, folder), exist_ok=True)
         overlay = os.path.join(self.base, "packs", PACK_REF)
         os.makedirs(overlay, exist_ok=True)
@@ -169,8 +169,8 @@ class StackStormInProcess(object):
             handle.write(_LOGGING_CONF.format(level="INFO" if self.verbose else "WARNING"))
         with open(self.conf_path, "w") as handle:
             handle.write(_ST2_CONF.format(
-                host=self.host, port=port, logging=logging_path,
-                htpasswd=os.path.abspath(self.htpasswd), api_url=self.api_url(port),
+                host=self.host, port=self.port, logging=logging_path,
+                htpasswd=os.path.abspath(self.htpasswd), api_url=self.api_url(),
                 token_ttl=self.token_ttl, packs=os.path.join(self.base, "packs"),
                 system_packs=os.path.join(self.base, "system_packs"), base=self.base, key=key,
                 user=getpass.getuser()))
@@ -196,10 +196,10 @@ class StackStormInProcess(object):
         elif os.path.lexists(target):
             os.remove(target)
 
-    def api_url(self, port=None):
+    def api_url(self):
         """The URL of st2api (and, under ``/auth`` and ``/stream``, of st2auth and st2stream)."""
         return "http://%s:%d" % (self.host if ":" not in self.host else "[%s]" % self.host,
-                                 port if port is not None else self.port)
+                                 self.port)
 
     # --- start and stop ----------------------------------------------------------------------
 
@@ -207,7 +207,7 @@ class StackStormInProcess(object):
         """Start everything (the sensors too with ``sensors``); return once the API answers."""
         sock = eventlet.listen((self.host, self.port), reuse_port=False)  # 0 picks a port
         self.port = sock.getsockname()[1]
-        self._prepare_files(self.port)
+        self._prepare_files()
         sys.argv[1:] = ["--config-file", self.conf_path]  # the python runner passes them on
         self._setup()
         from workspaces_devkit.st2_in_process.datastore_file import DatastoreFile

@@ -51,8 +51,11 @@ def run_in_stackstorm(python, pack_dir, argv):
         signal.signal(signal.SIGTERM, previous)
 
 
-def start_engine(args, sensors, out=sys.stdout, config=None):
-    """Start ``engine.StackStormInProcess`` from a command's parsed ``args``; return it."""
+def serve(args, sensors, out=sys.stdout):
+    """Serve StackStorm for ``api`` (``sensors`` False) or ``run``; return 0 once stopped."""
+    import eventlet
+    import st2common
+
     from workspaces_devkit.st2_in_process.engine import StackStormInProcess
     from workspaces_devkit.st2_in_process.reload import Reloader
 
@@ -60,32 +63,25 @@ def start_engine(args, sensors, out=sys.stdout, config=None):
     engine = StackStormInProcess(
         pack_dir, args.state_dir or os.path.join(pack_dir, ".local"),
         htpasswd_path=args.htpasswd, host=args.host, port=args.port, rules_dir=args.rules_dir,
-        config_path=args.config, config=config, webui_dir=getattr(args, "webui", None),
+        config_path=args.config, webui_dir=getattr(args, "webui", None),
         token_ttl=args.token_ttl, poll_interval=getattr(args, "poll_interval", None),
         verbose=args.verbose, out=out)
-    engine.start(sensors=sensors)
-    if not getattr(args, "no_reload", False):
-        engine.spawn(Reloader(engine).watch)
-    return engine
-
-
-def serve(args, sensors, out=sys.stdout):
-    """Serve StackStorm for ``api`` (``sensors`` False) or ``run``; return 0 once stopped."""
-    import eventlet
-
     try:
-        engine = start_engine(args, sensors, out)
+        engine.start(sensors=sensors)
     except OSError as error:
         flag = "--api-port" if args.command == "run" else "--port"
         if error.errno == errno.EADDRINUSE:
             error = PortInUse(args.host, args.port, flag)
         raise SystemExit("workspaces-local: cannot serve the st2 API: %s" % error)
+    if not getattr(args, "no_reload", False):
+        engine.spawn(Reloader(engine).watch)
     url = engine.api_url()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         out.write("WARNING: the st2 API listens on %s without TLS: passwords and tokens cross "
                   "the network in clear text\n" % args.host)
     out.write("engine: StackStorm %s's own services in this process (API, auth, stream, rules "
-              "engine, python runner%s)\n" % (_version(), ", sensors" if sensors else ""))
+              "engine, python runner%s)\n" % (
+                  st2common.__version__, ", sensors" if sensors else ""))
     if args.htpasswd:
         out.write("st2 API for pack %s (users from %s); point the st2 CLI at it with\n"
                   "  export ST2_API_URL=%s ST2_AUTH_URL=%s/auth ST2_STREAM_URL=%s/stream/v1\n"
@@ -120,9 +116,3 @@ def _watch_upgrade(engine, new_pack_dir, out):
     watch = UpgradeWatch(new_pack_dir, out)
     watch.report_all(RuleAPI.from_model(rule).__json__() for rule in Rule.get_all())
     engine.rule_listeners.append(watch.report)
-
-
-def _version():
-    import st2common
-
-    return st2common.__version__

@@ -111,8 +111,9 @@ def _watch_upgrade(engine, new_pack_dir, out):
     """``--upgrade-check``: every stored rule now, then each one the API creates or updates."""
     from st2common.models.api.rule import RuleAPI
     from st2common.persistence.rule import Rule
-    from workspaces_devkit.upgrade.live import UpgradeWatch
+    from workspaces_devkit.upgrade.live import rule_reporter
 
-    watch = UpgradeWatch(new_pack_dir, out)
-    watch.report_all(RuleAPI.from_model(rule).__json__() for rule in Rule.get_all())
-    engine.rule_listeners.append(watch.report)
+    report = rule_reporter(new_pack_dir, out)
+    for rule in Rule.get_all():
+        report(RuleAPI.from_model(rule).__json__())
+    engine.rule_listeners.append(report)

@@ -47,13 +47,17 @@ def prepare_demo(workdir, emulator_url):
     vlba = os.path.join(workdir, "vlba")
     os.makedirs(staging)
     os.makedirs(vlba)
-    rule_path = os.path.join(pack_dir, "rules", "file_detected_create_and_run.yaml")
-    rule = load_yaml(rule_path)
-    rule["trigger"]["parameters"].update({"directory": staging, "settle_seconds": 1})
+    rule = load_yaml(os.path.join(pack_dir, "rules", "file_detected_create_and_run.yaml"))
     rule["enabled"] = True  # shipped disabled (site placeholders); the demo's copy enables it
-    with open(rule_path, "w") as handle:
-        handle.write("---\n" + yaml.safe_dump(rule, sort_keys=False))
-    _add_late_folder_rule(pack_dir, rule, os.path.join(workdir, "late"))
+    for name, directory, description in (  # the second: the demo's broken watch
+            (rule["name"], staging, rule["description"]),
+            (LATE_FOLDER_RULE, os.path.join(workdir, "late"),
+             "The demo's broken watch: its directory appears late in the run.")):
+        trigger = dict(rule["trigger"], parameters=dict(
+            rule["trigger"]["parameters"], directory=directory, settle_seconds=1))
+        with open(os.path.join(pack_dir, "rules", name + ".yaml"), "w") as handle:
+            handle.write("---\n" + yaml.safe_dump(dict(
+                rule, name=name, description=description, trigger=trigger), sort_keys=False))
     os.makedirs(os.path.join(workdir, "alma"))  # its own folder: the outage renames it away
     alma_url = "sqlite:///" + os.path.join(workdir, "alma", "alma.sqlite")
     metadata_url = "sqlite:///" + os.path.join(workdir, "metadata.sqlite")
@@ -65,17 +69,6 @@ def prepare_demo(workdir, emulator_url):
               "archive_metadata_db_url": metadata_url, "vlba_data_directory": vlba,
               "vlba_settle_seconds": 1, "problem_after_failures": 2}
     return pack_dir, config, sample, staging, vlba
-
-
-def _add_late_folder_rule(pack_dir, file_rule, directory):
-    """A second file rule whose ``directory`` does not exist yet (the demo's broken watch)."""
-    rule = dict(file_rule, name=LATE_FOLDER_RULE,
-                description="The demo's broken watch: its directory appears late in the run.")
-    rule["trigger"] = dict(file_rule["trigger"],
-                           parameters=dict(file_rule["trigger"]["parameters"],
-                                           directory=directory))
-    with open(os.path.join(pack_dir, "rules", LATE_FOLDER_RULE + ".yaml"), "w") as handle:
-        handle.write("---\n" + yaml.safe_dump(rule, sort_keys=False))
 
 
 def expected_outcome(sample):
@@ -163,14 +156,6 @@ def _print_status(out, runner, title):
         "  " + line for line in report.lines())))
 
 
-def _drop_connections():
-    """Close the sensors' pooled database connections (they run in this process), as a
-    database server's restart closes them."""
-    engines = sys.modules.get("workspaces_pack.archive.engines")
-    if engines is not None:
-        engines.dispose_engines()
-
-
 def _show_faults(out, runner, workdir, expected, deadline):
     """The ALMA database outage and the late folder: both problems, then both recoveries, the
     status table at each point. Returns True when both were seen in the health records."""
@@ -179,7 +164,9 @@ def _show_faults(out, runner, workdir, expected, deadline):
     out.write("demo: the ALMA database goes away (its folder renamed, connections dropped); "
               "the file rule %s watches a missing directory\n" % LATE_FOLDER_RULE)
     os.rename(alma, away)
-    _drop_connections()
+    engines = sys.modules.get("workspaces_pack.archive.engines")  # the sensors' (in this process)
+    if engines is not None:  # pooled connections close, as a database server's restart closes them
+        engines.dispose_engines()
     try:
         both = _wait_until(lambda: _standing(runner) == expected["problems"], deadline)
         _print_status(out, runner, "both problems standing" if both else

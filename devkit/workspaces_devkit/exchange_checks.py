@@ -128,30 +128,28 @@ def parse_problems(pack_dir=PACK_DIR):
     return problems
 
 
-def _example_path(pack_dir):
+def _content_problems(pack_dir, of_example):
+    """The content validator's errors about the example config (``of_example``), or the others;
+    the example's path first."""
     ref = (load_yaml(os.path.join(pack_dir, "pack.yaml")) or {}).get("ref")
-    return os.path.join(pack_dir, "%s.yaml.example" % ref)
-
-
-def _format(pack_dir, error):
-    return "%s: %s: %s" % (os.path.relpath(error.path, pack_dir), error.field, error.message)
+    example = os.path.abspath(os.path.join(pack_dir, "%s.yaml.example" % ref))
+    return example, ["%s: %s: %s" % (os.path.relpath(e.path, pack_dir), e.field, e.message)
+                     for e in validate_pack(pack_dir)
+                     if (os.path.abspath(e.path) == example) == of_example]
 
 
 def example_config_problems(pack_dir=PACK_DIR):
     """Validate ``<pack>.yaml.example`` against config.schema.yaml (content validator's rules)."""
-    example = os.path.abspath(_example_path(pack_dir))
+    example, problems = _content_problems(pack_dir, of_example=True)
     if not os.path.isfile(example):
         return ["%s is missing: the Exchange expects an example config"
                 % os.path.relpath(example, pack_dir)]
-    return [_format(pack_dir, e) for e in validate_pack(pack_dir)
-            if os.path.abspath(e.path) == example]
+    return problems
 
 
 def registration_problems(pack_dir=PACK_DIR):
     """Every other content error StackStorm's registration would refuse (content validator)."""
-    example = os.path.abspath(_example_path(pack_dir))
-    return [_format(pack_dir, e) for e in validate_pack(pack_dir)
-            if os.path.abspath(e.path) != example]
+    return _content_problems(pack_dir, of_example=False)[1]
 
 
 def dead_code_problems(pack_dir=PACK_DIR, whitelist=VULTURE_WHITELIST):

@@ -238,16 +238,12 @@ def _start(engine, pack_dir, config, state_dir, out):
     return runner
 
 
-ENGINES = {"stackstorm": "StackStorm %s's own services in one process",
-           "emulated": "the emulated runner (devkit/workspaces_devkit/runner)"}
-
-
 def _engine_name(engine):
-    if engine != "stackstorm":
-        return ENGINES[engine]
+    if engine == "emulated":
+        return "the emulated runner (devkit/workspaces_devkit/runner)"
     import st2common
 
-    return ENGINES[engine] % st2common.__version__
+    return "StackStorm %s's own services in one process" % st2common.__version__
 
 
 def run_demo(duration=60.0, keep=False, out=None, workdir=None, engine="emulated"):

@@ -181,11 +181,8 @@ class WorkspacesEmulator(object):
         """Raise 401 unless the Authorization header matches the configured auth."""
         if not self.auth:
             return
-        if self.auth[0] == "bearer":
-            expected = "Bearer %s" % self.auth[1]
-        else:
-            token = base64.b64encode(("%s:%s" % (self.auth[1], self.auth[2])).encode()).decode()
-            expected = "Basic %s" % token
+        expected = "Bearer %s" % self.auth[1] if self.auth[0] == "bearer" else "Basic %s" % (
+            base64.b64encode(("%s:%s" % self.auth[1:]).encode()).decode())
         if header != expected:
             raise ApiError(401, "authentication required or credentials invalid")
 

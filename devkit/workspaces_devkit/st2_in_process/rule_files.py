@@ -35,10 +35,8 @@ def rules_on_disk(folder):
 
 def write_rule(folder, rule):
     """Write ``rule`` (the API's rule as a dict) to its file in ``folder``; return the path."""
-    document = {}
-    for field in _FIELDS:
-        if rule.get(field) not in (None, "", {}) or field in ("name", "enabled"):
-            document[field] = rule.get(field)
+    document = {field: rule.get(field) for field in _FIELDS
+                if rule.get(field) not in (None, "", {}) or field in ("name", "enabled")}
     for field, keys in (("trigger", ("type", "parameters")), ("action", ("ref", "parameters"))):
         if field in document:
             document[field] = {key: value for key, value in document[field].items()

@@ -70,12 +70,8 @@ class PostgresServer(object):
         kwargs = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT,
                   "universal_newlines": True, "cwd": self.root}
         if self._user is not None:
-            uid, gid = self._user.pw_uid, self._user.pw_gid
-
-            def demote():
-                os.setgid(gid)
-                os.setuid(uid)
-            kwargs["preexec_fn"] = demote
+            user = self._user
+            kwargs["preexec_fn"] = lambda: (os.setgid(user.pw_gid), os.setuid(user.pw_uid))
             kwargs["env"] = dict(os.environ, HOME=self.root, USER="postgres")
         result = subprocess.run(command, **kwargs)
         if result.returncode != 0:

@@ -17,20 +17,11 @@ _FIELDS = ("name", "pack", "description", "enabled", "trigger", "criteria", "act
 
 
 def rules_on_disk(folder):
-    """``{rule name: path}`` of the YAML files in ``folder`` (unreadable files are skipped)."""
-    found = {}
-    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        path = os.path.join(folder, name)
-        if not name.endswith((".yaml", ".yml")) or name.startswith("."):
-            continue
-        try:
-            with open(path) as handle:
-                document = yaml.safe_load(handle)
-        except (OSError, yaml.YAMLError):
-            continue
-        if isinstance(document, dict) and document.get("name"):
-            found[str(document["name"])] = path
-    return found
+    """``{rule name: path}`` of the rule files in ``folder`` (unreadable files are skipped)."""
+    from workspaces_devkit.upgrade.cli import rules_from_folder
+
+    return {str(rule["name"]): path for path, rule in rules_from_folder(folder)[0]
+            if rule.get("name")}
 
 
 def write_rule(folder, rule):

@@ -1,9 +1,6 @@
-"""StackStorm's datastore kept in a file: the key-value pairs survive a restart.
-
-mongomock keeps the database in memory. ``DatastoreFile(path)`` loads the saved pairs into
-StackStorm's key-value collection at start (``load``) and writes them back, whole and atomically,
-whenever they changed (``keep_saved``, every second) and at stop (``save``). Values are saved as
-StackStorm stores them: secrets stay encrypted with the key beside the file.
+"""StackStorm's datastore (mongomock: in memory) kept in a file, so the key-value pairs survive a
+restart: loaded at start, written back whole and atomically whenever they change and at stop.
+Values are saved as StackStorm stores them: secrets stay encrypted with the key beside the file.
 """
 
 import eventlet

@@ -2,13 +2,9 @@
 
 ``/api/<rest>``, ``/auth/<rest>`` and ``/stream/<rest>`` go to st2api, st2auth and st2stream with
 the prefix stripped (``/api/stream`` and ``/api/v1/stream``, st2web's old stream paths, to
-st2stream); the ``st2`` CLI's bare paths work too (``/tokens`` to st2auth, ``/v1/stream`` to
-st2stream, any other ``/v1/...`` to st2api), so one address serves ``ST2_API_URL``,
-``ST2_AUTH_URL`` (``/auth``) and ``ST2_STREAM_URL`` (``/stream/v1``). With an st2web build the
-other paths are its files and a generated ``config.js`` (``webui.WebUi``).
-
-A rule of the pack created, updated or deleted through the API is written to (or removed from)
-the rules folder once StackStorm has answered 2xx (``rule_files``).
+st2stream); the ``st2`` CLI's bare paths work too, so one address serves ``ST2_API_URL``,
+``ST2_AUTH_URL`` (``/auth``) and ``ST2_STREAM_URL`` (``/stream/v1``). A rule of the pack that the
+API creates, updates or deletes is written to (or removed from) the rules folder.
 """
 
 import json

@@ -1,15 +1,9 @@
 """Serve a user-supplied st2web build (StackStorm's web UI) read-only, with a generated config.js.
 
-``WebUi(directory)`` answers the requests that are the web UI's own, as the ``location /`` block of
-StackStorm's nginx site does: ``/`` is ``index.html``, any other path names a regular file under
-the directory. Everything under ``/api/``, ``/auth/`` and ``/stream/`` is the services' and is
-left to ``web.Origin``, as is any path that names no file (the ``st2`` CLI's bare ``/tokens`` and
-``/v1/...``).
-
-Files are only ever read: other methods than GET and HEAD on a file get 405; ``..`` segments,
-hidden names and links leading out of the directory get 404. ``/config.js`` is written from
-memory for each request, never into the directory: one host whose ``url``, ``auth`` and ``stream``
-are this origin (from the request's ``Host``), so st2web needs no setting.
+``WebUi(directory)`` answers the web UI's own requests as the ``location /`` block of StackStorm's
+nginx site does (``/`` is ``index.html``, another path names a file of the build) and leaves the
+rest to ``web.Origin``. Files are only read: other methods get 405; ``..``, hidden names and links
+out of the build get 404. ``/config.js`` is made per request, pointing st2web at this origin.
 """
 
 import json

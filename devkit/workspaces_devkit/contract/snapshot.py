@@ -1,14 +1,10 @@
 """Read a pack's public contract and keep one snapshot of it per released version.
 
 The contract is what a rule, a pack config or an operator's ``st2 run`` relies on: every trigger
-type's ``parameters_schema`` and ``payload_schema`` (trigger types of ``sensors/*.yaml`` and of
-``triggers/*.yaml``, which StackStorm's TriggersRegistrar registers), every action's runner and
-``parameters``, and ``config.schema.yaml``. Descriptions are not contract and are left out, so
-rewording one never reads as a change.
-
-Snapshots live beside the pack as ``contract/<version>.json``. ``baseline`` picks the snapshot the
-working tree is held to: the current version's own (a released contract is frozen) or else the
-newest one of a lower version.
+type's ``parameters_schema`` and ``payload_schema`` (of ``sensors/`` and ``triggers/``), every
+action's runner and ``parameters``, and ``config.schema.yaml``; descriptions are not contract.
+Snapshots live beside the pack as ``contract/<version>.json``; the working tree is held to its
+version's own snapshot (a released contract is frozen), else to the newest of a lower version.
 """
 
 import glob

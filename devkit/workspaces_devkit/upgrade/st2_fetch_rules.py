@@ -1,14 +1,9 @@
 """Print every rule a StackStorm API holds, as JSON, using st2client the way the st2 CLI does.
 
-Run by ``st2_rules.fetch_rules`` with the Python of the virtualenv that has st2client (the pack's
-``.venv-st2cli``; st2client pins versions that clash with the pack's own). It imports nothing
-from the pack: settings and credentials come from st2client's own sources, in the CLI's order
-(options given here, then ST2_* environment variables, then the CLI config file: ~/.st2/config,
-ST2_CONFIG_FILE or --config-file; a token from ST2_AUTH_TOKEN / ST2_API_KEY, or the config's
-credentials through the CLI's token cache).
-
-Prints ``{"api_url": ..., "rules": [...]}`` and exits 0, or ``{"error": "<one line>"}`` and exits
-2. No token, API key or password is ever printed.
+Run by ``st2_rules.fetch_rules`` with the Python of ``.venv-st2cli``; it imports nothing from the
+pack. Settings and credentials come from st2client's own sources in the CLI's order (these
+options, ST2_* variables, the CLI config file and its token cache). Prints ``{"api_url": ...,
+"rules": [...]}`` and exits 0, or ``{"error": "<one line>"}`` and exits 2; never a secret.
 """
 
 import argparse

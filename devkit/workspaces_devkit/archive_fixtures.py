@@ -141,10 +141,8 @@ def create_metadata_schema(engine, mapping=None):
 def add_execution_block(engine, uid, project, mous, end_time, qa0_status="Pass",
                         sched_block=None, mapping=None):
     """Insert one EB into AQUA_V_EXECBLOCK, and its scheduling block's MOUS into
-    SCHED_BLOCK_STATUS (unless ``mous`` is None: then the scheduling block has no status row).
-
-    ``sched_block`` defaults to one scheduling block per MOUS (or per EB when ``mous`` is None).
-    """
+    SCHED_BLOCK_STATUS (none when ``mous`` is None); ``sched_block`` defaults to one scheduling
+    block per MOUS (or per EB when ``mous`` is None)."""
     tables = alma_fixture_tables(mapping=mapping)
     sched_block = sched_block or _sched_block_of(mous or uid)
     sbs = tables["sched_block_status"]
@@ -172,13 +170,10 @@ def _sched_block_of(uid):
 def add_delivery(engine, delivery_id, mous, project, delivered_at, eb_uids=(),
                  manual_calibration=False, science_products=True, qa2_passed="Y",
                  linked_by="delivery_id", name=None, mapping=None):
-    """Insert a delivery of ``mous`` with its EB links and product files.
-
-    ``linked_by`` says what ASA_DELIVERY_ASDM_OUS.DELIVERABLE_NAME holds (``delivery_id`` or
-    ``delivery_name``); ``name`` overrides the delivery name (e.g. an unparsable one). Product
-    files: science files unless ``science_products`` is false, and a script: the PI's imaging
-    script, or with ``manual_calibration`` a ``scriptForCalibration`` (NRAO's manual rule).
-    """
+    """Insert a delivery of ``mous`` with its EB links and product files. ``linked_by``: what
+    ASA_DELIVERY_ASDM_OUS.DELIVERABLE_NAME holds (``delivery_id`` or ``delivery_name``); ``name``
+    overrides the delivery name. Product files: science files unless ``science_products`` is
+    false, and the PI's imaging script or (``manual_calibration``) a ``scriptForCalibration``."""
     tables = alma_fixture_tables(mapping=mapping)
     name = name or delivery_name(project, mous)
     safe = file_safe_uid(mous)

@@ -248,10 +248,7 @@ def _engine_name(engine):
 
 def run_demo(duration=60.0, keep=False, out=None, workdir=None, engine="emulated"):
     """Run the demo on ``engine`` (see ``_start``); print progress and a summary to ``out``;
-    return 0 when all went as expected.
-
-    Returns a process exit code (0 success, 1 when something expected did not happen in time).
-    """
+    return the exit code (0 when all went as expected, 1 when something did not in time)."""
     out = out or sys.stdout
     own_workdir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="workspaces-demo-")

@@ -1,9 +1,8 @@
 """A throwaway PostgreSQL server for tests and benchmarks (Debian's server binaries, loopback).
 
-``PostgresServer().start()`` runs ``initdb`` into a temporary folder and ``pg_ctl start`` on a free
-port with trust authentication; ``stop()``/``start()`` again simulate an outage and a restart;
-``destroy()`` removes everything. As root, the server runs as the ``postgres`` user (initdb refuses
-root). ``shared_server()`` gives one server per process, stopped at exit.
+``PostgresServer().start()`` runs ``initdb`` into a temporary folder (as the ``postgres`` user when
+root) and ``pg_ctl start`` on a free port with trust authentication; ``stop()``/``start()`` again
+are an outage and a restart; ``destroy()`` removes it all. ``shared_server()``: one per process.
 """
 
 import atexit

@@ -1,11 +1,9 @@
 """Hot reload on the real engine: what changes on disk is registered again, sensors restart.
 
-``Reloader(engine).watch()`` (a green thread) looks at the pack's content files, the rules
-folder and the pack config every half second. A changed sensor file restarts that sensor; a
-sensor definition, the pack's shared code (``actions/lib``) or the pack config restarts every
-sensor (after registering again what changed); action, rule, policy, trigger type and config
-files are registered again with StackStorm's registrars, and a rule whose file is gone is deleted.
-Each reload prints one line.
+``Reloader(engine).watch()`` (a green thread) looks at the pack's content files, the rules folder
+and the pack config every half second: a changed sensor file restarts that sensor; the pack's
+shared code (``actions/lib``) or config restarts every sensor; changed actions, rules, policies,
+trigger types and config are registered again. Each reload prints one line.
 """
 
 import os

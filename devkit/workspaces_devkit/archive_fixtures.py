@@ -1,14 +1,11 @@
 """Archive databases with realistic content, for tests, benchmarks and the local demo.
 
-The tables have the published shapes (the defaults of ``config.schema.yaml`` name them): the ALMA
-views and tables (``AQUA_V_EXECBLOCK``, ``SCHED_BLOCK_STATUS``, ``ASA_DELIVERY_STATUS``,
-``ASA_DELIVERY_ASDM_OUS``, ``ASA_PRODUCT_FILES``, ``ASA_SCIENCE``) and NRAO's ``execution_blocks``
-(the published DDL). Every table of the schema map (``archive/schema.py``, whose ``PARTS`` says
-which part reads which) is built, its columns named by the map, so a fixture built for a renamed
-config has the renamed columns; the other published columns are there too. Identifiers follow
-the archive's formats: EB uids like ``uid://A002/Xc7111c/X3979``, MOUS uids like
-``uid://A001/X1284/X265f``, project codes like ``2017.1.00886.L``, delivery names like
-``2017.1.00886.L_uid___A001_X1284_X265f``.
+Every table of the schema map (``archive/schema.py``) is built with its published shape: the ALMA
+views and tables (and ``ASA_SCIENCE``) and NRAO's ``execution_blocks``, the pack's columns named
+(and keyed by role) as the map says, so a fixture built for a renamed config has the renamed
+columns; the other published columns are there too. Identifiers follow the archive's formats
+(EB uid ``uid://A002/Xc7111c/X3979``, MOUS uid ``uid://A001/X1284/X265f``, project code
+``2017.1.00886.L``, delivery name ``2017.1.00886.L_uid___A001_X1284_X265f``).
 """
 
 import datetime
@@ -17,6 +14,7 @@ import sqlalchemy as sa
 
 from workspaces_pack.archive.schema import ALMA, schema_map
 from workspaces_pack.core.config import PackConfig
+from workspaces_pack.core.uids import file_safe_uid
 
 __all__ = ["eb_uid", "mous_uid", "sb_uid", "project_code", "delivery_name", "create_alma_schema",
            "create_metadata_schema", "add_execution_block", "add_delivery", "add_metadata_row",
@@ -24,35 +22,21 @@ __all__ = ["eb_uid", "mous_uid", "sb_uid", "project_code", "delivery_name", "cre
            "alma_fixture_tables", "metadata_fixture_table"]
 
 _UID = sa.String(64)
-_NAME = sa.String(128)
 
-# Per table role of the schema map: the types of the columns the pack uses (by role), then the
-# other published columns (by name), then the indexes (by role) a real archive has on them.
+# Per table role of the schema map (whose own ``table()`` declares the pack's columns): the other
+# published columns (by name), then the columns (by role) a real archive has indexes on.
 _ALMA_SHAPES = {
     "execblock": (
-        {"eb_uid": _UID, "sched_block_uid": _UID, "project_code": sa.String(32),
-         "qa0_status": sa.String(16), "end_time": sa.DateTime},
         [("starttime", sa.DateTime), ("status", sa.String(16)), ("execfraction", sa.Float),
          ("sessionuid", _UID), ("sessionpartid", sa.String(32)),
          ("finalcommentid", sa.String(64)), ("almabuild", sa.String(64))],
         ["eb_uid", "end_time"]),
     "sched_block_status": (
-        {"sched_block_uid": _UID, "mous_uid": _UID},
-        [("status_entity_id", _UID), ("domain_entity_state", sa.String(32))],
-        ["sched_block_uid"]),
-    "delivery": (
-        {"delivery_id": sa.String(64), "delivery_name": _NAME, "qa2_passed": sa.String(1),
-         "delivered_at": sa.DateTime},
-        [("id", sa.Integer)],
-        ["delivered_at"]),
-    "delivery_asdm": (
-        {"asdm_uid": _UID, "deliverable_name": _NAME},
-        [],
-        ["deliverable_name"]),
-    "product_files": (
-        {"mous_uid": _UID, "file_class": sa.String(32), "ngas_file_id": sa.String(256)},
-        [("asa_energy_id", sa.String(64)), ("stored_size", sa.BigInteger)],
-        ["mous_uid"]),
+        [("status_entity_id", _UID), ("domain_entity_state", sa.String(32))], ["sched_block_uid"]),
+    "delivery": ([("id", sa.Integer)], ["delivered_at"]),
+    "delivery_asdm": ([], ["deliverable_name"]),
+    "product_files": ([("asa_energy_id", sa.String(64)), ("stored_size", sa.BigInteger)],
+                      ["mous_uid"]),
 }
 _SCIENCE_COLUMNS = [("asa_ous_id", _UID), ("member_ouss_id", _UID), ("project_code", sa.String(32)),
                     ("asdm_uid", _UID), ("product_type", sa.String(32)),
@@ -86,27 +70,26 @@ def project_code(number):
 
 def delivery_name(project, mous):
     """Return the delivery name of ``mous``: ``<project>_<file-safe MOUS uid>``."""
-    return "%s_%s" % (project, mous.replace(":", "_").replace("/", "_"))
+    return "%s_%s" % (project, file_safe_uid(mous))
 
 
 def _mapping(mapping):
     return mapping if mapping is not None else schema_map(PackConfig({}))
 
 
-def alma_fixture_tables(metadata=None, mapping=None):
+def alma_fixture_tables(mapping=None):
     """Return the full ALMA tables (``sqlalchemy.Table``, the pack's columns keyed by role) by
     role, plus ``science`` (ASA_SCIENCE, which the pack does not read)."""
-    metadata = metadata if metadata is not None else sa.MetaData()
+    metadata = sa.MetaData()
     mapping = _mapping(mapping)
     tables = {}
     schema = None
     for spec in mapping.tables(ALMA):
-        types, extras, indexed = _ALMA_SHAPES[spec.role]
+        extras, indexed = _ALMA_SHAPES[spec.role]
         schema = spec.schema
-        columns = [sa.Column(column.name, types[column.role], key=column.role,
-                             index=column.role in indexed)
-                   for column in spec.columns.values()]
-        used = set(column.name for column in spec.columns.values())
+        columns = [sa.Column(column.name, column.type, key=column.key, index=column.key in indexed)
+                   for column in spec.table().columns]
+        used = set(column.name for column in columns)
         columns += [sa.Column(name, kind) for name, kind in extras if name not in used]
         tables[spec.role] = sa.Table(spec.name, metadata, *columns, schema=schema)
     tables["science"] = sa.Table("asa_science", metadata,
@@ -115,66 +98,51 @@ def alma_fixture_tables(metadata=None, mapping=None):
     return tables
 
 
-def metadata_fixture_table(metadata=None, mapping=None):
+#: NRAO's published ``execution_blocks`` columns after its key: name, type, options.
+_METADATA_COLUMNS = [
+    ("ost_exec_block_id", sa.Integer, {}), ("filegroup_id", sa.Integer, {"nullable": False}),
+    ("calibration_level", sa.String, {"nullable": False}),
+    ("telescope", sa.String, {"nullable": False}), ("configuration", sa.String, {}),
+    ("scheduling_block_id", sa.Integer, {}), ("ngas_fileset_id", sa.String, {"index": True}),
+    ("project_code", sa.String, {"nullable": False}), ("starttime", sa.Float, {}),
+    ("endtime", sa.Float, {}),
+    ("calibration_status", sa.String, {"nullable": False, "server_default": "Unknown"}),
+    ("scheduling_block_type", sa.String, {}), ("band_code", sa.String, {}),
+]
+
+
+def metadata_fixture_table(mapping=None):
     """Return NRAO's ``execution_blocks`` (published DDL; the pack's columns keyed by role)."""
-    metadata = metadata if metadata is not None else sa.MetaData()
     spec = _mapping(mapping).spec("execution_blocks")
     roles = dict((column.name, column.role) for column in spec.columns.values())
-    published = [
-        ("execution_block_id", lambda key: sa.Column("execution_block_id", sa.Integer,
-                                                     primary_key=True, autoincrement=True)),
-        ("ost_exec_block_id", lambda key: sa.Column("ost_exec_block_id", sa.Integer, key=key)),
-        ("filegroup_id", lambda key: sa.Column("filegroup_id", sa.Integer, nullable=False,
-                                               key=key)),
-        ("calibration_level", lambda key: sa.Column("calibration_level", sa.String,
-                                                    nullable=False, key=key)),
-        ("telescope", lambda key: sa.Column("telescope", sa.String, nullable=False, key=key)),
-        ("configuration", lambda key: sa.Column("configuration", sa.String, key=key)),
-        ("scheduling_block_id", lambda key: sa.Column("scheduling_block_id", sa.Integer,
-                                                      key=key)),
-        ("ngas_fileset_id", lambda key: sa.Column("ngas_fileset_id", sa.String, key=key,
-                                                  index=True)),
-        ("project_code", lambda key: sa.Column("project_code", sa.String, nullable=False,
-                                               key=key)),
-        ("starttime", lambda key: sa.Column("starttime", sa.Float, key=key)),
-        ("endtime", lambda key: sa.Column("endtime", sa.Float, key=key)),
-        ("calibration_status", lambda key: sa.Column("calibration_status", sa.String,
-                                                     nullable=False, server_default="Unknown",
-                                                     key=key)),
-        ("scheduling_block_type", lambda key: sa.Column("scheduling_block_type", sa.String,
-                                                        key=key)),
-        ("band_code", lambda key: sa.Column("band_code", sa.String, key=key)),
-    ]
-    names = set(name for name, _ in published)
-    columns = [make(roles.get(name, name)) for name, make in published]
+    columns = [sa.Column("execution_block_id", sa.Integer, primary_key=True, autoincrement=True)]
+    columns += [sa.Column(name, kind, key=roles.get(name, name), **options)
+                for name, kind, options in _METADATA_COLUMNS]
+    names = set(column.name for column in columns)
     columns += [sa.Column(column.name, sa.String, key=column.role, index=True)
                 for column in spec.columns.values() if column.name not in names]
-    return sa.Table(spec.name, metadata, *columns, schema=spec.schema)
+    return sa.Table(spec.name, sa.MetaData(), *columns, schema=spec.schema)
 
 
 def create_alma_schema(engine, mapping=None):
     """Create the ALMA tables (empty) in ``engine``; return them by role."""
-    metadata = sa.MetaData()
-    tables = alma_fixture_tables(metadata, mapping)
-    metadata.create_all(engine)
+    tables = alma_fixture_tables(mapping=mapping)
+    tables["execblock"].metadata.create_all(engine)
     return tables
 
 
 def create_metadata_schema(engine, mapping=None):
     """Create the archive metadata ``execution_blocks`` table (empty); return it."""
-    metadata = sa.MetaData()
-    table = metadata_fixture_table(metadata, mapping)
-    metadata.create_all(engine)
+    table = metadata_fixture_table(mapping=mapping)
+    table.metadata.create_all(engine)
     return table
 
 
 def add_execution_block(engine, uid, project, mous, end_time, qa0_status="Pass",
                         sched_block=None, mapping=None):
     """Insert one EB into AQUA_V_EXECBLOCK, and its scheduling block's MOUS into
-    SCHED_BLOCK_STATUS (unless ``mous`` is None: then the scheduling block has no status row).
-
-    ``sched_block`` defaults to one scheduling block per MOUS (or per EB when ``mous`` is None).
-    """
+    SCHED_BLOCK_STATUS (none when ``mous`` is None); ``sched_block`` defaults to one scheduling
+    block per MOUS (or per EB when ``mous`` is None)."""
     tables = alma_fixture_tables(mapping=mapping)
     sched_block = sched_block or _sched_block_of(mous or uid)
     sbs = tables["sched_block_status"]
@@ -202,16 +170,13 @@ def _sched_block_of(uid):
 def add_delivery(engine, delivery_id, mous, project, delivered_at, eb_uids=(),
                  manual_calibration=False, science_products=True, qa2_passed="Y",
                  linked_by="delivery_id", name=None, mapping=None):
-    """Insert a delivery of ``mous`` with its EB links and product files.
-
-    ``linked_by`` says what ASA_DELIVERY_ASDM_OUS.DELIVERABLE_NAME holds (``delivery_id`` or
-    ``delivery_name``); ``name`` overrides the delivery name (e.g. an unparsable one). Product
-    files: science files unless ``science_products`` is false, and a script: the PI's imaging
-    script, or with ``manual_calibration`` a ``scriptForCalibration`` (NRAO's manual rule).
-    """
+    """Insert a delivery of ``mous`` with its EB links and product files. ``linked_by``: what
+    ASA_DELIVERY_ASDM_OUS.DELIVERABLE_NAME holds (``delivery_id`` or ``delivery_name``); ``name``
+    overrides the delivery name. Product files: science files unless ``science_products`` is
+    false, and the PI's imaging script or (``manual_calibration``) a ``scriptForCalibration``."""
     tables = alma_fixture_tables(mapping=mapping)
     name = name or delivery_name(project, mous)
-    safe = mous.replace(":", "_").replace("/", "_")
+    safe = file_safe_uid(mous)
     link = delivery_id if linked_by == "delivery_id" else name
     with engine.begin() as connection:
         next_id = connection.execute(sa.select(sa.func.count()).select_from(
@@ -240,29 +205,28 @@ def add_metadata_row(engine, uid, project, status="Ready", stored_form="file_saf
                      telescope="ALMA", mapping=None):
     """Insert an ``execution_blocks`` row for an ALMA EB; the uid column holds ``uid`` in
     ``stored_form`` (``file_safe``: ``uid___A002_...``, or ``canonical``: ``uid://A002/...``)."""
-    table = metadata_fixture_table(mapping=mapping)
-    stored = uid.replace(":", "_").replace("/", "_") if stored_form == "file_safe" else uid
+    stored = file_safe_uid(uid) if stored_form == "file_safe" else uid
     row = {"eb_uid": stored, "telescope": telescope, "calibration_status": status,
            "filegroup_id": 1, "calibration_level": "RAW", "project_code": project,
            "starttime": 61000.0, "endtime": 61000.04, "configuration": "C-5", "band_code": "6"}
-    with engine.begin() as connection:
-        connection.execute(table.insert().values(**_by_key(table, row)))
+    _insert_metadata(engine, row, mapping)
 
 
 def add_vla_row(engine, name, ost_id, project, status="Unknown", mapping=None):
     """Insert a VLA ``execution_blocks`` row (integer ``ost_exec_block_id``, a VLA EB name)."""
-    table = metadata_fixture_table(mapping=mapping)
     row = {"eb_uid": name, "telescope": "VLA", "calibration_status": status,
            "ost_exec_block_id": ost_id, "filegroup_id": 2, "calibration_level": "RAW",
            "project_code": project, "scheduling_block_id": 28862036, "starttime": 56782.57,
            "endtime": 56782.61, "configuration": "B", "band_code": "L"}
-    with engine.begin() as connection:
-        connection.execute(table.insert().values(**_by_key(table, row)))
+    _insert_metadata(engine, row, mapping)
 
 
-def _by_key(table, row):
+def _insert_metadata(engine, row, mapping):
+    """Insert ``row`` (by column key; keys the table has not are left out)."""
+    table = metadata_fixture_table(mapping=mapping)
     keys = set(column.key for column in table.columns)
-    return dict((key, value) for key, value in row.items() if key in keys)
+    with engine.begin() as connection:
+        connection.execute(table.insert().values(**{k: v for k, v in row.items() if k in keys}))
 
 
 def load_sample(alma_engine, metadata_engine, now=None, mapping=None):

@@ -1,24 +1,13 @@
 """The README's first command: the whole pack, end to end, on one machine, then a summary.
 
-``run_demo`` starts the Workspaces emulator on loopback, makes the embedded archive databases
-(SQLite) with a sample day of ALMA data, copies the pack into a temporary folder with the file rule
-(shipped disabled) enabled and pointed at a demo staging folder, and runs it with the local
-runner: sensors poll every second, triggers fire, rules match, actions create Workspaces requests
-in the emulator and mark ASDMs in the metadata database. Sample VLBA correlator files and a staged
-file are dropped once the sensors have taken their baseline.
-
-Two faults show the sensors' health (docs/OPERATING.md): a second file rule watches a directory
-that does not exist yet (``directory_missing`` at the first poll), and once the sample data has
-gone through, the ALMA database goes away: its folder is renamed and the pooled connections are
-dropped, as a database server's restart drops them (a pooled SQLite connection would keep reading
-the moved file). After ``problem_after_failures`` (2 here) failed polls each ALMA trigger has a
-``database_unreachable`` problem; the status table (``workspaces-local status``'s) is printed
-while both problems stand, then the folder comes back and the missing directory is created, both
-recover, and the table is printed again. Each fault must dispatch ``workspaces.sensor_problem``
-exactly once into and once out of its problem per trigger.
-
-The run stops by itself when everything expected has happened (or after ``duration`` seconds) and
-prints a summary.
+``run_demo`` starts the Workspaces emulator, makes SQLite archive databases with a sample day of
+ALMA data, copies the pack into a temporary folder (the file rule enabled and pointed at a demo
+staging folder, a second file rule on a directory that appears late) and runs it on either engine;
+sample VLBA and staged files are dropped once the sensors have taken their baseline. Once every
+expected request is complete, the ALMA database goes away (its folder renamed, the pooled
+connections dropped) and comes back, and the late directory is created, so each fault's
+``workspaces.sensor_problem`` goes once into and once out of its problem; the status table is
+printed while both stand and at the end. docs/LOCAL_RUNNER.md tells the whole story.
 """
 
 import datetime
@@ -58,13 +47,17 @@ def prepare_demo(workdir, emulator_url):
     vlba = os.path.join(workdir, "vlba")
     os.makedirs(staging)
     os.makedirs(vlba)
-    rule_path = os.path.join(pack_dir, "rules", "file_detected_create_and_run.yaml")
-    rule = load_yaml(rule_path)
-    rule["trigger"]["parameters"].update({"directory": staging, "settle_seconds": 1})
+    rule = load_yaml(os.path.join(pack_dir, "rules", "file_detected_create_and_run.yaml"))
     rule["enabled"] = True  # shipped disabled (site placeholders); the demo's copy enables it
-    with open(rule_path, "w") as handle:
-        handle.write("---\n" + yaml.safe_dump(rule, sort_keys=False))
-    _add_late_folder_rule(pack_dir, rule, os.path.join(workdir, "late"))
+    for name, directory, description in (  # the second: the demo's broken watch
+            (rule["name"], staging, rule["description"]),
+            (LATE_FOLDER_RULE, os.path.join(workdir, "late"),
+             "The demo's broken watch: its directory appears late in the run.")):
+        trigger = dict(rule["trigger"], parameters=dict(
+            rule["trigger"]["parameters"], directory=directory, settle_seconds=1))
+        with open(os.path.join(pack_dir, "rules", name + ".yaml"), "w") as handle:
+            handle.write("---\n" + yaml.safe_dump(dict(
+                rule, name=name, description=description, trigger=trigger), sort_keys=False))
     os.makedirs(os.path.join(workdir, "alma"))  # its own folder: the outage renames it away
     alma_url = "sqlite:///" + os.path.join(workdir, "alma", "alma.sqlite")
     metadata_url = "sqlite:///" + os.path.join(workdir, "metadata.sqlite")
@@ -76,17 +69,6 @@ def prepare_demo(workdir, emulator_url):
               "archive_metadata_db_url": metadata_url, "vlba_data_directory": vlba,
               "vlba_settle_seconds": 1, "problem_after_failures": 2}
     return pack_dir, config, sample, staging, vlba
-
-
-def _add_late_folder_rule(pack_dir, file_rule, directory):
-    """A second file rule whose ``directory`` does not exist yet (the demo's broken watch)."""
-    rule = dict(file_rule, name=LATE_FOLDER_RULE,
-                description="The demo's broken watch: its directory appears late in the run.")
-    rule["trigger"] = dict(file_rule["trigger"],
-                           parameters=dict(file_rule["trigger"]["parameters"],
-                                           directory=directory))
-    with open(os.path.join(pack_dir, "rules", LATE_FOLDER_RULE + ".yaml"), "w") as handle:
-        handle.write("---\n" + yaml.safe_dump(rule, sort_keys=False))
 
 
 def expected_outcome(sample):
@@ -131,13 +113,17 @@ def _wait_until(condition, deadline, step=0.1):
         time.sleep(step)
 
 
+def _observed(emulator, config):
+    """What the demo counts: the Workspaces requests made and the EBs marked."""
+    return dict(_counts(emulator), marked=_marked(config["archive_metadata_db_url"],
+                                                  "Do Not Calibrate"))
+
+
 def _all_done(runner, emulator, config, expected):
     """Every expected request made and complete, every EB marked, no action still running."""
-    counts = _counts(emulator)
-    return (counts["capability"] == expected["capability"] and
-            counts["workflow"] == expected["workflow"] and
-            _marked(config["archive_metadata_db_url"], "Do Not Calibrate") ==
-            expected["marked"] and not runner.pending_actions() and
+    observed = _observed(emulator, config)
+    return (all(observed[key] == expected[key] for key in observed) and
+            not runner.pending_actions() and
             all(r["state"] == "Complete" for r in emulator.requests()))
 
 
@@ -145,14 +131,6 @@ def _problem_transitions(runner):
     """``(kind, trigger ref, state)`` of every ``workspaces.sensor_problem`` dispatch."""
     return [(item["payload"]["kind"], item["payload"]["trigger_ref"], item["payload"]["state"])
             for item in list(runner.dispatches) if item["type"] == PROBLEM_TRIGGER]
-
-
-def _problem_counts(runner):
-    """``{kind: {state: count}}`` of the ``workspaces.sensor_problem`` dispatches."""
-    counts = {}
-    for kind, _ref, state in _problem_transitions(runner):
-        counts.setdefault(kind, Counter())[state] += 1
-    return counts
 
 
 def _problems_as_expected(runner, expected):
@@ -178,14 +156,6 @@ def _print_status(out, runner, title):
         "  " + line for line in report.lines())))
 
 
-def _drop_connections():
-    """Close the sensors' pooled database connections (they run in this process), as a
-    database server's restart closes them."""
-    engines = sys.modules.get("workspaces_pack.archive.engines")
-    if engines is not None:
-        engines.dispose_engines()
-
-
 def _show_faults(out, runner, workdir, expected, deadline):
     """The ALMA database outage and the late folder: both problems, then both recoveries, the
     status table at each point. Returns True when both were seen in the health records."""
@@ -194,7 +164,9 @@ def _show_faults(out, runner, workdir, expected, deadline):
     out.write("demo: the ALMA database goes away (its folder renamed, connections dropped); "
               "the file rule %s watches a missing directory\n" % LATE_FOLDER_RULE)
     os.rename(alma, away)
-    _drop_connections()
+    engines = sys.modules.get("workspaces_pack.archive.engines")  # the sensors' (in this process)
+    if engines is not None:  # pooled connections close, as a database server's restart closes them
+        engines.dispose_engines()
     try:
         both = _wait_until(lambda: _standing(runner) == expected["problems"], deadline)
         _print_status(out, runner, "both problems standing" if both else
@@ -252,7 +224,7 @@ def _start(engine, pack_dir, config, state_dir, out):
                                          "alma_calibration_poll_interval_seconds",
                                          "vlba_poll_interval_seconds"))
         stackstorm = StackStormInProcess(pack_dir, state_dir, port=0, config=dict(config, **fast),
-                                         poll_interval=1, out=out, core_pack_near=PACK_DIR)
+                                         poll_interval=1, out=out)
         stackstorm.start()
         run = Activity(stackstorm)
         stackstorm.spawn(lambda: run.follow(out))
@@ -266,24 +238,17 @@ def _start(engine, pack_dir, config, state_dir, out):
     return runner
 
 
-ENGINES = {"stackstorm": "StackStorm %s's own services in one process",
-           "emulated": "the emulated runner (devkit/workspaces_devkit/runner)"}
-
-
 def _engine_name(engine):
-    if engine != "stackstorm":
-        return ENGINES[engine]
+    if engine == "emulated":
+        return "the emulated runner (devkit/workspaces_devkit/runner)"
     import st2common
 
-    return ENGINES[engine] % st2common.__version__
+    return "StackStorm %s's own services in one process" % st2common.__version__
 
 
 def run_demo(duration=60.0, keep=False, out=None, workdir=None, engine="emulated"):
     """Run the demo on ``engine`` (see ``_start``); print progress and a summary to ``out``;
-    return 0 when all went as expected.
-
-    Returns a process exit code (0 success, 1 when something expected did not happen in time).
-    """
+    return the exit code (0 when all went as expected, 1 when something did not in time)."""
     out = out or sys.stdout
     own_workdir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="workspaces-demo-")
@@ -304,13 +269,11 @@ def run_demo(duration=60.0, keep=False, out=None, workdir=None, engine="emulated
                            step=0.5)
         faults_shown = done and _show_faults(out, runner, workdir, expected, deadline)
         runner.stop()
-        counts = _counts(emulator)
-        marked = _marked(config["archive_metadata_db_url"], "Do Not Calibrate")
-        ok = all([counts["capability"] == expected["capability"],
-                  counts["workflow"] == expected["workflow"], marked == expected["marked"],
+        observed = _observed(emulator, config)
+        ok = all([all(observed[key] == expected[key] for key in observed),
                   _reconciled(runner) == expected["reconciled"], faults_shown,
                   _problems_as_expected(runner, expected["problems"])])
-        _summary(out, runner, emulator, counts, expected, marked, ok, time.time() - started,
+        _summary(out, runner, emulator, observed, expected, ok, time.time() - started,
                  _engine_name(engine))
         return 0 if ok else 1
     finally:
@@ -321,7 +284,7 @@ def run_demo(duration=60.0, keep=False, out=None, workdir=None, engine="emulated
             out.write("demo: files kept in %s\n" % workdir)
 
 
-def _summary(out, runner, emulator, counts, expected, marked, ok, seconds, engine):
+def _summary(out, runner, emulator, observed, expected, ok, seconds, engine):
     """Print the demo's summary, the verdict last."""
     by_type = Counter(item["type"] for item in runner.dispatches)
     statuses = Counter(execution.status for execution in runner.executions)
@@ -333,30 +296,32 @@ def _summary(out, runner, emulator, counts, expected, marked, ok, seconds, engin
              "  actions run:         " + (", ".join("%s %d" % item for item in
                                                     sorted(statuses.items())) or "none"),
              "  Workspaces capability requests: %s (expected %s)" % (
-                 _fmt(counts["capability"]), _fmt(expected["capability"])),
+                 _fmt(observed["capability"]), _fmt(expected["capability"])),
              "  Workspaces workflow requests:   %s (expected %s)" % (
-                 _fmt(counts["workflow"]), _fmt(expected["workflow"])),
+                 _fmt(observed["workflow"]), _fmt(expected["workflow"])),
              "  request states in the emulator: %s" % _fmt(states),
-             "  ASDMs marked not calibrateable: %s" % (", ".join(marked) or "none"),
+             "  ASDMs marked not calibrateable: %s" % (", ".join(observed["marked"]) or "none"),
              "  EBs reconciled (late Pass):     %s (expected %s)" % (
                  ", ".join(_reconciled(runner)) or "none",
                  ", ".join(expected["reconciled"]) or "none"),
              "  sensor problems (%s): %s (expected %s, each trigger once into and once "
-             "out of its problem)" % (PROBLEM_TRIGGER, _fmt_problems(_problem_counts(runner)),
-                                      _fmt_problems(dict(
-                                          (kind, {"problem": n, "recovered": n})
-                                          for kind, n in expected["problems"].items()))),
+             "out of its problem)" % (
+                 PROBLEM_TRIGGER, _fmt_problems((kind, state) for kind, _ref, state in
+                                                _problem_transitions(runner)),
+                 _fmt_problems((kind, state) for kind, n in expected["problems"].items()
+                               for state in ("problem", "recovered") for _ in range(n))),
              "  payloads dropped as invalid:    %d" % len(runner.dropped),
              "  result: %s" % ("everything expected happened" if ok else
                                "SOMETHING EXPECTED DID NOT HAPPEN (see the lines above)")]
     out.write("\n".join(lines) + "\n")
 
 
-def _fmt_problems(counts):
-    """``kind problem xN recovered xM, ...`` of ``{kind: {state: count}}``."""
+def _fmt_problems(transitions):
+    """``kind problem xN recovered xM, ...`` of ``(kind, state)`` pairs."""
+    counts = Counter(transitions)
     return ", ".join("%s problem x%d recovered x%d" % (
-        kind, counts[kind].get("problem", 0), counts[kind].get("recovered", 0))
-        for kind in sorted(counts)) or "none"
+        kind, counts[kind, "problem"], counts[kind, "recovered"])
+        for kind in sorted(set(kind for kind, _state in counts))) or "none"
 
 
 def _fmt(mapping):

@@ -1,25 +1,15 @@
-"""An emulator of the NRAO Workspaces HTTP API (capability and workflow services).
+"""An emulator of the NRAO Workspaces HTTP API (capability and workflow services), for the tests
+and the demo: a real HTTP/1.1 server on loopback with keep-alive, serving the routes of
+``config.schema.yaml``'s ``*_route`` defaults and the request state machine ``Created ->
+Submitted -> Executing -> Complete | Failed`` (also ``Cancelled``), driven by time.
 
-For the tests and the demo.
+Controls, from Python or over HTTP under ``/_emulator/``: ``latency`` (seconds added to every API
+call); ``inject(kind, count, status=503, seconds=1.0)``: the next ``count`` API calls answer
+``status``, or ``drop`` the connection, or are ``slow`` by ``seconds``, or answer ``garbage``
+(not JSON); parameters ``"emulator_outcome": "Failed"`` and ``"emulator_executing_seconds": N``
+steer a request; ``requests()``, ``log``, ``connections`` and ``handler_seconds`` report.
 
-It is a real HTTP/1.1 server on loopback with keep-alive, implementing the routes of
-``config.schema.yaml``'s ``*_route`` defaults (marked [U]: unconfirmed) and the request state
-machine ``Created -> Submitted -> Executing -> Complete | Failed`` (also ``Cancelled``), driven by
-time.
-
-Controls, from Python or over HTTP under ``/_emulator/``:
-
-- ``latency``: seconds added to every API call;
-- ``inject(kind, count, status=503, seconds=1.0)``: the next ``count`` API calls fail:
-  ``status`` answers that HTTP status, ``drop`` closes the connection without an answer,
-  ``slow`` sleeps ``seconds`` first, ``garbage`` answers 200 with a body that is not JSON;
-- a capability or workflow request whose parameters hold ``"emulator_outcome": "Failed"`` ends
-  Failed; ``"emulator_executing_seconds": N`` makes it run longer;
-- ``requests()``, ``log`` (method, path, status of each call), ``connections`` (TCP connections
-  accepted) and ``handler_seconds`` (time spent handling API calls).
-
-Run it alone with ``python -m workspaces_devkit.emulator --port 3457``: both services are served on
-the one port (the capability routes and the workflow routes do not overlap).
+``python -m workspaces_devkit.emulator --port 3457`` serves both services on the one port.
 """
 
 import base64
@@ -46,19 +36,21 @@ CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 _NAME = r"(?P<name>[^/]+)"
 _ID = r"(?P<id>[0-9]+)"
 ROUTES = [
-    ("POST", r"/capability/%s/request/create" % _NAME, "capability_create"),
-    ("POST", r"/capability/request/%s/submit" % _ID, "capability_submit"),
-    ("GET", r"/capability/request/%s/version/(?P<version>[0-9]+)" % _ID, "capability_version"),
-    ("POST", r"/capability/request/%s/cancel" % _ID, "capability_cancel"),
-    ("GET", r"/capability/request/%s" % _ID, "capability_get"),
-    ("GET", r"/workflows", "workflow_list"),
-    ("POST", r"/workflows/%s/requests/create" % _NAME, "workflow_create"),
-    ("PUT", r"/workflows/%s/requests/%s/files/(?P<filename>[^/]+)" % (_NAME, _ID), "workflow_file"),
-    ("POST", r"/workflows/%s/requests/%s/submit" % (_NAME, _ID), "workflow_submit"),
-    ("POST", r"/workflows/%s/requests/%s/abort" % (_NAME, _ID), "workflow_abort"),
-    ("GET", r"/workflows/%s/requests/%s" % (_NAME, _ID), "workflow_get"),
+    ("POST", r"/capability/%s/request/create" % _NAME, "capability", "create"),
+    ("POST", r"/capability/request/%s/submit" % _ID, "capability", "submit"),
+    ("GET", r"/capability/request/%s/version/(?P<version>[0-9]+)" % _ID, "capability", "version"),
+    ("POST", r"/capability/request/%s/cancel" % _ID, "capability", "cancel"),
+    ("GET", r"/capability/request/%s" % _ID, "capability", "get"),
+    ("GET", r"/workflows", "workflow", "list"),
+    ("POST", r"/workflows/%s/requests/create" % _NAME, "workflow", "create"),
+    ("PUT", r"/workflows/%s/requests/%s/files/(?P<filename>[^/]+)" % (_NAME, _ID), "workflow",
+     "file"),
+    ("POST", r"/workflows/%s/requests/%s/submit" % (_NAME, _ID), "workflow", "submit"),
+    ("POST", r"/workflows/%s/requests/%s/abort" % (_NAME, _ID), "workflow", "cancel"),
+    ("GET", r"/workflows/%s/requests/%s" % (_NAME, _ID), "workflow", "get"),
 ]
-_COMPILED = [(method, re.compile("^%s$" % pattern), name) for method, pattern, name in ROUTES]
+_COMPILED = [(method, re.compile("^%s$" % pattern), kind, operation)
+             for method, pattern, kind, operation in ROUTES]
 
 
 class ApiError(Exception):
@@ -122,19 +114,15 @@ class WorkspacesEmulator(object):
         self._requests = {}
         self._faults = []
         self._server = None
-        self._thread = None
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self, host="127.0.0.1", port=0):
-        """Serve on ``host:port`` (0 picks a free port) in a background thread; return the URL.
-
-        A port another program holds raises ``command_errors.PortInUse`` naming ``--port``.
-        """
+        """Serve on ``host:port`` (0: a free port) in a thread; return the URL (``PortInUse``
+        naming ``--port`` when another program holds it)."""
         self._server = listening(lambda: _Server((host, port), _Handler, self), host, port,
                                  "--port")
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="ws-emulator", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="ws-emulator",
+                         daemon=True).start()
         return self.url
 
     @property
@@ -167,7 +155,7 @@ class WorkspacesEmulator(object):
         """Forget requests, log, faults and counters."""
         with self._lock:
             self._requests.clear()
-            self._faults = []
+            self.clear_faults()
             self.log = []
             self.connections = self.api_calls = 0
             self.handler_seconds = 0.0
@@ -193,22 +181,19 @@ class WorkspacesEmulator(object):
         """Raise 401 unless the Authorization header matches the configured auth."""
         if not self.auth:
             return
-        if self.auth[0] == "bearer":
-            expected = "Bearer %s" % self.auth[1]
-        else:
-            token = base64.b64encode(("%s:%s" % (self.auth[1], self.auth[2])).encode()).decode()
-            expected = "Basic %s" % token
+        expected = "Bearer %s" % self.auth[1] if self.auth[0] == "bearer" else "Basic %s" % (
+            base64.b64encode(("%s:%s" % self.auth[1:]).encode()).decode())
         if header != expected:
             raise ApiError(401, "authentication required or credentials invalid")
 
     def handle(self, method, path, body):
         """Answer one API call: return ``(status, document)`` or raise ApiError."""
-        for route_method, pattern, name in _COMPILED:
+        for route_method, pattern, kind, operation in _COMPILED:
             match = pattern.match(path)
             if match and route_method == method:
                 with self._lock:
-                    return getattr(self, "_" + name)(body=body, **match.groupdict())
-        if any(pattern.match(path) for _, pattern, _ in _COMPILED):
+                    return self._operation(kind, operation, body, **match.groupdict())
+        if any(route[1].match(path) for route in _COMPILED):
             raise ApiError(405, "method %s is not allowed on %s" % (method, path))
         raise ApiError(404, "no route %s %s" % (method, path))
 
@@ -245,77 +230,45 @@ class WorkspacesEmulator(object):
                         "file_sizes": dict(request.files)})
         return doc
 
-    def _new(self, kind, name, body):
-        known = self.capabilities if kind == "capability" else self.workflows
-        if name not in known:
-            raise ApiError(404, "%s %s does not exist" % (kind, name))
-        request = _Request(kind, next(self._ids), name, self._json(body), self._clock)
-        self._requests[request.id] = request
-        return 201, self._document(request)
-
-    def _submit(self, request):
-        if request.submitted_at is not None or request.final_state is not None:
-            raise ApiError(409, "%s request %d is already %s" % (
-                request.kind, request.id, request.state(self.durations)))
-        request.submitted_at = self._clock()
+    def _operation(self, kind, operation, body, name=None, id=None, version=None,
+                   filename=None):
+        """One route's work on the ``kind`` request ``id`` (or ``name``'s new request)."""
+        if operation == "list":
+            return 200, {"workflows": [{"workflow_name": n} for n in sorted(self.workflows)]}
+        if operation == "create":
+            if name not in (self.capabilities if kind == "capability" else self.workflows):
+                raise ApiError(404, "%s %s does not exist" % (kind, name))
+            request = _Request(kind, next(self._ids), name, self._json(body), self._clock)
+            self._requests[request.id] = request
+            return 201, self._document(request)
+        request = self._get(kind, id, None if kind == "capability" else name)
+        state = request.state(self.durations)
+        if operation == "submit":
+            if request.submitted_at is not None or request.final_state is not None:
+                raise ApiError(409, "%s request %d is already %s" % (kind, request.id, state))
+            request.submitted_at = self._clock()
+        elif operation == "cancel":
+            if state in TERMINAL_STATES:
+                raise ApiError(409, "%s request %d is already %s" % (kind, request.id, state))
+            request.final_state = "Cancelled"
+        elif operation == "version":
+            if int(version) != 1:
+                raise ApiError(404, "capability request %s has no version %s" % (id, version))
+            return 200, self._document(request)["versions"][0]
+        elif operation == "file":
+            if request.submitted_at is not None:
+                raise ApiError(409, "workflow request %s is already submitted" % id)
+            request.files[filename] = len(body or b"")
+            return 200, {"filename": filename, "size": len(body or b"")}
         return 200, self._document(request)
-
-    def _stop(self, request, state):
-        if request.state(self.durations) in TERMINAL_STATES:
-            raise ApiError(409, "%s request %d is already %s" % (
-                request.kind, request.id, request.state(self.durations)))
-        request.final_state = state
-        return 200, self._document(request)
-
-    def _capability_create(self, name, body):
-        return self._new("capability", name, body)
-
-    def _capability_submit(self, id, body):
-        return self._submit(self._get("capability", id))
-
-    def _capability_get(self, id, body):
-        return 200, self._document(self._get("capability", id))
-
-    def _capability_version(self, id, version, body):
-        request = self._get("capability", id)
-        if int(version) != 1:
-            raise ApiError(404, "capability request %s has no version %s" % (id, version))
-        return 200, self._document(request)["versions"][0]
-
-    def _capability_cancel(self, id, body):
-        return self._stop(self._get("capability", id), "Cancelled")
-
-    def _workflow_list(self, body):
-        return 200, {"workflows": [{"workflow_name": name} for name in sorted(self.workflows)]}
-
-    def _workflow_create(self, name, body):
-        return self._new("workflow", name, body)
-
-    def _workflow_file(self, name, id, filename, body):
-        request = self._get("workflow", id, name)
-        if request.submitted_at is not None:
-            raise ApiError(409, "workflow request %s is already submitted" % id)
-        request.files[filename] = len(body or b"")
-        return 200, {"filename": filename, "size": len(body or b"")}
-
-    def _workflow_submit(self, name, id, body):
-        return self._submit(self._get("workflow", id, name))
-
-    def _workflow_abort(self, name, id, body):
-        return self._stop(self._get("workflow", id, name), "Cancelled")
-
-    def _workflow_get(self, name, id, body):
-        return 200, self._document(self._get("workflow", id, name))
 
     # --- control routes ----------------------------------------------------------------------
     def control(self, method, path, body):
         """Answer a ``/_emulator/...`` control call."""
-        if method == "GET" and path == "/_emulator/requests":
-            return 200, {"requests": self.requests()}
-        if method == "GET" and path == "/_emulator/log":
-            return 200, {"log": list(self.log)}
-        if method == "GET" and path == "/_emulator/stats":
-            return 200, self.stats()
+        reads = {"/_emulator/requests": lambda: {"requests": self.requests()},
+                 "/_emulator/log": lambda: {"log": list(self.log)}, "/_emulator/stats": self.stats}
+        if method == "GET" and path in reads:
+            return 200, reads[path]()
         if method == "POST" and path == "/_emulator/faults":
             spec = self._json(body)
             try:

@@ -1,16 +1,10 @@
 """The StackStorm Exchange CI checks that need no StackStorm install, run on this checkout.
 
-The Exchange CI (StackStorm-Exchange/ci, ``make all-ci`` on Python 3.8 to 3.10) checks every pack
-with: compile all Python, a LICENSE with the Apache 2.0 text, flake8 with StackStorm's lint
-configuration, ``pylint -E`` over actions/ and sensors/ with the Exchange's rc, every YAML/JSON file
-parsed, the example config validated against config.schema.yaml, every resource registered, then
-the pack tests. Each function here runs one of those checks the same way and returns a list of
-problems (strings; empty when the check passes). Registration is stood in for by the project's
-content validator (``workspaces_devkit.content.validate_pack``), which also validates the example
-config. One step is the project's own, not the Exchange's: the dead code finder (vulture) over
-actions/ and sensors/, with ``devkit/vulture_whitelist.py`` naming the entry points StackStorm
-calls. ``devkit/bin/exchange-checks`` runs them all (``.ci/run`` before the suite);
-``tests/test_exchange_checks.py`` checks that each one names a problem planted in a small copy.
+Each function runs one check of the Exchange CI (StackStorm-Exchange/ci, ``make all-ci``) the
+same way and returns its problems (strings; none when it passes); ``CHECKS`` lists them in the
+Exchange's order. Registration is stood in for by the content validator
+(``content.validate_pack``), which also validates the example config. The dead code finder
+(vulture, with ``devkit/vulture_whitelist.py``) is the project's own step, not the Exchange's.
 """
 
 import json
@@ -19,6 +13,7 @@ import re
 import subprocess
 import sys
 
+from workspaces_devkit.content import validate_pack
 from workspaces_devkit.st2meta import YamlFileError, load_yaml
 
 __all__ = ["CHECKS", "run_checks", "compile_problems", "license_problems", "flake8_problems",
@@ -52,10 +47,6 @@ def python_files(pack_dir=PACK_DIR, folder=None):
     return _files(top, (".py",)) if os.path.isdir(top) else []
 
 
-def _relative(pack_dir, path):
-    return os.path.relpath(path, pack_dir)
-
-
 def compile_problems(pack_dir=PACK_DIR):
     """Compile every Python file with this interpreter (the Exchange's ``compile`` target)."""
     problems = []
@@ -66,7 +57,7 @@ def compile_problems(pack_dir=PACK_DIR):
             compile(code, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError) as error:
             problems.append("%s: does not compile on Python %d.%d: %s" % (
-                _relative(pack_dir, path), sys.version_info[0], sys.version_info[1], error))
+                os.path.relpath(path, pack_dir), sys.version_info[0], sys.version_info[1], error))
     return problems
 
 
@@ -81,20 +72,21 @@ def license_problems(pack_dir=PACK_DIR):
             % marker for marker in LICENSE_MARKERS if marker not in text]
 
 
-def _run(command, pack_dir, env=None):
-    proc = subprocess.run(command, cwd=pack_dir, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True)
-    return proc.returncode, proc.stdout
+def _tool_problems(arguments, pack_dir, env=None):
+    """Run ``python -m <arguments>`` in ``pack_dir``: its output lines, none when it passed."""
+    proc = subprocess.run([sys.executable, "-m"] + arguments, cwd=pack_dir, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True)
+    if proc.returncode == 0:
+        return []
+    return [line for line in proc.stdout.splitlines() if line.strip()] or [
+        "%s exited %d without output" % (arguments[0], proc.returncode)]
 
 
 def flake8_problems(pack_dir=PACK_DIR):
     """Run flake8 with the pack's config (setup.cfg: StackStorm's Exchange settings)."""
-    config = os.path.join(pack_dir, "setup.cfg")
-    status, output = _run([sys.executable, "-m", "flake8", "--config", config, "."], pack_dir)
-    if status == 0:
-        return []
-    return [line for line in output.splitlines() if line.strip()] or [
-        "flake8 exited %d without output" % status]
+    return _tool_problems(["flake8", "--config", os.path.join(pack_dir, "setup.cfg"), "."],
+                          pack_dir)
 
 
 def pylint_problems(pack_dir=PACK_DIR, folders=PYLINT_FOLDERS):
@@ -111,14 +103,10 @@ def pylint_problems(pack_dir=PACK_DIR, folders=PYLINT_FOLDERS):
     rcfile = os.path.join(pack_dir, ".pylintrc")
     problems = []
     for folder in folders:
-        files = [_relative(pack_dir, p) for p in python_files(pack_dir, folder)]
-        if not files:
-            continue
-        status, output = _run([sys.executable, "-m", "pylint", "-E", "--rcfile", rcfile,
-                               "--score=n"] + files, pack_dir, env=env)
-        if status != 0:
-            lines = [line for line in output.splitlines() if line.strip()]
-            problems.extend(lines or ["pylint exited %d on %s without output" % (status, folder)])
+        files = [os.path.relpath(p, pack_dir) for p in python_files(pack_dir, folder)]
+        if files:
+            problems.extend(_tool_problems(["pylint", "-E", "--rcfile", rcfile, "--score=n"] +
+                                           files, pack_dir, env=env))
     return problems
 
 
@@ -126,7 +114,7 @@ def parse_problems(pack_dir=PACK_DIR):
     """Parse every YAML and JSON file (st2-check-validate-yaml-file / -json-file)."""
     problems = []
     for path in _files(pack_dir, (".yaml", ".yml", ".json")):
-        relative = _relative(pack_dir, path)
+        relative = os.path.relpath(path, pack_dir)
         try:
             if path.endswith(".json"):
                 with open(path, encoding="utf-8") as stream:
@@ -140,46 +128,35 @@ def parse_problems(pack_dir=PACK_DIR):
     return problems
 
 
-def _content_errors(pack_dir):
-    from workspaces_devkit.content import validate_pack
-    return validate_pack(pack_dir)
-
-
-def _example_path(pack_dir):
+def _content_problems(pack_dir, of_example):
+    """The content validator's errors about the example config (``of_example``), or the others;
+    the example's path first."""
     ref = (load_yaml(os.path.join(pack_dir, "pack.yaml")) or {}).get("ref")
-    return os.path.join(pack_dir, "%s.yaml.example" % ref)
-
-
-def _format(pack_dir, error):
-    return "%s: %s: %s" % (_relative(pack_dir, error.path), error.field, error.message)
+    example = os.path.abspath(os.path.join(pack_dir, "%s.yaml.example" % ref))
+    return example, ["%s: %s: %s" % (os.path.relpath(e.path, pack_dir), e.field, e.message)
+                     for e in validate_pack(pack_dir)
+                     if (os.path.abspath(e.path) == example) == of_example]
 
 
 def example_config_problems(pack_dir=PACK_DIR):
     """Validate ``<pack>.yaml.example`` against config.schema.yaml (content validator's rules)."""
-    example = os.path.abspath(_example_path(pack_dir))
+    example, problems = _content_problems(pack_dir, of_example=True)
     if not os.path.isfile(example):
         return ["%s is missing: the Exchange expects an example config"
-                % _relative(pack_dir, example)]
-    return [_format(pack_dir, e) for e in _content_errors(pack_dir)
-            if os.path.abspath(e.path) == example]
+                % os.path.relpath(example, pack_dir)]
+    return problems
 
 
 def registration_problems(pack_dir=PACK_DIR):
     """Every other content error StackStorm's registration would refuse (content validator)."""
-    example = os.path.abspath(_example_path(pack_dir))
-    return [_format(pack_dir, e) for e in _content_errors(pack_dir)
-            if os.path.abspath(e.path) != example]
+    return _content_problems(pack_dir, of_example=False)[1]
 
 
 def dead_code_problems(pack_dir=PACK_DIR, whitelist=VULTURE_WHITELIST):
     """Run vulture over actions/ and sensors/ with the whitelist: one line per unused name."""
     folders = [folder for folder in DEAD_CODE_FOLDERS
                if os.path.isdir(os.path.join(pack_dir, folder))]
-    status, output = _run([sys.executable, "-m", "vulture"] + folders + [whitelist], pack_dir)
-    if status == 0:
-        return []
-    return [line for line in output.splitlines() if line.strip()] or [
-        "vulture exited %d without output" % status]
+    return _tool_problems(["vulture"] + folders + [whitelist], pack_dir)
 
 
 #: ``(name, function)`` in the order the Exchange CI runs them (the project's own step last).

@@ -1,15 +1,15 @@
 """A throwaway PostgreSQL server for tests and benchmarks (Debian's server binaries, loopback).
 
-``PostgresServer().start()`` runs ``initdb`` into a temporary folder and ``pg_ctl start`` on a free
-port with trust authentication; ``stop()``/``start()`` again simulate an outage and a restart;
-``destroy()`` removes everything. As root, the server runs as the ``postgres`` user (initdb refuses
-root). ``shared_server()`` gives one server per process, stopped at exit.
+``PostgresServer().start()`` runs ``initdb`` into a temporary folder (as the ``postgres`` user when
+root) and ``pg_ctl start`` on a free port with trust authentication; ``stop()``/``start()`` again
+are an outage and a restart; ``destroy()`` removes it all. ``shared_server()``: one per process.
 """
 
 import atexit
 import glob
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -24,12 +24,9 @@ class PostgresUnavailable(RuntimeError):
 
 def find_bin_dir():
     """Return the folder holding ``initdb`` and ``pg_ctl`` (newest version), or None."""
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
-                        key=lambda path: int(path.split("/")[4]) if
-                        path.split("/")[4].isdigit() else 0)
-    if candidates:
-        return os.path.dirname(candidates[-1])
-    found = shutil.which("pg_ctl")
+    versions = glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")
+    found = max(versions, key=lambda path: [int(n) for n in re.findall(r"[0-9]+", path)],
+                default=None) or shutil.which("pg_ctl")
     return os.path.dirname(found) if found else None
 
 
@@ -72,12 +69,8 @@ class PostgresServer(object):
         kwargs = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT,
                   "universal_newlines": True, "cwd": self.root}
         if self._user is not None:
-            uid, gid = self._user.pw_uid, self._user.pw_gid
-
-            def demote():
-                os.setgid(gid)
-                os.setuid(uid)
-            kwargs["preexec_fn"] = demote
+            user = self._user
+            kwargs["preexec_fn"] = lambda: (os.setgid(user.pw_gid), os.setuid(user.pw_uid))
             kwargs["env"] = dict(os.environ, HOME=self.root, USER="postgres")
         result = subprocess.run(command, **kwargs)
         if result.returncode != 0:
@@ -86,13 +79,11 @@ class PostgresServer(object):
 
     def start(self):
         """Create the cluster on first use and start the server; return self."""
-        if not self._initialised:
+        first = not self._initialised
+        if first:
             self._run("initdb", "-D", self.data_dir, "-U", "postgres", "-A", "trust",
                       "--no-sync", "-E", "UTF8")
             self._initialised = True
-            first = True
-        else:
-            first = False
         for attempt in range(3):
             options = "-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off " \
                       "-c synchronous_commit=off -c full_page_writes=off" % (self.port, self.root)

@@ -1,12 +1,9 @@
 """Generate the reference tables of README.md and docs/REFERENCE.md from the pack's own metadata.
 
-``python devkit/workspaces_devkit/readme_tables.py`` rewrites every generated block: the part of
-a file between ``<!-- BEGIN GENERATED: <name> -->`` and ``<!-- END GENERATED: <name> -->``. The
-README holds short tables (triggers, actions, rules and the common configuration keys), sized for
-a newcomer, and a sample payload of every trigger; docs/REFERENCE.md holds every trigger parameter,
-payload field, action parameter, policy and configuration key. The test suite fails when either
-file differs from what this module generates, so the tables never drift from the YAML files
-StackStorm registers.
+``python devkit/workspaces_devkit/readme_tables.py`` rewrites every generated block (between
+``<!-- BEGIN GENERATED: <name> -->`` and ``<!-- END GENERATED: <name> -->``): README's short
+tables and sample payloads, and docs/REFERENCE.md's every parameter, payload field, policy and
+config key. The suite fails when either file differs from what this module generates.
 """
 
 import json
@@ -110,12 +107,8 @@ def _property_rows(properties, with_default=True, only=None):
     for name, prop in _flattened(properties):
         if only is not None and name not in only:
             continue
-        flags = []
-        if prop.get("required"):
-            flags.append("required")
-        if prop.get("secret"):
-            flags.append("secret")
-        cells = ["`%s`" % name, _cell(_type(prop)), ", ".join(flags)]
+        flags = ", ".join(flag for flag in ("required", "secret") if prop.get(flag))
+        cells = ["`%s`" % name, _cell(_type(prop)), flags]
         if with_default:
             cells.append(_cell(_default(prop)))
         cells.append(_cell(prop.get("description")))

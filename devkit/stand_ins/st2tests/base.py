@@ -85,13 +85,9 @@ class BaseSensorTestCase(BasePackResourceTestCase):
         As in StackStorm, a falsy ``payload`` (``{}``) or ``trace_context`` matches anything.
         """
         for item in self.get_dispatched_triggers():
-            if item["trigger"] != trigger:
-                continue
-            if payload and item["payload"] != payload:
-                continue
-            if trace_context and item["trace_context"] != trace_context:
-                continue
-            return True
+            if item["trigger"] == trigger and (not payload or item["payload"] == payload) and \
+                    (not trace_context or item["trace_context"] == trace_context):
+                return True
         raise AssertionError('Trigger "%s" hasn\'t been dispatched' % (trigger,))
 
 

@@ -1,19 +1,9 @@
 """Classify the differences between two contracts (``snapshot.build_contract``) of the pack.
 
 Each difference is compatible or breaking for someone who wrote a rule, a pack config or an
-``st2 run`` against the old contract. Values a rule or an operator gives (trigger parameters,
-action parameters, config keys) and values the pack gives (payload fields) break in opposite
-directions, so each schema is compared in its role:
-
-- given by the user (``parameters``, config keys): a new optional item, a default added, a wider
-  type or enum and a relaxed or removed constraint are compatible; a removed item, a changed type,
-  a new required item without a default, an item made required without a default, a narrowed enum
-  and a constraint added or tightened (``pattern``, ``minimum``, ``maxLength``, ...; "narrowed")
-  are breaking.
-- given by the pack (``payload``): a new field, a field made required and a narrower type are
-  compatible; a removed field, a changed type and a field that may now be missing are breaking.
-
-A removed trigger type or action is breaking; a new one is compatible.
+``st2 run`` against the old contract. Values a rule or an operator gives (trigger and action
+parameters, config keys) and values the pack gives (payload fields) break in opposite directions,
+so each schema is compared in its role; docs/UPGRADING.md has the table of what breaks.
 """
 
 from collections import namedtuple

@@ -1,17 +1,10 @@
 """The release rule: a breaking contract difference ships only with a new major version whose
-CHANGES.md section names each break and what a rule author must change.
+CHANGES.md section names each break and what a rule author must change (docs/UPGRADING.md).
 
-Versions follow semver with npm's caret reading for 0.x (``^0.2.0`` admits 0.2.x only): the
-leftmost non-zero component is the major, so 0.2.0 -> 0.3.0 and 1.4.2 -> 2.0.0 are major bumps,
-0.2.0 -> 0.2.1 and 1.4.2 -> 1.5.0 are not.
-
-CHANGES.md names breaks in its ``## <version>`` section under a ``### Breaking`` heading, one
-bullet per break, the break's key (``Difference.key``, as ``workspaces-local contract diff``
-prints it) in backquotes, then what to change::
-
-    ### Breaking
-    - `trigger workspaces.file_detected parameters.directory`: narrowed (pattern); give an
-      absolute path without '..' parts.
+Versions follow semver with npm's caret reading for 0.x: the leftmost non-zero component is the
+major (0.2.0 -> 0.3.0 and 1.4.2 -> 2.0.0 are major bumps). CHANGES.md names breaks under a
+``### Breaking`` heading of its ``## <version>`` section, one bullet per break: the break's key
+(``Difference.key``) in backquotes, then what to change.
 """
 
 import os
@@ -43,12 +36,8 @@ def caret_major(version):
 
 def next_major(version):
     """The lowest version that is a major bump from ``version`` (0.2.0 -> 0.3.0)."""
-    major, minor, patch = parse_version(version)
-    if major:
-        return "%d.0.0" % (major + 1)
-    if minor:
-        return "0.%d.0" % (minor + 1)
-    return "0.0.%d" % (patch + 1)
+    kept = caret_major(version)
+    return "%d.%d.%d" % (kept[:-1] + (kept[-1] + 1, 0, 0))[:3]
 
 
 def is_major_bump(old, new):

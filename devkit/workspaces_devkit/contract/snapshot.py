@@ -1,14 +1,10 @@
 """Read a pack's public contract and keep one snapshot of it per released version.
 
 The contract is what a rule, a pack config or an operator's ``st2 run`` relies on: every trigger
-type's ``parameters_schema`` and ``payload_schema`` (trigger types of ``sensors/*.yaml`` and of
-``triggers/*.yaml``, which StackStorm's TriggersRegistrar registers), every action's runner and
-``parameters``, and ``config.schema.yaml``. Descriptions are not contract and are left out, so
-rewording one never reads as a change.
-
-Snapshots live beside the pack as ``contract/<version>.json``. ``baseline`` picks the snapshot the
-working tree is held to: the current version's own (a released contract is frozen) or else the
-newest one of a lower version.
+type's ``parameters_schema`` and ``payload_schema`` (of ``sensors/`` and ``triggers/``), every
+action's runner and ``parameters``, and ``config.schema.yaml``; descriptions are not contract.
+Snapshots live beside the pack as ``contract/<version>.json``; the working tree is held to its
+version's own snapshot (a released contract is frozen), else to the newest of a lower version.
 """
 
 import glob
@@ -29,8 +25,8 @@ _NOT_CONTRACT = ("description", "title")
 #: Keywords whose value is a map of name -> schema (property names are data, not keywords).
 _SCHEMA_MAPS = ("properties", "patternProperties", "definitions")
 #: Keywords whose value is a schema or a list of schemas.
-_SCHEMA_VALUES = ("items", "additionalProperties", "additionalItems", "not")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_SCHEMA_VALUES = ("items", "additionalProperties", "additionalItems", "not", "allOf", "anyOf",
+                  "oneOf")
 
 
 def parse_version(text):
@@ -54,7 +50,7 @@ def strip_docs(schema):
             continue
         if key in _SCHEMA_MAPS and isinstance(value, dict):
             out[key] = {name: strip_docs(sub) for name, sub in value.items()}
-        elif key in _SCHEMA_VALUES + _SCHEMA_LISTS:
+        elif key in _SCHEMA_VALUES:
             out[key] = strip_docs(value)
         else:
             out[key] = value
@@ -62,7 +58,6 @@ def strip_docs(schema):
 
 
 def _strip_docs_map(properties):
-    """``strip_docs`` over a map of name -> schema (action parameters, config keys)."""
     return {name: strip_docs(sub) for name, sub in (properties or {}).items()}
 
 
@@ -72,9 +67,7 @@ def pack_version(pack_dir):
 
 
 def build_contract(pack_dir):
-    """Return the public contract of the pack in ``pack_dir`` as a JSON-ready dict, read as the
-    devkit's content loader reads the pack (``content.load_pack``: sensors' ``trigger_types``, the
-    ``triggers/`` folder, ``actions/``)."""
+    """Return the public contract of the pack in ``pack_dir`` as a JSON-ready dict."""
     pack = load_pack(pack_dir)
     triggers = {ref: {"parameters_schema": strip_docs(spec.get("parameters_schema") or {}),
                       "payload_schema": strip_docs(spec.get("payload_schema") or {})}
@@ -82,10 +75,8 @@ def build_contract(pack_dir):
     actions = {action.ref: {"runner_type": action.runner_type,
                             "parameters": _strip_docs_map(action.parameters)}
                for action in pack.actions if action.name}
-    schema_path = os.path.join(pack_dir, "config.schema.yaml")
-    config = (load_yaml(schema_path) or {}) if os.path.exists(schema_path) else {}
     return {"pack": pack.ref, "version": str(pack.meta.get("version")), "trigger_types": triggers,
-            "actions": actions, "config_schema": _strip_docs_map(config)}
+            "actions": actions, "config_schema": _strip_docs_map(pack.config_schema)}
 
 
 def contract_json(contract):
@@ -120,12 +111,9 @@ def snapshot_versions(pack_dir):
 
 
 def write_snapshot(pack_dir, force=False):
-    """Write the snapshot of pack.yaml's version; return ``(path, status)``.
-
-    ``status`` is ``"written"``, ``"unchanged"`` (the file already holds this contract) or
-    ``"frozen"`` (a different snapshot of this version exists and ``force`` was not given: a
-    released contract does not change; bump the version instead).
-    """
+    """Write the snapshot of pack.yaml's version; return ``(path, status)``: ``"written"``,
+    ``"unchanged"`` or ``"frozen"`` (a different snapshot of this version exists: a released
+    contract does not change unless ``force``)."""
     contract = build_contract(pack_dir)
     path = snapshot_path(pack_dir, contract["version"])
     text = contract_json(contract)
@@ -142,11 +130,8 @@ def write_snapshot(pack_dir, force=False):
 
 
 def baseline(pack_dir, version=None):
-    """Return ``(version, snapshot)`` the working tree is compared with, or ``(None, None)``.
-
-    The snapshot of ``version`` (default: pack.yaml's) when there is one (it must then match the
-    working tree exactly); otherwise the newest snapshot of a lower version.
-    """
+    """Return ``(version, snapshot)`` the working tree is compared with (see the module
+    docstring), or ``(None, None)``."""
     version = version or pack_version(pack_dir)
     own = load_snapshot(pack_dir, version)
     if own is not None:

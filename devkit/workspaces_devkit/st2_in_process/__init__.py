@@ -1,14 +1,7 @@
-"""StackStorm's own services in one eventlet process, for the dev kit (docs/LOCAL_RUNNER.md).
-
-``engine.StackStormInProcess`` starts StackStorm's st2api, st2auth and st2stream, the scheduler,
-the action runner, the notifier and the rules engine in this process, on mongomock and kombu's
-``memory://`` transport, registers the pack and StackStorm's ``core`` pack with StackStorm's own
-registrars, and runs the pack's sensors in StackStorm's ``SensorWrapper``. ``web`` routes one
-origin as st2web's nginx site does; ``reload`` re-registers what changes on disk and writes the
-rules the API changes back to the rules folder.
-
-StackStorm's modules are not on PyPI: ``missing()`` says in one line what is absent, and
-``stackstorm_python(pack_dir)`` finds the virtualenv ``devkit/bin/setup`` installs them into.
+"""StackStorm's own services in one eventlet process, for the dev kit (docs/LOCAL_RUNNER.md):
+``engine`` starts them, ``web`` routes their one origin as st2web's nginx site does, ``reload``
+registers again what changes on disk. StackStorm's modules are not on PyPI: ``missing()`` says in
+one line what is absent, ``stackstorm_python(pack_dir)`` finds the virtualenv that holds them.
 """
 
 import os

@@ -1,14 +1,13 @@
 """What StackStorm did, read from its database: trigger instances, executions, health records.
 
-``Activity(engine)`` gives the demo (and ``workspaces-local run``'s output) the same view the
-emulated runner keeps: ``dispatches`` (``{"type", "payload"}`` of each trigger instance),
-``executions`` (each with ``status``), ``pending_actions()``, ``dropped`` (payloads StackStorm's
-trigger dispatcher refused) and ``status_report()`` (``workspaces-local status``'s table from
-StackStorm's datastore and rules). ``follow()`` prints one line per trigger instance and per
-finished execution.
+``Activity(engine)`` gives the demo (and ``workspaces-local run``'s output) the view the emulated
+runner keeps (``dispatches``, ``executions``, ``pending_actions()``, ``dropped``,
+``status_report()``); ``follow()`` prints one line per trigger instance and finished execution.
 """
 
 import logging
+import logging.handlers
+import sys
 
 import eventlet
 
@@ -18,30 +17,22 @@ _INTERNAL = "core.st2."  # StackStorm's own trigger types (datastore, action tri
 _DONE = ("succeeded", "failed", "timeout", "canceled", "abandoned")
 
 
-class _Dropped(logging.Handler):
-    """Counts the payloads StackStorm's trigger dispatcher refuses (it logs each one)."""
-
-    def __init__(self):
-        super(_Dropped, self).__init__(logging.WARNING)
-        self.records = []
-
-    def emit(self, record):
-        if record.getMessage().startswith("Failed to validate payload"):
-            self.records.append(record.getMessage())
-
-
 class Activity(object):
     """The view of ``engine`` (a started ``StackStormInProcess``)."""
 
     def __init__(self, engine):
         self.engine = engine
         self._types = {}
-        self._dropped = _Dropped()
+        self._dropped = logging.handlers.BufferingHandler(capacity=sys.maxsize)
+        self._dropped.setLevel(logging.WARNING)  # StackStorm's trigger dispatcher logs each one
+        self._dropped.addFilter(lambda record: record.getMessage().startswith(
+            "Failed to validate payload"))
         logging.getLogger().addHandler(self._dropped)
 
     @property
     def dropped(self):
-        return list(self._dropped.records)
+        """The payloads StackStorm's trigger dispatcher refused (its log messages)."""
+        return [record.getMessage() for record in self._dropped.buffer]
 
     def _type_of(self, trigger_ref):
         """The trigger type of a trigger ref (a parameterised trigger's ref is a uuid)."""

@@ -1,9 +1,5 @@
-"""``workspaces-local api`` and ``run`` on StackStorm's own services, and the choice of engine.
-
-``engine_for(pack_dir, wanted)`` says where a command runs: ``"here"`` (this process runs
-StackStorm: ``python -m workspaces_devkit.st2_in_process``), the python of the pack's StackStorm
-virtualenv (the command is run again there), or ``None`` with the one line saying why the emulated
-runner is used instead. ``serve(args, sensors)`` starts the engine from the command's options,
+"""``workspaces-local api`` and ``run`` on StackStorm's own services, and the choice of engine:
+``engine_for`` says where a command runs, ``serve`` starts the engine from the command's options,
 prints the lines the ``st2`` CLI needs and serves until Ctrl-C, SIGTERM or ``--duration``.
 """
 
@@ -23,8 +19,9 @@ HERE = "here"
 
 
 def engine_for(pack_dir, wanted="auto"):
-    """``(engine, why)``: ``"here"``, a python path, or None (the emulated runner, ``why`` says
-    why in one line)."""
+    """``(engine, why)``: ``"here"`` (this process runs StackStorm), the python of the pack's
+    StackStorm virtualenv (the command runs again there), or None (the emulated runner; ``why``
+    says why in one line)."""
     if os.environ.get(ENGINE_ENV) == "stackstorm-here":
         return HERE, None
     if wanted == "emulated" or os.environ.get(ENGINE_ENV) == "emulated":
@@ -54,8 +51,11 @@ def run_in_stackstorm(python, pack_dir, argv):
         signal.signal(signal.SIGTERM, previous)
 
 
-def start_engine(args, sensors, out=sys.stdout, config=None):
-    """Start ``engine.StackStormInProcess`` from a command's parsed ``args``; return it."""
+def serve(args, sensors, out=sys.stdout):
+    """Serve StackStorm for ``api`` (``sensors`` False) or ``run``; return 0 once stopped."""
+    import eventlet
+    import st2common
+
     from workspaces_devkit.st2_in_process.engine import StackStormInProcess
     from workspaces_devkit.st2_in_process.reload import Reloader
 
@@ -63,32 +63,25 @@ def start_engine(args, sensors, out=sys.stdout, config=None):
     engine = StackStormInProcess(
         pack_dir, args.state_dir or os.path.join(pack_dir, ".local"),
         htpasswd_path=args.htpasswd, host=args.host, port=args.port, rules_dir=args.rules_dir,
-        config_path=args.config, config=config, webui_dir=getattr(args, "webui", None),
+        config_path=args.config, webui_dir=getattr(args, "webui", None),
         token_ttl=args.token_ttl, poll_interval=getattr(args, "poll_interval", None),
         verbose=args.verbose, out=out)
-    engine.start(sensors=sensors)
-    if not getattr(args, "no_reload", False):
-        engine.spawn(Reloader(engine).watch)
-    return engine
-
-
-def serve(args, sensors, out=sys.stdout):
-    """Serve StackStorm for ``api`` (``sensors`` False) or ``run``; return 0 once stopped."""
-    import eventlet
-
     try:
-        engine = start_engine(args, sensors, out)
+        engine.start(sensors=sensors)
     except OSError as error:
         flag = "--api-port" if args.command == "run" else "--port"
         if error.errno == errno.EADDRINUSE:
             error = PortInUse(args.host, args.port, flag)
         raise SystemExit("workspaces-local: cannot serve the st2 API: %s" % error)
+    if not getattr(args, "no_reload", False):
+        engine.spawn(Reloader(engine).watch)
     url = engine.api_url()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         out.write("WARNING: the st2 API listens on %s without TLS: passwords and tokens cross "
                   "the network in clear text\n" % args.host)
     out.write("engine: StackStorm %s's own services in this process (API, auth, stream, rules "
-              "engine, python runner%s)\n" % (_version(), ", sensors" if sensors else ""))
+              "engine, python runner%s)\n" % (
+                  st2common.__version__, ", sensors" if sensors else ""))
     if args.htpasswd:
         out.write("st2 API for pack %s (users from %s); point the st2 CLI at it with\n"
                   "  export ST2_API_URL=%s ST2_AUTH_URL=%s/auth ST2_STREAM_URL=%s/stream/v1\n"
@@ -118,14 +111,9 @@ def _watch_upgrade(engine, new_pack_dir, out):
     """``--upgrade-check``: every stored rule now, then each one the API creates or updates."""
     from st2common.models.api.rule import RuleAPI
     from st2common.persistence.rule import Rule
-    from workspaces_devkit.upgrade.live import UpgradeWatch
+    from workspaces_devkit.upgrade.live import rule_reporter
 
-    watch = UpgradeWatch(new_pack_dir, out)
-    watch.report_all(RuleAPI.from_model(rule).__json__() for rule in Rule.get_all())
-    engine.rule_listeners.append(watch.report)
-
-
-def _version():
-    import st2common
-
-    return st2common.__version__
+    report = rule_reporter(new_pack_dir, out)
+    for rule in Rule.get_all():
+        report(RuleAPI.from_model(rule).__json__())
+    engine.rule_listeners.append(report)

@@ -1,23 +1,15 @@
-"""StackStorm's datastore kept in a file: the key-value pairs survive a restart.
-
-mongomock keeps the database in memory. ``DatastoreFile(path)`` loads the saved pairs into
-StackStorm's key-value collection at start (``load``) and writes them back, whole and atomically,
-whenever they changed (``keep_saved``, every second) and at stop (``save``). Values are saved as
-StackStorm stores them: secrets stay encrypted with the key beside the file.
+"""StackStorm's datastore (mongomock: in memory) kept in a file, so the key-value pairs survive a
+restart: loaded at start, written back whole and atomically whenever they change and at stop.
+Values are saved as StackStorm stores them: secrets stay encrypted with the key beside the file.
 """
 
-
 import eventlet
+from bson import json_util
+from st2common.models.db.keyvalue import KeyValuePairDB
 
 from workspaces_devkit.atomic_files import atomic_write
 
 __all__ = ["DatastoreFile"]
-
-
-def _collection():
-    from st2common.models.db.keyvalue import KeyValuePairDB
-
-    return KeyValuePairDB._get_collection()
 
 
 class DatastoreFile(object):
@@ -27,16 +19,8 @@ class DatastoreFile(object):
         self.path = path
         self._saved = None
 
-    def _dump(self):
-        from bson import json_util
-
-        documents = sorted(_collection().find(), key=lambda doc: doc.get("uid", ""))
-        return json_util.dumps(documents, indent=1, sort_keys=True)
-
     def load(self):
         """Insert the saved pairs (none when there is no file yet)."""
-        from bson import json_util
-
         try:
             with open(self.path) as handle:
                 text = handle.read()
@@ -44,12 +28,14 @@ class DatastoreFile(object):
             return
         documents = json_util.loads(text) if text.strip() else []
         if documents:
-            _collection().insert_many(documents)
+            KeyValuePairDB._get_collection().insert_many(documents)
         self._saved = text
 
     def save(self):
         """Write the pairs when they differ from what the file holds."""
-        text = self._dump()
+        documents = KeyValuePairDB._get_collection().find()
+        text = json_util.dumps(sorted(documents, key=lambda doc: doc.get("uid", "")), indent=1,
+                               sort_keys=True)
         if text != self._saved:
             atomic_write(self.path, text)
             self._saved = text

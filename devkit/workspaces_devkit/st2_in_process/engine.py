@@ -1,23 +1,18 @@
 """StackStorm 3.9's own services in this (eventlet-patched) process.
 
-``StackStormInProcess(pack_dir, state_dir, ...)`` writes one ``st2.conf`` under
-``<state_dir>/st2`` and, on ``start()``: puts the database on mongomock (every mongoengine
-``connect`` gets ``mongo_client_class=mongomock.MongoClient``) and the message bus on kombu's
-``memory://`` transport (polled every 50 ms), runs StackStorm's ``common_setup``, registers the
-pack and StackStorm's ``core`` pack with ``st2common.content.bootstrap.register_content`` (what
-``st2ctl reload --register-all --register-configs`` runs), starts the scheduler, the action
-runner, the notifier and the rules engine, serves st2api, st2auth and st2stream on one origin
-(``web.Origin``) and runs each of the pack's sensors in StackStorm's ``SensorWrapper`` in a green
-thread of its own. Python actions run in StackStorm's python runner with the pack virtualenv
-``<base_path>/virtualenvs/workspaces``: a link to this process's virtualenv, which holds the pack's
-requirements. The datastore is kept in ``<state_dir>/st2-datastore.json``.
-
-The process must have been patched by ``eventlet.monkey_patch()`` before anything else was
-imported (``python -m workspaces_devkit.st2_in_process`` does that).
+``StackStormInProcess.start()`` writes one ``st2.conf`` under ``<state_dir>/st2``, puts the
+database on mongomock and the message bus on kombu's ``memory://`` transport, runs StackStorm's
+``common_setup``, registers the pack and StackStorm's ``core`` pack with StackStorm's registrars,
+starts the scheduler, the action runner, the notifier and the rules engine, serves st2api, st2auth
+and st2stream on one origin (``web.Origin``) and runs each of the pack's sensors in a
+``SensorWrapper`` in a green thread of its own. Python actions run with the pack virtualenv
+``<base_path>/virtualenvs/workspaces``: a link to this process's virtualenv. The process must be
+patched by ``eventlet.monkey_patch()`` before anything else is imported (``__main__`` does that).
 """
 
 import atexit
 import getpass
+import importlib
 import json
 import logging
 import os
@@ -27,15 +22,22 @@ import sys
 
 import eventlet
 
-from workspaces_devkit.st2_in_process import datastore_file, htpasswd
+from workspaces_devkit.st2_in_process import htpasswd
 
 __all__ = ["StackStormInProcess", "PACK_REF"]
 
 PACK_REF = "workspaces"
-CORE_PACK_PLACES = ("../shared/stackstorm-3.9.0/packs/core", "../stackstorm-3.9.0/packs/core")
-"""Where StackStorm's ``core`` pack is looked for, relative to the pack folder (ST2_CORE_PACK
-names another)."""
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+#: Where StackStorm's ``core`` pack is looked for (ST2_CORE_PACK names another).
+CORE_PACK_PLACES = [os.environ.get("ST2_CORE_PACK")] + [
+    os.path.join(CHECKOUT, place) for place in ("../shared/stackstorm-3.9.0/packs/core",
+                                                "../stackstorm-3.9.0/packs/core")]
 
+_SERVICES = ("st2api", "st2auth", "st2stream", "st2actions", "st2actions.scheduler",
+             "st2actions.notifier", "st2reactor.rules", "st2reactor.sensor")
+_CONTENT_KINDS = ("triggers", "sensors", "runners", "actions", "rules", "aliases", "policies",
+                  "configs")  # the order of register_content(): what --register-all registers
 _ST2_CONF = """\
 [api]
 host = {host}
@@ -70,6 +72,8 @@ sleep_interval = 0.05
 gc_interval = 5
 [timersengine]
 enable = False
+[register]
+no_fail_on_failure = True
 """ + "".join("[%s]\nlogging = {logging}\n" % section for section in (
     "api", "auth", "stream", "actionrunner", "scheduler", "notifier", "rulesengine",
     "sensorcontainer", "garbagecollector"))
@@ -94,15 +98,6 @@ format=%(asctime)s %(levelname)s %(name)s: %(message)s
 """
 
 
-def _core_pack(*pack_dirs):
-    candidates = [os.environ.get("ST2_CORE_PACK")] + [
-        os.path.join(pack_dir, place) for pack_dir in pack_dirs for place in CORE_PACK_PLACES]
-    for candidate in candidates:
-        if candidate and os.path.isfile(os.path.join(candidate, "pack.yaml")):
-            return os.path.abspath(candidate)
-    return None
-
-
 def _link(target, link):
     if os.path.lexists(link):
         os.remove(link) if os.path.islink(link) else shutil.rmtree(link)
@@ -110,7 +105,7 @@ def _link(target, link):
 
 
 class StackStormInProcess(object):
-    """StackStorm's services for the pack in ``pack_dir`` (see the module docstring).
+    """StackStorm's services for the pack in ``pack_dir``.
 
     ``htpasswd_path``: the users who may log in (None: a generated one-user file in the state
     folder). ``rules_dir``: the rules folder StackStorm registers and the API writes (default
@@ -119,7 +114,7 @@ class StackStormInProcess(object):
 
     def __init__(self, pack_dir, state_dir, htpasswd_path=None, host="127.0.0.1", port=9101,
                  rules_dir=None, config_path=None, config=None, webui_dir=None, token_ttl=86400,
-                 poll_interval=None, verbose=False, out=sys.stdout, core_pack_near=None):
+                 poll_interval=None, verbose=False, out=sys.stdout):
         self.pack_dir = os.path.abspath(pack_dir)
         self.state_dir = os.path.abspath(state_dir)
         self.base = os.path.join(self.state_dir, "st2")
@@ -129,7 +124,6 @@ class StackStormInProcess(object):
         self.config_path, self.config = config_path, config
         self.webui_dir, self.poll_interval, self.verbose = webui_dir, poll_interval, verbose
         self.out = out
-        self.core_pack_near = core_pack_near or self.pack_dir  # a copy of the pack looks there
         self.conf_path = os.path.join(self.base, "st2.conf")
         self.sensors = {}  # class name -> (SensorWrapper, green thread)
         self._threads = []
@@ -141,9 +135,9 @@ class StackStormInProcess(object):
 
     # --- files -----------------------------------------------------------------------------
 
-    def _prepare_files(self, port):
+    def _prepare_files(self):
         """Write st2.conf, the logging file, the packs folder, the pack config, the key."""
-        for folder in ("packs", "system_packs", "configs", "virtualenvs", "keys"):
+        for folder in ("packs", "system_packs", "configs", "virtualenvs"):
             os.makedirs(os.path.join(self.base, folder), exist_ok=True)
         overlay = os.path.join(self.base, "packs", PACK_REF)
         os.makedirs(overlay, exist_ok=True)
@@ -152,12 +146,13 @@ class StackStormInProcess(object):
                 _link(os.path.join(self.pack_dir, name), os.path.join(overlay, name))
         self._seed_rules_dir()
         _link(self.rules_dir, os.path.join(overlay, "rules"))
-        core = _core_pack(self.pack_dir, self.core_pack_near)
+        core = next((place for place in CORE_PACK_PLACES
+                     if place and os.path.isfile(os.path.join(place, "pack.yaml"))), None)
         if core is None:
             self.out.write("StackStorm's core pack not found (ST2_CORE_PACK names its folder); "
                            "core.* actions are not registered\n")
         else:
-            _link(core, os.path.join(self.base, "system_packs", "core"))
+            _link(os.path.abspath(core), os.path.join(self.base, "system_packs", "core"))
         _link(sys.prefix, os.path.join(self.base, "virtualenvs", PACK_REF))
         self._write_pack_config()
         key = os.path.join(self.state_dir, "st2-datastore.key")
@@ -174,8 +169,8 @@ class StackStormInProcess(object):
             handle.write(_LOGGING_CONF.format(level="INFO" if self.verbose else "WARNING"))
         with open(self.conf_path, "w") as handle:
             handle.write(_ST2_CONF.format(
-                host=self.host, port=port, logging=logging_path,
-                htpasswd=os.path.abspath(self.htpasswd), api_url=self.api_url(port),
+                host=self.host, port=self.port, logging=logging_path,
+                htpasswd=os.path.abspath(self.htpasswd), api_url=self.api_url(),
                 token_ttl=self.token_ttl, packs=os.path.join(self.base, "packs"),
                 system_packs=os.path.join(self.base, "system_packs"), base=self.base, key=key,
                 user=getpass.getuser()))
@@ -201,10 +196,10 @@ class StackStormInProcess(object):
         elif os.path.lexists(target):
             os.remove(target)
 
-    def api_url(self, port=None):
+    def api_url(self):
         """The URL of st2api (and, under ``/auth`` and ``/stream``, of st2auth and st2stream)."""
         return "http://%s:%d" % (self.host if ":" not in self.host else "[%s]" % self.host,
-                                 port if port is not None else self.port)
+                                 self.port)
 
     # --- start and stop ----------------------------------------------------------------------
 
@@ -212,18 +207,23 @@ class StackStormInProcess(object):
         """Start everything (the sensors too with ``sensors``); return once the API answers."""
         sock = eventlet.listen((self.host, self.port), reuse_port=False)  # 0 picks a port
         self.port = sock.getsockname()[1]
-        self._prepare_files(self.port)
+        self._prepare_files()
         sys.argv[1:] = ["--config-file", self.conf_path]  # the python runner passes them on
         self._setup()
-        self._store = datastore_file.DatastoreFile(
-            os.path.join(self.state_dir, "st2-datastore.json"))
+        from workspaces_devkit.st2_in_process.datastore_file import DatastoreFile
+
+        self._store = DatastoreFile(os.path.join(self.state_dir, "st2-datastore.json"))
         self._store.load()
         self.register()
         self._start_workers()
         from workspaces_devkit.st2_in_process.web import Origin
 
         self.origin = Origin(self, webui_dir=self.webui_dir)
-        self._serve(sock, self.origin)
+        from eventlet import wsgi
+
+        self.spawn(lambda: wsgi.server(  # requests and errors at INFO: shown with -v
+            sock, self.origin, log_output=self.verbose, socket_timeout=None,
+            log=logging.getLogger("workspaces-local.http")))
         if sensors:
             self.start_sensors()
         self.spawn(self._store.keep_saved)
@@ -240,7 +240,7 @@ class StackStormInProcess(object):
         kombu.transport.memory.Transport.polling_interval = 0.05
         connect = mongoengine.connection.connect
         if not getattr(connect, "mongomock", False):
-            clients = []  # one mongomock store, whatever each connect asks
+            clients = []  # one mongomock store, made as the first connect asks (tz_aware ...)
 
             def mongomock_client(*args, **kwargs):
                 if not clients:
@@ -256,49 +256,31 @@ class StackStormInProcess(object):
 
         import st2common.content.bootstrap  # noqa: F401 (its CLI options, before parsing)
         from st2common.service_setup import setup as common_setup
-        import st2actions.config
-        import st2actions.notifier.config
-        import st2actions.scheduler.config
-        import st2api.config
-        import st2auth.config
-        import st2reactor.rules.config
-        import st2reactor.sensor.config
-        import st2stream.config
 
-        for module in (st2api.config, st2auth.config, st2stream.config, st2actions.config,
-                       st2actions.scheduler.config, st2actions.notifier.config,
-                       st2reactor.rules.config, st2reactor.sensor.config):
-            module.register_opts(ignore_errors=True)
-        common_setup(service="workspaces-local", config=st2api.config, setup_db=True,
-                     register_mq_exchanges=True, register_signal_handlers=False,
+        for service in _SERVICES:  # every service's options, before the config is parsed
+            importlib.import_module(service + ".config").register_opts(ignore_errors=True)
+        common_setup(service="workspaces-local", config=importlib.import_module("st2api.config"),
+                     setup_db=True, register_mq_exchanges=True, register_signal_handlers=False,
                      register_internal_trigger_types=True, service_registry=False,
                      config_args=["--config-file", self.conf_path])
         sys.stderr = sys.__stderr__  # StackStorm's logging set-up sends it to a logger
 
     def register(self, what="all"):
-        """Register content with ``register_content`` (``what``: all, or one of triggers,
-        sensors, actions, rules, policies, configs); rules whose file is gone are deleted."""
-        from oslo_config import cfg
+        """Register content with StackStorm's registrars (``what``: all, as ``register_content``
+        with ``--register-all``, or one of triggers, sensors, actions, rules, policies, configs);
+        rules whose file is gone are deleted."""
         from st2common.content import bootstrap
 
-        options = ["all", "triggers", "sensors", "runners", "actions", "rules", "aliases",
-                   "policies", "configs", "no_fail_on_failure"]
-        for option in options:
-            cfg.CONF.set_override(option, option in (what, "no_fail_on_failure"),
-                                  group="register")
-        try:
-            bootstrap.register_content()
-        finally:
-            for option in options:
-                cfg.CONF.clear_override(option, group="register")
+        for kind in _CONTENT_KINDS if what == "all" else (what,):
+            getattr(bootstrap, "register_" + kind)()
         if what in ("all", "rules"):
             self._delete_rules_without_file()
 
     def _delete_rules_without_file(self):
         from st2common.persistence.rule import Rule
-        from workspaces_devkit.st2_in_process.rule_files import rule_names_on_disk
+        from workspaces_devkit.st2_in_process.rule_files import rules_on_disk
 
-        on_disk = rule_names_on_disk(self.rules_dir)
+        on_disk = rules_on_disk(self.rules_dir)
         for rule in Rule.query(pack=PACK_REF):
             if rule.name not in on_disk:
                 Rule.delete(rule)
@@ -316,13 +298,6 @@ class StackStormInProcess(object):
                           notifier.get_notifier(), rules_worker.get_worker()):
             component.start(wait=False)
             self._workers.append(component)
-
-    def _serve(self, sock, app):
-        from eventlet import wsgi
-
-        self._threads.append(eventlet.spawn(  # requests and errors at INFO: shown with -v
-            wsgi.server, sock, app, log_output=self.verbose, socket_timeout=None,
-            log=logging.getLogger("workspaces-local.http")))
 
     # --- sensors -------------------------------------------------------------------------------
 

@@ -1,11 +1,9 @@
 """Hot reload on the real engine: what changes on disk is registered again, sensors restart.
 
-``Reloader(engine).watch()`` (a green thread) looks at the pack's content files, the rules
-folder and the pack config every half second. A changed sensor file restarts that sensor; a
-sensor definition, the pack's shared code (``actions/lib``) or the pack config restarts every
-sensor (after registering again what changed); action, rule, policy, trigger type and config
-files are registered again with StackStorm's registrars, and a rule whose file is gone is deleted.
-Each reload prints one line.
+``Reloader(engine).watch()`` (a green thread) looks at the pack's content files, the rules folder
+and the pack config every half second: a changed sensor file restarts that sensor; the pack's
+shared code (``actions/lib``) or config restarts every sensor; changed actions, rules, policies,
+trigger types and config are registered again. Each reload prints one line.
 """
 
 import os
@@ -15,8 +13,7 @@ import eventlet
 
 __all__ = ["Reloader"]
 
-_KINDS = (("sensors", "sensors"), ("actions", "actions"), ("policies", "policies"),
-          ("triggers", "triggers"))
+_FOLDERS = ("sensors", "actions", "policies", "triggers")  # each registered as its own kind
 
 
 class Reloader(object):
@@ -27,22 +24,19 @@ class Reloader(object):
         self.every = every
         self._seen = self._snapshot()
 
-    def _files(self):
-        pack = self.engine.pack_dir
-        for folder in ("sensors", "actions", "policies", "triggers", self.engine.rules_dir):
-            top = os.path.join(pack, folder)
-            for root, dirs, names in os.walk(top):
-                dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
-                for name in names:
-                    if name.endswith((".py", ".yaml", ".yml")) and not name.startswith("."):
-                        yield os.path.join(root, name)
-        for path in (self.engine.config_path, os.path.join(pack, "config.schema.yaml")):
-            if path:
-                yield os.path.abspath(path)
-
     def _snapshot(self):
+        """``{path: (mtime, size)}`` of the pack's content files, the rules and the config."""
+        engine = self.engine
+        paths = [os.path.join(engine.pack_dir, "config.schema.yaml")]
+        if engine.config_path:
+            paths.append(os.path.abspath(engine.config_path))
+        for folder in _FOLDERS + (engine.rules_dir,):
+            for root, dirs, names in os.walk(os.path.join(engine.pack_dir, folder)):
+                dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
+                paths += [os.path.join(root, name) for name in names
+                          if name.endswith((".py", ".yaml", ".yml")) and not name.startswith(".")]
         seen = {}
-        for path in self._files():
+        for path in paths:
             try:
                 stat = os.stat(path)
             except OSError:
@@ -80,9 +74,8 @@ class Reloader(object):
             elif relative.startswith(os.path.join("actions", "lib") + os.sep):
                 restart.add(None)
             else:
-                for folder, kind in _KINDS:
-                    if relative.startswith(folder + os.sep):
-                        kinds.add(kind)
+                kinds.update(folder for folder in _FOLDERS
+                             if relative.startswith(folder + os.sep))
                 if relative.startswith("sensors" + os.sep):
                     restart.add(self._sensor_of(path))
         for kind in sorted(kinds):

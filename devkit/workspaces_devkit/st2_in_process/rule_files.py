@@ -11,46 +11,28 @@ import yaml
 
 from workspaces_devkit.atomic_files import atomic_write
 
-__all__ = ["rule_names_on_disk", "write_rule", "delete_rule"]
+__all__ = ["rules_on_disk", "write_rule", "delete_rule"]
 
 _FIELDS = ("name", "pack", "description", "enabled", "trigger", "criteria", "action")
 
 
-def _rule_files(folder):
-    """``{rule name: path}`` of the YAML files in ``folder`` (unreadable files are skipped)."""
-    found = {}
-    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        path = os.path.join(folder, name)
-        if not name.endswith((".yaml", ".yml")) or name.startswith("."):
-            continue
-        try:
-            with open(path) as handle:
-                document = yaml.safe_load(handle)
-        except (OSError, yaml.YAMLError):
-            continue
-        if isinstance(document, dict) and document.get("name"):
-            found[str(document["name"])] = path
-    return found
+def rules_on_disk(folder):
+    """``{rule name: path}`` of the rule files in ``folder`` (unreadable files are skipped)."""
+    from workspaces_devkit.upgrade.cli import rules_from_folder
 
-
-def rule_names_on_disk(folder):
-    """The names of the rules whose files are in ``folder``."""
-    return set(_rule_files(folder))
+    return {str(rule["name"]): path for path, rule in rules_from_folder(folder)[0]
+            if rule.get("name")}
 
 
 def write_rule(folder, rule):
     """Write ``rule`` (the API's rule as a dict) to its file in ``folder``; return the path."""
-    document = {}
-    for field in _FIELDS:
-        if rule.get(field) not in (None, "", {}) or field in ("name", "enabled"):
-            document[field] = rule.get(field)
-    if "trigger" in document:
-        document["trigger"] = {key: value for key, value in document["trigger"].items()
-                               if key in ("type", "parameters") and value not in (None, {})}
-    if "action" in document:
-        document["action"] = {key: value for key, value in document["action"].items()
-                              if key in ("ref", "parameters") and value not in (None, {})}
-    path = _rule_files(folder).get(rule["name"]) or os.path.join(folder, rule["name"] + ".yaml")
+    document = {field: rule.get(field) for field in _FIELDS
+                if rule.get(field) not in (None, "", {}) or field in ("name", "enabled")}
+    for field, keys in (("trigger", ("type", "parameters")), ("action", ("ref", "parameters"))):
+        if field in document:
+            document[field] = {key: value for key, value in document[field].items()
+                               if key in keys and value not in (None, {})}
+    path = rules_on_disk(folder).get(rule["name"]) or os.path.join(folder, rule["name"] + ".yaml")
     os.makedirs(folder, exist_ok=True)
     atomic_write(path, "---\n" + yaml.safe_dump(document, sort_keys=False))
     return path
@@ -58,6 +40,6 @@ def write_rule(folder, rule):
 
 def delete_rule(folder, name):
     """Remove the file of rule ``name`` from ``folder`` (nothing when there is none)."""
-    path = _rule_files(folder).get(name)
+    path = rules_on_disk(folder).get(name)
     if path is not None:
         os.remove(path)

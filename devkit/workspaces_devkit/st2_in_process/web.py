@@ -2,13 +2,9 @@
 
 ``/api/<rest>``, ``/auth/<rest>`` and ``/stream/<rest>`` go to st2api, st2auth and st2stream with
 the prefix stripped (``/api/stream`` and ``/api/v1/stream``, st2web's old stream paths, to
-st2stream); the ``st2`` CLI's bare paths work too (``/tokens`` to st2auth, ``/v1/stream`` to
-st2stream, any other ``/v1/...`` to st2api), so one address serves ``ST2_API_URL``,
-``ST2_AUTH_URL`` (``/auth``) and ``ST2_STREAM_URL`` (``/stream/v1``). With an st2web build the
-other paths are its files and a generated ``config.js`` (``webui.WebUi``).
-
-A rule of the pack created, updated or deleted through the API is written to (or removed from)
-the rules folder once StackStorm has answered 2xx (``rule_files``).
+st2stream); the ``st2`` CLI's bare paths work too, so one address serves ``ST2_API_URL``,
+``ST2_AUTH_URL`` (``/auth``) and ``ST2_STREAM_URL`` (``/stream/v1``). A rule of the pack that the
+API creates, updates or deletes is written to (or removed from) the rules folder.
 """
 
 import json
@@ -58,12 +54,9 @@ class Origin(object):
         path = environ.get("PATH_INFO") or "/"
         service, service_path = route(path)
         if self.webui is not None and not _PREFIXED.match(path) and not path.startswith("/v1"):
-            answer = self.webui.answer(environ["REQUEST_METHOD"], path, environ.get("HTTP_HOST"))
+            answer = self.webui(environ, start_response)
             if answer is not None:
-                headers = dict(answer.headers, **{"Content-Length": str(len(answer.body))})
-                start_response("%d %s" % (answer.status, _REASONS.get(answer.status, "")),
-                               list(headers.items()))
-                return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [answer.body]
+                return answer
         environ["PATH_INFO"] = service_path  # the server's own dict: StackStorm's streaming
         # middleware sets eventlet.minimum_write_chunk_size in it (each event sent as it comes)
         rule = _RULE_PATH.match(service_path) if service == "api" else None
@@ -86,13 +79,13 @@ class Origin(object):
         if 200 <= answered.get("status", 500) < 300:
             folder = self.engine.rules_dir
             if environ["REQUEST_METHOD"] == "DELETE":
-                if before is not None and before["pack"] == self.engine.pack_ref:
-                    rule_files.delete_rule(folder, before["name"])
+                if before is not None and before.pack == self.engine.pack_ref:
+                    rule_files.delete_rule(folder, before.name)
             else:
                 rule = json.loads(body.decode("utf-8"))
                 if rule.get("pack") == self.engine.pack_ref:
-                    if before is not None and before["name"] != rule["name"]:
-                        rule_files.delete_rule(folder, before["name"])
+                    if before is not None and before.name != rule["name"]:
+                        rule_files.delete_rule(folder, before.name)
                     rule_files.write_rule(folder, rule)
                 for listener in self.engine.rule_listeners:
                     listener(rule)
@@ -100,19 +93,10 @@ class Origin(object):
 
 
 def _rule_of(ref_or_id):
-    """``{"name", "pack"}`` of a stored rule by ref or id, or None."""
-    from st2common.models.db.rule import RuleDB
-    from st2common.models.system.common import ResourceReference
+    """The stored rule of a ref or an id, or None."""
+    from st2common.persistence.rule import Rule
 
-    if ResourceReference.is_resource_reference(ref_or_id):
-        reference = ResourceReference.from_string_reference(ref_or_id)
-        found = RuleDB.objects(pack=reference.pack, name=reference.name).first()
-    else:
-        try:
-            found = RuleDB.objects(id=ref_or_id).first()
-        except Exception:  # not an id either: StackStorm answers 404
-            found = None
-    return None if found is None else {"name": found.name, "pack": found.pack}
-
-
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+    try:
+        return Rule.get_by_ref(ref_or_id) if "." in ref_or_id else Rule.get_by_id(ref_or_id)
+    except Exception:  # no such rule: StackStorm answers 404
+        return None

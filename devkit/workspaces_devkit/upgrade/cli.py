@@ -11,14 +11,14 @@ import glob
 import os
 import sys
 
+from workspaces_devkit.content import load_pack
 from workspaces_devkit.contract.compare import compare_contracts
 from workspaces_devkit.contract.snapshot import build_contract, load_snapshot, previous_release
 from workspaces_devkit.st2meta import YamlFileError, load_yaml
 from workspaces_devkit.upgrade.rule_check import RuleChecker
 from workspaces_devkit.upgrade.st2_rules import FetchError, fetch_rules
 
-__all__ = ["add_upgrade_check_command", "rules_from_folder", "make_checker", "broken_line",
-           "shipped_rule_refs"]
+__all__ = ["add_upgrade_check_command", "rules_from_folder", "make_checker", "broken_line"]
 
 
 def rules_from_folder(folder):
@@ -43,20 +43,14 @@ def rules_from_folder(folder):
     return rules, errors
 
 
-def shipped_rule_refs(pack_dir, pack_ref):
-    """Refs of the rules the new version ships in its rules/ (they replace the installed ones)."""
-    rules, _ = rules_from_folder(os.path.join(pack_dir, "rules"))
-    return {"%s.%s" % (rule.get("pack") or pack_ref, rule.get("name")) for _, rule in rules}
-
-
 def _ref(rule):
     return rule.get("ref") or "%s.%s" % (rule.get("pack", "?"), rule.get("name", "?"))
 
 
 def make_checker(pack_dir, from_version=None):
     """Return a ``RuleChecker`` for the pack in ``pack_dir``, explaining changes since
-    ``from_version`` (default: the newest snapshot below pack.yaml's version); ValueError when
-    ``from_version`` has no snapshot."""
+    ``from_version`` (default: the newest snapshot below pack.yaml's version), knowing the rules
+    the pack ships (``shipped``); ValueError when ``from_version`` has no snapshot."""
     contract = build_contract(pack_dir)
     if from_version:
         old = load_snapshot(pack_dir, from_version)
@@ -64,7 +58,8 @@ def make_checker(pack_dir, from_version=None):
             raise ValueError("no snapshot contract/%s.json" % from_version)
     else:
         from_version, old = previous_release(pack_dir, contract["version"])
-    return RuleChecker(contract, compare_contracts(old, contract) if old else (), from_version)
+    return RuleChecker(contract, compare_contracts(old, contract) if old else (), from_version,
+                       shipped=[rule.ref for rule in load_pack(pack_dir).rules])
 
 
 def broken_line(rule, source, problems):
@@ -95,12 +90,11 @@ def cmd_upgrade_check(args):
         errors.extend(bad)
     for error in errors:
         sys.stderr.write("upgrade-check: %s\n" % error)
-    shipped = shipped_rule_refs(args.pack_dir, contract["pack"])
     checked = broken = replaced = 0
     for source, rule in sources:
         if not checker.concerns(rule):
             continue
-        if source.startswith("st2 API") and _ref(rule) in shipped:
+        if source.startswith("st2 API") and _ref(rule) in checker.shipped:
             replaced += 1  # `st2 pack install` registers the new version's file in its place
             continue
         checked += 1

@@ -1,12 +1,8 @@
-"""Check one rule against the pack's contract, as StackStorm would create and enforce it.
-
-What a rule uses of the pack: its trigger type and trigger parameters (validated against the
-``parameters_schema`` in StackStorm's schema dialect, as the rule API does on create), every
-``trigger.<field>`` it reads (criteria keys, Jinja in criteria patterns and in action parameters;
-each must exist in the ``payload_schema``), and its action and action parameters (no unknown
-parameter, every required one given, literal values of the declared type after StackStorm's cast
-of top-level values). A problem is explained with the contract difference behind it, when the
-comparison with the previous release has one.
+"""Check one rule against the pack's contract, as StackStorm would create and enforce it: its
+trigger type and trigger parameters (in StackStorm's schema dialect, as the rule API does), every
+``trigger.<field>`` it reads (in criteria and action parameters: each must be in the payload), and
+its action and parameters (none unknown, every required one given, literal values of the declared
+type after StackStorm's cast). A problem is explained with the contract difference behind it.
 """
 
 import copy
@@ -31,10 +27,12 @@ def _mapping(value):
 
 class RuleChecker(object):
     """Checks rules against ``contract`` (``snapshot.build_contract``); ``differences`` (from the
-    release a site upgrades from, ``from_version``) explain what changed."""
+    release a site upgrades from, ``from_version``) explain what changed; ``shipped``: the refs of
+    the rules the pack ships (an upgrade replaces the installed ones)."""
 
-    def __init__(self, contract, differences=(), from_version=None):
+    def __init__(self, contract, differences=(), from_version=None, shipped=()):
         self.contract = contract
+        self.shipped = set(shipped)
         self.prefix = "%s." % contract["pack"]
         self.changes = {difference.key: difference for difference in differences}
         self.from_version = from_version

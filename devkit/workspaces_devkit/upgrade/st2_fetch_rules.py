@@ -1,14 +1,9 @@
 """Print every rule a StackStorm API holds, as JSON, using st2client the way the st2 CLI does.
 
-Run by ``st2_rules.fetch_rules`` with the Python of the virtualenv that has st2client (the pack's
-``.venv-st2cli``; st2client pins versions that clash with the pack's own). It imports nothing
-from the pack: settings and credentials come from st2client's own sources, in the CLI's order
-(options given here, then ST2_* environment variables, then the CLI config file: ~/.st2/config,
-ST2_CONFIG_FILE or --config-file; a token from ST2_AUTH_TOKEN / ST2_API_KEY, or the config's
-credentials through the CLI's token cache).
-
-Prints ``{"api_url": ..., "rules": [...]}`` and exits 0, or ``{"error": "<one line>"}`` and exits
-2. No token, API key or password is ever printed.
+Run by ``st2_rules.fetch_rules`` with the Python of ``.venv-st2cli``; it imports nothing from the
+pack. Settings and credentials come from st2client's own sources in the CLI's order (these
+options, ST2_* variables, the CLI config file and its token cache). Prints ``{"api_url": ...,
+"rules": [...]}`` and exits 0, or ``{"error": "<one line>"}`` and exits 2; never a secret.
 """
 
 import argparse
@@ -31,20 +26,13 @@ def _without_userinfo(url):
 
 
 def _options(argv):
+    """The options given, in the namespace ``BaseCLIApp.get_client`` reads (the st2 CLI's)."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--config-file")
-    parser.add_argument("--base-url")
-    parser.add_argument("--api-url")
-    parser.add_argument("--auth-url")
+    for option in ("--config-file", "--base-url", "--api-url", "--auth-url"):
+        parser.add_argument(option)
+    parser.set_defaults(skip_config=False, stream_url=None, api_version=None, cacert=None,
+                        basic_auth=None, token=None, api_key=None)
     return parser.parse_args(argv)
-
-
-def _client_args(options):
-    """The argparse namespace ``BaseCLIApp.get_client`` reads (the st2 CLI's own options)."""
-    return argparse.Namespace(
-        skip_config=False, config_file=options.config_file, base_url=options.base_url,
-        api_url=options.api_url, auth_url=options.auth_url, stream_url=None, api_version=None,
-        cacert=None, basic_auth=None, token=None, api_key=None)
 
 
 def _fetch(options, seen):
@@ -53,9 +41,8 @@ def _fetch(options, seen):
     from st2client.config import set_config
 
     app = BaseCLIApp()
-    args = _client_args(options)
-    set_config(app._parse_config_file(args=args))  # as st2client's shell does before get_client
-    client = app.get_client(args=args)
+    set_config(app._parse_config_file(args=options))  # as st2client's shell does first
+    client = app.get_client(args=options)
     seen["api_url"] = client.endpoints.get("api")
     rules, offset = [], 0
     while True:

@@ -1,10 +1,9 @@
 """Fetch the rules of a StackStorm API with st2client, in st2client's own virtualenv.
 
-st2client 3.9 pins exact versions (jsonschema 3.2.0 among them) that clash with the pack's
-development virtualenv, so it lives in ``.venv-st2cli`` (made by devkit/bin/setup). Rather than
-mixing the two, ``fetch_rules`` runs ``st2_fetch_rules.py`` with that virtualenv's Python (``-I``:
-nothing of this process's path leaks in) and reads the JSON it prints. The child inherits the
-environment, so ST2_* variables and ~/.st2/config act exactly as they do for the ``st2`` CLI.
+st2client 3.9 pins versions that clash with the pack's, so it lives in ``.venv-st2cli``:
+``fetch_rules`` runs ``st2_fetch_rules.py`` with that Python (``-I``: none of this process's path)
+and reads the JSON it prints. The child inherits the environment, so ST2_* variables and
+~/.st2/config act as they do for the ``st2`` CLI.
 """
 
 import json

@@ -1,16 +1,8 @@
-"""Stand-in for ``st2common.util.pack``: how StackStorm validates a pack config at registration.
-
-Only ``validate_config_against_schema`` is provided (``st2ctl reload --register-configs`` and the
-config API call it). Its behaviour, read from StackStorm 3.9.0:
-
-- the config is validated against the config schema as an object schema whose properties are the
-  schema's keys and whose additional properties are ALLOWED (a key missing from the schema is
-  accepted), in StackStorm's dialect, with defaults filled in and None accepted where the
-  default is None (or the key is optional);
-- a Jinja expression using ``decrypt_kv`` on a ``secret: true`` key (given in the config or as
-  the schema's default) is refused: StackStorm decrypts secret keys itself;
-- a schema error is re-raised as ``jsonschema.ValidationError`` whose message names the attribute,
-  the pack and the config file, followed by jsonschema's own text.
+"""Stand-in for ``st2common.util.pack``: ``validate_config_against_schema``, as StackStorm 3.9.0
+validates a pack config at registration (``st2ctl reload --register-configs``, the config API):
+against an object schema of the config schema's keys (other keys allowed) in StackStorm's dialect,
+defaults filled and None accepted where the default is None; ``decrypt_kv`` on a ``secret: true``
+key refused; a schema error re-raised naming the attribute, the pack and the config file.
 """
 
 import jsonschema

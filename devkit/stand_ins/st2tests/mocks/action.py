@@ -3,17 +3,14 @@
 import logging
 
 from st2tests.mocks.datastore import MockDatastoreService
+from st2tests.mocks.sensor import MockSensorWrapper
 from workspaces_devkit.kvstore import DatastoreMethods
 
 __all__ = ["MockActionWrapper", "MockActionService"]
 
 
-class MockActionWrapper(object):
+class MockActionWrapper(MockSensorWrapper):
     """Names the pack and class an action service belongs to."""
-
-    def __init__(self, pack, class_name):
-        self._pack = pack
-        self._class_name = class_name
 
 
 class MockActionService(DatastoreMethods):

@@ -8,12 +8,13 @@ not valid in this dialect: validating anything against such a schema fails with
 """
 
 import copy
+import functools
 import json
 
 import jsonschema
 from jsonschema import Draft3Validator, Draft4Validator, validators
 
-__all__ = ["CustomValidator", "get_validator", "validate", "META_SCHEMA"]
+__all__ = ["CustomValidator", "validate", "META_SCHEMA"]
 
 
 def _build_meta_schema():
@@ -46,15 +47,7 @@ CustomValidator = validators.create(
 )
 
 
-def get_validator(version="custom"):
-    """Return the validator class for ``version`` (only ``custom`` is provided here)."""
-    if version != "custom":
-        raise ValueError("only the 'custom' schema dialect is available in the stand-in")
-    return CustomValidator
-
-
 _CHECKED_SCHEMAS = set()
-_DEFAULTING_CLASSES = {}
 
 
 def _check_schema_once(cls, schema):
@@ -65,18 +58,10 @@ def _check_schema_once(cls, schema):
         _CHECKED_SCHEMAS.add(key)
 
 
+@functools.lru_cache(maxsize=None)
 def _with_defaults(cls):
-    """Return (once per class) a subclass of ``cls`` that fills property defaults; see below."""
-    if cls not in _DEFAULTING_CLASSES:
-        _DEFAULTING_CLASSES[cls] = _make_defaulting(cls)
-    return _DEFAULTING_CLASSES[cls]
-
-
-def _make_defaulting(cls):
-    """Return a subclass of ``cls`` that fills property defaults in as it validates.
-
-    As in StackStorm, a default is used where the property is missing or None.
-    """
+    """A subclass of ``cls`` that fills a property's default in where the property is missing
+    or None, as StackStorm does."""
     validate_properties = cls.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):

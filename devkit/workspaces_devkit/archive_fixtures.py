@@ -22,21 +22,30 @@ __all__ = ["eb_uid", "mous_uid", "sb_uid", "project_code", "delivery_name", "cre
            "alma_fixture_tables", "metadata_fixture_table"]
 
 _UID = sa.String(64)
+_NAME = sa.String(128)
 
-# Per table role of the schema map (whose own ``table()`` declares the pack's columns): the other
-# published columns (by name), then the columns (by role) a real archive has indexes on.
+# Per table role of the schema map: the published types of the columns the pack uses (by role; the
+# archive's own, not the pack's declaration, so the table checks meet what the archive has), then
+# the other published columns (by name), then the columns (by role) a real archive indexes.
 _ALMA_SHAPES = {
     "execblock": (
+        {"eb_uid": _UID, "sched_block_uid": _UID, "project_code": sa.String(32),
+         "qa0_status": sa.String(16), "end_time": sa.DateTime},
         [("starttime", sa.DateTime), ("status", sa.String(16)), ("execfraction", sa.Float),
          ("sessionuid", _UID), ("sessionpartid", sa.String(32)),
          ("finalcommentid", sa.String(64)), ("almabuild", sa.String(64))],
         ["eb_uid", "end_time"]),
     "sched_block_status": (
+        {"sched_block_uid": _UID, "mous_uid": _UID},
         [("status_entity_id", _UID), ("domain_entity_state", sa.String(32))], ["sched_block_uid"]),
-    "delivery": ([("id", sa.Integer)], ["delivered_at"]),
-    "delivery_asdm": ([], ["deliverable_name"]),
-    "product_files": ([("asa_energy_id", sa.String(64)), ("stored_size", sa.BigInteger)],
-                      ["mous_uid"]),
+    "delivery": (
+        {"delivery_id": sa.String(64), "delivery_name": _NAME, "qa2_passed": sa.String(1),
+         "delivered_at": sa.DateTime},
+        [("id", sa.Integer)], ["delivered_at"]),
+    "delivery_asdm": ({"asdm_uid": _UID, "deliverable_name": _NAME}, [], ["deliverable_name"]),
+    "product_files": (
+        {"mous_uid": _UID, "file_class": sa.String(32), "ngas_file_id": sa.String(256)},
+        [("asa_energy_id", sa.String(64)), ("stored_size", sa.BigInteger)], ["mous_uid"]),
 }
 _SCIENCE_COLUMNS = [("asa_ous_id", _UID), ("member_ouss_id", _UID), ("project_code", sa.String(32)),
                     ("asdm_uid", _UID), ("product_type", sa.String(32)),
@@ -85,10 +94,11 @@ def alma_fixture_tables(mapping=None):
     tables = {}
     schema = None
     for spec in mapping.tables(ALMA):
-        extras, indexed = _ALMA_SHAPES[spec.role]
+        types, extras, indexed = _ALMA_SHAPES[spec.role]
         schema = spec.schema
-        columns = [sa.Column(column.name, column.type, key=column.key, index=column.key in indexed)
-                   for column in spec.table().columns]
+        columns = [sa.Column(column.name, types[column.role], key=column.role,
+                             index=column.role in indexed)
+                   for column in spec.columns.values()]
         used = set(column.name for column in columns)
         columns += [sa.Column(name, kind) for name, kind in extras if name not in used]
         tables[spec.role] = sa.Table(spec.name, metadata, *columns, schema=schema)

@@ -7,15 +7,13 @@ window. Rows already handled in that window are skipped, so late-arriving rows i
 are found and nothing is dispatched twice.
 """
 
+import collections
 import time
 
-from workspaces_pack.archive.engines import ArchiveError, ArchiveUnavailable, SchemaMismatch
-from workspaces_pack.core import problems
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 from workspaces_pack.core.times import from_epoch, iso_from_datetime, to_epoch
-from workspaces_pack.sensing.poll_cycle import TurnFailed
 
-__all__ = ["ArchiveWatch", "RowSource", "poll_rows", "problem_kind", "failing_body"]
+__all__ = ["ArchiveWatch", "RowShape", "dispatch_new_rows"]
 
 STARTED_BYTES = len(',"started":') + 24
 """Bytes the trigger's start takes in the state beside its window (a float's longest JSON)."""
@@ -48,11 +46,6 @@ class ArchiveWatch(object):
         self._started = (state or {}).get("started", self._started)
         self.changed = state is None
 
-    @property
-    def baseline_taken(self):
-        """True once the state is loaded (a new trigger starts at now minus the look-back)."""
-        return self.loaded
-
     def to_state(self):
         """Return the JSON-ready state."""
         return dict(self._window.to_state(), started=self._started)
@@ -83,65 +76,33 @@ class ArchiveWatch(object):
             self.changed = True
 
 
-class RowSource(object):
-    """What one trigger's poll reads and sends: ``fetch(since)`` (may raise ``ArchiveError``),
-    the rows' ``id_key`` and ``time_key``, ``make_payload(row)``, the trace tag ``kind``, and
-    ``after_dispatch(rows)`` (optional), told the rows dispatched."""
-
-    def __init__(self, fetch, id_key, time_key, make_payload, kind, after_dispatch=None):
-        self.fetch = fetch
-        self.id_key = id_key
-        self.time_key = time_key
-        self.make_payload = make_payload
-        self.kind = kind
-        self.after_dispatch = after_dispatch
+class RowShape(collections.namedtuple("RowShape", "tag id_key time_key")):
+    """What a sensor's rows are: the trace ``tag`` of their dispatches (``<tag>:<id>``), the key
+    of their identifier (``id_key``) and of their time (``time_key``)."""
 
 
-def problem_kind(error):
-    """The health problem kind of an ``ArchiveError``."""
-    if isinstance(error, SchemaMismatch):
-        return problems.TABLE_MISMATCH
-    if isinstance(error, ArchiveUnavailable):
-        return problems.DATABASE_UNREACHABLE
-    return problems.POLL_FAILING
+def dispatch_new_rows(turn, rows, shape, make_payload):
+    """Dispatch the rows of ``rows`` that ``turn.watch`` has not handled, oldest first, each
+    with the payload ``make_payload(row)``, and mark them handled; a failed dispatch stops there
+    (the rest wait for the next poll). Return the rows dispatched.
 
-
-def failing_body(error):
-    """A turn body that fails with ``error`` (an ``ArchiveError`` met before any query)."""
-    def body(turn):
-        raise TurnFailed(problem_kind(error), str(error))
-    return body
-
-
-def poll_rows(turn, source):
-    """The body of one ALMA trigger's turn (``poll_cycle.run_turn``) over ``source``'s rows.
-
-    New rows are dispatched oldest first with trace tag ``<kind>:<id>`` and marked handled on the
-    watch (the turn saves the state). A row with a ``skip_reason`` is logged as an error naming
-    its id and remembered as handled, without a dispatch (so it is logged once, not every poll).
-    Returns the number of rows dispatched; an ``ArchiveError`` fails the turn with its kind.
+    A row with a ``skip_reason`` is logged as an error naming its id and marked handled without
+    a dispatch, so it is logged once, not every poll.
     """
     watch, ref, logger = turn.watch, turn.ref, turn.context.logger
-    since = watch.since()
-    try:
-        rows = source.fetch(since)
-    except ArchiveError as error:
-        raise TurnFailed(problem_kind(error), "%s; will query again next poll" % error)
-    fresh = watch.select_new(rows, source.id_key, source.time_key)
-    logger.debug("trigger %s: %d row(s) since %s, %d new", ref, len(rows), iso_from_datetime(since),
-                 len(fresh))
+    fresh = watch.select_new(rows, shape.id_key, shape.time_key)
+    logger.debug("trigger %s: %d row(s) since %s, %d new", ref, len(rows),
+                 iso_from_datetime(watch.since()), len(fresh))
     done = []
     for row in fresh:
         if row.get("skip_reason"):
-            logger.error("trigger %s: %s %s skipped: %s", ref, source.kind, row[source.id_key],
+            logger.error("trigger %s: %s %s skipped: %s", ref, shape.tag, row[shape.id_key],
                          row["skip_reason"])
-        elif not turn.dispatch(source.make_payload(row), source.kind, row[source.id_key]):
+        elif not turn.dispatch(make_payload(row), shape.tag, row[shape.id_key]):
             break
         done.append(row)
     sent = [row for row in done if not row.get("skip_reason")]
     if sent:
-        logger.info("trigger %s: %d new %s dispatched", ref, len(sent), source.kind)
-    watch.mark_handled(done, source.id_key, source.time_key)
-    if sent and source.after_dispatch is not None:
-        source.after_dispatch(sent)
-    return len(sent)
+        logger.info("trigger %s: %d new %s dispatched", ref, len(sent), shape.tag)
+    watch.mark_handled(done, shape.id_key, shape.time_key)
+    return sent

@@ -26,7 +26,7 @@ import operator
 from workspaces_pack.archive.engines import ArchiveError, database_engine
 from workspaces_pack.archive.reconcile import (REQUEST_TTL_SECONDS, SOURCE_RECONCILE, Selection,
                                                compare, parse_request, refuse_request)
-from workspaces_pack.archive.schema import METADATA, schema_map
+from workspaces_pack.archive.schema import METADATA
 from workspaces_pack.archive.table_checks import (METADATA_AREA, describe_mismatches,
                                                   table_mismatches)
 from workspaces_pack.core.keys import RECONCILE_PREFIX, REQUEST_PREFIX
@@ -121,31 +121,32 @@ class AlmaReconciler(object):
         self.cooldown = float(config.get("alma_reconcile_cooldown_hours")) * HOUR
         self.max_entries = memory_entry_cap(config.get("state_max_entries"))
         self.state = DatastoreState(service, logger, key_prefix=RECONCILE_PREFIX)
+        self._meta = None
         self._memories = {}
         self._unrecorded = {}
         self._logged_problem = None
 
     # --- a poll ------------------------------------------------------------------------------
-    def poll(self, context, watches, make_payload):
-        """Run what is due for the watched triggers (``(ref, trigger, watch)`` of
-        ``watches``): per trigger the scheduled comparison, then the action's requests; then
-        tell the sensor's health how it went."""
+    def poll(self, context, archive, make_payload):
+        """Run what is due for the watched triggers of ``context``, reading the ALMA archive
+        through ``archive`` (the sensor's ``AlmaArchive``): per trigger the scheduled comparison,
+        then the action's requests; then tell the sensor's health how it went."""
         requests = self._pending_requests()
-        due = [(ref, watch) for ref, _, watch in watches if self._due(ref, requests)]
+        due = [(ref, watch) for ref, _, watch in context.watches.items()
+               if self._due(ref, requests)]
         if not due and self._logged_problem is None:
             return
         try:
-            alma = database_engine(self._config, "alma_archive_db_url")
-            meta = database_engine(self._config, "archive_metadata_db_url")
+            self._meta = self._meta or database_engine(self._config, "archive_metadata_db_url")
         except ArchiveError as error:
             self._off(context.health, requests, str(error))
             return
-        specs = schema_map(self._config).specs_for("alma_reconcile", METADATA)
-        mismatches = table_mismatches(METADATA_AREA, meta, specs)
+        specs = archive.schema.specs_for("alma_reconcile", METADATA)
+        mismatches = table_mismatches(METADATA_AREA, self._meta, specs)
         if mismatches:
             self._off(context.health, requests, describe_mismatches(mismatches))
             return
-        shared = _Shared(alma, meta, requests, make_payload)
+        shared = _Shared(archive.engine, self._meta, requests, make_payload)
         for ref, watch in due:
             failure = self._reconcile(TriggerTurn(context, ref, watch), shared)
             if failure is not None:
@@ -233,17 +234,18 @@ class AlmaReconciler(object):
                                      "tried again next poll", item.name, error)
         self._report(health, RECONCILE_OFF, "reconciliation off: %s" % reason)
 
-    def _report(self, health, kind, message):
-        """Tell the sensor's health how the attempt went (``kind`` None: it worked); log a
+    def _report(self, health, problem, message):
+        """Tell the sensor's health how the attempt went (``problem`` None: it worked); log a
         problem once per change, and its end once."""
         if message != self._logged_problem:
-            level = {None: logging.INFO, RECONCILE_OFF: logging.ERROR}.get(kind, logging.WARNING)
+            level = {None: logging.INFO, RECONCILE_OFF: logging.ERROR}.get(problem,
+                                                                           logging.WARNING)
             self._logger.log(level, "%s", message or "reconciliation works again")
         self._logged_problem = message
-        if kind is None:
+        if problem is None:
             health.sensor_succeeded()
         else:
-            health.sensor_failed(kind, message)
+            health.sensor_failed(problem, message)
 
     # --- requests ----------------------------------------------------------------------------
     def _pending_requests(self):

@@ -4,12 +4,13 @@ StackStorm calls ``add_trigger``/``update_trigger``/``remove_trigger`` whenever 
 possibly before ``setup()``, repeatedly for the same trigger, and with ids it never added.
 ``TriggerWatches`` absorbs all of that: a trigger with bad parameters is logged with the
 parameter's name and skipped (the others keep running), and every change of the trigger list is
-told to the sensor's health recorder (``sensing.health``), which also logs poll problems once per
-change, not once per poll. ``WatchingSensorMixin`` gives a sensor all of it, and its ``poll``
-(health around the sensor's ``_poll_watches``; each trigger's turn in ``sensing.poll_cycle``).
+told to the sensor's health recorder (``sensing.health``). ``WatchingSensorMixin`` gives a sensor
+all of it, and its ``poll``: health around the sensor's ``_poll_watches``, which opens a
+``poll_cycle.TriggerTurn`` per trigger.
 """
 
 import collections
+import contextlib
 import time
 
 from workspaces_pack.core import problems
@@ -20,7 +21,7 @@ from workspaces_pack.core.state import DatastoreState
 from workspaces_pack.sensing.health import HealthRecorder, SensorIdentity
 from workspaces_pack.sensing.poll_cycle import SensorContext, load_watch
 
-__all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "poll_safely"]
+__all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "poll_step"]
 
 
 def trigger_ref(trigger):
@@ -31,17 +32,17 @@ def trigger_ref(trigger):
     return "%s.%s" % (trigger.get("pack"), trigger.get("name"))
 
 
-def poll_safely(logger, what, function, *args):
-    """Call ``function(*args)``; log and swallow any ``Exception`` so that poll() never raises.
+@contextlib.contextmanager
+def poll_step(logger, what):
+    """Run the ``with`` block as one step of a poll: an ``Exception`` is logged, not raised.
 
     StackStorm respawns a sensor whose poll raised at most twice, then leaves it dead; a failure of
-    one trigger's work must not end the others'.
+    one step must not end the others.
     """
     try:
-        return function(*args)
+        yield
     except Exception:
         logger.exception("%s failed; it will be tried again at the next poll", what)
-        return None
 
 
 class TriggerWatches(object):
@@ -52,11 +53,11 @@ class TriggerWatches(object):
     ``health`` (a ``HealthRecorder``) is told when a trigger is watched, not watched, or removed.
     """
 
-    def __init__(self, logger, build, health, kind="trigger"):
+    def __init__(self, logger, build, health, item_noun="trigger"):
         self._logger = logger
         self._build = build
         self._health = health
-        self._kind = kind
+        self._noun = item_noun
         self._entries = collections.OrderedDict()
 
     def __len__(self):
@@ -87,12 +88,12 @@ class TriggerWatches(object):
         except ParameterError as error:
             self._entries.pop(ref, None)
             self._logger.error("%s %s not watched: %s (fix the rule's trigger parameters)",
-                               self._kind, ref, error)
+                               self._noun, ref, error)
             self._health.not_watched(ref, trigger, "%s (fix the rule's trigger parameters)"
                                      % error)
             return None
         self._entries[ref] = (dict(trigger), watch)
-        self._logger.info("%s %s registered with parameters %s", self._kind, ref, parameters)
+        self._logger.info("%s %s registered with parameters %s", self._noun, ref, parameters)
         self._health.watched(ref, trigger)
         return watch
 
@@ -102,22 +103,22 @@ class TriggerWatches(object):
         self._health.removed(ref)
         entry = self._entries.pop(ref, None)
         if entry is None:
-            self._logger.debug("remove_trigger for unknown %s %s ignored", self._kind, ref)
+            self._logger.debug("remove_trigger for unknown %s %s ignored", self._noun, ref)
             return None
-        self._logger.info("%s %s removed", self._kind, ref)
+        self._logger.info("%s %s removed", self._noun, ref)
         return entry[1]
 
-    def disable(self, ref, message, kind=problems.TABLE_MISMATCH):
-        """Stop watching ``ref`` because its setup is unusable; log ``message`` once as an error.
+    def disable(self, ref, message):
+        """Stop watching ``ref`` because its tables do not match; log ``message`` once as an error.
 
         The trigger stays unwatched until StackStorm adds it again (a rule edited or re-enabled,
-        or the sensor restarted), which checks it afresh. Its health shows ``kind``.
+        or the sensor restarted), which checks it afresh. Its health shows ``table_mismatch``.
         """
         entry = self._entries.pop(ref, None)
         if entry is None:
             return
-        self._logger.error("%s %s disabled: %s", self._kind, ref, message)
-        self._health.not_watched(ref, entry[0], message, kind)
+        self._logger.error("%s %s disabled: %s", self._noun, ref, message)
+        self._health.not_watched(ref, entry[0], message, problems.TABLE_MISMATCH)
 
 
 class WatchingSensorMixin(object):
@@ -126,18 +127,13 @@ class WatchingSensorMixin(object):
     Its ``__init__`` (reached through the sensor's ``super().__init__``) sets ``_logger``,
     ``_pack_config``, ``_state`` (the datastore state helper), ``_health`` (the sensor's
     ``HealthRecorder``), ``_watches`` (built by the sensor's ``_build_watch(trigger)``),
-    ``_context`` (for ``poll_cycle.run_turn``) and ``clock``. ``poll`` records the poll's health
-    around the sensor's ``_poll_watches()`` and runs even with no trigger (the sensor's record
-    stays alive). ``add_trigger``/``update_trigger`` register a trigger's watch (bad parameters
-    are logged, never raised), ``remove_trigger`` forgets it (its health record is deleted, its
-    state kept 7 days: ``sensing.health.RetiredTriggers``), ``setup`` takes the poll interval
-    from the pack config key ``POLL_INTERVAL_KEY`` and ``cleanup`` writes state that could not
-    be saved yet.
+    ``_context`` (for ``poll_cycle.TriggerTurn``) and ``clock``. ``WATCH_NOUN`` names a watch
+    in log lines. ``poll`` runs even with no trigger (the sensor's record stays alive).
     """
 
     POLL_INTERVAL_KEY = None
     TRIGGER_TYPE = None
-    WATCH_KIND = "trigger"
+    WATCH_NOUN = "trigger"
     STATE_PREFIXES = (STATE_PREFIX,)
 
     def __init__(self, sensor_service, config=None, poll_interval=None):
@@ -147,13 +143,13 @@ class WatchingSensorMixin(object):
         self._logger = self.sensor_service.get_logger(name=self.__class__.__name__)
         self._pack_config = PackConfig(self.config)
         self._state = DatastoreState(self.sensor_service, self._logger)
-        identity = SensorIdentity(self.__class__.__name__, self.TRIGGER_TYPE, self.WATCH_KIND,
+        identity = SensorIdentity(self.__class__.__name__, self.TRIGGER_TYPE, self.WATCH_NOUN,
                                   self.get_poll_interval)
         self._health = HealthRecorder(self.sensor_service, self._logger, identity,
                                       self._pack_config, lambda: self.clock(),
                                       self.STATE_PREFIXES)
         self._watches = TriggerWatches(self._logger, self._build_watch, self._health,
-                                       kind=self.WATCH_KIND)
+                                       self.WATCH_NOUN)
         self._context = SensorContext(self.sensor_service, self._logger, self._state,
                                       self._watches, self._health)
 
@@ -162,7 +158,7 @@ class WatchingSensorMixin(object):
         raise NotImplementedError
 
     def _poll_watches(self):
-        """The sensor's own work in a poll (each trigger through ``poll_cycle.run_turn``)."""
+        """The sensor's own work in a poll (a ``poll_cycle.TriggerTurn`` per trigger)."""
         raise NotImplementedError
 
     def setup(self):
@@ -177,8 +173,10 @@ class WatchingSensorMixin(object):
         raises."""
         self._health.poll_started()
         try:
-            poll_safely(self._logger, "saving sensor state", self._state.flush)
-            poll_safely(self._logger, "poll", self._poll_watches)
+            with poll_step(self._logger, "saving sensor state"):
+                self._state.flush()
+            with poll_step(self._logger, "poll"):
+                self._poll_watches()
         finally:
             self._health.poll_ended()
 
@@ -206,7 +204,7 @@ class WatchingSensorMixin(object):
                 load_watch(self._state, ref, watch)
             except Exception as error:  # add_trigger must not raise: tried again at the turn
                 self._logger.warning("state of %s %s not loaded yet (%s); loaded at the next "
-                                     "poll", self.WATCH_KIND, ref, error)
+                                     "poll", self.WATCH_NOUN, ref, error)
         return watch
 
     def remove_trigger(self, trigger):

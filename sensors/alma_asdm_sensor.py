@@ -9,7 +9,7 @@ State per trigger: ``workspaces.AlmaAsdmSensor:state:<trigger ref>``.
 Also reconciles (``workspaces_pack.sensing.reconcile_schedule``): once a day, and when the action
 ``workspaces.alma_reconcile`` asks, EBs missing from ``execution_blocks`` are dispatched with
 ``source: reconcile``; memory per trigger in ``workspaces.AlmaAsdmSensor:reconcile:<trigger ref>``.
-When a trigger is added, its tables and columns are checked once (``sensing.table_gate``); a
+When a trigger is added, its tables and columns are checked once (``archive_watch.ArchiveGate``); a
 mismatch disables the trigger with one error line naming the table and column.
 """
 
@@ -20,10 +20,10 @@ from workspaces_pack.archive.asdm_parameters import asdm_query_options
 from workspaces_pack.archive.reconcile import SOURCE_NEW
 from workspaces_pack.core.keys import RECONCILE_PREFIX, STATE_PREFIX
 from workspaces_pack.core.times import iso_from_datetime
-from workspaces_pack.sensing.archive_watch import ArchiveWatch, RowShape, dispatch_new_rows
+from workspaces_pack.sensing.archive_watch import (ArchiveGate, ArchiveWatch, RowShape,
+                                                  dispatch_new_rows)
 from workspaces_pack.sensing.poll_cycle import TriggerTurn
 from workspaces_pack.sensing.reconcile_schedule import AlmaReconciler
-from workspaces_pack.sensing.table_gate import ArchiveGate
 from workspaces_pack.sensing.watches import WatchingSensorMixin, poll_step, trigger_ref
 
 EB_ROWS = RowShape(tag="alma_asdm", id_key="eb_uid", time_key="end_time")
@@ -78,7 +78,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
         archive = self._archive.open(self._context)
         if archive is None:
             return  # every trigger's turn failed with why
-        for ref, _, watch in self._watches.items():
+        for ref, watch in self._watches.items():
             turn = TriggerTurn(self._context, ref, watch)
             if not turn.begin():
                 continue  # its state is unreadable, or held (reported)

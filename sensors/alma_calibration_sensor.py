@@ -8,17 +8,17 @@ whose NGAS file id is LIKE '%scriptFor%Cal%'. A delivery whose name cannot be pa
 its id and skipped, once.
 The trigger type has no parameters, so there is one trigger (``workspaces.alma_calibration``)
 and one state key: ``workspaces.AlmaCalibrationSensor:state:workspaces.alma_calibration``.
-At its first poll the sensor checks its tables and columns once (``sensing.table_gate``); a mismatch
-disables it with one error line naming the table and column.
+At its first poll it checks its tables and columns once (``sensing.archive_watch.ArchiveGate``): a
+mismatch disables it with one error line naming the table and column.
 """
 
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.core.times import from_epoch, iso_from_datetime
-from workspaces_pack.sensing.archive_watch import ArchiveWatch, RowShape, dispatch_new_rows
+from workspaces_pack.sensing.archive_watch import (ArchiveGate, ArchiveWatch, RowShape,
+                                                  dispatch_new_rows)
 from workspaces_pack.sensing.poll_cycle import TriggerTurn
-from workspaces_pack.sensing.table_gate import ArchiveGate
 from workspaces_pack.sensing.watches import WatchingSensorMixin
 
 TRIGGER_REF = "workspaces.alma_calibration"

@@ -29,7 +29,7 @@ class FileMonitorSensor(WatchingSensorMixin, PollingSensor):
 
     def _poll_watches(self):
         """Scan every watched directory once and dispatch its new settled files."""
-        for ref, _, watch in self._watches.items():
+        for ref, watch in self._watches.items():
             turn = TriggerTurn(self._context, ref, watch)
             if not turn.begin():
                 continue  # its state is unreadable, or held (reported)

@@ -1,19 +1,80 @@
-"""Per-trigger progress through archive rows: a high-water mark plus the uids handled in a window.
+"""The ALMA sensors' reading of the archive: one handle per sensor, one watch per trigger.
 
-Used by the ALMA sensors. Rows have an identifier (an EB uid, a delivery id) and a time. A poll
-asks the database for rows at or after ``since()``: the mark minus the look-back window, or, for
-a trigger with no history yet, the moment it started (stored at once) minus the look-back
-window. Rows already handled in that window are skipped, so late-arriving rows inside the window
-are found and nothing is dispatched twice.
+``ArchiveGate`` builds the sensor's ``AlmaArchive`` (``archive.alma_queries.alma_archive``: the
+engine and the schema map) at the first poll that can, and keeps it. Before handing it out it
+checks the tables and columns of the sensor's part of the schema map for the triggers added
+since the last check (``table_checks.table_mismatches``, the preflight's check): a mismatch
+disables those triggers with one error line naming the table and column; a database that does
+not answer leaves them for a later poll.
+
+``ArchiveWatch`` is a trigger's progress through rows that have an identifier (an EB uid, a
+delivery id) and a time: a poll asks for rows at or after ``since()``, the high-water mark (or,
+for a trigger with no history yet, the moment it started, stored at once) minus the look-back
+window; ``dispatch_new_rows`` skips the rows handled in that window, so late rows inside the
+window are found and nothing is dispatched twice.
 """
 
 import collections
 import time
 
+from workspaces_pack.archive.alma_queries import alma_archive
+from workspaces_pack.archive.engines import ArchiveError
+from workspaces_pack.archive.table_checks import ALMA_AREA, describe_mismatches, table_mismatches
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 from workspaces_pack.core.times import from_epoch, iso_from_datetime, to_epoch
+from workspaces_pack.sensing.poll_cycle import TriggerTurn, problem_of
+from workspaces_pack.sensing.watches import poll_step
 
-__all__ = ["ArchiveWatch", "RowShape", "dispatch_new_rows"]
+__all__ = ["ArchiveGate", "ArchiveWatch", "RowShape", "dispatch_new_rows"]
+
+
+class ArchiveGate(object):
+    """The archive handle of a sensor that reads the tables of ``part`` (``schema.PARTS``)."""
+
+    def __init__(self, config, part):
+        self._config = config
+        self._part = part
+        self._archive = None
+        self._unchecked = set()
+
+    def note_added(self, ref):
+        """Check the tables for ``ref`` at the next poll."""
+        self._unchecked.add(ref)
+
+    def forget(self, ref):
+        """``ref`` was removed: nothing to check."""
+        self._unchecked.discard(ref)
+
+    def open(self, context):
+        """Return the ``AlmaArchive``, its tables checked for the triggers added since the last
+        check; None when it cannot be built (a URL unset, a malformed name): every trigger's turn
+        has then failed with why."""
+        if self._archive is None:
+            try:
+                self._archive = alma_archive(self._config)
+            except ArchiveError as error:
+                for ref, watch in context.watches.items():
+                    turn = TriggerTurn(context, ref, watch)
+                    if turn.begin():
+                        with turn:
+                            turn.fail(problem_of(error), str(error))
+                return None
+        if self._unchecked:
+            with poll_step(context.logger, "table check"):
+                self._check(context.watches)
+        return self._archive
+
+    def _check(self, watches):
+        refs = [ref for ref, _ in watches.items() if ref in self._unchecked]
+        specs = self._archive.schema.specs_for(self._part)
+        mismatches = table_mismatches(ALMA_AREA, self._archive.engine, specs) if refs else []
+        if mismatches is None:
+            return  # not checked: the database did not answer
+        self._unchecked.clear()
+        if mismatches:
+            for ref in refs:
+                watches.disable(ref, describe_mismatches(mismatches))
+
 
 STARTED_BYTES = len(',"started":') + 24
 """Bytes the trigger's start takes in the state beside its window (a float's longest JSON)."""
@@ -27,7 +88,6 @@ class ArchiveWatch(object):
         self.lookback_seconds = float(lookback_seconds)
         self.max_entries = max_entries
         self.max_bytes = max_bytes - STARTED_BYTES
-        self.clock = clock
         self.options = options
         self._started = clock()
         self._window = None
@@ -60,12 +120,7 @@ class ArchiveWatch(object):
 
     def select_new(self, rows, id_key, time_key):
         """Return the rows not handled yet, oldest first."""
-        fresh = []
-        for row in rows:
-            position = to_epoch(row[time_key])
-            if self._window.is_new(row[id_key], position):
-                fresh.append(row)
-        return fresh
+        return [row for row in rows if self._window.is_new(row[id_key], to_epoch(row[time_key]))]
 
     def mark_handled(self, rows, id_key, time_key):
         """Record dispatched rows and prune the window to the look-back bound."""

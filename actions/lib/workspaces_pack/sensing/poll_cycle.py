@@ -1,24 +1,20 @@
-"""One trigger's turn in a sensor's poll, the same for every sensor of the pack.
-
-A sensor opens a ``TriggerTurn`` per trigger, and its own code reads the source in between::
+"""One trigger's turn in a sensor's poll, the same for every sensor of the pack::
 
     turn = TriggerTurn(context, ref, watch)
     if turn.begin():
         with turn:
-            ...  # read the source, turn.dispatch() each new item, mark it handled on the watch
+            ...  # the sensor reads its source, turn.dispatch()es each new item, marks it handled
 
-``begin`` loads the trigger's stored state (once; a new trigger's start is stored at once, see
-``load_watch``) and answers False, the turn reported already, when the source must not be read:
-state that cannot be read (``state_unreadable``), or dispatches held while the state of a turn
-that dispatched could not be written (``state_unsaved``, until the write succeeds: a process
-that dies then dispatches again at most the items of that one turn, docs/GUARANTEES.md G2).
+``begin`` loads the trigger's state once (a new trigger's start is stored at once: ``load_watch``)
+and answers False, the turn reported, when the source must not be read: the state unreadable
+(``state_unreadable``), or dispatches held while the state of a turn that dispatched is unsaved
+(``state_unsaved``): a process that dies then repeats at most that one turn (GUARANTEES.md G2).
 
-Closing the turn (the end of the ``with`` block) turns the source's own errors into problem kinds
-(``ArchiveError``: a database outage, a renamed column; ``ScanError``: a missing directory), logs
-any other exception with its traceback (``poll_failing``), saves the state if it changed and tells
-the health recorder. A state the datastore refuses (``StateTooLarge``) is a ``state_unsaved``
-problem at once, and the save is tried again every poll; a datastore that does not take the write
-is ``state_unsaved`` after ``problem_after_failures`` polls (the state is kept and retried).
+The end of the ``with`` block turns the source's own errors into problem kinds (``ArchiveError``,
+``ScanError``), logs any other exception with its traceback (``poll_failing``), saves the state if
+it changed and tells the health recorder. A state the datastore refuses (``StateTooLarge``) is
+``state_unsaved`` at once; a datastore that does not take the write, after
+``problem_after_failures`` polls. Either way the state is kept and the save retried every poll.
 """
 
 import collections

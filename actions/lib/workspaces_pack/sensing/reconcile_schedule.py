@@ -62,12 +62,6 @@ class CooldownMemory(object):
         self.dispatched = dict(dispatched or {})
         self.changed = False
 
-    @classmethod
-    def from_state(cls, state, max_entries):
-        """Rebuild from ``to_state``'s dict (None: nothing yet)."""
-        state = state or {}
-        return cls(max_entries, state.get("last_run"), state.get("dispatched"))
-
     def to_state(self):
         """Return the JSON-ready dict."""
         return {"last_run": self.last_run, "dispatched": self.dispatched}
@@ -77,11 +71,6 @@ class CooldownMemory(object):
         if interval_seconds <= 0:
             return False
         return self.last_run is None or now - self.last_run >= interval_seconds
-
-    def recent(self, uid, now, cooldown_seconds):
-        """True when ``uid`` was dispatched less than ``cooldown_seconds`` ago."""
-        when = self.dispatched.get(uid)
-        return when is not None and now - when < cooldown_seconds
 
     def remember(self, uid, now):
         """Record a dispatch of ``uid`` at ``now``."""
@@ -104,8 +93,8 @@ class CooldownMemory(object):
         return max(0, self.max_entries - len(self.dispatched))
 
 
-_Shared = collections.namedtuple("_Shared", "alma meta requests make_payload")
-"""What one poll's runs share: engines, requests ``[(item, request)]``, ``make_payload(row)``."""
+class _Shared(collections.namedtuple("_Shared", "alma meta requests make_payload")):
+    """What one poll's runs share: both engines, the requests and ``make_payload(row)``."""
 
 
 class AlmaReconciler(object):
@@ -126,13 +115,12 @@ class AlmaReconciler(object):
         self._unrecorded = {}
         self._logged_problem = None
 
-    # --- a poll ------------------------------------------------------------------------------
     def poll(self, context, archive, make_payload):
-        """Run what is due for the watched triggers of ``context``, reading the ALMA archive
-        through ``archive`` (the sensor's ``AlmaArchive``): per trigger the scheduled comparison,
-        then the action's requests; then tell the sensor's health how it went."""
+        """Run what is due for the watched triggers of ``context`` (``archive``: the sensor's
+        ``AlmaArchive``): per trigger the scheduled comparison, then the action's requests;
+        then tell the sensor's health how it went."""
         requests = self._pending_requests()
-        due = [(ref, watch) for ref, _, watch in context.watches.items()
+        due = [(ref, watch) for ref, watch in context.watches.items()
                if self._due(ref, requests)]
         if not due and self._logged_problem is None:
             return
@@ -152,21 +140,21 @@ class AlmaReconciler(object):
             if failure is not None:
                 self._report(context.health, RECONCILE_FAILING, failure)
                 return
-        for item, _ in requests:
-            self._delete(item.name)
+        for request in requests:
+            self._delete(request["key"])
         self._report(context.health, None, None)
 
     def _due(self, ref, requests):
-        """True when ``ref`` has a run due: a request, or the schedule (an unreadable memory
-        counts as due: the attempt fails and says so)."""
+        """True when ``ref`` has a request or a scheduled run due (or an unreadable memory:
+        the attempt fails and says so)."""
         if not requests and self.interval <= 0:
             return False
         memory = self._memory(ref)
         return memory is None or bool(requests) or memory.due(self._clock(), self.interval)
 
     def _reconcile(self, turn, shared):
-        """``turn.ref``'s due runs: the scheduled comparison, then each request that selects
-        QA0 statuses of the trigger. Returns why it failed, or None."""
+        """``turn.ref``'s due runs: the scheduled one, then each request that selects QA0
+        statuses of the trigger. Returns why it failed, or None."""
         memory = self._memory(turn.ref)
         if memory is None:
             return "reconciliation memory of trigger %s not readable; tried again next poll" % (
@@ -181,13 +169,13 @@ class AlmaReconciler(object):
                     return "a dispatch failed; the reconciliation is tried again next poll"
                 memory.last_run = now
                 memory.changed = True
-            for item, request in shared.requests:
+            for request in shared.requests:
                 statuses = [status for status in options["qa0_statuses"]
                             if status in request["qa0_statuses"]]
                 selection = Selection(request["start"], request["end"], statuses,
                                       options["project_like"], request["project_code_pattern"])
-                if statuses and not self._run(turn, memory, shared, "requested (%s)" % item.name,
-                                              selection):
+                why = "requested (%s)" % request["key"]
+                if statuses and not self._run(turn, memory, shared, why, selection):
                     return "a dispatch failed; the request is served again next poll"
         except ArchiveError as error:
             return "reconciliation failed, tried again next poll: %s" % error
@@ -200,11 +188,10 @@ class AlmaReconciler(object):
         """Compare ``selection``; dispatch each missing EB not dispatched within the cooldown,
         as many as the memory has room for. Returns False when a dispatch failed."""
         now = self._clock()
-        memory.prune(now, self.cooldown)
+        memory.prune(now, self.cooldown)  # what is left was dispatched within the cooldown
         result = compare(self._config, shared.alma, shared.meta, selection,
                          keep=self.max_entries)
-        wanted = [row for row in result.missing
-                  if not memory.recent(row["eb_uid"], now, self.cooldown)]
+        wanted = [row for row in result.missing if row["eb_uid"] not in memory.dispatched]
         cooling = len(result.missing) - len(wanted)
         sent = 0
         for row in wanted[:memory.room()]:
@@ -224,14 +211,13 @@ class AlmaReconciler(object):
 
     def _off(self, health, requests, reason):
         """The reconciliation cannot run until someone acts: refuse the requests, report."""
-        for item, _ in requests:
+        for request in requests:
             try:
-                self._service.set_value(item.name, refuse_request(item.value, reason,
-                                                                  self._clock()),
-                                        ttl=REQUEST_TTL_SECONDS, local=False)
+                self._service.set_value(request["key"], refuse_request(
+                    request["text"], reason, self._clock()), ttl=REQUEST_TTL_SECONDS, local=False)
             except Exception as error:
                 self._logger.warning("could not write the refusal into datastore key %s (%s); "
-                                     "tried again next poll", item.name, error)
+                                     "tried again next poll", request["key"], error)
         self._report(health, RECONCILE_OFF, "reconciliation off: %s" % reason)
 
     def _report(self, health, problem, message):
@@ -247,10 +233,9 @@ class AlmaReconciler(object):
         else:
             health.sensor_failed(problem, message)
 
-    # --- requests ----------------------------------------------------------------------------
     def _pending_requests(self):
-        """The action's unanswered requests ``[(key-value item, request)]``; unreadable ones
-        are logged and deleted, refused ones left until their key expires."""
+        """The action's unanswered requests (``parse_request``'s, with the datastore ``key``
+        and its ``text``); unreadable ones are logged and deleted, refused ones left to expire."""
         try:
             items = sorted(list_all_values(self._service.list_values, REQUEST_PREFIX, local=False),
                            key=operator.attrgetter("name"))
@@ -267,7 +252,7 @@ class AlmaReconciler(object):
                 self._delete(item.name)
                 continue
             if request["refused"] is None:
-                requests.append((item, request))
+                requests.append(dict(request, key=item.name, text=item.value))
         return requests
 
     def _delete(self, key):
@@ -277,38 +262,33 @@ class AlmaReconciler(object):
             self._logger.warning("could not delete datastore key %s (%s); the cooldown keeps "
                                  "its EBs from being dispatched twice", key, error)
 
-    # --- memory ------------------------------------------------------------------------------
     def _memory(self, ref):
         """The loaded memory of ``ref``, or None while the datastore cannot be read."""
-        memory = self._memories.get(ref)
-        if memory is not None:
-            return memory
-        try:
-            stored = self.state.load(ref)
-        except StateUnavailable:
-            return None
-        memory = CooldownMemory.from_state(stored, self.max_entries)
-        for uid, when in self._unrecorded.pop(ref, {}).items():
-            memory.remember(uid, when)
-        self._memories[ref] = memory
-        return memory
+        if ref not in self._memories:
+            try:
+                stored = self.state.load(ref) or {}
+            except StateUnavailable:
+                return None
+            memory = self._memories[ref] = CooldownMemory(
+                self.max_entries, stored.get("last_run"), stored.get("dispatched"))
+            for uid, when in self._unrecorded.pop(ref, {}).items():
+                memory.remember(uid, when)
+        return self._memories[ref]
 
     def _save(self, ref, memory):
-        if not memory.changed:
-            return
-        try:
-            self.state.save(ref, memory.to_state())
-        except StateTooLarge as error:
-            self._logger.error("trigger %s: %s", ref, error)
-        memory.changed = False
+        if memory.changed:
+            try:
+                self.state.save(ref, memory.to_state())
+            except StateTooLarge as error:
+                self._logger.error("trigger %s: %s", ref, error)
+            memory.changed = False
 
     def note_dispatched(self, ref, rows):
         """Remember EBs the hourly poll dispatched, so no reconciliation repeats them soon."""
         now = self._clock()
         memory = self._memory(ref)
         if memory is None:
-            pending = self._unrecorded.setdefault(ref, {})
-            pending.update((row["eb_uid"], now) for row in rows)
+            self._unrecorded.setdefault(ref, {}).update((row["eb_uid"], now) for row in rows)
             return
         for row in rows:
             memory.remember(row["eb_uid"], now)

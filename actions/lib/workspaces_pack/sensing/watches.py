@@ -46,11 +46,10 @@ def poll_step(logger, what):
 
 
 class TriggerWatches(object):
-    """The triggers a sensor serves, keyed by ref, each with a watch object made by ``build``.
+    """The triggers a sensor serves, keyed by ref, each with a watch made by ``build(trigger)``.
 
-    ``build(trigger)`` validates the trigger's parameters and returns the watch; it raises
-    ``ParameterError`` for bad ones, which is logged as an error naming the trigger and parameter.
-    ``health`` (a ``HealthRecorder``) is told when a trigger is watched, not watched, or removed.
+    ``build`` raises ``ParameterError`` for bad parameters: logged as an error naming the trigger
+    and the parameter. ``health`` (a ``HealthRecorder``) is told of every change of the list.
     """
 
     def __init__(self, logger, build, health, item_noun="trigger"):
@@ -58,77 +57,72 @@ class TriggerWatches(object):
         self._build = build
         self._health = health
         self._noun = item_noun
-        self._entries = collections.OrderedDict()
+        self._watches = collections.OrderedDict()
+        self._triggers = {}
 
     def __len__(self):
-        return len(self._entries)
+        return len(self._watches)
 
     def items(self):
-        """Return ``[(ref, trigger, watch), ...]`` in the order triggers were added."""
-        return [(ref, trigger, watch) for ref, (trigger, watch) in self._entries.items()]
+        """Return ``[(ref, watch), ...]`` in the order triggers were added."""
+        return list(self._watches.items())
 
     def get(self, ref):
         """Return the watch of ``ref`` or None."""
-        entry = self._entries.get(ref)
-        return entry[1] if entry else None
+        return self._watches.get(ref)
 
     def add(self, trigger):
         """Register (or re-register) a trigger; return its watch, or None when it is invalid.
-
-        A repeated add with unchanged parameters keeps the existing watch and its progress.
-        """
+        A repeated add with unchanged parameters keeps the watch and its progress."""
         ref = trigger_ref(trigger)
         parameters = trigger.get("parameters") or {}
-        existing = self._entries.get(ref)
-        if existing is not None and existing[0].get("parameters") == parameters:
-            self._entries[ref] = (trigger, existing[1])
-            return existing[1]
+        if ref in self._watches and self._triggers[ref].get("parameters") == parameters:
+            self._triggers[ref] = trigger
+            return self._watches[ref]
         try:
             watch = self._build(trigger)
         except ParameterError as error:
-            self._entries.pop(ref, None)
+            self._pop(ref)
             self._logger.error("%s %s not watched: %s (fix the rule's trigger parameters)",
                                self._noun, ref, error)
             self._health.not_watched(ref, trigger, "%s (fix the rule's trigger parameters)"
                                      % error)
             return None
-        self._entries[ref] = (dict(trigger), watch)
+        self._watches[ref], self._triggers[ref] = watch, dict(trigger)
         self._logger.info("%s %s registered with parameters %s", self._noun, ref, parameters)
         self._health.watched(ref, trigger)
         return watch
 
     def remove(self, trigger):
-        """Forget a trigger; return its watch, or None for a trigger that was never added."""
+        """Forget a trigger (one never added is ignored)."""
         ref = trigger_ref(trigger)
         self._health.removed(ref)
-        entry = self._entries.pop(ref, None)
-        if entry is None:
+        if self._pop(ref) is None:
             self._logger.debug("remove_trigger for unknown %s %s ignored", self._noun, ref)
-            return None
-        self._logger.info("%s %s removed", self._noun, ref)
-        return entry[1]
+        else:
+            self._logger.info("%s %s removed", self._noun, ref)
 
     def disable(self, ref, message):
-        """Stop watching ``ref`` because its tables do not match; log ``message`` once as an error.
+        """Stop watching ``ref``, whose tables do not match; log ``message`` once as an error.
+        It stays unwatched (health: ``table_mismatch``) until StackStorm adds it again."""
+        trigger = self._pop(ref)
+        if trigger is not None:
+            self._logger.error("%s %s disabled: %s", self._noun, ref, message)
+            self._health.not_watched(ref, trigger, message, problems.TABLE_MISMATCH)
 
-        The trigger stays unwatched until StackStorm adds it again (a rule edited or re-enabled,
-        or the sensor restarted), which checks it afresh. Its health shows ``table_mismatch``.
-        """
-        entry = self._entries.pop(ref, None)
-        if entry is None:
-            return
-        self._logger.error("%s %s disabled: %s", self._noun, ref, message)
-        self._health.not_watched(ref, entry[0], message, problems.TABLE_MISMATCH)
+    def _pop(self, ref):
+        """Drop ``ref``; return its trigger, None when it was not watched."""
+        self._watches.pop(ref, None)
+        return self._triggers.pop(ref, None)
 
 
 class WatchingSensorMixin(object):
     """The trigger plumbing every sensor of the pack shares; mix in before ``PollingSensor``.
 
-    Its ``__init__`` (reached through the sensor's ``super().__init__``) sets ``_logger``,
-    ``_pack_config``, ``_state`` (the datastore state helper), ``_health`` (the sensor's
-    ``HealthRecorder``), ``_watches`` (built by the sensor's ``_build_watch(trigger)``),
-    ``_context`` (for ``poll_cycle.TriggerTurn``) and ``clock``. ``WATCH_NOUN`` names a watch
-    in log lines. ``poll`` runs even with no trigger (the sensor's record stays alive).
+    Its ``__init__`` (reached through the sensor's own) sets ``clock``, ``_logger``,
+    ``_pack_config``, ``_state``, ``_health``, ``_watches`` (of the sensor's
+    ``_build_watch(trigger)``) and the ``_context`` of its turns; ``WATCH_NOUN`` names a watch in
+    log lines. ``poll`` runs even with no trigger, so that the sensor's health record stays alive.
     """
 
     POLL_INTERVAL_KEY = None
@@ -158,19 +152,17 @@ class WatchingSensorMixin(object):
         raise NotImplementedError
 
     def _poll_watches(self):
-        """The sensor's own work in a poll (a ``poll_cycle.TriggerTurn`` per trigger)."""
+        """The sensor's own work in a poll: a ``poll_cycle.TriggerTurn`` per trigger."""
         raise NotImplementedError
 
     def setup(self):
         """Take the poll interval from the pack config (``POLL_INTERVAL_KEY``), if any."""
-        if self.POLL_INTERVAL_KEY:
-            seconds = self._pack_config.get(self.POLL_INTERVAL_KEY)
-            if seconds:
-                self.set_poll_interval(max(4, int(seconds)))
+        seconds = self.POLL_INTERVAL_KEY and self._pack_config.get(self.POLL_INTERVAL_KEY)
+        if seconds:
+            self.set_poll_interval(max(4, int(seconds)))
 
     def poll(self):
-        """Retry unsaved state, do the sensor's work, then write health (best-effort); never
-        raises."""
+        """Retry unsaved state, do the sensor's work, then write health; never raises."""
         self._health.poll_started()
         try:
             with poll_step(self._logger, "saving sensor state"):
@@ -194,9 +186,9 @@ class WatchingSensorMixin(object):
 
     def _watch(self, trigger):
         """Register ``trigger``; return its watch (None when invalid). Its state is loaded now
-        and a new trigger's start stored at once (``poll_cycle.load_watch``), so that files or
-        rows that come before its first poll are new even across a restart; when the datastore
-        does not answer, the first turn loads it."""
+        and a new trigger's start stored at once (``poll_cycle.load_watch``), so that items that
+        come before its first poll are new even across a restart; when the datastore does not
+        answer, its first turn loads it."""
         watch = self._watches.add(trigger)
         if watch is not None and not watch.loaded:
             ref = trigger_ref(trigger)

@@ -61,7 +61,6 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
     def remove_trigger(self, trigger):
         """Stop watching; its state and reconciliation memory are kept 7 days, then deleted."""
         self._watches.remove(trigger)
-        self._archive.forget(trigger_ref(trigger))
         self._reconciler.forget(trigger_ref(trigger))
 
     def cleanup(self):

@@ -1,17 +1,14 @@
 """The ALMA sensors' reading of the archive: one handle per sensor, one watch per trigger.
 
-``ArchiveGate`` builds the sensor's ``AlmaArchive`` (``archive.alma_queries.alma_archive``: the
-engine and the schema map) at the first poll that can, and keeps it. Before handing it out it
-checks the tables and columns of the sensor's part of the schema map for the triggers added
-since the last check (``table_checks.table_mismatches``, the preflight's check): a mismatch
-disables those triggers with one error line naming the table and column; a database that does
-not answer leaves them for a later poll.
+``ArchiveGate`` builds the sensor's ``AlmaArchive`` (``archive.alma_queries.alma_archive``) at the
+first poll that can and keeps it; before handing it out it checks the sensor's tables
+(``table_checks.table_mismatches``) once for the triggers added since: a mismatch disables them
+with one error line naming the table and column (a database that does not answer: later).
 
-``ArchiveWatch`` is a trigger's progress through rows that have an identifier (an EB uid, a
-delivery id) and a time: a poll asks for rows at or after ``since()``, the high-water mark (or,
-for a trigger with no history yet, the moment it started, stored at once) minus the look-back
-window; ``dispatch_new_rows`` skips the rows handled in that window, so late rows inside the
-window are found and nothing is dispatched twice.
+``ArchiveWatch`` is one trigger's progress through rows that have an identifier and a time: the
+query reads from ``since()``, the high-water mark (at first the trigger's start, stored at once)
+minus the look-back window, and ``dispatch_new_rows`` skips the rows handled in that window, so
+late rows inside it are found and nothing is dispatched twice.
 """
 
 import collections
@@ -40,10 +37,6 @@ class ArchiveGate(object):
     def note_added(self, ref):
         """Check the tables for ``ref`` at the next poll."""
         self._unchecked.add(ref)
-
-    def forget(self, ref):
-        """``ref`` was removed: nothing to check."""
-        self._unchecked.discard(ref)
 
     def open(self, context):
         """Return the ``AlmaArchive``, its tables checked for the triggers added since the last
@@ -132,18 +125,13 @@ class ArchiveWatch(object):
 
 
 class RowShape(collections.namedtuple("RowShape", "tag id_key time_key")):
-    """What a sensor's rows are: the trace ``tag`` of their dispatches (``<tag>:<id>``), the key
-    of their identifier (``id_key``) and of their time (``time_key``)."""
+    """A sensor's rows: the trace ``tag`` of their dispatches, their identifier and time keys."""
 
 
 def dispatch_new_rows(turn, rows, shape, make_payload):
-    """Dispatch the rows of ``rows`` that ``turn.watch`` has not handled, oldest first, each
-    with the payload ``make_payload(row)``, and mark them handled; a failed dispatch stops there
-    (the rest wait for the next poll). Return the rows dispatched.
-
-    A row with a ``skip_reason`` is logged as an error naming its id and marked handled without
-    a dispatch, so it is logged once, not every poll.
-    """
+    """Dispatch the rows ``turn.watch`` has not handled, oldest first (payload
+    ``make_payload(row)``), until a dispatch fails; mark them handled and return them. A row
+    with a ``skip_reason`` is logged as an error and marked handled too: logged once."""
     watch, ref, logger = turn.watch, turn.ref, turn.context.logger
     fresh = watch.select_new(rows, shape.id_key, shape.time_key)
     logger.debug("trigger %s: %d row(s) since %s, %d new", ref, len(rows),

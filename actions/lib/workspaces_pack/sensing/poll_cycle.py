@@ -49,8 +49,7 @@ class TriggerTurn(object):
         self.failure = None
 
     def begin(self):
-        """Load the watch's state if not loaded yet; False when the source must not be read
-        this poll (why is reported)."""
+        """Load the watch's state if need be; False when the source must not be read now."""
         state = self.context.state
         self.context.health.trigger_started(self.ref)
         if not self.watch.loaded:
@@ -80,14 +79,13 @@ class TriggerTurn(object):
         return True
 
     def fail(self, problem, message):
-        """The turn failed with ``problem`` (a ``core.problems`` kind); told when it closes."""
+        """The turn failed with ``problem`` (a ``core.problems`` kind); told when it ends."""
         self.failure = Failure(problem, message, None)
 
     def __enter__(self):
         return self
 
     def __exit__(self, error_type, error, traceback):
-        """Close the turn (see the module docstring); an ``Exception`` goes no further."""
         if error_type is not None and not issubclass(error_type, Exception):
             return False  # the process is ending: nothing more is written
         if isinstance(error, ArchiveError):
@@ -121,7 +119,6 @@ class TriggerTurn(object):
         return None
 
     def _report(self, failure):
-        """Tell the health recorder how the turn went (``failure`` None: it worked)."""
         # An archive watch has no baseline to take: its start is known once it is loaded.
         facts = {"state_bytes": self.context.state.size_of(self.ref),
                  "baseline_taken": getattr(self.watch, "baseline_taken", self.watch.loaded)}

@@ -1,22 +1,20 @@
 """The ASDM sensor's reconciliation: a daily comparison, on-demand requests, a cooldown memory.
 
-Per ``workspaces.alma_asdm`` trigger the sensor keeps a second datastore key,
-``workspaces.AlmaAsdmSensor:reconcile:<trigger ref>``: when the reconciliation last ran and the EBs
-dispatched in the last ``alma_reconcile_cooldown_hours`` (by the hourly poll or by a
-reconciliation), at most ``state_max_entries`` of them (G6), and never more than the datastore's
-byte bound holds with the longest real ALMA uids (``memory_entry_cap``). Once every
-``alma_reconcile_interval_hours`` (0: never) a poll compares the last ``alma_reconcile_days`` days
-(``reconcile.compare``) and dispatches each missing EB not dispatched within the cooldown, with
-``source: reconcile``, through a ``TriggerTurn`` of its trigger; no more than the memory has room
-for (the rest wait for the next run). Requests left by the action ``workspaces.alma_reconcile``
-are served the same way at the next poll, then deleted.
+Per ``workspaces.alma_asdm`` trigger a second datastore key, ``reconcile:<trigger ref>``, holds
+when the reconciliation last ran and the EBs dispatched in the last
+``alma_reconcile_cooldown_hours`` (at most ``state_max_entries``, and what the datastore's byte
+bound holds with the longest ALMA uids: ``memory_entry_cap``; G6). Every
+``alma_reconcile_interval_hours`` (0: never) a poll compares the last ``alma_reconcile_days``
+days (``reconcile.compare``) and dispatches each missing EB not dispatched within the cooldown,
+with ``source: reconcile``, through a ``TriggerTurn`` of its trigger, as many as the memory has
+room for. Requests left by the action ``workspaces.alma_reconcile`` are served the same way, then
+deleted.
 
-Health, on the sensor's own record: ``reconcile_off`` at once when it cannot run until someone
-acts (``archive_metadata_db_url`` not set, or ``execution_blocks`` failing the table gate); the
-pending requests are then refused (the reason written into the request's key as ``refused``,
-which ``workspaces.status`` lists). ``reconcile_failing`` after ``problem_after_failures`` failed
-attempts (a database not answering, an unreadable memory, a failed dispatch). What is due is
-tried again at every poll, so a problem ends (``recovered``) once its cause is gone.
+Health, on the sensor's record: ``reconcile_off`` at once when it cannot run until someone acts
+(``archive_metadata_db_url`` unset, ``execution_blocks`` failing the table gate); the requests
+are then refused (why, written into the request's key). ``reconcile_failing`` after
+``problem_after_failures`` failed attempts. What is due is tried at every poll, so a problem ends
+(``recovered``) once its cause is gone.
 """
 
 import collections

@@ -2,11 +2,9 @@
 
 StackStorm calls ``add_trigger``/``update_trigger``/``remove_trigger`` whenever rules change,
 possibly before ``setup()``, repeatedly for the same trigger, and with ids it never added.
-``TriggerWatches`` absorbs all of that: a trigger with bad parameters is logged with the
-parameter's name and skipped (the others keep running), and every change of the trigger list is
-told to the sensor's health recorder (``sensing.health``). ``WatchingSensorMixin`` gives a sensor
-all of it, and its ``poll``: health around the sensor's ``_poll_watches``, which opens a
-``poll_cycle.TriggerTurn`` per trigger.
+``TriggerWatches`` absorbs that: a trigger with bad parameters is logged with the parameter's name
+and skipped, and every change is told to the health recorder. ``WatchingSensorMixin`` gives a
+sensor all of it, and its ``poll``.
 """
 
 import collections
@@ -26,19 +24,13 @@ __all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "poll_step"]
 
 def trigger_ref(trigger):
     """Return the ref to dispatch to: the trigger's own ``ref`` (``<pack>.<name>``)."""
-    ref = trigger.get("ref")
-    if ref:
-        return ref
-    return "%s.%s" % (trigger.get("pack"), trigger.get("name"))
+    return trigger.get("ref") or "%s.%s" % (trigger.get("pack"), trigger.get("name"))
 
 
 @contextlib.contextmanager
 def poll_step(logger, what):
-    """Run the ``with`` block as one step of a poll: an ``Exception`` is logged, not raised.
-
-    StackStorm respawns a sensor whose poll raised at most twice, then leaves it dead; a failure of
-    one step must not end the others.
-    """
+    """A step of a poll: an ``Exception`` in the ``with`` block is logged, not raised (StackStorm
+    respawns a sensor whose poll raised at most twice; one step must not end the others)."""
     try:
         yield
     except Exception:
@@ -185,10 +177,9 @@ class WatchingSensorMixin(object):
         self._watch(trigger)
 
     def _watch(self, trigger):
-        """Register ``trigger``; return its watch (None when invalid). Its state is loaded now
-        and a new trigger's start stored at once (``poll_cycle.load_watch``), so that items that
-        come before its first poll are new even across a restart; when the datastore does not
-        answer, its first turn loads it."""
+        """Register ``trigger``; return its watch (None when invalid). Its state is loaded now (a
+        new trigger's start stored at once: items before its first poll are new even across a
+        restart); when the datastore does not answer, its first turn loads it."""
         watch = self._watches.add(trigger)
         if watch is not None and not watch.loaded:
             ref = trigger_ref(trigger)

@@ -2,7 +2,7 @@
 
 One check for everyone who asks: the action ``workspaces.preflight``, the archive queries after a
 failed statement, and the one table gate (``table_mismatches``) of each ALMA sensor's triggers
-(``sensing.table_gate``), the reconciliation and the action ``workspaces.alma_reconcile``.
+(``sensing.archive_watch``), the reconciliation and the action ``workspaces.alma_reconcile``.
 ``inspect_tables(connection, specs)`` compares ``TableSpec``s with what the database has
 (SQLAlchemy's inspector) and returns one ``Finding`` per table and column; ``check_tables(area,
 engine, specs)`` turns them into report items (``CheckItem``), one ``unreachable`` item when the

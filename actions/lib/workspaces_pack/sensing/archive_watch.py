@@ -76,11 +76,9 @@ STARTED_BYTES = len(',"started":') + 24
 class ArchiveWatch(object):
     """The ``SeenWindow`` of one trigger over archive rows, with the trigger's query options."""
 
-    def __init__(self, lookback_seconds, max_entries=500, clock=time.time,
-                 max_bytes=DEFAULT_MAX_BYTES, **options):
+    def __init__(self, lookback_seconds, max_entries=500, clock=time.time, **options):
         self.lookback_seconds = float(lookback_seconds)
         self.max_entries = max_entries
-        self.max_bytes = max_bytes - STARTED_BYTES
         self.options = options
         self._started = clock()
         self._window = None
@@ -95,7 +93,7 @@ class ArchiveWatch(object):
         """Start from stored state (``to_state``) or, with None, from nothing handled yet: then
         ``changed``, so that the moment the trigger started is stored before its first poll."""
         self._window = SeenWindow.from_state(state or {}, max_entries=self.max_entries,
-                                             max_bytes=self.max_bytes)
+                                             max_bytes=DEFAULT_MAX_BYTES - STARTED_BYTES)
         self._started = (state or {}).get("started", self._started)
         self.changed = state is None
 

@@ -88,9 +88,9 @@ class Comparison(object):
 
     def run(self, connection):
         """Compare on ALMA ``connection`` (the MOUS lookups use a second one); return self."""
-        statement = range_statement(self.mapping, self.selection.start, self.selection.end,
-                                    list(self.selection.qa0_statuses),
-                                    self.selection.project_like)
+        chosen = self.selection
+        statement = range_statement(self.mapping, chosen.start, chosen.end,
+                                    list(chosen.qa0_statuses), chosen.project_like)
         with connection.engine.connect() as lookups:
             rows = connection.execution_options(yield_per=IN_CHUNK).execute(statement)
             for partition in rows.partitions(IN_CHUNK):

@@ -45,8 +45,7 @@ LONGEST_TIME = -1.2345678901234567e+300
 
 
 def memory_entry_cap(configured, max_bytes=DEFAULT_MAX_BYTES):
-    """``configured`` (``state_max_entries``), lowered to what ``max_bytes`` holds when every
-    remembered EB has the longest uid and time."""
+    """``state_max_entries``, lowered to what ``max_bytes`` holds of the longest uids and times."""
     fits = (max_bytes - WINDOW_OVERHEAD) // entry_bytes(LONGEST_UID, LONGEST_TIME)
     return max(1, min(int(configured), fits))
 
@@ -143,16 +142,14 @@ class AlmaReconciler(object):
         self._report(context.health, None, None)
 
     def _due(self, ref, requests):
-        """True when ``ref`` has a request or a scheduled run due (or an unreadable memory:
-        the attempt fails and says so)."""
+        """True when ``ref`` has a run due (or an unreadable memory: the attempt says so)."""
         if not requests and self.interval <= 0:
             return False
         memory = self._memory(ref)
         return memory is None or bool(requests) or memory.due(self._clock(), self.interval)
 
     def _reconcile(self, turn, shared):
-        """``turn.ref``'s due runs: the scheduled one, then each request that selects QA0
-        statuses of the trigger. Returns why it failed, or None."""
+        """Run the trigger's scheduled comparison, then its requests; return why it failed."""
         memory = self._memory(turn.ref)
         if memory is None:
             return "reconciliation memory of trigger %s not readable; tried again next poll" % (
@@ -232,8 +229,8 @@ class AlmaReconciler(object):
             health.sensor_failed(problem, message)
 
     def _pending_requests(self):
-        """The action's unanswered requests (``parse_request``'s, with the datastore ``key``
-        and its ``text``); unreadable ones are logged and deleted, refused ones left to expire."""
+        """The unanswered requests (``parse_request``'s, with their ``key`` and ``text``); junk
+        is logged and deleted, refused ones are left to expire."""
         try:
             items = sorted(list_all_values(self._service.list_values, REQUEST_PREFIX, local=False),
                            key=operator.attrgetter("name"))

@@ -44,9 +44,9 @@ LONGEST_TIME = -1.2345678901234567e+300
 """A float whose JSON is as long as any float's (24 characters)."""
 
 
-def memory_entry_cap(configured, max_bytes=DEFAULT_MAX_BYTES):
-    """``state_max_entries``, lowered to what ``max_bytes`` holds of the longest uids and times."""
-    fits = (max_bytes - WINDOW_OVERHEAD) // entry_bytes(LONGEST_UID, LONGEST_TIME)
+def memory_entry_cap(configured):
+    """``state_max_entries``, lowered to what the byte bound holds of the longest uids and times."""
+    fits = (DEFAULT_MAX_BYTES - WINDOW_OVERHEAD) // entry_bytes(LONGEST_UID, LONGEST_TIME)
     return max(1, min(int(configured), fits))
 
 

@@ -9,27 +9,24 @@ State per trigger: ``workspaces.AlmaAsdmSensor:state:<trigger ref>``.
 Also reconciles (``workspaces_pack.sensing.reconcile_schedule``): once a day, and when the action
 ``workspaces.alma_reconcile`` asks, EBs missing from ``execution_blocks`` are dispatched with
 ``source: reconcile``; memory per trigger in ``workspaces.AlmaAsdmSensor:reconcile:<trigger ref>``.
-When a trigger is added, its tables and columns are checked once (``sensing.table_gate``); a
+When a trigger is added, its tables and columns are checked once (``archive_watch.ArchiveGate``); a
 mismatch disables the trigger with one error line naming the table and column.
 """
-
-import functools
 
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.archive.alma_queries import alma_archive
 from workspaces_pack.archive.asdm_parameters import asdm_query_options
-from workspaces_pack.archive.engines import ArchiveError
 from workspaces_pack.archive.reconcile import SOURCE_NEW
-from workspaces_pack.archive.table_checks import ALMA_AREA
 from workspaces_pack.core.keys import RECONCILE_PREFIX, STATE_PREFIX
 from workspaces_pack.core.times import iso_from_datetime
-from workspaces_pack.sensing.archive_watch import ArchiveWatch, RowSource, failing_body, poll_rows
-from workspaces_pack.sensing.poll_cycle import run_turn
+from workspaces_pack.sensing.archive_watch import (ArchiveGate, ArchiveWatch, RowShape,
+                                                  dispatch_new_rows)
+from workspaces_pack.sensing.poll_cycle import TriggerTurn
 from workspaces_pack.sensing.reconcile_schedule import AlmaReconciler
-from workspaces_pack.sensing.table_gate import SchemaGate
-from workspaces_pack.sensing.watches import WatchingSensorMixin, poll_safely, trigger_ref
+from workspaces_pack.sensing.watches import WatchingSensorMixin, poll_step, trigger_ref
+
+EB_ROWS = RowShape(tag="alma_asdm", id_key="eb_uid", time_key="end_time")
 
 
 class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
@@ -44,7 +41,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
                                              poll_interval=poll_interval)
         self._reconciler = AlmaReconciler(sensor_service, self._logger, self._pack_config,
                                           lambda: self.clock())
-        self._schema_gate = SchemaGate()
+        self._archive = ArchiveGate(self._pack_config, "alma_asdm_sensor")
 
     def _build_watch(self, trigger):
         options = asdm_query_options(trigger.get("parameters"), self._pack_config)
@@ -55,7 +52,7 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
     def add_trigger(self, trigger):
         """Watch a rule's trigger; its tables are checked once at the next poll."""
         if self._watch(trigger) is not None:
-            self._schema_gate.note_added(trigger_ref(trigger))
+            self._archive.note_added(trigger_ref(trigger))
 
     def update_trigger(self, trigger):
         """Apply changed parameters (checked again like a new trigger)."""
@@ -64,7 +61,6 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
     def remove_trigger(self, trigger):
         """Stop watching; its state and reconciliation memory are kept 7 days, then deleted."""
         self._watches.remove(trigger)
-        self._schema_gate.forget(trigger_ref(trigger))
         self._reconciler.forget(trigger_ref(trigger))
 
     def cleanup(self):
@@ -76,28 +72,23 @@ class AlmaAsdmSensor(WatchingSensorMixin, PollingSensor):
         """Query the archive once per trigger, dispatch new EBs, reconcile."""
         if not len(self._watches):
             return
-        poll_safely(self._logger, "saving reconciliation memory", self._reconciler.flush)
-        try:
-            archive = alma_archive(self._pack_config)
-        except ArchiveError as error:
-            for ref, _, watch in self._watches.items():
-                run_turn(self._context, ref, watch, failing_body(error))
-            return
-        if self._schema_gate.pending:
-            poll_safely(self._logger, "table check", self._check_tables, archive)
-        for ref, trigger, watch in self._watches.items():
-            def fetch(since, watch=watch):
-                return archive.new_execution_blocks(since, watch.options["qa0_statuses"],
+        with poll_step(self._logger, "saving reconciliation memory"):
+            self._reconciler.flush()
+        archive = self._archive.open(self._context)
+        if archive is None:
+            return  # every trigger's turn failed with why
+        for ref, watch in self._watches.items():
+            turn = TriggerTurn(self._context, ref, watch)
+            if not turn.begin():
+                continue  # its state is unreadable, or held (reported)
+            with turn:
+                rows = archive.new_execution_blocks(watch.since(), watch.options["qa0_statuses"],
                                                     watch.options["project_like"])
-            source = RowSource(fetch, "eb_uid", "end_time", _payload, "alma_asdm",
-                               functools.partial(self._reconciler.note_dispatched, ref))
-            run_turn(self._context, ref, watch, lambda turn, source=source: poll_rows(turn, source))
-        poll_safely(self._logger, "reconciliation", self._reconciler.poll, self._context,
-                    self._watches.items(), _payload)
-
-    def _check_tables(self, archive):
-        self._schema_gate.run(self._watches, ALMA_AREA, archive.engine,
-                              archive.schema.specs_for("alma_asdm_sensor"))
+                sent = dispatch_new_rows(turn, rows, EB_ROWS, _payload)
+                if sent:
+                    self._reconciler.note_dispatched(ref, sent)
+        with poll_step(self._logger, "reconciliation"):
+            self._reconciler.poll(self._context, archive, _payload)
 
 
 def _payload(row):

@@ -8,23 +8,21 @@ whose NGAS file id is LIKE '%scriptFor%Cal%'. A delivery whose name cannot be pa
 its id and skipped, once.
 The trigger type has no parameters, so there is one trigger (``workspaces.alma_calibration``)
 and one state key: ``workspaces.AlmaCalibrationSensor:state:workspaces.alma_calibration``.
-At its first poll the sensor checks its tables and columns once (``sensing.table_gate``); a mismatch
-disables it with one error line naming the table and column.
+At its first poll it checks its tables and columns once (``sensing.archive_watch.ArchiveGate``): a
+mismatch disables it with one error line naming the table and column.
 """
 
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.archive.alma_queries import alma_archive
-from workspaces_pack.archive.engines import ArchiveError
-from workspaces_pack.archive.table_checks import ALMA_AREA
 from workspaces_pack.core.times import from_epoch, iso_from_datetime
-from workspaces_pack.sensing.archive_watch import ArchiveWatch, RowSource, failing_body, poll_rows
-from workspaces_pack.sensing.poll_cycle import run_turn
-from workspaces_pack.sensing.table_gate import SchemaGate
-from workspaces_pack.sensing.watches import WatchingSensorMixin, poll_safely
+from workspaces_pack.sensing.archive_watch import (ArchiveGate, ArchiveWatch, RowShape,
+                                                  dispatch_new_rows)
+from workspaces_pack.sensing.poll_cycle import TriggerTurn
+from workspaces_pack.sensing.watches import WatchingSensorMixin
 
 TRIGGER_REF = "workspaces.alma_calibration"
+DELIVERY_ROWS = RowShape(tag="alma_calibration", id_key="delivery_id", time_key="delivered_at")
 
 
 class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
@@ -36,9 +34,9 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
     def __init__(self, sensor_service, config=None, poll_interval=86400):
         super(AlmaCalibrationSensor, self).__init__(sensor_service=sensor_service, config=config,
                                                     poll_interval=poll_interval)
-        self._schema_gate = SchemaGate()
+        self._archive = ArchiveGate(self._pack_config, "alma_calibration_sensor")
         if self._watch({"ref": TRIGGER_REF, "parameters": {}}) is not None:
-            self._schema_gate.note_added(TRIGGER_REF)
+            self._archive.note_added(TRIGGER_REF)
 
     def _build_watch(self, trigger):
         hours = float(self._pack_config.get("alma_calibration_lookback_hours"))
@@ -57,28 +55,18 @@ class AlmaCalibrationSensor(WatchingSensorMixin, PollingSensor):
 
     def _poll_watches(self):
         """Query the deliveries once and dispatch new ones."""
+        archive = self._archive.open(self._context)
         watch = self._watches.get(TRIGGER_REF)
-        try:
-            archive = alma_archive(self._pack_config)
-        except ArchiveError as error:
-            if watch is not None:
-                run_turn(self._context, TRIGGER_REF, watch, failing_body(error))
-            return
-        if self._schema_gate.pending:
-            poll_safely(self._logger, "table check", self._check_tables, archive)
-        watch = self._watches.get(TRIGGER_REF)
-        if watch is None:
-            return  # disabled: its tables do not match the pack config (logged once)
-        qa2_values = self._pack_config.get("alma_calibration_qa2_passed_values")
-
-        def fetch(since):
-            return archive.delivered_mouses(since, from_epoch(self.clock()), qa2_values)
-        source = RowSource(fetch, "delivery_id", "delivered_at", self._payload, "alma_calibration")
-        run_turn(self._context, TRIGGER_REF, watch, lambda turn: poll_rows(turn, source))
-
-    def _check_tables(self, archive):
-        self._schema_gate.run(self._watches, ALMA_AREA, archive.engine,
-                              archive.schema.specs_for("alma_calibration_sensor"))
+        if archive is None or watch is None:
+            return  # failed with why, or disabled: its tables do not match (logged once)
+        turn = TriggerTurn(self._context, TRIGGER_REF, watch)
+        if not turn.begin():
+            return  # its state is unreadable, or held (reported)
+        with turn:
+            rows = archive.delivered_mouses(
+                watch.since(), from_epoch(self.clock()),
+                self._pack_config.get("alma_calibration_qa2_passed_values"))
+            dispatch_new_rows(turn, rows, DELIVERY_ROWS, self._payload)
 
     def _payload(self, row):
         if not row["eb_uids"]:

@@ -8,8 +8,8 @@ in the datastore under ``workspaces.FileMonitorSensor:state:<trigger ref>``, hea
 import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
-from workspaces_pack.sensing.poll_cycle import TurnFailed, run_turn
-from workspaces_pack.sensing.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
+from workspaces_pack.sensing.poll_cycle import TriggerTurn
+from workspaces_pack.sensing.scanner import DirectoryWatch, watch_spec_from_parameters
 from workspaces_pack.sensing.watches import WatchingSensorMixin
 
 
@@ -29,22 +29,20 @@ class FileMonitorSensor(WatchingSensorMixin, PollingSensor):
 
     def _poll_watches(self):
         """Scan every watched directory once and dispatch its new settled files."""
-        for ref, trigger, watch in self._watches.items():
-            run_turn(self._context, ref, watch, self._scan)
-
-    def _scan(self, turn):
-        watch = turn.watch
-        try:
-            found = watch.poll()
-        except ScanError as error:
-            raise TurnFailed(error.problem, "%s; will look again next poll" % error)
-        dispatched = []
-        for item in found:
-            payload = {"path": item.path, "directory": item.directory, "name": item.name,
-                       "size": item.size, "mtime": item.mtime, "pattern": watch.spec.pattern}
-            if not turn.dispatch(payload, "file", item.path):
-                break
-            dispatched.append(item)
-        if dispatched:
-            self._logger.info("trigger %s: %d new file(s) dispatched", turn.ref, len(dispatched))
-        watch.mark_reported(dispatched)
+        for ref, watch in self._watches.items():
+            turn = TriggerTurn(self._context, ref, watch)
+            if not turn.begin():
+                continue  # its state is unreadable, or held (reported)
+            with turn:
+                dispatched = []
+                for item in watch.poll():
+                    payload = {"path": item.path, "directory": item.directory,
+                               "name": item.name, "size": item.size, "mtime": item.mtime,
+                               "pattern": watch.spec.pattern}
+                    if not turn.dispatch(payload, "file", item.path):
+                        break
+                    dispatched.append(item)
+                if dispatched:
+                    self._logger.info("trigger %s: %d new file(s) dispatched", ref,
+                                      len(dispatched))
+                watch.mark_reported(dispatched)

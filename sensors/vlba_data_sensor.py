@@ -16,8 +16,8 @@ import workspaces_lib_path  # noqa: F401  (puts actions/lib on sys.path)
 from st2reactor.sensor.base import PollingSensor
 
 from workspaces_pack.core.errors import ParameterError
-from workspaces_pack.sensing.poll_cycle import TurnFailed, run_turn
-from workspaces_pack.sensing.scanner import DirectoryWatch, ScanError, watch_spec_from_parameters
+from workspaces_pack.sensing.poll_cycle import TriggerTurn
+from workspaces_pack.sensing.scanner import DirectoryWatch, watch_spec_from_parameters
 from workspaces_pack.sensing.watches import WatchingSensorMixin
 
 TRIGGER_REF = "workspaces.vlba_data"
@@ -32,7 +32,7 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
 
     POLL_INTERVAL_KEY = "vlba_poll_interval_seconds"
     TRIGGER_TYPE = TRIGGER_REF
-    WATCH_KIND = "VLBA data tree"
+    WATCH_NOUN = "VLBA data tree"
 
     def __init__(self, sensor_service, config=None, poll_interval=60):
         super(VlbaDataSensor, self).__init__(sensor_service=sensor_service, config=config,
@@ -68,30 +68,29 @@ class VlbaDataSensor(WatchingSensorMixin, PollingSensor):
         watch = self._watches.get(TRIGGER_REF)
         if watch is None:
             return  # the config is invalid; logged when the sensor started (health: not_watched)
-        run_turn(self._context, TRIGGER_REF, watch, self._scan)
-
-    def _scan(self, turn):
-        watch = turn.watch
-        try:
+        turn = TriggerTurn(self._context, TRIGGER_REF, watch)
+        if not turn.begin():
+            return  # its state is unreadable, or held (reported)
+        with turn:
             found = watch.poll()
-        except ScanError as error:
-            raise TurnFailed(error.problem, "%s; will look again next poll" % error)
-        unparsed = [item for item in found if obs_code_of(item.name) is None]
-        for item in unparsed:
-            self._logger.warning("VLBA file %s skipped: its name is not VLBA_<OBSCODE>_<job>_BIN<n>"
-                                 "_SRC<n>_<n>_<YYMMDDTHHMMSS>.<extension>", item.path)
-        watch.mark_reported(unparsed)
-        for project, files in self._projects(found):
-            folders = sorted(set(item.directory for item in files))
-            directory = folders[0] if len(folders) == 1 else os.path.commonpath(folders)
-            payload = {"project_code": project, "directory": directory, "directories": folders,
-                       "files": [os.path.relpath(item.path, directory) for item in files],
-                       "file_count": len(files), "total_bytes": sum(item.size for item in files)}
-            if not turn.dispatch(payload, "vlba_data", files[0].path):
-                break
-            self._logger.info("VLBA project %s ready: %d file(s), %d bytes", project,
-                              len(files), payload["total_bytes"])
-            watch.mark_reported(files)
+            unparsed = [item for item in found if obs_code_of(item.name) is None]
+            for item in unparsed:
+                self._logger.warning("VLBA file %s skipped: its name is not VLBA_<OBSCODE>_<job>_"
+                                     "BIN<n>_SRC<n>_<n>_<YYMMDDTHHMMSS>.<extension>", item.path)
+            watch.mark_reported(unparsed)
+            for project, files in self._projects(found):
+                folders = sorted(set(item.directory for item in files))
+                directory = folders[0] if len(folders) == 1 else os.path.commonpath(folders)
+                payload = {"project_code": project, "directory": directory,
+                           "directories": folders,
+                           "files": [os.path.relpath(item.path, directory) for item in files],
+                           "file_count": len(files),
+                           "total_bytes": sum(item.size for item in files)}
+                if not turn.dispatch(payload, "vlba_data", files[0].path):
+                    break
+                self._logger.info("VLBA project %s ready: %d file(s), %d bytes", project,
+                                  len(files), payload["total_bytes"])
+                watch.mark_reported(files)
 
     @staticmethod
     def _projects(found):

@@ -192,7 +192,7 @@ class ArrowsTest(unittest.TestCase):
         self.assertEqual(len(broken_arrows(
             "s", "sensors", "from workspaces_pack import flows\n", local)), 1)
         self.assertEqual(broken_arrows(
-            "s", "sensors", "from workspaces_pack.sensing import table_gate\n", local), [])
+            "s", "sensors", "from workspaces_pack.sensing import archive_watch\n", local), [])
 
     def test_relative_imports_and_importlib_against_the_arrows_are_named(self):
         source = ("import importlib\nfrom . import trace_tags\nfrom ..core import keys\n"
@@ -215,14 +215,14 @@ class ArrowsTest(unittest.TestCase):
             shutil.copytree(os.path.join(PACK_DIR, folder), os.path.join(copy, folder),
                             ignore=shutil.ignore_patterns("__pycache__"))
         self.assertEqual(every_broken_arrow(copy), [])
-        gate = os.path.join(copy, "actions", "lib", "workspaces_pack", "sensing", "table_gate.py")
+        gate = os.path.join(copy, "actions", "lib", "workspaces_pack", "sensing", "trace_tags.py")
         source = _read(gate)
         lines = source.count("\n")
         with open(gate, "a") as handle:
             handle.write("\n\ndef _planted():\n    from ..flows.preflight import run_preflight\n"
                          "    return run_preflight\n")
         self.assertEqual(every_broken_arrow(copy), [
-            "workspaces_pack.sensing.table_gate (sensing) line %d imports "
+            "workspaces_pack.sensing.trace_tags (sensing) line %d imports "
             "workspaces_pack.flows.preflight: sensing may import only archive, core" % (lines + 4)])
 
     def test_the_scanner_imports_no_other_sensing_module(self):

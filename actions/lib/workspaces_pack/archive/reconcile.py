@@ -1,17 +1,11 @@
 """Reconciliation: ALMA execution blocks that passed QA0 but are missing from NRAO's archive.
 
-NRAO ran a separate daily job for this; here the ASDM sensor runs it (``reconcile_schedule``) and
-the action ``workspaces.alma_reconcile`` runs it on demand. Both compare, for a range of EB end
-times, the Pass/SemiPass EBs of the ALMA archive (``AQUA_V_EXECBLOCK``, MOUS through
-``SCHED_BLOCK_STATUS``) with the EBs present in ``execution_blocks`` (matched through
-``execution_blocks_uid_column`` in either uid form, telescope ALMA only). The two live in different
-databases, so the comparison runs in Python, in chunks: ALMA rows are streamed ``IN_CHUNK`` at a
-time and each chunk is looked up with one IN list of at most 1000 values (both uid forms), so
-memory stays bounded whatever the range.
-
-An action cannot dispatch a trigger: with ``dispatch: true`` it leaves a request in the datastore
-(``core.keys.REQUEST_PREFIX`` + id, a small JSON document naming the range and filters) that the
-ASDM sensor serves at its next poll through the same trigger and rules.
+The ASDM sensor (``sensing.reconcile_schedule``) and the action ``workspaces.alma_reconcile``
+compare, for a range of EB end times, the EBs of the ALMA archive with those present in
+``execution_blocks`` (in either uid form, telescope ALMA only). The two live in different
+databases, so the comparison runs in Python, streaming the ALMA rows ``IN_CHUNK`` at a time, one
+IN list per chunk: memory stays bounded whatever the range. An action cannot dispatch a trigger:
+it leaves a request in the datastore (``core.keys.REQUEST_PREFIX``) for the sensor's next poll.
 """
 
 import collections
@@ -36,8 +30,7 @@ __all__ = ["REQUEST_TTL_SECONDS", "SOURCE_NEW", "SOURCE_RECONCILE", "MAX_LISTED"
            "parse_request", "refuse_request", "check_range", "MAX_RANGE_DAYS"]
 
 REQUEST_TTL_SECONDS = 7 * 24 * 3600
-"""A request nobody serves (no ``workspaces.alma_asdm`` rule enabled) expires after a week, and so
-does a refused one."""
+"""A request nobody serves (no ``workspaces.alma_asdm`` rule enabled), or refused, expires."""
 SOURCE_NEW = "new"
 SOURCE_RECONCILE = "reconcile"
 MAX_LISTED = 1000
@@ -52,11 +45,8 @@ matching the glob ``project_pattern`` (None: any)."""
 
 
 def range_statement(mapping, start, end, qa0_statuses, project_like=None):
-    """SELECT of EBs with a wanted QA0 status that ended in ``[start, end)``, oldest first.
-
-    The ASDM sensor's own statement (``AlmaArchive.execution_blocks_statement``, with each EB's
-    scheduling block uid) with an upper bound ``ended_before``.
-    """
+    """The ASDM sensor's SELECT of EBs (``AlmaArchive.execution_blocks_statement``) with an upper
+    bound: ended in ``[start, end)``, oldest first."""
     eb = mapping.table("execblock")
     base = AlmaArchive(None, mapping).execution_blocks_statement(start, qa0_statuses,
                                                                  project_like)
@@ -73,22 +63,17 @@ def present_statement(mapping, forms, telescope):
 
 
 def compare(config, alma_engine, meta_engine, selection, keep=None):
-    """Compare the ALMA EBs of ``selection`` (a ``Selection``) with ``execution_blocks``.
-
-    Returns the ``Comparison``; its ``missing`` rows are dicts shaped like the ASDM sensor's
-    (eb_uid, project_code, mous_uid ("" when not found), mous_found, qa0_status, end_time), in
-    end-time order. Raises ``ArchiveUnavailable``, or ``SchemaMismatch`` naming a configured
-    table or column the database lacks; the message names the database that failed.
-    """
+    """Compare the ALMA EBs of ``selection`` with ``execution_blocks``; return the
+    ``Comparison``, whose ``missing`` rows are shaped like the ASDM sensor's, in end-time order.
+    Raises ``ArchiveUnavailable``, or ``SchemaMismatch`` naming the table or column."""
     comparison = Comparison(config, meta_engine, selection, keep)
     return run_checked(alma_engine, comparison.run,
                        comparison.mapping.specs_for("alma_reconcile", ALMA), "ALMA")
 
 
 class Comparison(object):
-    """One comparison of ``selection``: the ALMA rows streamed ``IN_CHUNK`` at a time, each chunk
-    looked up in ``execution_blocks`` (one IN list of both uid forms). It counts the EBs
-    ``checked`` and ``missing_count`` and keeps the first ``keep`` missing ones (``missing``)."""
+    """One comparison: counts the EBs ``checked`` and ``missing_count``, keeps the first ``keep``
+    missing ones (``missing``)."""
 
     def __init__(self, config, meta_engine, selection, keep=None):
         self.mapping = schema_map(config)
@@ -103,9 +88,9 @@ class Comparison(object):
 
     def run(self, connection):
         """Compare on ALMA ``connection`` (the MOUS lookups use a second one); return self."""
-        statement = range_statement(self.mapping, self.selection.start, self.selection.end,
-                                    list(self.selection.qa0_statuses),
-                                    self.selection.project_like)
+        chosen = self.selection
+        statement = range_statement(self.mapping, chosen.start, chosen.end,
+                                    list(chosen.qa0_statuses), chosen.project_like)
         with connection.engine.connect() as lookups:
             rows = connection.execution_options(yield_per=IN_CHUNK).execute(statement)
             for partition in rows.partitions(IN_CHUNK):
@@ -117,8 +102,8 @@ class Comparison(object):
         return self
 
     def _selected(self, partition):
-        """The EBs of ``partition`` (a row per scheduling block) as dicts, each once, those
-        whose project code matches the selection's ``project_pattern``."""
+        """The EBs of ``partition`` (a row per scheduling block), each once, as dicts; those of
+        the selection's ``project_pattern``."""
         pattern = self.selection.project_pattern
         chunk = []
         for row in partition:
@@ -168,7 +153,7 @@ def check_range(start, end):
 
 
 def make_request(start, end, qa0_statuses, project_code_pattern=None, clock=time.time):
-    """Return ``(datastore key, JSON text)`` of an on-demand dispatch request."""
+    """Return ``(datastore key, JSON text)`` of a dispatch request."""
     key = "%s%d-%s" % (REQUEST_PREFIX, int(clock()), uuid.uuid4().hex[:8])
     document = {"start": to_epoch(start), "end": to_epoch(end),
                 "qa0_statuses": list(qa0_statuses), "requested_at": clock()}
@@ -180,9 +165,7 @@ def make_request(start, end, qa0_statuses, project_code_pattern=None, clock=time
 def parse_request(text):
     """Return ``{"start", "end" (datetimes), "qa0_statuses", "project_code_pattern",
     "requested_at", "refused"}`` (``refused``: the sensor's reason, None while unanswered).
-
-    Raises ValueError for a document that is not a request.
-    """
+    Raises ValueError for a document that is not a request."""
     try:
         document = json.loads(text)
         start, end = from_epoch(float(document["start"])), from_epoch(float(document["end"]))
@@ -198,8 +181,7 @@ def parse_request(text):
 
 
 def refuse_request(text, reason, now):
-    """The JSON text of request ``text`` refused by the sensor at POSIX seconds ``now``:
-    ``refused`` (why, one line) and ``refused_at`` (ISO-8601 UTC) added."""
+    """Request ``text`` with ``refused`` (why) and ``refused_at`` (``now``, ISO-8601 UTC)."""
     document = json.loads(text)
     document.update(refused=reason, refused_at=iso_from_epoch(now))
     return json.dumps(document, sort_keys=True)

@@ -2,7 +2,8 @@
 
 One check for everyone who asks: the action ``workspaces.preflight`` (``check_tables``), the
 archive queries after a failed statement (``mismatched``), and the one table gate
-(``table_mismatches``) of each ALMA sensor's triggers, the reconciliation and the action
+(``table_mismatches``) of each ALMA sensor's triggers
+(``sensing.archive_watch``), the reconciliation and the action
 ``workspaces.alma_reconcile``. The statuses and ``CheckItem`` are ``core.checks``'.
 """
 

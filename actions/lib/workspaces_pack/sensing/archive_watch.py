@@ -1,21 +1,73 @@
-"""Per-trigger progress through archive rows: a high-water mark plus the uids handled in a window.
+"""The ALMA sensors' reading of the archive: one handle per sensor, one watch per trigger.
 
-Used by the ALMA sensors. Rows have an identifier (an EB uid, a delivery id) and a time. A poll
-asks the database for rows at or after ``since()``: the mark minus the look-back window, or, for
-a trigger with no history yet, the moment it started (stored at once) minus the look-back
-window. Rows already handled in that window are skipped, so late-arriving rows inside the window
-are found and nothing is dispatched twice.
+``ArchiveGate`` builds the sensor's ``AlmaArchive`` (``archive.alma_queries.alma_archive``) at the
+first poll that can and keeps it; before handing it out it checks the sensor's tables
+(``table_checks.table_mismatches``) once for the triggers added since: a mismatch disables them
+with one error line naming the table and column (a database that does not answer: later).
+
+``ArchiveWatch`` is one trigger's progress through rows that have an identifier and a time: the
+query reads from ``since()``, the high-water mark (at first the trigger's start, stored at once)
+minus the look-back window, and ``dispatch_new_rows`` skips the rows handled in that window, so
+late rows inside it are found and nothing is dispatched twice.
 """
 
+import collections
 import time
 
-from workspaces_pack.archive.engines import ArchiveError, ArchiveUnavailable, SchemaMismatch
-from workspaces_pack.core import problems
+from workspaces_pack.archive.alma_queries import alma_archive
+from workspaces_pack.archive.engines import ArchiveError
+from workspaces_pack.archive.table_checks import ALMA_AREA, describe_mismatches, table_mismatches
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 from workspaces_pack.core.times import from_epoch, iso_from_datetime, to_epoch
-from workspaces_pack.sensing.poll_cycle import TurnFailed
+from workspaces_pack.sensing.poll_cycle import TriggerTurn, problem_of
+from workspaces_pack.sensing.watches import poll_step
 
-__all__ = ["ArchiveWatch", "RowSource", "poll_rows", "problem_kind", "failing_body"]
+__all__ = ["ArchiveGate", "ArchiveWatch", "RowShape", "dispatch_new_rows"]
+
+
+class ArchiveGate(object):
+    """The archive handle of a sensor that reads the tables of ``part`` (``schema.PARTS``)."""
+
+    def __init__(self, config, part):
+        self._config = config
+        self._part = part
+        self._archive = None
+        self._unchecked = set()
+
+    def note_added(self, ref):
+        """Check the tables for ``ref`` at the next poll."""
+        self._unchecked.add(ref)
+
+    def open(self, context):
+        """Return the ``AlmaArchive``, its tables checked for the triggers added since the last
+        check; None when it cannot be built (a URL unset, a malformed name): every trigger's turn
+        has then failed with why."""
+        if self._archive is None:
+            try:
+                self._archive = alma_archive(self._config)
+            except ArchiveError as error:
+                for ref, watch in context.watches.items():
+                    turn = TriggerTurn(context, ref, watch)
+                    if turn.begin():
+                        with turn:
+                            turn.fail(problem_of(error), str(error))
+                return None
+        if self._unchecked:
+            with poll_step(context.logger, "table check"):
+                self._check(context.watches)
+        return self._archive
+
+    def _check(self, watches):
+        refs = [ref for ref, _ in watches.items() if ref in self._unchecked]
+        specs = self._archive.schema.specs_for(self._part)
+        mismatches = table_mismatches(ALMA_AREA, self._archive.engine, specs) if refs else []
+        if mismatches is None:
+            return  # not checked: the database did not answer
+        self._unchecked.clear()
+        if mismatches:
+            for ref in refs:
+                watches.disable(ref, describe_mismatches(mismatches))
+
 
 STARTED_BYTES = len(',"started":') + 24
 """Bytes the trigger's start takes in the state beside its window (a float's longest JSON)."""
@@ -24,12 +76,9 @@ STARTED_BYTES = len(',"started":') + 24
 class ArchiveWatch(object):
     """The ``SeenWindow`` of one trigger over archive rows, with the trigger's query options."""
 
-    def __init__(self, lookback_seconds, max_entries=500, clock=time.time,
-                 max_bytes=DEFAULT_MAX_BYTES, **options):
+    def __init__(self, lookback_seconds, max_entries=500, clock=time.time, **options):
         self.lookback_seconds = float(lookback_seconds)
         self.max_entries = max_entries
-        self.max_bytes = max_bytes - STARTED_BYTES
-        self.clock = clock
         self.options = options
         self._started = clock()
         self._window = None
@@ -44,14 +93,9 @@ class ArchiveWatch(object):
         """Start from stored state (``to_state``) or, with None, from nothing handled yet: then
         ``changed``, so that the moment the trigger started is stored before its first poll."""
         self._window = SeenWindow.from_state(state or {}, max_entries=self.max_entries,
-                                             max_bytes=self.max_bytes)
+                                             max_bytes=DEFAULT_MAX_BYTES - STARTED_BYTES)
         self._started = (state or {}).get("started", self._started)
         self.changed = state is None
-
-    @property
-    def baseline_taken(self):
-        """True once the state is loaded (a new trigger starts at now minus the look-back)."""
-        return self.loaded
 
     def to_state(self):
         """Return the JSON-ready state."""
@@ -67,12 +111,7 @@ class ArchiveWatch(object):
 
     def select_new(self, rows, id_key, time_key):
         """Return the rows not handled yet, oldest first."""
-        fresh = []
-        for row in rows:
-            position = to_epoch(row[time_key])
-            if self._window.is_new(row[id_key], position):
-                fresh.append(row)
-        return fresh
+        return [row for row in rows if self._window.is_new(row[id_key], to_epoch(row[time_key]))]
 
     def mark_handled(self, rows, id_key, time_key):
         """Record dispatched rows and prune the window to the look-back bound."""
@@ -83,65 +122,28 @@ class ArchiveWatch(object):
             self.changed = True
 
 
-class RowSource(object):
-    """What one trigger's poll reads and sends: ``fetch(since)`` (may raise ``ArchiveError``),
-    the rows' ``id_key`` and ``time_key``, ``make_payload(row)``, the trace tag ``kind``, and
-    ``after_dispatch(rows)`` (optional), told the rows dispatched."""
-
-    def __init__(self, fetch, id_key, time_key, make_payload, kind, after_dispatch=None):
-        self.fetch = fetch
-        self.id_key = id_key
-        self.time_key = time_key
-        self.make_payload = make_payload
-        self.kind = kind
-        self.after_dispatch = after_dispatch
+class RowShape(collections.namedtuple("RowShape", "tag id_key time_key")):
+    """A sensor's rows: the trace ``tag`` of their dispatches, their identifier and time keys."""
 
 
-def problem_kind(error):
-    """The health problem kind of an ``ArchiveError``."""
-    if isinstance(error, SchemaMismatch):
-        return problems.TABLE_MISMATCH
-    if isinstance(error, ArchiveUnavailable):
-        return problems.DATABASE_UNREACHABLE
-    return problems.POLL_FAILING
-
-
-def failing_body(error):
-    """A turn body that fails with ``error`` (an ``ArchiveError`` met before any query)."""
-    def body(turn):
-        raise TurnFailed(problem_kind(error), str(error))
-    return body
-
-
-def poll_rows(turn, source):
-    """The body of one ALMA trigger's turn (``poll_cycle.run_turn``) over ``source``'s rows.
-
-    New rows are dispatched oldest first with trace tag ``<kind>:<id>`` and marked handled on the
-    watch (the turn saves the state). A row with a ``skip_reason`` is logged as an error naming
-    its id and remembered as handled, without a dispatch (so it is logged once, not every poll).
-    Returns the number of rows dispatched; an ``ArchiveError`` fails the turn with its kind.
-    """
+def dispatch_new_rows(turn, rows, shape, make_payload):
+    """Dispatch the rows ``turn.watch`` has not handled, oldest first (payload
+    ``make_payload(row)``), until a dispatch fails; mark them handled and return them. A row
+    with a ``skip_reason`` is logged as an error and marked handled too: logged once."""
     watch, ref, logger = turn.watch, turn.ref, turn.context.logger
-    since = watch.since()
-    try:
-        rows = source.fetch(since)
-    except ArchiveError as error:
-        raise TurnFailed(problem_kind(error), "%s; will query again next poll" % error)
-    fresh = watch.select_new(rows, source.id_key, source.time_key)
-    logger.debug("trigger %s: %d row(s) since %s, %d new", ref, len(rows), iso_from_datetime(since),
-                 len(fresh))
+    fresh = watch.select_new(rows, shape.id_key, shape.time_key)
+    logger.debug("trigger %s: %d row(s) since %s, %d new", ref, len(rows),
+                 iso_from_datetime(watch.since()), len(fresh))
     done = []
     for row in fresh:
         if row.get("skip_reason"):
-            logger.error("trigger %s: %s %s skipped: %s", ref, source.kind, row[source.id_key],
+            logger.error("trigger %s: %s %s skipped: %s", ref, shape.tag, row[shape.id_key],
                          row["skip_reason"])
-        elif not turn.dispatch(source.make_payload(row), source.kind, row[source.id_key]):
+        elif not turn.dispatch(make_payload(row), shape.tag, row[shape.id_key]):
             break
         done.append(row)
     sent = [row for row in done if not row.get("skip_reason")]
     if sent:
-        logger.info("trigger %s: %d new %s dispatched", ref, len(sent), source.kind)
-    watch.mark_handled(done, source.id_key, source.time_key)
-    if sent and source.after_dispatch is not None:
-        source.after_dispatch(sent)
-    return len(sent)
+        logger.info("trigger %s: %d new %s dispatched", ref, len(sent), shape.tag)
+    watch.mark_handled(done, shape.id_key, shape.time_key)
+    return sent

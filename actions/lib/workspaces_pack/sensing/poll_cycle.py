@@ -1,57 +1,41 @@
-"""One trigger's turn in a sensor's poll, the same sequence for every sensor of the pack.
+"""One trigger's turn in a sensor's poll, the same for every sensor of the pack::
 
-A turn (``run_turn``) goes one way: load the trigger's stored state (once; a new trigger's start
-is stored before anything else, see ``load_watch``) -> the sensor's work (``body(turn)``: read the
-directory or the database, ``turn.dispatch`` each new item, mark it handled on the watch) -> save
-the state if it changed -> tell the health recorder how it went.
+    turn = TriggerTurn(context, ref, watch)
+    if turn.begin():
+        with turn:
+            ...  # the sensor reads its source, turn.dispatch()es each new item, marks it handled
 
-While the state of a turn that dispatched could not be written, the trigger's next turns are held
-(``state_unsaved``, nothing read or dispatched) until the write succeeds: a process that dies then
-dispatches again at most the items of that one turn (docs/GUARANTEES.md G2). State that cannot be
-read (``get_value`` failing or raising) fails only that trigger's turn: ``state_unreadable``.
+``begin`` loads the trigger's state once (a new trigger's start is stored at once: ``load_watch``)
+and answers False, the turn reported, when the source must not be read: the state unreadable
+(``state_unreadable``), or dispatches held while the state of a turn that dispatched is unsaved
+(``state_unsaved``): a process that dies then repeats at most that one turn (GUARANTEES.md G2).
 
-The body raises ``TurnFailed(kind, message)`` when its source cannot be read (a missing directory,
-a database outage, a renamed column); any other exception is logged with its traceback and counted
-as ``poll_failing``. A state the datastore refuses (``StateTooLarge``) is a ``state_unsaved``
-problem at once, and the save is tried again every poll; a datastore that does not take the write
-is ``state_unsaved`` after ``problem_after_failures`` polls (the state is kept and retried).
+The end of the ``with`` block turns the source's own errors into problem kinds (``ArchiveError``,
+``ScanError``), logs any other exception with its traceback (``poll_failing``), saves the state if
+it changed and tells the health recorder. A state the datastore refuses (``StateTooLarge``) is
+``state_unsaved`` at once; a datastore that does not take the write, after
+``problem_after_failures`` polls. Either way the state is kept and the save retried every poll.
 """
 
 import collections
 
+from workspaces_pack.archive.engines import ArchiveError, ArchiveUnavailable, SchemaMismatch
 from workspaces_pack.core import problems
-
 from workspaces_pack.core.state import StateTooLarge, StateUnavailable
+from workspaces_pack.sensing.scanner import ScanError
 from workspaces_pack.sensing.trace_tags import trace_tag
 
-__all__ = ["SensorContext", "TurnFailed", "TriggerTurn", "run_turn", "load_watch"]
+__all__ = ["SensorContext", "TriggerTurn", "load_watch", "problem_of"]
 
 
-class SensorContext(object):
+class SensorContext(collections.namedtuple("SensorContext",
+                                           "service logger state watches health")):
     """What a turn needs from its sensor: service, logger, state store, watches, health."""
 
-    def __init__(self, service, logger, state, watches, health):
-        self.service = service
-        self.logger = logger
-        self.state = state
-        self.watches = watches
-        self.health = health
 
-
-class Failure(collections.namedtuple("Failure", ["kind", "message", "immediate"],
-                                     defaults=(None,))):
-    """Why a turn failed: a health problem ``kind``, the ``message``, and ``immediate`` (a
-    problem at once; None: as the kind says)."""
-
-
-class TurnFailed(Exception):
-    """A trigger's source could not be read this poll; ``kind`` is a health problem kind."""
-
-    def __init__(self, kind, message, immediate=None):
-        super(TurnFailed, self).__init__(message)
-        self.kind = kind
-        self.message = message
-        self.immediate = immediate
+class Failure(collections.namedtuple("Failure", "problem message immediate")):
+    """Why a turn failed: a ``core.problems`` kind, the message, and ``immediate`` (a problem at
+    once; None: as the kind says)."""
 
 
 class TriggerTurn(object):
@@ -62,54 +46,61 @@ class TriggerTurn(object):
         self.ref = ref
         self.watch = watch
         self.dispatched = 0
+        self.failure = None
 
-    def dispatch(self, payload, kind, identifier):
-        """Dispatch one trigger instance (trace tag ``<kind>:<identifier>``); False on failure,
+    def begin(self):
+        """Load the watch's state if need be; False when the source must not be read now."""
+        state = self.context.state
+        self.context.health.trigger_started(self.ref)
+        if not self.watch.loaded:
+            try:
+                load_watch(state, self.ref, self.watch)
+            except StateUnavailable as error:
+                self._report(Failure(problems.STATE_UNREADABLE,
+                                     "state not readable, poll skipped (%s)" % error, None))
+                return False
+        if state.holds_dispatches(self.ref):
+            self._report(Failure(problems.STATE_UNSAVED, "the datastore did not take the state "
+                                 "write; new items are held until it does", False))
+            return False
+        return True
+
+    def dispatch(self, payload, tag, identifier):
+        """Dispatch one trigger instance (trace tag ``<tag>:<identifier>``); False on failure,
         which is logged: the item stays unhandled and is dispatched at the next poll."""
         try:
             self.context.service.dispatch(trigger=self.ref, payload=payload,
-                                          trace_tag=trace_tag(kind, identifier))
+                                          trace_tag=trace_tag(tag, identifier))
         except Exception as error:
             self.context.logger.warning("dispatch of %s %s for %s failed (%s); retried next poll",
-                                        kind, identifier, self.ref, error)
+                                        tag, identifier, self.ref, error)
             return False
         self.dispatched += 1
         return True
 
-    def run(self, body):
-        """Run the turn; return what ``body`` returned (None when the turn failed)."""
-        health = self.context.health
-        health.trigger_started(self.ref)
-        if not self.watch.loaded:
-            try:
-                load_watch(self.context.state, self.ref, self.watch)
-            except StateUnavailable as error:
-                self._failed(Failure(problems.STATE_UNREADABLE,
-                                     "state not readable, poll skipped (%s)" % error))
-                return None
-        if self.context.state.holds_dispatches(self.ref):
-            self._failed(Failure(problems.STATE_UNSAVED, "the datastore did not take the state "
-                                 "write; new items are held until it does", False))
-            return None
-        failure = None
-        result = None
-        try:
-            result = body(self)
-        except TurnFailed as error:
-            failure = Failure(error.kind, error.message, error.immediate)
-        except Exception as error:
-            self.context.logger.exception("poll of trigger %s failed; it will be tried again at "
-                                          "the next poll", self.ref)
-            failure = Failure(problems.POLL_FAILING, "poll failed: %s: %s" % (type(error).__name__,
-                                                                       error))
-        health.dispatched(self.ref, self.dispatched)
+    def fail(self, problem, message):
+        """The turn failed with ``problem`` (a ``core.problems`` kind); told when it ends."""
+        self.failure = Failure(problem, message, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, error_type, error, traceback):
+        if error_type is not None and not issubclass(error_type, Exception):
+            return False  # the process is ending: nothing more is written
+        if isinstance(error, ArchiveError):
+            self.fail(problem_of(error), "%s; will query again next poll" % error)
+        elif isinstance(error, ScanError):
+            self.fail(error.problem, "%s; will look again next poll" % error)
+        elif error is not None:
+            self.context.logger.error("poll of trigger %s failed; it will be tried again at the "
+                                      "next poll", self.ref,
+                                      exc_info=(error_type, error, traceback))
+            self.fail(problems.POLL_FAILING, "poll failed: %s: %s" % (error_type.__name__, error))
+        self.context.health.dispatched(self.ref, self.dispatched)
         unsaved = self._save()
-        failure = failure or unsaved
-        if failure is not None:
-            self._failed(failure)
-            return None
-        health.succeeded(self.ref, **self._facts())
-        return result
+        self._report(self.failure or unsaved)
+        return True
 
     def _save(self):
         """Save the watch's state if it changed; return a ``Failure``, or None when saved."""
@@ -127,13 +118,24 @@ class TriggerTurn(object):
                            "kept in memory and tried again every poll", False)
         return None
 
-    def _facts(self):
-        return {"state_bytes": self.context.state.size_of(self.ref),
-                "baseline_taken": getattr(self.watch, "baseline_taken", self.watch.loaded)}
+    def _report(self, failure):
+        # An archive watch has no baseline to take: its start is known once it is loaded.
+        facts = {"state_bytes": self.context.state.size_of(self.ref),
+                 "baseline_taken": getattr(self.watch, "baseline_taken", self.watch.loaded)}
+        if failure is None:
+            self.context.health.succeeded(self.ref, **facts)
+        else:
+            self.context.health.failed(self.ref, failure.problem, failure.message,
+                                       failure.immediate, **facts)
 
-    def _failed(self, failure):
-        self.context.health.failed(self.ref, failure.kind, failure.message, failure.immediate,
-                                   **self._facts())
+
+def problem_of(error):
+    """The problem kind of an ``ArchiveError``."""
+    if isinstance(error, SchemaMismatch):
+        return problems.TABLE_MISMATCH
+    if isinstance(error, ArchiveUnavailable):
+        return problems.DATABASE_UNREACHABLE
+    return problems.POLL_FAILING
 
 
 def load_watch(state, ref, watch):
@@ -144,8 +146,3 @@ def load_watch(state, ref, watch):
     if watch.changed:
         state.save(ref, watch.to_state())
         watch.changed = False
-
-
-def run_turn(context, ref, watch, body):
-    """Run one ``TriggerTurn`` of ``ref`` with ``body(turn)``; return its result."""
-    return TriggerTurn(context, ref, watch).run(body)

@@ -1,22 +1,20 @@
 """The ASDM sensor's reconciliation: a daily comparison, on-demand requests, a cooldown memory.
 
-Per ``workspaces.alma_asdm`` trigger the sensor keeps a second datastore key,
-``workspaces.AlmaAsdmSensor:reconcile:<trigger ref>``: when the reconciliation last ran and the EBs
-dispatched in the last ``alma_reconcile_cooldown_hours`` (by the hourly poll or by a
-reconciliation), at most ``state_max_entries`` of them (G6), and never more than the datastore's
-byte bound holds with the longest real ALMA uids (``memory_entry_cap``). Once every
-``alma_reconcile_interval_hours`` (0: never) a poll compares the last ``alma_reconcile_days`` days
-(``reconcile.compare``) and dispatches each missing EB not dispatched within the cooldown, with
-``source: reconcile``, through a ``TriggerTurn`` of its trigger; no more than the memory has room
-for (the rest wait for the next run). Requests left by the action ``workspaces.alma_reconcile``
-are served the same way at the next poll, then deleted.
+Per ``workspaces.alma_asdm`` trigger a second datastore key, ``reconcile:<trigger ref>``, holds
+when the reconciliation last ran and the EBs dispatched in the last
+``alma_reconcile_cooldown_hours`` (at most ``state_max_entries``, and what the datastore's byte
+bound holds with the longest ALMA uids: ``memory_entry_cap``; G6). Every
+``alma_reconcile_interval_hours`` (0: never) a poll compares the last ``alma_reconcile_days``
+days (``reconcile.compare``) and dispatches each missing EB not dispatched within the cooldown,
+with ``source: reconcile``, through a ``TriggerTurn`` of its trigger, as many as the memory has
+room for. Requests left by the action ``workspaces.alma_reconcile`` are served the same way, then
+deleted.
 
-Health, on the sensor's own record: ``reconcile_off`` at once when it cannot run until someone
-acts (``archive_metadata_db_url`` not set, or ``execution_blocks`` failing the table gate); the
-pending requests are then refused (the reason written into the request's key as ``refused``,
-which ``workspaces.status`` lists). ``reconcile_failing`` after ``problem_after_failures`` failed
-attempts (a database not answering, an unreadable memory, a failed dispatch). What is due is
-tried again at every poll, so a problem ends (``recovered``) once its cause is gone.
+Health, on the sensor's record: ``reconcile_off`` at once when it cannot run until someone acts
+(``archive_metadata_db_url`` unset, ``execution_blocks`` failing the table gate); the requests
+are then refused (why, written into the request's key). ``reconcile_failing`` after
+``problem_after_failures`` failed attempts. What is due is tried at every poll, so a problem ends
+(``recovered``) once its cause is gone.
 """
 
 import collections
@@ -26,7 +24,7 @@ import operator
 from workspaces_pack.archive.engines import ArchiveError, database_engine
 from workspaces_pack.archive.reconcile import (REQUEST_TTL_SECONDS, SOURCE_RECONCILE, Selection,
                                                compare, parse_request, refuse_request)
-from workspaces_pack.archive.schema import METADATA, schema_map
+from workspaces_pack.archive.schema import METADATA
 from workspaces_pack.archive.table_checks import (METADATA_AREA, describe_mismatches,
                                                   table_mismatches)
 from workspaces_pack.core.keys import RECONCILE_PREFIX, REQUEST_PREFIX
@@ -46,10 +44,9 @@ LONGEST_TIME = -1.2345678901234567e+300
 """A float whose JSON is as long as any float's (24 characters)."""
 
 
-def memory_entry_cap(configured, max_bytes=DEFAULT_MAX_BYTES):
-    """``configured`` (``state_max_entries``), lowered to what ``max_bytes`` holds when every
-    remembered EB has the longest uid and time."""
-    fits = (max_bytes - WINDOW_OVERHEAD) // entry_bytes(LONGEST_UID, LONGEST_TIME)
+def memory_entry_cap(configured):
+    """``state_max_entries``, lowered to what the byte bound holds of the longest uids and times."""
+    fits = (DEFAULT_MAX_BYTES - WINDOW_OVERHEAD) // entry_bytes(LONGEST_UID, LONGEST_TIME)
     return max(1, min(int(configured), fits))
 
 
@@ -62,12 +59,6 @@ class CooldownMemory(object):
         self.dispatched = dict(dispatched or {})
         self.changed = False
 
-    @classmethod
-    def from_state(cls, state, max_entries):
-        """Rebuild from ``to_state``'s dict (None: nothing yet)."""
-        state = state or {}
-        return cls(max_entries, state.get("last_run"), state.get("dispatched"))
-
     def to_state(self):
         """Return the JSON-ready dict."""
         return {"last_run": self.last_run, "dispatched": self.dispatched}
@@ -77,11 +68,6 @@ class CooldownMemory(object):
         if interval_seconds <= 0:
             return False
         return self.last_run is None or now - self.last_run >= interval_seconds
-
-    def recent(self, uid, now, cooldown_seconds):
-        """True when ``uid`` was dispatched less than ``cooldown_seconds`` ago."""
-        when = self.dispatched.get(uid)
-        return when is not None and now - when < cooldown_seconds
 
     def remember(self, uid, now):
         """Record a dispatch of ``uid`` at ``now``."""
@@ -104,8 +90,8 @@ class CooldownMemory(object):
         return max(0, self.max_entries - len(self.dispatched))
 
 
-_Shared = collections.namedtuple("_Shared", "alma meta requests make_payload")
-"""What one poll's runs share: engines, requests ``[(item, request)]``, ``make_payload(row)``."""
+class _Shared(collections.namedtuple("_Shared", "alma meta requests make_payload")):
+    """What one poll's runs share: both engines, the requests and ``make_payload(row)``."""
 
 
 class AlmaReconciler(object):
@@ -121,51 +107,49 @@ class AlmaReconciler(object):
         self.cooldown = float(config.get("alma_reconcile_cooldown_hours")) * HOUR
         self.max_entries = memory_entry_cap(config.get("state_max_entries"))
         self.state = DatastoreState(service, logger, key_prefix=RECONCILE_PREFIX)
+        self._meta = None
         self._memories = {}
         self._unrecorded = {}
         self._logged_problem = None
 
-    # --- a poll ------------------------------------------------------------------------------
-    def poll(self, context, watches, make_payload):
-        """Run what is due for the watched triggers (``(ref, trigger, watch)`` of
-        ``watches``): per trigger the scheduled comparison, then the action's requests; then
-        tell the sensor's health how it went."""
+    def poll(self, context, archive, make_payload):
+        """Run what is due for the watched triggers of ``context`` (``archive``: the sensor's
+        ``AlmaArchive``): per trigger the scheduled comparison, then the action's requests;
+        then tell the sensor's health how it went."""
         requests = self._pending_requests()
-        due = [(ref, watch) for ref, _, watch in watches if self._due(ref, requests)]
+        due = [(ref, watch) for ref, watch in context.watches.items()
+               if self._due(ref, requests)]
         if not due and self._logged_problem is None:
             return
         try:
-            alma = database_engine(self._config, "alma_archive_db_url")
-            meta = database_engine(self._config, "archive_metadata_db_url")
+            self._meta = self._meta or database_engine(self._config, "archive_metadata_db_url")
         except ArchiveError as error:
             self._off(context.health, requests, str(error))
             return
-        specs = schema_map(self._config).specs_for("alma_reconcile", METADATA)
-        mismatches = table_mismatches(METADATA_AREA, meta, specs)
+        specs = archive.schema.specs_for("alma_reconcile", METADATA)
+        mismatches = table_mismatches(METADATA_AREA, self._meta, specs)
         if mismatches:
             self._off(context.health, requests, describe_mismatches(mismatches))
             return
-        shared = _Shared(alma, meta, requests, make_payload)
+        shared = _Shared(archive.engine, self._meta, requests, make_payload)
         for ref, watch in due:
             failure = self._reconcile(TriggerTurn(context, ref, watch), shared)
             if failure is not None:
                 self._report(context.health, RECONCILE_FAILING, failure)
                 return
-        for item, _ in requests:
-            self._delete(item.name)
+        for request in requests:
+            self._delete(request["key"])
         self._report(context.health, None, None)
 
     def _due(self, ref, requests):
-        """True when ``ref`` has a run due: a request, or the schedule (an unreadable memory
-        counts as due: the attempt fails and says so)."""
+        """True when ``ref`` has a run due (or an unreadable memory: the attempt says so)."""
         if not requests and self.interval <= 0:
             return False
         memory = self._memory(ref)
         return memory is None or bool(requests) or memory.due(self._clock(), self.interval)
 
     def _reconcile(self, turn, shared):
-        """``turn.ref``'s due runs: the scheduled comparison, then each request that selects
-        QA0 statuses of the trigger. Returns why it failed, or None."""
+        """Run the trigger's scheduled comparison, then its requests; return why it failed."""
         memory = self._memory(turn.ref)
         if memory is None:
             return "reconciliation memory of trigger %s not readable; tried again next poll" % (
@@ -180,13 +164,13 @@ class AlmaReconciler(object):
                     return "a dispatch failed; the reconciliation is tried again next poll"
                 memory.last_run = now
                 memory.changed = True
-            for item, request in shared.requests:
+            for request in shared.requests:
                 statuses = [status for status in options["qa0_statuses"]
                             if status in request["qa0_statuses"]]
                 selection = Selection(request["start"], request["end"], statuses,
                                       options["project_like"], request["project_code_pattern"])
-                if statuses and not self._run(turn, memory, shared, "requested (%s)" % item.name,
-                                              selection):
+                why = "requested (%s)" % request["key"]
+                if statuses and not self._run(turn, memory, shared, why, selection):
                     return "a dispatch failed; the request is served again next poll"
         except ArchiveError as error:
             return "reconciliation failed, tried again next poll: %s" % error
@@ -199,11 +183,10 @@ class AlmaReconciler(object):
         """Compare ``selection``; dispatch each missing EB not dispatched within the cooldown,
         as many as the memory has room for. Returns False when a dispatch failed."""
         now = self._clock()
-        memory.prune(now, self.cooldown)
+        memory.prune(now, self.cooldown)  # what is left was dispatched within the cooldown
         result = compare(self._config, shared.alma, shared.meta, selection,
                          keep=self.max_entries)
-        wanted = [row for row in result.missing
-                  if not memory.recent(row["eb_uid"], now, self.cooldown)]
+        wanted = [row for row in result.missing if row["eb_uid"] not in memory.dispatched]
         cooling = len(result.missing) - len(wanted)
         sent = 0
         for row in wanted[:memory.room()]:
@@ -223,32 +206,31 @@ class AlmaReconciler(object):
 
     def _off(self, health, requests, reason):
         """The reconciliation cannot run until someone acts: refuse the requests, report."""
-        for item, _ in requests:
+        for request in requests:
             try:
-                self._service.set_value(item.name, refuse_request(item.value, reason,
-                                                                  self._clock()),
-                                        ttl=REQUEST_TTL_SECONDS, local=False)
+                self._service.set_value(request["key"], refuse_request(
+                    request["text"], reason, self._clock()), ttl=REQUEST_TTL_SECONDS, local=False)
             except Exception as error:
                 self._logger.warning("could not write the refusal into datastore key %s (%s); "
-                                     "tried again next poll", item.name, error)
+                                     "tried again next poll", request["key"], error)
         self._report(health, RECONCILE_OFF, "reconciliation off: %s" % reason)
 
-    def _report(self, health, kind, message):
-        """Tell the sensor's health how the attempt went (``kind`` None: it worked); log a
+    def _report(self, health, problem, message):
+        """Tell the sensor's health how the attempt went (``problem`` None: it worked); log a
         problem once per change, and its end once."""
         if message != self._logged_problem:
-            level = {None: logging.INFO, RECONCILE_OFF: logging.ERROR}.get(kind, logging.WARNING)
+            level = {None: logging.INFO, RECONCILE_OFF: logging.ERROR}.get(problem,
+                                                                           logging.WARNING)
             self._logger.log(level, "%s", message or "reconciliation works again")
         self._logged_problem = message
-        if kind is None:
+        if problem is None:
             health.sensor_succeeded()
         else:
-            health.sensor_failed(kind, message)
+            health.sensor_failed(problem, message)
 
-    # --- requests ----------------------------------------------------------------------------
     def _pending_requests(self):
-        """The action's unanswered requests ``[(key-value item, request)]``; unreadable ones
-        are logged and deleted, refused ones left until their key expires."""
+        """The unanswered requests (``parse_request``'s, with their ``key`` and ``text``); junk
+        is logged and deleted, refused ones are left to expire."""
         try:
             items = sorted(list_all_values(self._service.list_values, REQUEST_PREFIX, local=False),
                            key=operator.attrgetter("name"))
@@ -265,7 +247,7 @@ class AlmaReconciler(object):
                 self._delete(item.name)
                 continue
             if request["refused"] is None:
-                requests.append((item, request))
+                requests.append(dict(request, key=item.name, text=item.value))
         return requests
 
     def _delete(self, key):
@@ -275,38 +257,33 @@ class AlmaReconciler(object):
             self._logger.warning("could not delete datastore key %s (%s); the cooldown keeps "
                                  "its EBs from being dispatched twice", key, error)
 
-    # --- memory ------------------------------------------------------------------------------
     def _memory(self, ref):
         """The loaded memory of ``ref``, or None while the datastore cannot be read."""
-        memory = self._memories.get(ref)
-        if memory is not None:
-            return memory
-        try:
-            stored = self.state.load(ref)
-        except StateUnavailable:
-            return None
-        memory = CooldownMemory.from_state(stored, self.max_entries)
-        for uid, when in self._unrecorded.pop(ref, {}).items():
-            memory.remember(uid, when)
-        self._memories[ref] = memory
-        return memory
+        if ref not in self._memories:
+            try:
+                stored = self.state.load(ref) or {}
+            except StateUnavailable:
+                return None
+            memory = self._memories[ref] = CooldownMemory(
+                self.max_entries, stored.get("last_run"), stored.get("dispatched"))
+            for uid, when in self._unrecorded.pop(ref, {}).items():
+                memory.remember(uid, when)
+        return self._memories[ref]
 
     def _save(self, ref, memory):
-        if not memory.changed:
-            return
-        try:
-            self.state.save(ref, memory.to_state())
-        except StateTooLarge as error:
-            self._logger.error("trigger %s: %s", ref, error)
-        memory.changed = False
+        if memory.changed:
+            try:
+                self.state.save(ref, memory.to_state())
+            except StateTooLarge as error:
+                self._logger.error("trigger %s: %s", ref, error)
+            memory.changed = False
 
     def note_dispatched(self, ref, rows):
         """Remember EBs the hourly poll dispatched, so no reconciliation repeats them soon."""
         now = self._clock()
         memory = self._memory(ref)
         if memory is None:
-            pending = self._unrecorded.setdefault(ref, {})
-            pending.update((row["eb_uid"], now) for row in rows)
+            self._unrecorded.setdefault(ref, {}).update((row["eb_uid"], now) for row in rows)
             return
         for row in rows:
             memory.remember(row["eb_uid"], now)

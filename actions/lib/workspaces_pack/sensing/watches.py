@@ -2,14 +2,13 @@
 
 StackStorm calls ``add_trigger``/``update_trigger``/``remove_trigger`` whenever rules change,
 possibly before ``setup()``, repeatedly for the same trigger, and with ids it never added.
-``TriggerWatches`` absorbs all of that: a trigger with bad parameters is logged with the
-parameter's name and skipped (the others keep running), and every change of the trigger list is
-told to the sensor's health recorder (``sensing.health``), which also logs poll problems once per
-change, not once per poll. ``WatchingSensorMixin`` gives a sensor all of it, and its ``poll``
-(health around the sensor's ``_poll_watches``; each trigger's turn in ``sensing.poll_cycle``).
+``TriggerWatches`` absorbs that: a trigger with bad parameters is logged with the parameter's name
+and skipped, and every change is told to the health recorder. ``WatchingSensorMixin`` gives a
+sensor all of it, and its ``poll``.
 """
 
 import collections
+import contextlib
 import time
 
 from workspaces_pack.core import problems
@@ -20,124 +19,107 @@ from workspaces_pack.core.state import DatastoreState
 from workspaces_pack.sensing.health import HealthRecorder, SensorIdentity
 from workspaces_pack.sensing.poll_cycle import SensorContext, load_watch
 
-__all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "poll_safely"]
+__all__ = ["TriggerWatches", "WatchingSensorMixin", "trigger_ref", "poll_step"]
 
 
 def trigger_ref(trigger):
     """Return the ref to dispatch to: the trigger's own ``ref`` (``<pack>.<name>``)."""
-    ref = trigger.get("ref")
-    if ref:
-        return ref
-    return "%s.%s" % (trigger.get("pack"), trigger.get("name"))
+    return trigger.get("ref") or "%s.%s" % (trigger.get("pack"), trigger.get("name"))
 
 
-def poll_safely(logger, what, function, *args):
-    """Call ``function(*args)``; log and swallow any ``Exception`` so that poll() never raises.
-
-    StackStorm respawns a sensor whose poll raised at most twice, then leaves it dead; a failure of
-    one trigger's work must not end the others'.
-    """
+@contextlib.contextmanager
+def poll_step(logger, what):
+    """A step of a poll: an ``Exception`` in the ``with`` block is logged, not raised (StackStorm
+    respawns a sensor whose poll raised at most twice; one step must not end the others)."""
     try:
-        return function(*args)
+        yield
     except Exception:
         logger.exception("%s failed; it will be tried again at the next poll", what)
-        return None
 
 
 class TriggerWatches(object):
-    """The triggers a sensor serves, keyed by ref, each with a watch object made by ``build``.
+    """The triggers a sensor serves, keyed by ref, each with a watch made by ``build(trigger)``.
 
-    ``build(trigger)`` validates the trigger's parameters and returns the watch; it raises
-    ``ParameterError`` for bad ones, which is logged as an error naming the trigger and parameter.
-    ``health`` (a ``HealthRecorder``) is told when a trigger is watched, not watched, or removed.
+    ``build`` raises ``ParameterError`` for bad parameters: logged as an error naming the trigger
+    and the parameter. ``health`` (a ``HealthRecorder``) is told of every change of the list.
     """
 
-    def __init__(self, logger, build, health, kind="trigger"):
+    def __init__(self, logger, build, health, item_noun="trigger"):
         self._logger = logger
         self._build = build
         self._health = health
-        self._kind = kind
-        self._entries = collections.OrderedDict()
+        self._noun = item_noun
+        self._watches = collections.OrderedDict()
+        self._triggers = {}
 
     def __len__(self):
-        return len(self._entries)
+        return len(self._watches)
 
     def items(self):
-        """Return ``[(ref, trigger, watch), ...]`` in the order triggers were added."""
-        return [(ref, trigger, watch) for ref, (trigger, watch) in self._entries.items()]
+        """Return ``[(ref, watch), ...]`` in the order triggers were added."""
+        return list(self._watches.items())
 
     def get(self, ref):
         """Return the watch of ``ref`` or None."""
-        entry = self._entries.get(ref)
-        return entry[1] if entry else None
+        return self._watches.get(ref)
 
     def add(self, trigger):
         """Register (or re-register) a trigger; return its watch, or None when it is invalid.
-
-        A repeated add with unchanged parameters keeps the existing watch and its progress.
-        """
+        A repeated add with unchanged parameters keeps the watch and its progress."""
         ref = trigger_ref(trigger)
         parameters = trigger.get("parameters") or {}
-        existing = self._entries.get(ref)
-        if existing is not None and existing[0].get("parameters") == parameters:
-            self._entries[ref] = (trigger, existing[1])
-            return existing[1]
+        if ref in self._watches and self._triggers[ref].get("parameters") == parameters:
+            self._triggers[ref] = trigger
+            return self._watches[ref]
         try:
             watch = self._build(trigger)
         except ParameterError as error:
-            self._entries.pop(ref, None)
+            self._pop(ref)
             self._logger.error("%s %s not watched: %s (fix the rule's trigger parameters)",
-                               self._kind, ref, error)
+                               self._noun, ref, error)
             self._health.not_watched(ref, trigger, "%s (fix the rule's trigger parameters)"
                                      % error)
             return None
-        self._entries[ref] = (dict(trigger), watch)
-        self._logger.info("%s %s registered with parameters %s", self._kind, ref, parameters)
+        self._watches[ref], self._triggers[ref] = watch, dict(trigger)
+        self._logger.info("%s %s registered with parameters %s", self._noun, ref, parameters)
         self._health.watched(ref, trigger)
         return watch
 
     def remove(self, trigger):
-        """Forget a trigger; return its watch, or None for a trigger that was never added."""
+        """Forget a trigger (one never added is ignored)."""
         ref = trigger_ref(trigger)
         self._health.removed(ref)
-        entry = self._entries.pop(ref, None)
-        if entry is None:
-            self._logger.debug("remove_trigger for unknown %s %s ignored", self._kind, ref)
-            return None
-        self._logger.info("%s %s removed", self._kind, ref)
-        return entry[1]
+        if self._pop(ref) is None:
+            self._logger.debug("remove_trigger for unknown %s %s ignored", self._noun, ref)
+        else:
+            self._logger.info("%s %s removed", self._noun, ref)
 
-    def disable(self, ref, message, kind=problems.TABLE_MISMATCH):
-        """Stop watching ``ref`` because its setup is unusable; log ``message`` once as an error.
+    def disable(self, ref, message):
+        """Stop watching ``ref``, whose tables do not match; log ``message`` once as an error.
+        It stays unwatched (health: ``table_mismatch``) until StackStorm adds it again."""
+        trigger = self._pop(ref)
+        if trigger is not None:
+            self._logger.error("%s %s disabled: %s", self._noun, ref, message)
+            self._health.not_watched(ref, trigger, message, problems.TABLE_MISMATCH)
 
-        The trigger stays unwatched until StackStorm adds it again (a rule edited or re-enabled,
-        or the sensor restarted), which checks it afresh. Its health shows ``kind``.
-        """
-        entry = self._entries.pop(ref, None)
-        if entry is None:
-            return
-        self._logger.error("%s %s disabled: %s", self._kind, ref, message)
-        self._health.not_watched(ref, entry[0], message, kind)
+    def _pop(self, ref):
+        """Drop ``ref``; return its trigger, None when it was not watched."""
+        self._watches.pop(ref, None)
+        return self._triggers.pop(ref, None)
 
 
 class WatchingSensorMixin(object):
     """The trigger plumbing every sensor of the pack shares; mix in before ``PollingSensor``.
 
-    Its ``__init__`` (reached through the sensor's ``super().__init__``) sets ``_logger``,
-    ``_pack_config``, ``_state`` (the datastore state helper), ``_health`` (the sensor's
-    ``HealthRecorder``), ``_watches`` (built by the sensor's ``_build_watch(trigger)``),
-    ``_context`` (for ``poll_cycle.run_turn``) and ``clock``. ``poll`` records the poll's health
-    around the sensor's ``_poll_watches()`` and runs even with no trigger (the sensor's record
-    stays alive). ``add_trigger``/``update_trigger`` register a trigger's watch (bad parameters
-    are logged, never raised), ``remove_trigger`` forgets it (its health record is deleted, its
-    state kept 7 days: ``sensing.health.RETIRED_STATE_DAYS``), ``setup`` takes the poll interval
-    from the pack config key ``POLL_INTERVAL_KEY`` and ``cleanup`` writes state that could not
-    be saved yet.
+    Its ``__init__`` (reached through the sensor's own) sets ``clock``, ``_logger``,
+    ``_pack_config``, ``_state``, ``_health``, ``_watches`` (of the sensor's
+    ``_build_watch(trigger)``) and the ``_context`` of its turns; ``WATCH_NOUN`` names a watch in
+    log lines. ``poll`` runs even with no trigger, so that the sensor's health record stays alive.
     """
 
     POLL_INTERVAL_KEY = None
     TRIGGER_TYPE = None
-    WATCH_KIND = "trigger"
+    WATCH_NOUN = "trigger"
     STATE_PREFIXES = (STATE_PREFIX,)
 
     def __init__(self, sensor_service, config=None, poll_interval=None):
@@ -147,13 +129,13 @@ class WatchingSensorMixin(object):
         self._logger = self.sensor_service.get_logger(name=self.__class__.__name__)
         self._pack_config = PackConfig(self.config)
         self._state = DatastoreState(self.sensor_service, self._logger)
-        identity = SensorIdentity(self.__class__.__name__, self.TRIGGER_TYPE, self.WATCH_KIND,
+        identity = SensorIdentity(self.__class__.__name__, self.TRIGGER_TYPE, self.WATCH_NOUN,
                                   self.get_poll_interval)
         self._health = HealthRecorder(self.sensor_service, self._logger, identity,
                                       self._pack_config, lambda: self.clock(),
                                       self.STATE_PREFIXES)
         self._watches = TriggerWatches(self._logger, self._build_watch, self._health,
-                                       kind=self.WATCH_KIND)
+                                       self.WATCH_NOUN)
         self._context = SensorContext(self.sensor_service, self._logger, self._state,
                                       self._watches, self._health)
 
@@ -162,23 +144,23 @@ class WatchingSensorMixin(object):
         raise NotImplementedError
 
     def _poll_watches(self):
-        """The sensor's own work in a poll (each trigger through ``poll_cycle.run_turn``)."""
+        """The sensor's own work in a poll: a ``poll_cycle.TriggerTurn`` per trigger."""
         raise NotImplementedError
 
     def setup(self):
         """Take the poll interval from the pack config (``POLL_INTERVAL_KEY``), if any."""
-        if self.POLL_INTERVAL_KEY:
-            seconds = self._pack_config.get(self.POLL_INTERVAL_KEY)
-            if seconds:
-                self.set_poll_interval(max(4, int(seconds)))
+        seconds = self.POLL_INTERVAL_KEY and self._pack_config.get(self.POLL_INTERVAL_KEY)
+        if seconds:
+            self.set_poll_interval(max(4, int(seconds)))
 
     def poll(self):
-        """Retry unsaved state, do the sensor's work, then write health (best-effort); never
-        raises."""
+        """Retry unsaved state, do the sensor's work, then write health; never raises."""
         self._health.poll_started()
         try:
-            poll_safely(self._logger, "saving sensor state", self._state.flush)
-            poll_safely(self._logger, "poll", self._poll_watches)
+            with poll_step(self._logger, "saving sensor state"):
+                self._state.flush()
+            with poll_step(self._logger, "poll"):
+                self._poll_watches()
         finally:
             self._health.poll_ended()
 
@@ -195,10 +177,9 @@ class WatchingSensorMixin(object):
         self._watch(trigger)
 
     def _watch(self, trigger):
-        """Register ``trigger``; return its watch (None when invalid). Its state is loaded now
-        and a new trigger's start stored at once (``poll_cycle.load_watch``), so that files or
-        rows that come before its first poll are new even across a restart; when the datastore
-        does not answer, the first turn loads it."""
+        """Register ``trigger``; return its watch (None when invalid). Its state is loaded now (a
+        new trigger's start stored at once: items before its first poll are new even across a
+        restart); when the datastore does not answer, its first turn loads it."""
         watch = self._watches.add(trigger)
         if watch is not None and not watch.loaded:
             ref = trigger_ref(trigger)
@@ -206,7 +187,7 @@ class WatchingSensorMixin(object):
                 load_watch(self._state, ref, watch)
             except Exception as error:  # add_trigger must not raise: tried again at the turn
                 self._logger.warning("state of %s %s not loaded yet (%s); loaded at the next "
-                                     "poll", self.WATCH_KIND, ref, error)
+                                     "poll", self.WATCH_NOUN, ref, error)
         return watch
 
     def remove_trigger(self, trigger):

@@ -3,7 +3,7 @@
 Per ``workspaces.alma_asdm`` trigger a second datastore key, ``reconcile:<trigger ref>``, holds
 when the reconciliation last ran and the EBs dispatched in the last
 ``alma_reconcile_cooldown_hours`` (at most ``state_max_entries``, and what the datastore's byte
-bound holds with the longest ALMA uids: ``memory_entry_cap``; G6). Every
+bound holds with the longest ALMA uids: ``MEMORY_FITS``; G6). Every
 ``alma_reconcile_interval_hours`` (0: never) a poll compares the last ``alma_reconcile_days``
 days (``reconcile.compare``) and dispatches each missing EB not dispatched within the cooldown,
 with ``source: reconcile``, through a ``TriggerTurn`` of its trigger, as many as the memory has
@@ -17,14 +17,13 @@ are then refused (why, written into the request's key). ``reconcile_failing`` af
 (``recovered``) once its cause is gone.
 """
 
-import collections
 import logging
 import operator
 
 from workspaces_pack.archive.engines import ArchiveError, database_engine
 from workspaces_pack.archive.reconcile import (REQUEST_TTL_SECONDS, SOURCE_RECONCILE, Selection,
                                                compare, parse_request, refuse_request)
-from workspaces_pack.archive.schema import METADATA
+from workspaces_pack.archive.schema import ALMA, METADATA
 from workspaces_pack.archive.table_checks import (METADATA_AREA, describe_mismatches,
                                                   table_mismatches)
 from workspaces_pack.core.keys import RECONCILE_PREFIX, REQUEST_PREFIX
@@ -35,19 +34,15 @@ from workspaces_pack.core.problems import RECONCILE_FAILING, RECONCILE_OFF
 from workspaces_pack.core.times import from_epoch, iso_from_datetime
 from workspaces_pack.sensing.poll_cycle import TriggerTurn
 
-__all__ = ["CooldownMemory", "AlmaReconciler", "memory_entry_cap"]
+__all__ = ["CooldownMemory", "AlmaReconciler"]
 
 HOUR = 3600.0
 LONGEST_UID = "uid://A999/X%s/X%s" % ("f" * 16, "f" * 16)
 """The longest ALMA uid ``core.uids.ALMA_UID`` accepts (46 characters)."""
 LONGEST_TIME = -1.2345678901234567e+300
 """A float whose JSON is as long as any float's (24 characters)."""
-
-
-def memory_entry_cap(configured):
-    """``state_max_entries``, lowered to what the byte bound holds of the longest uids and times."""
-    fits = (DEFAULT_MAX_BYTES - WINDOW_OVERHEAD) // entry_bytes(LONGEST_UID, LONGEST_TIME)
-    return max(1, min(int(configured), fits))
+MEMORY_FITS = (DEFAULT_MAX_BYTES - WINDOW_OVERHEAD) // entry_bytes(LONGEST_UID, LONGEST_TIME)
+"""Dispatches a memory holds within the byte bound, of the longest uids and times."""
 
 
 class CooldownMemory(object):
@@ -90,10 +85,6 @@ class CooldownMemory(object):
         return max(0, self.max_entries - len(self.dispatched))
 
 
-class _Shared(collections.namedtuple("_Shared", "alma meta requests make_payload")):
-    """What one poll's runs share: both engines, the requests and ``make_payload(row)``."""
-
-
 class AlmaReconciler(object):
     """The reconciliation part of ``AlmaAsdmSensor``; see the module docstring."""
 
@@ -105,35 +96,34 @@ class AlmaReconciler(object):
         self.interval = float(config.get("alma_reconcile_interval_hours")) * HOUR
         self.days = float(config.get("alma_reconcile_days"))
         self.cooldown = float(config.get("alma_reconcile_cooldown_hours")) * HOUR
-        self.max_entries = memory_entry_cap(config.get("state_max_entries"))
+        self.max_entries = max(1, min(int(config.get("state_max_entries")), MEMORY_FITS))
         self.state = DatastoreState(service, logger, key_prefix=RECONCILE_PREFIX)
-        self._meta = None
         self._memories = {}
         self._unrecorded = {}
         self._logged_problem = None
 
     def poll(self, context, archive, make_payload):
-        """Run what is due for the watched triggers of ``context`` (``archive``: the sensor's
-        ``AlmaArchive``): per trigger the scheduled comparison, then the action's requests;
-        then tell the sensor's health how it went."""
+        """Run what is due for the triggers of ``context`` (``archive``: the sensor's
+        ``AlmaArchive``); then tell the sensor's health how it went."""
         requests = self._pending_requests()
         due = [(ref, watch) for ref, watch in context.watches.items()
-               if self._due(ref, requests)]
+               if requests or self._scheduled(ref)]
         if not due and self._logged_problem is None:
             return
         try:
-            self._meta = self._meta or database_engine(self._config, "archive_metadata_db_url")
+            meta = database_engine(self._config, "archive_metadata_db_url")
         except ArchiveError as error:
             self._off(context.health, requests, str(error))
             return
-        specs = archive.schema.specs_for("alma_reconcile", METADATA)
-        mismatches = table_mismatches(METADATA_AREA, self._meta, specs)
+        mismatches = table_mismatches(METADATA_AREA, meta,
+                                      archive.schema.specs_for("alma_reconcile", METADATA))
         if mismatches:
             self._off(context.health, requests, describe_mismatches(mismatches))
             return
-        shared = _Shared(archive.engine, self._meta, requests, make_payload)
+        engines = {ALMA: archive.engine, METADATA: meta}
         for ref, watch in due:
-            failure = self._reconcile(TriggerTurn(context, ref, watch), shared)
+            failure = self._reconcile(TriggerTurn(context, ref, watch), engines, requests,
+                                      make_payload)
             if failure is not None:
                 self._report(context.health, RECONCILE_FAILING, failure)
                 return
@@ -141,14 +131,14 @@ class AlmaReconciler(object):
             self._delete(request["key"])
         self._report(context.health, None, None)
 
-    def _due(self, ref, requests):
-        """True when ``ref`` has a run due (or an unreadable memory: the attempt says so)."""
-        if not requests and self.interval <= 0:
+    def _scheduled(self, ref):
+        """True when ``ref``'s scheduled run is due (or its memory unreadable: the run says so)."""
+        if self.interval <= 0:
             return False
         memory = self._memory(ref)
-        return memory is None or bool(requests) or memory.due(self._clock(), self.interval)
+        return memory is None or memory.due(self._clock(), self.interval)
 
-    def _reconcile(self, turn, shared):
+    def _reconcile(self, turn, engines, requests, make_payload):
         """Run the trigger's scheduled comparison, then its requests; return why it failed."""
         memory = self._memory(turn.ref)
         if memory is None:
@@ -160,17 +150,18 @@ class AlmaReconciler(object):
             if memory.due(now, self.interval):
                 selection = Selection(from_epoch(now - self.days * 24 * HOUR), from_epoch(now),
                                       options["qa0_statuses"], options["project_like"], None)
-                if not self._run(turn, memory, shared, "scheduled", selection):
+                if not self._run(turn, memory, "scheduled", selection, engines, make_payload):
                     return "a dispatch failed; the reconciliation is tried again next poll"
                 memory.last_run = now
                 memory.changed = True
-            for request in shared.requests:
+            for request in requests:
                 statuses = [status for status in options["qa0_statuses"]
                             if status in request["qa0_statuses"]]
                 selection = Selection(request["start"], request["end"], statuses,
                                       options["project_like"], request["project_code_pattern"])
                 why = "requested (%s)" % request["key"]
-                if statuses and not self._run(turn, memory, shared, why, selection):
+                if statuses and not self._run(turn, memory, why, selection, engines,
+                                              make_payload):
                     return "a dispatch failed; the request is served again next poll"
         except ArchiveError as error:
             return "reconciliation failed, tried again next poll: %s" % error
@@ -179,28 +170,27 @@ class AlmaReconciler(object):
             self._save(turn.ref, memory)
         return None
 
-    def _run(self, turn, memory, shared, why, selection):
-        """Compare ``selection``; dispatch each missing EB not dispatched within the cooldown,
-        as many as the memory has room for. Returns False when a dispatch failed."""
+    def _run(self, turn, memory, why, selection, engines, make_payload):
+        """Compare ``selection``, dispatch what is missing (module docstring); False when a
+        dispatch failed."""
         now = self._clock()
         memory.prune(now, self.cooldown)  # what is left was dispatched within the cooldown
-        result = compare(self._config, shared.alma, shared.meta, selection,
+        result = compare(self._config, engines[ALMA], engines[METADATA], selection,
                          keep=self.max_entries)
         wanted = [row for row in result.missing if row["eb_uid"] not in memory.dispatched]
-        cooling = len(result.missing) - len(wanted)
-        sent = 0
-        for row in wanted[:memory.room()]:
-            payload = dict(shared.make_payload(row), source=SOURCE_RECONCILE)
+        sent = wanted[:memory.room()]
+        for row in sent:
+            payload = dict(make_payload(row), source=SOURCE_RECONCILE)
             if not turn.dispatch(payload, "alma_asdm_reconcile", row["eb_uid"]):
                 return False
             memory.remember(row["eb_uid"], now)
-            sent += 1
-        left = result.missing_count - cooling - sent
+        cooling = len(result.missing) - len(wanted)
+        left = result.missing_count - cooling - len(sent)
         self._logger.info(
             "trigger %s: %s reconciliation of EBs ended %s .. %s: %d checked, %d missing in "
             "execution_blocks, %d dispatched, %d dispatched recently (cooldown)%s", turn.ref,
             why, iso_from_datetime(selection.start), iso_from_datetime(selection.end),
-            result.checked, result.missing_count, sent, cooling,
+            result.checked, result.missing_count, len(sent), cooling,
             "" if left <= 0 else ", %d left for the next run" % left)
         return True
 
@@ -216,8 +206,7 @@ class AlmaReconciler(object):
         self._report(health, RECONCILE_OFF, "reconciliation off: %s" % reason)
 
     def _report(self, health, problem, message):
-        """Tell the sensor's health how the attempt went (``problem`` None: it worked); log a
-        problem once per change, and its end once."""
+        """Tell the sensor's health how it went (``problem`` None: it worked); log each change."""
         if message != self._logged_problem:
             level = {None: logging.INFO, RECONCILE_OFF: logging.ERROR}.get(problem,
                                                                            logging.WARNING)
@@ -229,8 +218,7 @@ class AlmaReconciler(object):
             health.sensor_failed(problem, message)
 
     def _pending_requests(self):
-        """The unanswered requests (``parse_request``'s, with their ``key`` and ``text``); junk
-        is logged and deleted, refused ones are left to expire."""
+        """The unanswered requests, with their ``key`` and ``text``; junk is deleted."""
         try:
             items = sorted(list_all_values(self._service.list_values, REQUEST_PREFIX, local=False),
                            key=operator.attrgetter("name"))

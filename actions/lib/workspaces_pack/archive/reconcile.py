@@ -107,14 +107,10 @@ class Comparison(object):
         pattern = self.selection.project_pattern
         chunk = []
         for row in partition:
-            if row.eb_uid == self._previous_uid:
-                continue
+            if row.eb_uid != self._previous_uid and (
+                    pattern is None or fnmatch.fnmatchcase(row.project_code or "", pattern)):
+                chunk.append(dict(row._mapping, project_code=row.project_code or ""))
             self._previous_uid = row.eb_uid
-            item = {"eb_uid": row.eb_uid, "project_code": row.project_code or "",
-                    "qa0_status": row.qa0_status, "end_time": row.end_time,
-                    "sched_block_uid": row.sched_block_uid}
-            if pattern is None or fnmatch.fnmatchcase(item["project_code"], pattern):
-                chunk.append(item)
         return chunk
 
     def _missing(self, chunk):
@@ -124,22 +120,15 @@ class Comparison(object):
         forms = {}
         for item in chunk:
             forms[item["eb_uid"]] = forms[file_safe_uid(item["eb_uid"])] = item["eb_uid"]
-        query = _PresentQuery(present_statement(self.mapping, sorted(forms), self.telescope),
-                              forms)
-        present = run_checked(self.meta_engine, query.run,
-                              self.mapping.specs_for("alma_reconcile", METADATA),
-                              "archive metadata")
+        statement = present_statement(self.mapping, sorted(forms), self.telescope)
+
+        def present(connection):
+            return set(forms[value] for value in connection.execute(statement).scalars()
+                       if value in forms)
+        found = run_checked(self.meta_engine, present,
+                            self.mapping.specs_for("alma_reconcile", METADATA), "archive metadata")
         self.checked += len(chunk)
-        return [item for item in chunk if item["eb_uid"] not in present]
-
-
-class _PresentQuery(collections.namedtuple("_PresentQuery", "statement forms")):
-    """Which EB uids of ``forms`` (uid form -> EB uid) ``statement`` finds."""
-
-    def run(self, connection):
-        """Run on ``connection``; return the set of EB uids present."""
-        found = connection.execute(self.statement).scalars()
-        return set(self.forms[value] for value in found if value in self.forms)
+        return [item for item in chunk if item["eb_uid"] not in found]
 
 
 def check_range(start, end):

@@ -58,12 +58,6 @@ class CooldownMemory(object):
         """Return the JSON-ready dict."""
         return {"last_run": self.last_run, "dispatched": self.dispatched}
 
-    def due(self, now, interval_seconds):
-        """True when a scheduled run is due (never with an interval of 0)."""
-        if interval_seconds <= 0:
-            return False
-        return self.last_run is None or now - self.last_run >= interval_seconds
-
     def remember(self, uid, now):
         """Record a dispatch of ``uid`` at ``now``."""
         self.dispatched[uid] = now
@@ -106,8 +100,9 @@ class AlmaReconciler(object):
         """Run what is due for the triggers of ``context`` (``archive``: the sensor's
         ``AlmaArchive``); then tell the sensor's health how it went."""
         requests = self._pending_requests()
+        now = self._clock()
         due = [(ref, watch) for ref, watch in context.watches.items()
-               if requests or self._scheduled(ref)]
+               if requests or self._scheduled(ref, now)]
         if not due and self._logged_problem is None:
             return
         try:
@@ -131,12 +126,13 @@ class AlmaReconciler(object):
             self._delete(request["key"])
         self._report(context.health, None, None)
 
-    def _scheduled(self, ref):
-        """True when ``ref``'s scheduled run is due (or its memory unreadable: the run says so)."""
+    def _scheduled(self, ref, now):
+        """True when ``ref``'s scheduled run is due (or its memory unreadable: the run says so);
+        never with an interval of 0."""
         if self.interval <= 0:
             return False
         memory = self._memory(ref)
-        return memory is None or memory.due(self._clock(), self.interval)
+        return memory is None or memory.last_run is None or now - memory.last_run >= self.interval
 
     def _reconcile(self, turn, engines, requests, make_payload):
         """Run the trigger's scheduled comparison, then its requests; return why it failed."""
@@ -147,7 +143,7 @@ class AlmaReconciler(object):
         options = turn.watch.options
         now = self._clock()
         try:
-            if memory.due(now, self.interval):
+            if self._scheduled(turn.ref, now):
                 selection = Selection(from_epoch(now - self.days * 24 * HOUR), from_epoch(now),
                                       options["qa0_statuses"], options["project_like"], None)
                 if not self._run(turn, memory, "scheduled", selection, engines, make_payload):

@@ -63,17 +63,15 @@ def present_statement(mapping, forms, telescope):
 
 
 def compare(config, alma_engine, meta_engine, selection, keep=None):
-    """Compare the ALMA EBs of ``selection`` with ``execution_blocks``; return the
-    ``Comparison``, whose ``missing`` rows are shaped like the ASDM sensor's, in end-time order.
-    Raises ``ArchiveUnavailable``, or ``SchemaMismatch`` naming the table or column."""
+    """Return the ``Comparison`` of ``selection``: its ``missing`` rows are shaped like the ASDM
+    sensor's, in end-time order. Raises ``ArchiveUnavailable``, or ``SchemaMismatch``."""
     comparison = Comparison(config, meta_engine, selection, keep)
     return run_checked(alma_engine, comparison.run,
                        comparison.mapping.specs_for("alma_reconcile", ALMA), "ALMA")
 
 
 class Comparison(object):
-    """One comparison: counts the EBs ``checked`` and ``missing_count``, keeps the first ``keep``
-    missing ones (``missing``)."""
+    """Counts the EBs ``checked`` and ``missing_count``, keeps the first ``keep`` (``missing``)."""
 
     def __init__(self, config, meta_engine, selection, keep=None):
         self.mapping = schema_map(config)
@@ -132,8 +130,7 @@ class Comparison(object):
 
 
 def check_range(start, end):
-    """Raise ``ParameterError`` unless ``start`` < ``end`` and the range is at most
-    ``MAX_RANGE_DAYS``."""
+    """Raise ``ParameterError`` unless ``start`` < ``end`` within ``MAX_RANGE_DAYS``."""
     if start >= end:
         raise ParameterError("start", "%s is not before end %s"
                              % (start.isoformat(), end.isoformat()))
@@ -152,9 +149,8 @@ def make_request(start, end, qa0_statuses, project_code_pattern=None, clock=time
 
 
 def parse_request(text):
-    """Return ``{"start", "end" (datetimes), "qa0_statuses", "project_code_pattern",
-    "requested_at", "refused"}`` (``refused``: the sensor's reason, None while unanswered).
-    Raises ValueError for a document that is not a request."""
+    """Return the request's fields (``refused``: the sensor's reason, None while unanswered);
+    ValueError for a document that is not a request."""
     try:
         document = json.loads(text)
         start, end = from_epoch(float(document["start"])), from_epoch(float(document["end"]))

@@ -127,8 +127,7 @@ class AlmaReconciler(object):
         self._report(context.health, None, None)
 
     def _scheduled(self, ref, now):
-        """True when ``ref``'s scheduled run is due (or its memory unreadable: the run says so);
-        never with an interval of 0."""
+        """True when ``ref``'s scheduled run is due, or its memory unreadable (the run says so)."""
         if self.interval <= 0:
             return False
         memory = self._memory(ref)
@@ -167,8 +166,7 @@ class AlmaReconciler(object):
         return None
 
     def _run(self, turn, memory, why, selection, engines, make_payload):
-        """Compare ``selection``, dispatch what is missing (module docstring); False when a
-        dispatch failed."""
+        """Compare ``selection``, dispatch what is missing; False when a dispatch failed."""
         now = self._clock()
         memory.prune(now, self.cooldown)  # what is left was dispatched within the cooldown
         result = compare(self._config, engines[ALMA], engines[METADATA], selection,
@@ -204,8 +202,7 @@ class AlmaReconciler(object):
     def _report(self, health, problem, message):
         """Tell the sensor's health how it went (``problem`` None: it worked); log each change."""
         if message != self._logged_problem:
-            level = {None: logging.INFO, RECONCILE_OFF: logging.ERROR}.get(problem,
-                                                                           logging.WARNING)
+            level = {None: logging.INFO, RECONCILE_OFF: logging.ERROR}.get(problem, logging.WARNING)
             self._logger.log(level, "%s", message or "reconciliation works again")
         self._logged_problem = message
         if problem is None:
@@ -242,17 +239,19 @@ class AlmaReconciler(object):
                                  "its EBs from being dispatched twice", key, error)
 
     def _memory(self, ref):
-        """The loaded memory of ``ref``, or None while the datastore cannot be read."""
+        """The memory of ``ref`` with what ``note_dispatched`` noted, or None while the
+        datastore cannot be read."""
         if ref not in self._memories:
             try:
                 stored = self.state.load(ref) or {}
             except StateUnavailable:
                 return None
-            memory = self._memories[ref] = CooldownMemory(
-                self.max_entries, stored.get("last_run"), stored.get("dispatched"))
-            for uid, when in self._unrecorded.pop(ref, {}).items():
-                memory.remember(uid, when)
-        return self._memories[ref]
+            self._memories[ref] = CooldownMemory(self.max_entries, stored.get("last_run"),
+                                                 stored.get("dispatched"))
+        memory = self._memories[ref]
+        for uid, when in self._unrecorded.pop(ref, {}).items():
+            memory.remember(uid, when)
+        return memory
 
     def _save(self, ref, memory):
         if memory.changed:
@@ -265,14 +264,11 @@ class AlmaReconciler(object):
     def note_dispatched(self, ref, rows):
         """Remember EBs the hourly poll dispatched, so no reconciliation repeats them soon."""
         now = self._clock()
+        self._unrecorded.setdefault(ref, {}).update((row["eb_uid"], now) for row in rows)
         memory = self._memory(ref)
-        if memory is None:
-            self._unrecorded.setdefault(ref, {}).update((row["eb_uid"], now) for row in rows)
-            return
-        for row in rows:
-            memory.remember(row["eb_uid"], now)
-        memory.prune(now, self.cooldown)
-        self._save(ref, memory)
+        if memory is not None:
+            memory.prune(now, self.cooldown)
+            self._save(ref, memory)
 
     def flush(self):
         """Retry memory writes that failed earlier."""

@@ -17,6 +17,7 @@ are then refused (why, written into the request's key). ``reconcile_failing`` af
 (``recovered``) once its cause is gone.
 """
 
+import heapq
 import logging
 import operator
 
@@ -63,13 +64,10 @@ class CooldownMemory(object):
         self.dispatched[uid] = now
         self.changed = True
 
-    def prune(self, now, cooldown_seconds):
+    def prune(self, now, cooldown):
         """Forget dispatches older than the cooldown, and the oldest beyond ``max_entries``."""
-        kept = dict((uid, when) for uid, when in self.dispatched.items()
-                    if now - when < cooldown_seconds)
-        if len(kept) > self.max_entries:
-            newest = sorted(kept.items(), key=operator.itemgetter(1), reverse=True)
-            kept = dict(newest[:self.max_entries])
+        fresh = [(uid, when) for uid, when in self.dispatched.items() if now - when < cooldown]
+        kept = dict(heapq.nlargest(self.max_entries, fresh, key=operator.itemgetter(1)))
         if len(kept) != len(self.dispatched):
             self.changed = True
         self.dispatched = kept
@@ -154,9 +152,8 @@ class AlmaReconciler(object):
                             if status in request["qa0_statuses"]]
                 selection = Selection(request["start"], request["end"], statuses,
                                       options["project_like"], request["project_code_pattern"])
-                why = "requested (%s)" % request["key"]
-                if statuses and not self._run(turn, memory, why, selection, engines,
-                                              make_payload):
+                if statuses and not self._run(turn, memory, "requested (%s)" % request["key"],
+                                              selection, engines, make_payload):
                     return "a dispatch failed; the request is served again next poll"
         except ArchiveError as error:
             return "reconciliation failed, tried again next poll: %s" % error

@@ -45,8 +45,7 @@ matching the glob ``project_pattern`` (None: any)."""
 
 
 def range_statement(mapping, start, end, qa0_statuses, project_like=None):
-    """The ASDM sensor's SELECT of EBs (``AlmaArchive.execution_blocks_statement``) with an upper
-    bound: ended in ``[start, end)``, oldest first."""
+    """The ASDM sensor's SELECT of EBs with an upper bound: ended in ``[start, end)``."""
     eb = mapping.table("execblock")
     base = AlmaArchive(None, mapping).execution_blocks_statement(start, qa0_statuses,
                                                                  project_like)
@@ -54,15 +53,14 @@ def range_statement(mapping, start, end, qa0_statuses, project_like=None):
 
 
 def present_statement(mapping, forms, telescope):
-    """SELECT of the uid column of the ``execution_blocks`` rows among ``forms`` (at most 1000
-    values) of ``telescope``."""
+    """SELECT of the ``execution_blocks`` uids among ``forms`` (at most 1000) of ``telescope``."""
     table = mapping.table("execution_blocks")
     return (sa.select(table.c.eb_uid.label("eb_uid"))
             .where(table.c.eb_uid.in_(sa.bindparam("forms", list(forms), expanding=True)))
             .where(table.c.telescope == sa.bindparam("telescope", telescope)))
 
 
-def compare(config, alma_engine, meta_engine, selection, keep=None):
+def compare(config, alma_engine, meta_engine, selection, keep):
     """Return the ``Comparison`` of ``selection``: its ``missing`` rows are shaped like the ASDM
     sensor's, in end-time order. Raises ``ArchiveUnavailable``, or ``SchemaMismatch``."""
     comparison = Comparison(config, meta_engine, selection, keep)
@@ -73,7 +71,7 @@ def compare(config, alma_engine, meta_engine, selection, keep=None):
 class Comparison(object):
     """Counts the EBs ``checked`` and ``missing_count``, keeps the first ``keep`` (``missing``)."""
 
-    def __init__(self, config, meta_engine, selection, keep=None):
+    def __init__(self, config, meta_engine, selection, keep):
         self.mapping = schema_map(config)
         self.telescope = config.get("execution_blocks_alma_telescope")
         self.meta_engine = meta_engine
@@ -94,7 +92,7 @@ class Comparison(object):
             for partition in rows.partitions(IN_CHUNK):
                 missing = self._missing(self._selected(partition))
                 self.missing_count += len(missing)
-                kept = missing if self.keep is None else missing[:self.keep - len(self.missing)]
+                kept = missing[:self.keep - len(self.missing)]
                 AlmaArchive(None, self.mapping).add_mouses(lookups, kept)
                 self.missing.extend(kept)
         return self

@@ -38,12 +38,10 @@ from workspaces_pack.sensing.poll_cycle import TriggerTurn
 __all__ = ["CooldownMemory", "AlmaReconciler"]
 
 HOUR = 3600.0
-LONGEST_UID = "uid://A999/X%s/X%s" % ("f" * 16, "f" * 16)
-"""The longest ALMA uid ``core.uids.ALMA_UID`` accepts (46 characters)."""
-LONGEST_TIME = -1.2345678901234567e+300
-"""A float whose JSON is as long as any float's (24 characters)."""
-MEMORY_FITS = (DEFAULT_MAX_BYTES - WINDOW_OVERHEAD) // entry_bytes(LONGEST_UID, LONGEST_TIME)
-"""Dispatches a memory holds within the byte bound, of the longest uids and times."""
+MEMORY_FITS = (DEFAULT_MAX_BYTES - WINDOW_OVERHEAD) // entry_bytes(
+    "uid://A999/X%s/X%s" % ("f" * 16, "f" * 16), -1.2345678901234567e+300)
+"""Dispatches the byte bound holds with the longest uid ``core.uids.ALMA_UID`` accepts (46
+characters), each at a time whose JSON is as long as any float's (24 characters)."""
 
 
 class CooldownMemory(object):

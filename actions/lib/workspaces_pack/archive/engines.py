@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from workspaces_pack.archive.table_checks import describe_database_error, mismatched
+from workspaces_pack.core import problems
 
 __all__ = ["ArchiveError", "NotConfigured", "ArchiveUnavailable", "SchemaMismatch", "UnknownUids",
            "URL_KEYS", "IN_CHUNK", "database_engine", "dispose_engines", "run_checked", "chunks",
@@ -21,7 +22,10 @@ _ENGINES = {}
 
 
 class ArchiveError(Exception):
-    """A database problem, described without the connection URL or its password."""
+    """A database problem, described without the connection URL or its password; ``problem`` is
+    its health problem kind (``core.problems``)."""
+
+    problem = problems.POLL_FAILING
 
 
 class NotConfigured(ArchiveError):
@@ -31,10 +35,14 @@ class NotConfigured(ArchiveError):
 class ArchiveUnavailable(ArchiveError):
     """The database could not be reached or answered with an error; try again later."""
 
+    problem = problems.DATABASE_UNREACHABLE
+
 
 class SchemaMismatch(ArchiveError):
     """A configured table or column is missing from the database, or has the wrong type;
     ``findings`` lists the ``table_checks.Finding``s that are not ok."""
+
+    problem = problems.TABLE_MISMATCH
 
     def __init__(self, findings):
         super(SchemaMismatch, self).__init__(

@@ -4,7 +4,7 @@ An action returns ``(ok, result)``; StackStorm's python runner takes ``ok`` as t
 status.
 """
 
-__all__ = ["action_result"]
+__all__ = ["action_result", "failed_result"]
 
 
 def action_result(ok, fields=None, error=None, parameter=None):
@@ -19,3 +19,9 @@ def action_result(ok, fields=None, error=None, parameter=None):
     result["ok"] = bool(ok)
     result["parameter"] = parameter
     return result["ok"], result
+
+
+def failed_result(logger, error, fields=None):
+    """Log ``error`` as one error line; return the failed ``action_result`` with ``fields``."""
+    logger.error("%s", error)
+    return action_result(False, fields, error)

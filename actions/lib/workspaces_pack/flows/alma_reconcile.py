@@ -10,8 +10,8 @@ from workspaces_pack.archive.schema import ALMA, METADATA, schema_map
 from workspaces_pack.archive.table_checks import (ALMA_AREA, METADATA_AREA, describe_mismatches,
                                                   table_mismatches)
 from workspaces_pack.core.config import ConfigError
-from workspaces_pack.core.errors import ParameterError
-from workspaces_pack.core.results import action_result
+from workspaces_pack.core.errors import ParameterError, checked_amount, checked_flag
+from workspaces_pack.core.results import action_result, failed_result
 from workspaces_pack.core.times import iso_from_datetime, parse_time
 
 __all__ = ["reconcile"]
@@ -30,18 +30,10 @@ def _range(config, parameters, now):
         start_time = parse_time(start, "start")
     else:
         days = config.get("alma_reconcile_days") if days is None else days
-        if isinstance(days, bool) or not isinstance(days, (int, float)) or \
-                not 0 < days <= MAX_RANGE_DAYS:  # NaN fails every comparison
-            raise ParameterError("days", "must be a number of days above 0 and at most %d, got %r"
-                                 % (MAX_RANGE_DAYS, days))
-        start_time = end_time - datetime.timedelta(days=float(days))
+        days = checked_amount("days", days, "days", MAX_RANGE_DAYS)
+        start_time = end_time - datetime.timedelta(days=days)
     check_range(start_time, end_time)
     return start_time, end_time
-
-
-def _failed(logger, error, fields=None):
-    logger.error("%s", error)
-    return action_result(False, fields, error)
 
 
 def reconcile(config, logger, service, parameters, now=None):
@@ -54,10 +46,8 @@ def reconcile(config, logger, service, parameters, now=None):
     reads pass the table gate; a database that does not answer is named by the comparison.
     """
     now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    dispatch = parameters.get("dispatch", False)
     try:
-        if not isinstance(dispatch, bool):
-            raise ParameterError("dispatch", "must be true or false, got %r" % (dispatch,))
+        dispatch = checked_flag("dispatch", parameters.get("dispatch", False))
         start_time, end_time = _range(config, parameters, now)
         options = asdm_query_options(parameters, config)
         engines = {ALMA: database_engine(config, "alma_archive_db_url"),
@@ -68,14 +58,14 @@ def reconcile(config, logger, service, parameters, now=None):
             mismatches += table_mismatches(area, engines[database], mapping.specs_for(
                 "alma_reconcile", database)) or []
         if mismatches:
-            return _failed(logger, "the archives do not match the pack config: %s"
-                           % describe_mismatches(mismatches),
-                           {"mismatches": [item.to_dict() for item in mismatches]})
+            return failed_result(logger, "the archives do not match the pack config: %s"
+                                 % describe_mismatches(mismatches),
+                                 {"mismatches": [item.to_dict() for item in mismatches]})
         selection = Selection(start_time, end_time, options["qa0_statuses"],
                               options["project_like"], None)
         result = compare(config, engines[ALMA], engines[METADATA], selection, keep=MAX_LISTED)
     except (ParameterError, ConfigError, ArchiveError) as error:
-        return _failed(logger, error)
+        return failed_result(logger, error)
     missing = [{"eb_uid": row["eb_uid"], "project_code": row["project_code"] or "",
                 "mous_uid": row["mous_uid"] or "", "qa0_status": row["qa0_status"],
                 "end_time": iso_from_datetime(row["end_time"])} for row in result.missing]
@@ -91,8 +81,8 @@ def reconcile(config, logger, service, parameters, now=None):
         try:
             service.set_value(key, document, ttl=REQUEST_TTL_SECONDS, local=False)
         except Exception as error:
-            return _failed(logger, "could not leave the dispatch request in the datastore (%s)"
-                           % error, report)
+            return failed_result(logger, "could not leave the dispatch request in the "
+                                 "datastore (%s)" % error, report)
         report.update(dispatch_requested=True, request_key=key, note=DISPATCH_NOTE)
         logger.info("dispatch requested: datastore key %s", key)
     return action_result(True, report)

@@ -12,8 +12,8 @@ import re
 import time
 
 from workspaces_pack.core.config import ConfigError
-from workspaces_pack.core.errors import ParameterError
-from workspaces_pack.core.results import action_result
+from workspaces_pack.core.errors import ParameterError, checked_amount, checked_flag
+from workspaces_pack.core.results import action_result, failed_result
 from workspaces_pack.workspaces_service.client import (FAILED_STATES, TERMINAL_STATES,
                                                        WorkspacesClient, WorkspacesError)
 
@@ -34,19 +34,14 @@ class RunOptions(collections.namedtuple("RunOptions", "submit wait wait_timeout 
     (``wait_timeout``) and how often to look (``poll_interval``), in seconds."""
 
     def __new__(cls, submit=True, wait=False, wait_timeout=3600, poll_interval=10):
-        for name, value in (("submit", submit), ("wait", wait)):
-            if not isinstance(value, bool):
-                raise ParameterError(name, "must be true or false, got %r" % (value,))
-        for name, value in (("wait_timeout", wait_timeout), ("poll_interval", poll_interval)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                    not 0 < value <= MAX_SECONDS:  # NaN fails every comparison
-                raise ParameterError(name, "must be a number of seconds above 0 and at most "
-                                           "%d, got %r" % (MAX_SECONDS, value))
+        submit, wait = checked_flag("submit", submit), checked_flag("wait", wait)
         if wait and not submit:
             raise ParameterError("wait", "cannot wait for a request that is not submitted "
                                          "(submit is false)")
-        return super(RunOptions, cls).__new__(cls, submit, wait, float(wait_timeout),
-                                              float(poll_interval))
+        return super(RunOptions, cls).__new__(
+            cls, submit, wait,
+            checked_amount("wait_timeout", wait_timeout, "seconds", MAX_SECONDS),
+            checked_amount("poll_interval", poll_interval, "seconds", MAX_SECONDS))
 
 
 def _check_name(parameter, value):
@@ -200,8 +195,7 @@ def create_and_run(request_type, config, logger, **parameters):
         succeeded, result = RequestFlow(client, request_type, name, options, logger).run(payload,
                                                                                          files)
     except (ParameterError, ConfigError) as error:
-        logger.error("%s", error)
-        return action_result(False, {"request_id": None}, error)
+        return failed_result(logger, error, {"request_id": None})
     finally:
         if client is not None:
             client.close()

@@ -6,7 +6,7 @@ from workspaces_pack.archive.execution_blocks import MetadataArchive
 from workspaces_pack.archive.schema import schema_map
 from workspaces_pack.core.config import ConfigError
 from workspaces_pack.core.errors import ParameterError
-from workspaces_pack.core.results import action_result
+from workspaces_pack.core.results import action_result, failed_result
 from workspaces_pack.core.uids import check_alma_uid
 
 __all__ = ["mark_not_calibrateable", "collect_uids", "MAX_UIDS"]
@@ -55,20 +55,15 @@ def mark_not_calibrateable(config, logger, eb_uid=None, eb_uids=None, status=Non
                                   schema_map(config), config.get("execution_blocks_alma_telescope"))
         marked = archive.mark_calibration_status(uids, status)
     except UnknownUids as error:
-        return _failed(logger, error, unknown_uids=error.uids)
+        return failed_result(logger, error, {"marked": [], "unknown_uids": error.uids})
     except SchemaMismatch as error:
-        return _failed(logger, error, mismatch=[str(found) for found in error.findings])
+        return failed_result(logger, error, {
+            "marked": [], "mismatch": [str(found) for found in error.findings]})
     except (ParameterError, ConfigError, ArchiveError) as error:
-        return _failed(logger, error)
+        return failed_result(logger, error, {"marked": []})
     changed = [item for item in marked if item["changed"]]
     for item in marked:
         logger.info("%s: calibration_status %r -> %r%s", item["eb_uid"], item["previous_status"],
                     item["new_status"], "" if item["changed"] else " (already marked)")
     return action_result(True, {"status": status, "marked": marked, "changed_count": len(changed),
                                 "already_marked_count": len(marked) - len(changed)})
-
-
-def _failed(logger, error, **fields):
-    """Log ``error``; return the action's result of nothing marked."""
-    logger.error("%s", error)
-    return action_result(False, dict(fields, marked=[]), error)

@@ -25,7 +25,7 @@ from workspaces_pack.workspaces_service.client import (WorkspacesClient, Workspa
                                                        WorkspacesHttpError, WorkspacesNotFound,
                                                        WorkspacesUnavailable)
 
-__all__ = ["PreflightReport", "check_config_keys", "check_workspaces", "check_directories",
+__all__ = ["PreflightReport", "check_config_keys", "check_workspaces", "check_directory",
            "check_directories_parameter", "run_preflight"]
 
 MAX_PATH = 4096
@@ -131,13 +131,9 @@ def check_directories_parameter(directories):
     return list(directories)
 
 
-def check_directories(directories):
-    """One ``CheckItem`` per ``(label, path)``: ``ok`` with how many entries it holds,
+def check_directory(label, path):
+    """The ``CheckItem`` of directory ``path``: ``ok`` with how many entries it holds,
     ``missing`` when it is not a directory, ``unreadable`` when this process cannot list it."""
-    return [_directory_item(label, path) for label, path in directories]
-
-
-def _directory_item(label, path):
     if not path:
         return CheckItem("directories", label, NOT_CONFIGURED, "not set")
     shown = "%s %s" % (label, path)
@@ -176,5 +172,5 @@ def run_preflight(config, directories=()):
     items.extend(check_workspaces(config))
     wanted = [("vlba_data_directory", config.get("vlba_data_directory"))]
     wanted += [pair for pair in directories if pair not in wanted]
-    items.extend(check_directories(wanted))
+    items.extend(check_directory(label, path) for label, path in wanted)
     return PreflightReport(items, Scrubber(config))

@@ -11,7 +11,7 @@ import collections
 import time
 
 from workspaces_pack.archive.reconcile import parse_request
-from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.errors import ParameterError, checked_flag
 from workspaces_pack.core.health_record import (is_health_name, loads, new_sensor_record,
                                                 trigger_ref_of)
 from workspaces_pack.core.keys import PACK_PREFIX, REQUEST_PREFIX
@@ -84,10 +84,8 @@ def check_parameters(sensor, problems_only):
                                "\x00" in sensor):
         raise ParameterError("sensor", "must be a sensor class name or trigger type, got %r"
                              % (sensor if not isinstance(sensor, str) else sensor[:60],))
-    problems_only = False if problems_only is None else problems_only
-    if not isinstance(problems_only, bool):
-        raise ParameterError("problems_only", "must be true or false, got %r" % (problems_only,))
-    return StatusQuery(sensor or None, problems_only)
+    return StatusQuery(sensor or None, checked_flag(
+        "problems_only", False if problems_only is None else problems_only))
 
 
 def read_health_records(list_values):

@@ -19,7 +19,7 @@ from workspaces_pack.archive.engines import ArchiveError
 from workspaces_pack.archive.table_checks import ALMA_AREA, describe_mismatches, table_mismatches
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 from workspaces_pack.core.times import from_epoch, iso_from_datetime, to_epoch
-from workspaces_pack.sensing.poll_cycle import TriggerTurn, problem_of
+from workspaces_pack.sensing.poll_cycle import TriggerTurn
 from workspaces_pack.sensing.watches import poll_step
 
 __all__ = ["ArchiveGate", "ArchiveWatch", "RowShape", "dispatch_new_rows"]
@@ -50,7 +50,7 @@ class ArchiveGate(object):
                     turn = TriggerTurn(context, ref, watch)
                     if turn.begin():
                         with turn:
-                            turn.fail(problem_of(error), str(error))
+                            turn.fail(error.problem, str(error))
                 return None
         if self._unchecked:
             with poll_step(context.logger, "table check"):

@@ -19,13 +19,13 @@ it changed and tells the health recorder. A state the datastore refuses (``State
 
 import collections
 
-from workspaces_pack.archive.engines import ArchiveError, ArchiveUnavailable, SchemaMismatch
+from workspaces_pack.archive.engines import ArchiveError
 from workspaces_pack.core import problems
 from workspaces_pack.core.state import StateTooLarge, StateUnavailable
 from workspaces_pack.sensing.scanner import ScanError
 from workspaces_pack.sensing.trace_tags import trace_tag
 
-__all__ = ["SensorContext", "TriggerTurn", "load_watch", "problem_of"]
+__all__ = ["SensorContext", "TriggerTurn", "load_watch"]
 
 
 class SensorContext(collections.namedtuple("SensorContext",
@@ -89,7 +89,7 @@ class TriggerTurn(object):
         if error_type is not None and not issubclass(error_type, Exception):
             return False  # the process is ending: nothing more is written
         if isinstance(error, ArchiveError):
-            self.fail(problem_of(error), "%s; will query again next poll" % error)
+            self.fail(error.problem, "%s; will query again next poll" % error)
         elif isinstance(error, ScanError):
             self.fail(error.problem, "%s; will look again next poll" % error)
         elif error is not None:
@@ -127,15 +127,6 @@ class TriggerTurn(object):
         else:
             self.context.health.failed(self.ref, failure.problem, failure.message,
                                        failure.immediate, **facts)
-
-
-def problem_of(error):
-    """The problem kind of an ``ArchiveError``."""
-    if isinstance(error, SchemaMismatch):
-        return problems.TABLE_MISMATCH
-    if isinstance(error, ArchiveUnavailable):
-        return problems.DATABASE_UNREACHABLE
-    return problems.POLL_FAILING
 
 
 def load_watch(state, ref, watch):

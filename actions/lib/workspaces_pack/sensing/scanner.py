@@ -52,7 +52,7 @@ import stat
 import time
 
 from workspaces_pack.core import problems
-from workspaces_pack.core.errors import ParameterError
+from workspaces_pack.core.errors import ParameterError, checked_amount, checked_flag
 from workspaces_pack.core.state import DEFAULT_MAX_BYTES, SeenWindow
 
 __all__ = ["FoundFile", "WatchSpec", "DirectoryWatch", "ScanError", "watch_spec_from_parameters"]
@@ -121,18 +121,13 @@ def watch_spec_from_parameters(parameters, group_of=None):
         raise ParameterError("directory", "must not contain '..' parts, got %r" % directory)
     pattern = given.get("pattern", "*")
     _plain_name("pattern", pattern, "glob")
-    recursive = given.get("recursive", False)
-    if not isinstance(recursive, bool):
-        raise ParameterError("recursive", "must be true or false, got %r" % (recursive,))
-    settle = given.get("settle_seconds", 30.0)
-    if isinstance(settle, bool) or not isinstance(settle, (int, float)) or \
-            not (0 <= settle <= MAX_SETTLE_SECONDS):
-        raise ParameterError("settle_seconds", "must be a number of seconds from 0 to %d, got %r"
-                             % (MAX_SETTLE_SECONDS, settle))
+    recursive = checked_flag("recursive", given.get("recursive", False))
+    settle = checked_amount("settle_seconds", given.get("settle_seconds", 30.0), "seconds",
+                            MAX_SETTLE_SECONDS, zero_allowed=True)
     marker = given.get("ready_marker", "")
     if marker != "":
         _plain_name("ready_marker", marker, "file name")
-    return WatchSpec(os.path.normpath(directory), pattern, recursive, float(settle),
+    return WatchSpec(os.path.normpath(directory), pattern, recursive, settle,
                      marker or None, group_of)
 
 

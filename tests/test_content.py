@@ -251,6 +251,14 @@ def test_policy_with_bad_parameters_is_reported(pack_copy):
     assert {"parameters.retry_on", "parameters.max_retry_count"} <= fields
 
 
+def test_policy_enabled_that_is_not_true_or_false_is_reported(pack_copy):
+    """StackStorm's PolicyAPI schema types ``enabled`` as a boolean: "yes" is refused."""
+    relpath = _first("policies")
+    _edit(str(pack_copy / relpath), lambda d: d.update(enabled="yes"))
+    errors = [e for e in _errors_for(pack_copy, relpath) if e.field == "enabled"]
+    assert [e.message for e in errors] == ["must be true or false"]
+
+
 PROBLEM_PAYLOAD = {"sensor": "FileMonitorSensor", "trigger_ref": "workspaces.abc",
                    "trigger_parameters": {"directory": "/data/in"}, "kind": "directory_missing",
                    "message": "cannot read directory /data/in", "since": "2026-12-04T15:04:05Z",

@@ -109,7 +109,7 @@ def run(quick=False):
                     engine, archive_fixtures.eb_uid(number), "2025.1.00001.S",
                     archive_fixtures.mous_uid(number),
                     now - datetime.timedelta(minutes=30 - round_index))
-            watch = sensor._watches.items()[0][2]
+            watch = sensor._watches.items()[0][1]
             statements = _bare_statements(engine, archive, watch.since())
             before = len(service.dispatched_triggers)
             started = time.perf_counter()

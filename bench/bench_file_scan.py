@@ -145,7 +145,7 @@ def _scenario(kind, count):
     baseline = _timed(sensor.poll)  # the first poll after add_trigger: the baseline
     baseline_bare = (baseline_bare + _timed(bare, root)) / 2
     polls, bares, listed, created = [], [], [], []
-    watch = next(iter(sensor._watches.items()))[2]
+    watch = next(iter(sensor._watches.items()))[1]
     try:
         for round_index in range(ROUNDS):
             for index in range(10):
@@ -217,7 +217,7 @@ def _burst():
             _new_file(directory, "TL015A", index)
         counter = CountingDatastore(service)
         bare_scan = _timed(_walk, directory, True)
-        watch = sensor._watches.items()[0][2]
+        watch = sensor._watches.items()[0][1]
         scan = []
         watch_poll = watch.poll
 

@@ -73,6 +73,30 @@ class ListingTest(unittest.TestCase):
         self.assertEqual(self.reported(watch), ["new1.dat", "new2.dat"])
         self.assertEqual(watch.stats["listed"] - listed, 2, "folders without change were listed")
 
+    def test_a_tree_copied_with_its_times_is_not_replayed_after_a_restart(self):
+        """rsync -a writes the files now and then sets the folders' mtime back to the source's: a
+        folder whose mtime is older than its files' ctime. The trigger is added seconds later."""
+        folders = self.old_tree(folders=3, files=4)
+        for folder in folders:
+            for number in range(4):
+                os.chmod(os.path.join(folder, "f%d.dat" % number), 0o644)  # ctime: now
+        for folder, _, _ in os.walk(self.root):
+            age(folder)
+        spec = watch_spec_from_parameters({"directory": self.root, "recursive": True,
+                                           "settle_seconds": 0})
+        added_at = time.time() + scanner.RACY_SECONDS + 1
+
+        def clock():
+            return added_at + self.offset
+        watch = DirectoryWatch(spec, clock=clock, added_at=added_at)
+        watch.load_state(None)
+        self.assertEqual(watch.poll(), [])
+        restarted = DirectoryWatch(spec, clock=clock, added_at=added_at)
+        restarted.load_state(watch.to_state())
+        self.assertEqual(self.reported(restarted), [], "a restart replayed the copied tree")
+        self.offset += scanner.FULL_PASS_SECONDS
+        self.assertEqual(self.reported(watch), [], "the full pass replayed the copied tree")
+
     def test_a_folder_removed_and_made_again_is_watched_again(self):
         folders = self.old_tree(folders=3)
         watch = self.watch(recursive=True)

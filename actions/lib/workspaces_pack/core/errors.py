@@ -21,9 +21,8 @@ def checked_flag(parameter, value):
 def checked_amount(parameter, value, unit, most, zero_allowed=False):
     """Return ``value`` as a float when it is a number of ``unit`` above 0 (from 0 with
     ``zero_allowed``) and at most ``most``; raise ``ParameterError`` naming ``parameter``."""
-    least = "from 0" if zero_allowed else "above 0"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or \
             not (0 <= value if zero_allowed else 0 < value) or not value <= most:  # NaN: never
         raise ParameterError(parameter, "must be a number of %s %s and at most %d, got %r"
-                             % (unit, least, most, value))
+                             % (unit, "from 0" if zero_allowed else "above 0", most, value))
     return float(value)

@@ -34,9 +34,9 @@ Settling
 Speed
     A folder whose mtime did not change since it was listed is not listed again, unless that
     mtime was within ``RACY_SECONDS`` of the listing (coarse file system times). Only new names
-    are stat'ed. The baseline stats no file of a quiet folder (mtime more than ``RACY_SECONDS``
-    before the trigger was added): its files count as older than that mtime (one written in place
-    since is found by the next full pass).
+    are stat'ed. The baseline stats no file of a quiet folder (changed, by ctime and mtime: rsync
+    -a sets mtimes back, more than ``RACY_SECONDS`` before the trigger was added): its files count
+    as older than that change (one written in place since is found by the next full pass).
 """
 
 import array
@@ -302,10 +302,11 @@ class DirectoryWatch(object):
         held = []  # entries not matched in step; judged once the whole listing is read
         limit = max(MIN_HELD, len(previous) // 16) if previous else 0
         index, count, in_step = 0, len(previous or ()), True
+        changed_ns = max(dir_stat.st_ctime_ns, dir_stat.st_mtime_ns)  # utime cannot lower ctime
         quiet = self._baseline_needed and self._added_ns is not None and \
-            dir_stat.st_mtime_ns + RACY_SECONDS * NS < self._added_ns
+            changed_ns + RACY_SECONDS * NS < self._added_ns
         if quiet:
-            self._quiet_top = max(self._quiet_top, dir_stat.st_mtime_ns + 1)
+            self._quiet_top = max(self._quiet_top, changed_ns + 1)
         with os.scandir(directory) as entries:
             if not previous:  # nothing to compare with: each entry on its own
                 self._consider_all(entries, listing, by_position, candidates, quiet)
